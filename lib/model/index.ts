@@ -1,0 +1,35 @@
+// Shared vocabulary of the sync engine. Framework-free: nothing here imports n8n.
+
+export const CRM_NAMES = ['salesforce', 'hubspot', 'pipedrive', 'zoho', 'dynamics'] as const;
+export type CrmName = (typeof CRM_NAMES)[number];
+
+export const ENTITY_TYPES = ['contact', 'lead', 'account', 'opportunity', 'activity'] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+
+/** A record in the unified model: canonical camelCase fields plus pass-through custom fields. */
+export interface UnifiedRecord {
+	[field: string]: unknown;
+}
+
+export type SyncOperation = 'create' | 'update' | 'delete' | 'merge' | 'restore';
+
+/** One normalised change captured from a CRM (webhook or polling). */
+export interface SyncEvent {
+	eventId: string;
+	source: CrmName;
+	entity: EntityType;
+	operation: SyncOperation;
+	recordId: string;
+	/** ISO-8601 timestamp of the change in the source CRM. */
+	occurredAt: string;
+	changedFields?: string[];
+	record?: Record<string, unknown>;
+}
+
+export function isCrmName(value: unknown): value is CrmName {
+	return typeof value === 'string' && (CRM_NAMES as readonly string[]).includes(value);
+}
+
+export function isEntityType(value: unknown): value is EntityType {
+	return typeof value === 'string' && (ENTITY_TYPES as readonly string[]).includes(value);
+}
