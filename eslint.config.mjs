@@ -1,0 +1,17 @@
+import tseslint from 'typescript-eslint';
+import { n8nCommunityNodesPlugin } from '@n8n/eslint-plugin-community-nodes';
+
+export default [
+	{ ignores: ['dist/**', 'node_modules/**', 'sandbox/**', 'test/**', 'scripts/**', '*.js', '*.mjs'] },
+	...tseslint.configs.recommended,
+	// Self-hosted flavour: lib/ uses node:sqlite, fs and timers, which n8n Cloud forbids.
+	n8nCommunityNodesPlugin.configs.recommendedWithoutN8nCloudSupport,
+	{
+		rules: {
+			// The SDK-based connectors need runtime dependencies, so this package is not
+			// "verified"-eligible by design (see README).
+			'@n8n/community-nodes/no-runtime-dependencies': 'off',
+			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+		},
+	},
+];
