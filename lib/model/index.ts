@@ -33,3 +33,15 @@ export function isCrmName(value: unknown): value is CrmName {
 export function isEntityType(value: unknown): value is EntityType {
 	return typeof value === 'string' && (ENTITY_TYPES as readonly string[]).includes(value);
 }
+
+/**
+ * Who made a change, as the source CRM reports it. Used to recognise (and drop) changes this
+ * package wrote itself. Values are the CRM's own: HubSpot changeSource / sourceId, Pipedrive
+ * change_source / user_id, Salesforce changeOrigin / commitUser, Dynamics InitiatingUserId.
+ */
+export interface ChangeOrigin {
+	/** The CRM's change-source value (HubSpot changeSource, Pipedrive change_source, Salesforce changeOrigin). */
+	source?: string;
+	/** The acting user or app (HubSpot sourceId, Pipedrive user_id, Salesforce commitUser, Dynamics InitiatingUserId). */
+	actorId?: string;
+}

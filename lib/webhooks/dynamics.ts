@@ -1,0 +1,139 @@
+// Dynamics 365 / Dataverse webhooks: RemoteExecutionContext JSON. Dataverse cannot sign; the
+// service endpoint sends a static key, either as a header (HttpHeader auth) or as `?code=`
+// (WebhookKey auth).
+
+import type { EntityType, SyncOperation } from '../model';
+import { activeSecrets, badRequest, header, idString, isObject, isoFromString, jsonBody, matchesAny, queryParam, unauthorized } from './common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
+
+/** HttpHeader auth: the key goes in this header. */
+export const DYNAMICS_KEY_HEADER = 'x-crm-sync-key';
+/** WebhookKey auth: Dataverse appends `?code=<key>`. */
+export const DYNAMICS_KEY_PARAM = 'code';
+
+export const contentTypes = ['application/json'] as const;
+
+export function verify(request: WebhookRequest, config: VerifyConfig): void {
+	const secrets = activeSecrets(config);
+	const key = header(request, DYNAMICS_KEY_HEADER) ?? queryParam(request, DYNAMICS_KEY_PARAM);
+	if (key === undefined || key === '') throw unauthorized(`missing ${DYNAMICS_KEY_HEADER} header or ?${DYNAMICS_KEY_PARAM}= key`);
+	if (!matchesAny(key, secrets, (secret) => secret)) throw unauthorized('invalid webhook key');
+}
+
+const ENTITY: Record<string, EntityType> = {
+	contact: 'contact',
+	lead: 'lead',
+	account: 'account',
+	opportunity: 'opportunity',
+	task: 'activity',
+	phonecall: 'activity',
+	appointment: 'activity',
+	email: 'activity',
+	annotation: 'activity',
+};
+const MESSAGE_OPERATION: Record<string, SyncOperation> = {
+	Create: 'create',
+	Update: 'update',
+	Delete: 'delete',
+	Merge: 'merge',
+	Restore: 'restore',
+	Assign: 'update',
+	SetState: 'update',
+	SetStateDynamicEntity: 'update',
+};
+
+const WCF_DATE = /^\/Date\((-?\d+)([+-]\d{4})?\)\/$/;
+
+/** `/Date(1506384247000-0700)/` → ISO. The number is UTC ms; the offset is display only. */
+export function wcfDate(value: unknown): string | undefined {
+	const match = typeof value === 'string' ? WCF_DATE.exec(value) : null;
+	return match ? new Date(Number(match[1])).toISOString() : undefined;
+}
+
+/** Data contract values → plain JSON: dates, lookups, option sets, money. */
+function plain(value: unknown): unknown {
+	if (typeof value === 'string') return wcfDate(value) ?? value;
+	if (Array.isArray(value)) return value.map(plain);
+	if (!isObject(value)) return value;
+	const type = typeof value.__type === 'string' ? value.__type.split(':')[0] : '';
+	if (type === 'EntityReference') return { id: value.Id, logicalName: value.LogicalName, name: value.Name ?? null };
+	if (type === 'OptionSetValue' || type === 'Money') return value.Value;
+	if (type === 'Entity') return attributes(value);
+	return value;
+}
+
+/** `[{key, value}]` collections of the data contract → object. */
+function keyValues(list: unknown): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const entry of Array.isArray(list) ? list : []) {
+		if (isObject(entry) && typeof entry.key === 'string') out[entry.key] = entry.value;
+	}
+	return out;
+}
+
+function attributes(entity: unknown): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	if (!isObject(entity)) return out;
+	for (const [key, value] of Object.entries(keyValues(entity.Attributes))) out[key] = plain(value);
+	return out;
+}
+
+const EMPTY_GUID = '00000000-0000-0000-0000-000000000000';
+const guid = (value: unknown) => {
+	const id = idString(value);
+	return id && id !== EMPTY_GUID ? id.toLowerCase() : undefined;
+};
+
+export function parse(request: WebhookRequest): ParsedWebhook {
+	const context = jsonBody(request);
+	if (!isObject(context) || typeof context.MessageName !== 'string') {
+		throw badRequest('not a RemoteExecutionContext: no MessageName');
+	}
+	const message = context.MessageName;
+	const entityName = String(context.PrimaryEntityName ?? '');
+	const entity = ENTITY[entityName];
+	const operation = MESSAGE_OPERATION[message];
+	const skip = (reason: string): ParsedWebhook => ({ events: [], skipped: [{ index: 0, reason }] });
+	if (!entity) return skip(`unsupported PrimaryEntityName ${JSON.stringify(entityName)}`);
+	if (!operation) return skip(`unsupported MessageName ${JSON.stringify(message)}`);
+
+	const inputs = keyValues(context.InputParameters);
+	const target = inputs.Target;
+	const changed = operation === 'create' || operation === 'update' ? attributes(target) : {};
+	let recordId = guid(context.PrimaryEntityId) ?? (isObject(target) ? guid(target.Id) : undefined);
+	let mergedIds: string[] | undefined;
+	if (operation === 'merge') {
+		recordId = (isObject(target) ? guid(target.Id) : undefined) ?? recordId;
+		const subordinate = guid(inputs.SubordinateId);
+		mergedIds = subordinate ? [subordinate] : [];
+	}
+	if (operation === 'create' && !recordId) recordId = guid(keyValues(context.OutputParameters).id);
+	if (!recordId) return skip('missing PrimaryEntityId');
+
+	const occurredAt = wcfDate(context.OperationCreatedOn) ?? (changed.modifiedon as string | undefined) ?? isoFromString(context.OperationCreatedOn);
+	if (!occurredAt) return skip('missing or invalid OperationCreatedOn');
+
+	const event: CapturedEvent = {
+		eventId:
+			guid(context.OperationId) ??
+			`${guid(context.CorrelationId) ?? ''}:${message}:${recordId}:${String(context.Depth ?? '')}`,
+		source: 'dynamics',
+		entity,
+		operation,
+		recordId,
+		occurredAt,
+		raw: context,
+	};
+	if (mergedIds) event.mergedIds = mergedIds;
+	if (Object.keys(changed).length > 0) {
+		// Update targets carry only the changed attributes; a post image, when registered, the rest.
+		const postImage = Object.values(keyValues(context.PostEntityImages))[0];
+		event.record = { ...attributes(postImage), ...changed };
+		event.changedFields = Object.keys(changed);
+	}
+	const initiator = guid(context.InitiatingUserId);
+	if (initiator) event.origin = { actorId: initiator };
+	return { events: [event], skipped: [] };
+}
+
+export const dynamics: CrmWebhookModule = { contentTypes, verify, parse };

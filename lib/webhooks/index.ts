@@ -1,0 +1,67 @@
+// Entry of lib/webhooks: checks one incoming request for one CRM and turns it into SyncEvents.
+// Never throws: every failure becomes a 4xx outcome with a reason (never a 5xx for bad input).
+
+import type { CrmName, EntityType } from '../model';
+import { WebhookRejection, mediaType } from './common';
+import { dynamics } from './dynamics';
+import { hubspot } from './hubspot';
+import { pipedrive } from './pipedrive';
+import { salesforce } from './salesforce';
+import type { CrmWebhookModule, VerifyConfig, WebhookOutcome, WebhookReply, WebhookRequest } from './types';
+import { zoho } from './zoho';
+
+export * from './types';
+export { WebhookRejection } from './common';
+export { SALESFORCE_OM_KEY_PARAM, SALESFORCE_SIGNATURE_HEADER, OUTBOUND_MESSAGE_ACK } from './salesforce';
+export { DYNAMICS_KEY_HEADER, DYNAMICS_KEY_PARAM } from './dynamics';
+export { HUBSPOT_MAX_TIMESTAMP_SKEW_MS } from './hubspot';
+export { acceptEvents, DEFAULT_IDEMPOTENCY_TTL_MS, idempotencyKey, isOwnChange } from './accept';
+export type { AcceptedEvents } from './accept';
+
+export const WEBHOOK_MODULES: Record<CrmName, CrmWebhookModule> = { hubspot, pipedrive, salesforce, zoho, dynamics };
+
+/** Default body limit. The largest legitimate payloads (100 Outbound Message notifications) stay well below. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HandleOptions extends VerifyConfig {
+	/** Larger bodies get 413. Default DEFAULT_MAX_BODY_BYTES. */
+	maxBodyBytes?: number;
+	/** Keep only events of these entities (default: all). Others are counted as ignored. */
+	entities?: EntityType[];
+	/** When the request arrived (default now); used where a CRM sends no change time. */
+	receivedAt?: Date;
+}
+
+function jsonReply(status: number, body: unknown, headers?: Record<string, string>): WebhookReply {
+	return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body), ...(headers ? { headers } : {}) };
+}
+
+function rejected(crm: CrmName, status: number, reason: string, headers?: Record<string, string>): WebhookOutcome {
+	return { ok: false, crm, status, reason, reply: jsonReply(status, { error: reason }, headers) };
+}
+
+export function handleWebhook(crm: CrmName, request: WebhookRequest, options: HandleOptions): WebhookOutcome {
+	const module = WEBHOOK_MODULES[crm];
+	if (request.method.toUpperCase() !== 'POST') return rejected(crm, 405, `method ${request.method} not allowed; use POST`, { Allow: 'POST' });
+	const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+	if (request.rawBody.length > max) return rejected(crm, 413, `body of ${request.rawBody.length} bytes exceeds the limit of ${max} bytes`);
+	if (request.rawBody.length === 0) return rejected(crm, 400, 'empty body');
+	const type = mediaType(request);
+	if (!module.contentTypes.includes(type)) {
+		return rejected(crm, 400, `unsupported content type ${JSON.stringify(type)}; expected ${module.contentTypes.join(' or ')}`);
+	}
+	try {
+		module.verify(request, options);
+		const parsed = module.parse(request, options.receivedAt ?? new Date());
+		const wanted = options.entities && options.entities.length > 0 ? new Set(options.entities) : undefined;
+		const events = wanted ? parsed.events.filter((e) => wanted.has(e.entity)) : parsed.events;
+		const reply =
+			module.successReply?.(request, parsed) ??
+			jsonReply(200, { received: parsed.events.length, ignored: parsed.events.length - events.length, skipped: parsed.skipped });
+		return { ok: true, crm, events, skipped: parsed.skipped, reply };
+	} catch (error) {
+		if (error instanceof WebhookRejection) return rejected(crm, error.status, error.reason, error.headers);
+		// Anything else was still caused by the request's content.
+		return rejected(crm, 400, `malformed payload: ${(error as Error)?.message ?? String(error)}`);
+	}
+}

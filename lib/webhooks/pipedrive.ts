@@ -1,0 +1,136 @@
+// Pipedrive webhooks: HTTP Basic auth, v1 and v2 payloads (one change per request).
+
+import type { EntityType, SyncOperation } from '../model';
+import { canonicalJson } from '../state/fingerprint';
+import {
+	activeSecrets,
+	badRequest,
+	header,
+	idString,
+	isObject,
+	isoFromString,
+	jsonBody,
+	matchesAny,
+	shortHash,
+	unauthorized,
+} from './common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
+
+export const contentTypes = ['application/json'] as const;
+
+const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="crm-sync", charset="UTF-8"' };
+
+/** Secrets are `user:password`, as set in the webhook's http_auth_user / http_auth_password. */
+export function verify(request: WebhookRequest, config: VerifyConfig): void {
+	const secrets = activeSecrets(config);
+	const auth = header(request, 'authorization') ?? '';
+	const match = /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth);
+	if (!match) throw unauthorized('missing HTTP Basic credentials', CHALLENGE);
+	const presented = Buffer.from(match[1], 'base64').toString('utf8');
+	if (!matchesAny(presented, secrets, (secret) => secret)) throw unauthorized('invalid HTTP Basic credentials', CHALLENGE);
+}
+
+const OBJECT_ENTITY: Record<string, EntityType> = {
+	person: 'contact',
+	organization: 'account',
+	deal: 'opportunity',
+	lead: 'lead',
+	activity: 'activity',
+	note: 'activity',
+};
+const ACTION_OPERATION: Record<string, SyncOperation> = {
+	create: 'create',
+	added: 'create',
+	change: 'update',
+	updated: 'update',
+	delete: 'delete',
+	deleted: 'delete',
+	merged: 'merge',
+};
+
+/** Seconds, milliseconds or microseconds since the epoch (by magnitude), or an ISO string. */
+function pipedriveTime(value: unknown): string | undefined {
+	const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+	if (typeof n === 'number' && Number.isFinite(n) && n > 0) {
+		const ms = n < 1e11 ? n * 1000 : n < 1e14 ? n : n / 1000;
+		return new Date(ms).toISOString();
+	}
+	return isoFromString(value);
+}
+
+/** v1 sends whole objects in current and previous: the changed fields are those that differ. */
+function differingKeys(current: Record<string, unknown>, previous: Record<string, unknown>): string[] {
+	const keys = new Set([...Object.keys(current), ...Object.keys(previous)]);
+	return [...keys].filter((k) => canonicalJson(current[k]) !== canonicalJson(previous[k]));
+}
+
+/** v2 sends only the changed fields in previous; custom fields are nested one level. */
+function changedKeys(previous: Record<string, unknown>): string[] {
+	const keys: string[] = [];
+	for (const [key, value] of Object.entries(previous)) {
+		if (key === 'custom_fields' && isObject(value)) keys.push(...Object.keys(value).map((k) => `custom_fields.${k}`));
+		else keys.push(key);
+	}
+	return keys;
+}
+
+export function parse(request: WebhookRequest): ParsedWebhook {
+	const body = jsonBody(request);
+	if (!isObject(body) || !isObject(body.meta)) throw badRequest('Pipedrive payload must be an object with a meta object');
+	const meta = body.meta;
+	const isV1 = body.v === 1 || meta.v === 1 || typeof meta.object === 'string';
+	const objectName = String((isV1 ? meta.object : meta.entity) ?? '');
+	const action = String(meta.action ?? '');
+	const entity = OBJECT_ENTITY[objectName];
+	let operation = ACTION_OPERATION[action];
+	const skip = (reason: string): ParsedWebhook => ({ events: [], skipped: [{ index: 0, reason }] });
+	if (!entity) return skip(`unsupported Pipedrive object ${JSON.stringify(objectName)}`);
+	if (!operation) return skip(`unsupported Pipedrive action ${JSON.stringify(action)}`);
+
+	const current = isObject(isV1 ? body.current : body.data) ? ((isV1 ? body.current : body.data) as Record<string, unknown>) : undefined;
+	const previous = isObject(body.previous) ? body.previous : undefined;
+	let recordId = idString(isV1 ? meta.id : meta.entity_id) ?? idString(current?.id) ?? idString(previous?.id);
+	let mergedIds: string[] | undefined;
+
+	// v2 has no merge action: the loser's delete event carries merged_to_id.
+	const mergedTo = idString(meta.merged_to_id) ?? idString(current?.merged_to_id) ?? idString(previous?.merged_to_id);
+	if (operation === 'delete' && mergedTo) {
+		operation = 'merge';
+		mergedIds = recordId && recordId !== mergedTo ? [recordId] : [];
+		recordId = mergedTo;
+	} else if (operation === 'merge') {
+		const survivor = idString(current?.id) ?? recordId;
+		mergedIds = [...new Set([idString(previous?.id), recordId].filter((id): id is string => !!id && id !== survivor))];
+		recordId = survivor;
+	}
+	if (!recordId) return skip('missing record id (meta.entity_id / meta.id)');
+
+	const stamp = isV1 ? (meta.timestamp_micro ?? meta.timestamp) : meta.timestamp;
+	const occurredAt = pipedriveTime(stamp);
+	if (!occurredAt) return skip('missing or invalid meta.timestamp');
+
+	const event: CapturedEvent = {
+		// Stable across redeliveries (attempt/retry differ, the change does not); the content hash
+		// keeps two changes of one record within the same second apart.
+		eventId: `${objectName}:${recordId}:${action}:${String(stamp)}:${shortHash({ current, previous })}`,
+		source: 'pipedrive',
+		entity,
+		operation,
+		recordId,
+		occurredAt,
+		raw: body,
+	};
+	if (mergedIds) event.mergedIds = mergedIds;
+	if (current && operation !== 'delete') event.record = current;
+	if (operation === 'update' && previous) {
+		event.changedFields = isV1 && current ? differingKeys(current, previous) : changedKeys(previous);
+	}
+	const source = meta.change_source;
+	const actor = idString(meta.user_id);
+	if (typeof source === 'string' || actor) {
+		event.origin = { ...(typeof source === 'string' ? { source } : {}), ...(actor ? { actorId: actor } : {}) };
+	}
+	return { events: [event], skipped: [] };
+}
+
+export const pipedrive: CrmWebhookModule = { contentTypes, verify, parse };

@@ -1,0 +1,311 @@
+// Salesforce: Outbound Messages (SOAP, no signature: OrganizationId allow-list and/or a URL key)
+// and a JSON form carrying Change Data Capture events (CDC relay or Flow callout), signed with
+// an HMAC of the raw body.
+
+import { createHmac } from 'node:crypto';
+
+import { XMLParser } from 'fast-xml-parser';
+
+import type { EntityType, SyncOperation } from '../model';
+import {
+	badRequest,
+	cachedBody,
+	header,
+	idString,
+	isObject,
+	isoFromMs,
+	isoFromString,
+	jsonBody,
+	matchesAny,
+	mediaType,
+	queryParam,
+	safeEqual,
+	shortHash,
+	unauthorized,
+} from './common';
+import type {
+	CapturedEvent,
+	CrmWebhookModule,
+	ParsedWebhook,
+	SkippedEvent,
+	VerifyConfig,
+	WebhookReply,
+	WebhookRequest,
+} from './types';
+
+/** JSON form: base64(HMAC-SHA256(secret, raw body)) in this header. */
+export const SALESFORCE_SIGNATURE_HEADER = 'x-sfdc-signature';
+/** Outbound Messages: the shared secret travels as `?key=<secret>` in the endpoint URL. */
+export const SALESFORCE_OM_KEY_PARAM = 'key';
+
+const XML_TYPES = ['text/xml', 'application/xml', 'application/soap+xml'];
+export const contentTypes = [...XML_TYPES, 'application/json'] as const;
+
+/** The acknowledgement Outbound Messaging requires; anything else makes Salesforce retry. */
+export const OUTBOUND_MESSAGE_ACK =
+	'<?xml version="1.0" encoding="UTF-8"?>' +
+	'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">' +
+	'<soapenv:Body>' +
+	'<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse>' +
+	'</soapenv:Body>' +
+	'</soapenv:Envelope>';
+
+const SOBJECT_ENTITY: Record<string, EntityType> = {
+	Contact: 'contact',
+	Lead: 'lead',
+	Account: 'account',
+	Opportunity: 'opportunity',
+	Task: 'activity',
+	Event: 'activity',
+};
+
+const isOutboundMessage = (request: WebhookRequest) => XML_TYPES.includes(mediaType(request));
+
+// ---------------------------------------------------------------- Outbound Message (SOAP)
+
+const xmlParser = new XMLParser({
+	removeNSPrefix: true,
+	ignoreAttributes: false,
+	attributeNamePrefix: '@_',
+	parseTagValue: false, // keep '00123' a string: field types are the Field Mapper's business
+	parseAttributeValue: false,
+	htmlEntities: false,
+});
+
+type XmlNode = Record<string, unknown>;
+
+function outboundMessage(request: WebhookRequest): XmlNode {
+	return cachedBody(request, (text) => {
+		// SOAP forbids DTDs; refusing them also rules out entity-expansion tricks.
+		if (/<!DOCTYPE/i.test(text)) throw badRequest('malformed XML: DTDs are not allowed');
+		let doc: unknown;
+		try {
+			doc = xmlParser.parse(text, true);
+		} catch (error) {
+			throw badRequest(`malformed XML: ${(error as Error).message}`);
+		}
+		const notifications = isObject(doc) && isObject(doc.Envelope) && isObject(doc.Envelope.Body) ? doc.Envelope.Body.notifications : undefined;
+		if (!isObject(notifications)) throw badRequest('not an Outbound Message: no soapenv:Body/notifications element');
+		return notifications;
+	});
+}
+
+const asList = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** XML element → plain value: text, null for xsi:nil, nested objects without attributes. */
+function xmlValue(node: unknown): unknown {
+	if (!isObject(node)) return Array.isArray(node) ? node.map(xmlValue) : node;
+	if (node['@_nil'] === 'true') return null;
+	if ('#text' in node) return node['#text'];
+	const out: Record<string, unknown> = {};
+	for (const [key, value] of Object.entries(node)) if (!key.startsWith('@_')) out[key] = xmlValue(value);
+	return out;
+}
+
+/** OrganizationIds are 15 (case-sensitive) or 18 characters; the first 15 identify the org. */
+const orgKey = (id: string) => id.trim().slice(0, 15);
+
+function verifyOutboundMessage(request: WebhookRequest, config: VerifyConfig): void {
+	const orgIds = (config.salesforceOrganizationIds ?? []).map(orgKey).filter((id) => id !== '');
+	const secrets = config.secrets.filter((s) => s !== '');
+	if (orgIds.length === 0 && secrets.length === 0) {
+		throw unauthorized('no OrganizationId allow-list or URL key is configured for Outbound Messages');
+	}
+	if (secrets.length > 0) {
+		const key = queryParam(request, SALESFORCE_OM_KEY_PARAM);
+		if (key === undefined) throw unauthorized(`missing ?${SALESFORCE_OM_KEY_PARAM}= in the Outbound Message URL`);
+		if (!matchesAny(key, secrets, (secret) => secret)) throw unauthorized(`invalid ?${SALESFORCE_OM_KEY_PARAM}=`);
+	}
+	if (orgIds.length > 0) {
+		const org = idString(xmlValue(outboundMessage(request).OrganizationId));
+		if (!org) throw badRequest('Outbound Message has no OrganizationId');
+		let allowed = false;
+		for (const id of orgIds) if (safeEqual(orgKey(org), id)) allowed = true;
+		if (!allowed) throw unauthorized('OrganizationId is not in the allow-list');
+	}
+}
+
+function parseOutboundMessage(request: WebhookRequest, receivedAt: Date): ParsedWebhook {
+	const notifications = outboundMessage(request);
+	const events: CapturedEvent[] = [];
+	const skipped: SkippedEvent[] = [];
+	const list = asList(notifications.Notification);
+	if (list.length === 0) throw badRequest('Outbound Message holds no Notification');
+	list.forEach((notification, index) => {
+		if (!isObject(notification) || !isObject(notification.sObject)) {
+			skipped.push({ index, reason: 'Notification has no sObject' });
+			return;
+		}
+		const type = String(notification.sObject['@_type'] ?? '').replace(/^.*:/, '');
+		const entity = SOBJECT_ENTITY[type];
+		if (!entity) {
+			skipped.push({ index, reason: `unsupported sObject type ${JSON.stringify(type)}` });
+			return;
+		}
+		const record = xmlValue(notification.sObject) as Record<string, unknown>;
+		const recordId = idString(record.Id);
+		const eventId = idString(xmlValue(notification.Id));
+		if (!recordId || !eventId) {
+			skipped.push({ index, reason: 'Notification without Id or sObject Id' });
+			return;
+		}
+		// Outbound Messages do not say create or update; equal stamps mean a new record.
+		const created = typeof record.CreatedDate === 'string' && record.CreatedDate === record.LastModifiedDate;
+		const event: CapturedEvent = {
+			eventId,
+			source: 'salesforce',
+			entity,
+			operation: created ? 'create' : 'update',
+			recordId,
+			// Without the stamps in the message, the time it was received.
+			occurredAt: isoFromString(record.SystemModstamp) ?? isoFromString(record.LastModifiedDate) ?? receivedAt.toISOString(),
+			record,
+			raw: notification,
+		};
+		const actor = idString(record.LastModifiedById);
+		if (actor) event.origin = { actorId: actor };
+		events.push(event);
+	});
+	return { events, skipped };
+}
+
+// ---------------------------------------------------------------- JSON: CDC events
+
+function verifySignedJson(request: WebhookRequest, config: VerifyConfig): void {
+	const secrets = config.secrets.filter((s) => s !== '');
+	if (secrets.length === 0) throw unauthorized('no secret is configured for this endpoint');
+	const signature = header(request, SALESFORCE_SIGNATURE_HEADER);
+	if (!signature) throw unauthorized('missing X-Sfdc-Signature header');
+	const ok = matchesAny(signature.trim(), secrets, (secret) => createHmac('sha256', secret).update(request.rawBody).digest('base64'));
+	if (!ok) throw unauthorized('invalid X-Sfdc-Signature');
+}
+
+const CHANGE_OPERATION: Record<string, SyncOperation> = {
+	CREATE: 'create',
+	UPDATE: 'update',
+	DELETE: 'delete',
+	UNDELETE: 'restore',
+	GAP_CREATE: 'create',
+	GAP_UPDATE: 'update',
+	GAP_DELETE: 'delete',
+	GAP_UNDELETE: 'restore',
+};
+
+/** CDC nests compound fields (Name, addresses); flatten them to the sObject field names. */
+function compoundFieldName(parent: string, child: string): string {
+	if (parent === 'Name') return child;
+	if (parent.endsWith('Address')) return parent.slice(0, -'Address'.length) + child;
+	return `${parent}.${child}`;
+}
+
+function flattenFields(payload: Record<string, unknown>): Record<string, unknown> {
+	const record: Record<string, unknown> = {};
+	for (const [key, value] of Object.entries(payload)) {
+		if (key === 'ChangeEventHeader') continue;
+		if (isObject(value) && (key === 'Name' || key.endsWith('Address'))) {
+			for (const [child, v] of Object.entries(value)) record[compoundFieldName(key, child)] = v;
+		} else {
+			record[key] = value;
+		}
+	}
+	return record;
+}
+
+/** The change event inside the accepted envelopes: CometD message, {payload}, or bare. */
+function changeEvent(item: unknown): { payload: Record<string, unknown>; replayId?: string } | undefined {
+	if (!isObject(item)) return undefined;
+	if (isObject(item.data) && isObject(item.data.payload)) {
+		const event = isObject(item.data.event) ? item.data.event : {};
+		return { payload: item.data.payload, replayId: idString(event.replayId) };
+	}
+	if (isObject(item.payload)) return { payload: item.payload, replayId: idString(item.replayId) };
+	if (isObject(item.ChangeEventHeader)) return { payload: item };
+	return undefined;
+}
+
+function toChangeEvents(item: unknown): CapturedEvent[] | string {
+	const found = changeEvent(item);
+	if (!found) return 'not a change event: no ChangeEventHeader';
+	const head = found.payload.ChangeEventHeader as Record<string, unknown>;
+	if (!isObject(head)) return 'not a change event: no ChangeEventHeader';
+	const type = String(head.entityName ?? '');
+	const entity = SOBJECT_ENTITY[type];
+	if (!entity) return `unsupported entityName ${JSON.stringify(type)}`;
+	const changeType = String(head.changeType ?? '');
+	if (changeType === 'GAP_OVERFLOW') return 'GAP_OVERFLOW: too many changes to report; re-read the entity by polling';
+	const operation = CHANGE_OPERATION[changeType];
+	if (!operation) return `unsupported changeType ${JSON.stringify(changeType)}`;
+	const recordIds = asList(head.recordIds).map(idString).filter((id): id is string => id !== undefined);
+	if (recordIds.length === 0) return 'ChangeEventHeader has no recordIds';
+	const occurredAt = isoFromMs(head.commitTimestamp);
+	if (!occurredAt) return 'ChangeEventHeader has no valid commitTimestamp';
+
+	const transactionKey = idString(head.transactionKey);
+	const baseId =
+		transactionKey !== undefined
+			? `${transactionKey}:${String(head.sequenceNumber ?? '')}`
+			: found.replayId !== undefined
+				? `replay:${found.replayId}`
+				: `hash:${shortHash(found.payload)}`;
+	const isGap = changeType.startsWith('GAP_');
+	const record = isGap || operation === 'delete' ? undefined : flattenFields(found.payload);
+	const changed = asList(head.changedFields).filter((f): f is string => typeof f === 'string');
+	const changedFields =
+		operation === 'update' && changed.length > 0
+			? [...new Set(changed.map((f) => (f.includes('.') ? compoundFieldName(f.split('.')[0], f.split('.')[1]) : f)))]
+			: operation === 'create' && record
+				? Object.keys(record)
+				: undefined;
+	const origin = {
+		...(typeof head.changeOrigin === 'string' && head.changeOrigin !== '' ? { source: head.changeOrigin } : {}),
+		...(idString(head.commitUser) ? { actorId: idString(head.commitUser) } : {}),
+	};
+	return recordIds.map((recordId) => {
+		const event: CapturedEvent = {
+			eventId: recordIds.length > 1 ? `${baseId}:${recordId}` : baseId,
+			source: 'salesforce',
+			entity,
+			operation,
+			recordId,
+			occurredAt,
+			raw: item,
+		};
+		if (changedFields) event.changedFields = changedFields;
+		if (record) event.record = record;
+		if (Object.keys(origin).length > 0) event.origin = origin;
+		return event;
+	});
+}
+
+function parseSignedJson(request: WebhookRequest): ParsedWebhook {
+	const body = jsonBody(request);
+	const list = Array.isArray(body) ? body : isObject(body) && Array.isArray(body.events) ? body.events : isObject(body) ? [body] : undefined;
+	if (!list) throw badRequest('Salesforce JSON payload must be a change event, an array of them, or {events: [...]}');
+	if (list.length === 0) throw badRequest('Salesforce JSON payload holds no events');
+	const events: CapturedEvent[] = [];
+	const skipped: SkippedEvent[] = [];
+	list.forEach((item, index) => {
+		const result = toChangeEvents(item);
+		if (typeof result === 'string') skipped.push({ index, reason: result });
+		else events.push(...result);
+	});
+	return { events, skipped };
+}
+
+// ---------------------------------------------------------------- module
+
+export function verify(request: WebhookRequest, config: VerifyConfig): void {
+	if (isOutboundMessage(request)) verifyOutboundMessage(request, config);
+	else verifySignedJson(request, config);
+}
+
+export function parse(request: WebhookRequest, receivedAt: Date = new Date()): ParsedWebhook {
+	return isOutboundMessage(request) ? parseOutboundMessage(request, receivedAt) : parseSignedJson(request);
+}
+
+export function successReply(request: WebhookRequest): WebhookReply | undefined {
+	if (!isOutboundMessage(request)) return undefined;
+	return { status: 200, contentType: 'text/xml; charset=utf-8', body: OUTBOUND_MESSAGE_ACK };
+}
+
+export const salesforce: CrmWebhookModule = { contentTypes, verify, parse, successReply };

@@ -1,0 +1,100 @@
+// Zoho CRM notifications (actions/watch callbacks): no signature, the watch's `token` is echoed
+// in the body and checked against the secrets.
+
+import type { EntityType, SyncOperation } from '../model';
+import { activeSecrets, badRequest, idString, isObject, isoFromMs, jsonBody, matchesAny, unauthorized } from './common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, SkippedEvent, VerifyConfig, WebhookRequest } from './types';
+
+export const contentTypes = ['application/json'] as const;
+
+function body(request: WebhookRequest): Record<string, unknown> {
+	const value = jsonBody(request);
+	if (!isObject(value)) throw badRequest('Zoho notification must be a JSON object');
+	return value;
+}
+
+export function verify(request: WebhookRequest, config: VerifyConfig): void {
+	const secrets = activeSecrets(config);
+	const token = body(request).token;
+	if (typeof token !== 'string' || token === '') throw unauthorized('missing token in the notification');
+	if (!matchesAny(token, secrets, (secret) => secret)) throw unauthorized('invalid notification token');
+}
+
+const MODULE_ENTITY: Record<string, EntityType> = {
+	Contacts: 'contact',
+	Leads: 'lead',
+	Accounts: 'account',
+	Deals: 'opportunity',
+	Tasks: 'activity',
+	Calls: 'activity',
+	Events: 'activity',
+	Notes: 'activity',
+};
+const OPERATION: Record<string, SyncOperation> = { insert: 'create', update: 'update', delete: 'delete' };
+
+/** `[{"<id>": ["Field", ...]}, ...]` → map id → fields. */
+function affectedFields(value: unknown): Map<string, string[]> {
+	const map = new Map<string, string[]>();
+	for (const entry of Array.isArray(value) ? value : []) {
+		if (!isObject(entry)) continue;
+		for (const [id, fields] of Object.entries(entry)) {
+			if (Array.isArray(fields)) map.set(id, fields.filter((f): f is string => typeof f === 'string'));
+		}
+	}
+	return map;
+}
+
+/** `affected_values` (with return_affected_field_values): `[{"id": "...", "Field": value}, ...]`. */
+function affectedValues(value: unknown): Map<string, Record<string, unknown>> {
+	const map = new Map<string, Record<string, unknown>>();
+	for (const entry of Array.isArray(value) ? value : []) {
+		const id = isObject(entry) ? idString(entry.id) : undefined;
+		if (id) map.set(id, entry as Record<string, unknown>);
+	}
+	return map;
+}
+
+export function parse(request: WebhookRequest): ParsedWebhook {
+	const notification = body(request);
+	const moduleName = String(notification.module ?? '');
+	const entity = MODULE_ENTITY[moduleName];
+	const operation = OPERATION[String(notification.operation ?? '')];
+	const ids = Array.isArray(notification.ids) ? notification.ids : undefined;
+	if (!ids) throw badRequest('Zoho notification has no ids array');
+	const skipAll = (reason: string): ParsedWebhook => ({ events: [], skipped: ids.map((_, index) => ({ index, reason })) });
+	if (!entity) return skipAll(`unsupported Zoho module ${JSON.stringify(moduleName)}`);
+	if (!operation) return skipAll(`unsupported Zoho operation ${JSON.stringify(notification.operation)}`);
+	const occurredAt = isoFromMs(notification.server_time);
+	if (!occurredAt) return skipAll('missing or invalid server_time');
+
+	const fields = affectedFields(notification.affected_fields);
+	const values = affectedValues(notification.affected_values);
+	const channel = idString(notification.channel_id) ?? '';
+	const events: CapturedEvent[] = [];
+	const skipped: SkippedEvent[] = [];
+	ids.forEach((rawId, index) => {
+		const recordId = idString(rawId);
+		if (!recordId) {
+			skipped.push({ index, reason: 'record id is not a string or number' });
+			return;
+		}
+		const event: CapturedEvent = {
+			// A redelivered notification repeats channel, time and ids.
+			eventId: `${channel}:${moduleName}:${recordId}:${String(notification.operation)}:${String(notification.server_time)}`,
+			source: 'zoho',
+			entity,
+			operation,
+			recordId,
+			occurredAt,
+			raw: notification,
+		};
+		const changed = fields.get(recordId);
+		if (operation === 'update' && changed) event.changedFields = changed;
+		const record = values.get(recordId);
+		if (record && operation !== 'delete') event.record = record;
+		events.push(event);
+	});
+	return { events, skipped };
+}
+
+export const zoho: CrmWebhookModule = { contentTypes, verify, parse };
