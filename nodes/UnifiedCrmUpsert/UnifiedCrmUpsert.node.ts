@@ -83,8 +83,7 @@ export class UnifiedCrmUpsert implements INodeType {
 		try {
 			connector = createConnector(crm, credentials);
 		} catch (error) {
-			if (error instanceof NotImplementedError) throw new NodeOperationError(this.getNode(), error.message);
-			throw error;
+			throw new NodeOperationError(this.getNode(), error as Error);
 		}
 		const batchSize = Math.min(options.batchSize || Infinity, connector.maxBatchSize(entity));
 		for (let start = 0; start < requests.length; start += batchSize) {
@@ -107,7 +106,7 @@ export class UnifiedCrmUpsert implements INodeType {
 							httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
 						});
 					}
-					throw error;
+					throw new NodeOperationError(this.getNode(), error as Error);
 				}
 				const message = error instanceof Error ? error.message : String(error);
 				for (const request of batch) errors.push({ json: { error: message, crm, entity }, pairedItem: { item: request.ref } });

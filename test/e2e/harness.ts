@@ -125,6 +125,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 		N8N_PORT: String(port),
 		N8N_RUNNERS_BROKER_PORT: String(await freePort()),
 		N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
 		N8N_INSTANCE_OWNER_EMAIL: OWNER_EMAIL,
 		N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(cli),
 		// Expression-free hot paths only pay n8n's floor with lazy isolate acquisition (n8n-runtime.md).
@@ -247,6 +248,20 @@ export async function postWebhook(baseUrl: string, path: string, body: unknown, 
 		return response.status !== 404;
 	}, 20_000);
 	return response!;
+}
+
+export type RunData = Record<string, Array<{ data: { main: Array<Array<{ json: Record<string, unknown> }>> } }>>;
+
+/** Node outputs of the newest finished execution of a workflow (public API, owner cookie). */
+export async function lastRunData(n8n: N8nInstance, workflowId: string): Promise<RunData> {
+	let id: string | undefined;
+	await waitFor(async () => {
+		const list = await n8n.api<{ data: Array<{ id: string; finished: boolean; stoppedAt?: string }> }>('GET', `/api/v1/executions?workflowId=${workflowId}&limit=1`);
+		id = list.data[0]?.stoppedAt ? list.data[0].id : undefined;
+		return id !== undefined;
+	}, 10_000);
+	const execution = await n8n.api<{ data: { resultData: { runData: RunData } } }>('GET', `/api/v1/executions/${id}?includeData=true`);
+	return execution.data.resultData.runData;
 }
 
 let cachedHash: string | undefined;
