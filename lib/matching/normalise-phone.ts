@@ -1,0 +1,49 @@
+// Phone normalisation to E.164 with libphonenumber-js, lenient by design.
+//
+// CRM data holds many numbers libphonenumber calls invalid (test numbers such as the 555
+// range, numbers from plans it does not know yet). For matching, the question is only "is
+// this the same number?", so:
+//   1. parseable and possible for the default country -> E.164 form, valid or not
+//      ('(555) 123-4567' and '5551234567' both become '+15551234567' with country US);
+//   2. otherwise -> digits only, with a leading '+' kept when the input had one.
+// Numbers with fewer than 6 digits are ignored (extensions, junk).
+
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+
+const MIN_DIGITS = 6;
+
+// Parsing costs ~15 µs; CRM batches repeat numbers (shared switchboards), so cache.
+const cache = new Map<string, string | undefined>();
+const CACHE_LIMIT = 100_000;
+
+export function normalisePhone(value: unknown, defaultCountry = 'US'): string | undefined {
+	if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
+	if (typeof value !== 'string') return undefined;
+	const raw = value.trim();
+	if (raw === '') return undefined;
+	const cacheKey = `${defaultCountry}|${raw}`;
+	if (cache.has(cacheKey)) return cache.get(cacheKey);
+	const result = parse(raw, defaultCountry);
+	if (cache.size >= CACHE_LIMIT) cache.clear();
+	cache.set(cacheKey, result);
+	return result;
+}
+
+function parse(raw: string, defaultCountry: string): string | undefined {
+	// Drop extensions ("x123", "ext. 123") before counting digits.
+	const withoutExtension = raw.replace(/\s*(?:ext\.?|extension|x|#)\s*\d+\s*$/i, '');
+	const digits = withoutExtension.replace(/\D/g, '');
+	if (digits.length < MIN_DIGITS) return undefined;
+	const international = /^\s*(?:\+|00)/.test(withoutExtension);
+	try {
+		const parsed = parsePhoneNumberFromString(withoutExtension, {
+			defaultCountry: defaultCountry.toUpperCase() as CountryCode,
+			extract: false,
+		});
+		if (parsed && parsed.isPossible()) return parsed.number;
+	} catch {
+		// libphonenumber throws on some malformed input; fall through to digits.
+	}
+	if (international) return `+${digits.replace(/^00/, '')}`;
+	return digits;
+}
