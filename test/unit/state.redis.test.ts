@@ -1,0 +1,66 @@
+// Redis store failure modes: Redis not running, and Redis going away mid-session. The store must
+// reject with a clear, typed error, never report success.
+
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { describe, test } from 'node:test';
+
+import { openStateStore, StateStoreError } from '../../lib/state';
+import { startRedisServer } from './state.redis-server';
+
+async function unusedPort(): Promise<number> {
+	return new Promise((resolve) => {
+		const server = net.createServer().listen(0, '127.0.0.1', () => {
+			const { port } = server.address() as net.AddressInfo;
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+function isUnavailable(error: unknown): boolean {
+	assert.ok(error instanceof StateStoreError, `expected StateStoreError, got ${String(error)}`);
+	assert.equal(error.code, 'unavailable');
+	assert.equal(error.backend, 'redis');
+	assert.ok(error.cause, 'the underlying error is kept as cause');
+	return true;
+}
+
+describe('redis state store failures', () => {
+	test('Redis not running: opening fails fast with a clear error', async () => {
+		const port = await unusedPort();
+		const started = Date.now();
+		await assert.rejects(openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port, connectTimeoutMs: 1000 }, namespace: 'n' }), (e: unknown) => {
+			isUnavailable(e);
+			assert.match((e as Error).message, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${port}`));
+			return true;
+		});
+		assert.ok(Date.now() - started < 3000);
+	});
+
+	test('Redis going down mid-session: operations reject, nothing pretends success', async () => {
+		const server = await startRedisServer();
+		const store = await openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port: server.port }, namespace: 'n' });
+		try {
+			assert.equal(await store.claimIdempotencyKey('evt-1', 60_000), true);
+			await server.stop();
+			await assert.rejects(store.claimIdempotencyKey('evt-2', 60_000), isUnavailable);
+			await assert.rejects(store.putSnapshot({ entity: 'contact', unifiedId: 'u', record: {}, fieldModifiedAt: {}, syncedAt: '' }), isUnavailable);
+			await assert.rejects(store.link({ entity: 'contact', unifiedId: 'u', crm: 'hubspot', recordId: '1' }), isUnavailable);
+		} finally {
+			await store.close();
+			await server.stop();
+		}
+	});
+
+	test('wrong password: a clear error', async () => {
+		const server = await startRedisServer();
+		try {
+			await assert.rejects(
+				openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port: server.port, password: 'wrong', username: 'nobody' }, namespace: 'n' }),
+				(e: unknown) => e instanceof StateStoreError && /cannot connect/.test(e.message),
+			);
+		} finally {
+			await server.stop();
+		}
+	});
+});
