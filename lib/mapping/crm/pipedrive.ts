@@ -1,0 +1,165 @@
+// Pipedrive default maps (API v2 objects; leads are v1). Person names: v2 writes `name` only,
+// reads also return first_name/last_name. Ids are integers except lead ids (UUIDs).
+import { field, firstWords, joinNonEmpty, lastWord, pipedriveMulti, singleLink } from '../shapes';
+import { valueMap } from '../vocabulary';
+import type { CrmMaps, FieldSpec } from '../types';
+
+/** Field lengths are not documented per field; 255 for names/titles is an assumption. */
+const NAME = 255;
+const intId = { ref: true, format: { id: 'integer' } } as const;
+const owner = field('ownerId', 'owner_id', 'id', intId);
+
+/**
+ * Stage ids are per account. These are the ids of a new account's default pipeline (unverified);
+ * map your own with a picklist map on `stage`. Won/lost travel in `status`.
+ */
+export const PD_STAGE = valueMap([
+	['qualification', 1], ['prospecting', 2], ['needsAnalysis', 3], ['proposal', 4], ['negotiation', 5],
+	['closedWon', 'won'], ['closedLost', 'lost'],
+]);
+
+export const PD_ACTIVITY_TYPE = valueMap([
+	['call', 'call'], ['meeting', 'meeting'], ['task', 'task'], ['email', 'email'], ['note', 'note'],
+	['task', 'deadline'], ['meeting', 'lunch'],
+]);
+
+function address(key: string): FieldSpec[] {
+	return [
+		field('street', `${key}.route`, 'string', { max: NAME }),
+		field('city', `${key}.locality`, 'string', { max: NAME }),
+		field('state', `${key}.admin_area_level_1`, 'string', { max: NAME }),
+		field('postalCode', `${key}.postal_code`, 'postalCode', { max: NAME }),
+		field('country', `${key}.country`, 'string', { max: NAME }),
+	];
+}
+
+const writeName = (out: Record<string, unknown>, _v: unknown, u: Record<string, unknown>) => {
+	const name = joinNonEmpty([u.firstName, u.lastName], ' ');
+	if (name !== undefined) out.name = name;
+};
+
+/** Pads HH:MM. */
+const pad2 = (n: number) => (n < 10 ? '0' + n : '' + n);
+
+export const pipedriveMaps: CrmMaps = {
+	contact: {
+		object: 'persons',
+		fields: [
+			field('firstName', 'first_name', 'string', { max: NAME, read: (r) => r.first_name ?? firstWords(r.name), write: writeName, keys: ['name'] }),
+			field('lastName', 'last_name', 'string', { max: NAME, read: (r) => r.last_name ?? lastWord(r.name), write: writeName }),
+			field('email', 'emails', 'email', pipedriveMulti('emails')),
+			field('phone', 'phones', 'phone', pipedriveMulti('phones', undefined, 'mobile')),
+			field('mobilePhone', 'phones', 'phone', pipedriveMulti('phones', 'mobile')),
+			field('title', 'job_title', 'string', { max: NAME }),
+			// marketing_status: only an opt-out is written; false leaves consent untouched (never asserts "subscribed").
+			field('emailOptOut', 'marketing_status', 'boolean', {
+				read: (r) => {
+					const s = r.marketing_status;
+					if (s === 'unsubscribed') return true;
+					if (s === 'subscribed' || s === 'no_consent') return false;
+					return s === undefined || s === null ? s : undefined;
+				},
+				write: (out, v) => {
+					if (v === true) out.marketing_status = 'unsubscribed';
+				},
+			}),
+			field('accountId', 'org_id', 'id', intId),
+			owner,
+			...address('postal_address'),
+		],
+	},
+	lead: {
+		object: 'leads (v1)',
+		fields: [
+			// A Pipedrive lead holds no person data: that lives on the linked person (contactId).
+			field('name', 'title', 'string', { max: NAME, required: true }),
+			field('contactId', 'person_id', 'id', intId),
+			field('accountId', 'organization_id', 'id', intId),
+			field('amount', 'value.amount', 'number'),
+			field('currency', 'value.currency', 'currency'),
+			field('closeDate', 'expected_close_date', 'date'),
+			owner,
+		],
+	},
+	account: {
+		object: 'organizations',
+		fields: [field('name', 'name', 'string', { max: NAME, required: true }), field('website', 'website', 'url', { max: NAME }), owner, ...address('address')],
+	},
+	opportunity: {
+		object: 'deals',
+		fields: [
+			field('name', 'title', 'string', { max: NAME, required: true }),
+			field('amount', 'value', 'number'),
+			field('currency', 'currency', 'currency'),
+			field('stage', 'stage_id', 'picklist', {
+				values: PD_STAGE,
+				keys: ['status'],
+				read: (r) => (r.status === 'won' || r.status === 'lost' ? r.status : r.stage_id),
+				write: (out, v) => {
+					if (v === 'won' || v === 'lost') out.status = v;
+					else {
+						out.stage_id = v;
+						out.status = 'open';
+					}
+				},
+			}),
+			field('closeDate', 'expected_close_date', 'date'),
+			field('accountId', 'org_id', 'id', intId),
+			field('contactId', 'person_id', 'id', intId),
+			owner,
+		],
+	},
+	activity: {
+		object: 'activities | notes',
+		fields: [
+			// Notes are a separate object (content + links); everything else is an activity type key.
+			field('type', 'type', 'picklist', {
+				values: PD_ACTIVITY_TYPE,
+				read: (r) => r.type ?? (r.content !== undefined ? 'note' : undefined),
+				write: (out, v) => {
+					if (v !== 'note') out.type = v;
+				},
+			}),
+			field('subject', 'subject', 'string', { max: NAME }),
+			field('body', 'note', 'text', {
+				max: 100000,
+				keys: ['content'],
+				read: (r) => r.note ?? r.content,
+				write: (out, v, u) => {
+					out[u.type === 'note' ? 'content' : 'note'] = v;
+				},
+			}),
+			// due_date + due_time (UTC) ⇄ one instant.
+			field('timestamp', 'due_date', 'datetime', {
+				keys: ['due_time'],
+				read: (r) => {
+					if (typeof r.due_date !== 'string') return r.due_date;
+					return typeof r.due_time === 'string' && r.due_time !== '' ? `${r.due_date}T${r.due_time}Z` : r.due_date;
+				},
+				write: (out, v) => {
+					if (typeof v !== 'string') return;
+					out.due_date = v.slice(0, 10);
+					out.due_time = v.slice(11, 16);
+				},
+				roundTrip: 'minute',
+			}),
+			// HH:MM ⇄ seconds.
+			field('duration', 'duration', 'integer', {
+				read: (r) => {
+					const d = r.duration;
+					if (typeof d !== 'string') return d;
+					const m = /^(\d{1,3}):(\d{2})$/.exec(d);
+					return m ? (+m[1] * 60 + +m[2]) * 60 : d;
+				},
+				write: (out, v) => {
+					if (typeof v === 'number') out.duration = `${pad2(Math.floor(v / 3600))}:${pad2(Math.floor((v % 3600) / 60))}`;
+				},
+				roundTrip: 'minute',
+			}),
+			field('contactIds', 'person_id', 'id', { ...singleLink('person_id'), ref: true, format: { list: true, single: true, id: 'integer' } }),
+			field('dealIds', 'deal_id', 'id', { ...singleLink('deal_id'), ref: true, format: { list: true, single: true, id: 'integer' } }),
+			field('accountIds', 'org_id', 'id', { ...singleLink('org_id'), ref: true, format: { list: true, single: true, id: 'integer' } }),
+			owner,
+		],
+	},
+};
