@@ -1,0 +1,139 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import {
+	NodeConnectionTypes,
+	type IDataObject,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+	type IWebhookFunctions,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
+
+import type { CrmName, EntityType } from '../../lib/model';
+import {
+	acceptEvents,
+	DEFAULT_IDEMPOTENCY_TTL_MS,
+	handleWebhook,
+	type CapturedEvent,
+	type WebhookReply,
+} from '../../lib/webhooks';
+import { triggerProperties } from './description';
+import { sharedStore, storeConfig, type RedisCredential } from './store';
+
+type RawRequest = IncomingMessage & { originalUrl?: string; rawBody?: Buffer; readRawBody?: () => Promise<void> };
+
+/** Answers the request directly: bad requests and empty deliveries start no execution. */
+function send(res: ServerResponse, reply: WebhookReply): void {
+	res.statusCode = reply.status;
+	res.setHeader('content-type', reply.contentType);
+	for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+	res.end(reply.body);
+}
+
+function json(status: number, body: unknown): WebhookReply {
+	return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) };
+}
+
+function toItem(event: CapturedEvent, includeRaw: boolean): INodeExecutionData {
+	const { raw, ...rest } = event;
+	return { json: (includeRaw ? { ...rest, raw } : rest) as unknown as IDataObject };
+}
+
+const list = (value: string) =>
+	value
+		.split(',')
+		.map((s) => s.trim())
+		.filter((s) => s !== '');
+
+export class CrmSyncTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'CRM Sync Trigger',
+		name: 'crmSyncTrigger',
+		icon: 'file:crmSyncTrigger.svg',
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{"on " + $parameter["crm"] + " webhook"}}',
+		description: 'Starts a sync when Salesforce, HubSpot, Pipedrive, Zoho CRM or Dynamics 365 reports a change',
+		defaults: { name: 'CRM Sync Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'redis', required: true, displayOptions: { show: { dropRedeliveries: [true], stateBackend: ['redis'] } } }],
+		webhooks: [
+			{
+				name: 'default',
+				httpMethod: 'POST',
+				responseMode: 'onReceived',
+				path: '={{$parameter["crm"]}}',
+			},
+		],
+		properties: triggerProperties,
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const req = this.getRequestObject() as unknown as RawRequest;
+		const res = this.getResponseObject() as unknown as ServerResponse;
+		const reply = (r: WebhookReply): IWebhookResponseData => {
+			send(res, r);
+			return { noWebhookResponse: true };
+		};
+
+		const crm = this.getNodeParameter('crm') as CrmName;
+		const maxBodyBytes = Math.max(1, Number(this.getNodeParameter('maxBodyKb', 1024))) * 1024;
+		if (Number(req.headers['content-length']) > maxBodyBytes) {
+			return reply(json(413, { error: `body of ${req.headers['content-length']} bytes exceeds the limit of ${maxBodyBytes} bytes` }));
+		}
+		try {
+			await req.readRawBody?.();
+		} catch (error) {
+			const status = (error as { status?: number }).status === 413 ? 413 : 400;
+			return reply(json(status, { error: `could not read the body: ${(error as Error).message}` }));
+		}
+
+		const secrets = [this.getNodeParameter('secret', '') as string, this.getNodeParameter('previousSecret', '') as string];
+		const user = crm === 'pipedrive' ? (this.getNodeParameter('basicAuthUser', '') as string) : '';
+		const outcome = handleWebhook(
+			crm,
+			{
+				method: req.method ?? 'POST',
+				url: req.originalUrl ?? req.url ?? '/',
+				headers: req.headers,
+				rawBody: req.rawBody ?? Buffer.alloc(0),
+				publicUrls: [this.getNodeWebhookUrl('default')].filter((u): u is string => !!u),
+			},
+			{
+				// Pipedrive secrets are `user:password`; an empty password stays empty (= not set).
+				secrets: user ? secrets.filter((s) => s !== '').map((s) => `${user}:${s}`) : secrets,
+				salesforceOrganizationIds: crm === 'salesforce' ? list(this.getNodeParameter('salesforceOrganizationIds', '') as string) : [],
+				maxBodyBytes,
+				entities: this.getNodeParameter('entities', []) as EntityType[],
+			},
+		);
+		if (!outcome.ok) return reply(outcome.reply);
+
+		let accepted;
+		try {
+			const dropRedeliveries = this.getNodeParameter('dropRedeliveries', true) as boolean;
+			let store;
+			if (dropRedeliveries && outcome.events.length > 0) {
+				const backend = this.getNodeParameter('stateBackend', 'embedded') as 'embedded' | 'redis';
+				const namespace = (this.getNodeParameter('syncNamespace', '') as string) || this.getWorkflow().id || 'default';
+				const redis = backend === 'redis' ? ((await this.getCredentials('redis')) as RedisCredential) : undefined;
+				store = await sharedStore(storeConfig(namespace, backend, redis));
+			}
+			accepted = await acceptEvents(outcome.events, {
+				markers: list(this.getNodeParameter('ownChangeMarkers', '') as string),
+				store,
+				ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
+			});
+		} catch (error) {
+			// Not recorded = not acknowledged: the CRM redelivers later.
+			return reply(json(503, { error: `state store unavailable: ${(error as Error).message}` }));
+		}
+		if (accepted.fresh.length === 0) return reply(outcome.reply);
+
+		const includeRaw = this.getNodeParameter('includeRaw', false) as boolean;
+		send(res, outcome.reply);
+		return { noWebhookResponse: true, workflowData: [accepted.fresh.map((event) => toItem(event, includeRaw))] };
+	}
+}

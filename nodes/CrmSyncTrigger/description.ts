@@ -1,0 +1,196 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+const show = (crm: string[]) => ({ show: { crm } });
+
+/** Where each CRM is told about this endpoint, and which secret goes where. */
+const setupNotices: INodeProperties[] = [
+	{
+		displayName:
+			'In your HubSpot app (Webhooks), set the target URL to this node\'s Production URL and subscribe to contact/company/deal events. Paste the app\'s Client Secret below: requests are checked with HubSpot\'s v3 signature (v1/v2 also accepted) and refused when older than 5 minutes.',
+		name: 'setupHubspot',
+		type: 'notice',
+		default: '',
+		displayOptions: show(['hubspot']),
+	},
+	{
+		displayName:
+			'Create a Pipedrive webhook (Tools > Webhooks or POST /v1/webhooks) with this node\'s Production URL, version 1.0 or 2.0, and HTTP auth user/password set to the values below.',
+		name: 'setupPipedrive',
+		type: 'notice',
+		default: '',
+		displayOptions: show(['pipedrive']),
+	},
+	{
+		displayName:
+			'Outbound Messages: use this node\'s Production URL with ?key=YOUR_SECRET appended as the endpoint, and/or list your Organization ID below; the node answers with the SOAP Ack. Change events (CDC relay or Flow HTTP callout): POST the change-event JSON with header X-Sfdc-Signature = base64(HMAC-SHA256(secret, raw body)).',
+		name: 'setupSalesforce',
+		type: 'notice',
+		default: '',
+		displayOptions: show(['salesforce']),
+	},
+	{
+		displayName:
+			'Enable a Zoho notification (POST /crm/v6/actions/watch) with notify_url = this node\'s Production URL and token = the Token below. Watches expire (at most one day): renew them before expiry.',
+		name: 'setupZoho',
+		type: 'notice',
+		default: '',
+		displayOptions: show(['zoho']),
+	},
+	{
+		displayName:
+			'Register a webhook in the Plugin Registration Tool with this node\'s Production URL. Authentication: WebhookKey (sent as ?code=) or HttpHeader with header x-crm-sync-key, using the Key below. Then add steps for Create/Update/Delete on the tables to sync.',
+		name: 'setupDynamics',
+		type: 'notice',
+		default: '',
+		displayOptions: show(['dynamics']),
+	},
+];
+
+const secret = (crm: string, displayName: string, description: string): INodeProperties => ({
+	displayName,
+	name: 'secret',
+	type: 'string',
+	typeOptions: { password: true },
+	default: '',
+	description,
+	displayOptions: show([crm]),
+});
+
+const previousSecret = (crm: string, displayName: string): INodeProperties => ({
+	displayName,
+	name: 'previousSecret',
+	type: 'string',
+	typeOptions: { password: true },
+	default: '',
+	description: 'During a rotation, the old value is accepted too. Clear it once every sender uses the new one.',
+	displayOptions: show([crm]),
+});
+
+export const triggerProperties: INodeProperties[] = [
+	{
+		displayName:
+			'This trigger receives webhooks. Polling (delta reads without webhooks) will be a separate trigger node and is not implemented yet.',
+		name: 'modeNotice',
+		type: 'notice',
+		default: '',
+	},
+	{
+		displayName: 'CRM',
+		name: 'crm',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'HubSpot', value: 'hubspot' },
+			{ name: 'Microsoft Dynamics 365', value: 'dynamics' },
+			{ name: 'Pipedrive', value: 'pipedrive' },
+			{ name: 'Salesforce', value: 'salesforce' },
+			{ name: 'Zoho CRM', value: 'zoho' },
+		],
+		default: 'hubspot',
+		description: 'The CRM that calls this webhook. Its path is the CRM name, e.g. /webhook/&lt;id&gt;/hubspot.',
+	},
+	...setupNotices,
+	secret('hubspot', 'Client Secret', 'The HubSpot app\'s client secret, used to check X-HubSpot-Signature(-v3)'),
+	previousSecret('hubspot', 'Previous Client Secret'),
+	{
+		displayName: 'Basic Auth User',
+		name: 'basicAuthUser',
+		type: 'string',
+		default: '',
+		required: true,
+		description: 'The webhook\'s http_auth_user',
+		displayOptions: show(['pipedrive']),
+	},
+	secret('pipedrive', 'Basic Auth Password', 'The webhook\'s http_auth_password'),
+	previousSecret('pipedrive', 'Previous Basic Auth Password'),
+	secret(
+		'salesforce',
+		'Secret',
+		'HMAC secret of the JSON change-event form, and the ?key= value of the Outbound Message URL. May be empty for Outbound Messages when Organization IDs are set.',
+	),
+	previousSecret('salesforce', 'Previous Secret'),
+	{
+		displayName: 'Organization IDs',
+		name: 'salesforceOrganizationIds',
+		type: 'string',
+		default: '',
+		placeholder: '00D5g000004ABCD',
+		description: 'Comma-separated. Outbound Messages from other orgs are refused. When both this and a secret are set, both must match.',
+		displayOptions: show(['salesforce']),
+	},
+	secret('zoho', 'Token', 'The token given when the notification (watch) was enabled'),
+	previousSecret('zoho', 'Previous Token'),
+	secret('dynamics', 'Key', 'The webhook key (?code=) or the value of the x-crm-sync-key header'),
+	previousSecret('dynamics', 'Previous Key'),
+	{
+		displayName: 'Entities',
+		name: 'entities',
+		type: 'multiOptions',
+		options: [
+			{ name: 'Account / Company', value: 'account' },
+			{ name: 'Activity', value: 'activity' },
+			{ name: 'Contact', value: 'contact' },
+			{ name: 'Lead', value: 'lead' },
+			{ name: 'Opportunity / Deal', value: 'opportunity' },
+		],
+		default: [],
+		description: 'Emit only changes of these entities. Empty: all.',
+	},
+	{
+		displayName: 'Own Change Markers',
+		name: 'ownChangeMarkers',
+		type: 'string',
+		default: '',
+		description:
+			'Comma-separated values that identify changes written by this sync, which are then dropped (loop prevention): HubSpot app / sourceId, Pipedrive API user id (with change_source "api"), Salesforce Sforce-Call-Options client name or integration user id, Dynamics application user id.',
+	},
+	{
+		displayName: 'Drop Redelivered Events',
+		name: 'dropRedeliveries',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to remember event IDs in the state store and drop events delivered again. If the store is unreachable, the CRM gets a 503 and redelivers.',
+	},
+	{
+		displayName: 'State Store',
+		name: 'stateBackend',
+		type: 'options',
+		options: [
+			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
+			{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts' },
+		],
+		default: 'embedded',
+		displayOptions: { show: { dropRedeliveries: [true] } },
+	},
+	{
+		displayName: 'Sync Namespace',
+		name: 'syncNamespace',
+		type: 'string',
+		default: '',
+		description: 'Nodes with the same namespace share sync state. Empty: this workflow\'s ID.',
+		displayOptions: { show: { dropRedeliveries: [true] } },
+	},
+	{
+		displayName: 'Include Raw Payload',
+		name: 'includeRaw',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to add the CRM\'s own payload of each event as "raw"',
+	},
+	{
+		displayName: 'Max Body Size (KB)',
+		name: 'maxBodyKb',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 1024,
+		description: 'Larger requests are refused with 413',
+	},
+	{
+		// n8n reads the body of version-1 webhook nodes unless options.binaryData is set; this node
+		// reads the raw body itself (signatures need the exact bytes) and answers bad bodies with 400.
+		displayName: 'Raw Body',
+		name: 'options',
+		type: 'hidden',
+		default: { binaryData: true },
+	},
+];
