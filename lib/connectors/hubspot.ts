@@ -2,6 +2,10 @@ import { Client } from '@hubspot/api-client';
 import type { EntityType } from '../model';
 import { CrmError, NotImplementedError, type CrmConnector, type ErrorCategory, type UpsertRequest, type WriteOutcome } from './types';
 
+export function create(credentials: Record<string, unknown>): CrmConnector {
+	return new HubSpotConnector({ accessToken: String(credentials.accessToken ?? ''), baseUrl: credentials.baseUrl as string | undefined });
+}
+
 export interface HubSpotConfig {
 	accessToken: string;
 	/** Defaults to https://api.hubapi.com; a sandbox or proxy URL otherwise. */
@@ -43,6 +47,34 @@ export class HubSpotConnector implements CrmConnector {
 			outcomes.push(...(await this.upsertContactBatch(matchKey, valid.slice(start, start + BATCH_LIMIT))));
 		}
 		return outcomes.sort((a, b) => a.ref - b.ref);
+	}
+
+	matchField(): string | undefined {
+		throw new NotImplementedError('HubSpot matchField');
+	}
+	get(): never {
+		throw new NotImplementedError('HubSpot get');
+	}
+	search(): never {
+		throw new NotImplementedError('HubSpot search');
+	}
+	create(): never {
+		throw new NotImplementedError('HubSpot create');
+	}
+	update(): never {
+		throw new NotImplementedError('HubSpot update');
+	}
+	delete(): never {
+		throw new NotImplementedError('HubSpot delete');
+	}
+	merge(): never {
+		throw new NotImplementedError('HubSpot merge');
+	}
+	listChanges(): never {
+		throw new NotImplementedError('HubSpot listChanges');
+	}
+	describeFields(): never {
+		throw new NotImplementedError('HubSpot describeFields');
 	}
 
 	async testConnection(): Promise<void> {
@@ -105,7 +137,7 @@ function toCrmError(error: unknown): CrmError {
 	const status = typeof (error as { code?: unknown })?.code === 'number' ? (error as { code: number }).code : undefined;
 	const body = (error as { body?: unknown })?.body;
 	const message = (body as { message?: string } | undefined)?.message ?? (error instanceof Error ? error.message : String(error));
-	return new CrmError(`HubSpot: ${message}`, 'hubspot', classifyStatus(status), status, body);
+	return new CrmError(`HubSpot: ${message}`, 'hubspot', classifyStatus(status), { httpStatus: status, body });
 }
 
 function classifyStatus(status: number | undefined): ErrorCategory {

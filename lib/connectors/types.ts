@@ -1,7 +1,38 @@
-import type { CrmName, EntityType } from '../model';
+// The CrmConnector contract: one implementation per CRM (hubspot.ts, salesforce.ts, pipedrive.ts,
+// zoho.ts, dynamics.ts), all built on lib/http's Transport (limits, retries, token refresh).
+//
+// Conventions every implementation follows:
+// - Fields are the CRM's own API names (the Field Mapper / lib/mapping produce them).
+// - Entities map to the CRM's objects: contact, lead, account (company/organization),
+//   opportunity (deal), activity (task/engagement). A CRM without an object for an entity
+//   (HubSpot and Pipedrive have no lead object in this release) throws NotImplementedError.
+// - Batch methods take `ref`-tagged requests and return exactly one outcome per request,
+//   sorted by ref. A problem with one record is a WriteFailure outcome, never a throw; a
+//   throw (CrmError) means the whole call failed (auth, throttled past the retry budget, outage).
+// - Batches are split internally at the CRM's maximum (maxBatchSize); callers may pass any length.
+// - Nothing is ever faked: an operation the CRM or this release cannot do throws NotImplementedError.
 
-/** Fields exactly as the CRM's API names them (the Field Mapper produces these). */
+import type { CrmName, EntityType } from '../model';
+import type { StateStore } from '../state/types';
+import type { RateLimitSpec, RetryPolicy, TransportEvent } from '../http';
+import { CrmError, type ErrorCategory } from '../http/errors';
+
+export { CrmError, type ErrorCategory };
+
+/** Fields exactly as the CRM's API names them. */
 export type CrmFields = Record<string, unknown>;
+
+/** A record read from the CRM. */
+export interface CrmRecord {
+	id: string;
+	fields: CrmFields;
+	/** Last modification time in the CRM (ISO-8601), when the CRM reports it. */
+	modifiedAt?: string;
+	/** Creation time (ISO-8601), when reported. */
+	createdAt?: string;
+}
+
+// ---------------------------------------------------------------- writes
 
 export interface UpsertRequest {
 	/** Caller's index for the record, echoed in its outcome so results pair back to input items. */
@@ -9,54 +40,234 @@ export interface UpsertRequest {
 	fields: CrmFields;
 }
 
-export type ErrorCategory = 'rate_limit' | 'auth' | 'validation' | 'transient' | 'fatal';
+export interface CreateRequest {
+	ref: number;
+	fields: CrmFields;
+}
+
+export interface UpdateRequest {
+	ref: number;
+	/** The CRM record id. */
+	id: string;
+	fields: CrmFields;
+}
+
+export interface DeleteRequest {
+	ref: number;
+	id: string;
+}
+
+export interface MergeRequest {
+	ref: number;
+	/** The surviving record. */
+	masterId: string;
+	/** Records merged into the master (Salesforce: at most 2 per request; HubSpot/Pipedrive: 1 per call, chained). */
+	mergeIds: string[];
+}
 
 export interface WriteFailure {
 	ref: number;
 	status: 'failed';
+	/** The CRM's own message where there is one. */
 	message: string;
 	category: ErrorCategory;
 	/** The CRM's own error code or category, e.g. INVALID_EMAIL_ADDRESS or VALIDATION_ERROR. */
 	code?: string;
+	/** Field names the CRM blamed, when it says. */
+	fields?: string[];
 }
 
 export interface WriteSuccess {
 	ref: number;
-	status: 'created' | 'updated' | 'unchanged';
+	/** unchanged: not written because the CRM already holds these values. deleted/merged: see those operations. */
+	status: 'created' | 'updated' | 'unchanged' | 'deleted' | 'merged';
+	/** The CRM record id (for merges: the master's id). */
 	id: string;
+	/** Merge only: the ids that were merged into `id`. */
+	mergedIds?: string[];
 }
 
 export type WriteOutcome = WriteSuccess | WriteFailure;
 
-/** One CRM behind one set of credentials. Batch methods never throw for per-record problems. */
+// ---------------------------------------------------------------- reads
+
+/** How records are looked up: the CRM's field for a unified key, or any CRM field. */
+export type MatchKind = 'email' | 'phone' | 'externalId';
+
+export interface ReadOptions {
+	/** CRM field names to return; default: the connector's standard set for the entity. */
+	fields?: string[];
+}
+
+export interface ListChangesOptions extends ReadOptions {
+	/** Opaque cursor returned by the previous page (or stored by the trigger). */
+	cursor?: string;
+	/** Start time (ISO) when there is no cursor yet. Default: the epoch (everything). */
+	since?: string;
+	/** Records per page; connector caps it at the CRM's maximum. */
+	pageSize?: number;
+	/** Also report deletions (Salesforce queryAll IsDeleted, HubSpot archived...). Default true. */
+	includeDeleted?: boolean;
+}
+
+export interface ChangedRecord extends CrmRecord {
+	/** Always set for changes: the time the cursor advances on. */
+	modifiedAt: string;
+}
+
+export interface DeletedRecord {
+	id: string;
+	/** ISO time of the deletion, when known. */
+	deletedAt?: string;
+	/** Set when the record disappeared because it was merged into this id. */
+	mergedInto?: string;
+}
+
+export interface ChangePage {
+	/** Changed (created or updated) records, oldest first, each id at most once per page. */
+	records: ChangedRecord[];
+	deleted: DeletedRecord[];
+	/** Pass back as `cursor` for the next page. Store it only after the page was processed. */
+	cursor: string;
+	/** True when the CRM has more changes right now; false when caught up. */
+	hasMore: boolean;
+}
+
+export type FieldType =
+	| 'string'
+	| 'text'
+	| 'email'
+	| 'phone'
+	| 'url'
+	| 'number'
+	| 'currency'
+	| 'percent'
+	| 'boolean'
+	| 'date'
+	| 'datetime'
+	| 'picklist'
+	| 'multipicklist'
+	| 'reference'
+	| 'id'
+	| 'other';
+
+export interface FieldDescription {
+	/** API name as used in CrmFields. */
+	name: string;
+	label: string;
+	type: FieldType;
+	/** The CRM's own type name (e.g. Salesforce 'email', HubSpot 'string/text'). */
+	crmType: string;
+	/** Custom (user-defined) field: Salesforce __c, HubSpot non-HubSpot-defined, Zoho custom_field... */
+	custom: boolean;
+	/** Required on create. */
+	required: boolean;
+	/** Cannot be written through the API. */
+	readOnly: boolean;
+	/** Unique / usable as an upsert match key (Salesforce externalId or idLookup, HubSpot hasUniqueValue). */
+	unique: boolean;
+	/** Allowed values for picklists. */
+	options?: Array<{ value: string; label: string }>;
+	/** Reference targets (Salesforce referenceTo...). */
+	referenceTo?: string[];
+}
+
+// ---------------------------------------------------------------- the connector
+
+export type WriteOperation = 'create' | 'update' | 'upsert' | 'delete' | 'merge';
+
+/** One CRM behind one set of credentials. */
 export interface CrmConnector {
 	readonly crm: CrmName;
-	/** Largest batch the CRM accepts for writes of this entity. */
-	maxBatchSize(entity: EntityType): number;
-	/** Inserts or updates each record, matched on `matchKey` (a CRM field name). */
+
+	/** Largest batch the CRM accepts for `operation` on `entity` (1 for CRMs without batch writes). */
+	maxBatchSize(entity: EntityType, operation?: WriteOperation): number;
+
+	/** The CRM field used for a unified match kind (e.g. HubSpot contact email → 'email', Salesforce → 'Email'); undefined when the entity has none. */
+	matchField(entity: EntityType, kind: MatchKind): string | undefined;
+
+	/** Reads one record by CRM id; undefined when it does not exist (or is deleted). */
+	get(entity: EntityType, id: string, options?: ReadOptions): Promise<CrmRecord | undefined>;
+
+	/**
+	 * Records whose `field` equals one of `values` (exact match; emails case-insensitively as the
+	 * CRMs compare them). Used for match-key lookups: email, phone, an external-id field.
+	 */
+	search(entity: EntityType, field: string, values: string[], options?: ReadOptions): Promise<CrmRecord[]>;
+
+	/** Creates each record. */
+	create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]>;
+
+	/** Updates each record by CRM id (only the given fields). */
+	update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]>;
+
+	/**
+	 * Inserts or updates each record, matched on `matchKey` (a CRM field name; its value must be in
+	 * the record's fields). Uses the CRM's native upsert where it has one for that key, otherwise
+	 * search + create/update. Records in one call sharing a key value: the last one wins.
+	 */
 	upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]>;
+
+	/** Deletes each record by CRM id (moves to the CRM's recycle bin where it has one). */
+	delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]>;
+
+	/** Merges `mergeIds` into `masterId` for each request, with the CRM's own merge. */
+	merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]>;
+
+	/** One page of records changed since the cursor (see ListChangesOptions), paging past the CRM's caps. */
+	listChanges(entity: EntityType, options?: ListChangesOptions): Promise<ChangePage>;
+
+	/** Live field metadata for the entity, custom fields included. */
+	describeFields(entity: EntityType): Promise<FieldDescription[]>;
+
 	/** Resolves when the credentials work; rejects with a CrmError otherwise. */
 	testConnection(): Promise<void>;
 }
 
-/** A failure of a whole call (not of one record), classified for retry decisions. */
-export class CrmError extends Error {
-	constructor(
-		message: string,
-		readonly crm: CrmName,
-		readonly category: ErrorCategory,
-		readonly httpStatus?: number,
-		readonly body?: unknown,
-	) {
-		super(message);
-		this.name = 'CrmError';
-	}
+/**
+ * What every connector's constructor takes besides its CRM credential values. All optional.
+ */
+export interface ConnectorRuntime {
+	/** State store: when Redis, rate-limit budgets are shared across n8n workers through it. */
+	store?: StateStore;
+	/** Override the connector's default limits (per bucket, 'default' for most calls). */
+	limits?: Record<string, RateLimitSpec>;
+	retry?: Partial<RetryPolicy>;
+	/** Per-attempt timeout in ms (default 60 s). */
+	timeoutMs?: number;
+	/**
+	 * Marks our writes so the CRM's change feed shows they came from us (echo detection):
+	 * Salesforce Sforce-Call-Options client=<marker>, HubSpot/Pipedrive/Dynamics where the API allows.
+	 * Default 'n8n-crm-sync'.
+	 */
+	changeSourceMarker?: string;
+	/** Transport observer (retries, throttles, refreshes). */
+	onEvent?: (event: TransportEvent) => void;
 }
 
-/** Thrown for a CRM, entity or operation this release does not support yet. */
+export const DEFAULT_CHANGE_SOURCE_MARKER = 'n8n-crm-sync';
+
+/** Thrown for a CRM, entity or operation this release does not support. */
 export class NotImplementedError extends Error {
 	constructor(what: string) {
 		super(`${what} is not implemented yet`);
 		this.name = 'NotImplementedError';
 	}
+}
+
+/** Sorts outcomes by ref (the contract promises caller order). */
+export function byRef<T extends { ref: number }>(outcomes: T[]): T[] {
+	return outcomes.sort((a, b) => a.ref - b.ref);
+}
+
+/** Splits `items` into chunks of at most `size`. */
+export function chunk<T>(items: T[], size: number): T[][] {
+	const chunks: T[][] = [];
+	for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+	return chunks;
+}
+
+/** Every request in `requests` fails with the same error (a whole-call failure reported per record). */
+export function failAll(requests: Array<{ ref: number }>, error: CrmError): WriteFailure[] {
+	return requests.map(({ ref }) => ({ ref, status: 'failed', message: error.message, category: error.category, code: error.code }));
 }
