@@ -283,7 +283,8 @@ function picklist(side: Side, values: ValueMap | undefined, asString: boolean): 
 /** The transformer for a field type on a side. */
 export function buildTransform(spec: TransformSpec, settings: TransformSettings): Transform {
 	const { type, side, format } = spec;
-	const asString = format?.asString === true;
+	// Unified values are native JS types; only CRM sides may want strings (HubSpot).
+	const asString = side !== 'unified' && format?.asString === true;
 	const max = side === 'unified' ? undefined : spec.max;
 	switch (type) {
 		case 'string':
