@@ -103,7 +103,10 @@ const pad4 = (n: number) => (n < 1000 ? ('000' + n).slice(-4) : '' + n);
 export function parseDateOnly(value: unknown, zone: Zone): string {
 	if (typeof value === 'string') {
 		const m = ISO_RE.exec(value.trim());
-		if (m) return validCalendar(+m[1], +m[2], +m[3]) ? `${m[1]}-${m[2]}-${m[3]}` : '';
+		if (m) {
+			const timeOk = !m[4] || (+m[4] <= 23 && +m[5] <= 59 && (!m[6] || +m[6] <= 59));
+			return timeOk && validCalendar(+m[1], +m[2], +m[3]) ? `${m[1]}-${m[2]}-${m[3]}` : '';
+		}
 	}
 	const ms = parseInstant(value, zone);
 	if (Number.isNaN(ms)) return '';

@@ -90,12 +90,13 @@ function phone(format: PhoneFormat, country: CountryCode | undefined): Transform
 			if (!PHONE_CHARS_RE.test(s) || digits < 3 || digits > 15) cx.problem = `"${s}" is not a phone number`;
 			return s;
 		}
+		// 00 is the international call prefix of most countries: read it as +.
 		const international = s[0] === '+' || s.startsWith('00');
 		if (!international && country === undefined) {
 			cx.problem = `"${s}" has no country code and no default phone country is set: ambiguous`;
 			return s;
 		}
-		const parsed = parsePhoneNumberFromString(s, country);
+		const parsed = parsePhoneNumberFromString(s.startsWith('00') ? '+' + s.slice(2) : s, country);
 		if (!parsed || !parsed.isValid()) {
 			cx.problem = `"${s}" is not a valid phone number${international ? '' : ` for ${country}`}`;
 			return s;
