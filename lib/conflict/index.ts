@@ -1,0 +1,7 @@
+// Public entry of lib/conflict.
+
+export * from './types';
+export { ConflictError, DEFAULT_IGNORE_FIELDS, normalizeOptions } from './options';
+export { resolveConflict, resolveWith } from './resolve';
+export { isOptOut } from './consent';
+export { applyReviewDecision, enqueueForReview, isConflictReviewPayload, resolveQueuedReview, reviewPayload, validateReviewDecision } from './review';
