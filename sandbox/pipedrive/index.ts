@@ -19,6 +19,7 @@ import {
 	leadId,
 	parseTime,
 	phoneDigits,
+	phoneKey,
 	toV1,
 	toV2,
 	toWire,
@@ -124,7 +125,7 @@ export class PipedriveEmulator extends BaseEmulator {
 			const indexes: Record<string, (f: Fields) => unknown> = {};
 			if (type === 'person') {
 				indexes.email = (f) => ((f.emails as Fields[]) ?? []).map((e) => e.value);
-				indexes.phone = (f) => ((f.phones as Fields[]) ?? []).map((p) => phoneDigits(p.value));
+				indexes.phone = (f) => ((f.phones as Fields[]) ?? []).map((p) => phoneKey(p.value));
 			}
 			const idGen = type === 'lead' ? leadId : () => String(++this.lastId[type]);
 			this.colls[type] = this.store.define(COLLECTION[type], { idGen, indexes });
@@ -476,7 +477,7 @@ export class PipedriveEmulator extends BaseEmulator {
 		if (exact && fields.every((f) => f === 'email' || f === 'phone')) {
 			const found = new Map<string, StoredRecord>();
 			if (fields.includes('email')) for (const r of coll.findBy('email', term)) found.set(r.id, r);
-			if (fields.includes('phone') && digits) for (const r of coll.findBy('phone', digits)) found.set(r.id, r);
+			if (fields.includes('phone') && digits) for (const r of coll.findBy('phone', phoneKey(digits))) found.set(r.id, r);
 			candidates = [...found.values()].sort((a, b) => a.seq - b.seq);
 		} else candidates = coll.values();
 		const items: { result_score: number; item: Fields }[] = [];
@@ -514,7 +515,7 @@ export class PipedriveEmulator extends BaseEmulator {
 		if (fields.includes('phone')) {
 			for (const p of phones) {
 				const pd = phoneDigits(p);
-				consider(p, (digits !== '' && pd === digits) || p.toLowerCase() === t, digits.length >= 2 && pd.includes(digits));
+				consider(p, (digits !== '' && phoneKey(pd) === phoneKey(digits)) || p.toLowerCase() === t, digits.length >= 2 && pd.includes(digits));
 			}
 		}
 		if (fields.includes('notes')) {

@@ -63,6 +63,11 @@ export function phoneDigits(v: unknown): string {
 	return String(v ?? '').replace(/\D/g, '');
 }
 
+/** Phone match key: the last 10 digits, so '+1 415 555 0100' and '(415) 555-0100' match. */
+export function phoneKey(v: unknown): string {
+	return phoneDigits(v).slice(-10);
+}
+
 function normaliseContactList(v: unknown, field: string): Fields[] {
 	if (v === null) return [];
 	if (!Array.isArray(v)) throw new ValidationError(`Validation failed: ${field}: Expected array`);
