@@ -38,7 +38,7 @@ export function blockingKeys(record: PreparedRecord): string[] {
 		if (record.postalCode !== undefined) keys.push(`np|${last}|${record.postalCode}`);
 	}
 	if (company !== undefined) for (const name of formal) keys.push(`fc|${name}|${company}`);
-	return keys;
+	return [...new Set(keys)];
 }
 
 /** Blocking key -> slots of the records carrying it. */
@@ -47,11 +47,12 @@ export class BlockIndex {
 
 	constructor(readonly maxBlockSize = DEFAULT_MAX_BLOCK_SIZE) {}
 
+	/** `keys` must be distinct (blockingKeys returns them so) and the slot not yet added. */
 	add(slot: number, keys: string[]): void {
 		for (const key of keys) {
 			const block = this.blocks.get(key);
 			if (block === undefined) this.blocks.set(key, [slot]);
-			else if (!block.includes(slot)) block.push(slot);
+			else block.push(slot);
 		}
 	}
 

@@ -12,6 +12,7 @@ const FIRST_NAME_WEIGHT = 0.45;
 const LAST_NAME_WEIGHT = 0.55;
 /** A name known only by its family name is weaker evidence. */
 const PARTIAL_NAME_FACTOR = 0.9;
+const SWAP_CHECK_BELOW = 0.75;
 
 export function compareEmail(a: PreparedRecord, b: PreparedRecord): boolean | undefined {
 	if (a.email === undefined || b.email === undefined) return undefined;
@@ -44,7 +45,8 @@ export function compareNames(a: PreparedRecord, b: PreparedRecord): number | und
 	const given = compareGivenNames(a, b);
 	if (given === undefined) return last * PARTIAL_NAME_FACTOR;
 	const straight = FIRST_NAME_WEIGHT * given + LAST_NAME_WEIGHT * last;
-	if (straight === 1 || a.firstName === undefined || b.firstName === undefined) return straight;
+	// Only a pair whose given names disagree can be a swapped-order match worth checking.
+	if (given >= SWAP_CHECK_BELOW || a.firstName === undefined || b.firstName === undefined) return straight;
 	const swapped =
 		FIRST_NAME_WEIGHT * stringSimilarity(a.firstName, b.lastName) +
 		LAST_NAME_WEIGHT * stringSimilarity(a.lastName, b.firstName);

@@ -8,7 +8,7 @@
 //   2. otherwise -> digits only, with a leading '+' kept when the input had one.
 // Numbers with fewer than 6 digits are ignored (extensions, junk).
 
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 
 const MIN_DIGITS = 6;
 
@@ -35,6 +35,12 @@ function parse(raw: string, defaultCountry: string): string | undefined {
 	const digits = withoutExtension.replace(/\D/g, '');
 	if (digits.length < MIN_DIGITS) return undefined;
 	const international = /^\s*(?:\+|00)/.test(withoutExtension);
+	// Fast path with the same result as the parse below: in the North American plan a
+	// national number is possible exactly when it has 10 digits (11 with the leading 1).
+	if (isNanp(defaultCountry) && /^[\d\s().+-]+$/.test(withoutExtension)) {
+		if (!international && digits.length === 10) return `+1${digits}`;
+		if (digits.length === 11 && digits[0] === '1' && (international || !withoutExtension.includes('+'))) return `+${digits}`;
+	}
 	try {
 		const parsed = parsePhoneNumberFromString(withoutExtension, {
 			defaultCountry: defaultCountry.toUpperCase() as CountryCode,
@@ -46,4 +52,19 @@ function parse(raw: string, defaultCountry: string): string | undefined {
 	}
 	if (international) return `+${digits.replace(/^00/, '')}`;
 	return digits;
+}
+
+const nanpCache = new Map<string, boolean>();
+
+function isNanp(country: string): boolean {
+	let known = nanpCache.get(country);
+	if (known === undefined) {
+		try {
+			known = getCountryCallingCode(country.toUpperCase() as CountryCode) === '1';
+		} catch {
+			known = false;
+		}
+		nanpCache.set(country, known);
+	}
+	return known;
 }

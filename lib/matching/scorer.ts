@@ -7,6 +7,7 @@ import {
 	DEFAULT_FS_PARAMETERS,
 	estimateFellegiSunter,
 	fsContext,
+	nonMatchRule,
 	scoreFellegiSunter,
 	type FellegiSunterParameters,
 	type FsObservation,
@@ -31,7 +32,7 @@ export interface PairScore {
 
 export function observe(a: PreparedRecord, b: PreparedRecord): FsObservation {
 	const vector = compareRecords(a, b);
-	return { vector, context: fsContext(a, b, compareGivenNames(a, b)) };
+	return { vector, context: fsContext(a, b, compareGivenNames(a, b), vector.name) };
 }
 
 export class PairScorer {
@@ -61,7 +62,8 @@ export class PairScorer {
 		const { vector, context } = observation;
 		const factors: MatchFactors = { ...vector };
 		if (this.mode === 'simple') return { confidence: scoreSimple(vector, this.weights), factors };
-		if (context.givenNameConflict) factors.givenNameConflict = true;
+		const rule = nonMatchRule(vector, context);
+		if (rule !== undefined) factors.nonMatchRule = rule;
 		return { confidence: scoreFellegiSunter(vector, context, this.fsParameters), factors };
 	}
 

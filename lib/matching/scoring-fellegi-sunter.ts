@@ -3,14 +3,19 @@
 //   m = P(level | same person), u = P(level | different people).
 // Confidence is the posterior probability 1 / (1 + e^-weight).
 //
-// Estimation (estimateFellegiSunter): u from random record pairs (almost all non-matches),
-// then EM over the blocked candidate pairs for m and the prior, with u held fixed. Holding u
-// fixed keeps EM from mistaking a frequent non-match pattern for the match class.
+// Estimation (estimateFellegiSunter): u starts from random record pairs (almost all
+// non-matches); EM over the blocked candidate pairs then estimates m, u and the prior. u must
+// be re-estimated there: the non-matches that blocking brings together are not like random
+// pairs (they share a company or a family name, which is why they were blocked together).
 //
-// One rule sits on top of the model: two records whose given names clearly differ (not
-// nicknames, initials or swapped order) and whose emails do not agree are different people.
-// Independence between fields cannot express this: household members share phone, address
-// and family name, so without the rule their agreements would add up to a match.
+// Two rules sit on top of the model, for look-alikes that independent fields cannot express:
+//  - given names clearly differ (not nicknames, initials or swapped order) and the emails do
+//    not agree: different people (household members share phone, address and family name,
+//    and those agreements would otherwise add up to a match);
+//  - two different addresses on the same company domain and no phone in common: two
+//    mailboxes, so two people (colleagues with look-alike names at one company).
+// Pairs a rule rejects are capped below any sensible threshold and are fixed non-matches
+// during EM.
 
 import { emailDomain } from './normalise-email';
 import type { ComparisonVector, PreparedRecord } from './types';
@@ -35,18 +40,22 @@ export interface FellegiSunterParameters {
 export interface FsPairContext {
 	/** Both emails present, different, on the same non-free-mail domain. */
 	sameCorporateDomain?: boolean;
+	/** Both emails present, different, one on a free-mail domain and one not (personal vs work). */
+	personalVsWork?: boolean;
 	/** Given names present on both sides and clearly different. */
 	givenNameConflict?: boolean;
 }
 
-const LEVEL_COUNT: Record<FsField, number> = { email: 3, phone: 2, name: 5, company: 3, postalCode: 2, address: 2 };
+const LEVEL_COUNT: Record<FsField, number> = { email: 4, phone: 2, name: 5, company: 3, postalCode: 2, address: 2 };
 /** Name similarity bounds of levels 1..4 (level 4 = identical after normalisation). */
 const NAME_BOUNDS = [0.75, 0.88, 0.97, 1];
 const COMPANY_BOUNDS = [0.8, 0.92];
 const ADDRESS_BOUND = 0.9;
 /** Given-name similarity under which (absent nickname / initial / swap) names conflict. */
 export const GIVEN_NAME_CONFLICT_BELOW = 0.75;
-/** Confidence ceiling for pairs the given-name rule rejects. */
+/** Full-name similarity (which tries the swapped order) above which given names do not conflict. */
+const SWAPPED_NAME_SIMILARITY = 0.9;
+/** Confidence ceiling for pairs a non-match rule rejects. */
 export const CONFLICT_CONFIDENCE_CAP = 0.3;
 
 const FREE_MAIL = new Set([
@@ -70,8 +79,9 @@ function levelAbove(value: number, bounds: number[]): number {
 export function fsLevel(field: FsField, vector: ComparisonVector, context: FsPairContext = {}): number | undefined {
 	switch (field) {
 		case 'email':
+			// 0 other disagreement, 1 same company domain, 2 personal vs work address, 3 agree.
 			if (vector.email === undefined) return undefined;
-			return vector.email ? 2 : context.sameCorporateDomain ? 1 : 0;
+			return vector.email ? 3 : context.personalVsWork ? 2 : context.sameCorporateDomain ? 1 : 0;
 		case 'phone':
 			return vector.phone === undefined ? undefined : vector.phone ? 1 : 0;
 		case 'name':
@@ -86,13 +96,24 @@ export function fsLevel(field: FsField, vector: ComparisonVector, context: FsPai
 }
 
 /** Context facts for a pair of prepared records. */
-export function fsContext(a: PreparedRecord, b: PreparedRecord, givenNameSimilarity: number | undefined): FsPairContext {
+export function fsContext(
+	a: PreparedRecord,
+	b: PreparedRecord,
+	givenNameSimilarity: number | undefined,
+	nameSimilarity: number | undefined,
+): FsPairContext {
 	const context: FsPairContext = {};
 	if (a.email !== undefined && b.email !== undefined && a.email !== b.email) {
-		const domain = emailDomain(a.email);
-		context.sameCorporateDomain = domain === emailDomain(b.email) && !isFreeMailDomain(domain);
+		const domainA = emailDomain(a.email);
+		const domainB = emailDomain(b.email);
+		context.sameCorporateDomain = domainA === domainB && !isFreeMailDomain(domainA);
+		context.personalVsWork = isFreeMailDomain(domainA) !== isFreeMailDomain(domainB);
 	}
-	context.givenNameConflict = givenNameSimilarity !== undefined && givenNameSimilarity < GIVEN_NAME_CONFLICT_BELOW;
+	// Swapped first/last names compare badly given-to-given but well overall: no conflict then.
+	context.givenNameConflict =
+		givenNameSimilarity !== undefined &&
+		givenNameSimilarity < GIVEN_NAME_CONFLICT_BELOW &&
+		(nameSimilarity === undefined || nameSimilarity < SWAPPED_NAME_SIMILARITY);
 	return context;
 }
 
@@ -100,7 +121,7 @@ export function fsContext(a: PreparedRecord, b: PreparedRecord, givenNameSimilar
 export const DEFAULT_FS_PARAMETERS: FellegiSunterParameters = {
 	prior: 0.2,
 	fields: {
-		email: { m: [0.35, 0.005, 0.645], u: [0.996, 0.003, 0.001] },
+		email: { m: [0.1, 0.005, 0.25, 0.645], u: [0.9, 0.05, 0.049, 0.001] },
 		phone: { m: [0.1, 0.9], u: [0.998, 0.002] },
 		name: { m: [0.01, 0.04, 0.15, 0.1, 0.7], u: [0.95, 0.035, 0.01, 0.002, 0.003] },
 		company: { m: [0.08, 0.12, 0.8], u: [0.96, 0.01, 0.03] },
@@ -130,8 +151,16 @@ export function scoreFellegiSunter(
 	parameters: FellegiSunterParameters = DEFAULT_FS_PARAMETERS,
 ): number {
 	const confidence = 1 / (1 + Math.exp(-matchWeight(vector, context, parameters)));
-	if (context.givenNameConflict && vector.email !== true) return Math.min(confidence, CONFLICT_CONFIDENCE_CAP);
-	return confidence;
+	return nonMatchRule(vector, context) === undefined ? confidence : Math.min(confidence, CONFLICT_CONFIDENCE_CAP);
+}
+
+export type NonMatchRule = 'givenNameConflict' | 'differentWorkEmails';
+
+/** The rule that says this pair is two different people, if any (see the file comment). */
+export function nonMatchRule(vector: ComparisonVector, context: FsPairContext): NonMatchRule | undefined {
+	if (context.givenNameConflict === true && vector.email !== true) return 'givenNameConflict';
+	if (context.sameCorporateDomain === true && vector.phone !== true) return 'differentWorkEmails';
+	return undefined;
 }
 
 /** Checks user-supplied parameters; throws a clear error naming the first problem. */
@@ -176,13 +205,34 @@ export interface EstimateOptions {
 /** Fewer observations than this and the defaults are kept for that part. */
 export const MIN_OBSERVATIONS = 30;
 
-function levelsOf(observations: FsObservation[]): Array<Array<number | undefined>> {
-	return observations.map((o) => FS_FIELDS.map((f) => fsLevel(f, o.vector, o.context)));
+/**
+ * Keeps every level's probability within [PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR] (renormalised):
+ * a level never seen in the sample must not become impossible (ln 0) or decide a pair alone.
+ */
+export const PROBABILITY_FLOOR = 0.002;
+
+function bounded(probabilities: number[]): number[] {
+	const floored = probabilities.map((p) => Math.max(p, PROBABILITY_FLOOR));
+	const total = floored.reduce((s, x) => s + x, 0);
+	return floored.map((p) => p / total);
+}
+
+const MISSING = -1;
+
+/** Levels as a flat row-major Int8Array (MISSING where a side lacks the field). */
+function levelsOf(observations: FsObservation[]): Int8Array {
+	const levels = new Int8Array(observations.length * FS_FIELDS.length);
+	observations.forEach((o, i) => {
+		FS_FIELDS.forEach((field, f) => {
+			levels[i * FS_FIELDS.length + f] = fsLevel(field, o.vector, o.context) ?? MISSING;
+		});
+	});
+	return levels;
 }
 
 /**
- * u from `randomPairs` (frequency per level, Laplace-smoothed), then EM over `candidatePairs`
- * for m and the prior. Falls back to DEFAULT_FS_PARAMETERS where data is too thin.
+ * Initial u from `randomPairs` (frequency per level, Laplace-smoothed), then EM over
+ * `candidatePairs` for m, u and the prior. Keeps DEFAULT_FS_PARAMETERS where data is too thin.
  */
 export function estimateFellegiSunter(
 	candidatePairs: FsObservation[],
@@ -193,50 +243,66 @@ export function estimateFellegiSunter(
 	const tolerance = options.tolerance ?? 1e-5;
 	const parameters: FellegiSunterParameters = structuredClone(DEFAULT_FS_PARAMETERS);
 
+	const fieldCount = FS_FIELDS.length;
 	const randomLevels = levelsOf(randomPairs);
 	FS_FIELDS.forEach((field, f) => {
 		const counts = new Array<number>(LEVEL_COUNT[field]).fill(1);
 		let present = 0;
-		for (const row of randomLevels) {
-			const level = row[f];
-			if (level === undefined) continue;
+		for (let row = f; row < randomLevels.length; row += fieldCount) {
+			const level = randomLevels[row];
+			if (level === MISSING) continue;
 			counts[level]++;
 			present++;
 		}
-		if (present >= MIN_OBSERVATIONS) parameters.fields[field].u = counts.map((c) => c / (present + counts.length));
+		if (present >= MIN_OBSERVATIONS) parameters.fields[field].u = bounded(counts.map((c) => c / (present + counts.length)));
 	});
 
 	if (candidatePairs.length < MIN_OBSERVATIONS) return parameters;
+	const pairCount = candidatePairs.length;
 	const levels = levelsOf(candidatePairs);
+	// Pairs a rule rejects are known non-matches: they inform u, never m.
+	const rejected = candidatePairs.map((o) => nonMatchRule(o.vector, o.context) !== undefined);
+	const g = new Float64Array(pairCount);
 	for (let iteration = 0; iteration < maxIterations; iteration++) {
 		// E-step: probability that each candidate pair is a match.
+		const logRatios = FS_FIELDS.map((field) => parameters.fields[field].m.map((m, level) => Math.log(m / parameters.fields[field].u[level])));
 		const logPrior = Math.log(parameters.prior / (1 - parameters.prior));
-		const g = levels.map((row) => {
+		let gSum = 0;
+		for (let i = 0; i < pairCount; i++) {
+			if (rejected[i]) {
+				g[i] = 0;
+				continue;
+			}
 			let weight = logPrior;
-			FS_FIELDS.forEach((field, f) => {
-				const level = row[f];
-				if (level !== undefined) weight += Math.log(parameters.fields[field].m[level] / parameters.fields[field].u[level]);
-			});
-			return 1 / (1 + Math.exp(-weight));
-		});
-		// M-step: m per field and level, and the prior; u stays as estimated from random pairs.
+			for (let f = 0; f < fieldCount; f++) {
+				const level = levels[i * fieldCount + f];
+				if (level !== MISSING) weight += logRatios[f][level];
+			}
+			g[i] = 1 / (1 + Math.exp(-weight));
+			gSum += g[i];
+		}
+		// M-step: m and u per field and level, weighted by g and 1 - g.
 		let moved = 0;
 		FS_FIELDS.forEach((field, f) => {
-			const sums = new Array<number>(LEVEL_COUNT[field]).fill(0);
-			let total = 0;
-			levels.forEach((row, i) => {
-				const level = row[f];
-				if (level === undefined) return;
-				sums[level] += g[i];
-				total += g[i];
-			});
-			if (total < 1) return;
-			// Small smoothing keeps every level possible (no ln 0).
-			const m = sums.map((s) => (s + 0.01) / (total + 0.01 * sums.length));
-			m.forEach((value, level) => (moved = Math.max(moved, Math.abs(value - parameters.fields[field].m[level]))));
-			parameters.fields[field].m = m;
+			const matchSums = new Array<number>(LEVEL_COUNT[field]).fill(0);
+			const nonMatchSums = new Array<number>(LEVEL_COUNT[field]).fill(0);
+			for (let i = 0; i < pairCount; i++) {
+				const level = levels[i * fieldCount + f];
+				if (level === MISSING) continue;
+				matchSums[level] += g[i];
+				nonMatchSums[level] += 1 - g[i];
+			}
+			const update = (key: 'm' | 'u', sums: number[]) => {
+				const total = sums.reduce((s, x) => s + x, 0);
+				if (total < 1) return;
+				const next = bounded(sums.map((s) => s / total));
+				next.forEach((value, level) => (moved = Math.max(moved, Math.abs(value - parameters.fields[field][key][level]))));
+				parameters.fields[field][key] = next;
+			};
+			update('m', matchSums);
+			update('u', nonMatchSums);
 		});
-		const prior = Math.min(0.999, Math.max(0.001, g.reduce((s, x) => s + x, 0) / g.length));
+		const prior = Math.min(0.999, Math.max(0.001, gSum / pairCount));
 		moved = Math.max(moved, Math.abs(prior - parameters.prior));
 		parameters.prior = prior;
 		if (moved < tolerance) break;

@@ -50,8 +50,8 @@ export interface ComparisonVector {
 
 /** Why two records matched: booleans for exact fields, similarities for fuzzy ones. */
 export interface MatchFactors extends ComparisonVector {
-	/** Fellegi-Sunter mode: given names clearly differ, so the pair was held below the threshold. */
-	givenNameConflict?: boolean;
+	/** Fellegi-Sunter mode: the rule that held this pair below the threshold as two different people. */
+	nonMatchRule?: 'givenNameConflict' | 'differentWorkEmails';
 }
 
 export interface ScoredPair {
