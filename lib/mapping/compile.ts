@@ -378,21 +378,17 @@ export function compileMapping(options: MappingOptions): CompiledMapping {
  * `custom_fields` entries are unpacked first.
  */
 function unmappedCopier(input: Side, output: Side, consumed: Set<string>): (src: Rec, out: Rec) => void {
+	const nestedKey = input === 'unified' ? 'custom' : input === 'pipedrive' ? 'custom_fields' : undefined;
+	const bucketKey = output === 'unified' ? 'custom' : output === 'pipedrive' ? 'custom_fields' : undefined;
 	return (src, out) => {
-		const put = (key: string, value: unknown) => {
-			let bucket: Rec;
-			if (output === 'unified') bucket = (out.custom ??= {}) as Rec;
-			else if (output === 'pipedrive') bucket = (out.custom_fields ??= {}) as Rec;
-			else bucket = out;
-			if (bucket[key] === undefined) bucket[key] = value;
-		};
+		let bucket: Rec | undefined = bucketKey === undefined ? out : undefined;
 		for (const key in src) {
 			if (consumed.has(key) || isSystemKey(input, key)) continue;
 			const value = src[key];
-			const nested = (input === 'unified' && key === 'custom') || (input === 'pipedrive' && key === 'custom_fields');
-			if (nested && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-				for (const k in value as Rec) put(k, (value as Rec)[k]);
-			} else put(key, value);
+			if (bucket === undefined) bucket = (out[bucketKey!] ??= {}) as Rec;
+			if (key === nestedKey && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+				for (const k in value as Rec) if (bucket[k] === undefined) bucket[k] = (value as Rec)[k];
+			} else if (bucket[key] === undefined) bucket[key] = value;
 		}
 	};
 }
