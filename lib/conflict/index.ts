@@ -5,3 +5,4 @@ export { ConflictError, DEFAULT_IGNORE_FIELDS, normalizeOptions } from './option
 export { resolveConflict, resolveWith } from './resolve';
 export { isOptOut } from './consent';
 export { applyReviewDecision, enqueueForReview, isConflictReviewPayload, resolveQueuedReview, reviewPayload, validateReviewDecision } from './review';
+export { conflictInputFromItem, ITEM_INPUT_KEYS, passThrough, type ParsedItem } from './item';

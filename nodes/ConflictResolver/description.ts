@@ -1,0 +1,235 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+const crmOptions = [
+	{ name: 'Dynamics 365', value: 'dynamics' },
+	{ name: 'HubSpot', value: 'hubspot' },
+	{ name: 'Pipedrive', value: 'pipedrive' },
+	{ name: 'Salesforce', value: 'salesforce' },
+	{ name: 'Zoho CRM', value: 'zoho' },
+];
+
+const resolveOnly = { show: { operation: ['resolve'] } };
+
+const INPUT_SHAPE =
+	'Each input item: <code>{ entity, unifiedId?, source, incoming, incomingModifiedAt?, incomingFieldModifiedAt?, incomingDeleted?, targetCrm, target, targetModifiedAt?, targetFieldModifiedAt?, targetDeleted?, base? }</code>. ' +
+	'<code>incoming</code> and <code>target</code> are unified records (camelCase fields); a missing field counts as unchanged, null clears it. ' +
+	'Without <code>base</code>, the last synced snapshot is read from the state store by <code>unifiedId</code> (none = first sync). ' +
+	'Other keys are passed through. Output: <code>action</code> (update, create, delete, restore, skip), <code>merged</code>, <code>targetPatch</code>, <code>sourcePatch</code>, <code>decisions</code>, <code>conflicts</code>, <code>snapshot</code> (store it after writing).';
+
+export const conflictResolverProperties: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Resolve', value: 'resolve', action: 'Resolve a change against the target record', description: 'Three-way merge of an incoming change with the target record' },
+			{ name: 'Resolve Review Item', value: 'resolveReview', action: 'Apply a decision to a queued review item', description: 'Apply a reviewer\'s decision to an item of the review queue' },
+		],
+		default: 'resolve',
+	},
+	{
+		displayName: INPUT_SHAPE,
+		name: 'inputShapeNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: resolveOnly,
+	},
+	{
+		displayName: 'Strategy',
+		name: 'strategy',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Last Modified Wins', value: 'last-modified-wins', description: 'The newer value wins (per-field timestamps when available); ties broken by CRM priority' },
+			{ name: 'Source System Wins', value: 'source-system-wins', description: 'The CRM higher in the priority list wins; equal rank: the incoming change wins' },
+			{ name: 'Field-Level Merge', value: 'field-level', description: 'A rule per field: source, target, newest or priority' },
+			{ name: 'CRM Wins', value: 'crm-wins', description: 'One named CRM always wins' },
+			{ name: 'Manual Review', value: 'manual-review', description: 'True conflicts go to the Needs Review output and the review queue; nothing is written' },
+		],
+		default: 'last-modified-wins',
+		description: 'How to decide fields changed on both sides to different values. Fields changed on one side only are always merged automatically.',
+		displayOptions: resolveOnly,
+	},
+	{
+		displayName: 'Winning CRM',
+		name: 'winningCrm',
+		type: 'options',
+		options: crmOptions,
+		default: 'salesforce',
+		displayOptions: { show: { operation: ['resolve'], strategy: ['crm-wins'] } },
+	},
+	{
+		displayName: 'CRM Priority',
+		name: 'crmPriority',
+		type: 'string',
+		default: '',
+		placeholder: 'salesforce, hubspot, pipedrive',
+		description: 'Comma-separated CRMs, highest priority first. Used by Source System Wins, the Priority field rule, and to break timestamp ties.',
+		displayOptions: resolveOnly,
+	},
+	{
+		displayName: 'Default Field Rule',
+		name: 'defaultFieldRule',
+		type: 'options',
+		options: [
+			{ name: 'Newest', value: 'newest' },
+			{ name: 'Priority', value: 'priority' },
+			{ name: 'Source', value: 'source' },
+			{ name: 'Target', value: 'target' },
+		],
+		default: 'newest',
+		description: 'Rule for fields without their own rule',
+		displayOptions: { show: { operation: ['resolve'], strategy: ['field-level'] } },
+	},
+	{
+		displayName: 'Field Rules',
+		name: 'fieldRules',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true },
+		placeholder: 'Add Field Rule',
+		default: {},
+		displayOptions: { show: { operation: ['resolve'], strategy: ['field-level'] } },
+		options: [
+			{
+				name: 'rule',
+				displayName: 'Rule',
+				values: [
+					{ displayName: 'Field', name: 'field', type: 'string', default: '', placeholder: 'phone', description: 'Unified field name (camelCase)' },
+					{
+						displayName: 'Winner',
+						name: 'winner',
+						type: 'options',
+						options: [
+							{ name: 'Newest', value: 'newest' },
+							{ name: 'Priority', value: 'priority' },
+							{ name: 'Source (Incoming Change)', value: 'source' },
+							{ name: 'Target (Current Record)', value: 'target' },
+						],
+						default: 'newest',
+					},
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Delete Policy',
+		name: 'deletePolicy',
+		type: 'options',
+		options: [
+			{ name: 'Delete Wins, Keep Tombstone', value: 'tombstone', description: 'Deleted records are never re-created by later or concurrent updates' },
+			{ name: 'Update Wins (Restore)', value: 'update-wins', description: 'A concurrent update re-creates the deleted record' },
+			{ name: 'Newest Wins', value: 'newest', description: 'Compare the delete and update times (tie: delete)' },
+			{ name: 'Manual Review', value: 'review' },
+		],
+		default: 'tombstone',
+		description: 'What happens when a delete meets a concurrent update',
+		displayOptions: resolveOnly,
+	},
+	{
+		displayName: 'Review Item ID',
+		name: 'reviewId',
+		type: 'string',
+		default: '={{ $json.reviewId }}',
+		required: true,
+		description: 'ID of the queued item (the "reviewId" emitted on the Needs Review output)',
+		displayOptions: { show: { operation: ['resolveReview'] } },
+	},
+	{
+		displayName: 'Winner',
+		name: 'reviewWinner',
+		type: 'options',
+		options: [
+			{ name: 'Source (Incoming Change)', value: 'source' },
+			{ name: 'Target (Current Record)', value: 'target' },
+		],
+		default: 'source',
+		description: 'Which side wins the conflicting fields (and a delete-versus-update)',
+		displayOptions: { show: { operation: ['resolveReview'] } },
+	},
+	{
+		displayName: 'Field Overrides (JSON)',
+		name: 'reviewFields',
+		type: 'json',
+		default: '{}',
+		description: 'Optional per-field decisions, e.g. {"phone": "target", "title": {"value": "CTO"}}',
+		displayOptions: { show: { operation: ['resolveReview'] } },
+	},
+	{
+		displayName: 'Sync Namespace',
+		name: 'syncNamespace',
+		type: 'string',
+		default: '',
+		description: 'Nodes with the same namespace share sync state (snapshots, review queue, audit log). Empty: this workflow\'s ID.',
+	},
+	{
+		displayName: 'State Store',
+		name: 'stateBackend',
+		type: 'options',
+		options: [
+			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
+			{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts' },
+		],
+		default: 'embedded',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Audit Field Values',
+				name: 'auditValues',
+				type: 'boolean',
+				default: false,
+				description: 'Whether the audit log keeps field values (personal data). Off: only field names, winners and reasons.',
+			},
+			{
+				displayName: 'Clock Skew Tolerance (Ms)',
+				name: 'clockSkewToleranceMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 1000,
+				description: 'Timestamps closer than this count as simultaneous (a tie)',
+			},
+			{
+				displayName: 'Consent Fields',
+				name: 'consentFields',
+				type: 'string',
+				default: 'emailOptOut, doNotCall, unsubscribed, doNotEmail, smsOptOut',
+				description: 'Comma-separated fields where true means opted out. An opt-out is never replaced by an opt-in unless the opt-in is strictly newer.',
+			},
+			{
+				displayName: 'Default Entity',
+				name: 'defaultEntity',
+				type: 'options',
+				options: [
+					{ name: 'Account', value: 'account' },
+					{ name: 'Activity', value: 'activity' },
+					{ name: 'Contact', value: 'contact' },
+					{ name: 'Lead', value: 'lead' },
+					{ name: 'Opportunity', value: 'opportunity' },
+				],
+				default: 'contact',
+				description: 'Entity type for items without an "entity" key',
+			},
+			{
+				displayName: 'Ignored Fields',
+				name: 'ignoreFields',
+				type: 'string',
+				default: 'id, createdAt, updatedAt, modifiedAt',
+				description: 'Comma-separated fields never merged or written (system fields)',
+			},
+			{
+				displayName: 'State File Path',
+				name: 'statePath',
+				type: 'string',
+				default: '',
+				placeholder: '/data/crm-sync/state.sqlite',
+				description: 'Embedded store only. Empty: crm-sync/state.sqlite in the n8n user folder.',
+			},
+		],
+	},
+];
