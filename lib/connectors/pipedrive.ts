@@ -1,0 +1,642 @@
+// Pipedrive through the official `pipedrive` SDK (v1 + v2 APIs).
+//
+// The SDK's own axios rejects with the bare response body, losing status and headers (so 429
+// Retry-After is invisible). We therefore call the SDK's request-function layer ("Fp") and hand
+// it our own axios instance, which keeps `error.response` intact for classification.
+// Pipedrive has no batch writes and no native upsert: writes go one record per call, within the
+// per-credential burst limit (transport limiter), and upsert is exact-match search + PATCH/POST.
+
+import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import { v1, v2 } from 'pipedrive';
+import type { ChangeOrigin, EntityType } from '../model';
+import { classifyGeneric, credentialKey, CrmError, Transport, TokenManager, tokenManagerFor, type AccessToken } from '../http';
+import {
+	entityApi,
+	fieldType,
+	isCustomFieldKey,
+	matchValue,
+	recordMatches,
+	toRequestBody,
+	type EntityApi,
+	type SdkConfigs,
+	type SdkRequest,
+} from './pipedrive-api';
+import {
+	byRef,
+	NotImplementedError,
+	type ChangePage,
+	type ChangedRecord,
+	type ConnectorRuntime,
+	type CreateRequest,
+	type CrmConnector,
+	type CrmFields,
+	type CrmRecord,
+	type DeleteRequest,
+	type DeletedRecord,
+	type FieldDescription,
+	type ListChangesOptions,
+	type MatchKind,
+	type MergeRequest,
+	type ReadOptions,
+	type UpdateRequest,
+	type UpsertRequest,
+	type WriteFailure,
+	type WriteOperation,
+	type WriteOutcome,
+} from './types';
+
+export interface PipedriveConfig {
+	/** API token (sent as the x-api-token header). Give this or the OAuth fields. */
+	apiToken?: string;
+	/** OAuth access token; refreshed with refreshToken + clientId/clientSecret when it expires or is refused. */
+	accessToken?: string;
+	refreshToken?: string;
+	clientId?: string;
+	clientSecret?: string;
+	/** Epoch ms when accessToken expires, if known. */
+	expiresAt?: number;
+	/**
+	 * API host: company domain (https://acme.pipedrive.com), https://api.pipedrive.com (default)
+	 * or a sandbox. With OAuth the api_domain of each token response replaces it, as the SDK does.
+	 */
+	baseUrl?: string;
+	/** OAuth server (default https://oauth.pipedrive.com). */
+	oauthUrl?: string;
+	/** Custom field key (40-char hash) holding the external id, per entity, for matchField('externalId'). */
+	externalIdFields?: Partial<Record<EntityType, string>>;
+}
+
+const DEFAULT_HOST = 'https://api.pipedrive.com';
+const DEFAULT_OAUTH_HOST = 'https://oauth.pipedrive.com';
+/** Largest page Pipedrive list, search and field endpoints return. */
+const PAGE_MAX = 500;
+/** Records written at once; the credential limiter keeps the burst window. */
+const WRITE_CONCURRENCY = 8;
+
+/**
+ * Documented burst windows per 2 s (Professional plan): API token 80, OAuth 320, search 10.
+ * Plans differ; override with ConnectorRuntime.limits.
+ */
+const LIMITS = {
+	apiToken: { default: { requests: 80, intervalMs: 2000, maxConcurrent: 8 }, search: { requests: 10, intervalMs: 2000, maxConcurrent: 2 } },
+	oauth: { default: { requests: 320, intervalMs: 2000, maxConcurrent: 16 }, search: { requests: 10, intervalMs: 2000, maxConcurrent: 2 } },
+};
+
+interface Envelope<T = unknown> {
+	success?: boolean;
+	data: T;
+	additional_data?: { next_cursor?: string | null; pagination?: { more_items_in_collection?: boolean; next_start?: number } } | null;
+}
+
+/** listChanges cursor: sweep start, position inside the sweep, and ids already seen at the boundary second. */
+interface PdCursor {
+	since: string;
+	next?: string;
+	start?: number;
+	/** Ids delivered with update time == since (the API's updated_since is inclusive). */
+	seen?: string[];
+	/** Latest update time met in this sweep and the ids carrying it. */
+	maxTime?: string;
+	maxIds?: string[];
+}
+
+export class PipedriveConnector implements CrmConnector {
+	readonly crm = 'pipedrive' as const;
+	private readonly transport: Transport;
+	private readonly tokens: TokenManager;
+	private readonly http: AxiosInstance;
+	private readonly oauth: boolean;
+
+	constructor(
+		private readonly config: PipedriveConfig,
+		runtime: ConnectorRuntime = {},
+	) {
+		this.oauth = !config.apiToken;
+		if (this.oauth && !config.accessToken && !config.refreshToken) {
+			throw new Error('Pipedrive needs an API token, or an OAuth access token / refresh token');
+		}
+		const key = credentialKey('pipedrive', config.apiToken ?? config.refreshToken ?? config.accessToken, config.baseUrl);
+		this.tokens = tokenManagerFor(key, () =>
+			this.oauth
+				? new TokenManager({
+						initial: config.accessToken ? { accessToken: config.accessToken, expiresAt: config.expiresAt, refreshToken: config.refreshToken } : undefined,
+						fetch: config.refreshToken && config.clientId && config.clientSecret ? (current) => this.refreshOAuth(current) : undefined,
+					})
+				: new TokenManager({ initial: { accessToken: config.apiToken! } }),
+		);
+		// Our axios: no interceptors, so failures keep status, headers and body.
+		this.http = axios.create({ timeout: runtime.timeoutMs ?? 60_000 });
+		this.transport = new Transport({
+			crm: 'pipedrive',
+			key,
+			classify: classifyPipedriveError,
+			limits: { ...(this.oauth ? LIMITS.oauth : LIMITS.apiToken), ...runtime.limits },
+			retry: runtime.retry,
+			token: this.tokens,
+			store: runtime.store,
+			timeoutMs: runtime.timeoutMs,
+			onEvent: runtime.onEvent,
+		});
+	}
+
+	maxBatchSize(_entity: EntityType, _operation?: WriteOperation): number {
+		return 1;
+	}
+
+	matchField(entity: EntityType, kind: MatchKind): string | undefined {
+		if (kind === 'externalId') return this.config.externalIdFields?.[entity];
+		if (entity === 'contact') return kind;
+		return undefined;
+	}
+
+	async get(entity: EntityType, id: string, _options?: ReadOptions): Promise<CrmRecord | undefined> {
+		const api = entityApi(entity);
+		if (!validId(api, id)) return undefined;
+		try {
+			const res = await this.send<CrmFields>(`${api.name}.get`, 'default', (c) => api.get(c, id));
+			if (!res.data || res.data.is_deleted === true || res.data.active_flag === false) return undefined;
+			return toRecord(res.data);
+		} catch (error) {
+			if (error instanceof CrmError && error.httpStatus === 404) return undefined;
+			throw error;
+		}
+	}
+
+	async search(entity: EntityType, field: string, values: string[], options?: ReadOptions): Promise<CrmRecord[]> {
+		const found = new Map<string, CrmRecord>();
+		for (const value of values) {
+			for (const id of await this.findIds(entity, field, value)) {
+				if (found.has(id)) continue;
+				const record = await this.get(entity, id, options);
+				if (record && recordMatches(entity, field, value, record.fields)) found.set(id, record);
+			}
+		}
+		return [...found.values()];
+	}
+
+	create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
+		const api = entityApi(entity);
+		return this.oneByOne(records, async ({ ref, fields }) => ({ ref, status: 'created', id: await this.createOne(api, fields) }));
+	}
+
+	update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
+		const api = entityApi(entity);
+		return this.oneByOne(records, async ({ ref, id, fields }) => {
+			if (!validId(api, id)) return invalidId(ref, api, id);
+			await this.updateOne(api, id, fields);
+			return { ref, status: 'updated', id };
+		});
+	}
+
+	/**
+	 * No native upsert: exact-match search on `matchKey`, then PATCH the single match or POST a
+	 * new record. Records sharing a key value run in order (the first may create, later ones
+	 * update it), so the last one wins. Two existing matches are reported, not guessed.
+	 */
+	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
+		const api = entityApi(entity);
+		this.searchFieldFor(entity, matchKey); // rejects keys Pipedrive cannot search before writing anything
+		const outcomes: WriteOutcome[] = [];
+		const groups = new Map<string, UpsertRequest[]>();
+		for (const request of records) {
+			const value = matchValue(entity, matchKey, request.fields);
+			if (value === undefined) {
+				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
+				continue;
+			}
+			const groupKey = matchKey === 'email' ? value.toLowerCase() : value;
+			groups.set(groupKey, [...(groups.get(groupKey) ?? []), request]);
+		}
+		const groupOutcomes = await this.pool([...groups.entries()], async ([value, group]) => {
+			const results: WriteOutcome[] = [];
+			let ids: string[];
+			try {
+				ids = await this.findIds(entity, matchKey, value, true);
+			} catch (error) {
+				return group.map(({ ref }) => failure(ref, error));
+			}
+			if (ids.length > 1) {
+				return group.map(({ ref }) => ({
+					ref,
+					status: 'failed' as const,
+					category: 'validation' as const,
+					code: 'MULTIPLE_MATCHES',
+					message: `${ids.length} Pipedrive ${api.name} have ${matchKey} ${value} (ids ${ids.join(', ')}); merge them or match on another key`,
+				}));
+			}
+			let id: string | undefined = ids[0];
+			for (const { ref, fields } of group) {
+				try {
+					if (id === undefined) {
+						id = await this.createOne(api, fields);
+						results.push({ ref, status: 'created', id });
+					} else {
+						await this.updateOne(api, id, fields);
+						results.push({ ref, status: 'updated', id });
+					}
+				} catch (error) {
+					results.push(failure(ref, error));
+				}
+			}
+			return results;
+		});
+		return byRef([...outcomes, ...groupOutcomes.flat()]);
+	}
+
+	delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]> {
+		const api = entityApi(entity);
+		return this.oneByOne(records, async ({ ref, id }) => {
+			if (!validId(api, id)) return invalidId(ref, api, id);
+			await this.send(`${api.name}.delete`, 'default', (c) => api.remove(c, id));
+			return { ref, status: 'deleted', id };
+		});
+	}
+
+	/** PUT /v1/<type>/{loser}/merge {merge_with_id: master}: the master survives; losers are merged one at a time. */
+	async merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]> {
+		const api = entityApi(entity);
+		const merge = api.merge;
+		if (!merge) throw new NotImplementedError(`Pipedrive merge of ${entity} (Pipedrive merges persons, organizations and deals only)`);
+		return this.oneByOne(requests, async ({ ref, masterId, mergeIds }) => {
+			for (const id of [masterId, ...mergeIds]) if (!validId(api, id)) return invalidId(ref, api, id);
+			if (mergeIds.length === 0) return { ref, status: 'failed', category: 'validation', code: 'NOTHING_TO_MERGE', message: 'Merge needs at least one record to merge into the master' };
+			const merged: string[] = [];
+			for (const loser of mergeIds) {
+				try {
+					await this.send(`${api.name}.merge`, 'default', (c) => merge(c, loser, masterId));
+				} catch (error) {
+					const f = failure(ref, error);
+					return { ...f, message: merged.length ? `${f.message} (already merged: ${merged.join(', ')})` : f.message };
+				}
+				merged.push(loser);
+			}
+			return { ref, status: 'merged', id: masterId, mergedIds: merged };
+		});
+	}
+
+	/**
+	 * Changes through `updated_since` + `sort_by=update_time` and the API's cursor (v2) or
+	 * start offset (v1 leads); `updated_since` is inclusive, so ids already delivered at the
+	 * boundary second are skipped. Deletions come from /v1/recents (inactive items) at the end of
+	 * each sweep; leads have none there.
+	 */
+	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
+		const api = entityApi(entity);
+		const cursor: PdCursor = options.cursor ? decodeCursor(options.cursor) : { since: rfc3339(options.since ?? '1970-01-01T00:00:00Z') };
+		const limit = Math.min(PAGE_MAX, Math.max(1, options.pageSize ?? PAGE_MAX));
+		const res = await this.send<CrmFields[]>(`${api.name}.list`, 'default', (c) =>
+			api.list(c, { sinceRfc3339: cursor.since, cursor: cursor.next, start: cursor.start, limit }),
+		);
+		const seen = new Set(cursor.seen ?? []);
+		const sinceMs = Date.parse(cursor.since);
+		let maxTime = cursor.maxTime;
+		let maxIds = cursor.maxIds ?? [];
+		const records: ChangedRecord[] = [];
+		for (const row of res.data ?? []) {
+			const record = toRecord(row);
+			const modifiedAt = record.modifiedAt ?? cursor.since;
+			if (Date.parse(modifiedAt) <= sinceMs && seen.has(record.id)) continue;
+			records.push({ ...record, modifiedAt });
+			if (maxTime === undefined || Date.parse(modifiedAt) > Date.parse(maxTime)) {
+				maxTime = modifiedAt;
+				maxIds = [record.id];
+			} else if (Date.parse(modifiedAt) === Date.parse(maxTime)) maxIds.push(record.id);
+		}
+		const next = nextPosition(api, res, cursor, limit);
+		if (next) {
+			return { records, deleted: [], hasMore: true, cursor: encodeCursor({ ...cursor, ...next, maxTime, maxIds }) };
+		}
+		const deleted = options.includeDeleted === false || !api.recentsItem ? [] : await this.deletedSince(api, cursor.since);
+		const caughtUp: PdCursor =
+			maxTime === undefined || Date.parse(maxTime) <= sinceMs
+				? { since: cursor.since, seen: [...new Set([...(cursor.seen ?? []), ...(maxTime === undefined ? [] : maxIds)])] }
+				: { since: rfc3339(maxTime), seen: maxIds };
+		return { records, deleted, hasMore: false, cursor: encodeCursor(caughtUp) };
+	}
+
+	async describeFields(entity: EntityType): Promise<FieldDescription[]> {
+		const api = entityApi(entity);
+		const out: FieldDescription[] = [];
+		let cursor: string | undefined;
+		let start = 0;
+		for (;;) {
+			const res = await this.send<Array<Record<string, unknown>>>(`${api.name}.fields`, 'default', (c) => api.fields(c, { cursor, start, limit: PAGE_MAX }));
+			for (const f of res.data ?? []) out.push(describeField(f));
+			if (api.paging === 'start') {
+				const pagination = res.additional_data?.pagination;
+				if (!pagination?.more_items_in_collection) break;
+				start = pagination.next_start ?? start + PAGE_MAX;
+			} else {
+				cursor = res.additional_data?.next_cursor ?? undefined;
+				if (!cursor) break;
+			}
+		}
+		return out;
+	}
+
+	async testConnection(): Promise<void> {
+		await this.send('persons.list', 'default', (c) => entityApi('contact').list(c, { sinceRfc3339: rfc3339('1970-01-01T00:00:00Z'), limit: 1 }));
+	}
+
+	/**
+	 * How our writes show up in Pipedrive's change feed: webhooks carry meta.change_source 'api'
+	 * and meta.user_id = the user behind this credential (GET /v1/users/me).
+	 */
+	async changeOrigin(): Promise<ChangeOrigin> {
+		const res = await this.send<{ id?: number }>('users.me', 'default', (c) => v1.UsersApiFp(c.v1).getCurrentUser());
+		return { source: 'api', ...(res.data?.id !== undefined ? { actorId: String(res.data.id) } : {}) };
+	}
+
+	// ---------------------------------------------------------------- internals
+
+	/** Runs one SDK request through the transport with our axios; resolves to the response envelope. */
+	private async send<T>(label: string, bucket: 'default' | 'search', make: (c: SdkConfigs) => SdkRequest, idempotent = true): Promise<Envelope<T>> {
+		const response = await this.transport.call(
+			label,
+			async (token) => {
+				const host = await this.host();
+				const auth = this.oauth ? { accessToken: token } : { apiKey: token };
+				const configs: SdkConfigs = {
+					v1: new v1.Configuration({ ...auth, basePath: `${host}/api/v1` }),
+					v2: new v2.Configuration({ ...auth, basePath: `${host}/api/v2` }),
+				};
+				const request = await make(configs);
+				return (await request(this.http)) as AxiosResponse<Envelope<T>>;
+			},
+			{ bucket, idempotent },
+		);
+		return response.data;
+	}
+
+	/** The API host: the api_domain of the current OAuth token (the SDK's rule), else the configured one. */
+	private async host(): Promise<string> {
+		const domain = this.oauth ? (await this.tokens.get()).extra?.api_domain : undefined;
+		return String(domain || this.config.baseUrl || DEFAULT_HOST).replace(/\/+$/, '');
+	}
+
+	/** OAuth refresh through the SDK's OAuth2Configuration (POST {oauth}/oauth/token, Basic client auth). */
+	private async refreshOAuth(current: AccessToken | undefined): Promise<AccessToken> {
+		const oauth = new v2.OAuth2Configuration({
+			clientId: this.config.clientId!,
+			clientSecret: this.config.clientSecret!,
+			redirectUri: 'urn:ietf:wg:oauth:2.0:oob', // not used by the refresh grant, but required by the SDK
+			host: (this.config.oauthUrl || DEFAULT_OAUTH_HOST).replace(/\/+$/, ''),
+		});
+		oauth.updateToken({ refresh_token: current?.refreshToken ?? this.config.refreshToken } as never);
+		let token;
+		try {
+			token = await oauth.tokenRefresh();
+		} catch (error) {
+			// The SDK's OAuth axios rejects with the bare body (e.g. {error:'invalid_grant'}).
+			throw new CrmError(`Pipedrive token refresh failed: ${describeBody(error)}`, 'pipedrive', 'auth', { body: error });
+		}
+		return {
+			accessToken: token.access_token,
+			refreshToken: token.refresh_token,
+			expiresAt: token.expires_in ? Date.now() + token.expires_in * 1000 : undefined,
+			extra: { api_domain: token.api_domain },
+		};
+	}
+
+	private async createOne(api: EntityApi, fields: CrmFields): Promise<string> {
+		// A create that timed out may have happened: not retried on timeouts (idempotent: false).
+		const res = await this.send<CrmFields>(`${api.name}.create`, 'default', (c) => api.create(c, toRequestBody(entityOf(api), fields)), false);
+		const id = res.data?.id;
+		if (id === undefined || id === null) throw new CrmError(`Pipedrive created a ${api.name} record but returned no id`, 'pipedrive', 'fatal', { body: res });
+		return String(id);
+	}
+
+	private async updateOne(api: EntityApi, id: string, fields: CrmFields): Promise<void> {
+		await this.send(`${api.name}.update`, 'default', (c) => api.update(c, id, toRequestBody(entityOf(api), fields)));
+	}
+
+	/** The search endpoint's `fields` value for match key `field`; throws for keys Pipedrive cannot search. */
+	private searchFieldFor(entity: EntityType, field: string): string {
+		const api = entityApi(entity);
+		if (!api.search) throw new NotImplementedError(`Pipedrive search of ${api.name} (Pipedrive has no search endpoint for them)`);
+		if (isCustomFieldKey(field)) return 'custom_fields';
+		const searchField = api.searchFields[field];
+		if (!searchField) {
+			const allowed = [...Object.keys(api.searchFields), 'a custom field key'].join(', ');
+			throw new Error(`Pipedrive cannot search ${api.name} by ${field}; searchable: ${allowed}`);
+		}
+		return searchField;
+	}
+
+	/** Ids whose `field` equals `value`, through the exact-match search (all pages). */
+	private async findIds(entity: EntityType, field: string, value: string, verify = false): Promise<string[]> {
+		const api = entityApi(entity);
+		const searchField = this.searchFieldFor(entity, field);
+		const search = api.search!;
+		const ids: string[] = [];
+		let cursor: string | undefined;
+		for (;;) {
+			const res = await this.send<{ items?: Array<{ item?: CrmFields }> }>(`${api.name}.search`, 'search', (c) =>
+				search(c, { term: value, field: searchField, cursor, limit: PAGE_MAX }),
+			);
+			for (const { item } of res.data?.items ?? []) {
+				if (!item || item.id === undefined) continue;
+				// Search items carry emails/phones/name; custom fields only as bare values, checked on the full record.
+				if (searchField !== 'custom_fields' && !recordMatches(entity, field, value, item)) continue;
+				ids.push(String(item.id));
+			}
+			cursor = res.additional_data?.next_cursor ?? undefined;
+			if (!cursor) break;
+		}
+		if (!verify || searchField !== 'custom_fields') return ids;
+		const verified: string[] = [];
+		for (const id of ids) {
+			const record = await this.get(entity, id);
+			if (record && recordMatches(entity, field, value, record.fields)) verified.push(id);
+		}
+		return verified;
+	}
+
+	/** Inactive (deleted or merged-away) items of the entity's type in /v1/recents since `since`. */
+	private async deletedSince(api: EntityApi, since: string): Promise<DeletedRecord[]> {
+		const deleted = new Map<string, DeletedRecord>();
+		const sinceV1 = since.slice(0, 19).replace('T', ' ');
+		let start = 0;
+		for (;;) {
+			const res = await this.send<Array<{ item?: string; id?: unknown; data?: CrmFields }>>('recents.list', 'default', (c) =>
+				v1.RecentsApiFp(c.v1).getRecents(sinceV1, api.recentsItem, start, PAGE_MAX),
+			);
+			for (const row of res.data ?? []) {
+				if (row.item !== api.recentsItem || !row.data || row.data.active_flag !== false) continue;
+				const when = typeof row.data.update_time === 'string' ? isoTime(row.data.update_time) : undefined;
+				deleted.set(String(row.id ?? row.data.id), { id: String(row.id ?? row.data.id), ...(when ? { deletedAt: when } : {}) });
+			}
+			const pagination = res.additional_data?.pagination;
+			if (!pagination?.more_items_in_collection) break;
+			start = pagination.next_start ?? start + PAGE_MAX;
+		}
+		return [...deleted.values()];
+	}
+
+	/** One call per request, WRITE_CONCURRENCY at a time; per-record failures become outcomes. */
+	private async oneByOne<R extends { ref: number }>(requests: R[], write: (request: R) => Promise<WriteOutcome>): Promise<WriteOutcome[]> {
+		return byRef(
+			await this.pool(requests, async (request) => {
+				try {
+					return await write(request);
+				} catch (error) {
+					return failure(request.ref, error);
+				}
+			}),
+		);
+	}
+
+	/**
+	 * Runs `work` over `items` with bounded concurrency. An auth failure (after the transport's
+	 * refresh) stops everything: every further call would fail the same way.
+	 */
+	private async pool<I, O>(items: I[], work: (item: I) => Promise<O>): Promise<O[]> {
+		const results: O[] = new Array(items.length);
+		let next = 0;
+		let fatal: unknown;
+		const worker = async (): Promise<void> => {
+			while (next < items.length && fatal === undefined) {
+				const index = next++;
+				const result = await work(items[index]);
+				if (isAuthFailure(result)) fatal = (result as unknown as { error: unknown }).error;
+				results[index] = result;
+			}
+		};
+		await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, worker));
+		if (fatal !== undefined) throw fatal;
+		return results;
+	}
+}
+
+// ---------------------------------------------------------------- helpers
+
+const API_ENTITY = new Map<EntityApi, EntityType>(
+	(['contact', 'lead', 'account', 'opportunity', 'activity'] as EntityType[]).map((e) => [entityApi(e), e]),
+);
+
+function entityOf(api: EntityApi): EntityType {
+	return API_ENTITY.get(api)!;
+}
+
+/**
+ * Pipedrive errors: status, Retry-After and the {success:false,error,error_info} body from our
+ * axios. 403 is a per-record permission problem in Pipedrive (401 is the auth signal).
+ */
+export function classifyPipedriveError(error: unknown): CrmError {
+	if (error instanceof CrmError) return error;
+	if (isAxiosError(error) && error.response) {
+		const { status, data, headers } = error.response;
+		const generic = classifyGeneric('pipedrive', error, status, data, headers);
+		const body = (data ?? {}) as { error?: string; error_info?: string; code?: string; errorCode?: unknown };
+		const category = status === 403 ? 'validation' : generic.category;
+		const code = body.code ?? (status === 429 ? 'RATE_LIMIT' : status === 401 ? 'UNAUTHORIZED' : undefined);
+		return new CrmError(`Pipedrive: ${body.error ?? generic.message}`, 'pipedrive', category, {
+			httpStatus: status,
+			code,
+			body: data,
+			retryAfterMs: generic.retryAfterMs,
+			cause: error,
+		});
+	}
+	if (isAxiosError(error) && error.code === 'ECONNABORTED') {
+		return new CrmError('Pipedrive: request timed out', 'pipedrive', 'transient', { code: 'TIMEOUT', cause: error });
+	}
+	return classifyGeneric('pipedrive', error);
+}
+
+function failure(ref: number, error: unknown): WriteFailure {
+	const e = error instanceof CrmError ? error : classifyPipedriveError(error);
+	if (!(error instanceof CrmError) && !isAxiosError(error)) {
+		// Not a CRM answer (bad input caught before sending, programming error): report it as validation.
+		return { ref, status: 'failed', category: 'validation', message: error instanceof Error ? error.message : String(error) };
+	}
+	const outcome: WriteFailure = { ref, status: 'failed', category: e.category, message: e.message, ...(e.code ? { code: e.code } : {}) };
+	// Kept off the enumerable outcome; pool() rethrows auth failures.
+	if (e.category === 'auth') Object.defineProperty(outcome, 'error', { value: e, enumerable: false });
+	return outcome;
+}
+
+function isAuthFailure(result: unknown): boolean {
+	const outcomes = Array.isArray(result) ? result : [result];
+	return outcomes.some((o) => (o as { error?: unknown })?.error instanceof CrmError && (o as { category?: string }).category === 'auth');
+}
+
+function validId(api: EntityApi, id: string): boolean {
+	return api.numericIds ? /^\d+$/.test(id) : /^[0-9a-f-]{36}$/i.test(id);
+}
+
+function invalidId(ref: number, api: EntityApi, id: string): WriteOutcome {
+	return { ref, status: 'failed', category: 'validation', code: 'INVALID_ID', message: `${JSON.stringify(id)} is not a Pipedrive ${api.name} id` };
+}
+
+function toRecord(data: CrmFields): CrmRecord {
+	return {
+		id: String(data.id),
+		fields: data,
+		...(typeof data.update_time === 'string' ? { modifiedAt: isoTime(data.update_time) } : {}),
+		...(typeof data.add_time === 'string' ? { createdAt: isoTime(data.add_time) } : {}),
+	};
+}
+
+/** v2 RFC3339, v1 "YYYY-MM-DD HH:MM:SS" (UTC) or ISO → ISO-8601. */
+function isoTime(value: string): string {
+	const text = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value) ? `${value.replace(' ', 'T')}Z` : value;
+	const ms = Date.parse(text);
+	return Number.isNaN(ms) ? value : new Date(ms).toISOString();
+}
+
+/** RFC3339 at whole seconds (what updated_since takes), rounded down so nothing is skipped. */
+function rfc3339(iso: string): string {
+	const ms = Date.parse(iso);
+	if (Number.isNaN(ms)) throw new Error(`Invalid time ${JSON.stringify(iso)}`);
+	return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function nextPosition(api: EntityApi, res: Envelope, cursor: PdCursor, limit: number): Partial<PdCursor> | undefined {
+	if (api.paging === 'cursor') {
+		const next = res.additional_data?.next_cursor;
+		return next ? { next } : undefined;
+	}
+	const pagination = res.additional_data?.pagination;
+	return pagination?.more_items_in_collection ? { start: pagination.next_start ?? (cursor.start ?? 0) + limit } : undefined;
+}
+
+function encodeCursor(cursor: PdCursor): string {
+	return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(raw: string): PdCursor {
+	try {
+		const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PdCursor;
+		if (typeof cursor.since === 'string') return cursor;
+	} catch {
+		// fall through
+	}
+	throw new Error(`Not a Pipedrive change cursor: ${raw.slice(0, 40)}`);
+}
+
+function describeField(f: Record<string, unknown>): FieldDescription {
+	// v2 fields: field_code/field_name/field_type/is_custom_field; v1 (leads): key/name/field_type.
+	const name = String(f.field_code ?? f.key);
+	const crmType = String(f.field_type ?? 'unknown');
+	const options = Array.isArray(f.options)
+		? (f.options as Array<{ id?: unknown; label?: unknown }>).map((o) => ({ value: String(o.id), label: String(o.label ?? o.id) }))
+		: undefined;
+	return {
+		name,
+		label: String(f.field_name ?? f.name ?? name),
+		type: fieldType(crmType, name),
+		crmType,
+		custom: f.is_custom_field === true || isCustomFieldKey(name),
+		required: (f.required_fields as { enabled?: boolean } | undefined)?.enabled === true || f.mandatory_flag === true || ['name', 'title'].includes(name),
+		readOnly: ['id', 'add_time', 'update_time', 'creator_user_id', 'is_deleted'].includes(name) || f.edit_flag === false && f.bulk_edit_allowed === false,
+		unique: name === 'id',
+		...(options?.length ? { options } : {}),
+	};
+}
+
+function describeBody(body: unknown): string {
+	if (body instanceof Error) return body.message;
+	const b = body as { message?: string; error?: string; error_description?: string } | undefined;
+	return b?.error_description ?? b?.message ?? b?.error ?? JSON.stringify(body);
+}
