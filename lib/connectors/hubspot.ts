@@ -1,29 +1,174 @@
+// HubSpot CRM v3 through the official SDK (@hubspot/api-client 14).
+//
+// SDK quirks handled here (crm-wire.md §2):
+// - The SDK's retry decorator is a process-wide singleton, ignores Retry-After and only knows
+//   HubSpot's own bodies: we construct every Client with numberOfApiCallRetries 0 and retry in
+//   lib/http instead (one place, honouring every CRM's signals).
+// - Each generated method accepts only its documented status codes; anything else throws ApiException.
+// - HubSpot's API lets nobody set a change source: writes made through an app show up in webhooks
+//   as changeSource INTEGRATION with sourceId = the app id of the token. That app id is our echo
+//   marker for HubSpot (see `appId()`); `changeSourceMarker` cannot be sent.
+//
+// Entities: contact → contacts, lead → contacts (HubSpot models leads as a lifecycle stage; the
+// default map adds lifecyclestage=lead), account → companies, opportunity → deals, activity →
+// tasks | calls | notes | meetings | emails (picked from the `hs_engagement_type` pseudo-field or
+// from the property prefix: hs_task_*, hs_call_*, ...; ids are unique across engagement types).
+
 import { Client } from '@hubspot/api-client';
 import type { EntityType } from '../model';
-import { CrmError, NotImplementedError, type CrmConnector, type ErrorCategory, type UpsertRequest, type WriteOutcome } from './types';
-
-export function create(credentials: Record<string, unknown>): CrmConnector {
-	return new HubSpotConnector({ accessToken: String(credentials.accessToken ?? ''), baseUrl: credentials.baseUrl as string | undefined });
-}
+import {
+	classifyGeneric,
+	credentialKey,
+	CrmError,
+	retryAfterMs,
+	TokenManager,
+	tokenManagerFor,
+	Transport,
+	type AccessToken,
+} from '../http';
+import {
+	byRef,
+	chunk,
+	NotImplementedError,
+	type ChangePage,
+	type ChangedRecord,
+	type ConnectorRuntime,
+	type CreateRequest,
+	type CrmConnector,
+	type CrmRecord,
+	type DeleteRequest,
+	type DeletedRecord,
+	type FieldDescription,
+	type FieldType,
+	type ListChangesOptions,
+	type MatchKind,
+	type MergeRequest,
+	type ReadOptions,
+	type UpdateRequest,
+	type UpsertRequest,
+	type WriteFailure,
+	type WriteOutcome,
+	isolateFailures,
+	failAll,
+} from './types';
 
 export interface HubSpotConfig {
-	accessToken: string;
+	/** Private app token (pat-...). */
+	accessToken?: string;
+	/** OAuth app: refreshes its access token itself. */
+	oauth?: { clientId: string; clientSecret: string; refreshToken: string; accessToken?: string; expiresAt?: number };
 	/** Defaults to https://api.hubapi.com; a sandbox or proxy URL otherwise. */
 	baseUrl?: string;
 }
 
-const BATCH_LIMIT = 100;
+/** Builds the connector from the values of credentials/HubSpotCrmSyncApi or HubSpotCrmSyncOAuth2Api. */
+export function create(credentials: Record<string, unknown>, runtime: ConnectorRuntime = {}): HubSpotConnector {
+	const token = credentials.oauthTokenData as { access_token?: string; refresh_token?: string; expires_in?: number } | undefined;
+	const baseUrl = (credentials.baseUrl as string | undefined) || undefined;
+	if (token && (token.refresh_token || token.access_token)) {
+		return new HubSpotConnector(
+			{
+				baseUrl,
+				oauth: {
+					clientId: String(credentials.clientId ?? ''),
+					clientSecret: String(credentials.clientSecret ?? ''),
+					refreshToken: String(token.refresh_token ?? ''),
+					accessToken: token.access_token,
+				},
+			},
+			runtime,
+		);
+	}
+	if (!credentials.accessToken) throw new CrmError('HubSpot: the credential has no access token', 'hubspot', 'auth');
+	return new HubSpotConnector({ accessToken: String(credentials.accessToken), baseUrl }, runtime);
+}
 
-/** HubSpot CRM v3 through the official SDK. */
+const BATCH_LIMIT = 100;
+const SEARCH_PAGE = 200;
+const SEARCH_WINDOW = 10_000;
+const IN_VALUES = 100;
+const ENGAGEMENTS = ['tasks', 'calls', 'notes', 'meetings', 'emails'] as const;
+const ENGAGEMENT_PREFIX: Record<string, string> = { hs_task_: 'tasks', hs_call_: 'calls', hs_note_: 'notes', hs_meeting_: 'meetings', hs_email_: 'emails' };
+const MERGEABLE = new Set(['contacts', 'companies', 'deals']);
+
+const DEFAULT_PROPERTIES: Record<string, string[]> = {
+	contacts: ['email', 'firstname', 'lastname', 'phone', 'mobilephone', 'company', 'jobtitle', 'lifecyclestage', 'hs_lead_status', 'address', 'city', 'state', 'zip', 'country', 'hubspot_owner_id', 'createdate', 'lastmodifieddate'],
+	companies: ['name', 'domain', 'website', 'phone', 'industry', 'address', 'city', 'state', 'zip', 'country', 'hubspot_owner_id', 'createdate', 'hs_lastmodifieddate'],
+	deals: ['dealname', 'amount', 'deal_currency_code', 'dealstage', 'pipeline', 'closedate', 'hubspot_owner_id', 'createdate', 'hs_lastmodifieddate'],
+	tasks: ['hs_task_subject', 'hs_task_body', 'hs_task_status', 'hs_task_priority', 'hs_task_type', 'hs_timestamp', 'hubspot_owner_id', 'hs_lastmodifieddate'],
+	calls: ['hs_call_title', 'hs_call_body', 'hs_call_direction', 'hs_call_duration', 'hs_timestamp', 'hubspot_owner_id', 'hs_lastmodifieddate'],
+	notes: ['hs_note_body', 'hs_timestamp', 'hubspot_owner_id', 'hs_lastmodifieddate'],
+	meetings: ['hs_meeting_title', 'hs_meeting_body', 'hs_meeting_start_time', 'hs_meeting_end_time', 'hs_timestamp', 'hubspot_owner_id', 'hs_lastmodifieddate'],
+	emails: ['hs_email_subject', 'hs_email_text', 'hs_email_direction', 'hs_timestamp', 'hubspot_owner_id', 'hs_lastmodifieddate'],
+};
+
+interface HsObject {
+	id: string;
+	properties: Record<string, string | null>;
+	createdAt?: Date | string;
+	updatedAt?: Date | string;
+	archived?: boolean;
+	archivedAt?: Date | string;
+	_new?: boolean;
+}
+
+interface HsBatchError {
+	category?: string;
+	message: string;
+	context?: Record<string, string[]>;
+	errors?: Array<{ message?: string; code?: string; context?: Record<string, string[]> }>;
+}
+
+interface HsBatchResponse {
+	results: HsObject[];
+	errors?: HsBatchError[];
+}
+
+/** Cursor of listChanges: modified-date watermark, ids already seen at it, offset within it, deletion watermark. */
+interface HubSpotCursor {
+	t: number;
+	ids: string[];
+	after: number;
+	dt: number;
+}
+
 export class HubSpotConnector implements CrmConnector {
 	readonly crm = 'hubspot' as const;
-
+	readonly transport: Transport;
 	private readonly client: Client;
+	private readonly basePath: string;
+	/** The credential's token manager (shared per credential in this process). */
+	readonly tokens: TokenManager;
 
-	constructor(config: HubSpotConfig) {
-		this.client = new Client({
-			accessToken: config.accessToken,
-			basePath: (config.baseUrl || 'https://api.hubapi.com').replace(/\/+$/, ''),
+	constructor(config: HubSpotConfig, runtime: ConnectorRuntime = {}) {
+		this.basePath = (config.baseUrl || 'https://api.hubapi.com').replace(/\/+$/, '');
+		// numberOfApiCallRetries 0: retries live in lib/http (see the module comment).
+		this.client = new Client({ basePath: this.basePath, numberOfApiCallRetries: 0 });
+		const oauth = config.oauth;
+		const key = credentialKey('hubspot', this.basePath, oauth ? [oauth.clientId, oauth.refreshToken] : config.accessToken);
+		this.tokens = tokenManagerFor(key, () =>
+			oauth
+				? new TokenManager({
+						initial: oauth.accessToken ? { accessToken: oauth.accessToken, expiresAt: oauth.expiresAt, refreshToken: oauth.refreshToken } : undefined,
+						fetch: (current) => this.refreshOAuthToken(oauth, current),
+					})
+				: new TokenManager({ initial: { accessToken: config.accessToken ?? '' } }),
+		);
+		this.transport = new Transport({
+			crm: 'hubspot',
+			key,
+			classify: classifyHubSpotError,
+			// Free/Starter private app: 100 requests / 10 s rolling; search 4 requests / s (crm-wire §2 Limits).
+			limits: {
+				default: { requests: 100, intervalMs: 10_000, maxConcurrent: 8 },
+				search: { requests: 4, intervalMs: 1_000, maxConcurrent: 2, headroom: 1 },
+				...runtime.limits,
+			},
+			retry: runtime.retry,
+			token: this.tokens,
+			store: runtime.store,
+			timeoutMs: runtime.timeoutMs,
+			onEvent: runtime.onEvent,
 		});
 	}
 
@@ -31,119 +176,520 @@ export class HubSpotConnector implements CrmConnector {
 		return BATCH_LIMIT;
 	}
 
-	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
-		if (entity !== 'contact') throw new NotImplementedError(`HubSpot upsert of ${entity}`);
-		const outcomes: WriteOutcome[] = [];
-		const valid: Array<{ ref: number; key: string; properties: Record<string, string> }> = [];
-		for (const { ref, fields } of records) {
-			const key = fields[matchKey];
-			if (key === undefined || key === null || String(key).trim() === '') {
-				outcomes.push({ ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
-				continue;
-			}
-			valid.push({ ref, key: normaliseKey(matchKey, key), properties: toHubSpotProperties(fields) });
-		}
-		for (let start = 0; start < valid.length; start += BATCH_LIMIT) {
-			outcomes.push(...(await this.upsertContactBatch(matchKey, valid.slice(start, start + BATCH_LIMIT))));
-		}
-		return outcomes.sort((a, b) => a.ref - b.ref);
+	matchField(entity: EntityType, kind: MatchKind): string | undefined {
+		if (kind === 'externalId') return undefined;
+		if (entity === 'contact' || entity === 'lead') return kind === 'email' ? 'email' : 'phone';
+		if (entity === 'account') return kind === 'phone' ? 'phone' : undefined;
+		return undefined;
 	}
 
-	matchField(): string | undefined {
-		throw new NotImplementedError('HubSpot matchField');
+	async get(entity: EntityType, id: string, options: ReadOptions = {}): Promise<CrmRecord | undefined> {
+		for (const objectType of this.objectTypes(entity)) {
+			try {
+				const found = (await this.call('get', (c) => c.crm.objects.basicApi.getById(objectType, id, this.props(objectType, options)))) as HsObject;
+				return toRecord(found);
+			} catch (error) {
+				if (error instanceof CrmError && error.httpStatus === 404) continue;
+				throw error;
+			}
+		}
+		return undefined;
 	}
-	get(): never {
-		throw new NotImplementedError('HubSpot get');
+
+	async search(entity: EntityType, field: string, values: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const out: CrmRecord[] = [];
+		const wanted = [...new Set(values.map((v) => String(v).trim()).filter(Boolean))];
+		for (const objectType of this.objectTypes(entity)) {
+			for (const group of chunk(wanted, IN_VALUES)) {
+				let after: string | undefined;
+				do {
+					const page = (await this.call(
+						'search',
+						(c) =>
+							c.crm.objects.searchApi.doSearch(objectType, {
+								filterGroups: [{ filters: [{ propertyName: field, operator: 'IN' as never, values: group }] }],
+								properties: [...new Set([...this.props(objectType, options), field])],
+								limit: SEARCH_PAGE,
+								after: after as string,
+								sorts: [],
+							}),
+						'search',
+					)) as { results: HsObject[]; paging?: { next?: { after?: string } } };
+					out.push(...page.results.map(toRecord));
+					after = page.paging?.next?.after;
+				} while (after);
+			}
+		}
+		return out;
 	}
-	search(): never {
-		throw new NotImplementedError('HubSpot search');
+
+	async create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		for (const [objectType, group] of this.groupByObject(entity, records, outcomes)) {
+			for (const batch of chunk(group, BATCH_LIMIT)) {
+				outcomes.push(
+					...(await isolateFailures(batch, async (part) => {
+						const response = await this.callBatch('batch.create', (c) =>
+							c.crm.objects.batchApi.create(objectType, { inputs: part.map((r) => ({ properties: toProperties(r.fields), associations: [] })) }),
+							false,
+						);
+						// Batch create results come back in input order, minus the failed inputs (context.inputIndex).
+						const failed = new Map<number, WriteFailure>();
+						for (const error of response.errors ?? []) {
+							for (const index of error.context?.inputIndex ?? []) failed.set(Number(index), batchFailure(part[Number(index)]?.ref ?? -1, error));
+						}
+						const results = [...response.results];
+						return part.map((r, index) => failed.get(index) ?? successOrMissing(r.ref, results.shift(), 'created'));
+					})),
+				);
+			}
+		}
+		return byRef(outcomes);
 	}
-	create(): never {
-		throw new NotImplementedError('HubSpot create');
+
+	async update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		const typed = this.isActivity(entity) ? await this.locateActivities(records, outcomes) : records.map((r) => ({ ...r, objectType: this.objectTypes(entity)[0] }));
+		const byType = groupBy(typed, (r) => r.objectType);
+		for (const [objectType, group] of byType) {
+			for (const batch of chunk(group, BATCH_LIMIT)) {
+				outcomes.push(
+					...(await isolateFailures(batch, async (part) => {
+						const response = await this.callBatch('batch.update', (c) =>
+							c.crm.objects.batchApi.update(objectType, { inputs: part.map((r) => ({ id: r.id, properties: toProperties(r.fields) })) }),
+						);
+						const byId = new Map<string, WriteOutcome>();
+						for (const result of response.results) byId.set(result.id, { ref: -1, status: 'updated', id: result.id });
+						for (const error of response.errors ?? []) for (const id of error.context?.ids ?? []) byId.set(id, batchFailure(-1, error));
+						return part.map((r) => withRef(byId.get(r.id), r.ref, `HubSpot returned no result for id ${r.id}`));
+					})),
+				);
+			}
+		}
+		return byRef(outcomes);
 	}
-	update(): never {
-		throw new NotImplementedError('HubSpot update');
+
+	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		const valid: Array<UpsertRequest & { key: string }> = [];
+		for (const record of records) {
+			const value = record.fields[matchKey];
+			if (value === undefined || value === null || String(value).trim() === '') {
+				outcomes.push({ ref: record.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
+				continue;
+			}
+			valid.push({ ...record, key: normaliseKey(matchKey, value) });
+		}
+		const objectTypes = this.objectTypes(entity);
+		if (objectTypes.length === 1 && objectTypes[0] === 'contacts' && matchKey === 'email') {
+			for (const batch of chunk(valid, BATCH_LIMIT)) outcomes.push(...(await isolateFailures(batch, (part) => this.nativeUpsert('contacts', matchKey, part))));
+		} else {
+			outcomes.push(...(await this.searchThenWrite(entity, matchKey, valid)));
+		}
+		return byRef(outcomes);
 	}
-	delete(): never {
-		throw new NotImplementedError('HubSpot delete');
+
+	async delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		const typed = this.isActivity(entity) ? await this.locateActivities(records, outcomes) : records.map((r) => ({ ...r, objectType: this.objectTypes(entity)[0] }));
+		for (const [objectType, group] of groupBy(typed, (r) => r.objectType)) {
+			for (const batch of chunk(group, BATCH_LIMIT)) {
+				// Archive answers 204 for every id, existing or not (HubSpot's behaviour).
+				try {
+					await this.call('batch.archive', (c) => c.crm.objects.batchApi.archive(objectType, { inputs: batch.map((r) => ({ id: r.id })) }));
+					outcomes.push(...batch.map((r): WriteOutcome => ({ ref: r.ref, status: 'deleted', id: r.id })));
+				} catch (error) {
+					if (!(error instanceof CrmError) || error.category !== 'validation') throw error;
+					outcomes.push(...failAll(batch, error));
+				}
+			}
+		}
+		return byRef(outcomes);
 	}
-	merge(): never {
-		throw new NotImplementedError('HubSpot merge');
+
+	async merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]> {
+		const objectType = this.objectTypes(entity)[0];
+		if (this.isActivity(entity) || !MERGEABLE.has(objectType)) throw new NotImplementedError(`HubSpot merge of ${entity} (HubSpot merges contacts, companies and deals only)`);
+		const api = { contacts: this.client.crm.contacts, companies: this.client.crm.companies, deals: this.client.crm.deals }[objectType as 'contacts'];
+		const outcomes: WriteOutcome[] = [];
+		for (const request of requests) {
+			// HubSpot merges one object per call; chain them into the master.
+			let survivor = request.masterId;
+			try {
+				for (const loser of request.mergeIds) {
+					const merged = (await this.call('merge', () => api.basicApi.merge({ primaryObjectId: survivor, objectIdToMerge: loser }))) as HsObject;
+					survivor = merged.id;
+				}
+				outcomes.push({ ref: request.ref, status: 'merged', id: survivor, mergedIds: request.mergeIds });
+			} catch (error) {
+				if (!(error instanceof CrmError) || error.category !== 'validation') throw error;
+				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: error.code, message: error.message });
+			}
+		}
+		return outcomes;
 	}
-	listChanges(): never {
-		throw new NotImplementedError('HubSpot listChanges');
+
+	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
+		const objectTypes = this.objectTypes(entity);
+		if (objectTypes.length !== 1) throw new NotImplementedError('HubSpot listChanges for activities (one engagement type per call is needed)');
+		const objectType = objectTypes[0];
+		const modified = objectType === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate';
+		const start = options.since ? Date.parse(options.since) : 0;
+		const cursor: HubSpotCursor = options.cursor ? JSON.parse(options.cursor) : { t: start, ids: [], after: 0, dt: start };
+		const limit = Math.min(options.pageSize ?? SEARCH_PAGE, SEARCH_PAGE);
+		// GTE the watermark sorted ascending; restart the window from the last timestamp each page,
+		// so the 10k search window is never reached (only `after` within one timestamp grows).
+		const page = (await this.call(
+			'search.changes',
+			(c) =>
+				c.crm.objects.searchApi.doSearch(objectType, {
+					filterGroups: [{ filters: [{ propertyName: modified, operator: 'GTE' as never, value: String(cursor.t) }] }],
+					sorts: [{ propertyName: modified, direction: 'ASCENDING' } as never],
+					properties: [...new Set([...this.props(objectType, options), modified])],
+					limit,
+					after: cursor.after ? String(cursor.after) : (undefined as unknown as string),
+				}),
+			'search',
+		)) as { results: HsObject[]; paging?: { next?: { after?: string } } };
+		const seen = new Set(cursor.ids);
+		const records: ChangedRecord[] = [];
+		for (const object of page.results) {
+			const record = toRecord(object);
+			const ts = Date.parse(record.modifiedAt ?? '');
+			if (ts === cursor.t && seen.has(record.id)) continue;
+			records.push({ ...record, modifiedAt: record.modifiedAt ?? new Date(ts).toISOString() });
+		}
+		const last = page.results.length ? Date.parse(toRecord(page.results[page.results.length - 1]).modifiedAt ?? '') : cursor.t;
+		const next: HubSpotCursor = { t: last, ids: [], after: 0, dt: cursor.dt };
+		if (last === cursor.t) {
+			next.ids = [...seen];
+			next.after = page.paging?.next?.after ? cursor.after + page.results.length : 0;
+			if (next.after >= SEARCH_WINDOW) throw new CrmError(`HubSpot: more than ${SEARCH_WINDOW} ${objectType} share the modified time ${new Date(last).toISOString()}; cannot page past the search window`, 'hubspot', 'fatal');
+		}
+		for (const r of records) if (Date.parse(r.modifiedAt) === last) next.ids.push(r.id);
+		next.ids = [...new Set(next.ids)];
+		const hasMore = Boolean(page.paging?.next?.after);
+		const deleted: DeletedRecord[] = [];
+		if (!hasMore && options.includeDeleted !== false) {
+			// Search never returns archived objects: read the archived list once caught up.
+			next.dt = await this.archivedSince(objectType, cursor.dt, deleted);
+		}
+		return { records, deleted, cursor: JSON.stringify(next), hasMore };
 	}
-	describeFields(): never {
-		throw new NotImplementedError('HubSpot describeFields');
+
+	async describeFields(entity: EntityType): Promise<FieldDescription[]> {
+		const out: FieldDescription[] = [];
+		for (const objectType of this.objectTypes(entity)) {
+			const response = (await this.call('properties', (c) => c.crm.properties.coreApi.getAll(objectType))) as {
+				results: Array<{
+					name: string;
+					label: string;
+					type: string;
+					fieldType: string;
+					hubspotDefined?: boolean;
+					hasUniqueValue?: boolean;
+					calculated?: boolean;
+					modificationMetadata?: { readOnlyValue?: boolean };
+					options?: Array<{ value: string; label: string }>;
+				}>;
+			};
+			for (const p of response.results) {
+				out.push({
+					name: p.name,
+					label: p.label,
+					type: hubSpotFieldType(p.name, p.type, p.fieldType),
+					crmType: `${p.type}/${p.fieldType}`,
+					custom: !p.hubspotDefined,
+					required: false,
+					readOnly: Boolean(p.modificationMetadata?.readOnlyValue || p.calculated),
+					unique: Boolean(p.hasUniqueValue) || p.name === 'email' || p.name === 'hs_object_id',
+					options: p.options?.length ? p.options.map((o) => ({ value: o.value, label: o.label })) : undefined,
+				});
+			}
+		}
+		return out;
 	}
 
 	async testConnection(): Promise<void> {
+		await this.call('test', (c) => c.crm.objects.basicApi.getPage('contacts', 1));
+	}
+
+	/** The app id HubSpot reports as webhook sourceId for our writes (OAuth tokens only; undefined for private-app tokens it cannot introspect). */
+	async appId(): Promise<number | undefined> {
+		const token = (await this.tokens.get()).accessToken;
 		try {
-			await this.client.crm.contacts.basicApi.getPage(1);
+			const info = (await this.call('token.info', (c) => c.oauth.accessTokensApi.get(token))) as { appId?: number };
+			return info.appId;
 		} catch (error) {
-			throw toCrmError(error);
+			if (error instanceof CrmError && error.httpStatus === 404) return undefined;
+			throw error;
 		}
 	}
 
-	private async upsertContactBatch(
-		matchKey: string,
-		batch: Array<{ ref: number; key: string; properties: Record<string, string> }>,
-	): Promise<WriteOutcome[]> {
+	// ---- internals -------------------------------------------------------------------------------
+
+	/** One SDK call through the transport (limits, retries, token). */
+	private call<T>(label: string, op: (client: Client) => Promise<T>, bucket?: string, idempotent = true): Promise<T> {
+		return this.transport.call(
+			label,
+			(token) => {
+				this.client.setAccessToken(token ?? '');
+				return op(this.client);
+			},
+			{ bucket, idempotent },
+		);
+	}
+
+	private callBatch(label: string, op: (client: Client) => Promise<unknown>, idempotent = true): Promise<HsBatchResponse> {
+		return this.call(label, op, undefined, idempotent) as Promise<HsBatchResponse>;
+	}
+
+	private async nativeUpsert(objectType: string, matchKey: string, batch: Array<UpsertRequest & { key: string }>): Promise<WriteOutcome[]> {
 		// HubSpot rejects a batch that names one key twice; the last write for a key wins, as it would sequentially.
 		const lastByKey = new Map<string, (typeof batch)[number]>();
 		for (const entry of batch) lastByKey.set(entry.key, entry);
-		let response;
-		try {
-			response = await this.client.crm.contacts.batchApi.upsert({
-				inputs: [...lastByKey.values()].map((entry) => ({ idProperty: matchKey, id: entry.key, properties: entry.properties })),
-			});
-		} catch (error) {
-			throw toCrmError(error);
-		}
+		const response = await this.callBatch('batch.upsert', (c) =>
+			c.crm.objects.batchApi.upsert(objectType, {
+				// The key also goes in the properties, so each result carries it back and pairs with its input.
+				inputs: [...lastByKey.values()].map((entry) => ({ idProperty: matchKey, id: entry.key, properties: toProperties({ ...entry.fields, [matchKey]: entry.key }) })),
+			}),
+		);
 		const byKey = new Map<string, WriteOutcome>();
 		for (const result of response.results) {
-			const key = normaliseKey(matchKey, result.properties[matchKey]);
-			byKey.set(key, { ref: -1, status: result._new ? 'created' : 'updated', id: result.id });
+			const key = result.properties?.[matchKey];
+			if (key === undefined || key === null) throw new CrmError(`HubSpot: batch upsert result ${result.id} does not carry ${matchKey}; cannot pair it with its input`, 'hubspot', 'fatal');
+			byKey.set(normaliseKey(matchKey, key), { ref: -1, status: result._new ? 'created' : 'updated', id: result.id });
 		}
-		for (const error of ('errors' in response && response.errors) || []) {
-			for (const id of error.context?.ids ?? []) {
-				byKey.set(normaliseKey(matchKey, id), { ref: -1, status: 'failed', category: 'validation', code: error.category, message: error.message });
+		for (const error of response.errors ?? []) for (const id of error.context?.ids ?? []) byKey.set(normaliseKey(matchKey, id), batchFailure(-1, error));
+		return batch.map(({ ref, key }) => withRef(byKey.get(key), ref, `HubSpot returned no result for ${matchKey} ${key}`));
+	}
+
+	/** Upsert on a key HubSpot cannot upsert by natively: look the keys up, then batch create/update. */
+	private async searchThenWrite(entity: EntityType, matchKey: string, records: Array<UpsertRequest & { key: string }>): Promise<WriteOutcome[]> {
+		const existing = new Map<string, string>();
+		for (const found of await this.search(entity, matchKey, records.map((r) => r.key), { fields: [matchKey] })) {
+			const key = normaliseKey(matchKey, found.fields[matchKey]);
+			if (!existing.has(key)) existing.set(key, found.id);
+		}
+		const lastByKey = new Map<string, UpsertRequest & { key: string }>();
+		for (const r of records) lastByKey.set(r.key, r);
+		const toCreate = [...lastByKey.values()].filter((r) => !existing.has(r.key));
+		const toUpdate = [...lastByKey.values()].filter((r) => existing.has(r.key)).map((r) => ({ ref: r.ref, id: existing.get(r.key)!, fields: r.fields }));
+		const byKey = new Map<string, WriteOutcome>();
+		const created = await this.create(entity, toCreate);
+		const updated = await this.update(entity, toUpdate);
+		const byRefMap = new Map([...created, ...updated].map((o) => [o.ref, o]));
+		for (const r of lastByKey.values()) byKey.set(r.key, byRefMap.get(r.ref)!);
+		return records.map((r) => ({ ...byKey.get(r.key)!, ref: r.ref }));
+	}
+
+	private async archivedSince(objectType: string, since: number, out: DeletedRecord[]): Promise<number> {
+		let watermark = since;
+		let after: string | undefined;
+		do {
+			const page = (await this.call('list.archived', (c) => c.crm.objects.basicApi.getPage(objectType, 100, after, ['hs_object_id'], undefined, undefined, true))) as {
+				results: HsObject[];
+				paging?: { next?: { after?: string } };
+			};
+			for (const object of page.results) {
+				const at = object.archivedAt ? new Date(object.archivedAt).getTime() : NaN;
+				if (!Number.isFinite(at) || at <= since) continue;
+				out.push({ id: object.id, deletedAt: new Date(at).toISOString() });
+				watermark = Math.max(watermark, at);
 			}
+			after = page.paging?.next?.after;
+		} while (after);
+		return watermark;
+	}
+
+	/** Finds which engagement type each activity id belongs to (ids are unique across types). */
+	private async locateActivities<T extends { ref: number; id: string; fields?: Record<string, unknown> }>(records: T[], outcomes: WriteOutcome[]): Promise<Array<T & { objectType: string }>> {
+		const located: Array<T & { objectType: string }> = [];
+		let pending = [...records];
+		for (const objectType of ENGAGEMENTS) {
+			if (!pending.length) break;
+			const response = await this.callBatch('batch.read', (c) => c.crm.objects.batchApi.read(objectType, { inputs: [...new Set(pending.map((r) => r.id))].map((id) => ({ id })), properties: [], propertiesWithHistory: [] }));
+			const found = new Set(response.results.map((r) => r.id));
+			located.push(...pending.filter((r) => found.has(r.id)).map((r) => ({ ...r, objectType })));
+			pending = pending.filter((r) => !found.has(r.id));
 		}
-		return batch.map(({ ref, key }) => {
-			const outcome = byKey.get(key);
-			if (!outcome) return { ref, status: 'failed', category: 'fatal', message: `HubSpot returned no result for ${matchKey} ${key}` };
-			return { ...outcome, ref };
-		});
+		for (const r of pending) outcomes.push({ ref: r.ref, status: 'failed', category: 'validation', code: 'OBJECT_NOT_FOUND', message: `No HubSpot activity (task, call, note, meeting or email) with id ${r.id}` });
+		return located;
+	}
+
+	/** Splits create requests by HubSpot object; activities whose type cannot be told fail. */
+	private groupByObject(entity: EntityType, records: CreateRequest[], outcomes: WriteOutcome[]): Map<string, CreateRequest[]> {
+		if (!this.isActivity(entity)) return new Map([[this.objectTypes(entity)[0], records]]);
+		const groups = new Map<string, CreateRequest[]>();
+		for (const record of records) {
+			const objectType = engagementType(record.fields);
+			if (!objectType) {
+				outcomes.push({ ref: record.ref, status: 'failed', category: 'validation', code: 'UNKNOWN_ACTIVITY_TYPE', message: 'Cannot tell the HubSpot activity type: set hs_engagement_type (task, call, note, meeting, email) or hs_task_*/hs_call_*/... properties' });
+				continue;
+			}
+			const list = groups.get(objectType) ?? [];
+			list.push({ ref: record.ref, fields: omit(record.fields, 'hs_engagement_type') });
+			groups.set(objectType, list);
+		}
+		return groups;
+	}
+
+	private isActivity(entity: EntityType): boolean {
+		return entity === 'activity';
+	}
+
+	private objectTypes(entity: EntityType): string[] {
+		switch (entity) {
+			case 'contact':
+			case 'lead':
+				return ['contacts'];
+			case 'account':
+				return ['companies'];
+			case 'opportunity':
+				return ['deals'];
+			case 'activity':
+				return [...ENGAGEMENTS];
+			default:
+				throw new NotImplementedError(`HubSpot entity ${String(entity)}`);
+		}
+	}
+
+	private props(objectType: string, options: ReadOptions): string[] {
+		return options.fields?.length ? options.fields : DEFAULT_PROPERTIES[objectType];
+	}
+
+	private async refreshOAuthToken(oauth: NonNullable<HubSpotConfig['oauth']>, current: AccessToken | undefined): Promise<AccessToken> {
+		// A separate client: the token endpoint needs no bearer token and must not go through the data-call limiter.
+		const client = new Client({ basePath: this.basePath, numberOfApiCallRetries: 0 });
+		try {
+			const response = await client.oauth.tokensApi.create('refresh_token', undefined, undefined, oauth.clientId, oauth.clientSecret, current?.refreshToken ?? oauth.refreshToken);
+			return { accessToken: response.accessToken, refreshToken: response.refreshToken, expiresAt: Date.now() + response.expiresIn * 1000 };
+		} catch (error) {
+			const classified = classifyHubSpotError(error);
+			if (classified.category !== 'validation') throw classified;
+			// The token endpoint answers 400 for a bad refresh token or client: that is an auth failure.
+			throw new CrmError(`${classified.message} (token refresh)`, 'hubspot', 'auth', { httpStatus: classified.httpStatus, code: classified.code, body: classified.body, cause: error });
+		}
 	}
 }
 
-// HubSpot compares emails case-insensitively; other unique properties are compared as given.
+/** HubSpot's throttle and error signals (crm-wire §2, §6) → CrmError. */
+export function classifyHubSpotError(error: unknown): CrmError {
+	if (error instanceof CrmError) return error;
+	const status = typeof (error as { code?: unknown })?.code === 'number' ? (error as { code: number }).code : undefined;
+	if (status === undefined) return classifyGeneric('hubspot', error);
+	const rawBody = (error as { body?: unknown }).body;
+	const body = parseBody(rawBody) as { message?: string; category?: string; policyName?: string; errorType?: string } | undefined;
+	const headers = (error as { headers?: unknown }).headers;
+	const message = `HubSpot: ${body?.message ?? `HTTP ${status}`}`;
+	const code = body?.policyName ?? body?.category;
+	if (status === 429) {
+		// TEN_SECONDLY_ROLLING / SECONDLY recover within their window; DAILY does not within any retry budget.
+		const hint = retryAfterMs(headers) ?? (body?.policyName === 'SECONDLY' ? 1000 : undefined);
+		return new CrmError(message, 'hubspot', 'rate_limit', { httpStatus: status, code, body, retryAfterMs: hint, retryable: body?.policyName !== 'DAILY', cause: error });
+	}
+	if (status === 401 || status === 403) return new CrmError(message, 'hubspot', 'auth', { httpStatus: status, code, body, cause: error });
+	const generic = classifyGeneric('hubspot', error, status, body, headers);
+	return new CrmError(message, 'hubspot', generic.category, { httpStatus: status, code, body, retryAfterMs: generic.retryAfterMs, cause: error });
+}
+
+function parseBody(body: unknown): unknown {
+	if (typeof body !== 'string') return body;
+	try {
+		return JSON.parse(body);
+	} catch {
+		return { message: body };
+	}
+}
+
+function batchFailure(ref: number, error: HsBatchError): WriteFailure {
+	const fields = error.errors?.flatMap((e) => e.context?.propertyName ?? []);
+	return { ref, status: 'failed', category: 'validation', code: error.category, message: error.message, fields: fields?.length ? fields : undefined };
+}
+
+function successOrMissing(ref: number, result: HsObject | undefined, status: 'created' | 'updated'): WriteOutcome {
+	if (!result) return { ref, status: 'failed', category: 'fatal', message: 'HubSpot returned fewer results than inputs' };
+	return { ref, status, id: result.id };
+}
+
+function withRef(outcome: WriteOutcome | undefined, ref: number, missing: string): WriteOutcome {
+	if (!outcome) return { ref, status: 'failed', category: 'fatal', message: missing };
+	return { ...outcome, ref };
+}
+
+function toRecord(object: HsObject): CrmRecord {
+	const fields: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(object.properties ?? {})) fields[k] = v;
+	return {
+		id: object.id,
+		fields,
+		modifiedAt: object.updatedAt ? new Date(object.updatedAt).toISOString() : undefined,
+		createdAt: object.createdAt ? new Date(object.createdAt).toISOString() : undefined,
+	};
+}
+
+// HubSpot compares emails case-insensitively; other properties are compared as given.
 function normaliseKey(matchKey: string, value: unknown): string {
 	const text = String(value ?? '').trim();
 	return matchKey === 'email' ? text.toLowerCase() : text;
 }
 
-function toHubSpotProperties(fields: Record<string, unknown>): Record<string, string> {
+/** HubSpot property values are strings; null clears a property (sent as ''). */
+function toProperties(fields: Record<string, unknown>): Record<string, string> {
 	const properties: Record<string, string> = {};
 	for (const [name, value] of Object.entries(fields)) {
 		if (value === undefined) continue;
-		properties[name] = value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+		properties[name] = value === null ? '' : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
 	}
 	return properties;
 }
 
-function toCrmError(error: unknown): CrmError {
-	const status = typeof (error as { code?: unknown })?.code === 'number' ? (error as { code: number }).code : undefined;
-	const body = (error as { body?: unknown })?.body;
-	const message = (body as { message?: string } | undefined)?.message ?? (error instanceof Error ? error.message : String(error));
-	return new CrmError(`HubSpot: ${message}`, 'hubspot', classifyStatus(status), { httpStatus: status, body });
+function omit(fields: Record<string, unknown>, key: string): Record<string, unknown> {
+	if (!(key in fields)) return fields;
+	const copy = { ...fields };
+	delete copy[key];
+	return copy;
 }
 
-function classifyStatus(status: number | undefined): ErrorCategory {
-	if (status === undefined || status >= 500) return 'transient';
-	if (status === 429) return 'rate_limit';
-	if (status === 401 || status === 403) return 'auth';
-	if (status >= 400) return 'validation';
-	return 'fatal';
+function engagementType(fields: Record<string, unknown>): string | undefined {
+	const declared = fields.hs_engagement_type;
+	if (typeof declared === 'string' && declared) {
+		const plural = `${declared.toLowerCase()}s`;
+		return (ENGAGEMENTS as readonly string[]).includes(plural) ? plural : undefined;
+	}
+	for (const key of Object.keys(fields)) for (const [prefix, type] of Object.entries(ENGAGEMENT_PREFIX)) if (key.startsWith(prefix)) return type;
+	return undefined;
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+	const groups = new Map<string, T[]>();
+	for (const item of items) {
+		const k = key(item);
+		const list = groups.get(k) ?? [];
+		list.push(item);
+		groups.set(k, list);
+	}
+	return groups;
+}
+
+function hubSpotFieldType(name: string, type: string, fieldType: string): FieldType {
+	if (name === 'email') return 'email';
+	if (name === 'phone' || name === 'mobilephone' || fieldType === 'phonenumber') return 'phone';
+	if (name === 'website' || name === 'domain') return 'url';
+	switch (type) {
+		case 'number':
+			return 'number';
+		case 'bool':
+			return 'boolean';
+		case 'date':
+			return 'date';
+		case 'datetime':
+			return 'datetime';
+		case 'enumeration':
+			return fieldType === 'checkbox' ? 'multipicklist' : 'picklist';
+		case 'string':
+			return fieldType === 'textarea' ? 'text' : 'string';
+		default:
+			return 'other';
+	}
 }

@@ -271,3 +271,19 @@ export function chunk<T>(items: T[], size: number): T[][] {
 export function failAll(requests: Array<{ ref: number }>, error: CrmError): WriteFailure[] {
 	return requests.map(({ ref }) => ({ ref, status: 'failed', message: error.message, category: error.category, code: error.code }));
 }
+
+/**
+ * Runs a batch write; when the CRM rejects the whole batch as invalid (some CRMs answer 400 for
+ * one bad record instead of a per-record error), splits it in halves and retries each, down to
+ * single records, so one bad record fails alone and the rest is written. Other errors propagate.
+ */
+export async function isolateFailures<T extends { ref: number }>(batch: T[], write: (part: T[]) => Promise<WriteOutcome[]>): Promise<WriteOutcome[]> {
+	try {
+		return await write(batch);
+	} catch (error) {
+		if (!(error instanceof CrmError) || error.category !== 'validation') throw error;
+		if (batch.length === 1) return failAll(batch, error);
+		const middle = Math.ceil(batch.length / 2);
+		return [...(await isolateFailures(batch.slice(0, middle), write)), ...(await isolateFailures(batch.slice(middle), write))];
+	}
+}
