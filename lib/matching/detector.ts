@@ -39,10 +39,16 @@ const RANDOM_PAIRS = 20_000;
 /** Candidate pairs EM looks at, at most (an even sample beyond that). */
 const EM_PAIRS = 200_000;
 
+/**
+ * Below this many records, random pairs would be dominated by the batch's own duplicates and
+ * repeats: u is not estimated from them (the defaults stay).
+ */
+const MIN_RECORDS_FOR_RANDOM_PAIRS = 500;
+
 /** Observations of random record pairs (seeded: the same input gives the same estimate). */
 export function randomObservations(records: PreparedRecord[], count = RANDOM_PAIRS, seed = 7): FsObservation[] {
 	const n = records.length;
-	if (n < 2) return [];
+	if (n < MIN_RECORDS_FOR_RANDOM_PAIRS) return [];
 	const random = seededRandom(seed);
 	const result: FsObservation[] = [];
 	for (let i = 0; i < count; i++) {

@@ -203,7 +203,7 @@ export interface EstimateOptions {
 }
 
 /** Fewer observations than this and the defaults are kept for that part. */
-export const MIN_OBSERVATIONS = 30;
+export const MIN_OBSERVATIONS = 200;
 
 /**
  * Keeps every level's probability within [PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR] (renormalised):
