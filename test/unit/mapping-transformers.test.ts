@@ -3,9 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Zone } from '../../lib/mapping/dates';
-import { buildTransform, namedTransform, resolveCountry, type TransformSettings } from '../../lib/mapping/transformers';
+import { buildTransform, namedTransform, resolveCountry, type TransformSettings, type TransformSpec } from '../../lib/mapping/transformers';
 import { valueMap } from '../../lib/mapping/vocabulary';
-import type { FieldType, Side, TransformSpec } from '../../lib/mapping/types';
+import type { FieldType, Side } from '../../lib/mapping/types';
 
 const UTC: TransformSettings = { zone: new Zone('UTC'), phoneFormat: 'asIs', defaultCountry: undefined };
 

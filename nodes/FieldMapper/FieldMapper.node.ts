@@ -1,0 +1,195 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type ILoadOptionsFunctions,
+	type INodeExecutionData,
+	type INodePropertyOptions,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import {
+	compileMapping,
+	defaultMap,
+	defaultTargetFields,
+	mergeOverrides,
+	parseMappingDocument,
+	type CompiledMapping,
+	type ComputedSpec,
+	type Direction,
+	type FieldIssue,
+	type MappingOptions,
+	type MappingOverrides,
+	type PicklistSpec,
+	type RuleSpec,
+} from '../../lib/mapping';
+import { isCrmName, isEntityType, type CrmName, type EntityType } from '../../lib/model';
+import { fieldMapperProperties } from './description';
+
+interface NodeOptions {
+	checkCrmRequired?: boolean;
+	recordField?: string;
+	useEventSource?: boolean;
+	timeZone?: string;
+	warningsField?: string;
+}
+
+const list = (value: string) =>
+	value
+		.split(',')
+		.map((s) => s.trim())
+		.filter((s) => s !== '');
+
+/** The node's parameters as mapping options: read once per execution (they are the same for all items). */
+function readMappingOptions(ctx: IExecuteFunctions, options: NodeOptions): MappingOptions {
+	const direction = ctx.getNodeParameter('direction', 0) as Direction;
+	const rules = ((ctx.getNodeParameter('rules', 0, {}) as { rule?: Array<{ source: string; target: string; customTarget?: string; transform: RuleSpec['transform'] }> }).rule ?? [])
+		.map((r): RuleSpec => ({ source: r.source, target: (r.customTarget ?? '').trim() || r.target, transform: r.transform }));
+	const picklistEntries = (ctx.getNodeParameter('picklists', 0, {}) as { value?: Array<{ field: string; side: PicklistSpec['side']; crmValue: string; unifiedValue: string }> }).value ?? [];
+	const picklists: PicklistSpec[] = picklistEntries.map((p) => ({ field: p.field, side: p.side, values: { [p.crmValue]: p.unifiedValue } }));
+	const computed = ((ctx.getNodeParameter('computed', 0, {}) as { field?: Array<{ target: string; op: ComputedSpec['op']; sources: string; separator: string; template: string }> }).field ?? [])
+		.map((c): ComputedSpec => ({ target: c.target, op: c.op, sources: c.op === 'template' ? undefined : list(c.sources ?? ''), separator: c.separator, template: c.op === 'template' ? c.template : undefined }));
+	const defaults = Object.fromEntries(
+		((ctx.getNodeParameter('defaults', 0, {}) as { default?: Array<{ field: string; value: string }> }).default ?? []).filter((d) => d.field.trim() !== '').map((d) => [d.field.trim(), d.value]),
+	);
+	const fromNode: MappingOverrides = {
+		replaceDefaults: ctx.getNodeParameter('replaceDefaults', 0, false) as boolean,
+		rules,
+		picklists,
+		computed,
+		defaults,
+		required: list(ctx.getNodeParameter('required', 0, '') as string),
+	};
+	const document = ctx.getNodeParameter('mappingDocument', 0, '') as string;
+	const phoneFormat = ctx.getNodeParameter('phoneFormat', 0, 'asIs') as MappingOptions['phoneFormat'];
+	return {
+		direction,
+		entity: ctx.getNodeParameter('entity', 0) as EntityType,
+		source: direction === 'fromUnified' ? undefined : (ctx.getNodeParameter('sourceCrm', 0) as CrmName),
+		target: direction === 'toUnified' ? undefined : (ctx.getNodeParameter('targetCrm', 0) as CrmName),
+		mode: ctx.getNodeParameter('mode', 0, 'lenient') as MappingOptions['mode'],
+		phoneFormat,
+		defaultCountry: phoneFormat === 'e164' ? ((ctx.getNodeParameter('defaultCountry', 0, '') as string).trim() || undefined) : undefined,
+		timeZone: options.timeZone?.trim() || 'UTC',
+		includeUnmapped: ctx.getNodeParameter('includeUnmapped', 0, false) as boolean,
+		checkCrmRequired: options.checkCrmRequired === true,
+		overrides: mergeOverrides(parseMappingDocument(document), fromNode),
+	};
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+	return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export class FieldMapper implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Field Mapper',
+		name: 'fieldMapper',
+		icon: 'file:fieldMapper.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["direction"] === "toUnified" ? $parameter["sourceCrm"] + " → unified" : $parameter["direction"] === "fromUnified" ? "unified → " + $parameter["targetCrm"] : $parameter["sourceCrm"] + " → " + $parameter["targetCrm"]}}',
+		description: 'Maps CRM records to and from the unified model (or CRM to CRM) with default maps, rules, picklists, computed fields and validation',
+		defaults: { name: 'Field Mapper' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Mapped', 'Invalid'],
+		properties: fieldMapperProperties,
+	};
+
+	methods = {
+		loadOptions: {
+			/** Target fields of the default map. Live CRM metadata (describeFields) is not wired yet. */
+			async getTargetFields(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+				const direction = this.getCurrentNodeParameter('direction') as Direction;
+				const entity = this.getCurrentNodeParameter('entity') as EntityType;
+				const source = this.getCurrentNodeParameter('sourceCrm') as CrmName | undefined;
+				const target = this.getCurrentNodeParameter('targetCrm') as CrmName | undefined;
+				if (!isEntityType(entity)) return [];
+				const fields = defaultTargetFields(direction, entity, isCrmName(source) ? source : undefined, isCrmName(target) ? target : undefined);
+				const seen = new Set<string>();
+				const options: INodePropertyOptions[] = [{ name: '— Custom Field (Enter Below) —', value: '' }];
+				for (const f of fields) {
+					if (seen.has(f.name)) continue;
+					seen.add(f.name);
+					options.push({ name: f.name, value: f.name, description: `${f.type}${f.required ? ', required by the CRM' : ''}` });
+				}
+				return options;
+			},
+			/** Unified picklist fields of the chosen entity. */
+			async getPicklistFields(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+				const entity = this.getCurrentNodeParameter('entity') as EntityType;
+				const direction = this.getCurrentNodeParameter('direction') as Direction;
+				if (!isEntityType(entity)) return [];
+				const crms = [
+					direction === 'fromUnified' ? undefined : this.getCurrentNodeParameter('sourceCrm'),
+					direction === 'toUnified' ? undefined : this.getCurrentNodeParameter('targetCrm'),
+				].filter(isCrmName);
+				const names = new Set(crms.flatMap((c) => defaultMap(c, entity).fields.filter((f) => f.type === 'picklist').map((f) => f.unified)));
+				return [...names].map((n) => ({ name: n, value: n }));
+			},
+		},
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const options = this.getNodeParameter('options', 0, {}) as NodeOptions;
+		const recordField = options.recordField?.trim() || '';
+		const warningsField = options.warningsField === undefined ? '_mappingWarnings' : options.warningsField.trim();
+
+		// Read and compile once; a configuration error fails the node (or, with Continue On Fail, every item).
+		let base: MappingOptions;
+		let mapping: CompiledMapping;
+		try {
+			base = readMappingOptions(this, options);
+			mapping = compileMapping(base);
+		} catch (error) {
+			if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), (error as Error).message);
+			return [[], items.map((item, index) => ({ json: { errors: [{ field: '', reason: (error as Error).message }], record: item.json }, pairedItem: { item: index } }))];
+		}
+		const byEvent = new Map<string, CompiledMapping>();
+		const mappingFor = (json: IDataObject): CompiledMapping => {
+			if (!options.useEventSource) return mapping;
+			const source = base.direction === 'fromUnified' ? base.source : json.source;
+			const entity = json.entity ?? base.entity;
+			if (base.direction !== 'fromUnified' && !isCrmName(source)) throw new Error(`item field "source" must name a CRM; got ${JSON.stringify(source)}`);
+			if (!isEntityType(entity)) throw new Error(`item field "entity" must name an entity; got ${JSON.stringify(entity)}`);
+			const key = `${String(source)}|${entity}`;
+			let m = byEvent.get(key);
+			if (!m) byEvent.set(key, (m = compileMapping({ ...base, source: source as CrmName | undefined, entity })));
+			return m;
+		};
+
+		const mapped: INodeExecutionData[] = [];
+		const invalid: INodeExecutionData[] = [];
+		const reject = (index: number, errors: FieldIssue[]) =>
+			invalid.push({ json: { errors: errors as unknown as IDataObject[], record: items[index].json }, pairedItem: { item: index } });
+		for (let index = 0; index < items.length; index++) {
+			const json = items[index].json;
+			const record = recordField ? json[recordField] : json;
+			if (!isRecord(record)) {
+				reject(index, [{ field: recordField, reason: `expected an object to map, got ${Array.isArray(record) ? 'an array' : typeof record}` }]);
+				continue;
+			}
+			let result;
+			try {
+				result = mappingFor(json).map(record);
+			} catch (error) {
+				// Never lose the batch: an unexpected failure on one record goes to Invalid with its reason.
+				reject(index, [{ field: '', reason: (error as Error).message }]);
+				continue;
+			}
+			if (!result.valid) {
+				reject(index, result.issues!);
+				continue;
+			}
+			let out: IDataObject = result.record as IDataObject;
+			if (result.issues && warningsField) out[warningsField] = result.issues as unknown as IDataObject[];
+			if (recordField) out = { ...json, [recordField]: out };
+			mapped.push({ json: out, pairedItem: { item: index } });
+		}
+		return [mapped, invalid];
+	}
+}
