@@ -1,0 +1,109 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { INDEX_COLLECTION, MatchIndex } from '../../lib/matching';
+import { generateLabelledSet } from '../../lib/matching/labelled-set';
+import { openStateStore, type StateStore } from '../../lib/state';
+import { startRedisServer, type RedisServer } from './state.redis-server';
+
+const john = { id: '123', name: 'John Doe', email: 'j.doe@example.com', phone: '5551234567' };
+const jonathan = { name: 'Jonathan Doe', email: 'j.doe@example.com', phone: '(555) 123-4567' };
+
+describe('MatchIndex in memory', () => {
+	test('upsert, query, update and remove', () => {
+		const index = new MatchIndex();
+		index.upsert(john);
+		index.upsert({ id: '456', name: 'Jane Roe', email: 'jane@roe.com' });
+		assert.equal(index.size, 2);
+		assert.deepEqual(index.query(jonathan).map((m) => m.id), ['123']);
+		// An update that changes the email and phone: the old keys no longer find it.
+		index.upsert({ id: '123', name: 'John Doe', email: 'john@new.com', phone: '4155550000' });
+		assert.equal(index.size, 2);
+		assert.deepEqual(index.query(jonathan), []);
+		assert.deepEqual(index.query({ name: 'Johnny Doe', email: 'JOHN@new.com', phone: '415-555-0000' }).map((m) => m.id), ['123']);
+		assert.equal(index.remove('123'), true);
+		assert.equal(index.remove('123'), false);
+		assert.deepEqual(index.query({ name: 'Johnny Doe', email: 'JOHN@new.com', phone: '415-555-0000' }), []);
+	});
+	test('a record is not its own duplicate', () => {
+		const index = new MatchIndex();
+		index.upsert(john);
+		assert.deepEqual(index.query(john), []);
+	});
+	test('records need an id to be indexed', () => {
+		assert.throws(() => new MatchIndex().upsert({ email: 'a@b.com' }), /needs a non-empty id/);
+	});
+	test('keeps only the fields matching and master choice read', () => {
+		const index = new MatchIndex();
+		index.upsert({ ...john, notes: 'private', source: 'hubspot', updatedAt: '2025-01-01' });
+		const [match] = index.query(jonathan);
+		assert.deepEqual(Object.keys(match.record).sort(), ['email', 'id', 'name', 'phone', 'source', 'updatedAt']);
+	});
+	test('best match first', () => {
+		const index = new MatchIndex();
+		index.upsert(john);
+		index.upsert({ id: '9', name: 'J Doe', email: 'j.doe@example.com' });
+		const matches = index.query({ ...jonathan });
+		assert.equal(matches[0].id, '123');
+		for (let i = 1; i < matches.length; i++) assert.ok(matches[i - 1].confidence >= matches[i].confidence);
+	});
+});
+
+async function persistenceRoundTrip(store: StateStore): Promise<void> {
+	const set = generateLabelledSet({ entities: 300, seed: 21 });
+	const index = new MatchIndex({ mode: 'fellegiSunter' });
+	for (const record of set.records) index.upsert(record);
+	assert.equal(await index.flush(store), set.records.length);
+	assert.equal(await index.flush(store), 0, 'nothing changed since');
+
+	index.remove(String(set.records[0].id));
+	index.upsert({ ...set.records[1], email: 'changed@example.com' });
+	assert.equal(await index.flush(store), 2);
+
+	const loaded = await MatchIndex.load(store, { mode: 'fellegiSunter' });
+	assert.equal(loaded.size, set.records.length - 1);
+	assert.equal(loaded.has(String(set.records[0].id)), false);
+	const probe = { ...set.records[1], id: 'probe' };
+	assert.deepEqual(
+		loaded.query(probe).map((m) => m.id),
+		index.query(probe).map((m) => m.id),
+	);
+	const changed = loaded.query({ ...probe, email: 'CHANGED@example.com' }).find((m) => m.id === String(set.records[1].id));
+	assert.equal(changed?.record.email, 'changed@example.com');
+	assert.equal(changed?.factors.email, true);
+	const stored = await store.kvGet<Record<string, unknown>>(INDEX_COLLECTION, String(set.records[1].id));
+	assert.equal(stored?.email, 'changed@example.com');
+}
+
+describe('MatchIndex persisted in the state store', () => {
+	let dir: string;
+	let redis: RedisServer;
+	before(async () => {
+		dir = mkdtempSync(join(tmpdir(), 'matching-index-'));
+		redis = await startRedisServer();
+	});
+	after(async () => {
+		await redis?.stop();
+		rmSync(dir, { recursive: true, force: true });
+	});
+
+	test('embedded store: flush, reload, same answers', async () => {
+		const store = await openStateStore({ backend: 'embedded', path: join(dir, 'state.sqlite'), namespace: 'matching-test' });
+		try {
+			await persistenceRoundTrip(store);
+		} finally {
+			await store.close();
+		}
+	});
+
+	test('redis store: flush, reload, same answers', async () => {
+		const store = await openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port: redis.port }, namespace: 'matching-test' });
+		try {
+			await persistenceRoundTrip(store);
+		} finally {
+			await store.close();
+		}
+	});
+});
