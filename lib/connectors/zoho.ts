@@ -1,0 +1,686 @@
+// Zoho CRM REST API v6 over plain HTTP (Zoho has no maintained Node SDK for v6 we could use).
+//
+// Auth: `Authorization: Zoho-oauthtoken <token>`; refresh through {accounts}/oauth/v2/token, whose
+// response names the api_domain every later call goes to (data-centre specific).
+// Writes: 100 records per call; insert, update and /upsert with duplicate_check_fields answer one
+// result per record (HTTP 200/201, 207 when mixed, 400 when all failed).
+
+import type { ChangeOrigin, EntityType } from '../model';
+import {
+	classifyGeneric,
+	credentialKey,
+	CrmError,
+	headerValue,
+	HttpStatusError,
+	httpRequest,
+	Transport,
+	TokenManager,
+	tokenManagerFor,
+	type AccessToken,
+	type HttpRequest,
+	type HttpResponse,
+} from '../http';
+import {
+	byRef,
+	chunk,
+	failAll,
+	NotImplementedError,
+	type ChangePage,
+	type ChangedRecord,
+	type ConnectorRuntime,
+	type CreateRequest,
+	type CrmConnector,
+	type CrmFields,
+	type CrmRecord,
+	type DeleteRequest,
+	type DeletedRecord,
+	type FieldDescription,
+	type FieldType,
+	type ListChangesOptions,
+	type MatchKind,
+	type MergeRequest,
+	type ReadOptions,
+	type UpdateRequest,
+	type UpsertRequest,
+	type WriteFailure,
+	type WriteOperation,
+	type WriteOutcome,
+} from './types';
+
+export interface ZohoConfig {
+	/** OAuth access token (optional when a refresh token is given). */
+	accessToken?: string;
+	refreshToken?: string;
+	clientId?: string;
+	clientSecret?: string;
+	/** Epoch ms when accessToken expires, if known. */
+	expiresAt?: number;
+	/** Accounts server of the data centre, e.g. https://accounts.zoho.eu (default https://accounts.zoho.com). */
+	accountsUrl?: string;
+	/** API domain override; otherwise the api_domain of the token response (default https://www.zohoapis.com). */
+	apiDomain?: string;
+	/** Module used for the activity entity (default Tasks). */
+	activityModule?: 'Tasks' | 'Calls' | 'Events';
+	/** Unique field holding the external id, per entity (e.g. a custom External_Id field). */
+	externalIdFields?: Partial<Record<EntityType, string>>;
+	/** Automations Zoho should run on our writes ('workflow', 'approval', 'blueprint'). Default none, so syncs do not fire workflows. */
+	triggers?: string[];
+}
+
+const DEFAULT_ACCOUNTS = 'https://accounts.zoho.com';
+const DEFAULT_API_DOMAIN = 'https://www.zohoapis.com';
+const API_PATH = '/crm/v6';
+/** Records per insert/update/upsert/delete call. */
+const WRITE_MAX = 100;
+/** Records per list/search page. */
+const PAGE_MAX = 200;
+/** Search criteria conditions per request. */
+const CRITERIA_MAX = 10;
+/** Records merged into the master per merge call (Zoho merges at most 3 records). */
+const MERGE_MAX = 2;
+
+/**
+ * Concurrency per org per app is 10 (Standard) .. 25 (Ultimate); credits are per 24 h, which a
+ * client-side bucket cannot usefully pace. Override with ConnectorRuntime.limits.
+ */
+const LIMITS = { default: { maxConcurrent: 10 } };
+
+/** Fields returned by list calls (which require `fields`), per module. */
+const DEFAULT_FIELDS: Record<string, string[]> = {
+	Contacts: ['First_Name', 'Last_Name', 'Email', 'Secondary_Email', 'Phone', 'Mobile', 'Account_Name', 'Title', 'Lead_Source', 'Mailing_Street', 'Mailing_City', 'Mailing_State', 'Mailing_Zip', 'Mailing_Country', 'Email_Opt_Out', 'Owner'],
+	Leads: ['First_Name', 'Last_Name', 'Email', 'Phone', 'Mobile', 'Company', 'Lead_Status', 'Lead_Source', 'Street', 'City', 'State', 'Zip_Code', 'Country', 'Email_Opt_Out', 'Owner'],
+	Accounts: ['Account_Name', 'Website', 'Phone', 'Industry', 'Billing_Street', 'Billing_City', 'Billing_State', 'Billing_Code', 'Billing_Country', 'Owner'],
+	Deals: ['Deal_Name', 'Amount', 'Stage', 'Closing_Date', 'Account_Name', 'Contact_Name', 'Pipeline', 'Probability', 'Owner'],
+	Tasks: ['Subject', 'Due_Date', 'Status', 'Priority', 'Description', 'Who_Id', 'What_Id', '$se_module', 'Owner'],
+	Calls: ['Subject', 'Call_Type', 'Call_Start_Time', 'Call_Duration_in_seconds', 'Description', 'Who_Id', 'What_Id', '$se_module', 'Owner'],
+	Events: ['Event_Title', 'Start_DateTime', 'End_DateTime', 'Description', 'Who_Id', 'What_Id', '$se_module', 'Owner'],
+};
+const TIME_FIELDS = ['Modified_Time', 'Created_Time'];
+
+/** One per-record result of a Zoho write. */
+interface ZohoResult {
+	code?: string;
+	status?: string;
+	message?: string;
+	action?: 'insert' | 'update';
+	details?: { id?: string; api_name?: string; json_path?: string; [key: string]: unknown };
+}
+
+interface ListInfo {
+	more_records?: boolean;
+	next_page_token?: string | null;
+	page?: number;
+}
+
+/** listChanges cursor. Zoho's If-Modified-Since is strict ("newer than"), at second precision. */
+interface ZohoCursor {
+	since: string;
+	page?: number;
+	pageToken?: string;
+	/** `${id}@${Modified_Time}` already delivered at or after `since` (the sweep overlaps by a second). */
+	seen?: string[];
+	maxTime?: string;
+}
+
+export class ZohoConnector implements CrmConnector {
+	readonly crm = 'zoho' as const;
+	private readonly transport: Transport;
+	private readonly tokens: TokenManager;
+
+	constructor(
+		private readonly config: ZohoConfig,
+		runtime: ConnectorRuntime = {},
+	) {
+		if (!config.accessToken && !config.refreshToken) throw new Error('Zoho needs an OAuth access token or refresh token');
+		const key = credentialKey('zoho', config.clientId, config.refreshToken ?? config.accessToken, config.accountsUrl, config.apiDomain);
+		this.tokens = tokenManagerFor(key, () =>
+			new TokenManager({
+				initial: config.accessToken ? { accessToken: config.accessToken, expiresAt: config.expiresAt, refreshToken: config.refreshToken } : undefined,
+				fetch: config.refreshToken && config.clientId && config.clientSecret ? (current) => this.refreshToken(current) : undefined,
+			}),
+		);
+		this.transport = new Transport({
+			crm: 'zoho',
+			key,
+			classify: classifyZohoError,
+			limits: { ...LIMITS, ...runtime.limits },
+			retry: runtime.retry,
+			token: this.tokens,
+			store: runtime.store,
+			timeoutMs: runtime.timeoutMs,
+			onEvent: runtime.onEvent,
+		});
+	}
+
+	maxBatchSize(_entity: EntityType, operation?: WriteOperation): number {
+		return operation === 'merge' ? 1 : WRITE_MAX;
+	}
+
+	matchField(entity: EntityType, kind: MatchKind): string | undefined {
+		if (kind === 'externalId') return this.config.externalIdFields?.[entity];
+		if (entity === 'contact' || entity === 'lead') return kind === 'email' ? 'Email' : 'Phone';
+		if (entity === 'account' && kind === 'phone') return 'Phone';
+		return undefined;
+	}
+
+	async get(entity: EntityType, id: string, options: ReadOptions = {}): Promise<CrmRecord | undefined> {
+		const module = this.module(entity);
+		try {
+			const res = await this.call<{ data?: CrmFields[] }>(`${module}.get`, (base) => ({
+				method: 'GET',
+				url: `${base}/${module}/${encodeURIComponent(id)}`,
+				query: { fields: options.fields?.join(',') },
+			}));
+			const row = res.body?.data?.[0];
+			return res.status === 204 || !row ? undefined : toRecord(row);
+		} catch (error) {
+			// An unknown id is answered 400 INVALID_DATA ("the id given seems to be invalid").
+			if (error instanceof CrmError && (error.httpStatus === 404 || (error.httpStatus === 400 && error.code === 'INVALID_DATA'))) return undefined;
+			throw error;
+		}
+	}
+
+	/**
+	 * Exact matches through /search: `criteria=(F:equals:v)or...` (10 conditions per call) for most
+	 * fields; `phone=` for phone fields (Zoho matches phones by digits, criteria by exact text).
+	 */
+	async search(entity: EntityType, field: string, values: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const module = this.module(entity);
+		const found = new Map<string, CrmRecord>();
+		const wanted = [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))];
+		const queries: Array<Record<string, string>> = isPhoneField(field)
+			? wanted.map((v) => ({ phone: v }))
+			: chunk(wanted, CRITERIA_MAX).map((group) => ({ criteria: group.map((v) => `(${field}:equals:${escapeCriteria(v)})`).join('or') }));
+		for (const query of queries) {
+			for (let page = 1; ; page++) {
+				const res = await this.call<{ data?: CrmFields[]; info?: ListInfo }>(
+					`${module}.search`,
+					(base) => ({ method: 'GET', url: `${base}/${module}/search`, query: { ...query, page, per_page: PAGE_MAX, fields: options.fields?.join(',') } }),
+					'search',
+				);
+				for (const row of res.body?.data ?? []) {
+					const record = toRecord(row);
+					if (wanted.some((v) => fieldEquals(field, row[field], v))) found.set(record.id, record);
+				}
+				if (res.status === 204 || !res.body?.info?.more_records) break;
+			}
+		}
+		return [...found.values()];
+	}
+
+	create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
+		const module = this.module(entity);
+		return this.writeBatches(records, 'create', (batch) => ({ method: 'POST', path: `/${module}`, data: batch.map((r) => r.fields) }), () => 'created');
+	}
+
+	update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
+		const module = this.module(entity);
+		return this.writeBatches(records, 'update', (batch) => ({ method: 'PUT', path: `/${module}`, data: batch.map((r) => ({ ...r.fields, id: r.id })) }), () => 'updated');
+	}
+
+	/**
+	 * POST /{module}/upsert with duplicate_check_fields [matchKey]. A key value that appears twice
+	 * goes into a later call, so records apply in order and the last one wins.
+	 */
+	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
+		const module = this.module(entity);
+		const outcomes: WriteOutcome[] = [];
+		const rounds: UpsertRequest[][] = [];
+		const occurrences = new Map<string, number>();
+		for (const request of records) {
+			const value = request.fields[matchKey];
+			if (value === undefined || value === null || String(value).trim() === '') {
+				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
+				continue;
+			}
+			const key = String(value).trim().toLowerCase();
+			const round = occurrences.get(key) ?? 0;
+			occurrences.set(key, round + 1);
+			(rounds[round] ??= []).push(request);
+		}
+		for (const round of rounds) {
+			outcomes.push(
+				...(await this.writeBatches(
+					round,
+					'upsert',
+					(batch) => ({ method: 'POST', path: `/${module}/upsert`, data: batch.map((r) => r.fields), extra: { duplicate_check_fields: [matchKey] } }),
+					(result) => (result.action === 'insert' ? 'created' : 'updated'),
+				)),
+			);
+		}
+		return byRef(outcomes);
+	}
+
+	async delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]> {
+		const module = this.module(entity);
+		const outcomes: WriteOutcome[] = [];
+		for (const batch of chunk(records, WRITE_MAX)) {
+			let results: ZohoResult[];
+			try {
+				const res = await this.call<{ data?: ZohoResult[] }>(`${module}.delete`, (base) => ({
+					method: 'DELETE',
+					url: `${base}/${module}`,
+					query: { ids: batch.map((r) => r.id).join(',') },
+				}));
+				results = res.body?.data ?? [];
+			} catch (error) {
+				const perRecord = perRecordResults(error, batch.length);
+				if (!perRecord) throw error;
+				results = perRecord;
+			}
+			// Results carry the id they refer to; fall back to position.
+			batch.forEach((request, i) => {
+				const result = results.find((r) => r.details?.id === request.id) ?? results[i];
+				outcomes.push(result?.status === 'success' ? { ref: request.ref, status: 'deleted', id: request.id } : recordFailure(request.ref, result));
+			});
+		}
+		return byRef(outcomes);
+	}
+
+	/** POST /{module}/{master}/actions/merge with up to 2 records per call; scheduled merges are polled. */
+	async merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]> {
+		const module = this.module(entity);
+		if (!['Contacts', 'Leads', 'Accounts', 'Deals'].includes(module)) throw new NotImplementedError(`Zoho merge of ${module} (Zoho merges Leads, Contacts, Accounts and Deals)`);
+		const outcomes: WriteOutcome[] = [];
+		for (const { ref, masterId, mergeIds } of requests) {
+			if (mergeIds.length === 0) {
+				outcomes.push({ ref, status: 'failed', category: 'validation', code: 'NOTHING_TO_MERGE', message: 'Merge needs at least one record to merge into the master' });
+				continue;
+			}
+			const merged: string[] = [];
+			let failed: WriteFailure | undefined;
+			for (const group of chunk(mergeIds, MERGE_MAX)) {
+				try {
+					await this.mergeOnce(module, masterId, group);
+					merged.push(...group);
+				} catch (error) {
+					const f = error instanceof CrmError && error.category !== 'auth' ? errorFailure(ref, error) : undefined;
+					if (!f) throw error;
+					failed = { ...f, message: merged.length ? `${f.message} (already merged: ${merged.join(', ')})` : f.message };
+					break;
+				}
+			}
+			outcomes.push(failed ?? { ref, status: 'merged', id: masterId, mergedIds: merged });
+		}
+		return outcomes;
+	}
+
+	/**
+	 * Records sorted by Modified_Time with If-Modified-Since, following next_page_token (Zoho
+	 * refuses page numbers past 2,000 records), then /deleted since the same time. The next
+	 * sweep starts one second before the newest change (If-Modified-Since is strict at second
+	 * precision) and skips what was already delivered.
+	 */
+	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
+		const module = this.module(entity);
+		const cursor: ZohoCursor = options.cursor ? decodeCursor(options.cursor) : { since: zohoTime(Date.parse(options.since ?? '1970-01-01T00:00:00Z') - 1000) };
+		const perPage = Math.min(PAGE_MAX, Math.max(1, options.pageSize ?? PAGE_MAX));
+		const fields = [...new Set([...(options.fields ?? DEFAULT_FIELDS[module] ?? []), ...TIME_FIELDS])].slice(0, 50);
+		const res = await this.call<{ data?: CrmFields[]; info?: ListInfo }>(`${module}.list`, (base) => ({
+			method: 'GET',
+			url: `${base}/${module}`,
+			headers: { 'If-Modified-Since': cursor.since },
+			query: {
+				fields: fields.join(','),
+				sort_by: 'Modified_Time',
+				sort_order: 'asc',
+				per_page: perPage,
+				...(cursor.pageToken ? { page_token: cursor.pageToken } : { page: cursor.page ?? 1 }),
+			},
+		}));
+		const seen = new Set(cursor.seen ?? []);
+		let maxTime = cursor.maxTime;
+		const records: ChangedRecord[] = [];
+		for (const row of res.status === 200 ? (res.body?.data ?? []) : []) {
+			const record = toRecord(row);
+			const modifiedAt = record.modifiedAt ?? cursor.since;
+			if (seen.has(`${record.id}@${modifiedAt}`)) continue;
+			records.push({ ...record, modifiedAt });
+			if (maxTime === undefined || Date.parse(modifiedAt) > Date.parse(maxTime)) maxTime = modifiedAt;
+		}
+		const info = res.status === 200 ? res.body?.info : undefined;
+		if (info?.more_records) {
+			const next: ZohoCursor = { ...cursor, maxTime, ...(info.next_page_token ? { pageToken: info.next_page_token, page: undefined } : { page: (cursor.page ?? 1) + 1 }) };
+			// Keep only what a later overlap could repeat: entries within a second of the newest time.
+			next.seen = [...(cursor.seen ?? []), ...records.map((r) => `${r.id}@${r.modifiedAt}`)].filter((k) => seenTime(k) >= Date.parse(maxTime ?? cursor.since) - 1000);
+			return { records, deleted: [], hasMore: true, cursor: encodeCursor(next) };
+		}
+		const deleted = options.includeDeleted === false ? [] : await this.deletedSince(module, cursor.since);
+		const newest = Math.max(Date.parse(maxTime ?? cursor.since), ...deleted.map((d) => (d.deletedAt ? Date.parse(d.deletedAt) : 0)));
+		const since = zohoTime(Math.max(Date.parse(cursor.since), newest - 1000));
+		const delivered = [...(cursor.seen ?? []), ...records.map((r) => `${r.id}@${r.modifiedAt}`)].filter((k) => seenTime(k) >= Date.parse(since));
+		return { records, deleted, hasMore: false, cursor: encodeCursor({ since, seen: delivered }) };
+	}
+
+	/** GET /settings/fields?module=: live layout metadata, custom fields included. */
+	async describeFields(entity: EntityType): Promise<FieldDescription[]> {
+		const module = this.module(entity);
+		const res = await this.call<{ fields?: Array<Record<string, unknown>> }>(`${module}.fields`, (base) => ({
+			method: 'GET',
+			url: `${base}/settings/fields`,
+			query: { module },
+		}));
+		return (res.body?.fields ?? []).map(describeField);
+	}
+
+	async testConnection(): Promise<void> {
+		await this.call('Contacts.list', (base) => ({ method: 'GET', url: `${base}/Contacts`, query: { fields: 'Last_Name', per_page: 1 } }));
+	}
+
+	/**
+	 * Zoho notifications do not say who made a change; records carry Modified_By. Our writes show
+	 * the user behind this token (GET /users?type=CurrentUser), which the trigger compares.
+	 */
+	async changeOrigin(): Promise<ChangeOrigin> {
+		const res = await this.call<{ users?: Array<{ id?: string }> }>('users.current', (base) => ({ method: 'GET', url: `${base}/users`, query: { type: 'CurrentUser' } }));
+		const id = res.body?.users?.[0]?.id;
+		return id ? { actorId: String(id) } : {};
+	}
+
+	// ---------------------------------------------------------------- internals
+
+	private module(entity: EntityType): string {
+		switch (entity) {
+			case 'contact':
+				return 'Contacts';
+			case 'lead':
+				return 'Leads';
+			case 'account':
+				return 'Accounts';
+			case 'opportunity':
+				return 'Deals';
+			case 'activity':
+				return this.config.activityModule ?? 'Tasks';
+		}
+	}
+
+	/** One API call through the transport; `build` gets the v6 base URL of the current token's api_domain. */
+	private async call<T>(label: string, build: (base: string) => HttpRequest, bucket = 'default', idempotent = true): Promise<HttpResponse<T>> {
+		return this.transport.call(
+			label,
+			async (token) => {
+				const base = `${await this.apiDomain()}${API_PATH}`;
+				const request = build(base);
+				return httpRequest<T>({ ...request, headers: { ...request.headers, Authorization: `Zoho-oauthtoken ${token}` } });
+			},
+			{ bucket, idempotent },
+		);
+	}
+
+	private async apiDomain(): Promise<string> {
+		const fromToken = (await this.tokens.get()).extra?.api_domain;
+		return String(this.config.apiDomain || fromToken || DEFAULT_API_DOMAIN).replace(/\/+$/, '');
+	}
+
+	/** refresh_token grant; Zoho answers token errors with HTTP 200 and {error}. */
+	private async refreshToken(current: AccessToken | undefined): Promise<AccessToken> {
+		const accounts = (this.config.accountsUrl || DEFAULT_ACCOUNTS).replace(/\/+$/, '');
+		let res: HttpResponse<{ access_token?: string; expires_in?: number; api_domain?: string; error?: string; error_description?: string }>;
+		try {
+			res = await httpRequest({
+				method: 'POST',
+				url: `${accounts}/oauth/v2/token`,
+				form: {
+					grant_type: 'refresh_token',
+					client_id: this.config.clientId!,
+					client_secret: this.config.clientSecret!,
+					refresh_token: current?.refreshToken ?? this.config.refreshToken!,
+				},
+			});
+		} catch (error) {
+			const e = classifyZohoError(error);
+			throw new CrmError(`Zoho token refresh failed: ${e.message}`, 'zoho', e.category === 'transient' ? 'transient' : 'auth', { httpStatus: e.httpStatus, body: e.body, cause: error });
+		}
+		const body = res.body;
+		if (!body?.access_token) {
+			throw new CrmError(`Zoho token refresh failed: ${body?.error_description ?? body?.error ?? 'no access_token in the reply'}`, 'zoho', 'auth', { code: body?.error, body });
+		}
+		return {
+			accessToken: body.access_token,
+			expiresAt: body.expires_in ? Date.now() + body.expires_in * 1000 : undefined,
+			extra: { api_domain: body.api_domain },
+		};
+	}
+
+	/**
+	 * Sends `requests` in calls of WRITE_MAX and pairs each per-record result with its request (Zoho
+	 * answers in request order). A call refused as a whole (auth, outage past retries) throws.
+	 */
+	private async writeBatches<R extends { ref: number }>(
+		requests: R[],
+		operation: 'create' | 'update' | 'upsert',
+		shape: (batch: R[]) => { method: 'POST' | 'PUT'; path: string; data: CrmFields[]; extra?: Record<string, unknown> },
+		success: (result: ZohoResult) => 'created' | 'updated',
+	): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		for (const batch of chunk(requests, WRITE_MAX)) {
+			const { method, path, data, extra } = shape(batch);
+			let results: ZohoResult[];
+			try {
+				const res = await this.call<{ data?: ZohoResult[] }>(
+					`${path.slice(1)}.${operation}`,
+					(base) => ({ method, url: `${base}${path}`, body: { data, trigger: this.config.triggers ?? [], ...extra } }),
+					'default',
+					// A plain insert that timed out may have happened; upsert and update are safe to repeat.
+					operation !== 'create',
+				);
+				results = res.body?.data ?? [];
+			} catch (error) {
+				const perRecord = perRecordResults(error, batch.length);
+				if (perRecord) results = perRecord;
+				else if (error instanceof CrmError && error.category === 'validation') {
+					outcomes.push(...failAll(batch, error));
+					continue;
+				} else throw error;
+			}
+			batch.forEach((request, i) => {
+				const result = results[i];
+				const id = result?.details?.id;
+				outcomes.push(result?.status === 'success' && id ? { ref: request.ref, status: success(result), id: String(id) } : recordFailure(request.ref, result));
+			});
+		}
+		return byRef(outcomes);
+	}
+
+	private async mergeOnce(module: string, masterId: string, ids: string[]): Promise<void> {
+		const res = await this.call<{ merge?: ZohoResult[] }>(`${module}.merge`, (base) => ({
+			method: 'POST',
+			url: `${base}/${module}/${encodeURIComponent(masterId)}/actions/merge`,
+			body: { merge: [{ data: ids.map((id) => ({ id })) }] },
+		}));
+		const result = res.body?.merge?.[0];
+		if (result?.code === 'SCHEDULED' && result.details?.job_id) return this.waitForMerge(module, masterId, String(result.details.job_id));
+		if (result?.status !== 'success') throw new CrmError(`Zoho: ${result?.message ?? 'merge failed'}`, 'zoho', 'validation', { code: result?.code, body: res.body });
+	}
+
+	/** Polls a scheduled merge job (GET .../actions/merge?job_id=) until it completes or fails. */
+	private async waitForMerge(module: string, masterId: string, jobId: string): Promise<void> {
+		for (let attempt = 0; attempt < 60; attempt++) {
+			const res = await this.call<{ merge?: Array<{ status?: string }> }>(`${module}.merge.status`, (base) => ({
+				method: 'GET',
+				url: `${base}/${module}/${encodeURIComponent(masterId)}/actions/merge`,
+				query: { job_id: jobId },
+			}));
+			const status = res.body?.merge?.[0]?.status;
+			if (status === 'COMPLETED') return;
+			if (status === 'FAILURE') throw new CrmError(`Zoho: merge job ${jobId} failed`, 'zoho', 'validation', { code: 'MERGE_FAILED', body: res.body });
+			await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)));
+		}
+		throw new CrmError(`Zoho: merge job ${jobId} did not finish`, 'zoho', 'transient', { code: 'MERGE_TIMEOUT' });
+	}
+
+	/** GET /{module}/deleted?type=all with If-Modified-Since, all pages. */
+	private async deletedSince(module: string, since: string): Promise<DeletedRecord[]> {
+		const deleted: DeletedRecord[] = [];
+		for (let page = 1; ; page++) {
+			const res = await this.call<{ data?: Array<{ id?: string; deleted_time?: string }>; info?: ListInfo }>(`${module}.deleted`, (base) => ({
+				method: 'GET',
+				url: `${base}/${module}/deleted`,
+				headers: { 'If-Modified-Since': since },
+				query: { type: 'all', page, per_page: PAGE_MAX },
+			}));
+			if (res.status !== 200) break;
+			for (const row of res.body?.data ?? []) {
+				if (row.id) deleted.push({ id: String(row.id), ...(row.deleted_time ? { deletedAt: isoTime(row.deleted_time) } : {}) });
+			}
+			if (!res.body?.info?.more_records) break;
+		}
+		return deleted;
+	}
+}
+
+// ---------------------------------------------------------------- helpers
+
+/**
+ * Zoho error envelope {code, message, details, status:'error'}: INVALID_TOKEN / AUTHENTICATION_FAILURE
+ * are auth; 429 TOO_MANY_REQUESTS is the throttle (X-RATELIMIT-RESET tells when credits return).
+ */
+export function classifyZohoError(error: unknown): CrmError {
+	if (error instanceof CrmError) return error;
+	if (!(error instanceof HttpStatusError)) return classifyGeneric('zoho', error);
+	const body = (error.body ?? {}) as { code?: string; message?: string };
+	const generic = classifyGeneric('zoho', error, error.status, error.body, error.headers);
+	let category = generic.category;
+	if (body.code === 'INVALID_TOKEN' || body.code === 'AUTHENTICATION_FAILURE') category = 'auth';
+	else if (error.status === 429 || body.code === 'TOO_MANY_REQUESTS') category = 'rate_limit';
+	else if (error.status === 403 || body.code === 'NO_PERMISSION' || body.code === 'OAUTH_SCOPE_MISMATCH') category = 'validation';
+	return new CrmError(`Zoho: ${body.message ?? generic.message}${body.code ? ` (${body.code})` : ''}`, 'zoho', category, {
+		httpStatus: error.status,
+		code: body.code,
+		body: error.body,
+		retryAfterMs: generic.retryAfterMs ?? (category === 'rate_limit' ? resetDelay(headerValue(error.headers, 'x-ratelimit-reset')) : undefined),
+		cause: error,
+	});
+}
+
+/** X-RATELIMIT-RESET as a wait in ms: epoch ms, epoch seconds or seconds from now. */
+function resetDelay(raw: string | undefined): number | undefined {
+	const n = Number(raw);
+	if (!raw || !Number.isFinite(n)) return undefined;
+	if (n > 1e12) return Math.max(0, n - Date.now());
+	if (n > 1e9) return Math.max(0, n * 1000 - Date.now());
+	return Math.max(0, n * 1000);
+}
+
+/** A whole-call 400/207 error body that still holds one result per record. */
+function perRecordResults(error: unknown, count: number): ZohoResult[] | undefined {
+	if (!(error instanceof CrmError) || error.category !== 'validation') return undefined;
+	const data = (error.body as { data?: unknown } | undefined)?.data;
+	return Array.isArray(data) && data.length === count ? (data as ZohoResult[]) : undefined;
+}
+
+function recordFailure(ref: number, result: ZohoResult | undefined): WriteFailure {
+	if (!result) return { ref, status: 'failed', category: 'fatal', message: 'Zoho returned no result for this record' };
+	const field = result.details?.api_name;
+	const code = result.code ?? 'ERROR';
+	return {
+		ref,
+		status: 'failed',
+		category: code === 'LIMIT_EXCEEDED' ? 'rate_limit' : 'validation',
+		code,
+		message: `Zoho: ${result.message ?? code}${field ? ` (${field})` : ''}`,
+		...(field ? { fields: [String(field)] } : {}),
+	};
+}
+
+function errorFailure(ref: number, error: CrmError): WriteFailure {
+	return { ref, status: 'failed', category: error.category, message: error.message, ...(error.code ? { code: error.code } : {}) };
+}
+
+function toRecord(row: CrmFields): CrmRecord {
+	return {
+		id: String(row.id),
+		fields: row,
+		...(typeof row.Modified_Time === 'string' ? { modifiedAt: isoTime(row.Modified_Time) } : {}),
+		...(typeof row.Created_Time === 'string' ? { createdAt: isoTime(row.Created_Time) } : {}),
+	};
+}
+
+function isoTime(value: string): string {
+	const ms = Date.parse(value);
+	return Number.isNaN(ms) ? value : new Date(ms).toISOString();
+}
+
+/** Zoho's datetime form, second precision, UTC offset. */
+function zohoTime(ms: number): string {
+	return new Date(Math.max(0, Math.floor(ms / 1000) * 1000)).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+}
+
+/** In criteria values, ( ) and , are escaped with a backslash (and the backslash itself). */
+function escapeCriteria(value: string): string {
+	return value.replace(/[\\(),]/g, (c) => `\\${c}`);
+}
+
+function isPhoneField(field: string): boolean {
+	return /(^|_)(Phone|Mobile)$/.test(field);
+}
+
+function fieldEquals(field: string, stored: unknown, value: string): boolean {
+	const text = stored && typeof stored === 'object' ? String((stored as { id?: unknown; name?: unknown }).name ?? (stored as { id?: unknown }).id ?? '') : String(stored ?? '');
+	if (isPhoneField(field)) {
+		const a = text.replace(/\D/g, '');
+		const b = value.replace(/\D/g, '');
+		return a !== '' && (a === b || a.slice(-10) === b.slice(-10));
+	}
+	return text.trim().toLowerCase() === value.toLowerCase();
+}
+
+function seenTime(key: string): number {
+	return Date.parse(key.slice(key.indexOf('@') + 1));
+}
+
+function encodeCursor(cursor: ZohoCursor): string {
+	return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(raw: string): ZohoCursor {
+	try {
+		const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as ZohoCursor;
+		if (typeof cursor.since === 'string') return cursor;
+	} catch {
+		// fall through
+	}
+	throw new Error(`Not a Zoho change cursor: ${raw.slice(0, 40)}`);
+}
+
+const FIELD_TYPES: Record<string, FieldType> = {
+	text: 'string',
+	textarea: 'text',
+	email: 'email',
+	phone: 'phone',
+	website: 'url',
+	integer: 'number',
+	bigint: 'number',
+	double: 'number',
+	decimal: 'number',
+	currency: 'currency',
+	percent: 'percent',
+	boolean: 'boolean',
+	date: 'date',
+	datetime: 'datetime',
+	picklist: 'picklist',
+	multiselectpicklist: 'multipicklist',
+	lookup: 'reference',
+	ownerlookup: 'reference',
+	userlookup: 'reference',
+	bigint_id: 'id',
+};
+
+function describeField(f: Record<string, unknown>): FieldDescription {
+	const name = String(f.api_name);
+	const crmType = String(f.data_type ?? 'unknown');
+	const picklist = Array.isArray(f.pick_list_values) ? (f.pick_list_values as Array<{ actual_value?: unknown; display_value?: unknown }>) : [];
+	const lookupModule = (f.lookup as { module?: { api_name?: string } } | undefined)?.module?.api_name;
+	return {
+		name,
+		label: String(f.field_label ?? f.display_label ?? name),
+		type: name === 'id' ? 'id' : (FIELD_TYPES[crmType] ?? 'other'),
+		crmType,
+		custom: f.custom_field === true,
+		required: f.system_mandatory === true || f.required === true,
+		readOnly: f.read_only === true || (f.field_read_only as boolean | undefined) === true,
+		unique: name === 'id' || (f.unique as { casesensitive?: unknown } | undefined) !== undefined && f.unique !== null && f.unique !== false,
+		...(picklist.length ? { options: picklist.map((p) => ({ value: String(p.actual_value), label: String(p.display_value ?? p.actual_value) })) } : {}),
+		...(lookupModule ? { referenceTo: [lookupModule] } : {}),
+	};
+}
