@@ -1,0 +1,975 @@
+// Dynamics 365 / Dataverse Web API v9.2 emulator: CRUD with OData conventions (204 +
+// OData-EntityId, Prefer return=representation, If-Match / If-None-Match, upsert by id or
+// alternate key), $filter/$select/$orderby/$top/$count, server paging with @odata.nextLink,
+// change tracking with delta links, $batch with changesets, Merge, WhoAmI, the Entra
+// client-credentials token endpoint, service-protection throttling and webhooks
+// (RemoteExecutionContext, registered through the admin API).
+// Base URL = the org URL (client appends /api/data/v9.2).
+
+import { createHash, randomUUID } from 'node:crypto';
+import { BaseEmulator, ReplyError } from '../common/base';
+import { bearerToken } from '../common/auth';
+import { json, header, Reply, RequestContext, Router } from '../common/router';
+import { Collection, Fields, StoredRecord } from '../common/store';
+import type { SeedData } from '../common/seed';
+import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
+import type { RatePolicy } from '../common/ratelimit';
+import { parseBody } from '../common/base';
+import { BY_LOGICAL, BY_SET, CUSTOM_ATTR, ENTITIES, EntityDef, SYSTEM_ATTRS, dvTime, typeProblem } from './entities';
+import { FilterNode, ODataSyntaxError, evaluate, filterFields, indexLookups, lowerTimeBound, parseFilter } from './odata';
+import { BatchFormatError, BatchItem, BatchRequest, BatchResponse, BatchResult, boundaryOf, buildBatchResponse, parseBatch } from './batch';
+import { ContextSpec, DYNAMICS_RETRY, DYNAMICS_WEBHOOK_TIMEOUT_MS, DvSubscription, EntityImage, Message, buildDelivery, newSubscription } from './webhook';
+
+const API = '/api/data/v9.2';
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_PAGE = 5000;
+const MAX_BATCH_OPS = 1000;
+const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+/** Indexed attributes: alternate keys plus what syncs search by. */
+const INDEXED = ['emailaddress1', 'telephone1', 'mobilephone', 'accountnumber'];
+
+/** Fixed ids of the emulated organisation. */
+export const ORGANIZATION_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0001';
+export const BUSINESS_UNIT_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0002';
+/** Application user behind any token the sandbox did not issue (default auth mode). */
+export const DEFAULT_APP_USER_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0003';
+/** Interactive user for writes marked `x-sandbox-change-source: app` (a person in the UI). */
+export const UI_USER_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0004';
+
+/** The application user id Dataverse would map an Entra app (client id) to. */
+export function appUserIdFor(clientId: string): string {
+	const h = createHash('sha1').update(`appuser:${clientId}`).digest('hex');
+	return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Query string the way Dataverse writes links: `$` option names unescaped, values percent-encoded. */
+function odataQuery(params: URLSearchParams): string {
+	return [...params].map(([k, v]) => `${k.startsWith('$') ? '$' + encodeURIComponent(k.slice(1)) : encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+}
+
+export function dvError(status: number, code: string, message: string): Reply {
+	return json(status, { error: { code, message } });
+}
+
+function fail(status: number, code: string, message: string): never {
+	throw new ReplyError(dvError(status, code, message));
+}
+
+function badProperty(def: EntityDef, prop: string): never {
+	fail(400, '0x80060888', `Could not find a property named '${prop}' on type 'Microsoft.Dynamics.CRM.${def.logical}'.`);
+}
+
+interface DvEvent {
+	message: Message;
+	def: EntityDef;
+	id: string;
+	/** Attributes written (logical form); for Create all of them. */
+	written: string[];
+	pre: EntityImage | null;
+	userId: string;
+}
+
+interface Tx {
+	undo: (() => void)[];
+	events: DvEvent[];
+}
+
+interface PageState {
+	/** scan: creation order after seq s | offset o of a sorted result | modifiedon order after t. ct: change tracking. */
+	m: 'seq' | 'off' | 'mod' | 'ct' | 'init';
+	s?: number;
+	o?: number;
+	t?: number;
+	/** Change tracking: snapshot time that the final deltaLink will carry. */
+	end?: number;
+	p: number;
+}
+
+export class DynamicsEmulator extends BaseEmulator {
+	readonly crm = 'dynamics' as const;
+	private readonly colls = new Map<string, Collection>();
+	private version = 1000;
+	private readonly users = new Map<string, string>([
+		[DEFAULT_APP_USER_ID, '# sandbox-app'],
+		[UI_USER_ID, 'Sandbox User'],
+	]);
+	/** Documented service protection: 6,000 requests per user per 5-minute sliding window. Public so tests can lower it. */
+	readonly requestLimit: RatePolicy = { name: 'requests', limit: 6000, windowMs: 300000 };
+
+	constructor(opts: EmulatorOptions = {}) {
+		super(opts, { tokenLifetimeMs: 3599 * 1000, webhookRetry: DYNAMICS_RETRY, webhookTimeoutMs: DYNAMICS_WEBHOOK_TIMEOUT_MS });
+		for (const def of ENTITIES) {
+			const indexes: Record<string, (f: Fields) => unknown> = {};
+			for (const a of INDEXED) if (a in def.attrs) indexes[a] = (f) => f[a];
+			this.colls.set(def.set, this.store.define(def.set, { idGen: () => randomUUID(), indexes }));
+		}
+	}
+
+	private coll(def: EntityDef): Collection {
+		return this.colls.get(def.set)!;
+	}
+
+	private get base(): string {
+		return `${this.url}${API}`;
+	}
+
+	protected onReset(): void {
+		this.version = 1000;
+	}
+
+	// ---- auth, limits, errors -----------------------------------------------------------------
+
+	protected authenticate(ctx: RequestContext): Reply | undefined {
+		const token = bearerToken(ctx.headers.authorization);
+		const check = this.tokens.check(token);
+		if (!check.ok) {
+			return {
+				status: 401,
+				headers: { 'WWW-Authenticate': `Bearer authorization_uri=${this.url}/common/oauth2/authorize, resource_id=${this.url}/` },
+			};
+		}
+		ctx.token = check.value;
+		const clientId = check.token?.clientId;
+		const appUser = clientId ? appUserIdFor(clientId) : DEFAULT_APP_USER_ID;
+		if (clientId && !this.users.has(appUser)) this.users.set(appUser, `# ${clientId}`);
+		ctx.state.appUser = appUser;
+		ctx.state.user = header(ctx, 'x-sandbox-change-source') === 'app' ? UI_USER_ID : appUser;
+		return undefined;
+	}
+
+	protected rateLimit(ctx: RequestContext): Reply | undefined {
+		if (!this.limiter.enabled) return undefined;
+		const d = this.limiter.hit(this.requestLimit, String(ctx.state.appUser));
+		if (!d.ok) {
+			const r = dvError(429, '0x80072322', `Number of requests exceeded the limit of ${this.requestLimit.limit} over time window of ${this.requestLimit.windowMs / 1000} seconds.`);
+			r.headers = { 'Retry-After': String(Math.max(1, Math.ceil(d.resetMs / 1000))) };
+			return r;
+		}
+		ctx.state.rate = d;
+		return undefined;
+	}
+
+	protected decorate(ctx: RequestContext, reply: Reply): void {
+		const headers: Record<string, string | number | string[]> = { 'OData-Version': '4.0', ...(reply.headers ?? {}) };
+		const d = ctx.state.rate as { remaining: number } | undefined;
+		if (d) headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(d.remaining);
+		reply.headers = headers;
+	}
+
+	protected faultReply(): Reply {
+		return dvError(500, '0x80040216', 'An unexpected error occurred.');
+	}
+
+	protected notFoundReply(ctx: RequestContext, methodMismatch: boolean): Reply {
+		if (methodMismatch) return dvError(405, '0x80060888', `The requested resource does not support http method '${ctx.method}'.`);
+		const seg = ctx.path.startsWith(API) ? ctx.path.slice(API.length + 1) : ctx.path;
+		return dvError(404, '0x80060888', `Resource not found for the segment '${seg.split('/')[0]}'.`);
+	}
+
+	protected badBodyReply(_ctx: RequestContext, message: string): Reply {
+		return dvError(400, '0x80048d19', `Error identified in Payload provided by the user. ----> InnerException : ${message}`);
+	}
+
+	protected internalErrorReply(): Reply {
+		return dvError(500, '0x80040216', 'An unexpected error occurred.');
+	}
+
+	// ---- routes ---------------------------------------------------------------------------------
+
+	protected registerRoutes(r: Router): void {
+		r.post('/:tenant/oauth2/v2.0/token', (ctx) => this.token(ctx), { public: true });
+		r.get(`${API}/WhoAmI`, (ctx) => this.whoAmI(ctx));
+		r.post(`${API}/$batch`, (ctx) => this.batch(ctx));
+		r.post(`${API}/Merge`, (ctx) => this.merge(ctx));
+		const one = new RegExp(`^${API.replace(/\./g, '\\.')}/(?<set>[a-z]+)\\((?<key>.+)\\)/?$`);
+		const many = new RegExp(`^${API.replace(/\./g, '\\.')}/(?<set>[a-z]+)/?$`);
+		r.get(one, (ctx) => this.getOne(ctx));
+		r.patch(one, (ctx) => this.patch(ctx));
+		r.delete(one, (ctx) => this.remove(ctx));
+		r.get(many, (ctx) => this.query(ctx));
+		r.post(many, (ctx) => this.create(ctx));
+	}
+
+	/** POST /{tenant}/oauth2/v2.0/token — Entra client credentials (no refresh token). */
+	private token(ctx: RequestContext): Reply {
+		const f = (typeof ctx.body === 'object' && ctx.body ? ctx.body : {}) as Record<string, string>;
+		const aad = (status: number, error: string, code: number, description: string): Reply =>
+			json(status, { error, error_description: `AADSTS${code}: ${description}`, error_codes: [code], timestamp: new Date().toISOString().replace('T', ' ').slice(0, 19) + 'Z', trace_id: randomUUID(), correlation_id: randomUUID() });
+		if (f.grant_type !== 'client_credentials') return aad(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+		if (!f.client_id) return aad(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+		if (!f.client_secret) return aad(401, 'invalid_client', 7000215, 'Invalid client secret provided.');
+		if (!f.scope || !/\/\.default$/.test(f.scope)) return aad(400, 'invalid_scope', 1002012, 'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.');
+		const t = this.tokens.issue({ clientId: f.client_id, scope: f.scope, withRefresh: false });
+		const secs = Math.round((t.expiresAt - t.issuedAt) / 1000);
+		return json(200, { token_type: 'Bearer', expires_in: secs, ext_expires_in: secs, access_token: t.accessToken });
+	}
+
+	private whoAmI(ctx: RequestContext): Reply {
+		return json(200, {
+			'@odata.context': `${this.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+			BusinessUnitId: BUSINESS_UNIT_ID,
+			UserId: ctx.state.user,
+			OrganizationId: ORGANIZATION_ID,
+		});
+	}
+
+	// ---- keys, shapes, input ----------------------------------------------------------------------
+
+	private entity(ctx: RequestContext): EntityDef {
+		const def = BY_SET.get(ctx.params.set);
+		if (!def) fail(404, '0x80060888', `Resource not found for the segment '${ctx.params.set}'.`);
+		return def;
+	}
+
+	/** Parses `(guid)` or `(attr='v',attr2=1)`; finds the live record (undefined when missing). */
+	private resolveKey(def: EntityDef, raw: string): { rec?: StoredRecord; id?: string; keyAttrs?: Fields } {
+		if (GUID_RE.test(raw)) return { rec: this.coll(def).get(raw.toLowerCase()), id: raw.toLowerCase() };
+		const attrs: Fields = {};
+		const re = /\s*([a-z0-9_]+)\s*=\s*('(?:[^']|'')*'|[^,]+)\s*(,|$)/gy;
+		let m: RegExpExecArray | null;
+		let consumed = 0;
+		while (consumed < raw.length && (m = re.exec(raw))) {
+			const v = m[2];
+			attrs[m[1]] = v.startsWith("'") ? v.slice(1, -1).replace(/''/g, "'") : Number(v);
+			consumed = re.lastIndex;
+		}
+		if (consumed !== raw.length || Object.keys(attrs).length === 0) fail(400, '0x80060888', `Bad Request - Error in query syntax: invalid key '${raw}'.`);
+		const names = Object.keys(attrs).sort();
+		const key = def.altKeys.find((k) => k.length === names.length && [...k].sort().every((a, i) => a === names[i]));
+		if (!key) fail(400, '0x80060888', `The key '${names.join(',')}' is not defined as an alternate key for the entity ${def.logical}.`);
+		const first = key[0];
+		const rec = this.coll(def)
+			.findBy(first, attrs[first])
+			.find((r) => key.every((a) => String(r.fields[a] ?? '').toLowerCase() === String(attrs[a]).toLowerCase()));
+		return { rec, keyAttrs: attrs };
+	}
+
+	private notFound(def: EntityDef, key: string): never {
+		fail(404, '0x80040217', `${def.logical} With Id = ${key} Does Not Exist`);
+	}
+
+	private etag(rec: StoredRecord): string {
+		return `W/"${rec.fields.versionnumber}"`;
+	}
+
+	/** Row in Web API shape. */
+	private wire(def: EntityDef, rec: StoredRecord, select?: string[], annotate = false): Fields {
+		const f = rec.fields;
+		const row: Fields = { '@odata.etag': this.etag(rec) };
+		for (const [k, v] of Object.entries(f)) if (!k.startsWith('__')) row[k] = v;
+		if (def.nameAttr === 'fullname') row.fullname = [f.firstname, f.lastname].filter((x) => x).join(' ');
+		row.createdon = dvTime(rec.createdAt);
+		row.modifiedon = dvTime(rec.updatedAt);
+		row[def.idAttr] = rec.id;
+		let out = row;
+		if (select) {
+			out = { '@odata.etag': row['@odata.etag'] };
+			for (const k of select) out[k] = row[k] ?? null;
+			out[def.idAttr] = rec.id;
+		}
+		if (annotate) {
+			for (const k of Object.keys(out)) {
+				const lk = /^_([a-z0-9]+)_value$/.exec(k);
+				if (lk && out[k]) {
+					const target = f[`__lk_${lk[1]}`] as string;
+					out[`${k}@OData.Community.Display.V1.FormattedValue`] = this.nameOf(target, String(out[k]));
+					out[`${k}@Microsoft.Dynamics.CRM.lookuplogicalname`] = target;
+				}
+			}
+			if ('statecode' in out) out['statecode@OData.Community.Display.V1.FormattedValue'] = out.statecode === 0 ? 'Active' : 'Inactive';
+		}
+		return out;
+	}
+
+	private nameOf(logical: string, id: string): string | null {
+		if (logical === 'systemuser') return this.users.get(id) ?? null;
+		const def = BY_LOGICAL.get(logical);
+		const rec = def ? this.coll(def).get(id, { includeDeleted: true }) : undefined;
+		if (!def || !rec) return null;
+		if (def.nameAttr === 'fullname') return [rec.fields.firstname, rec.fields.lastname].filter((x) => x).join(' ');
+		return (rec.fields[def.nameAttr] as string) ?? null;
+	}
+
+	private knownAttr(def: EntityDef, a: string): boolean {
+		return a in def.attrs || a === def.idAttr || SYSTEM_ATTRS.includes(a) || CUSTOM_ATTR.test(a) || a === 'merged' || (/^_([a-z0-9]+)_value$/.exec(a)?.[1] ?? '') in def.lookups;
+	}
+
+	private selectParam(def: EntityDef, q: URLSearchParams): string[] | undefined {
+		const raw = q.get('$select');
+		if (!raw) return undefined;
+		const cols = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+		for (const c of cols) if (!this.knownAttr(def, c)) badProperty(def, c);
+		return cols;
+	}
+
+	/** Resolves `/set(guid)`, `set(guid)`, a full URL or a `$n` Content-ID reference. */
+	private bindTarget(value: unknown, ctx: RequestContext): { logical: string; id: string } | undefined {
+		if (typeof value !== 'string') return undefined;
+		let v = value;
+		const refs = ctx.state.contentIds as Map<string, string> | undefined;
+		const ref = /^\$(\w+)$/.exec(v);
+		if (ref && refs?.has(ref[1])) v = refs.get(ref[1])!;
+		const m = /(?:^|\/)([a-z]+)\(([0-9a-fA-F-]{36})\)$/.exec(v);
+		if (!m) return undefined;
+		if (m[1] === 'systemusers') return { logical: 'systemuser', id: m[2].toLowerCase() };
+		const def = BY_SET.get(m[1]);
+		return def ? { logical: def.logical, id: m[2].toLowerCase() } : undefined;
+	}
+
+	/** Validates a create/update body into stored fields. */
+	private input(def: EntityDef, body: unknown, ctx: RequestContext, creating: boolean): { fields: Fields; id?: string } {
+		if (typeof body !== 'object' || body === null || Array.isArray(body)) fail(400, '0x80048d19', 'Error identified in Payload provided by the user: the body must be a JSON object.');
+		const fields: Fields = {};
+		let id: string | undefined;
+		for (const [k, v] of Object.entries(body as Fields)) {
+			if (k.startsWith('@odata.') || (k.includes('@') && !k.endsWith('@odata.bind'))) continue;
+			if (k.endsWith('@odata.bind')) {
+				const nav = k.slice(0, -'@odata.bind'.length);
+				const attr = nav.split('_')[0];
+				if (!(attr in def.lookups)) fail(400, '0x80060888', `An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload.`);
+				if (v === null) {
+					fields[`_${attr}_value`] = null;
+					fields[`__lk_${attr}`] = null;
+					continue;
+				}
+				const t = this.bindTarget(v, ctx);
+				if (!t || !def.lookups[attr].includes(t.logical)) fail(400, '0x80048d19', `Error identified in Payload provided by the user: invalid @odata.bind value '${String(v)}' for '${nav}'.`);
+				const exists = t.logical === 'systemuser' ? this.users.has(t.id) : Boolean(this.coll(BY_LOGICAL.get(t.logical)!).get(t.id));
+				if (!exists) fail(404, '0x80040217', `${t.logical} With Id = ${t.id} Does Not Exist`);
+				fields[`_${attr}_value`] = t.id;
+				fields[`__lk_${attr}`] = t.logical;
+			} else if (k === def.idAttr) {
+				if (typeof v !== 'string' || !GUID_RE.test(v)) fail(400, '0x80048d19', `Cannot convert the literal '${String(v)}' to the expected type 'Edm.Guid'.`);
+				id = v.toLowerCase();
+			} else if (k in def.attrs) {
+				if (k === 'fullname') continue;
+				const problem = typeProblem(def.attrs[k], v);
+				if (problem) fail(400, '0x80048d19', `Error identified in Payload provided by the user for Entity :'${def.set}' ----> InnerException : Microsoft.OData.ODataException: Cannot convert the literal '${JSON.stringify(v)}' to the expected type '${problem}'.`);
+				fields[k] = v;
+			} else if (CUSTOM_ATTR.test(k)) {
+				fields[k] = v;
+			} else {
+				fail(400, '0x80060888', `The property '${k}' does not exist on type 'Microsoft.Dynamics.CRM.${def.logical}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+			}
+		}
+		void creating;
+		return { fields, id };
+	}
+
+	// ---- transactions and events ----------------------------------------------------------------
+
+	/** Runs writes in the caller's changeset, or in a transaction of their own. */
+	private withTx(ctx: RequestContext, fn: (tx: Tx) => Reply): Reply {
+		const outer = ctx.state.tx as Tx | undefined;
+		if (outer) return fn(outer);
+		const tx: Tx = { undo: [], events: [] };
+		try {
+			const reply = fn(tx);
+			this.commit(tx);
+			return reply;
+		} catch (err) {
+			this.rollback(tx);
+			throw err;
+		}
+	}
+
+	private rollback(tx: Tx): void {
+		for (const u of tx.undo.reverse()) u();
+		tx.undo = [];
+		tx.events = [];
+	}
+
+	private commit(tx: Tx): void {
+		for (const e of tx.events) this.emit(e);
+		tx.undo = [];
+		tx.events = [];
+	}
+
+	/** Alternate keys are unique. */
+	private checkKeys(def: EntityDef, fields: Fields, selfId?: string): void {
+		for (const key of def.altKeys) {
+			if (!key.some((a) => a in fields)) continue;
+			const probe = (a: string): unknown => (a in fields ? fields[a] : selfId ? this.coll(def).get(selfId)?.fields[a] : undefined);
+			if (key.some((a) => probe(a) === undefined || probe(a) === null || probe(a) === '')) continue;
+			const clash = this.coll(def)
+				.findBy(key[0], probe(key[0]))
+				.find((r) => r.id !== selfId && key.every((a) => String(r.fields[a] ?? '').toLowerCase() === String(probe(a)).toLowerCase()));
+			if (clash) fail(412, '0x80060892', `A record that has the attribute values ${key.join(', ')} already exists. The entity key requires that this set of attributes contains unique values.`);
+		}
+	}
+
+	private createRow(def: EntityDef, fields: Fields, id: string | undefined, ctx: RequestContext, tx: Tx): StoredRecord {
+		if (id && this.coll(def).get(id, { includeDeleted: true })) fail(412, '0x80040237', 'A record with matching key values already exists.');
+		this.checkKeys(def, fields);
+		const user = String(ctx.state.user);
+		const row: Fields = { statecode: 0, statuscode: 1, _ownerid_value: user, __lk_ownerid: 'systemuser', ...fields };
+		Object.assign(row, { versionnumber: ++this.version, _createdby_value: user, __lk_createdby: 'systemuser', _modifiedby_value: user, __lk_modifiedby: 'systemuser' });
+		const rec = this.coll(def).insert(row, { id });
+		tx.undo.push(() => this.coll(def).remove(rec.id));
+		tx.events.push({ message: 'Create', def, id: rec.id, written: Object.keys(row).filter((k) => !k.startsWith('__')), pre: null, userId: user });
+		return rec;
+	}
+
+	private updateRow(def: EntityDef, rec: StoredRecord, fields: Fields, ctx: RequestContext, tx: Tx): void {
+		this.checkKeys(def, fields, rec.id);
+		const user = String(ctx.state.user);
+		const before = { ...rec.fields };
+		const pre = this.image(def, rec);
+		this.coll(def).update(rec.id, { ...fields, versionnumber: ++this.version, _modifiedby_value: user, __lk_modifiedby: 'systemuser' });
+		tx.undo.push(() => {
+			const restore: Fields = { ...before };
+			for (const k of Object.keys(rec.fields)) if (!(k in before)) restore[k] = undefined;
+			this.coll(def).update(rec.id, restore, { includeDeleted: true });
+		});
+		tx.events.push({ message: 'Update', def, id: rec.id, written: Object.keys(fields).filter((k) => !k.startsWith('__')), pre, userId: user });
+	}
+
+	private deleteRow(def: EntityDef, rec: StoredRecord, ctx: RequestContext, tx: Tx): void {
+		const pre = this.image(def, rec);
+		this.coll(def).softDelete(rec.id);
+		tx.undo.push(() => this.coll(def).restore(rec.id));
+		tx.events.push({ message: 'Delete', def, id: rec.id, written: [], pre, userId: String(ctx.state.user) });
+	}
+
+	/** Entity image for webhooks: lookups as references, option sets, money and dates typed. */
+	private image(def: EntityDef, rec: StoredRecord, only?: string[]): EntityImage {
+		const attrs: Fields = {};
+		const row = this.wire(def, rec);
+		for (const [k, v] of Object.entries(row)) {
+			if (k.startsWith('@')) continue;
+			const lk = /^_([a-z0-9]+)_value$/.exec(k);
+			const name = lk ? lk[1] : k;
+			if (only && !only.includes(k) && !only.includes(name)) continue;
+			if (lk) {
+				const target = rec.fields[`__lk_${lk[1]}`] as string | undefined;
+				attrs[name] = v ? { Id: v, LogicalName: target, Name: this.nameOf(target ?? '', String(v)) } : null;
+			} else if (k === 'createdon' || k === 'modifiedon' || def.attrs[k] === 't' || def.attrs[k] === 'd') {
+				attrs[name] = typeof v === 'string' ? { DateMs: Date.parse(v) } : v;
+			} else if (def.attrs[k] === 'o' || k === 'statecode' || k === 'statuscode') {
+				attrs[name] = typeof v === 'number' ? { OptionSetValue: v } : v;
+			} else if (def.attrs[k] === 'm') {
+				attrs[name] = typeof v === 'number' ? { Money: v } : v;
+			} else attrs[name] = v;
+		}
+		return { def, id: rec.id, attrs };
+	}
+
+	private subs(): DvSubscription[] {
+		return [...this.subscriptions.values()] as DvSubscription[];
+	}
+
+	private emit(e: DvEvent): void {
+		const subs = this.subs().filter((s) => (s.entity === '*' || s.entity === e.def.logical) && s.messages.includes(e.message));
+		if (!subs.length) return;
+		const rec = this.coll(e.def).get(e.id, { includeDeleted: true });
+		const always = [e.def.idAttr, 'modifiedon', 'modifiedby', 'versionnumber'];
+		const spec: ContextSpec = {
+			message: e.message,
+			def: e.def,
+			id: e.id,
+			target: rec && e.message !== 'Delete' ? this.image(e.def, rec, e.message === 'Create' ? undefined : [...e.written, ...always]) : null,
+			pre: e.pre,
+			post: rec && e.message !== 'Delete' ? this.image(e.def, rec) : null,
+			rowVersion: rec ? String(rec.fields.versionnumber) : null,
+			userId: e.userId,
+			businessUnitId: BUSINESS_UNIT_ID,
+			organizationId: ORGANIZATION_ID,
+			organizationName: 'sandbox',
+			at: rec?.updatedAt ?? Date.now(),
+			correlationId: randomUUID(),
+		};
+		const host = new URL(this.url || 'http://127.0.0.1').host;
+		for (const s of subs) {
+			// Built once: a retry re-sends the same context (same OperationId).
+			const req = buildDelivery(s, spec, host);
+			this.webhooks.send({ subscriptionId: s.id, url: s.url, build: () => req });
+		}
+	}
+
+	/** Admin API: { url, entity?: 'contact'|'*', messages?: ['Create','Update','Delete'], authType, key?, values?, preImage?, postImage? }. */
+	addSubscription(spec: Record<string, unknown>): WebhookSubscription {
+		let sub;
+		try {
+			sub = newSubscription(spec);
+		} catch (err) {
+			throw new ReplyError(json(400, { error: (err as Error).message }));
+		}
+		return super.addSubscription({ ...sub, id: spec.id });
+	}
+
+	// ---- CRUD -------------------------------------------------------------------------------------
+
+	private prefers(ctx: RequestContext, what: string): boolean {
+		return (header(ctx, 'prefer') ?? '').split(',').some((p) => p.trim().toLowerCase() === what);
+	}
+
+	private entityIdHeader(def: EntityDef, id: string): string {
+		return `${this.base}/${def.set}(${id})`;
+	}
+
+	private representation(def: EntityDef, rec: StoredRecord, ctx: RequestContext): Fields {
+		const select = this.selectParam(def, ctx.query);
+		return {
+			'@odata.context': `${this.base}/$metadata#${def.set}${select ? `(${select.join(',')})` : ''}/$entity`,
+			...this.wire(def, rec, select, this.wantsAnnotations(ctx)),
+		};
+	}
+
+	private wantsAnnotations(ctx: RequestContext): boolean {
+		return /odata\.include-annotations/i.test(header(ctx, 'prefer') ?? '');
+	}
+
+	private create(ctx: RequestContext): Reply {
+		const def = this.entity(ctx);
+		return this.withTx(ctx, (tx) => {
+			const { fields, id } = this.input(def, ctx.body, ctx, true);
+			const rec = this.createRow(def, fields, id, ctx, tx);
+			if (ctx.state.contentId) (ctx.state.contentIds as Map<string, string>).set(String(ctx.state.contentId), this.entityIdHeader(def, rec.id));
+			const headers = { 'OData-EntityId': this.entityIdHeader(def, rec.id) };
+			if (this.prefers(ctx, 'return=representation')) {
+				return json(201, this.representation(def, rec, ctx), { ...headers, 'Preference-Applied': 'return=representation', ETag: this.etag(rec) });
+			}
+			return { status: 204, headers };
+		});
+	}
+
+	private getOne(ctx: RequestContext): Reply {
+		const def = this.entity(ctx);
+		if (ctx.query.get('$expand')) fail(501, '0x80060888', '$expand is not implemented by the sandbox.');
+		const { rec } = this.resolveKey(def, ctx.params.key);
+		if (!rec) this.notFound(def, ctx.params.key);
+		const inm = header(ctx, 'if-none-match');
+		if (inm && inm === this.etag(rec)) return { status: 304 };
+		return json(200, this.representation(def, rec, ctx), { ETag: this.etag(rec) });
+	}
+
+	/** PATCH: update, or upsert (create) without If-Match; If-None-Match: * forbids update. */
+	private patch(ctx: RequestContext): Reply {
+		const def = this.entity(ctx);
+		return this.withTx(ctx, (tx) => {
+			const { rec, id, keyAttrs } = this.resolveKey(def, ctx.params.key);
+			const ifMatch = header(ctx, 'if-match');
+			const ifNoneMatch = header(ctx, 'if-none-match');
+			const { fields, id: bodyId } = this.input(def, ctx.body, ctx, !rec);
+			if (rec) {
+				if (ifNoneMatch === '*') fail(412, '0x80040237', 'A record with matching key values already exists.');
+				if (ifMatch && ifMatch !== '*' && ifMatch !== this.etag(rec)) fail(412, '0x80060882', "The version of the existing record doesn't match the RowVersion property provided.");
+				if (bodyId && bodyId !== rec.id) fail(400, '0x80048d19', 'The primary key in the body does not match the key in the URL.');
+				this.updateRow(def, rec, fields, ctx, tx);
+				const headers = { 'OData-EntityId': this.entityIdHeader(def, rec.id) };
+				if (this.prefers(ctx, 'return=representation')) return json(200, this.representation(def, rec, ctx), { ...headers, 'Preference-Applied': 'return=representation', ETag: this.etag(rec) });
+				return { status: 204, headers };
+			}
+			if (ifMatch) this.notFound(def, ctx.params.key);
+			const created = this.createRow(def, { ...(keyAttrs ?? {}), ...fields }, id ?? bodyId, ctx, tx);
+			const headers = { 'OData-EntityId': this.entityIdHeader(def, created.id) };
+			if (this.prefers(ctx, 'return=representation')) return json(201, this.representation(def, created, ctx), { ...headers, 'Preference-Applied': 'return=representation', ETag: this.etag(created) });
+			return { status: 204, headers };
+		});
+	}
+
+	private remove(ctx: RequestContext): Reply {
+		const def = this.entity(ctx);
+		return this.withTx(ctx, (tx) => {
+			const { rec } = this.resolveKey(def, ctx.params.key);
+			if (!rec) this.notFound(def, ctx.params.key);
+			const ifMatch = header(ctx, 'if-match');
+			if (ifMatch && ifMatch !== '*' && ifMatch !== this.etag(rec)) fail(412, '0x80060882', "The version of the existing record doesn't match the RowVersion property provided.");
+			this.deleteRow(def, rec, ctx, tx);
+			return { status: 204 };
+		});
+	}
+
+	// ---- queries, paging, change tracking ----------------------------------------------------------
+
+	private pageSize(ctx: RequestContext): number {
+		const m = /odata\.maxpagesize\s*=\s*(\d+)/i.exec(header(ctx, 'prefer') ?? '');
+		return m ? Math.max(1, Math.min(MAX_PAGE, Number(m[1]))) : MAX_PAGE;
+	}
+
+	private nextLink(def: EntityDef, q: URLSearchParams, state: PageState): string {
+		const params = new URLSearchParams(q);
+		params.delete('$skiptoken');
+		const cookie = `<cookie pagenumber="${state.p}" pagingcookie="${Buffer.from(JSON.stringify(state)).toString('base64url')}" istracking="${state.m === 'ct' || state.m === 'init' ? 'True' : 'False'}" />`;
+		params.set('$skiptoken', cookie);
+		return `${this.base}/${def.set}?${odataQuery(params)}`;
+	}
+
+	private readSkipToken(q: URLSearchParams): PageState | undefined {
+		const raw = q.get('$skiptoken');
+		if (!raw) return undefined;
+		const m = /pagingcookie="([^"]+)"/.exec(raw);
+		try {
+			if (m) return JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) as PageState;
+		} catch {
+			/* fall through */
+		}
+		fail(400, '0x80040203', 'Invalid $skiptoken.');
+	}
+
+	private deltaToken(ms: number): string {
+		const d = new Date(ms);
+		const p = (n: number): string => String(n).padStart(2, '0');
+		return `${ms}!${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+	}
+
+	private query(ctx: RequestContext): Reply {
+		const def = this.entity(ctx);
+		const q = ctx.query;
+		for (const unsupported of ['$expand', '$apply']) if (q.get(unsupported)) fail(501, '0x80060888', `${unsupported} is not implemented by the sandbox.`);
+		if (q.get('$skip')) fail(400, '0x80060888', 'The query parameter $skip is not supported.');
+		const select = this.selectParam(def, q);
+		const annotate = this.wantsAnnotations(ctx);
+		const pageSize = this.pageSize(ctx);
+		const state = this.readSkipToken(q);
+		const deltaRaw = q.get('$deltatoken');
+		const tracking = this.prefers(ctx, 'odata.track-changes') || deltaRaw !== null || state?.m === 'ct' || state?.m === 'init';
+		const context = `${this.base}/$metadata#${def.set}${select ? `(${select.join(',')})` : ''}`;
+		if (tracking) {
+			for (const p of ['$filter', '$orderby', '$expand', '$top']) {
+				if (q.get(p)) fail(400, '0x80040203', `The ${p} query option is not supported with change tracking (Prefer: odata.track-changes / $deltatoken).`);
+			}
+			return this.changes(def, ctx, select, annotate, pageSize, state, deltaRaw, context);
+		}
+		let filter: FilterNode | undefined;
+		const rawFilter = q.get('$filter');
+		if (rawFilter) {
+			try {
+				filter = parseFilter(rawFilter);
+			} catch (err) {
+				if (err instanceof ODataSyntaxError) fail(400, '0x80060888', err.message);
+				throw err;
+			}
+			for (const f of filterFields(filter)) if (!this.knownAttr(def, f)) badProperty(def, f);
+		}
+		const orderby = (q.get('$orderby') ?? '')
+			.split(',')
+			.map((s) => s.trim())
+			.filter(Boolean)
+			.map((s) => {
+				const [field, dir = 'asc'] = s.split(/\s+/);
+				const f = field.toLowerCase();
+				if (!this.knownAttr(def, f)) badProperty(def, f);
+				if (dir !== 'asc' && dir !== 'desc') fail(400, '0x80060888', `Invalid $orderby direction '${dir}'.`);
+				return { f, desc: dir === 'desc' };
+			});
+		const topRaw = q.get('$top');
+		const top = topRaw === null ? undefined : Number(topRaw);
+		if (top !== undefined && (!Number.isInteger(top) || top < 0)) fail(400, '0x80060888', `Invalid $top value '${topRaw}'.`);
+		const limit = top !== undefined ? Math.min(top, MAX_PAGE) : pageSize;
+		const coll = this.coll(def);
+		const matches = (r: StoredRecord): boolean => !filter || evaluate(filter, this.wire(def, r));
+		let candidates: Iterable<StoredRecord> | undefined;
+		if (filter) {
+			const lookups = indexLookups(filter, INDEXED.filter((a) => coll.hasIndex(a)));
+			if (lookups) {
+				const found = new Map<string, StoredRecord>();
+				for (const { field, value } of lookups) for (const r of coll.findBy(field, value)) found.set(r.id, r);
+				candidates = [...found.values()].sort((a, b) => a.seq - b.seq);
+			}
+		}
+		const rows: StoredRecord[] = [];
+		let next: PageState | undefined;
+		const pageNo = (state?.p ?? 1) + 1;
+		const byModified = orderby.length === 1 && orderby[0].f === 'modifiedon' && !orderby[0].desc;
+		if (!candidates && (orderby.length === 0 || byModified) && (!state || state.m !== 'off')) {
+			let it: Iterable<StoredRecord>;
+			if (byModified) {
+				const bound = filter ? lowerTimeBound(filter, 'modifiedon') : undefined;
+				it = state?.t !== undefined ? coll.changedSince(state.t) : coll.changedSince(bound ? bound.ms - 1000 : 0);
+			} else it = coll.valuesAfterSeq(state?.s ?? 0);
+			let more = false;
+			for (const r of it) {
+				if (!matches(r)) continue;
+				if (rows.length === limit) {
+					more = true;
+					break;
+				}
+				rows.push(r);
+			}
+			const last = rows[rows.length - 1];
+			if (more && last && top === undefined) next = byModified ? { m: 'mod', t: last.updatedAt, p: pageNo } : { m: 'seq', s: last.seq, p: pageNo };
+		} else {
+			const all = [...(candidates ?? coll.values())].filter(matches);
+			if (orderby.length) {
+				const rowsOf = new Map(all.map((r) => [r.id, this.wire(def, r)]));
+				all.sort((a, b) => {
+					for (const { f, desc } of orderby) {
+						const x = rowsOf.get(a.id)![f] as string | number | null;
+						const y = rowsOf.get(b.id)![f] as string | number | null;
+						if (x === y) continue;
+						const c = x === null || x === undefined ? -1 : y === null || y === undefined ? 1 : x < y ? -1 : 1;
+						return desc ? -c : c;
+					}
+					return a.seq - b.seq;
+				});
+			}
+			const off = state?.o ?? 0;
+			rows.push(...all.slice(off, off + limit));
+			if (top === undefined && off + limit < all.length) next = { m: 'off', o: off + limit, p: pageNo };
+		}
+		const body: Fields = { '@odata.context': context };
+		if (q.get('$count') === 'true') {
+			let n = 0;
+			for (const r of candidates ?? coll.values()) if (matches(r)) n++;
+			body['@odata.count'] = Math.min(n, MAX_PAGE);
+			if (n > MAX_PAGE) body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'] = true;
+		}
+		body.value = rows.map((r) => this.wire(def, r, select, annotate));
+		if (next) body['@odata.nextLink'] = this.nextLink(def, q, next);
+		return json(200, body, pageSize < MAX_PAGE ? { 'Preference-Applied': `odata.maxpagesize=${pageSize}` } : undefined);
+	}
+
+	/** Initial change-tracking read (all rows) or a delta read since $deltatoken, paged, ending with @odata.deltaLink. */
+	private changes(def: EntityDef, ctx: RequestContext, select: string[] | undefined, annotate: boolean, pageSize: number, state: PageState | undefined, deltaRaw: string | null, context: string): Reply {
+		const coll = this.coll(def);
+		let since: number | undefined;
+		if (deltaRaw !== null && !state) {
+			const t = Number(deltaRaw.split('!')[0]);
+			if (!Number.isFinite(t) || !/^\d+!/.test(deltaRaw)) fail(400, '0x80040203', `Invalid delta token '${deltaRaw}'.`);
+			if (Date.now() - t > DELTA_TOKEN_LIFETIME_MS) fail(400, '0x80044352', 'The delta token has expired. Run a full change-tracking read again.');
+			since = t;
+		}
+		const end = state?.end ?? this.clock.peek();
+		const mode: PageState['m'] = state?.m ?? (since !== undefined ? 'ct' : 'init');
+		const out: Fields[] = [];
+		let lastKey: number | undefined;
+		let more = false;
+		if (mode === 'init') {
+			for (const r of coll.valuesAfterSeq(state?.s ?? 0)) {
+				if (r.updatedAt > end) continue;
+				if (out.length === pageSize) {
+					more = true;
+					break;
+				}
+				out.push(this.wire(def, r, select, annotate));
+				lastKey = r.seq;
+			}
+		} else {
+			for (const r of coll.changedSince(state?.t ?? since!, { includeDeleted: true })) {
+				if (r.updatedAt > end) break;
+				if (out.length === pageSize) {
+					more = true;
+					break;
+				}
+				out.push(r.deletedAt !== undefined ? { '@odata.context': `${this.base}/$metadata#${def.set}/$deletedEntity`, id: r.id, reason: 'deleted' } : this.wire(def, r, select, annotate));
+				lastKey = r.updatedAt;
+			}
+		}
+		const body: Fields = { '@odata.context': context, value: out };
+		const q = new URLSearchParams(ctx.query);
+		if (more && lastKey !== undefined) {
+			body['@odata.nextLink'] = this.nextLink(def, q, mode === 'init' ? { m: 'init', s: lastKey, end, p: (state?.p ?? 1) + 1 } : { m: 'ct', t: lastKey, end, p: (state?.p ?? 1) + 1 });
+		} else {
+			q.delete('$skiptoken');
+			q.set('$deltatoken', this.deltaToken(end));
+			body['@odata.deltaLink'] = `${this.base}/${def.set}?${odataQuery(q)}`;
+		}
+		return json(200, body, { 'Preference-Applied': 'odata.track-changes' });
+	}
+
+	// ---- Merge -------------------------------------------------------------------------------------
+
+	/** POST /Merge: the subordinate is deactivated (statecode 1) and its children move to the target. */
+	private merge(ctx: RequestContext): Reply {
+		const b = (typeof ctx.body === 'object' && ctx.body ? ctx.body : {}) as Fields;
+		const target = b.Target as Fields | undefined;
+		const sub = b.Subordinate as Fields | undefined;
+		const typeOf = (x: Fields | undefined): EntityDef | undefined => BY_LOGICAL.get(String(x?.['@odata.type'] ?? '').replace('Microsoft.Dynamics.CRM.', ''));
+		const def = typeOf(target);
+		if (!target || !sub || !def || typeOf(sub) !== def) fail(400, '0x80040203', 'Merge needs Target and Subordinate of the same entity type with @odata.type.');
+		if (!def.mergeable) fail(400, '0x80040203', `Merge is not supported for entity '${def.logical}'.`);
+		const tid = String(target[def.idAttr] ?? '').toLowerCase();
+		const sid = String(sub[def.idAttr] ?? '').toLowerCase();
+		if (tid === sid) fail(400, '0x80040203', 'The target and the subordinate record are the same record.');
+		const coll = this.coll(def);
+		const t = coll.get(tid) ?? this.notFound(def, tid);
+		const s = coll.get(sid) ?? this.notFound(def, sid);
+		if (s.fields.statecode === 1 && s.fields.merged === true) fail(400, '0x80040203', 'The subordinate record has already been merged.');
+		return this.withTx(ctx, (tx) => {
+			const content = (b.UpdateContent ?? {}) as Fields;
+			const { fields } = this.input(def, Object.fromEntries(Object.entries(content).filter(([k]) => k !== def.idAttr)), ctx, false);
+			for (const other of ENTITIES) {
+				const attrs = Object.entries(other.lookups).filter(([a, targets]) => targets.includes(def.logical) && a !== 'masterid').map(([a]) => a);
+				if (!attrs.length) continue;
+				for (const r of [...this.coll(other).values()]) {
+					const patch: Fields = {};
+					for (const a of attrs) if (r.fields[`_${a}_value`] === sid) patch[`_${a}_value`] = tid;
+					if (Object.keys(patch).length) this.updateRow(other, r, patch, ctx, tx);
+				}
+			}
+			if (Object.keys(fields).length) this.updateRow(def, t, fields, ctx, tx);
+			this.updateRow(def, s, { statecode: 1, statuscode: 2, merged: true, _masterid_value: tid, __lk_masterid: def.logical }, ctx, tx);
+			return { status: 204 };
+		});
+	}
+
+	// ---- $batch ------------------------------------------------------------------------------------
+
+	private batch(ctx: RequestContext): Reply {
+		const boundary = boundaryOf(header(ctx, 'content-type'));
+		if (!boundary) fail(400, '0x80048d19', 'The $batch request needs Content-Type multipart/mixed with a boundary.');
+		let items: BatchItem[];
+		try {
+			items = parseBatch(ctx.rawBody.toString('utf8'), boundary);
+		} catch (err) {
+			if (err instanceof BatchFormatError) fail(400, '0x80048d19', err.message);
+			throw err;
+		}
+		const ops = items.reduce((n, it) => n + (it.kind === 'request' ? 1 : it.reqs.length), 0);
+		if (ops > MAX_BATCH_OPS) fail(400, '0x80048d19', `Number of requests in a batch exceeded the limit of ${MAX_BATCH_OPS}.`);
+		const continueOnError = this.prefers(ctx, 'odata.continue-on-error');
+		const results: BatchResult[] = [];
+		for (const item of items) {
+			if (item.kind === 'request') {
+				const res = this.runInner(ctx, item.req, undefined, new Map());
+				results.push({ kind: 'request', res });
+				if (res.status >= 400 && !continueOnError) break;
+			} else {
+				const tx: Tx = { undo: [], events: [] };
+				const contentIds = new Map<string, string>();
+				const out: BatchResponse[] = [];
+				let failed: BatchResponse | undefined;
+				for (const req of item.reqs) {
+					const res = this.runInner(ctx, req, tx, contentIds);
+					if (res.status >= 400) {
+						failed = res;
+						break;
+					}
+					out.push(res);
+				}
+				if (failed) {
+					this.rollback(tx);
+					results.push({ kind: 'request', res: failed });
+					if (!continueOnError) break;
+				} else {
+					this.commit(tx);
+					results.push({ kind: 'changeset', res: out });
+				}
+			}
+		}
+		const built = buildBatchResponse(results);
+		return { status: 200, headers: { 'Content-Type': built.contentType }, body: built.body };
+	}
+
+	/** Runs one batch operation through the normal routes. */
+	private runInner(outer: RequestContext, req: BatchRequest, tx: Tx | undefined, contentIds: Map<string, string>): BatchResponse {
+		let raw = req.url;
+		const ref = /^\$(\w+)(.*)$/.exec(raw);
+		if (ref && contentIds.has(ref[1])) raw = contentIds.get(ref[1])! + ref[2];
+		const url = new URL(raw.startsWith('http') ? raw : raw.startsWith('/') ? `http://sandbox${raw}` : `http://sandbox${API}/${raw}`);
+		const headers = { ...outer.headers, ...req.headers };
+		delete headers['content-length'];
+		let body: unknown;
+		try {
+			body = parseBody(Buffer.from(req.body), req.headers['content-type'] ?? (req.body ? 'application/json' : undefined));
+		} catch (err) {
+			return this.toBatchResponse(this.badBodyReply(outer, (err as Error).message), req.contentId);
+		}
+		const ctx: RequestContext = {
+			method: req.method,
+			path: url.pathname,
+			url,
+			query: url.searchParams,
+			params: {},
+			headers,
+			rawBody: Buffer.from(req.body),
+			body,
+			token: outer.token,
+			state: { ...outer.state, tx, contentIds, contentId: req.contentId },
+		};
+		const m = this.router.match(ctx.method, ctx.path);
+		if (!('handler' in m) || ctx.path.endsWith('/$batch')) return this.toBatchResponse(this.notFoundReply(ctx, 'methodMismatch' in m && m.methodMismatch), req.contentId);
+		ctx.params = m.params;
+		let reply: Reply;
+		try {
+			reply = m.handler(ctx) as Reply;
+		} catch (err) {
+			if (!(err instanceof ReplyError)) throw err;
+			reply = err.reply;
+		}
+		return this.toBatchResponse(reply, req.contentId);
+	}
+
+	private toBatchResponse(reply: Reply, contentId?: string): BatchResponse {
+		const headers: Record<string, string> = { 'OData-Version': '4.0' };
+		for (const [k, v] of Object.entries(reply.headers ?? {})) headers[k] = String(v);
+		let body: string | undefined;
+		if (reply.body !== undefined && reply.status !== 204) {
+			body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+			headers['Content-Type'] = 'application/json; odata.metadata=minimal';
+		}
+		return { status: reply.status, headers, body, contentId };
+	}
+
+	// ---- seed and dump -----------------------------------------------------------------------------
+
+	protected applySeed(data: SeedData): SeedSummary {
+		const user = DEFAULT_APP_USER_ID;
+		const ins = (set: string, fields: Fields, createdAt: number): string => {
+			const row: Fields = { statecode: 0, statuscode: 1, _ownerid_value: user, __lk_ownerid: 'systemuser', _createdby_value: user, __lk_createdby: 'systemuser', _modifiedby_value: user, __lk_modifiedby: 'systemuser', versionnumber: ++this.version, ...fields };
+			return this.coll(BY_SET.get(set)!).insert(row, { createdAt }).id;
+		};
+		const accounts = new Map<string, string>();
+		const contacts = new Map<string, string>();
+		const opps = new Map<string, string>();
+		const counts: Record<string, number> = { accounts: 0, contacts: 0, leads: 0, opportunities: 0, tasks: 0, phonecalls: 0, appointments: 0, annotations: 0 };
+		for (const c of data.companies) {
+			accounts.set(c.key, ins('accounts', { name: c.name, websiteurl: `https://${c.domain}`, telephone1: c.phone, address1_city: c.city, address1_country: c.country }, c.createdAt));
+			counts.accounts++;
+		}
+		for (const p of data.contacts) {
+			const f: Fields = { firstname: p.firstName, lastname: p.lastName, emailaddress1: p.email, telephone1: p.phone, jobtitle: p.title, address1_city: p.city, address1_country: p.country, donotemail: false };
+			if (p.mobile) f.mobilephone = p.mobile;
+			if (p.companyKey && accounts.has(p.companyKey)) Object.assign(f, { _parentcustomerid_value: accounts.get(p.companyKey), __lk_parentcustomerid: 'account' });
+			contacts.set(p.key, ins('contacts', f, p.createdAt));
+			counts.contacts++;
+		}
+		for (const l of data.leads) {
+			ins('leads', { subject: `${l.company} lead`, firstname: l.firstName, lastname: l.lastName, emailaddress1: l.email, telephone1: l.phone, companyname: l.company, leadsourcecode: 8 }, l.createdAt);
+			counts.leads++;
+		}
+		for (const d of data.deals) {
+			const f: Fields = { name: d.name, estimatedvalue: d.amount, estimatedclosedate: d.closeDate, stepname: d.stageLabel, statecode: d.stage === 'won' ? 1 : d.stage === 'lost' ? 2 : 0 };
+			if (d.companyKey && accounts.has(d.companyKey)) Object.assign(f, { _customerid_value: accounts.get(d.companyKey), __lk_customerid: 'account' });
+			else if (d.contactKey && contacts.has(d.contactKey)) Object.assign(f, { _customerid_value: contacts.get(d.contactKey), __lk_customerid: 'contact' });
+			opps.set(d.key, ins('opportunities', f, d.createdAt));
+			counts.opportunities++;
+		}
+		for (const a of data.activities) {
+			const reg: [string, string] | undefined = a.dealKey && opps.has(a.dealKey) ? [opps.get(a.dealKey)!, 'opportunity'] : a.contactKey && contacts.has(a.contactKey) ? [contacts.get(a.contactKey)!, 'contact'] : a.companyKey && accounts.has(a.companyKey) ? [accounts.get(a.companyKey)!, 'account'] : undefined;
+			const when = dvTime(a.at);
+			if (a.type === 'note') {
+				if (!reg) continue;
+				ins('annotations', { subject: a.subject, notetext: a.body, objecttypecode: reg[1], _objectid_value: reg[0], __lk_objectid: reg[1] }, a.createdAt);
+				counts.annotations++;
+				continue;
+			}
+			const links: Fields = reg ? { _regardingobjectid_value: reg[0], __lk_regardingobjectid: reg[1] } : {};
+			const state = a.done ? { statecode: 1, statuscode: a.type === 'meeting' ? 3 : 2 } : {};
+			if (a.type === 'call') {
+				ins('phonecalls', { subject: a.subject, description: a.body, directioncode: a.direction !== 'inbound', actualdurationminutes: Math.round((a.durationSec ?? 0) / 60), scheduledend: when, ...state, ...links }, a.createdAt);
+				counts.phonecalls++;
+			} else if (a.type === 'meeting') {
+				ins('appointments', { subject: a.subject, description: a.body, scheduledstart: when, scheduledend: dvTime(a.endAt ?? a.at + 3600000), ...state, ...links }, a.createdAt);
+				counts.appointments++;
+			} else {
+				ins('tasks', { subject: a.subject, description: a.body, scheduledend: when, ...state, ...links }, a.createdAt);
+				counts.tasks++;
+			}
+		}
+		return counts;
+	}
+
+	protected dumpRecords(): RecordDump {
+		const out: RecordDump = {};
+		for (const def of ENTITIES) {
+			out[def.set] = [...this.coll(def).values({ includeDeleted: true })].map((r) => ({ ...this.wire(def, r), ...(r.deletedAt !== undefined ? { '@sandbox.deleted': true } : {}) }));
+		}
+		return out;
+	}
+}
+
+export function createEmulator(opts?: EmulatorOptions): Emulator {
+	return new DynamicsEmulator(opts);
+}

@@ -1,0 +1,470 @@
+// Conformance of the Dynamics 365 (Dataverse Web API v9.2) emulator over plain HTTP.
+import { test, describe, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, IncomingMessage, Server } from 'node:http';
+import { createEmulator, DynamicsEmulator, DEFAULT_APP_USER_ID, UI_USER_ID, appUserIdFor } from '../../sandbox/dynamics';
+
+interface Res {
+	status: number;
+	headers: Headers;
+	body: any;
+	text: string;
+}
+
+async function receiver(statuses: number[] = []): Promise<{ url: string; got: { url: string; headers: IncomingMessage['headers']; body: any }[]; server: Server }> {
+	const got: { url: string; headers: IncomingMessage['headers']; body: any }[] = [];
+	const server = createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => {
+			got.push({ url: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+			res.writeHead(statuses.shift() ?? 200).end();
+		});
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/dv`, got, server };
+}
+
+describe('dynamics emulator', () => {
+	let emu: DynamicsEmulator;
+	let org: string;
+	let token = 'any-token';
+
+	async function dv(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<Res> {
+		const headers: Record<string, string> = { Authorization: `Bearer ${token}`, 'OData-MaxVersion': '4.0', 'OData-Version': '4.0', Accept: 'application/json', ...(opts.headers ?? {}) };
+		let body: string | undefined = opts.raw;
+		if (opts.body !== undefined) {
+			headers['Content-Type'] = 'application/json; charset=utf-8';
+			body = JSON.stringify(opts.body);
+		}
+		const url = path.startsWith('http') ? path : `${org}/api/data/v9.2${path}`;
+		const res = await fetch(url, { method, headers, body });
+		const text = await res.text();
+		let parsed: unknown;
+		try {
+			parsed = text ? JSON.parse(text) : undefined;
+		} catch {
+			parsed = undefined;
+		}
+		return { status: res.status, headers: res.headers, body: parsed, text };
+	}
+
+	async function createContact(body: Record<string, unknown>): Promise<string> {
+		const r = await dv('POST', '/contacts', { body });
+		assert.equal(r.status, 204, r.text);
+		return /\(([0-9a-f-]{36})\)$/.exec(r.headers.get('odata-entityid')!)![1];
+	}
+
+	before(async () => {
+		emu = createEmulator({ webhookRetryDelayScale: 0.001 }) as DynamicsEmulator;
+		org = await emu.start();
+	});
+	after(() => emu.stop());
+	beforeEach(() => {
+		emu.reset();
+		token = 'any-token';
+	});
+
+	test('create 204 + OData-EntityId; return=representation 201; get with $select and etag; 404 error body', async () => {
+		const id = await createContact({ firstname: 'Ada', lastname: 'Lovelace', emailaddress1: 'ada@example.com' });
+		const rep = await dv('POST', '/contacts?$select=fullname,emailaddress1', { body: { firstname: 'Grace', lastname: 'Hopper' }, headers: { Prefer: 'return=representation' } });
+		assert.equal(rep.status, 201);
+		assert.equal(rep.body.fullname, 'Grace Hopper');
+		assert.match(rep.body['@odata.etag'], /^W\/"\d+"$/);
+		assert.match(rep.body['@odata.context'], /\$metadata#contacts\(fullname,emailaddress1\)\/\$entity$/);
+		const got = await dv('GET', `/contacts(${id})?$select=firstname,emailaddress1`);
+		assert.equal(got.status, 200);
+		assert.equal(got.body.contactid, id);
+		assert.equal(got.body.firstname, 'Ada');
+		assert.equal(got.body.lastname, undefined);
+		assert.equal(got.headers.get('odata-version'), '4.0');
+		const notModified = await dv('GET', `/contacts(${id})`, { headers: { 'If-None-Match': got.body['@odata.etag'] } });
+		assert.equal(notModified.status, 304);
+		const missing = await dv('GET', '/contacts(00000000-0000-0000-0000-000000000001)');
+		assert.equal(missing.status, 404);
+		assert.deepEqual(missing.body, { error: { code: '0x80040217', message: 'contact With Id = 00000000-0000-0000-0000-000000000001 Does Not Exist' } });
+		const badProp = await dv('POST', '/contacts', { body: { firstname: 'x', email: 'y' } });
+		assert.equal(badProp.status, 400);
+		assert.equal(badProp.body.error.code, '0x80060888');
+		const badType = await dv('POST', '/contacts', { body: { donotemail: 'yes' } });
+		assert.equal(badType.status, 400);
+		assert.match(badType.body.error.message, /Edm\.Boolean/);
+		const badSet = await dv('GET', '/widgets');
+		assert.equal(badSet.status, 404);
+	});
+
+	test('PATCH: If-Match * → 404 when missing, If-None-Match * → 412, no header upserts, stale etag 412; DELETE 204/404', async () => {
+		const id = await createContact({ lastname: 'One' });
+		const upd = await dv('PATCH', `/contacts(${id})`, { body: { jobtitle: 'CEO' }, headers: { 'If-Match': '*' } });
+		assert.equal(upd.status, 204);
+		const rep = await dv('PATCH', `/contacts(${id})`, { body: { jobtitle: 'CTO' }, headers: { 'If-Match': '*', Prefer: 'return=representation' } });
+		assert.equal(rep.status, 200);
+		assert.equal(rep.body.jobtitle, 'CTO');
+		const ghost = 'a0000000-0000-4000-8000-000000000001';
+		const noCreate = await dv('PATCH', `/contacts(${ghost})`, { body: { lastname: 'x' }, headers: { 'If-Match': '*' } });
+		assert.equal(noCreate.status, 404);
+		const noUpdate = await dv('PATCH', `/contacts(${id})`, { body: { lastname: 'x' }, headers: { 'If-None-Match': '*' } });
+		assert.equal(noUpdate.status, 412);
+		assert.equal(noUpdate.body.error.message, 'A record with matching key values already exists.');
+		const stale = await dv('PATCH', `/contacts(${id})`, { body: { lastname: 'x' }, headers: { 'If-Match': 'W/"1"' } });
+		assert.equal(stale.status, 412);
+		const upsert = await dv('PATCH', `/contacts(${ghost})`, { body: { lastname: 'Upserted' } });
+		assert.equal(upsert.status, 204);
+		assert.equal((await dv('GET', `/contacts(${ghost})`)).body.lastname, 'Upserted');
+		assert.equal((await dv('DELETE', `/contacts(${ghost})`)).status, 204);
+		assert.equal((await dv('DELETE', `/contacts(${ghost})`)).status, 404);
+	});
+
+	test('alternate key: PATCH contacts(emailaddress1=...) upserts, quotes doubled; key must be defined; keys unique', async () => {
+		const created = await dv('PATCH', `/contacts(emailaddress1='o''brien@example.com')`, { body: { lastname: "O'Brien" } });
+		assert.equal(created.status, 204);
+		const id = /\(([0-9a-f-]{36})\)$/.exec(created.headers.get('odata-entityid')!)![1];
+		const again = await dv('PATCH', `/contacts(emailaddress1='O''Brien@example.com')`, { body: { jobtitle: 'Chef' }, headers: { Prefer: 'return=representation' } });
+		assert.equal(again.status, 200);
+		assert.equal(again.body.contactid, id);
+		assert.equal(again.body.emailaddress1, "o'brien@example.com");
+		const read = await dv('GET', `/contacts(emailaddress1='o''brien@example.com')`);
+		assert.equal(read.body.jobtitle, 'Chef');
+		const badKey = await dv('PATCH', `/contacts(lastname='x')`, { body: { jobtitle: 'y' } });
+		assert.equal(badKey.status, 400);
+		const dup = await dv('POST', '/contacts', { body: { lastname: 'Dup', emailaddress1: "O'BRIEN@example.com" } });
+		assert.equal(dup.status, 412);
+		const account = await dv('PATCH', `/accounts(accountnumber='0003')`, { body: { name: 'Acme' } });
+		assert.equal(account.status, 204);
+	});
+
+	test('$filter subset (eq with doubled quotes, ne, gt, contains, startswith, and/or), $orderby, $top, $count, lookups via @odata.bind', async () => {
+		const acc = await dv('POST', '/accounts', { body: { name: 'Acme' }, headers: { Prefer: 'return=representation' } });
+		const accId = acc.body.accountid;
+		await createContact({ firstname: 'Pat', lastname: "O'Brien", emailaddress1: 'pat@acme.io', telephone1: '+1 415 555 0100', 'parentcustomerid_account@odata.bind': `/accounts(${accId})` });
+		await createContact({ firstname: 'Sam', lastname: 'Smith', emailaddress1: 'sam@globex.io', mobilephone: '555-0199' });
+		await createContact({ firstname: 'Alex', lastname: 'Able', emailaddress1: 'alex@acme.io' });
+		const q = async (filter: string, extra = ''): Promise<any[]> => {
+			const r = await dv('GET', `/contacts?$select=lastname&$filter=${encodeURIComponent(filter)}${extra}`);
+			assert.equal(r.status, 200, r.text);
+			return r.body.value.map((v: any) => v.lastname);
+		};
+		assert.deepEqual(await q("lastname eq 'O''Brien'"), ["O'Brien"]);
+		assert.deepEqual(await q("emailaddress1 eq 'SAM@globex.io'"), ['Smith']);
+		assert.deepEqual(await q("telephone1 eq '+1 415 555 0100' or mobilephone eq '555-0199'"), ["O'Brien", 'Smith']);
+		assert.deepEqual(await q("contains(emailaddress1,'acme') and lastname ne 'Able'"), ["O'Brien"]);
+		assert.deepEqual(await q("startswith(firstname,'Al')"), ['Able']);
+		assert.deepEqual(await q(`_parentcustomerid_value eq ${accId}`), ["O'Brien"]);
+		assert.deepEqual(await q("contains(emailaddress1,'.io')", '&$orderby=lastname desc&$top=2'), ['Smith', "O'Brien"]);
+		const counted = await dv('GET', `/contacts?$count=true&$filter=${encodeURIComponent("contains(emailaddress1,'acme')")}`);
+		assert.equal(counted.body['@odata.count'], 2);
+		const badField = await dv('GET', `/contacts?$filter=${encodeURIComponent("nope eq 'x'")}`);
+		assert.equal(badField.status, 400);
+		const badSyntax = await dv('GET', `/contacts?$filter=${encodeURIComponent('lastname eq O')}`);
+		assert.equal(badSyntax.status, 400);
+		const ann = await dv('GET', `/contacts?$select=_parentcustomerid_value&$filter=${encodeURIComponent(`_parentcustomerid_value eq ${accId}`)}`, { headers: { Prefer: 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"' } });
+		assert.equal(ann.body.value[0]['_parentcustomerid_value@OData.Community.Display.V1.FormattedValue'], 'Acme');
+		const bindMissing = await dv('POST', '/contacts', { body: { lastname: 'x', 'parentcustomerid_account@odata.bind': '/accounts(00000000-0000-0000-0000-000000000009)' } });
+		assert.equal(bindMissing.status, 404);
+		assert.equal((await dv('GET', '/contacts?$expand=parentcustomerid_account')).status, 501);
+	});
+
+	test('paging: Prefer odata.maxpagesize → @odata.nextLink with $skiptoken, followed verbatim', async () => {
+		const batch = Array.from({ length: 25 }, (_, i) => createContact({ lastname: `P${String(i).padStart(2, '0')}` }));
+		await Promise.all(batch);
+		const names: string[] = [];
+		let url: string | undefined = `${org}/api/data/v9.2/contacts?$select=lastname`;
+		let pages = 0;
+		while (url) {
+			const r: Res = await dv('GET', url, { headers: { Prefer: 'odata.maxpagesize=10' } });
+			assert.equal(r.status, 200);
+			names.push(...r.body.value.map((v: any) => v.lastname));
+			url = r.body['@odata.nextLink'];
+			if (url) assert.match(url, /\$skiptoken=/);
+			pages++;
+		}
+		assert.equal(pages, 3);
+		assert.equal(new Set(names).size, 25);
+		const sorted: string[] = [];
+		url = `${org}/api/data/v9.2/contacts?$select=lastname&$orderby=lastname desc`;
+		while (url) {
+			const r: Res = await dv('GET', url, { headers: { Prefer: 'odata.maxpagesize=10' } });
+			sorted.push(...r.body.value.map((v: any) => v.lastname));
+			url = r.body['@odata.nextLink'];
+		}
+		assert.equal(sorted[0], 'P24');
+		assert.equal(sorted[24], 'P00');
+	});
+
+	test('delta: modifiedon gt filter with $orderby, and change tracking with deltaLink and $deletedEntity', async () => {
+		const a = await createContact({ lastname: 'A' });
+		const b = await createContact({ lastname: 'B' });
+		const init = await dv('GET', '/contacts?$select=lastname', { headers: { Prefer: 'odata.track-changes' } });
+		assert.equal(init.status, 200);
+		assert.equal(init.headers.get('preference-applied'), 'odata.track-changes');
+		assert.equal(init.body.value.length, 2);
+		const deltaLink = init.body['@odata.deltaLink'];
+		assert.match(deltaLink, /\$deltatoken=\d+(!|%21)/);
+		const rejected = await dv('GET', `/contacts?$select=lastname&$filter=${encodeURIComponent("lastname eq 'A'")}`, { headers: { Prefer: 'odata.track-changes' } });
+		assert.equal(rejected.status, 400);
+		await new Promise((r) => setTimeout(r, 1100));
+		const mark = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString().replace('.000Z', 'Z');
+		await dv('PATCH', `/contacts(${a})`, { body: { jobtitle: 'X' }, headers: { 'If-Match': '*' } });
+		await dv('DELETE', `/contacts(${b})`);
+		const c = await createContact({ lastname: 'C' });
+		const delta = await dv('GET', deltaLink, { headers: { Prefer: 'odata.track-changes' } });
+		assert.equal(delta.status, 200);
+		const ids = delta.body.value.map((v: any) => v.contactid ?? `deleted:${v.id}`);
+		assert.deepEqual(ids, [a, `deleted:${b}`, c]);
+		const del = delta.body.value[1];
+		assert.equal(del.reason, 'deleted');
+		assert.match(del['@odata.context'], /\$metadata#contacts\/\$deletedEntity$/);
+		const again = await dv('GET', delta.body['@odata.deltaLink']);
+		assert.deepEqual(again.body.value, []);
+		const mod = await dv('GET', `/contacts?$select=lastname&$filter=${encodeURIComponent(`modifiedon gt ${mark}`)}&$orderby=modifiedon asc`);
+		assert.deepEqual(mod.body.value.map((v: any) => v.lastname), ['A', 'C']);
+		const badToken = await dv('GET', '/contacts?$deltatoken=garbage');
+		assert.equal(badToken.status, 400);
+	});
+
+	test('$batch: changesets are atomic, Content-ID references, GETs outside changesets, continue-on-error, 1000-op cap', async () => {
+		const body = [
+			'--batch_1',
+			'Content-Type: multipart/mixed; boundary=changeset_1',
+			'',
+			'--changeset_1',
+			'Content-Type: application/http',
+			'Content-Transfer-Encoding: binary',
+			'Content-ID: 1',
+			'',
+			`POST ${org}/api/data/v9.2/accounts HTTP/1.1`,
+			'Content-Type: application/json; type=entry',
+			'',
+			'{"name":"Batch Co"}',
+			'--changeset_1',
+			'Content-Type: application/http',
+			'Content-Transfer-Encoding: binary',
+			'Content-ID: 2',
+			'',
+			'POST contacts HTTP/1.1',
+			'Content-Type: application/json; type=entry',
+			'',
+			'{"lastname":"Batchy","parentcustomerid_account@odata.bind":"$1"}',
+			'--changeset_1--',
+			'--batch_1',
+			'Content-Type: application/http',
+			'Content-Transfer-Encoding: binary',
+			'',
+			'GET contacts?$select=lastname HTTP/1.1',
+			'Accept: application/json',
+			'',
+			'--batch_1--',
+			'',
+		].join('\r\n');
+		const r = await dv('POST', '/$batch', { raw: body, headers: { 'Content-Type': 'multipart/mixed; boundary=batch_1' } });
+		assert.equal(r.status, 200);
+		assert.match(r.headers.get('content-type')!, /^multipart\/mixed; boundary=batchresponse_/);
+		assert.equal((r.text.match(/HTTP\/1\.1 204 No Content/g) ?? []).length, 2);
+		assert.match(r.text, /Content-ID: 2/);
+		assert.match(r.text, /"lastname":"Batchy"/);
+		const contact = (await dv('GET', `/contacts?$filter=${encodeURIComponent("lastname eq 'Batchy'")}`)).body.value[0];
+		assert.ok(contact._parentcustomerid_value);
+
+		// A failing changeset rolls back its earlier operations.
+		const failing = [
+			'--b2',
+			'Content-Type: multipart/mixed; boundary=cs2',
+			'',
+			'--cs2',
+			'Content-Type: application/http',
+			'',
+			'POST contacts HTTP/1.1',
+			'Content-Type: application/json',
+			'',
+			'{"lastname":"Rolled back"}',
+			'--cs2',
+			'Content-Type: application/http',
+			'',
+			'POST contacts HTTP/1.1',
+			'Content-Type: application/json',
+			'',
+			'{"nosuchfield":1}',
+			'--cs2--',
+			'--b2',
+			'Content-Type: application/http',
+			'',
+			'GET contacts HTTP/1.1',
+			'',
+			'--b2--',
+			'',
+		].join('\r\n');
+		const f = await dv('POST', '/$batch', { raw: failing, headers: { 'Content-Type': 'multipart/mixed; boundary=b2' } });
+		assert.equal(f.status, 200);
+		assert.match(f.text, /HTTP\/1\.1 400 Bad Request/);
+		assert.doesNotMatch(f.text, /HTTP\/1\.1 200 OK/, 'stops after the failure without continue-on-error');
+		const rolled = await dv('GET', `/contacts?$filter=${encodeURIComponent("lastname eq 'Rolled back'")}`);
+		assert.deepEqual(rolled.body.value, []);
+		const cont = await dv('POST', '/$batch', { raw: failing, headers: { 'Content-Type': 'multipart/mixed; boundary=b2', Prefer: 'odata.continue-on-error' } });
+		assert.match(cont.text, /HTTP\/1\.1 200 OK/);
+
+		const parts: string[] = [];
+		for (let i = 0; i < 1001; i++) parts.push('--b3', 'Content-Type: application/http', '', 'GET contacts HTTP/1.1', '');
+		parts.push('--b3--', '');
+		const tooMany = await dv('POST', '/$batch', { raw: parts.join('\r\n'), headers: { 'Content-Type': 'multipart/mixed; boundary=b3' } });
+		assert.equal(tooMany.status, 400);
+		assert.match(tooMany.body.error.message, /1000/);
+	});
+
+	test('Merge: subordinate deactivated (statecode 1), children re-parented, UpdateContent applied', async () => {
+		const t = await createContact({ lastname: 'Target', emailaddress1: 't@x.io' });
+		const s = await createContact({ lastname: 'Sub', jobtitle: 'CTO' });
+		await dv('POST', '/tasks', { body: { subject: 'Call', 'regardingobjectid_contact_task@odata.bind': `/contacts(${s})` } });
+		const r = await dv('POST', '/Merge', {
+			body: {
+				Target: { '@odata.type': 'Microsoft.Dynamics.CRM.contact', contactid: t },
+				Subordinate: { '@odata.type': 'Microsoft.Dynamics.CRM.contact', contactid: s },
+				UpdateContent: { '@odata.type': 'Microsoft.Dynamics.CRM.contact', jobtitle: 'CTO' },
+				PerformParentingChecks: false,
+			},
+		});
+		assert.equal(r.status, 204, r.text);
+		const sub = (await dv('GET', `/contacts(${s})`)).body;
+		assert.equal(sub.statecode, 1);
+		assert.equal(sub.merged, true);
+		assert.equal(sub._masterid_value, t);
+		assert.equal((await dv('GET', `/contacts(${t})`)).body.jobtitle, 'CTO');
+		const tasks = await dv('GET', '/tasks?$select=_regardingobjectid_value');
+		assert.equal(tasks.body.value[0]._regardingobjectid_value, t);
+		const bad = await dv('POST', '/Merge', { body: { Target: { '@odata.type': 'Microsoft.Dynamics.CRM.task', activityid: t }, Subordinate: { '@odata.type': 'Microsoft.Dynamics.CRM.task', activityid: s } } });
+		assert.equal(bad.status, 400);
+	});
+
+	test('activities and notes: tasks, phonecalls, appointments, annotations', async () => {
+		const c = await createContact({ lastname: 'Who' });
+		for (const [set, body] of [
+			['tasks', { subject: 'T', scheduledend: '2025-02-01T10:00:00Z', [`regardingobjectid_contact_task@odata.bind`]: `/contacts(${c})` }],
+			['phonecalls', { subject: 'P', phonenumber: '555', directioncode: true, [`regardingobjectid_contact_phonecall@odata.bind`]: `/contacts(${c})` }],
+			['appointments', { subject: 'A', scheduledstart: '2025-02-01T10:00:00Z', scheduledend: '2025-02-01T11:00:00Z' }],
+			['annotations', { subject: 'N', notetext: 'Met', 'objectid_contact@odata.bind': `/contacts(${c})` }],
+		] as const) {
+			const r = await dv('POST', `/${set}`, { body, headers: { Prefer: 'return=representation' } });
+			assert.equal(r.status, 201, `${set}: ${r.text}`);
+		}
+		const badDate = await dv('POST', '/tasks', { body: { subject: 'x', scheduledend: 'tomorrow' } });
+		assert.equal(badDate.status, 400);
+		assert.equal((await dv('GET', '/annotations?$select=notetext')).body.value[0].notetext, 'Met');
+	});
+
+	test('webhooks: RemoteExecutionContext, WCF dates, x-ms-dynamics headers, key header or ?code=, InitiatingUserId, one retry on 503', async () => {
+		const rcv = await receiver([503]);
+		const rcvKey = await receiver();
+		try {
+			emu.addSubscription({ url: rcv.url, entity: 'contact', authType: 'HttpHeader', values: { 'x-sync-key': 'k1' }, preImage: true });
+			emu.addSubscription({ url: rcvKey.url, entity: '*', messages: ['Delete'], authType: 'WebhookKey', key: 'secret-code' });
+			// Our app's own writes carry its application user id; a UI edit another user id.
+			const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'sync-app', client_secret: 's', scope: `${org}/.default` });
+			const tok = (await (await fetch(`${org}/tenant-1/oauth2/v2.0/token`, { method: 'POST', body: form })).json()) as any;
+			token = tok.access_token;
+			const me = (await dv('GET', '/WhoAmI')).body.UserId;
+			assert.equal(me, appUserIdFor('sync-app'));
+			const id = await createContact({ firstname: 'James', lastname: 'Kirk' });
+			await dv('PATCH', `/contacts(${id})`, { body: { firstname: 'Jim' }, headers: { 'If-Match': '*', 'x-sandbox-change-source': 'app' } });
+			await dv('DELETE', `/contacts(${id})`);
+			await emu.webhooksIdle();
+			// Create was answered 503 once, then retried.
+			assert.equal(rcv.got.length, 4);
+			const byMsg = (m: string) => rcv.got.filter((g) => g.body.MessageName === m);
+			const [create1, create2] = byMsg('Create');
+			const [update] = byMsg('Update');
+			const [del] = byMsg('Delete');
+			assert.equal(create2.body.OperationId, create1.body.OperationId, 'the retry re-sends the same context');
+			assert.equal(create1.headers['x-sync-key'], 'k1');
+			assert.equal(create1.headers['x-ms-dynamics-entity-name'], 'contact');
+			assert.equal(create1.headers['x-ms-dynamics-request-name'], 'Create');
+			assert.ok(create1.headers['x-ms-dynamics-organization']);
+			assert.ok(create1.headers['x-ms-correlation-request-id']);
+			assert.ok(create1.headers['x-request-id']);
+			const ctx = create1.body;
+			assert.equal(ctx.MessageName, 'Create');
+			assert.equal(ctx.InitiatingUserId, me);
+			assert.equal(ctx.PrimaryEntityId, id);
+			assert.equal(ctx.PrimaryEntityName, 'contact');
+			assert.equal(ctx.Stage, 40);
+			assert.deepEqual(ctx.OutputParameters, [{ key: 'id', value: id }]);
+			const target = ctx.InputParameters[0].value;
+			assert.equal(target.__type, 'Entity:http://schemas.microsoft.com/xrm/2011/Contracts');
+			const attrs = Object.fromEntries(target.Attributes.map((a: any) => [a.key, a.value]));
+			assert.equal(attrs.firstname, 'James');
+			assert.match(attrs.modifiedon, /^\/Date\(\d+\)\/$/);
+			assert.equal(attrs.ownerid.__type, 'EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts');
+			assert.match(ctx.OperationCreatedOn, /^\/Date\(\d+\)\/$/);
+			assert.equal(update.body.MessageName, 'Update');
+			assert.equal(update.body.InitiatingUserId, UI_USER_ID);
+			const updAttrs = update.body.InputParameters[0].value.Attributes.map((a: any) => a.key);
+			assert.ok(updAttrs.includes('firstname') && !updAttrs.includes('lastname'), 'Update target holds only written attributes');
+			assert.equal(update.body.PreEntityImages[0].value.Attributes.find((a: any) => a.key === 'firstname').value, 'James');
+			assert.equal(del.body.MessageName, 'Delete');
+			assert.equal(del.body.InputParameters[0].value.__type, 'EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts');
+			assert.equal(rcvKey.got.length, 1);
+			assert.match(rcvKey.got[0].url, /\?code=secret-code$/);
+			const attempts = emu.deliveries().filter((d) => d.url.startsWith(rcv.url));
+			assert.deepEqual(attempts.map((d) => [d.attempt, d.status]).sort(), [[1, 200], [1, 200], [1, 503], [2, 200]]);
+		} finally {
+			rcv.server.close();
+			rcvKey.server.close();
+		}
+	});
+
+	test('auth: 401 with WWW-Authenticate and empty body; client credentials token; strict mode; expiry', async () => {
+		const anon = await fetch(`${org}/api/data/v9.2/contacts`);
+		assert.equal(anon.status, 401);
+		assert.equal(await anon.text(), '');
+		assert.match(anon.headers.get('www-authenticate')!, /^Bearer authorization_uri=/);
+		const bad = await fetch(`${org}/t/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'a', client_secret: 'b', scope: 'nope' }) });
+		assert.equal(bad.status, 400);
+		assert.equal(((await bad.json()) as any).error, 'invalid_scope');
+		const ok = await fetch(`${org}/t/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'a', client_secret: 'b', scope: `${org}/.default` }) });
+		const t = (await ok.json()) as any;
+		assert.equal(t.token_type, 'Bearer');
+		assert.equal(t.expires_in, 3599);
+		assert.equal(t.refresh_token, undefined);
+		emu.setStrictAuth(true);
+		assert.equal((await dv('GET', '/contacts')).status, 401);
+		token = t.access_token;
+		assert.equal((await dv('GET', '/contacts')).status, 200);
+		emu.tokens.expireAll();
+		assert.equal((await dv('GET', '/contacts')).status, 401);
+		emu.setStrictAuth(false);
+		token = 'anything';
+		assert.equal((await dv('GET', '/WhoAmI')).body.UserId, DEFAULT_APP_USER_ID);
+	});
+
+	test('service protection: 429 with Retry-After and 0x80072322 when the per-user request limit is exceeded', async () => {
+		for (let i = 0; i < 20; i++) assert.equal((await dv('GET', '/contacts')).status, 200);
+		emu.setRateLimits(true);
+		const saved = emu.requestLimit.limit;
+		emu.requestLimit.limit = 3;
+		try {
+			const statuses: number[] = [];
+			let last: Res | undefined;
+			for (let i = 0; i < 4; i++) {
+				last = await dv('GET', '/contacts');
+				statuses.push(last.status);
+			}
+			assert.deepEqual(statuses, [200, 200, 200, 429]);
+			assert.equal(last!.body.error.code, '0x80072322');
+			assert.ok(Number(last!.headers.get('retry-after')) >= 1);
+		} finally {
+			emu.requestLimit.limit = saved;
+			emu.setRateLimits(false);
+		}
+	});
+
+	test('faults give Dataverse 500 errors; seed + dump', async () => {
+		emu.setFaults({ errorRate: 1 });
+		const r = await dv('GET', '/contacts');
+		assert.equal(r.status, 500);
+		assert.equal(r.body.error.code, '0x80040216');
+		emu.setFaults({});
+		const s = emu.seed({ contacts: 20, companies: 4, deals: 4, activities: 12, leads: 2 });
+		assert.equal(s.contacts, 20);
+		const first = emu.dump().contacts[0] as any;
+		const found = await dv('GET', `/contacts?$filter=${encodeURIComponent(`emailaddress1 eq '${first.emailaddress1.replace(/'/g, "''")}'`)}`);
+		assert.ok(found.body.value.some((v: any) => v.contactid === first.contactid));
+	});
+});
