@@ -34,3 +34,4 @@ export { connectedComponents, UnionFind } from './cluster';
 export { chooseMaster, completeness } from './master';
 export { findDuplicatesInBatch, type BatchMatchResult, type DuplicateCluster, type MatchOptions } from './detector';
 export { MatchIndex, INDEX_COLLECTION, type IndexMatch, type MatchIndexStore } from './match-index';
+export { batchOutcomes, indexOutcomes, type DuplicateOutcome, type MatchOutcome, type UniqueOutcome } from './outcomes';

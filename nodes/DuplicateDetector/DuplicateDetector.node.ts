@@ -1,0 +1,204 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import {
+	batchOutcomes,
+	findDuplicatesInBatch,
+	indexOutcomes,
+	MatchIndex,
+	validateFsParameters,
+	type MasterRule,
+	type MatchOptions,
+	type MatchOutcome,
+	type ScoringMode,
+	type SimpleWeights,
+} from '../../lib/matching';
+import type { UnifiedRecord } from '../../lib/model';
+import { openStateStore, type StateStore } from '../../lib/state';
+import { storeConfig, type RedisCredential } from '../CrmSyncTrigger/store';
+import { duplicateDetectorProperties } from './description';
+
+type Operation = 'findDuplicates' | 'updateIndex' | 'removeFromIndex';
+type MatchAgainst = 'batch' | 'index' | 'crm';
+
+interface NodeOptions {
+	addUniqueToIndex?: boolean;
+	crmField?: string;
+	defaultCountry?: string;
+	gmailFolding?: boolean;
+	masterRule?: MasterRule;
+	maxBlockSize?: number;
+	modifiedField?: string;
+	preferredCrm?: string;
+	statePath?: string;
+}
+
+export class DuplicateDetector implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Duplicate Detector',
+		name: 'duplicateDetector',
+		icon: 'file:duplicateDetector.svg',
+		group: ['transform'],
+		version: 1,
+		usableAsTool: true,
+		subtitle: '={{$parameter["operation"] === "findDuplicates" ? "against " + $parameter["matchAgainst"] : $parameter["operation"]}}',
+		description: 'Finds duplicate contacts within a batch or against the records already synced: normalisation, blocking, fuzzy scoring, clusters',
+		defaults: { name: 'Duplicate Detector' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Unique', 'Duplicates'],
+		credentials: [{ name: 'redis', required: true, displayOptions: { show: { stateBackend: ['redis'] } } }],
+		properties: duplicateDetectorProperties,
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const operation = this.getNodeParameter('operation', 0) as Operation;
+		const options = this.getNodeParameter('options', 0, {}) as NodeOptions;
+		const matchAgainst = operation === 'findDuplicates' ? (this.getNodeParameter('matchAgainst', 0) as MatchAgainst) : 'index';
+
+		if (operation === 'findDuplicates') {
+			if (matchAgainst === 'crm') {
+				throw new NodeOperationError(
+					this.getNode(),
+					'Matching against a target CRM is not implemented yet: it needs the CRM connectors\' search by email and phone. Use "Index of Known Records" or "Input Batch".',
+				);
+			}
+			if (this.getNodeParameter('mergeInCrm', 0, false) as boolean) {
+				throw new NodeOperationError(
+					this.getNode(),
+					'Merging duplicates in the CRM is not implemented yet: it needs the CRM connectors\' merge. Turn "Merge Duplicates in CRM" off; the Duplicates output carries the master and the matching factors.',
+				);
+			}
+		}
+
+		let matchOptions: MatchOptions;
+		try {
+			matchOptions = readMatchOptions(this, operation, options);
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), (error as Error).message);
+		}
+
+		if (operation === 'findDuplicates' && matchAgainst === 'batch') {
+			const records = items.map((item) => item.json as UnifiedRecord);
+			return splitOutputs(items, batchOutcomes(records, findDuplicatesInBatch(records, matchOptions)));
+		}
+
+		let store: StateStore;
+		try {
+			store = await openStore(this, options);
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), `Could not open the state store: ${(error as Error).message}`);
+		}
+		try {
+			const index = await MatchIndex.load(store, matchOptions);
+			let outputs: INodeExecutionData[][];
+			if (operation === 'findDuplicates') {
+				const records = items.map((item) => item.json as UnifiedRecord);
+				const outcomes = indexOutcomes(index, records, { addUnique: options.addUniqueToIndex !== false, master: matchOptions.master });
+				outputs = splitOutputs(items, outcomes, (error, itemIndex) => {
+					if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), error, { itemIndex });
+					return { json: { ...items[itemIndex].json, error: error.message }, pairedItem: { item: itemIndex } };
+				});
+			} else {
+				outputs = [maintainIndex(this, items, index, operation), []];
+			}
+			await index.flush(store);
+			return outputs;
+		} finally {
+			await store.close().catch(() => undefined);
+		}
+	}
+}
+
+function readMatchOptions(ctx: IExecuteFunctions, operation: Operation, options: NodeOptions): MatchOptions {
+	const common: MatchOptions = {
+		gmailFolding: options.gmailFolding === true,
+		defaultCountry: options.defaultCountry?.trim() || 'US',
+		maxBlockSize: options.maxBlockSize,
+		master: {
+			rule: options.masterRule ?? 'mostComplete',
+			preferredCrm: options.preferredCrm,
+			crmField: options.crmField?.trim() || undefined,
+			modifiedField: options.modifiedField?.trim() || undefined,
+		},
+	};
+	if (operation !== 'findDuplicates') return common;
+	const mode = ctx.getNodeParameter('scoringMode', 0) as ScoringMode;
+	const threshold = ctx.getNodeParameter('threshold', 0) as number;
+	if (mode === 'simple') {
+		const weights = ctx.getNodeParameter('weights', 0, {}) as Partial<SimpleWeights>;
+		return { ...common, mode, threshold, weights };
+	}
+	const raw = ctx.getNodeParameter('fsParameters', 0, '') as string | IDataObject;
+	const given = typeof raw === 'string' ? raw.trim() : raw;
+	if (given === '' || (typeof given === 'object' && Object.keys(given).length === 0)) return { ...common, mode, threshold };
+	let parsed: unknown;
+	try {
+		parsed = typeof given === 'string' ? JSON.parse(given) : given;
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), `Fellegi-Sunter Parameters is not valid JSON: ${(error as Error).message}`);
+	}
+	return { ...common, mode, threshold, fsParameters: validateFsParameters(parsed) };
+}
+
+async function openStore(ctx: IExecuteFunctions, options: NodeOptions): Promise<StateStore> {
+	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
+	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
+	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
+	const config = storeConfig(namespace, backend, redis);
+	if (config.backend === 'embedded' && options.statePath?.trim()) config.path = options.statePath.trim();
+	return openStateStore(config);
+}
+
+/** Unique items pass through unchanged (masters get `duplicateMaster`); duplicates get `duplicate`. */
+function splitOutputs(
+	items: INodeExecutionData[],
+	outcomes: Array<MatchOutcome | Error>,
+	onError?: (error: Error, itemIndex: number) => INodeExecutionData,
+): INodeExecutionData[][] {
+	const unique: INodeExecutionData[] = [];
+	const duplicates: INodeExecutionData[] = [];
+	outcomes.forEach((outcome, index) => {
+		const pairedItem = { item: index };
+		const json = items[index].json;
+		if (outcome instanceof Error) {
+			if (!onError) throw outcome;
+			unique.push(onError(outcome, index));
+		} else if (outcome.kind === 'unique') {
+			unique.push({ json: outcome.masterOf ? { ...json, duplicateMaster: outcome.masterOf as unknown as IDataObject } : json, pairedItem });
+		} else {
+			const duplicate: IDataObject = { ...(outcome as unknown as IDataObject) };
+			delete duplicate.kind;
+			duplicates.push({ json: { ...json, duplicate }, pairedItem });
+		}
+	});
+	return [unique, duplicates];
+}
+
+function maintainIndex(ctx: IExecuteFunctions, items: INodeExecutionData[], index: MatchIndex, operation: 'updateIndex' | 'removeFromIndex'): INodeExecutionData[] {
+	return items.map((item, itemIndex) => {
+		const pairedItem = { item: itemIndex };
+		try {
+			const id = item.json.id;
+			if ((typeof id !== 'string' && typeof id !== 'number') || String(id).trim() === '') {
+				throw new Error('The item has no "id": only records with an ID can be kept in the index');
+			}
+			if (operation === 'updateIndex') {
+				index.upsert(item.json as UnifiedRecord);
+				return { json: { ...item.json, indexed: true }, pairedItem };
+			}
+			return { json: { ...item.json, removedFromIndex: index.remove(String(id)) }, pairedItem };
+		} catch (error) {
+			if (!ctx.continueOnFail()) throw new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
+			return { json: { ...item.json, error: (error as Error).message }, pairedItem };
+		}
+	});
+}

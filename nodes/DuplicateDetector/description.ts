@@ -1,0 +1,212 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+const findOnly = { show: { operation: ['findDuplicates'] } };
+
+/** The store settings, once for the index operations and once for Find Duplicates against the index. */
+function storeProperties(): INodeProperties[] {
+	const shows = [{ operation: ['updateIndex', 'removeFromIndex'] }, { operation: ['findDuplicates'], matchAgainst: ['index'] }];
+	return shows.flatMap((show): INodeProperties[] => [
+		{
+			displayName: 'Sync Namespace',
+			name: 'syncNamespace',
+			type: 'string',
+			default: '',
+			description: "Nodes with the same namespace share sync state, including the index of known records. Empty: this workflow's ID.",
+			displayOptions: { show },
+		},
+		{
+			displayName: 'State Store',
+			name: 'stateBackend',
+			type: 'options',
+			options: [
+				{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
+				{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts' },
+			],
+			default: 'embedded',
+			displayOptions: { show },
+		},
+	]);
+}
+
+export const duplicateDetectorProperties: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'Find Duplicates',
+				value: 'findDuplicates',
+				action: 'Find duplicates',
+				description: 'Split incoming records into Unique and Duplicates',
+			},
+			{
+				name: 'Update Index',
+				value: 'updateIndex',
+				action: 'Add or update records in the index',
+				description: 'Add or update records (by ID) in the index of known records, e.g. after they were synced',
+			},
+			{
+				name: 'Remove From Index',
+				value: 'removeFromIndex',
+				action: 'Remove records from the index',
+				description: 'Remove records (by ID) from the index of known records, e.g. after a delete',
+			},
+		],
+		default: 'findDuplicates',
+	},
+	{
+		displayName: 'Match Against',
+		name: 'matchAgainst',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Input Batch', value: 'batch', description: 'Duplicates among the incoming items: clusters with a suggested master' },
+			{ name: 'Index of Known Records', value: 'index', description: 'Records already synced, kept in the state store' },
+			{ name: 'Target CRM', value: 'crm', description: 'Search the CRM by email and phone (not implemented yet)' },
+		],
+		default: 'batch',
+		displayOptions: findOnly,
+	},
+	{
+		displayName: 'Scoring',
+		name: 'scoringMode',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Simple (Weighted)', value: 'simple', description: 'Email 0.4, phone 0.25, name 0.2, company 0.15 (weights adjustable)' },
+			{ name: 'Fellegi-Sunter', value: 'fellegiSunter', description: 'Probabilistic: m/u weights estimated from the data (EM) or given' },
+		],
+		default: 'simple',
+		displayOptions: findOnly,
+	},
+	{
+		displayName: 'Threshold',
+		name: 'threshold',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
+		default: 0.7,
+		description: 'Pairs with a confidence at or above this are duplicates',
+		displayOptions: findOnly,
+	},
+	{
+		displayName: 'Weights',
+		name: 'weights',
+		type: 'collection',
+		placeholder: 'Change Weight',
+		default: {},
+		displayOptions: { show: { operation: ['findDuplicates'], scoringMode: ['simple'] } },
+		options: [
+			{ displayName: 'Company Weight', name: 'company', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0.15 },
+			{ displayName: 'Company Minimum Similarity', name: 'companyMinSimilarity', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0.8, description: 'Company similarity must be above this to count' },
+			{ displayName: 'Email Weight', name: 'email', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0.4 },
+			{ displayName: 'Name Weight', name: 'name', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0.2 },
+			{ displayName: 'Name Minimum Similarity', name: 'nameMinSimilarity', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0.85, description: 'Name similarity must be above this to count' },
+			{ displayName: 'Phone Weight', name: 'phone', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0.25 },
+		],
+	},
+	{
+		displayName: 'Fellegi-Sunter Parameters (JSON)',
+		name: 'fsParameters',
+		type: 'json',
+		default: '',
+		placeholder: '{"prior": 0.2, "fields": {"phone": {"m": [0.1, 0.9], "u": [0.998, 0.002]}}}',
+		description: 'Optional m/u probabilities per field and level. Empty: estimated from the data (EM).',
+		displayOptions: { show: { operation: ['findDuplicates'], scoringMode: ['fellegiSunter'] } },
+	},
+	{
+		displayName: 'Merge Duplicates in CRM',
+		name: 'mergeInCrm',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to merge each cluster into its master with the CRM\'s own merge (not implemented yet)',
+		displayOptions: findOnly,
+	},
+	...storeProperties(),
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Add Unique Records to Index',
+				name: 'addUniqueToIndex',
+				type: 'boolean',
+				default: true,
+				description: 'Whether records found unique against the index are added to it (records without an ID are not)',
+			},
+			{
+				displayName: 'CRM Field',
+				name: 'crmField',
+				type: 'string',
+				default: 'source',
+				description: 'Field holding the CRM a record comes from (for the Preferred CRM master rule)',
+			},
+			{
+				displayName: 'Default Phone Country',
+				name: 'defaultCountry',
+				type: 'string',
+				default: 'US',
+				description: 'ISO country code for phone numbers written without a country code',
+			},
+			{
+				displayName: 'Fold Gmail Addresses',
+				name: 'gmailFolding',
+				type: 'boolean',
+				default: false,
+				description: 'Whether dots and +tags in Gmail addresses are ignored (j.doe+crm@gmail.com = jdoe@gmail.com)',
+			},
+			{
+				displayName: 'Master Rule',
+				name: 'masterRule',
+				type: 'options',
+				options: [
+					{ name: 'Most Complete', value: 'mostComplete', description: 'The record with the most filled fields' },
+					{ name: 'Most Recent', value: 'mostRecent', description: 'The record modified last' },
+					{ name: 'Preferred CRM', value: 'preferredCrm', description: 'The record from the chosen CRM' },
+				],
+				default: 'mostComplete',
+			},
+			{
+				displayName: 'Max Block Size',
+				name: 'maxBlockSize',
+				type: 'number',
+				typeOptions: { minValue: 2 },
+				default: 100,
+				description: 'Blocks (records sharing a blocking key) larger than this are not compared pairwise',
+			},
+			{
+				displayName: 'Modified Field',
+				name: 'modifiedField',
+				type: 'string',
+				default: 'updatedAt',
+				description: 'Field holding the last-modified time (for the Most Recent master rule)',
+			},
+			{
+				displayName: 'Preferred CRM',
+				name: 'preferredCrm',
+				type: 'options',
+				options: [
+					{ name: 'Dynamics 365', value: 'dynamics' },
+					{ name: 'HubSpot', value: 'hubspot' },
+					{ name: 'Pipedrive', value: 'pipedrive' },
+					{ name: 'Salesforce', value: 'salesforce' },
+					{ name: 'Zoho CRM', value: 'zoho' },
+				],
+				default: 'salesforce',
+				description: 'For the Preferred CRM master rule',
+			},
+			{
+				displayName: 'State File Path',
+				name: 'statePath',
+				type: 'string',
+				default: '',
+				placeholder: '/data/crm-sync/state.sqlite',
+				description: 'Embedded store only. Empty: crm-sync/state.sqlite in the n8n user folder.',
+			},
+		],
+	},
+];

@@ -1,0 +1,144 @@
+// Duplicate Detector in a real n8n: the brief's example within a batch and against the index of
+// known records (embedded store in the n8n user folder), index maintenance, and the clear error
+// of the not-yet-implemented target-CRM mode.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { lastRunData, postWebhook, startN8n, waitFor, type N8nInstance } from './harness';
+
+const NAMESPACE = 'dedupe-e2e';
+
+function workflow(id: string, path: string, detectorParameters: Record<string, unknown>) {
+	return {
+		id,
+		name: `Duplicate Detector e2e (${path})`,
+		active: false,
+		settings: { executionOrder: 'v1' },
+		pinData: {},
+		nodes: [
+			{
+				id: `${id}-webhook`,
+				name: 'Webhook',
+				type: 'n8n-nodes-base.webhook',
+				typeVersion: 2,
+				position: [0, 0],
+				webhookId: `e2e-${path}`,
+				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
+			},
+			{
+				id: `${id}-split`,
+				name: 'Split Out',
+				type: 'n8n-nodes-base.splitOut',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: { fieldToSplitOut: 'body', include: 'noOtherFields', options: {} },
+			},
+			{
+				id: `${id}-detector`,
+				name: 'Duplicate Detector',
+				type: 'n8n-nodes-crm-sync.duplicateDetector',
+				typeVersion: 1,
+				position: [440, 0],
+				parameters: detectorParameters,
+			},
+		],
+		connections: {
+			Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
+			'Split Out': { main: [[{ node: 'Duplicate Detector', type: 'main', index: 0 }]] },
+		},
+	};
+}
+
+const existing = { id: '123', name: 'John Doe', email: 'j.doe@example.com', phone: '5551234567' };
+const incoming = { name: 'Jonathan Doe', email: 'j.doe@example.com', phone: '(555) 123-4567' };
+const stranger = { id: '900', name: 'Ann Lee', email: 'ann@lee.io', phone: '+44 20 7946 0958' };
+
+let n8n: N8nInstance;
+type Out = Array<Record<string, unknown>>;
+
+async function run(workflowId: string, path: string, body: unknown): Promise<{ unique: Out; duplicates: Out }> {
+	const before = await executionCount(workflowId);
+	const response = await postWebhook(n8n.baseUrl, path, body);
+	assert.equal(response.status, 200);
+	await waitFor(async () => (await executionCount(workflowId)) > before, 10_000);
+	const data = await lastRunData(n8n, workflowId);
+	const main = data['Duplicate Detector'][0].data.main;
+	return { unique: (main[0] ?? []).map((i) => i.json), duplicates: (main[1] ?? []).map((i) => i.json) };
+}
+
+async function executionCount(workflowId: string): Promise<number> {
+	const list = await n8n.api<{ data: Array<{ id: string; stoppedAt?: string }> }>('GET', `/api/v1/executions?workflowId=${workflowId}&limit=100`);
+	return list.data.filter((e) => e.stoppedAt).length;
+}
+
+describe('Duplicate Detector in n8n', () => {
+	before(async () => {
+		n8n = await startN8n({
+			workflowObjects: [
+				workflow('dedupeE2eBatch', 'dedupe-batch', { operation: 'findDuplicates', matchAgainst: 'batch' }),
+				workflow('dedupeE2eIndexAdd', 'dedupe-index-add', { operation: 'updateIndex', syncNamespace: NAMESPACE }),
+				workflow('dedupeE2eIndexFind', 'dedupe-index-find', {
+					operation: 'findDuplicates',
+					matchAgainst: 'index',
+					syncNamespace: NAMESPACE,
+					scoringMode: 'fellegiSunter',
+				}),
+				workflow('dedupeE2eCrm', 'dedupe-crm', { operation: 'findDuplicates', matchAgainst: 'crm' }),
+			],
+		});
+	});
+	after(async () => {
+		await n8n?.stop();
+	});
+
+	test("within a batch: the brief's example gives one duplicate with its master", async () => {
+		const { unique, duplicates } = await run('dedupeE2eBatch', 'dedupe-batch', [existing, incoming, stranger]);
+		assert.equal(duplicates.length, 1);
+		assert.equal(unique.length, 2);
+		const duplicate = duplicates[0].duplicate as Record<string, any>;
+		assert.equal(duplicates[0].name, 'Jonathan Doe', 'the record passes through');
+		assert.ok(duplicate.confidence > 0.8, String(duplicate.confidence));
+		assert.equal(duplicate.factors.email, true);
+		assert.equal(duplicate.factors.phone, true);
+		assert.equal(duplicate.masterId, '123');
+		assert.deepEqual(duplicate.master, existing);
+		assert.deepEqual(unique.find((u) => u.id === '123')?.duplicateMaster, { cluster: 0, size: 2 });
+	});
+
+	test("against the index: records synced earlier are found, new ones are added", async () => {
+		const added = await run('dedupeE2eIndexAdd', 'dedupe-index-add', [existing]);
+		assert.equal(added.unique[0].indexed, true);
+
+		const first = await run('dedupeE2eIndexFind', 'dedupe-index-find', [incoming, stranger]);
+		assert.equal(first.duplicates.length, 1);
+		const duplicate = first.duplicates[0].duplicate as Record<string, any>;
+		assert.equal(duplicate.matches.length, 1, 'exactly one duplicate');
+		assert.equal(duplicate.masterId, '123');
+		assert.ok(duplicate.confidence > 0.8);
+		assert.equal(duplicate.factors.email, true);
+		assert.equal(duplicate.factors.phone, true);
+		assert.deepEqual(first.unique.map((u) => u.id), ['900']);
+
+		// The stranger was added to the index by the previous run: now it is known.
+		const second = await run('dedupeE2eIndexFind', 'dedupe-index-find', [{ ...stranger, id: '901', email: 'ANN@lee.io' }]);
+		assert.equal(second.duplicates.length, 1);
+		assert.equal((second.duplicates[0].duplicate as Record<string, any>).masterId, '900');
+	});
+
+	test('against a target CRM: a clear not-implemented error', async () => {
+		const response = await postWebhook(n8n.baseUrl, 'dedupe-crm', [incoming]);
+		assert.equal(response.status, 200);
+		let message = '';
+		await waitFor(async () => {
+			const list = await n8n.api<{ data: Array<{ id: string }> }>('GET', '/api/v1/executions?workflowId=dedupeE2eCrm&status=error&limit=1');
+			if (list.data.length === 0) return false;
+			const execution = await n8n.api<{ data: { resultData: { error?: { message?: string } } } }>(
+				'GET',
+				`/api/v1/executions/${list.data[0].id}?includeData=true`,
+			);
+			message = execution.data.resultData.error?.message ?? '';
+			return true;
+		}, 15_000);
+		assert.match(message, /not implemented yet/);
+	});
+});
