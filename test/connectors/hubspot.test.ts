@@ -35,6 +35,12 @@ function ok(outcome: WriteOutcome): asserts outcome is Extract<WriteOutcome, { i
 	assert.notEqual(outcome.status, 'failed', JSON.stringify(outcome));
 }
 
+/** The CRM id of a successful outcome (fails the test otherwise). */
+function idOf(outcome: WriteOutcome): string {
+	ok(outcome);
+	return outcome.id;
+}
+
 describe('HubSpot connector', () => {
 	test('createConnector builds it from credential values', () => {
 		const c = createConnector('hubspot', { accessToken: 'pat-x', baseUrl: url });
@@ -122,12 +128,12 @@ describe('HubSpot connector', () => {
 		]);
 		assert.equal(updated[0].status, 'updated');
 		assert.equal(updated[1].status, 'failed');
-		assert.equal((await c.get('account', created[0].id))?.fields.name, 'Acme Corp');
+		assert.equal((await c.get('account', idOf(created[0])))?.fields.name, 'Acme Corp');
 
-		const deleted = await c.delete('account', [{ ref: 0, id: created[0].id }]);
+		const deleted = await c.delete('account', [{ ref: 0, id: idOf(created[0]) }]);
 		assert.equal(deleted[0].status, 'deleted');
-		assert.equal(await c.get('account', created[0].id), undefined);
-		assert.equal(dump('companies').find((r) => r.id === created[0].id)?.archived, true);
+		assert.equal(await c.get('account', idOf(created[0])), undefined);
+		assert.equal(dump('companies').find((r) => r.id === idOf(created[0]))?.archived, true);
 	});
 
 	test('upsert of companies by domain (no native upsert key): search, then create or update', async () => {
@@ -158,18 +164,18 @@ describe('HubSpot connector', () => {
 		ok(acts[0]);
 		ok(acts[1]);
 		assert.equal(acts[2].status, 'failed');
-		assert.equal(dump('tasks').find((r) => r.id === acts[0].id)?.properties.hs_task_subject, 'Call back');
-		assert.equal(dump('notes').find((r) => r.id === acts[1].id)?.properties.hs_note_body, 'Met at the fair');
+		assert.equal(dump('tasks').find((r) => r.id === idOf(acts[0]))?.properties.hs_task_subject, 'Call back');
+		assert.equal(dump('notes').find((r) => r.id === idOf(acts[1]))?.properties.hs_note_body, 'Met at the fair');
 
-		const note = await c.get('activity', acts[1].id);
+		const note = await c.get('activity', idOf(acts[1]));
 		assert.equal(note?.fields.hs_note_body, 'Met at the fair');
-		const upd = await c.update('activity', [{ ref: 0, id: acts[1].id, fields: { hs_note_body: 'Met at the fair (edited)' } }]);
+		const upd = await c.update('activity', [{ ref: 0, id: idOf(acts[1]), fields: { hs_note_body: 'Met at the fair (edited)' } }]);
 		assert.equal(upd[0].status, 'updated');
-		assert.equal(dump('notes').find((r) => r.id === acts[1].id)?.properties.hs_note_body, 'Met at the fair (edited)');
-		const del = await c.delete('activity', [{ ref: 0, id: acts[0].id }, { ref: 1, id: '987654321' }]);
+		assert.equal(dump('notes').find((r) => r.id === idOf(acts[1]))?.properties.hs_note_body, 'Met at the fair (edited)');
+		const del = await c.delete('activity', [{ ref: 0, id: idOf(acts[0]) }, { ref: 1, id: '987654321' }]);
 		assert.equal(del[0].status, 'deleted');
 		assert.equal(del[1].status, 'failed');
-		assert.equal(await c.get('activity', acts[0].id), undefined);
+		assert.equal(await c.get('activity', idOf(acts[0])), undefined);
 	});
 
 	test('merge contacts with HubSpot\'s merge endpoint; a bad id fails alone', async () => {

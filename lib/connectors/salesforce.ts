@@ -1,0 +1,624 @@
+// Salesforce REST (sObject Collections, SOQL, describe) and SOAP merge through jsforce 3.
+//
+// jsforce quirks handled here (crm-wire.md §0, §1):
+// - The API version is always set explicitly ('62.0' default): jsforce's default is 50.0 and
+//   collection upsert needs >= 46.
+// - `callOptions: { client: <marker> }` makes jsforce send `Sforce-Call-Options: client=<marker>`,
+//   which Salesforce reports back in CDC `changeOrigin`: our echo marker.
+// - Collections take <= 200 records per request; we chunk at 200 ourselves (each chunk is one
+//   limited, retried API call) and pass allowRecursive as a guard.
+// - jsforce retries some statuses itself (GET/PUT/DELETE on 429/5xx) and refreshes on 401 when it
+//   has a refresh token. Both are switched off (retry.maxRetries 0 on its transport, no refresh
+//   token given to it): lib/http does retries and token refresh for every CRM in one way.
+// - jsforce errors carry errorCode but no HTTP status; we record the status of each response in an
+//   AsyncLocalStorage slot so classification can use it.
+// - There is no REST merge: merge goes through SOAP `merge()` (master + up to 2 per request).
+//
+// Entities: contact → Contact, lead → Lead, account → Account, opportunity → Opportunity,
+// activity → Task (or Event: ids with prefix 00U, records with StartDateTime).
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Connection } from 'jsforce';
+import type { EntityType } from '../model';
+import { classifyGeneric, credentialKey, CrmError, httpRequest, HttpStatusError, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../http';
+import {
+	byRef,
+	chunk,
+	DEFAULT_CHANGE_SOURCE_MARKER,
+	isolateFailures,
+	NotImplementedError,
+	type ChangePage,
+	type ChangedRecord,
+	type ConnectorRuntime,
+	type CreateRequest,
+	type CrmConnector,
+	type CrmRecord,
+	type DeleteRequest,
+	type DeletedRecord,
+	type FieldDescription,
+	type FieldType,
+	type ListChangesOptions,
+	type MatchKind,
+	type MergeRequest,
+	type ReadOptions,
+	type UpdateRequest,
+	type UpsertRequest,
+	type WriteOutcome,
+} from './types';
+
+export interface SalesforceConfig {
+	/** Where the OAuth token endpoint lives (login.salesforce.com, test.salesforce.com, My Domain, sandbox). */
+	loginUrl: string;
+	/** The org's instance URL; taken from the token response when missing. */
+	instanceUrl?: string;
+	/** REST/SOAP API version. Default '62.0'. */
+	apiVersion?: string;
+	clientId?: string;
+	clientSecret?: string;
+	/** refresh_token grant (authorization code flow) or client_credentials grant. */
+	grant: 'refresh_token' | 'client_credentials' | 'none';
+	refreshToken?: string;
+	accessToken?: string;
+}
+
+/** Builds the connector from the values of credentials/SalesforceCrmSyncOAuth2Api. */
+export function create(credentials: Record<string, unknown>, runtime: ConnectorRuntime = {}): SalesforceConnector {
+	const token = (credentials.oauthTokenData ?? {}) as { access_token?: string; refresh_token?: string; instance_url?: string };
+	const clientCredentials = credentials.grantType === 'clientCredentials';
+	return new SalesforceConnector(
+		{
+			loginUrl: String(credentials.loginUrl || 'https://login.salesforce.com'),
+			instanceUrl: (credentials.instanceUrl as string | undefined) || token.instance_url,
+			apiVersion: (credentials.apiVersion as string | undefined) || undefined,
+			clientId: credentials.clientId as string | undefined,
+			clientSecret: credentials.clientSecret as string | undefined,
+			grant: clientCredentials ? 'client_credentials' : token.refresh_token ? 'refresh_token' : 'none',
+			refreshToken: token.refresh_token,
+			accessToken: token.access_token,
+		},
+		runtime,
+	);
+}
+
+const COLLECTION_LIMIT = 200;
+const IN_VALUES = 100;
+const MERGE_PER_REQUEST = 2;
+const DEFAULT_VERSION = '62.0';
+
+const OBJECTS: Record<EntityType, string> = { contact: 'Contact', lead: 'Lead', account: 'Account', opportunity: 'Opportunity', activity: 'Task' };
+const MERGEABLE = new Set(['Contact', 'Lead', 'Account']);
+
+const DEFAULT_FIELDS: Record<string, string[]> = {
+	Contact: ['FirstName', 'LastName', 'Email', 'Phone', 'MobilePhone', 'Title', 'AccountId', 'LeadSource', 'MailingStreet', 'MailingCity', 'MailingState', 'MailingPostalCode', 'MailingCountry', 'HasOptedOutOfEmail', 'DoNotCall', 'OwnerId', 'LastModifiedDate', 'SystemModstamp'],
+	Lead: ['FirstName', 'LastName', 'Email', 'Phone', 'Company', 'Title', 'Status', 'LeadSource', 'Street', 'City', 'State', 'PostalCode', 'Country', 'HasOptedOutOfEmail', 'DoNotCall', 'IsConverted', 'OwnerId', 'LastModifiedDate', 'SystemModstamp'],
+	Account: ['Name', 'Website', 'Phone', 'Industry', 'BillingStreet', 'BillingCity', 'BillingState', 'BillingPostalCode', 'BillingCountry', 'OwnerId', 'LastModifiedDate', 'SystemModstamp'],
+	Opportunity: ['Name', 'Amount', 'StageName', 'CloseDate', 'AccountId', 'Probability', 'IsWon', 'IsClosed', 'OwnerId', 'LastModifiedDate', 'SystemModstamp'],
+	Task: ['Subject', 'Description', 'ActivityDate', 'Status', 'Priority', 'TaskSubtype', 'WhoId', 'WhatId', 'CallDurationInSeconds', 'OwnerId', 'LastModifiedDate', 'SystemModstamp'],
+	Event: ['Subject', 'Description', 'StartDateTime', 'EndDateTime', 'WhoId', 'WhatId', 'OwnerId', 'LastModifiedDate', 'SystemModstamp'],
+};
+
+/** Status/headers of the last HTTP response inside one transport call (jsforce errors lack them). */
+const responseSlot = new AsyncLocalStorage<{ status?: number }>();
+
+interface SaveResult {
+	id?: string;
+	success: boolean;
+	created?: boolean;
+	errors?: Array<{ statusCode?: string; errorCode?: string; message: string; fields?: string[] }>;
+}
+
+type SfRecord = Record<string, unknown> & { Id: string; attributes?: unknown };
+
+/** listChanges cursor: SystemModstamp watermark (whole seconds) and the `id@SystemModstamp` keys already returned at it. */
+interface SalesforceCursor {
+	t: string;
+	ids: string[];
+}
+
+export class SalesforceConnector implements CrmConnector {
+	readonly crm = 'salesforce' as const;
+	readonly transport: Transport;
+	readonly tokens: TokenManager;
+	readonly conn: Connection;
+	private readonly version: string;
+
+	constructor(
+		private readonly config: SalesforceConfig,
+		runtime: ConnectorRuntime = {},
+	) {
+		this.version = config.apiVersion || DEFAULT_VERSION;
+		const loginUrl = config.loginUrl.replace(/\/+$/, '');
+		this.conn = new Connection({
+			loginUrl,
+			instanceUrl: (config.instanceUrl || loginUrl).replace(/\/+$/, ''),
+			accessToken: config.accessToken,
+			version: this.version,
+			callOptions: { client: runtime.changeSourceMarker ?? DEFAULT_CHANGE_SOURCE_MARKER },
+		});
+		disableJsforceRetries(this.conn);
+		const key = credentialKey('salesforce', loginUrl, config.clientId, config.grant === 'refresh_token' ? config.refreshToken : config.grant === 'none' ? config.accessToken : config.clientSecret);
+		this.tokens = tokenManagerFor(key, () =>
+			new TokenManager({
+				initial: config.accessToken ? { accessToken: config.accessToken, extra: { instance_url: config.instanceUrl } } : undefined,
+				fetch: config.grant === 'none' ? undefined : (current) => this.fetchToken(current),
+			}),
+		);
+		this.transport = new Transport({
+			crm: 'salesforce',
+			key,
+			classify: classifySalesforceError,
+			// Salesforce limits a daily org quota, not a rate; cap concurrency (long-running request limit is 25).
+			limits: { default: { maxConcurrent: 10 }, ...runtime.limits },
+			retry: runtime.retry,
+			token: this.tokens,
+			store: runtime.store,
+			timeoutMs: runtime.timeoutMs,
+			onEvent: runtime.onEvent,
+		});
+	}
+
+	maxBatchSize(_entity: EntityType, operation?: string): number {
+		return operation === 'merge' ? COLLECTION_LIMIT : COLLECTION_LIMIT;
+	}
+
+	matchField(entity: EntityType, kind: MatchKind): string | undefined {
+		if (kind === 'externalId') return undefined;
+		if (entity === 'contact' || entity === 'lead') return kind === 'email' ? 'Email' : 'Phone';
+		if (entity === 'account') return kind === 'phone' ? 'Phone' : undefined;
+		return undefined;
+	}
+
+	async get(entity: EntityType, id: string, options: ReadOptions = {}): Promise<CrmRecord | undefined> {
+		const object = objectForId(entity, id);
+		try {
+			const record = (await this.call('retrieve', (c) => c.sobject(object).retrieve(id, { fields: this.fields(object, options) }))) as SfRecord;
+			return toRecord(record);
+		} catch (error) {
+			if (error instanceof CrmError && (error.httpStatus === 404 || error.code === 'NOT_FOUND')) return undefined;
+			throw error;
+		}
+	}
+
+	async search(entity: EntityType, field: string, values: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const object = OBJECTS[entity];
+		assertFieldName(field);
+		const fields = [...new Set(['Id', ...this.fields(object, options), field])];
+		const out: CrmRecord[] = [];
+		for (const group of chunk([...new Set(values.map((v) => String(v).trim()).filter(Boolean))], IN_VALUES)) {
+			const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE ${field} IN (${group.map(soqlString).join(', ')})`;
+			const result = (await this.call('query', async (c) => (await c.query(soql, { autoFetch: true, maxFetch: 100_000 })) as unknown)) as { records: SfRecord[] };
+			out.push(...result.records.map(toRecord));
+		}
+		return out;
+	}
+
+	async create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		for (const [object, group] of groupByObject(entity, records)) {
+			for (const batch of chunk(group, COLLECTION_LIMIT)) {
+				outcomes.push(
+					...(await isolateFailures(batch, async (part) => {
+						const results = (await this.call(
+							'collections.create',
+							(c) => c.sobject(object).create(part.map((r) => sfFields(r.fields)), { allOrNone: false, allowRecursive: true }),
+							false,
+						)) as SaveResult[];
+						return part.map((r, i) => saveOutcome(r.ref, results[i], 'created'));
+					})),
+				);
+			}
+		}
+		return byRef(outcomes);
+	}
+
+	async update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		for (const [object, group] of groupBy(records, (r) => objectForId(entity, r.id))) {
+			for (const batch of chunk(group, COLLECTION_LIMIT)) {
+				outcomes.push(
+					...(await isolateFailures(batch, async (part) => {
+						const results = (await this.call('collections.update', (c) =>
+							c.sobject(object).update(part.map((r) => ({ ...sfFields(r.fields), Id: r.id })), { allOrNone: false, allowRecursive: true }),
+						)) as SaveResult[];
+						return part.map((r, i) => saveOutcome(r.ref, results[i], 'updated', r.id));
+					})),
+				);
+			}
+		}
+		return byRef(outcomes);
+	}
+
+	/**
+	 * External-id fields (custom `__c`) use the Collections upsert (one call per 200). Other keys
+	 * (Email, Phone: not external ids) are looked up with SOQL, then created or updated; records
+	 * whose stored values already equal the input are reported `unchanged` and not written.
+	 */
+	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
+		assertFieldName(matchKey);
+		const object = OBJECTS[entity];
+		const outcomes: WriteOutcome[] = [];
+		const valid: Array<UpsertRequest & { key: string }> = [];
+		for (const record of records) {
+			const value = record.fields[matchKey];
+			if (value === undefined || value === null || String(value).trim() === '') {
+				outcomes.push({ ref: record.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
+				continue;
+			}
+			valid.push({ ...record, key: normaliseKey(matchKey, value) });
+		}
+		if (/__c$/i.test(matchKey)) {
+			for (const batch of chunk(valid, COLLECTION_LIMIT)) {
+				outcomes.push(
+					...(await isolateFailures(batch, async (part) => {
+						const results = (await this.call('collections.upsert', (c) =>
+							c.sobject(object).upsert(part.map((r) => sfFields(r.fields)), matchKey, { allOrNone: false, allowRecursive: true }),
+						)) as SaveResult[];
+						return part.map((r, i) => saveOutcome(r.ref, results[i], results[i]?.created ? 'created' : 'updated'));
+					})),
+				);
+			}
+		} else {
+			outcomes.push(...(await this.searchThenWrite(entity, matchKey, valid)));
+		}
+		return byRef(outcomes);
+	}
+
+	async delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		for (const [object, group] of groupBy(records, (r) => objectForId(entity, r.id))) {
+			for (const batch of chunk(group, COLLECTION_LIMIT)) {
+				const results = (await this.call('collections.delete', (c) => c.sobject(object).destroy(batch.map((r) => r.id), { allOrNone: false, allowRecursive: true }))) as SaveResult[];
+				outcomes.push(...batch.map((r, i) => saveOutcome(r.ref, results[i], 'deleted', r.id)));
+			}
+		}
+		return byRef(outcomes);
+	}
+
+	/** SOAP merge: up to 2 records per merge request; more are merged in rounds into the master. */
+	async merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]> {
+		const object = OBJECTS[entity];
+		if (!MERGEABLE.has(object)) throw new NotImplementedError(`Salesforce merge of ${entity} (Salesforce merges leads, contacts and accounts only)`);
+		const outcomes: WriteOutcome[] = [];
+		for (const request of requests) {
+			try {
+				for (const round of chunk(request.mergeIds, MERGE_PER_REQUEST)) {
+					const result = (await this.call('soap.merge', (c) => c.soap.merge({ masterRecord: { type: object, Id: request.masterId }, recordToMergeIds: round }))) as {
+						success: boolean | string;
+						errors?: unknown;
+					};
+					if (String(result.success) !== 'true') {
+						const errors = ([] as unknown[]).concat(result.errors ?? []) as Array<{ statusCode?: string; message?: string }>;
+						throw new CrmError(`Salesforce: ${errors.map((e) => e.message).join('; ') || 'merge failed'}`, 'salesforce', 'validation', { code: errors[0]?.statusCode, body: result });
+					}
+				}
+				outcomes.push({ ref: request.ref, status: 'merged', id: request.masterId, mergedIds: request.mergeIds });
+			} catch (error) {
+				if (!(error instanceof CrmError) || error.category !== 'validation') throw error;
+				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: error.code, message: error.message });
+			}
+		}
+		return outcomes;
+	}
+
+	/**
+	 * SOQL `SystemModstamp >= watermark ORDER BY SystemModstamp, Id` over queryAll (deleted rows
+	 * included, IsDeleted = true). The watermark is kept in whole seconds and the ids already
+	 * returned at it are skipped, so no change is lost to timestamp precision or ties.
+	 */
+	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
+		const object = OBJECTS[entity];
+		const cursor: SalesforceCursor = options.cursor ? JSON.parse(options.cursor) : { t: floorSecond(options.since ?? '1970-01-01T00:00:00Z'), ids: [] };
+		const pageSize = Math.min(options.pageSize ?? 2000, 2000);
+		const extra = MERGEABLE.has(object) ? ['IsDeleted', 'MasterRecordId'] : ['IsDeleted'];
+		const fields = [...new Set(['Id', ...this.fields(object, options), 'SystemModstamp', ...extra])];
+		const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE SystemModstamp >= ${cursor.t} ORDER BY SystemModstamp ASC, Id ASC LIMIT ${pageSize + cursor.ids.length}`;
+		const result = (await this.call('queryAll', async (c) => (await c.query(soql, { scanAll: options.includeDeleted !== false, autoFetch: true, maxFetch: pageSize + cursor.ids.length })) as unknown)) as {
+			records: SfRecord[];
+		};
+		// A row is identified by id + SystemModstamp: a record changed again within the watermark second is new.
+		const seen = new Set(cursor.ids);
+		const records: ChangedRecord[] = [];
+		const deleted: DeletedRecord[] = [];
+		let watermark = cursor.t;
+		let keysAtWatermark = new Set(cursor.ids);
+		for (const row of result.records) {
+			const second = floorSecond(String(row.SystemModstamp));
+			if (second !== watermark) {
+				watermark = second;
+				keysAtWatermark = new Set();
+			}
+			const key = `${row.Id}@${toIso(row.SystemModstamp)}`;
+			keysAtWatermark.add(key);
+			if (seen.has(key)) continue;
+			if (row.IsDeleted === true || row.IsDeleted === 'true') {
+				deleted.push({ id: row.Id, deletedAt: toIso(row.SystemModstamp), mergedInto: (row.MasterRecordId as string | null) || undefined });
+				continue;
+			}
+			const record = toRecord(row);
+			records.push({ ...record, modifiedAt: toIso(row.SystemModstamp) ?? record.modifiedAt ?? watermark });
+		}
+		return {
+			records,
+			deleted,
+			cursor: JSON.stringify({ t: watermark, ids: [...keysAtWatermark] } satisfies SalesforceCursor),
+			hasMore: result.records.length >= pageSize + cursor.ids.length,
+		};
+	}
+
+	async describeFields(entity: EntityType): Promise<FieldDescription[]> {
+		const object = OBJECTS[entity];
+		const describe = (await this.call('describe', (c) => c.sobject(object).describe())) as unknown as {
+			fields: Array<{
+				name: string;
+				label: string;
+				type: string;
+				custom: boolean;
+				nillable: boolean;
+				createable: boolean;
+				updateable: boolean;
+				defaultedOnCreate: boolean;
+				externalId?: boolean;
+				idLookup?: boolean;
+				unique?: boolean;
+				picklistValues?: Array<{ value: string; label: string; active?: boolean }>;
+				referenceTo?: string[];
+			}>;
+		};
+		return describe.fields.map((f) => ({
+			name: f.name,
+			label: f.label,
+			type: salesforceFieldType(f.type),
+			crmType: f.type,
+			custom: Boolean(f.custom),
+			required: !f.nillable && f.createable && !f.defaultedOnCreate && f.type !== 'boolean',
+			readOnly: !f.createable && !f.updateable,
+			unique: Boolean(f.externalId || f.unique || f.name === 'Id'),
+			options: f.picklistValues?.length ? f.picklistValues.filter((p) => p.active !== false).map((p) => ({ value: p.value, label: p.label })) : undefined,
+			referenceTo: f.referenceTo?.length ? f.referenceTo : undefined,
+		}));
+	}
+
+	async testConnection(): Promise<void> {
+		await this.call('limits', (c) => c.request(`/services/data/v${this.version}/limits`));
+	}
+
+	// ---- internals -------------------------------------------------------------------------------
+
+	private call<T>(label: string, op: (conn: Connection) => Promise<T>, idempotent = true): Promise<T> {
+		return this.transport.call(
+			label,
+			(token) => {
+				const slot: { status?: number } = {};
+				return responseSlot.run(slot, async () => {
+					this.conn.accessToken = token ?? '';
+					try {
+						return await op(this.conn);
+					} catch (error) {
+						if (error && typeof error === 'object' && slot.status !== undefined) (error as { httpStatus?: number }).httpStatus = slot.status;
+						throw error;
+					}
+				});
+			},
+			{ idempotent },
+		);
+	}
+
+	private async searchThenWrite(entity: EntityType, matchKey: string, records: Array<UpsertRequest & { key: string }>): Promise<WriteOutcome[]> {
+		const lastByKey = new Map<string, UpsertRequest & { key: string }>();
+		for (const r of records) lastByKey.set(r.key, r);
+		const written = [...new Set([...lastByKey.values()].flatMap((r) => Object.keys(r.fields)))];
+		const existing = new Map<string, CrmRecord>();
+		for (const found of await this.search(entity, matchKey, [...lastByKey.keys()], { fields: written })) {
+			const key = normaliseKey(matchKey, found.fields[matchKey]);
+			if (!existing.has(key)) existing.set(key, found);
+		}
+		const results = new Map<number, WriteOutcome>();
+		const toCreate: CreateRequest[] = [];
+		const toUpdate: UpdateRequest[] = [];
+		for (const r of lastByKey.values()) {
+			const found = existing.get(r.key);
+			if (!found) toCreate.push({ ref: r.ref, fields: r.fields });
+			else if (sameValues(r.fields, found.fields)) results.set(r.ref, { ref: r.ref, status: 'unchanged', id: found.id });
+			else toUpdate.push({ ref: r.ref, id: found.id, fields: omitKey(r.fields, matchKey) });
+		}
+		for (const o of [...(await this.create(entity, toCreate)), ...(await this.update(entity, toUpdate))]) results.set(o.ref, o);
+		return records.map((r) => ({ ...results.get(lastByKey.get(r.key)!.ref)!, ref: r.ref }));
+	}
+
+	private fields(object: string, options: ReadOptions): string[] {
+		const fields = options.fields?.length ? options.fields : DEFAULT_FIELDS[object];
+		fields.forEach(assertFieldName);
+		return fields;
+	}
+
+	/** refresh_token or client_credentials grant against {loginUrl}/services/oauth2/token. */
+	private async fetchToken(current: AccessToken | undefined): Promise<AccessToken> {
+		const form: Record<string, string> =
+			this.config.grant === 'refresh_token'
+				? { grant_type: 'refresh_token', refresh_token: current?.refreshToken ?? this.config.refreshToken ?? '', client_id: this.config.clientId ?? '', client_secret: this.config.clientSecret ?? '' }
+				: { grant_type: 'client_credentials', client_id: this.config.clientId ?? '', client_secret: this.config.clientSecret ?? '' };
+		try {
+			const response = await httpRequest<{ access_token: string; instance_url?: string; refresh_token?: string }>({
+				method: 'POST',
+				url: `${this.config.loginUrl.replace(/\/+$/, '')}/services/oauth2/token`,
+				form,
+				timeoutMs: 30_000,
+			});
+			// jsforce re-points to the instance the token belongs to, as its own _establish does.
+			if (response.body.instance_url) this.conn.instanceUrl = response.body.instance_url.replace(/\/+$/, '');
+			return { accessToken: response.body.access_token, refreshToken: response.body.refresh_token, extra: { instance_url: response.body.instance_url } };
+		} catch (error) {
+			if (error instanceof HttpStatusError && error.status < 500) {
+				const body = error.body as { error?: string; error_description?: string } | undefined;
+				throw new CrmError(`Salesforce: token request failed: ${body?.error_description ?? body?.error ?? `HTTP ${error.status}`}`, 'salesforce', 'auth', { httpStatus: error.status, code: body?.error, body });
+			}
+			throw classifyGeneric('salesforce', error, error instanceof HttpStatusError ? error.status : undefined);
+		}
+	}
+}
+
+/** Salesforce's signals (crm-wire §1, §6) → CrmError. 403 REQUEST_LIMIT_EXCEEDED is the throttle, not an auth error. */
+export function classifySalesforceError(error: unknown): CrmError {
+	if (error instanceof CrmError) return error;
+	const e = error as { errorCode?: string; name?: string; message?: string; httpStatus?: number; data?: unknown };
+	const code = typeof e?.errorCode === 'string' ? e.errorCode : undefined;
+	const status = e?.httpStatus;
+	if (!code && status === undefined) return classifyGeneric('salesforce', error);
+	const message = `Salesforce: ${e.message ?? code}`;
+	const details = { httpStatus: status, code, body: e.data, cause: error };
+	if (code === 'REQUEST_LIMIT_EXCEEDED') return new CrmError(message, 'salesforce', 'rate_limit', details);
+	if (code?.includes('INVALID_SESSION_ID') || status === 401) return new CrmError(message, 'salesforce', 'auth', details);
+	if ((status !== undefined && status >= 500) || code === 'SERVER_UNAVAILABLE' || /^ERROR_HTTP_5\d\d$/.test(code ?? '')) return new CrmError(message, 'salesforce', 'transient', details);
+	if (status === 403) return new CrmError(message, 'salesforce', 'auth', details);
+	if (status === 429) return new CrmError(message, 'salesforce', 'rate_limit', details);
+	if (status !== undefined && status >= 400) return new CrmError(message, 'salesforce', 'validation', details);
+	if (code === 'NOT_FOUND' || code === 'MULTIPLE_CHOICES' || code === 'MALFORMED_QUERY' || code === 'INVALID_FIELD' || code === 'INVALID_TYPE') {
+		return new CrmError(message, 'salesforce', 'validation', details);
+	}
+	if (status === undefined) {
+		const generic = classifyGeneric('salesforce', error);
+		if (generic.category === 'transient') return generic;
+	}
+	return new CrmError(message, 'salesforce', 'fatal', details);
+}
+
+/** Makes jsforce's fetch layer never retry and records each response status for classification. */
+function disableJsforceRetries(conn: Connection): void {
+	const transport = (conn as unknown as { _transport: { httpRequest: (req: unknown, options?: Record<string, unknown>) => Promise<{ statusCode?: number }> } })._transport;
+	const original = transport.httpRequest.bind(transport);
+	transport.httpRequest = (req, options = {}) => {
+		const promise = original(req, { ...options, retry: { ...(options.retry as object), maxRetries: 0 } });
+		const slot = responseSlot.getStore();
+		if (slot) promise.then((res) => (slot.status = res?.statusCode), () => undefined);
+		return promise;
+	};
+}
+
+function saveOutcome(ref: number, result: SaveResult | undefined, status: 'created' | 'updated' | 'deleted', knownId?: string): WriteOutcome {
+	if (!result) return { ref, status: 'failed', category: 'fatal', message: 'Salesforce returned fewer results than records' };
+	if (result.success) return { ref, status, id: result.id ?? knownId ?? '' };
+	const errors = result.errors ?? [];
+	const code = errors[0]?.statusCode ?? errors[0]?.errorCode;
+	const fields = errors.flatMap((e) => e.fields ?? []);
+	return {
+		ref,
+		status: 'failed',
+		category: code === 'REQUEST_LIMIT_EXCEEDED' ? 'rate_limit' : 'validation',
+		code,
+		message: errors.map((e) => e.message).join('; ') || 'Salesforce rejected the record',
+		fields: fields.length ? fields : undefined,
+	};
+}
+
+function toRecord(row: SfRecord): CrmRecord {
+	const fields: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(row)) if (k !== 'attributes' && k !== 'Id') fields[k] = v;
+	return { id: row.Id, fields, modifiedAt: toIso(row.LastModifiedDate ?? row.SystemModstamp), createdAt: toIso(row.CreatedDate) };
+}
+
+/** Salesforce datetimes come as 2024-01-01T10:00:00.000+0000. */
+function toIso(value: unknown): string | undefined {
+	if (value === undefined || value === null || value === '') return undefined;
+	const ms = Date.parse(String(value).replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+	return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** SOQL datetime literal floored to the second (the precision SOQL filters reliably on). */
+function floorSecond(value: string): string {
+	const iso = toIso(value);
+	if (!iso) throw new CrmError(`Salesforce: invalid timestamp ${JSON.stringify(value)}`, 'salesforce', 'validation');
+	return `${iso.slice(0, 19)}Z`;
+}
+
+/** Fields as Salesforce takes them: no Id/attributes, Dates as ISO. */
+function sfFields(fields: Record<string, unknown>): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(fields)) {
+		if (k === 'Id' || k === 'attributes' || v === undefined) continue;
+		out[k] = v instanceof Date ? v.toISOString() : v;
+	}
+	return out;
+}
+
+function omitKey(fields: Record<string, unknown>, key: string): Record<string, unknown> {
+	const copy = { ...fields };
+	delete copy[key];
+	return copy;
+}
+
+/** Input values equal to what Salesforce holds (strings compared as text, emails case-insensitively). */
+function sameValues(input: Record<string, unknown>, stored: Record<string, unknown>): boolean {
+	for (const [k, v] of Object.entries(input)) {
+		if (v === undefined) continue;
+		const a = v === null || v === '' ? null : v;
+		const b = stored[k] === undefined || stored[k] === '' ? null : stored[k];
+		if (a === null || b === null) {
+			if (a !== b) return false;
+			continue;
+		}
+		if (/email/i.test(k) ? String(a).toLowerCase() !== String(b).toLowerCase() : String(a) !== String(b)) return false;
+	}
+	return true;
+}
+
+function normaliseKey(matchKey: string, value: unknown): string {
+	const text = String(value ?? '').trim();
+	return /email/i.test(matchKey) ? text.toLowerCase() : text;
+}
+
+function soqlString(value: string): string {
+	return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function assertFieldName(name: string): void {
+	if (!/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/.test(name)) throw new CrmError(`Salesforce: invalid field name ${JSON.stringify(name)}`, 'salesforce', 'validation', { code: 'INVALID_FIELD' });
+}
+
+/** Activities: Event ids start with 00U; everything else of the activity entity is a Task. */
+function objectForId(entity: EntityType, id: string): string {
+	if (entity === 'activity' && id.startsWith('00U')) return 'Event';
+	return OBJECTS[entity];
+}
+
+function groupByObject(entity: EntityType, records: CreateRequest[]): Map<string, CreateRequest[]> {
+	return groupBy(records, (r) => (entity === 'activity' && r.fields.StartDateTime !== undefined ? 'Event' : OBJECTS[entity]));
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+	const groups = new Map<string, T[]>();
+	for (const item of items) {
+		const k = key(item);
+		const list = groups.get(k) ?? [];
+		list.push(item);
+		groups.set(k, list);
+	}
+	return groups;
+}
+
+function salesforceFieldType(type: string): FieldType {
+	switch (type) {
+		case 'email':
+		case 'phone':
+		case 'url':
+		case 'currency':
+		case 'percent':
+		case 'boolean':
+		case 'date':
+		case 'datetime':
+		case 'picklist':
+		case 'multipicklist':
+		case 'reference':
+		case 'id':
+			return type;
+		case 'double':
+		case 'int':
+		case 'long':
+			return 'number';
+		case 'string':
+			return 'string';
+		case 'textarea':
+			return 'text';
+		default:
+			return 'other';
+	}
+}
