@@ -56,18 +56,7 @@ export class CredentialRateLimiter {
 		private shared?: StateStore,
 	) {
 		this.bucket = bucketFor(spec);
-		const local = this.bucket && !this.isShared;
-		this.bottleneck = new Bottleneck({
-			maxConcurrent: spec.maxConcurrent ?? 8,
-			...(local && this.bucket
-				? {
-						reservoir: this.bucket.capacity,
-						reservoirIncreaseMaximum: this.bucket.capacity,
-						reservoirIncreaseAmount: 1,
-						reservoirIncreaseInterval: Math.max(1, Math.round(1000 / this.bucket.refillPerSecond)),
-					}
-				: {}),
-		});
+		this.bottleneck = new Bottleneck({ maxConcurrent: spec.maxConcurrent ?? 8, ...(this.bucket && !this.isShared ? localReservoir(this.bucket) : {}) });
 	}
 
 	/**
@@ -122,6 +111,17 @@ export class CredentialRateLimiter {
 			await sleep(Math.max(5, taken.retryAfterMs));
 		}
 	}
+}
+
+/**
+ * Bottleneck's token bucket (reservoir increase). Bottleneck applies increases on its 250 ms
+ * heartbeat, so refills are batched per tick instead of one token per 1/rate seconds.
+ */
+function localReservoir(bucket: { capacity: number; refillPerSecond: number }): Bottleneck.ConstructorOptions {
+	const interval = Math.max(250, Math.round(1000 / bucket.refillPerSecond));
+	const amount = Math.max(1, Math.floor((bucket.refillPerSecond * interval) / 1000));
+	const maximum = Math.max(bucket.capacity, amount);
+	return { reservoir: maximum, reservoirIncreaseMaximum: maximum, reservoirIncreaseAmount: amount, reservoirIncreaseInterval: interval };
 }
 
 const limiters = new Map<string, CredentialRateLimiter>();
