@@ -66,6 +66,31 @@ export interface PipedriveConfig {
 	externalIdFields?: Partial<Record<EntityType, string>>;
 }
 
+/**
+ * Builds the connector from n8n credential values: the API-token credential (apiToken, baseUrl)
+ * or an OAuth2 credential (clientId, clientSecret, oauthTokenData {access_token, refresh_token,
+ * api_domain}, optional oauthUrl / baseUrl).
+ */
+export function create(credentials: Record<string, unknown>, runtime: ConnectorRuntime = {}): PipedriveConnector {
+	const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+	const token = credentials.oauthTokenData as { access_token?: string; refresh_token?: string; api_domain?: string } | undefined;
+	if (text(credentials.apiToken)) return new PipedriveConnector({ apiToken: text(credentials.apiToken), baseUrl: text(credentials.baseUrl) }, runtime);
+	if (token?.access_token || token?.refresh_token) {
+		return new PipedriveConnector(
+			{
+				accessToken: text(token.access_token),
+				refreshToken: text(token.refresh_token),
+				clientId: text(credentials.clientId),
+				clientSecret: text(credentials.clientSecret),
+				baseUrl: text(credentials.baseUrl) ?? text(token.api_domain),
+				oauthUrl: text(credentials.oauthUrl),
+			},
+			runtime,
+		);
+	}
+	throw new CrmError('Pipedrive: the credential has neither an API token nor an OAuth token', 'pipedrive', 'auth');
+}
+
 const DEFAULT_HOST = 'https://api.pipedrive.com';
 const DEFAULT_OAUTH_HOST = 'https://oauth.pipedrive.com';
 /** Largest page Pipedrive list, search and field endpoints return. */

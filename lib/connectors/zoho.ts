@@ -67,6 +67,28 @@ export interface ZohoConfig {
 	triggers?: string[];
 }
 
+/**
+ * Builds the connector from the n8n Zoho OAuth2 credential: clientId, clientSecret,
+ * oauthTokenData {access_token, refresh_token, api_domain, expires_in}, accountsUrl (data
+ * centre) or accountsUrlOverride, apiDomainOverride.
+ */
+export function create(credentials: Record<string, unknown>, runtime: ConnectorRuntime = {}): ZohoConnector {
+	const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+	const token = (credentials.oauthTokenData ?? {}) as { access_token?: string; refresh_token?: string; api_domain?: string };
+	if (!text(token.access_token) && !text(token.refresh_token)) throw new CrmError('Zoho: the credential is not connected (no OAuth token)', 'zoho', 'auth');
+	return new ZohoConnector(
+		{
+			accessToken: text(token.access_token),
+			refreshToken: text(token.refresh_token),
+			clientId: text(credentials.clientId),
+			clientSecret: text(credentials.clientSecret),
+			accountsUrl: text(credentials.accountsUrlOverride) ?? text(credentials.accountsUrl),
+			apiDomain: text(credentials.apiDomainOverride) ?? text(token.api_domain),
+		},
+		runtime,
+	);
+}
+
 const DEFAULT_ACCOUNTS = 'https://accounts.zoho.com';
 const DEFAULT_API_DOMAIN = 'https://www.zohoapis.com';
 const API_PATH = '/crm/v6';

@@ -1,0 +1,710 @@
+// Microsoft Dynamics 365 / Dataverse Web API v9.2 over plain HTTP.
+//
+// Auth: Entra ID client credentials ({authority}/{tenant}/oauth2/v2.0/token, scope {orgUrl}/.default);
+// no refresh token, so a new token is fetched on expiry or 401.
+// Writes: $batch (up to 1,000 operations), one changeset per record so a bad record fails alone.
+// Updates carry If-Match: * (without it PATCH would create); upsert is PATCH on an alternate key
+// (created = 201, updated = 200 with Prefer return=representation), or search + write when the
+// match field is not an alternate key in this environment.
+
+import type { ChangeOrigin, EntityType } from '../model';
+import {
+	classifyGeneric,
+	credentialKey,
+	CrmError,
+	HttpStatusError,
+	httpRequest,
+	Transport,
+	TokenManager,
+	tokenManagerFor,
+	type AccessToken,
+	type HttpRequest,
+	type HttpResponse,
+} from '../http';
+import { buildBatch, parseBatchResponse, type BatchOperation, type BatchOperationResult } from './dynamics-batch';
+import {
+	byRef,
+	chunk,
+	NotImplementedError,
+	type ChangePage,
+	type ChangedRecord,
+	type ConnectorRuntime,
+	type CreateRequest,
+	type CrmConnector,
+	type CrmFields,
+	type CrmRecord,
+	type DeleteRequest,
+	type DeletedRecord,
+	type FieldDescription,
+	type FieldType,
+	type ListChangesOptions,
+	type MatchKind,
+	type MergeRequest,
+	type ReadOptions,
+	type UpdateRequest,
+	type UpsertRequest,
+	type WriteFailure,
+	type WriteOperation,
+	type WriteOutcome,
+} from './types';
+
+export interface DynamicsConfig {
+	/** Environment URL, e.g. https://contoso.crm.dynamics.com (the client appends /api/data/v9.2). */
+	orgUrl: string;
+	tenantId?: string;
+	clientId?: string;
+	clientSecret?: string;
+	/** Entra authority (default https://login.microsoftonline.com; sovereign clouds or a sandbox otherwise). */
+	authorityUrl?: string;
+	/** A token to start with (optional). */
+	accessToken?: string;
+	expiresAt?: number;
+	/** Entity set used for the activity entity (default tasks). */
+	activityEntitySet?: 'tasks' | 'phonecalls' | 'appointments';
+	/** Field holding the external id, per entity (ideally an alternate key). */
+	externalIdFields?: Partial<Record<EntityType, string>>;
+	/**
+	 * listChanges through change tracking (Prefer: odata.track-changes + deltaLink), which also
+	 * reports deletions; change tracking must be enabled on the tables. Default: modifiedon filter.
+	 */
+	changeTracking?: boolean;
+}
+
+const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
+const API_PATH = '/api/data/v9.2';
+/** Operations per $batch. */
+const BATCH_MAX = 1000;
+/** Records per page (odata.maxpagesize; Dataverse caps it at 5,000). */
+const PAGE_MAX = 5000;
+/** Values per `$filter=f eq 'a' or f eq 'b'` (keeps URLs short). */
+const FILTER_VALUES = 25;
+
+/**
+ * Service protection: 6,000 requests and 52 concurrent requests per user per 5-minute window.
+ * Override with ConnectorRuntime.limits.
+ */
+const LIMITS = { default: { requests: 6000, intervalMs: 300_000, maxConcurrent: 16 } };
+
+interface EntityInfo {
+	set: string;
+	logical: string;
+	idAttr: string;
+	mergeable: boolean;
+}
+
+const ENTITIES: Record<Exclude<EntityType, 'activity'>, EntityInfo> = {
+	contact: { set: 'contacts', logical: 'contact', idAttr: 'contactid', mergeable: true },
+	lead: { set: 'leads', logical: 'lead', idAttr: 'leadid', mergeable: true },
+	account: { set: 'accounts', logical: 'account', idAttr: 'accountid', mergeable: true },
+	opportunity: { set: 'opportunities', logical: 'opportunity', idAttr: 'opportunityid', mergeable: false },
+};
+const ACTIVITIES: Record<string, EntityInfo> = {
+	tasks: { set: 'tasks', logical: 'task', idAttr: 'activityid', mergeable: false },
+	phonecalls: { set: 'phonecalls', logical: 'phonecall', idAttr: 'activityid', mergeable: false },
+	appointments: { set: 'appointments', logical: 'appointment', idAttr: 'activityid', mergeable: false },
+};
+
+/** Error codes of service protection throttling (api-limits.md). */
+const THROTTLE_CODES = new Set(['0x80072322', '0x80072321', '0x80072326']);
+
+/** listChanges cursor: a nextLink/deltaLink to follow, or a modifiedon window. */
+interface DvCursor {
+	/** Filter mode: sweep start (ISO) and ids delivered at that second. */
+	since?: string;
+	seen?: string[];
+	maxTime?: string;
+	maxIds?: string[];
+	/** The @odata.nextLink to continue with (either mode). */
+	next?: string;
+	/** Change tracking: the @odata.deltaLink of the last completed sweep. */
+	delta?: string;
+}
+
+export class DynamicsConnector implements CrmConnector {
+	readonly crm = 'dynamics' as const;
+	private readonly transport: Transport;
+	private readonly base: string;
+	/** Match fields found not to be alternate keys here, per entity set: upserts on them search first. */
+	private readonly notAlternateKeys = new Set<string>();
+	private readonly alternateKeys = new Set<string>();
+
+	constructor(
+		private readonly config: DynamicsConfig,
+		runtime: ConnectorRuntime = {},
+	) {
+		if (!config.orgUrl) throw new Error('Dynamics needs the organization URL');
+		const orgUrl = config.orgUrl.replace(/\/+$/, '');
+		this.base = `${orgUrl}${API_PATH}`;
+		const canFetch = Boolean(config.tenantId && config.clientId && config.clientSecret);
+		if (!canFetch && !config.accessToken) throw new Error('Dynamics needs tenant id, client id and client secret (or an access token)');
+		const key = credentialKey('dynamics', orgUrl, config.tenantId, config.clientId, config.clientSecret ?? config.accessToken);
+		const tokens = tokenManagerFor(key, () =>
+			new TokenManager({
+				initial: config.accessToken ? { accessToken: config.accessToken, expiresAt: config.expiresAt } : undefined,
+				fetch: canFetch ? () => this.fetchToken(orgUrl) : undefined,
+			}),
+		);
+		this.transport = new Transport({
+			crm: 'dynamics',
+			key,
+			classify: classifyDynamicsError,
+			limits: { ...LIMITS, ...runtime.limits },
+			retry: runtime.retry,
+			token: tokens,
+			store: runtime.store,
+			timeoutMs: runtime.timeoutMs,
+			onEvent: runtime.onEvent,
+		});
+	}
+
+	maxBatchSize(_entity: EntityType, operation?: WriteOperation): number {
+		return operation === 'merge' ? 1 : BATCH_MAX;
+	}
+
+	matchField(entity: EntityType, kind: MatchKind): string | undefined {
+		if (kind === 'externalId') return this.config.externalIdFields?.[entity];
+		if (entity === 'contact' || entity === 'lead') return kind === 'email' ? 'emailaddress1' : 'telephone1';
+		if (entity === 'account') return kind === 'email' ? 'emailaddress1' : 'telephone1';
+		return undefined;
+	}
+
+	async get(entity: EntityType, id: string, options: ReadOptions = {}): Promise<CrmRecord | undefined> {
+		const info = this.entity(entity);
+		if (!isGuid(id)) return undefined;
+		try {
+			const res = await this.call<CrmFields>(`${info.set}.get`, {
+				method: 'GET',
+				url: `${this.base}/${info.set}(${id})`,
+				query: { $select: options.fields?.join(',') },
+			});
+			return toRecord(info, res.body);
+		} catch (error) {
+			if (error instanceof CrmError && error.httpStatus === 404) return undefined;
+			throw error;
+		}
+	}
+
+	/** `$filter=field eq 'a' or field eq 'b'` (quotes doubled), following @odata.nextLink. */
+	async search(entity: EntityType, field: string, values: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const info = this.entity(entity);
+		assertAttribute(field);
+		const found = new Map<string, CrmRecord>();
+		const wanted = [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))];
+		for (const group of chunk(wanted, FILTER_VALUES)) {
+			const filter = group.map((v) => `${field} eq ${literal(v)}`).join(' or ');
+			for (const row of await this.queryAll(info, { $filter: filter, $select: options.fields?.join(',') })) {
+				const record = toRecord(info, row);
+				found.set(record.id, record);
+			}
+		}
+		return [...found.values()];
+	}
+
+	create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
+		const info = this.entity(entity);
+		return this.batchWrite(
+			records,
+			(r) => ({ method: 'POST', url: `${this.base}/${info.set}`, body: r.fields }),
+			(r, result) => ({ ref: r.ref, status: 'created', id: idFromResult(info, result) }),
+		);
+	}
+
+	update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
+		const info = this.entity(entity);
+		const valid = records.filter((r) => isGuid(r.id));
+		const invalid = records.filter((r) => !isGuid(r.id)).map((r) => invalidId(r.ref, r.id));
+		return this.batchWrite(
+			valid,
+			// If-Match: * makes it an update only: a missing record is a 404, never a new record.
+			(r) => ({ method: 'PATCH', url: `${this.base}/${info.set}(${r.id})`, headers: { 'If-Match': '*' }, body: r.fields }),
+			(r) => ({ ref: r.ref, status: 'updated', id: r.id }),
+		).then((outcomes) => byRef([...outcomes, ...invalid]));
+	}
+
+	/**
+	 * PATCH {set}({matchKey}='value') without If-Match: Dataverse creates or updates by alternate
+	 * key, in batch order (so the last record of a key wins). When the field is not an alternate
+	 * key of the table, falls back to search + PATCH (If-Match: *) / POST.
+	 */
+	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
+		const info = this.entity(entity);
+		assertAttribute(matchKey);
+		const outcomes: WriteOutcome[] = [];
+		const keyed: Array<UpsertRequest & { value: string }> = [];
+		for (const request of records) {
+			const value = request.fields[matchKey];
+			if (value === undefined || value === null || String(value).trim() === '') {
+				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
+			} else keyed.push({ ...request, value: String(value).trim() });
+		}
+		const key = `${info.set}.${matchKey}`;
+		if (keyed.length && this.alternateKeys.has(key)) return byRef([...outcomes, ...(await this.alternateKeyUpsert(info, matchKey, keyed))]);
+		if (keyed.length && !this.notAlternateKeys.has(key)) {
+			// First use of this key: one record tells whether it is an alternate key here.
+			const [first, ...rest] = keyed;
+			const firstOutcome = await this.alternateKeyUpsert(info, matchKey, [first]);
+			if (!isMissingAlternateKey(firstOutcome[0])) {
+				if (firstOutcome[0]?.status !== 'failed') this.alternateKeys.add(key);
+				return byRef([...outcomes, ...firstOutcome, ...(await this.alternateKeyUpsert(info, matchKey, rest))]);
+			}
+			this.notAlternateKeys.add(key);
+		}
+		return byRef([...outcomes, ...(await this.searchThenWrite(entity, info, matchKey, keyed))]);
+	}
+
+	delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]> {
+		const info = this.entity(entity);
+		const invalid = records.filter((r) => !isGuid(r.id)).map((r) => invalidId(r.ref, r.id));
+		return this.batchWrite(
+			records.filter((r) => isGuid(r.id)),
+			(r) => ({ method: 'DELETE', url: `${this.base}/${info.set}(${r.id})` }),
+			(r) => ({ ref: r.ref, status: 'deleted', id: r.id }),
+		).then((outcomes) => byRef([...outcomes, ...invalid]));
+	}
+
+	/** POST /Merge per subordinate: the subordinate is deactivated (not deleted) and its children move to the master. */
+	async merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]> {
+		const info = this.entity(entity);
+		if (!info.mergeable) throw new NotImplementedError(`Dynamics merge of ${info.logical} (Dataverse merges accounts, contacts and leads)`);
+		const outcomes: WriteOutcome[] = [];
+		for (const { ref, masterId, mergeIds } of requests) {
+			const bad = [masterId, ...mergeIds].find((id) => !isGuid(id));
+			if (bad !== undefined) {
+				outcomes.push(invalidId(ref, bad));
+				continue;
+			}
+			if (mergeIds.length === 0) {
+				outcomes.push({ ref, status: 'failed', category: 'validation', code: 'NOTHING_TO_MERGE', message: 'Merge needs at least one record to merge into the master' });
+				continue;
+			}
+			const merged: string[] = [];
+			let failed: WriteFailure | undefined;
+			for (const subordinate of mergeIds) {
+				try {
+					await this.call(`${info.set}.merge`, {
+						method: 'POST',
+						url: `${this.base}/Merge`,
+						body: {
+							Target: { '@odata.type': `Microsoft.Dynamics.CRM.${info.logical}`, [info.idAttr]: masterId },
+							Subordinate: { '@odata.type': `Microsoft.Dynamics.CRM.${info.logical}`, [info.idAttr]: subordinate },
+							UpdateContent: { '@odata.type': `Microsoft.Dynamics.CRM.${info.logical}` },
+							PerformParentingChecks: false,
+						},
+					});
+					merged.push(subordinate);
+				} catch (error) {
+					if (!(error instanceof CrmError) || error.category === 'auth') throw error;
+					failed = { ref, status: 'failed', category: error.category, message: merged.length ? `${error.message} (already merged: ${merged.join(', ')})` : error.message, ...(error.code ? { code: error.code } : {}) };
+					break;
+				}
+			}
+			outcomes.push(failed ?? { ref, status: 'merged', id: masterId, mergedIds: merged });
+		}
+		return outcomes;
+	}
+
+	/**
+	 * Default: `$filter=modifiedon ge <since>&$orderby=modifiedon asc` with odata.maxpagesize and
+	 * @odata.nextLink; no deletions (Dataverse has no deleted-rows query outside change tracking).
+	 * With `changeTracking`: Prefer odata.track-changes, then the deltaLink, which also lists
+	 * deleted rows ($deletedEntity).
+	 */
+	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
+		const info = this.entity(entity);
+		const pageSize = Math.min(PAGE_MAX, Math.max(1, options.pageSize ?? PAGE_MAX));
+		const cursor: DvCursor = options.cursor ? decodeCursor(options.cursor) : {};
+		return this.config.changeTracking ? this.trackedChanges(info, cursor, pageSize, options) : this.filteredChanges(info, cursor, pageSize, options);
+	}
+
+	/** Live metadata: EntityDefinitions(LogicalName='x')/Attributes, custom attributes included. */
+	async describeFields(entity: EntityType): Promise<FieldDescription[]> {
+		const info = this.entity(entity);
+		const res = await this.call<{ value?: Array<Record<string, unknown>> }>(`${info.set}.fields`, {
+			method: 'GET',
+			url: `${this.base}/EntityDefinitions(LogicalName='${info.logical}')/Attributes`,
+			query: { $select: 'LogicalName,DisplayName,AttributeType,IsCustomAttribute,RequiredLevel,IsValidForCreate,IsValidForUpdate,IsPrimaryId,Targets' },
+		});
+		return (res.body?.value ?? []).map(describeAttribute);
+	}
+
+	async testConnection(): Promise<void> {
+		await this.whoAmI();
+	}
+
+	/**
+	 * Our writes run as the application user of this app registration: webhooks show it as
+	 * InitiatingUserId (and modifiedby), which the trigger compares to drop echoes.
+	 */
+	async changeOrigin(): Promise<ChangeOrigin> {
+		const { UserId } = await this.whoAmI();
+		return UserId ? { actorId: UserId } : {};
+	}
+
+	// ---------------------------------------------------------------- internals
+
+	private entity(entity: EntityType): EntityInfo {
+		return entity === 'activity' ? ACTIVITIES[this.config.activityEntitySet ?? 'tasks'] : ENTITIES[entity];
+	}
+
+	private async whoAmI(): Promise<{ UserId?: string; BusinessUnitId?: string; OrganizationId?: string }> {
+		const res = await this.call<{ UserId?: string }>('WhoAmI', { method: 'GET', url: `${this.base}/WhoAmI` });
+		return res.body ?? {};
+	}
+
+	private call<T>(label: string, request: HttpRequest, idempotent = true): Promise<HttpResponse<T>> {
+		return this.transport.request<T>(
+			label,
+			(token) => ({
+				...request,
+				headers: {
+					Authorization: `Bearer ${token}`,
+					'OData-MaxVersion': '4.0',
+					'OData-Version': '4.0',
+					Accept: 'application/json',
+					...(request.body !== undefined && typeof request.body !== 'string' ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
+					...request.headers,
+				},
+			}),
+			{ idempotent },
+		);
+	}
+
+	/** Client credentials grant; Entra issues no refresh token, so every renewal is a new grant. */
+	private async fetchToken(orgUrl: string): Promise<AccessToken> {
+		const authority = (this.config.authorityUrl || DEFAULT_AUTHORITY).replace(/\/+$/, '');
+		let res: HttpResponse<{ access_token?: string; expires_in?: number }>;
+		try {
+			res = await httpRequest({
+				method: 'POST',
+				url: `${authority}/${encodeURIComponent(this.config.tenantId!)}/oauth2/v2.0/token`,
+				form: { grant_type: 'client_credentials', client_id: this.config.clientId!, client_secret: this.config.clientSecret!, scope: `${orgUrl}/.default` },
+			});
+		} catch (error) {
+			const body = error instanceof HttpStatusError ? (error.body as { error?: string; error_description?: string } | undefined) : undefined;
+			const transient = !(error instanceof HttpStatusError) || error.status >= 500;
+			throw new CrmError(`Dynamics token request failed: ${body?.error_description ?? body?.error ?? (error instanceof Error ? error.message : String(error))}`, 'dynamics', transient ? 'transient' : 'auth', {
+				httpStatus: error instanceof HttpStatusError ? error.status : undefined,
+				code: body?.error,
+				body,
+				cause: error,
+			});
+		}
+		if (!res.body?.access_token) throw new CrmError('Dynamics token response has no access_token', 'dynamics', 'auth', { body: res.body });
+		return { accessToken: res.body.access_token, expiresAt: res.body.expires_in ? Date.now() + res.body.expires_in * 1000 : undefined };
+	}
+
+	/** GET with $filter etc., following @odata.nextLink to the end. */
+	private async queryAll(info: EntityInfo, query: Record<string, string | undefined>): Promise<CrmFields[]> {
+		const rows: CrmFields[] = [];
+		let res = await this.call<ODataPage>(`${info.set}.query`, { method: 'GET', url: `${this.base}/${info.set}`, query, headers: { Prefer: `odata.maxpagesize=${PAGE_MAX}` } });
+		for (;;) {
+			rows.push(...(res.body?.value ?? []));
+			const next = res.body?.['@odata.nextLink'];
+			if (!next) return rows;
+			res = await this.call<ODataPage>(`${info.set}.query`, { method: 'GET', url: next, headers: { Prefer: `odata.maxpagesize=${PAGE_MAX}` } });
+		}
+	}
+
+	/**
+	 * Sends operations in $batch requests of BATCH_MAX and turns each operation's response into an
+	 * outcome. Operations the server did not answer (a batch that stopped early) go again in the
+	 * next request; a batch refused as a whole (auth, throttled past retries) throws.
+	 */
+	private async batchWrite<R extends { ref: number }>(
+		requests: R[],
+		operation: (request: R) => BatchOperation,
+		success: (request: R, result: BatchOperationResult) => WriteOutcome,
+	): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		let pending = requests;
+		while (pending.length) {
+			const batch = pending.slice(0, BATCH_MAX);
+			const { contentType, body } = buildBatch(batch.map(operation));
+			const res = await this.call<string>(
+				'$batch',
+				{ method: 'POST', url: `${this.base}/$batch`, headers: { 'Content-Type': contentType, Prefer: 'odata.continue-on-error' }, body },
+				// A batch whose reply was lost may have been applied; creates must not run twice.
+				false,
+			);
+			const results = parseBatchResponse(res.headers.get('content-type'), typeof res.body === 'string' ? res.body : JSON.stringify(res.body ?? ''), batch.length);
+			const unanswered: R[] = [];
+			batch.forEach((request, i) => {
+				const result = results.get(i + 1);
+				if (!result) unanswered.push(request);
+				else if (result.status >= 200 && result.status < 300) outcomes.push(success(request, result));
+				else outcomes.push(operationFailure(request.ref, result));
+			});
+			if (unanswered.length === batch.length) {
+				for (const r of unanswered) outcomes.push({ ref: r.ref, status: 'failed', category: 'fatal', message: 'Dynamics $batch returned no response for this operation' });
+				pending = pending.slice(batch.length);
+			} else pending = [...unanswered, ...pending.slice(batch.length)];
+		}
+		return byRef(outcomes);
+	}
+
+	private alternateKeyUpsert(info: EntityInfo, matchKey: string, records: Array<UpsertRequest & { value: string }>): Promise<WriteOutcome[]> {
+		return this.batchWrite(
+			records,
+			(r) => ({
+				method: 'PATCH',
+				url: `${this.base}/${info.set}(${matchKey}=${encodeURIComponent(literal(r.value))})?$select=${info.idAttr}`,
+				headers: { Prefer: 'return=representation' },
+				body: r.fields,
+			}),
+			(r, result) => ({ ref: r.ref, status: result.status === 201 ? 'created' : 'updated', id: idFromResult(info, result) }),
+		);
+	}
+
+	/** Upsert without an alternate key: look the keys up, PATCH (If-Match: *) the single match, POST otherwise. */
+	private async searchThenWrite(entity: EntityType, info: EntityInfo, matchKey: string, records: Array<UpsertRequest & { value: string }>): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		// Repeated keys go in later rounds so a record created in one round is updated by the next.
+		const rounds: Array<typeof records> = [];
+		const seen = new Map<string, number>();
+		for (const r of records) {
+			const k = r.value.toLowerCase();
+			const round = seen.get(k) ?? 0;
+			seen.set(k, round + 1);
+			(rounds[round] ??= []).push(r);
+		}
+		for (const round of rounds) {
+			const matches = new Map<string, string[]>();
+			for (const record of await this.search(entity, matchKey, round.map((r) => r.value), { fields: [info.idAttr, matchKey] })) {
+				const k = String(record.fields[matchKey] ?? '').trim().toLowerCase();
+				matches.set(k, [...(matches.get(k) ?? []), record.id]);
+			}
+			const creates: typeof round = [];
+			const updates: Array<UpdateRequest> = [];
+			for (const r of round) {
+				const ids = matches.get(r.value.toLowerCase()) ?? [];
+				if (ids.length > 1) {
+					outcomes.push({ ref: r.ref, status: 'failed', category: 'validation', code: 'MULTIPLE_MATCHES', message: `${ids.length} Dynamics ${info.set} have ${matchKey} ${r.value} (ids ${ids.join(', ')}); merge them or match on another key` });
+				} else if (ids.length === 1) updates.push({ ref: r.ref, id: ids[0], fields: r.fields });
+				else creates.push(r);
+			}
+			outcomes.push(...(await this.update(entity, updates)), ...(await this.create(entity, creates)));
+		}
+		return outcomes;
+	}
+
+	private async filteredChanges(info: EntityInfo, cursor: DvCursor, pageSize: number, options: ListChangesOptions): Promise<ChangePage> {
+		const since = cursor.since ?? secondsIso(options.since ?? '1970-01-01T00:00:00Z');
+		const prefer = { Prefer: `odata.maxpagesize=${pageSize}` };
+		const res = cursor.next
+			? await this.call<ODataPage>(`${info.set}.changes`, { method: 'GET', url: cursor.next, headers: prefer })
+			: await this.call<ODataPage>(`${info.set}.changes`, {
+					method: 'GET',
+					url: `${this.base}/${info.set}`,
+					headers: prefer,
+					query: { $filter: `modifiedon ge ${since}`, $orderby: 'modifiedon asc', $select: options.fields ? [...options.fields, 'modifiedon', 'createdon'].join(',') : undefined },
+				});
+		const seen = new Set(cursor.seen ?? []);
+		const sinceMs = Date.parse(since);
+		let maxTime = cursor.maxTime;
+		let maxIds = cursor.maxIds ?? [];
+		const records: ChangedRecord[] = [];
+		for (const row of res.body?.value ?? []) {
+			const record = toRecord(info, row);
+			const modifiedAt = record.modifiedAt ?? since;
+			const at = Date.parse(modifiedAt);
+			if (at <= sinceMs && seen.has(record.id)) continue;
+			records.push({ ...record, modifiedAt });
+			if (maxTime === undefined || at > Date.parse(maxTime)) {
+				maxTime = modifiedAt;
+				maxIds = [record.id];
+			} else if (at === Date.parse(maxTime)) maxIds.push(record.id);
+		}
+		const next = res.body?.['@odata.nextLink'];
+		if (next) return { records, deleted: [], hasMore: true, cursor: encodeCursor({ since, seen: cursor.seen, maxTime, maxIds, next }) };
+		const caughtUp: DvCursor =
+			maxTime === undefined || Date.parse(maxTime) <= sinceMs
+				? { since, seen: [...new Set([...(cursor.seen ?? []), ...(maxTime === undefined ? [] : maxIds)])] }
+				: { since: secondsIso(maxTime), seen: maxIds };
+		return { records, deleted: [], hasMore: false, cursor: encodeCursor(caughtUp) };
+	}
+
+	private async trackedChanges(info: EntityInfo, cursor: DvCursor, pageSize: number, options: ListChangesOptions): Promise<ChangePage> {
+		const headers = { Prefer: `odata.track-changes,odata.maxpagesize=${pageSize}` };
+		const url = cursor.next ?? cursor.delta;
+		const res = url
+			? await this.call<ODataPage>(`${info.set}.delta`, { method: 'GET', url, headers })
+			: await this.call<ODataPage>(`${info.set}.delta`, { method: 'GET', url: `${this.base}/${info.set}`, headers, query: { $select: options.fields?.join(',') } });
+		const records: ChangedRecord[] = [];
+		const deleted: DeletedRecord[] = [];
+		for (const row of res.body?.value ?? []) {
+			if (row.reason === 'deleted' || String(row['@odata.context'] ?? '').endsWith('$deletedEntity')) {
+				if (options.includeDeleted !== false) deleted.push({ id: String(row.id) });
+				continue;
+			}
+			const record = toRecord(info, row);
+			records.push({ ...record, modifiedAt: record.modifiedAt ?? new Date().toISOString() });
+		}
+		const next = res.body?.['@odata.nextLink'];
+		const delta = res.body?.['@odata.deltaLink'];
+		if (next) return { records, deleted, hasMore: true, cursor: encodeCursor({ next, delta: cursor.delta }) };
+		if (!delta) throw new CrmError(`Dynamics: change tracking is not enabled for ${info.set} (no @odata.deltaLink in the reply)`, 'dynamics', 'validation', { body: res.body });
+		return { records, deleted, hasMore: false, cursor: encodeCursor({ delta }) };
+	}
+}
+
+// ---------------------------------------------------------------- helpers
+
+interface ODataPage {
+	value?: CrmFields[];
+	'@odata.nextLink'?: string;
+	'@odata.deltaLink'?: string;
+}
+
+/**
+ * Dataverse errors: {error:{code:'0x...', message}}; 401 has an empty body and WWW-Authenticate;
+ * throttling is 429 + Retry-After with codes 0x80072322/21/26.
+ */
+export function classifyDynamicsError(error: unknown): CrmError {
+	if (error instanceof CrmError) return error;
+	if (!(error instanceof HttpStatusError)) return classifyGeneric('dynamics', error);
+	const { code, message } = errorOf(error.body);
+	const generic = classifyGeneric('dynamics', error, error.status, error.body, error.headers);
+	let category = generic.category;
+	if (error.status === 429 || (code && THROTTLE_CODES.has(code))) category = 'rate_limit';
+	else if (error.status === 403) category = 'validation'; // missing privilege on a record or table, not a bad token
+	return new CrmError(`Dynamics: ${message ?? (error.status === 401 ? 'unauthorized' : generic.message)}`, 'dynamics', category, {
+		httpStatus: error.status,
+		code,
+		body: error.body,
+		retryAfterMs: generic.retryAfterMs,
+		cause: error,
+	});
+}
+
+function errorOf(body: unknown): { code?: string; message?: string } {
+	const e = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+	return { code: typeof e?.code === 'string' && e.code ? e.code : undefined, message: typeof e?.message === 'string' ? e.message : undefined };
+}
+
+function operationFailure(ref: number, result: BatchOperationResult): WriteFailure {
+	const { code, message } = errorOf(result.body);
+	const category = result.status === 429 ? 'rate_limit' : result.status >= 500 ? 'transient' : result.status === 401 ? 'auth' : 'validation';
+	return { ref, status: 'failed', category, message: `Dynamics: ${message ?? `HTTP ${result.status}`}`, ...(code ? { code } : {}) };
+}
+
+function isMissingAlternateKey(outcome: WriteOutcome | undefined): boolean {
+	return outcome?.status === 'failed' && /not defined as an alternate key|alternate key.*(not|does not) exist/i.test(outcome.message);
+}
+
+/** The created/updated row's id: the representation body, else the OData-EntityId header. */
+function idFromResult(info: EntityInfo, result: BatchOperationResult): string {
+	const fromBody = (result.body as CrmFields | undefined)?.[info.idAttr];
+	if (typeof fromBody === 'string') return fromBody;
+	const header = result.headers['odata-entityid'] ?? result.headers.location ?? '';
+	const id = /\(([0-9a-fA-F-]{36})\)\s*$/.exec(header)?.[1];
+	if (!id) throw new CrmError('Dynamics: the reply names no record id', 'dynamics', 'fatal', { body: result });
+	return id.toLowerCase();
+}
+
+function toRecord(info: EntityInfo, row: CrmFields): CrmRecord {
+	return {
+		id: String(row[info.idAttr]),
+		fields: row,
+		...(typeof row.modifiedon === 'string' ? { modifiedAt: new Date(row.modifiedon).toISOString() } : {}),
+		...(typeof row.createdon === 'string' ? { createdAt: new Date(row.createdon).toISOString() } : {}),
+	};
+}
+
+function isGuid(id: string): boolean {
+	return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+}
+
+function invalidId(ref: number, id: string): WriteFailure {
+	return { ref, status: 'failed', category: 'validation', code: 'INVALID_ID', message: `${JSON.stringify(id)} is not a Dataverse record id (GUID)` };
+}
+
+/** OData string literal: single quotes, inner quotes doubled. */
+function literal(value: string): string {
+	return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Attribute names go into URLs and filters unquoted: only plain logical names are allowed. */
+function assertAttribute(name: string): void {
+	if (!/^[a-z_][a-z0-9_]*$/i.test(name)) throw new Error(`${JSON.stringify(name)} is not a Dataverse attribute name`);
+}
+
+/** ISO-8601 at whole seconds (modifiedon precision), rounded down. */
+function secondsIso(iso: string): string {
+	const ms = Date.parse(iso);
+	if (Number.isNaN(ms)) throw new Error(`Invalid time ${JSON.stringify(iso)}`);
+	return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function encodeCursor(cursor: DvCursor): string {
+	return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(raw: string): DvCursor {
+	try {
+		const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as DvCursor;
+		if (cursor && typeof cursor === 'object') return cursor;
+	} catch {
+		// fall through
+	}
+	throw new Error(`Not a Dynamics change cursor: ${raw.slice(0, 40)}`);
+}
+
+const ATTRIBUTE_TYPES: Record<string, FieldType> = {
+	String: 'string',
+	Memo: 'text',
+	Integer: 'number',
+	BigInt: 'number',
+	Decimal: 'number',
+	Double: 'number',
+	Money: 'currency',
+	Boolean: 'boolean',
+	DateTime: 'datetime',
+	Picklist: 'picklist',
+	State: 'picklist',
+	Status: 'picklist',
+	Virtual: 'other',
+	Lookup: 'reference',
+	Customer: 'reference',
+	Owner: 'reference',
+	Uniqueidentifier: 'id',
+};
+
+function describeAttribute(a: Record<string, unknown>): FieldDescription {
+	const name = String(a.LogicalName);
+	const crmType = String(a.AttributeType ?? 'unknown');
+	const label = (a.DisplayName as { UserLocalizedLabel?: { Label?: string } } | undefined)?.UserLocalizedLabel?.Label;
+	const required = (a.RequiredLevel as { Value?: string } | undefined)?.Value;
+	let type = ATTRIBUTE_TYPES[crmType] ?? 'other';
+	if (type === 'string' && /^emailaddress\d$/.test(name)) type = 'email';
+	if (type === 'string' && /^(telephone\d|mobilephone|fax)$/.test(name)) type = 'phone';
+	if (type === 'string' && name === 'websiteurl') type = 'url';
+	return {
+		name,
+		label: label ?? name,
+		type,
+		crmType,
+		custom: a.IsCustomAttribute === true,
+		required: required === 'ApplicationRequired' || required === 'SystemRequired',
+		readOnly: a.IsValidForCreate === false && a.IsValidForUpdate === false,
+		unique: a.IsPrimaryId === true,
+		...(Array.isArray(a.Targets) && a.Targets.length ? { referenceTo: (a.Targets as unknown[]).map(String) } : {}),
+	};
+}
+
+/** Builds the connector from the n8n Dynamics credential: orgUrl, tenantId, clientId, clientSecret, authorityUrl. */
+export function create(credentials: Record<string, unknown>, runtime: ConnectorRuntime = {}): DynamicsConnector {
+	const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+	const orgUrl = text(credentials.orgUrl);
+	if (!orgUrl) throw new CrmError('Dynamics: the credential has no organization URL', 'dynamics', 'auth');
+	return new DynamicsConnector(
+		{
+			orgUrl,
+			tenantId: text(credentials.tenantId),
+			clientId: text(credentials.clientId),
+			clientSecret: text(credentials.clientSecret),
+			authorityUrl: text(credentials.authorityUrl),
+			accessToken: text(credentials.accessToken),
+		},
+		runtime,
+	);
+}
