@@ -39,6 +39,13 @@ export interface SendSpec {
 	subscriptionId: string;
 	url: string;
 	build: (attempt: number) => OutgoingRequest;
+	/** Overrides parts of the dispatcher's retry policy for this message (e.g. SOAP Ack checks). */
+	retry?: Partial<RetryPolicy>;
+	/**
+	 * Messages with the same key are delivered one after another (each with all its retries),
+	 * like an ordered event stream. Without a key, deliveries run concurrently.
+	 */
+	serialKey?: string;
 }
 
 export class WebhookDispatcher {
@@ -47,13 +54,16 @@ export class WebhookDispatcher {
 	private deliverySeq = 0;
 	private pending = 0;
 	private idleWaiters: (() => void)[] = [];
-	private timers = new Set<NodeJS.Timeout>();
+	private timers = new Map<NodeJS.Timeout, () => void>();
 	private controllers = new Set<AbortController>();
+	private chains = new Map<string, Promise<void>>();
+	/** Bumped by cancelAll so deliveries started before it stop quietly. */
+	private generation = 0;
 	private stopped = false;
 
 	constructor(private opts: DispatcherOptions) {}
 
-	/** Updates timeout / delay scale. */
+	/** Updates timeout / delay scale / policy. */
 	configure(opts: Partial<Pick<DispatcherOptions, 'timeoutMs' | 'delayScale' | 'retry'>>): void {
 		this.opts = { ...this.opts, ...opts };
 	}
@@ -63,9 +73,17 @@ export class WebhookDispatcher {
 		if (this.stopped) return;
 		const deliveryId = ++this.deliverySeq;
 		const copies = this.opts.faults.duplicateWebhook() ? 2 : 1;
+		const generation = this.generation;
 		for (let i = 0; i < copies; i++) {
 			this.pending++;
-			this.later(this.opts.faults.reorderDelayMs(), () => this.attempt(spec, deliveryId, 1, i > 0));
+			const run = () => this.deliver(spec, deliveryId, i > 0, generation);
+			void this.sleep(this.opts.faults.reorderDelayMs()).then(() => {
+				if (generation !== this.generation) return;
+				if (!spec.serialKey) return void run();
+				const prev = this.chains.get(spec.serialKey) ?? Promise.resolve();
+				const next = prev.then(run);
+				this.chains.set(spec.serialKey, next);
+			});
 		}
 	}
 
@@ -85,10 +103,15 @@ export class WebhookDispatcher {
 
 	/** Cancels retries and in-flight requests (used by stop/reset). */
 	cancelAll(): void {
-		for (const t of this.timers) clearTimeout(t);
+		this.generation++;
+		for (const [t, wake] of this.timers) {
+			clearTimeout(t);
+			wake();
+		}
 		this.timers.clear();
 		for (const c of this.controllers) c.abort();
 		this.controllers.clear();
+		this.chains.clear();
 		this.pending = 0;
 		this.flushIdle();
 	}
@@ -98,15 +121,34 @@ export class WebhookDispatcher {
 		this.cancelAll();
 	}
 
-	private later(ms: number, fn: () => void): void {
-		const t = setTimeout(() => {
-			this.timers.delete(t);
-			fn();
-		}, ms);
-		this.timers.add(t);
+	/** Cancellable sleep (cancelAll wakes it early; callers check the generation). */
+	private sleep(ms: number): Promise<void> {
+		if (ms <= 0) return Promise.resolve();
+		return new Promise((resolve) => {
+			const t = setTimeout(() => {
+				this.timers.delete(t);
+				resolve();
+			}, ms);
+			this.timers.set(t, resolve);
+		});
 	}
 
-	private async attempt(spec: SendSpec, deliveryId: number, attempt: number, duplicate: boolean): Promise<void> {
+	/** All attempts of one message; resolves when delivered, given up, or cancelled. */
+	private async deliver(spec: SendSpec, deliveryId: number, duplicate: boolean, generation: number): Promise<void> {
+		const policy: RetryPolicy = { ...this.opts.retry, ...spec.retry };
+		for (let attempt = 1; ; attempt++) {
+			if (generation !== this.generation) return;
+			const rec = await this.attempt(spec, deliveryId, attempt, duplicate);
+			if (generation !== this.generation) return;
+			if (rec.ok || attempt >= policy.maxAttempts || !policy.shouldRetry(rec.status, rec.responseBody ?? '')) break;
+			await this.sleep(policy.delayMs(attempt, rec.status, rec.retryAfter) * (this.opts.delayScale ?? 1));
+		}
+		this.pending = Math.max(0, this.pending - 1);
+		if (this.pending === 0) this.flushIdle();
+	}
+
+	private async attempt(spec: SendSpec, deliveryId: number, attempt: number, duplicate: boolean): Promise<WebhookDelivery & { retryAfter?: number }> {
+		const policy: RetryPolicy = { ...this.opts.retry, ...spec.retry };
 		const req = spec.build(attempt);
 		const url = req.url ?? spec.url;
 		const rec: WebhookDelivery = {
@@ -132,23 +174,16 @@ export class WebhookDispatcher {
 			rec.responseBody = await res.text();
 			const ra = Number(res.headers.get('retry-after'));
 			if (Number.isFinite(ra) && ra > 0) retryAfter = ra;
-			rec.ok = this.opts.retry.isSuccess(res.status, rec.responseBody);
+			rec.ok = policy.isSuccess(res.status, rec.responseBody);
 		} catch (err) {
-			rec.error = ctrl.signal.aborted ? 'timeout' : (err as Error).cause ? String((err as Error & { cause: unknown }).cause) : String(err);
+			const cause = (err as Error & { cause?: unknown }).cause;
+			rec.error = ctrl.signal.aborted ? 'timeout' : cause ? String(cause) : String(err);
 		} finally {
 			clearTimeout(timer);
 			this.controllers.delete(ctrl);
 			rec.durationMs = Date.now() - rec.sentAt;
 		}
-		if (this.stopped) return;
-		const policy = this.opts.retry;
-		if (!rec.ok && attempt < policy.maxAttempts && policy.shouldRetry(rec.status, rec.responseBody ?? '')) {
-			const delay = policy.delayMs(attempt, rec.status, retryAfter) * (this.opts.delayScale ?? 1);
-			this.later(delay, () => void this.attempt(spec, deliveryId, attempt + 1, duplicate));
-			return;
-		}
-		this.pending = Math.max(0, this.pending - 1);
-		if (this.pending === 0) this.flushIdle();
+		return { ...rec, retryAfter };
 	}
 
 	private flushIdle(): void {

@@ -1,0 +1,271 @@
+// Salesforce sObject metadata used by the emulator: key prefixes, fields and their types,
+// required/read-only flags, references; plus 18-character ids and Salesforce datetime format.
+
+export type FieldType = 'id' | 'string' | 'textarea' | 'email' | 'phone' | 'url' | 'picklist' | 'boolean' | 'double' | 'currency' | 'percent' | 'int' | 'date' | 'datetime' | 'reference';
+
+export interface FieldDef {
+	type: FieldType;
+	/** Set by the system; writing it gives INVALID_FIELD_FOR_INSERT_UPDATE. */
+	readOnly?: boolean;
+	required?: boolean;
+	/** Target types of a reference field. */
+	refersTo?: string[];
+	/** Relationship name for dotted SOQL paths (AccountId -> Account). */
+	relationship?: string;
+	/** Compound field this belongs to in change events (Name, MailingAddress, ...). */
+	compound?: string;
+}
+
+export interface SObjectDef {
+	name: string;
+	keyPrefix: string;
+	fields: Record<string, FieldDef>;
+	/** Merge via SOAP is allowed. */
+	mergeable: boolean;
+}
+
+const SYSTEM: Record<string, FieldDef> = {
+	Id: { type: 'id', readOnly: true },
+	IsDeleted: { type: 'boolean', readOnly: true },
+	CreatedDate: { type: 'datetime', readOnly: true },
+	CreatedById: { type: 'reference', readOnly: true, refersTo: ['User'] },
+	LastModifiedDate: { type: 'datetime', readOnly: true },
+	LastModifiedById: { type: 'reference', readOnly: true, refersTo: ['User'] },
+	SystemModstamp: { type: 'datetime', readOnly: true },
+	OwnerId: { type: 'reference', refersTo: ['User'] },
+};
+
+function s(type: FieldType, extra: Partial<FieldDef> = {}): FieldDef {
+	return { type, ...extra };
+}
+
+function address(prefix: string, compound: string, postal = 'PostalCode'): Record<string, FieldDef> {
+	return {
+		[`${prefix}Street`]: s('textarea', { compound }),
+		[`${prefix}City`]: s('string', { compound }),
+		[`${prefix}State`]: s('string', { compound }),
+		[`${prefix}${postal}`]: s('string', { compound }),
+		[`${prefix}Country`]: s('string', { compound }),
+	};
+}
+
+export const SOBJECTS: Record<string, SObjectDef> = {
+	Contact: {
+		name: 'Contact',
+		keyPrefix: '003',
+		mergeable: true,
+		fields: {
+			...SYSTEM,
+			MasterRecordId: s('reference', { readOnly: true, refersTo: ['Contact'] }),
+			AccountId: s('reference', { refersTo: ['Account'], relationship: 'Account' }),
+			Salutation: s('picklist', { compound: 'Name' }),
+			FirstName: s('string', { compound: 'Name' }),
+			LastName: s('string', { required: true, compound: 'Name' }),
+			Name: s('string', { readOnly: true }),
+			...address('Mailing', 'MailingAddress'),
+			Phone: s('phone'),
+			MobilePhone: s('phone'),
+			HomePhone: s('phone'),
+			Fax: s('phone'),
+			Email: s('email'),
+			Title: s('string'),
+			Department: s('string'),
+			LeadSource: s('picklist'),
+			Birthdate: s('date'),
+			Description: s('textarea'),
+			HasOptedOutOfEmail: s('boolean'),
+			HasOptedOutOfFax: s('boolean'),
+			DoNotCall: s('boolean'),
+			LastActivityDate: s('date', { readOnly: true }),
+		},
+	},
+	Lead: {
+		name: 'Lead',
+		keyPrefix: '00Q',
+		mergeable: true,
+		fields: {
+			...SYSTEM,
+			MasterRecordId: s('reference', { readOnly: true, refersTo: ['Lead'] }),
+			Salutation: s('picklist', { compound: 'Name' }),
+			FirstName: s('string', { compound: 'Name' }),
+			LastName: s('string', { required: true, compound: 'Name' }),
+			Name: s('string', { readOnly: true }),
+			Title: s('string'),
+			Company: s('string', { required: true }),
+			...address('', 'Address'),
+			Phone: s('phone'),
+			MobilePhone: s('phone'),
+			Email: s('email'),
+			Website: s('url'),
+			Description: s('textarea'),
+			LeadSource: s('picklist'),
+			Status: s('picklist'),
+			Industry: s('picklist'),
+			Rating: s('picklist'),
+			AnnualRevenue: s('currency'),
+			NumberOfEmployees: s('int'),
+			HasOptedOutOfEmail: s('boolean'),
+			DoNotCall: s('boolean'),
+			IsConverted: s('boolean', { readOnly: true }),
+			ConvertedDate: s('date', { readOnly: true }),
+			ConvertedAccountId: s('reference', { readOnly: true, refersTo: ['Account'] }),
+			ConvertedContactId: s('reference', { readOnly: true, refersTo: ['Contact'] }),
+			ConvertedOpportunityId: s('reference', { readOnly: true, refersTo: ['Opportunity'] }),
+		},
+	},
+	Account: {
+		name: 'Account',
+		keyPrefix: '001',
+		mergeable: true,
+		fields: {
+			...SYSTEM,
+			MasterRecordId: s('reference', { readOnly: true, refersTo: ['Account'] }),
+			Name: s('string', { required: true }),
+			Type: s('picklist'),
+			ParentId: s('reference', { refersTo: ['Account'], relationship: 'Parent' }),
+			...address('Billing', 'BillingAddress'),
+			...address('Shipping', 'ShippingAddress'),
+			Phone: s('phone'),
+			Fax: s('phone'),
+			Website: s('url'),
+			AccountNumber: s('string'),
+			Industry: s('picklist'),
+			AnnualRevenue: s('currency'),
+			NumberOfEmployees: s('int'),
+			Description: s('textarea'),
+		},
+	},
+	Opportunity: {
+		name: 'Opportunity',
+		keyPrefix: '006',
+		mergeable: false,
+		fields: {
+			...SYSTEM,
+			AccountId: s('reference', { refersTo: ['Account'], relationship: 'Account' }),
+			ContactId: s('reference', { refersTo: ['Contact'], relationship: 'Contact' }),
+			Name: s('string', { required: true }),
+			Description: s('textarea'),
+			StageName: s('picklist', { required: true }),
+			Amount: s('currency'),
+			Probability: s('percent'),
+			CloseDate: s('date', { required: true }),
+			Type: s('picklist'),
+			NextStep: s('string'),
+			LeadSource: s('picklist'),
+			ForecastCategoryName: s('picklist'),
+			CurrencyIsoCode: s('picklist'),
+			IsClosed: s('boolean', { readOnly: true }),
+			IsWon: s('boolean', { readOnly: true }),
+		},
+	},
+	Task: {
+		name: 'Task',
+		keyPrefix: '00T',
+		mergeable: false,
+		fields: {
+			...SYSTEM,
+			WhoId: s('reference', { refersTo: ['Contact', 'Lead'], relationship: 'Who' }),
+			WhatId: s('reference', { refersTo: ['Account', 'Opportunity'], relationship: 'What' }),
+			Subject: s('string'),
+			ActivityDate: s('date'),
+			Status: s('picklist'),
+			Priority: s('picklist'),
+			Description: s('textarea'),
+			TaskSubtype: s('picklist'),
+			Type: s('picklist'),
+			CallDurationInSeconds: s('int'),
+			CallType: s('picklist'),
+			CallDisposition: s('string'),
+			IsClosed: s('boolean', { readOnly: true }),
+			AccountId: s('reference', { readOnly: true, refersTo: ['Account'] }),
+		},
+	},
+	Event: {
+		name: 'Event',
+		keyPrefix: '00U',
+		mergeable: false,
+		fields: {
+			...SYSTEM,
+			WhoId: s('reference', { refersTo: ['Contact', 'Lead'], relationship: 'Who' }),
+			WhatId: s('reference', { refersTo: ['Account', 'Opportunity'], relationship: 'What' }),
+			Subject: s('string'),
+			Location: s('string'),
+			IsAllDayEvent: s('boolean'),
+			ActivityDateTime: s('datetime'),
+			ActivityDate: s('date'),
+			StartDateTime: s('datetime'),
+			EndDateTime: s('datetime'),
+			DurationInMinutes: s('int'),
+			Description: s('textarea'),
+			EventSubtype: s('picklist'),
+			Type: s('picklist'),
+			AccountId: s('reference', { readOnly: true, refersTo: ['Account'] }),
+		},
+	},
+};
+
+/** Case-insensitive sObject lookup (the API accepts any case). */
+export function sobject(name: string): SObjectDef | undefined {
+	const direct = SOBJECTS[name];
+	if (direct) return direct;
+	const lower = name.toLowerCase();
+	return Object.values(SOBJECTS).find((d) => d.name.toLowerCase() === lower);
+}
+
+/** Field definition by case-insensitive name; custom fields (`__c`) are free-form strings. */
+export function field(def: SObjectDef, name: string): { name: string; def: FieldDef } | undefined {
+	if (def.fields[name]) return { name, def: def.fields[name] };
+	const lower = name.toLowerCase();
+	for (const [k, v] of Object.entries(def.fields)) if (k.toLowerCase() === lower) return { name: k, def: v };
+	if (/^[A-Za-z][A-Za-z0-9_]*__c$/.test(name)) return { name, def: { type: 'string' } };
+	return undefined;
+}
+
+const CHECKSUM_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Adds Salesforce's 3-character case-safety suffix to a 15-character id. */
+export function to18(id15: string): string {
+	let suffix = '';
+	for (let chunk = 0; chunk < 3; chunk++) {
+		let flags = 0;
+		for (let i = 0; i < 5; i++) {
+			const c = id15.charCodeAt(chunk * 5 + i);
+			if (c >= 65 && c <= 90) flags |= 1 << i;
+		}
+		suffix += CHECKSUM_CHARS[flags];
+	}
+	return id15 + suffix;
+}
+
+/** Normalises a 15- or 18-character id to 18 characters (undefined if malformed). */
+export function normaliseId(id: string): string | undefined {
+	if (/^[a-zA-Z0-9]{18}$/.test(id)) return to18(id.slice(0, 15)) === id ? id : to18(id.slice(0, 15));
+	if (/^[a-zA-Z0-9]{15}$/.test(id)) return to18(id);
+	return undefined;
+}
+
+/** Id generator for one key prefix: prefix + pod "Dn" + "0" + 9 base62 digits + suffix. */
+export function idGenerator(prefix: string, start = 1): () => string {
+	let n = start;
+	return () => {
+		let x = n++;
+		let digits = '';
+		for (let i = 0; i < 9; i++) {
+			digits = BASE62[x % 62] + digits;
+			x = Math.floor(x / 62);
+		}
+		return to18(`${prefix}Dn0${digits}`);
+	};
+}
+
+/** Salesforce REST datetime: 2024-01-15T10:20:30.000+0000. */
+export function sfDateTime(ms: number): string {
+	return new Date(ms).toISOString().replace('Z', '+0000');
+}
+
+/** Parses a Salesforce/ISO datetime to ms (NaN when invalid). */
+export function parseDateTime(s: string): number {
+	const fixed = s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+	return Date.parse(fixed);
+}

@@ -1,0 +1,448 @@
+// Conformance of the Salesforce emulator, driven by the real jsforce 3.x over HTTP.
+import { test, describe, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer, IncomingMessage, Server } from 'node:http';
+import { Connection } from 'jsforce';
+import { XMLParser } from 'fast-xml-parser';
+import { createEmulator, SalesforceEmulator } from '../../sandbox/salesforce';
+import { Prng } from '../../sandbox/common/prng';
+
+interface Received {
+	headers: IncomingMessage['headers'];
+	raw: string;
+}
+
+/** Receiver on a random port; `reply(n)` gives status and body for the n-th request. */
+async function receiver(reply: (n: number) => { status: number; body: string } = () => ({ status: 200, body: '' })): Promise<{ url: string; got: Received[]; server: Server }> {
+	const got: Received[] = [];
+	const server = createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => {
+			got.push({ headers: req.headers, raw: Buffer.concat(chunks).toString('utf8') });
+			const r = reply(got.length);
+			res.writeHead(r.status, { 'content-type': 'text/xml' }).end(r.body);
+		});
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/sf`, got, server };
+}
+
+const ACK = '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>';
+
+async function sfError(p: PromiseLike<unknown>): Promise<{ errorCode: string; message: string; data?: any }> {
+	try {
+		await p;
+	} catch (err) {
+		return err as { errorCode: string; message: string };
+	}
+	assert.fail('expected a Salesforce error');
+}
+
+let em: SalesforceEmulator;
+let url: string;
+const conn = (extra: Record<string, unknown> = {}) => new Connection({ instanceUrl: url, accessToken: 'sandbox-token', version: '62.0', ...extra } as any);
+/** jsforce 3 runs queryAll as query with scanAll. */
+const queryAll = (c: Connection, soql: string) => c.query(soql, { scanAll: true });
+
+before(async () => {
+	em = createEmulator({ webhookRetryDelayScale: 0.0001, webhookBatchWindowMs: 5 });
+	url = await em.start();
+});
+after(() => em.stop());
+beforeEach(() => em.reset());
+
+describe('sObject REST', () => {
+	test('create 201, retrieve with fields, update 204, delete 204, 404 and ENTITY_IS_DELETED', async () => {
+		const c = conn();
+		const acct = await c.sobject('Account').create({ Name: 'Acme' });
+		assert.equal(acct.success, true);
+		assert.match(acct.id!, /^001[A-Za-z0-9]{15}$/);
+		const res = await c.sobject('Contact').create({ FirstName: 'Ada', LastName: 'Lovelace', Email: 'ada@example.com', AccountId: acct.id });
+		const id = res.id!;
+		assert.match(id, /^003/);
+		const got = (await c.sobject('Contact').retrieve(id, { fields: ['Email', 'Name', 'AccountId', 'SystemModstamp'] })) as any;
+		assert.equal(got.attributes.type, 'Contact');
+		assert.equal(got.Name, 'Ada Lovelace');
+		assert.equal(got.AccountId, acct.id);
+		assert.match(got.SystemModstamp, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$/);
+		assert.equal(got.FirstName, undefined);
+		// 15-character ids work too.
+		assert.equal(((await c.sobject('Contact').retrieve(id.slice(0, 15))) as any).Id, id);
+
+		const upd = await c.sobject('Contact').update({ Id: id, Title: 'Countess', Phone: null });
+		assert.equal(upd.success, true);
+		const after = (await c.sobject('Contact').retrieve(id)) as any;
+		assert.equal(after.Title, 'Countess');
+		assert.ok(after.SystemModstamp > got.SystemModstamp);
+
+		await c.sobject('Contact').destroy(id);
+		assert.equal((await sfError(c.sobject('Contact').retrieve(id))).errorCode, 'ENTITY_IS_DELETED');
+		assert.equal((await sfError(c.sobject('Contact').retrieve('003Dn0000000000AAA'))).errorCode, 'NOT_FOUND');
+		assert.equal((await sfError(c.sobject('Contact').destroy(id))).errorCode, 'ENTITY_IS_DELETED');
+	});
+
+	test('validation errors: required fields, bad email, unknown and read-only fields, bad references', async () => {
+		const c = conn();
+		const missing = await sfError(c.sobject('Contact').create({ FirstName: 'No' }));
+		assert.equal(missing.errorCode, 'REQUIRED_FIELD_MISSING');
+		assert.deepEqual((missing as any).data.fields, ['LastName']);
+		assert.equal((await sfError(c.sobject('Contact').create({ LastName: 'X', Email: 'nope' }))).errorCode, 'INVALID_EMAIL_ADDRESS');
+		assert.equal((await sfError(c.sobject('Contact').create({ LastName: 'X', Foo: 1 }))).errorCode, 'INVALID_FIELD');
+		assert.equal((await sfError(c.sobject('Contact').create({ LastName: 'X', CreatedDate: '2020-01-01T00:00:00Z' }))).errorCode, 'INVALID_FIELD_FOR_INSERT_UPDATE');
+		assert.equal((await sfError(c.sobject('Contact').create({ LastName: 'X', AccountId: '001Dn0000000000AAA' }))).errorCode, 'INVALID_CROSS_REFERENCE_KEY');
+		assert.equal((await sfError(c.sobject('Opportunity').create({ Name: 'O', StageName: 'Prospecting', CloseDate: 'soon' }))).errorCode, 'JSON_PARSER_ERROR');
+		const lead = await c.sobject('Lead').create({ LastName: 'L', Company: 'C' });
+		assert.equal(((await c.sobject('Lead').retrieve(lead.id!)) as any).Status, 'Open - Not Contacted');
+	});
+
+	test('every object: Lead, Opportunity (IsWon/IsClosed), Task, Event', async () => {
+		const c = conn();
+		const contact = await c.sobject('Contact').create({ LastName: 'C' });
+		const opp = await c.sobject('Opportunity').create({ Name: 'Deal', StageName: 'Closed Won', CloseDate: '2025-06-30', Amount: 1200 });
+		const o = (await c.sobject('Opportunity').retrieve(opp.id!)) as any;
+		assert.equal(o.IsWon, true);
+		assert.equal(o.IsClosed, true);
+		assert.equal(o.Amount, 1200);
+		const task = await c.sobject('Task').create({ Subject: 'Call', TaskSubtype: 'Call', WhoId: contact.id, WhatId: opp.id, ActivityDate: '2025-07-01', CallDurationInSeconds: 60 });
+		const t = (await c.sobject('Task').retrieve(task.id!)) as any;
+		assert.equal(t.Status, 'Not Started');
+		assert.equal(t.WhoId, contact.id);
+		const ev = await c.sobject('Event').create({ Subject: 'Meet', StartDateTime: '2025-07-01T10:00:00Z', DurationInMinutes: 30, WhoId: contact.id });
+		const e = (await c.sobject('Event').retrieve(ev.id!)) as any;
+		assert.equal(e.EndDateTime, '2025-07-01T10:30:00.000+0000');
+		assert.equal((await sfError(c.sobject('Event').create({ Subject: 'x' }))).errorCode, 'REQUIRED_FIELD_MISSING');
+	});
+
+	test('upsert by external id: 201 created, 200 updated, 300 on multiple matches', async () => {
+		const c = conn();
+		const created = (await c.sobject('Contact').upsert({ Ext_Id__c: 'E1', LastName: 'One' }, 'Ext_Id__c')) as any;
+		assert.equal(created.success, true);
+		assert.equal(created.created, true);
+		const updated = (await c.sobject('Contact').upsert({ Ext_Id__c: 'E1', LastName: 'Uno' }, 'Ext_Id__c')) as any;
+		assert.equal(updated.created, false);
+		assert.equal(updated.id, created.id);
+		assert.equal(((await c.sobject('Contact').retrieve(created.id)) as any).LastName, 'Uno');
+		await c.sobject('Contact').create({ LastName: 'Twin', Ext_Id__c: 'E2' });
+		await c.sobject('Contact').create({ LastName: 'Twin', Ext_Id__c: 'E2' });
+		assert.equal((await sfError(c.sobject('Contact').upsert({ Ext_Id__c: 'E2', LastName: 'X' }, 'Ext_Id__c'))).errorCode, 'MULTIPLE_CHOICES');
+		assert.equal((await sfError(c.sobject('Contact').upsert({ Email: 'a@b.co', LastName: 'X' }, 'Email'))).errorCode, 'NOT_FOUND');
+	});
+});
+
+describe('collections', () => {
+	test('create/update/upsert/delete with per-item statusCode errors; allOrNone rolls back', async () => {
+		const c = conn();
+		const created = (await c.sobject('Contact').create([{ LastName: 'A', Email: 'a@x.co' }, { LastName: 'B', Email: 'bad' }, { LastName: 'C' }])) as any[];
+		assert.deepEqual(created.map((r) => r.success), [true, false, true]);
+		assert.equal(created[1].errors[0].statusCode, 'INVALID_EMAIL_ADDRESS');
+		assert.deepEqual(created[1].errors[0].fields, ['Email']);
+		assert.equal(em.store.require('Contact').size, 2);
+
+		const rolled = (await c.sobject('Contact').create([{ LastName: 'D' }, { FirstName: 'NoLast' }], { allOrNone: true })) as any[];
+		assert.equal(rolled[0].success, false);
+		assert.equal(rolled[0].errors[0].statusCode, 'ALL_OR_NONE_OPERATION_ROLLED_BACK');
+		assert.equal(rolled[1].errors[0].statusCode, 'REQUIRED_FIELD_MISSING');
+		assert.equal(em.store.require('Contact').size, 2);
+
+		const ids = [created[0].id, created[2].id];
+		const updated = (await c.sobject('Contact').update(ids.map((Id) => ({ Id, Title: 'T' })))) as any[];
+		assert.ok(updated.every((r) => r.success));
+		const many = (await c.sobject('Contact').retrieve(ids, { fields: ['Title'] })) as any[];
+		assert.deepEqual(many.map((r) => r.Title), ['T', 'T']);
+
+		const upserted = (await c.sobject('Contact').upsert(
+			[
+				{ Ext_Id__c: 'U1', LastName: 'New' },
+				{ Ext_Id__c: 'U2', LastName: 'New2' },
+			],
+			'Ext_Id__c',
+		)) as any[];
+		assert.deepEqual(upserted.map((r) => r.created), [true, true]);
+		const again = (await c.sobject('Contact').upsert([{ Ext_Id__c: 'U1', LastName: 'Again' }, { Ext_Id__c: 'U3', LastName: 'Three', Email: 'oops' }], 'Ext_Id__c')) as any[];
+		assert.equal(again[0].created, false);
+		assert.equal(again[1].success, false);
+		assert.equal(again[1].errors[0].statusCode, 'INVALID_EMAIL_ADDRESS');
+
+		const deleted = (await c.sobject('Contact').destroy([ids[0], '003Dn0000000000AAA'])) as any[];
+		assert.equal(deleted[0].success, true);
+		assert.equal(deleted[1].success, false);
+	});
+
+	test('more than 200 records in one collection call is refused', async () => {
+		const records = Array.from({ length: 201 }, (_, i) => ({ attributes: { type: 'Contact' }, LastName: `L${i}` }));
+		const res = await fetch(`${url}/services/data/v62.0/composite/sobjects`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ allOrNone: false, records }) });
+		assert.equal(res.status, 400);
+		assert.equal(((await res.json()) as any)[0].errorCode, 'EXCEEDED_ID_LIMIT');
+		// jsforce chunks by 200 when asked to.
+		const out = (await conn().sobject('Contact').create(records.map(({ LastName }) => ({ LastName })), { allowRecursive: true })) as any[];
+		assert.equal(out.length, 201);
+		assert.equal(em.store.require('Contact').size, 201);
+	});
+});
+
+describe('SOQL', () => {
+	test('operators, AND/OR/NOT, IN, LIKE, ORDER BY, LIMIT, relationship fields, COUNT()', async () => {
+		const c = conn();
+		const acct = await c.sobject('Account').create({ Name: 'Acme' });
+		await c.sobject('Contact').create([
+			{ LastName: 'Ames', FirstName: 'Ann', Email: "ann.o'neil@acme.example.com", AccountId: acct.id },
+			{ LastName: 'Bates', FirstName: 'Bob', Email: 'bob@acme.example.com', HasOptedOutOfEmail: true },
+			{ LastName: 'Cole', FirstName: 'Cy', Phone: '+14155550100' },
+		]);
+		const q = async (soql: string) => (await c.query(soql)).records as any[];
+		assert.equal((await q("SELECT Id FROM Contact WHERE Email = 'ANN.O\\'NEIL@acme.example.com'")).length, 1);
+		assert.equal((await q("SELECT Id FROM Contact WHERE Email != 'bob@acme.example.com'")).length, 2);
+		assert.equal((await q("SELECT Id FROM Contact WHERE Email LIKE '%@acme.example.com'")).length, 2);
+		assert.equal((await q("SELECT Id FROM Contact WHERE LastName IN ('Ames', 'Cole')")).length, 2);
+		assert.equal((await q("SELECT Id FROM Contact WHERE LastName NOT IN ('Ames')")).length, 2);
+		assert.equal((await q('SELECT Id FROM Contact WHERE HasOptedOutOfEmail = true')).length, 1);
+		assert.equal((await q('SELECT Id FROM Contact WHERE Email = null')).length, 1);
+		assert.equal((await q("SELECT Id FROM Contact WHERE (LastName = 'Ames' OR LastName = 'Bates') AND NOT FirstName = 'Bob'")).length, 1);
+		assert.equal((await q("SELECT Id FROM Contact WHERE Phone = '+14155550100' OR MobilePhone = '+14155550100'")).length, 1);
+		const ordered = await q('SELECT LastName, Account.Name FROM Contact ORDER BY LastName DESC LIMIT 2');
+		assert.deepEqual(ordered.map((r) => r.LastName), ['Cole', 'Bates']);
+		const withAcct = await q("SELECT FirstName, Account.Name FROM Contact WHERE Account.Name = 'Acme'");
+		assert.equal(withAcct[0].Account.Name, 'Acme');
+		assert.equal(withAcct[0].Account.attributes.type, 'Account');
+		const count = await c.query('SELECT COUNT() FROM Contact WHERE LastName > \'B\'');
+		assert.equal(count.totalSize, 2);
+	});
+
+	test('query errors: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, quoted datetime', async () => {
+		const c = conn();
+		assert.equal((await sfError(c.query('SELECT FROM Contact'))).errorCode, 'MALFORMED_QUERY');
+		assert.equal((await sfError(c.query('SELECT Foo FROM Contact'))).errorCode, 'INVALID_FIELD');
+		assert.equal((await sfError(c.query('SELECT Id FROM Nope'))).errorCode, 'INVALID_TYPE');
+		assert.equal((await sfError(c.query("SELECT Id FROM Contact WHERE SystemModstamp > '2024-01-01T00:00:00Z'"))).errorCode, 'INVALID_QUERY_FILTER_OPERATOR');
+		assert.equal((await sfError(c.query('SELECT Id FROM Contact GROUP BY Id'))).errorCode, 'MALFORMED_QUERY');
+	});
+
+	test('nextRecordsUrl paging of 2000 records per page, followed by jsforce autoFetch', async () => {
+		em.seed({ contacts: 4500, duplicateShare: 0 });
+		const c = conn();
+		const first = await c.query('SELECT Id, Email FROM Contact');
+		assert.equal(first.totalSize, 4500);
+		assert.equal(first.records.length, 2000);
+		assert.equal(first.done, false);
+		const raw = (await (await fetch(`${url}/services/data/v62.0/query?q=SELECT+Id+FROM+Contact`, { headers: { authorization: 'Bearer t' } })).json()) as any;
+		assert.match(raw.nextRecordsUrl, /^\/services\/data\/v62\.0\/query\/01g[A-Za-z0-9]+-2000$/);
+		assert.equal(raw.records.length, 2000);
+		const all = await c.query('SELECT Id FROM Contact').run({ autoFetch: true, maxFetch: 10000 });
+		assert.equal(all.records.length, 4500);
+		assert.equal(new Set(all.records.map((r: any) => r.Id)).size, 4500);
+		const small = await c.request({ method: 'GET', url: '/query?q=' + encodeURIComponent('SELECT Id FROM Contact'), headers: { 'Sforce-Query-Options': 'batchSize=500' } });
+		assert.equal((small as any).records.length, 500);
+		assert.equal((await sfError(c.request('/services/data/v62.0/query/01gBOGUS-2000'))).errorCode, 'INVALID_QUERY_LOCATOR');
+	});
+
+	test('delta: SystemModstamp/LastModifiedDate windows, queryAll with IsDeleted, getUpdated/getDeleted', async () => {
+		const c = conn();
+		em.seed({ contacts: 20, duplicateShare: 0 });
+		const mark = ((await c.query('SELECT SystemModstamp FROM Contact ORDER BY SystemModstamp DESC LIMIT 1')).records[0] as any).SystemModstamp as string;
+		const ids = ((await c.query('SELECT Id FROM Contact ORDER BY LastName, Id')).records as any[]).map((r) => r.Id);
+		// getUpdated/getDeleted take second-precision bounds (jsforce formats them so): change things after the next full second.
+		const start = new Date(Math.floor(Date.parse(mark.replace('+0000', 'Z')) / 1000) * 1000 + 1000);
+		while (Date.now() <= start.getTime()) await new Promise((r) => setTimeout(r, 20));
+		await c.sobject('Contact').update({ Id: ids[5], Title: 'Changed' });
+		await c.sobject('Contact').update({ Id: ids[2], Title: 'Changed too' });
+		await c.sobject('Contact').destroy(ids[7]);
+		const literal = new Date(Date.parse(mark.replace('+0000', 'Z'))).toISOString();
+		const delta = await c.query(`SELECT Id, Title FROM Contact WHERE SystemModstamp > ${literal} ORDER BY SystemModstamp`);
+		assert.deepEqual(delta.records.map((r: any) => r.Id), [ids[5], ids[2]]);
+		const byLmd = await c.query(`SELECT Id FROM Contact WHERE LastModifiedDate >= ${literal}`);
+		assert.equal(byLmd.totalSize, 3, 'the record at the mark plus the two updated; the deleted one is not in query');
+		const withDeleted = await queryAll(c, `SELECT Id, IsDeleted FROM Contact WHERE SystemModstamp > ${literal} ORDER BY SystemModstamp`);
+		assert.deepEqual(withDeleted.records.map((r: any) => [r.Id, r.IsDeleted]), [[ids[5], false], [ids[2], false], [ids[7], true]]);
+		assert.equal((await c.query('SELECT Id FROM Contact WHERE IsDeleted = true')).totalSize, 0);
+		assert.equal((await queryAll(c, 'SELECT Id FROM Contact WHERE IsDeleted = true')).totalSize, 1);
+
+		const end = new Date(Date.now() + 60_000);
+		const updated = (await c.sobject('Contact').updated(start, end)) as any;
+		assert.deepEqual([...updated.ids].sort(), [ids[2], ids[5]].sort());
+		assert.match(updated.latestDateCovered, /\+0000$/);
+		const deleted = (await c.sobject('Contact').deleted(start, end)) as any;
+		assert.deepEqual(deleted.deletedRecords.map((d: any) => d.id), [ids[7]]);
+		assert.ok(deleted.earliestDateAvailable);
+		assert.equal((await sfError(c.sobject('Contact').updated(end, start))).errorCode, 'INVALID_REPLICATION_DATE');
+	});
+});
+
+describe('SOAP merge', () => {
+	test('merge returns the MergeResult jsforce parses; losers get MasterRecordId and show in queryAll; children move', async () => {
+		const c = conn();
+		const [m, l1, l2] = (await c.sobject('Contact').create([{ LastName: 'Master' }, { LastName: 'Loser1' }, { LastName: 'Loser2' }])) as any[];
+		const task = await c.sobject('Task').create({ Subject: 'T', WhoId: l1.id });
+		const res = (await c.soap.merge({ masterRecord: { type: 'Contact', Id: m.id, Title: 'Merged' } as any, recordToMergeIds: [l1.id, l2.id] })) as any;
+		assert.equal(res.success, true);
+		assert.equal(res.id, m.id);
+		assert.deepEqual(res.mergedRecordIds, [l1.id, l2.id]);
+		assert.deepEqual(res.updatedRelatedIds, [task.id]);
+		assert.equal(((await c.sobject('Contact').retrieve(m.id)) as any).Title, 'Merged');
+		const losers = await queryAll(c, `SELECT Id, MasterRecordId, IsDeleted FROM Contact WHERE MasterRecordId = '${m.id}'`);
+		assert.equal(losers.totalSize, 2);
+		assert.ok(losers.records.every((r: any) => r.IsDeleted === true));
+		assert.equal(((await c.sobject('Task').retrieve(task.id!)) as any).WhoId, m.id);
+		const bad = (await c.soap.merge({ masterRecord: { type: 'Opportunity', Id: m.id } as any, recordToMergeIds: [l1.id] })) as any;
+		assert.equal(bad.success, false);
+		assert.equal(bad.errors[0].statusCode, 'INVALID_TYPE');
+	});
+});
+
+describe('auth and limits', () => {
+	test('OAuth: client_credentials and refresh return id and the sandbox instance_url; jsforce refreshes on 401', async () => {
+		const cc = await fetch(`${url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=cid&client_secret=sec' });
+		const tok = (await cc.json()) as any;
+		assert.equal(tok.instance_url, url);
+		assert.match(tok.id, new RegExp(`^${url}/id/00D[A-Za-z0-9]{15}/005[A-Za-z0-9]{15}$`));
+		assert.equal(tok.token_type, 'Bearer');
+		assert.equal(tok.refresh_token, undefined);
+
+		const codeRes = (await (await fetch(`${url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=abc&client_id=cid&client_secret=sec' })).json()) as any;
+		em.setStrictAuth(true);
+		try {
+			assert.equal((await sfError(conn({ accessToken: 'unknown' }).query('SELECT Id FROM Contact'))).errorCode, 'INVALID_SESSION_ID');
+			const c = new Connection({ instanceUrl: 'http://127.0.0.1:1', accessToken: codeRes.access_token, refreshToken: codeRes.refresh_token, version: '62.0', oauth2: { clientId: 'cid', clientSecret: 'sec', loginUrl: url } });
+			// Point at the real instance via a refresh: jsforce re-points to instance_url.
+			em.tokens.expireAll();
+			let refreshed = '';
+			c.on('refresh', (t: string) => (refreshed = t));
+			c.instanceUrl = url;
+			const res = await c.query('SELECT Id FROM Contact');
+			assert.equal(res.totalSize, 0);
+			assert.ok(refreshed && refreshed !== codeRes.access_token);
+			const soapAfterExpiry = new Connection({ instanceUrl: url, accessToken: refreshed, refreshToken: codeRes.refresh_token, version: '62.0', oauth2: { clientId: 'cid', clientSecret: 'sec', loginUrl: url } });
+			const [a, b] = (await soapAfterExpiry.sobject('Contact').create([{ LastName: 'A' }, { LastName: 'B' }])) as any[];
+			em.tokens.expireAll();
+			const merged = (await soapAfterExpiry.soap.merge({ masterRecord: { type: 'Contact', Id: a.id } as any, recordToMergeIds: [b.id] })) as any;
+			assert.equal(merged.success, true);
+			const badRefresh = await fetch(`${url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=nope&client_id=cid&client_secret=sec' });
+			assert.equal(badRefresh.status, 400);
+			assert.equal(((await badRefresh.json()) as any).error, 'invalid_grant');
+		} finally {
+			em.setStrictAuth(false);
+		}
+	});
+
+	test('Sforce-Limit-Info feeds conn.limitInfo; with limits on, the daily quota gives 403 REQUEST_LIMIT_EXCEEDED', async () => {
+		const small = createEmulator({ dailyApiLimit: 5, rateLimits: true });
+		const smallUrl = await small.start();
+		try {
+			const c = new Connection({ instanceUrl: smallUrl, accessToken: 't', version: '62.0' });
+			for (let i = 0; i < 5; i++) await c.query('SELECT Id FROM Contact');
+			assert.deepEqual(c.limitInfo?.apiUsage, { used: 5, limit: 5 });
+			const err = await sfError(c.query('SELECT Id FROM Contact'));
+			assert.equal(err.errorCode, 'REQUEST_LIMIT_EXCEEDED');
+			const raw = await fetch(`${smallUrl}/services/data/v62.0/limits`, { headers: { authorization: 'Bearer t' } });
+			assert.equal(raw.status, 403);
+		} finally {
+			await small.stop();
+		}
+		const c = conn();
+		await c.query('SELECT Id FROM Contact');
+		assert.equal(c.limitInfo?.apiUsage?.limit, 15000);
+		const limits = (await c.request('/services/data/v62.0/limits')) as any;
+		assert.equal(limits.DailyApiRequests.Max, 15000);
+	});
+});
+
+describe('webhooks', () => {
+	test('Outbound Message SOAP: notifications batch, retried until Ack', async () => {
+		const rx = await receiver((n) => (n === 1 ? { status: 200, body: '<nope/>' } : { status: 200, body: ACK }));
+		try {
+			em.addSubscription({ type: 'outboundMessage', url: rx.url, object: 'Contact', fields: ['Email', 'LastName', 'LastModifiedDate'] });
+			const c = conn();
+			await c.sobject('Contact').create([{ LastName: 'One', Email: 'one@x.co' }, { LastName: 'Two' }]);
+			await c.sobject('Account').create({ Name: 'ignored' });
+			await em.webhooksIdle();
+			assert.equal(rx.got.length, 2, 'first answer had no Ack, so it was retried');
+			assert.equal(rx.got[0].raw, rx.got[1].raw);
+			assert.equal(rx.got[0].headers['content-type'], 'text/xml; charset=utf-8');
+			const doc = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false }).parse(rx.got[1].raw);
+			const n = doc.Envelope.Body.notifications;
+			assert.equal(n.OrganizationId, em.orgId);
+			const list = Array.isArray(n.Notification) ? n.Notification : [n.Notification];
+			assert.equal(list.length, 2);
+			assert.equal(list[0].sObject['@_type'], 'sf:Contact');
+			assert.equal(list[0].sObject.Email, 'one@x.co');
+			assert.equal(list[0].sObject.Phone, undefined);
+			assert.deepEqual(em.deliveries().map((d) => d.ok), [false, true]);
+		} finally {
+			rx.server.close();
+		}
+	});
+
+	test('JSON change events: CDC shape, X-Sfdc-Signature, changeOrigin from Sforce-Call-Options, UI changes', async () => {
+		const rx = await receiver();
+		try {
+			em.addSubscription({ type: 'changeEvent', url: rx.url, secret: 'topsecret', entities: ['Contact'] });
+			const c = conn({ callOptions: { client: 'mysync' } });
+			const { id } = await c.sobject('Contact').create({ FirstName: 'Ada', LastName: 'L', MailingCity: 'London' });
+			await c.sobject('Contact').update({ Id: id, LastName: 'Lovelace', MailingCity: null } as any);
+			await c.sobject('Contact').destroy(id!);
+			await fetch(`${url}/__admin/sobjects/Contact/${id}/undelete`, { method: 'POST' });
+			await fetch(`${url}/__admin/sobjects/Contact/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Title: 'By hand' }) });
+			await em.webhooksIdle();
+			const msgs = rx.got.map((g) => JSON.parse(g.raw));
+			for (const g of rx.got) assert.equal(g.headers['x-sfdc-signature'], createHmac('sha256', 'topsecret').update(g.raw).digest('base64'));
+			const heads = msgs.map((m) => m.data.payload.ChangeEventHeader);
+			assert.deepEqual(heads.map((h) => h.changeType), ['CREATE', 'UPDATE', 'DELETE', 'UNDELETE', 'UPDATE']);
+			assert.equal(msgs[0].channel, '/data/ContactChangeEvent');
+			assert.equal(heads[0].changeOrigin, 'com/salesforce/api/rest/62.0;client=mysync');
+			assert.deepEqual(heads[0].recordIds, [id]);
+			assert.equal(typeof heads[0].commitTimestamp, 'number');
+			assert.deepEqual(msgs[0].data.payload.Name, { FirstName: 'Ada', LastName: 'L' });
+			assert.equal(msgs[0].data.payload.MailingAddress.City, 'London');
+			assert.ok(heads[1].changedFields.includes('Name.LastName'));
+			assert.deepEqual(heads[1].nulledFields, ['MailingAddress.City']);
+			assert.equal(heads[4].changeOrigin, '');
+			assert.equal(heads[4].commitUser, em.uiUserId);
+			assert.equal(heads[0].commitUser, em.apiUserId);
+			assert.ok(msgs[1].data.event.replayId > msgs[0].data.event.replayId);
+		} finally {
+			rx.server.close();
+		}
+	});
+});
+
+describe('faults and admin', () => {
+	test('5xx faults: POSTs fail at once, jsforce retries GETs and recovers; hangs time out; paths filter faults', async () => {
+		em.setFaults({ errorRate: 1 });
+		try {
+			const err = await sfError(conn().sobject('Contact').create({ LastName: 'X' }));
+			assert.equal(err.errorCode, 'SERVER_UNAVAILABLE');
+			// A seed whose first draw faults and second does not: jsforce's GET retry recovers.
+			let seed = 1;
+			for (; ; seed++) {
+				const p = new Prng(seed);
+				if (p.next() < 0.5 && p.next() >= 0.5) break;
+			}
+			em.setFaults({ seed, errorRate: 0.5 });
+			const before = em.requestCount;
+			const res = await conn().query('SELECT Id FROM Contact');
+			assert.equal(res.totalSize, 0);
+			assert.ok(em.requestCount - before >= 2, 'at least one retry happened');
+			em.setFaults({ hangRate: 1, pathPattern: '/query' });
+			await assert.rejects(fetch(`${url}/services/data/v62.0/query?q=SELECT+Id+FROM+Contact`, { headers: { authorization: 'Bearer t' }, signal: AbortSignal.timeout(150) }));
+			const ok = await fetch(`${url}/services/data/v62.0/limits`, { headers: { authorization: 'Bearer t' } });
+			assert.equal(ok.status, 200, 'pathPattern limits faults to matching paths');
+		} finally {
+			em.setFaults({});
+		}
+	});
+
+	test('seed gives deterministic accounts, contacts, leads, opportunities, tasks and events; dump shows them', async () => {
+		const summary = em.seed({ seed: 3, contacts: 30, companies: 5, leads: 4, deals: 6, activities: 10 });
+		assert.deepEqual(summary, { Account: 5, Contact: 30, Lead: 4, Opportunity: 6, Task: 8, Event: 2 });
+		const dump = em.dump() as any;
+		assert.equal(dump.Contact.length, 30);
+		assert.ok(dump.Contact.every((r: any) => /^003/.test(r.Id) && r.LastName));
+		const first = dump.Contact.map((r: any) => r.Email);
+		em.reset();
+		em.seed({ seed: 3, contacts: 30, companies: 5, leads: 4, deals: 6, activities: 10 });
+		assert.deepEqual((em.dump() as any).Contact.map((r: any) => r.Email), first);
+		const res = await conn().query("SELECT Id FROM Contact WHERE Account.Name != null");
+		assert.ok(res.totalSize > 0);
+	});
+});
