@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
 import { appUserIdFor } from '../../sandbox/dynamics';
-import { DynamicsConnector, type DynamicsConfig } from '../../lib/connectors/dynamics';
+import { create, DynamicsConnector, type DynamicsConfig } from '../../lib/connectors/dynamics';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
 
@@ -267,6 +267,15 @@ describe('Dynamics connector: throttling, 5xx, tokens', () => {
 
 		const tokenOnly = new DynamicsConnector({ orgUrl: url, accessToken: 'not-issued' });
 		await assert.rejects(tokenOnly.testConnection(), (e: unknown) => e instanceof CrmError && e.category === 'auth' && e.httpStatus === 401);
+	});
+});
+
+describe('Dynamics connector: built from n8n credential values', () => {
+	test('create() takes the client-credentials credential (orgUrl, tenantId, clientId, clientSecret, authorityUrl)', async () => {
+		emulator.setStrictAuth(true);
+		const dv = create({ orgUrl: `${url}/`, tenantId: 'tenant-9', clientId: 'cred-app', clientSecret: 'secret', authorityUrl: url, accessToken: '' });
+		assert.equal((await dv.changeOrigin()).actorId, appUserIdFor('cred-app'));
+		assert.throws(() => create({ tenantId: 't' }), /no organization URL/);
 	});
 });
 

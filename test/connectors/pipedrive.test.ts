@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
-import { PipedriveConnector, type PipedriveConfig } from '../../lib/connectors/pipedrive';
+import { create, PipedriveConnector, type PipedriveConfig } from '../../lib/connectors/pipedrive';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
 
@@ -265,6 +265,14 @@ describe('Pipedrive connector: throttling, 5xx, OAuth', () => {
 
 		const noRefresh = new PipedriveConnector({ accessToken: 'expired-or-unknown', baseUrl: url });
 		await assert.rejects(noRefresh.testConnection(), (e: unknown) => e instanceof CrmError && e.category === 'auth');
+	});
+});
+
+describe('Pipedrive connector: built from n8n credential values', () => {
+	test('create() takes the API-token credential (apiToken, baseUrl)', async () => {
+		const pd = create({ apiToken: 'credential-token', baseUrl: `${url}/` });
+		assert.equal(ok((await pd.create('contact', [{ ref: 0, fields: { name: 'From credential' } }]))[0]).status, 'created');
+		assert.throws(() => create({ baseUrl: url }), /neither an API token nor an OAuth token/);
 	});
 });
 
