@@ -9,8 +9,10 @@ import { Collection, Fields, StoredRecord } from '../common/store';
 import type { SeedData } from '../common/seed';
 import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
 import type { RatePolicy } from '../common/ratelimit';
+import { v1Fields, v2Fields } from './fields';
 import {
 	COLLECTION,
+	COMPANY_ID,
 	PdType,
 	USER_ID,
 	V2_TYPES,
@@ -60,6 +62,14 @@ const BURST_OAUTH: RatePolicy = { name: 'burst-oauth', limit: 320, windowMs: 200
 const BURST_SEARCH: RatePolicy = { name: 'burst-search', limit: 10, windowMs: 2000 };
 const DAILY: RatePolicy = { name: 'daily-tokens', limit: 30000, windowMs: 24 * 3600 * 1000 };
 const COST: Record<string, number> = { get: 2, list: 20, write: 10, search: 40 };
+
+/** Searchable fields per type (the SDK's `fields` enums). */
+const SEARCH_FIELDS: Partial<Record<PdType, string[]>> = {
+	person: ['name', 'email', 'phone', 'notes', 'custom_fields'],
+	organization: ['name', 'address', 'notes', 'custom_fields'],
+	deal: ['title', 'notes', 'custom_fields'],
+	lead: ['title', 'notes', 'custom_fields'],
+};
 
 /** References re-pointed to the survivor when records are merged. */
 const REFS: Partial<Record<PdType, [PdType, string][]>> = {
@@ -203,7 +213,12 @@ export class PipedriveEmulator extends BaseEmulator {
 	protected registerRoutes(r: Router): void {
 		r.post('/oauth/token', (ctx) => this.oauthToken(ctx), { public: true });
 
-		r.get('/api/v2/persons/search', (ctx) => this.searchPersons(ctx), { bucket: 'search' });
+		for (const type of ['person', 'organization', 'deal', 'lead'] as PdType[]) {
+			r.get(`/api/v2/${COLLECTION[type]}/search`, (ctx) => this.search(type, ctx), { bucket: 'search' });
+		}
+		for (const type of ['person', 'organization', 'deal', 'activity'] as const) {
+			r.get(`/api/v2/${type}Fields`, (ctx) => this.fieldList(ctx, v2Fields(type), 'cursor'), { bucket: 'list' });
+		}
 		for (const type of V2_TYPES) {
 			const base = `/api/v2/${COLLECTION[type]}`;
 			r.get(base, (ctx) => this.listV2(type, ctx), { bucket: 'list' });
@@ -228,6 +243,8 @@ export class PipedriveEmulator extends BaseEmulator {
 			r.put(`${v1}/organizations/:id/merge`, (ctx) => this.merge('organization', ctx), { bucket: 'write' });
 			r.put(`${v1}/deals/:id/merge`, (ctx) => this.merge('deal', ctx), { bucket: 'write' });
 			r.get(`${v1}/recents`, (ctx) => this.recents(ctx), { bucket: 'list' });
+			r.get(`${v1}/leadFields`, (ctx) => this.fieldList(ctx, v1Fields('lead'), 'start'), { bucket: 'list' });
+			r.get(`${v1}/users/me`, () => json(200, { success: true, data: this.me() }), { bucket: 'get' });
 			r.get(`${v1}/webhooks`, () => this.listWebhooks(), { bucket: 'list' });
 			r.post(`${v1}/webhooks`, (ctx) => this.createWebhook(ctx), { bucket: 'write' });
 			r.delete(`${v1}/webhooks/:id`, (ctx) => this.deleteWebhook(ctx), { bucket: 'write' });
@@ -461,20 +478,23 @@ export class PipedriveEmulator extends BaseEmulator {
 		});
 	}
 
-	/** GET /api/v2/persons/search */
-	private searchPersons(ctx: RequestContext): Reply {
+	/** GET /api/v2/{persons,organizations,deals,leads}/search: exact_match, fields, cursor. */
+	private search(type: PdType, ctx: RequestContext): Reply {
 		const q = ctx.query;
 		const term = (q.get('term') ?? '').trim();
 		const exact = q.get('exact_match') === 'true';
 		if (term.length < (exact ? 1 : 2)) fail(400, 'Validation failed: term: String must contain at least 2 character(s)');
-		const fields = (q.get('fields') ?? 'name,email,phone,notes,custom_fields').split(',').map((s) => s.trim());
+		const all = SEARCH_FIELDS[type] ?? [];
+		const fields = (q.get('fields') ?? all.join(',')).split(',').map((s) => s.trim());
+		for (const f of fields) if (!all.includes(f)) fail(400, `Validation failed: fields: Invalid enum value '${f}'. Expected ${all.join(' | ')}`);
 		const limit = intParam(q, 'limit', 100, 500);
 		const orgFilter = q.get('organization_id');
+		const personFilter = q.get('person_id');
 		const t = term.toLowerCase();
 		const digits = phoneDigits(term);
-		const coll = this.colls.person;
+		const coll = this.colls[type];
 		let candidates: Iterable<StoredRecord>;
-		if (exact && fields.every((f) => f === 'email' || f === 'phone')) {
+		if (type === 'person' && exact && fields.every((f) => f === 'email' || f === 'phone')) {
 			const found = new Map<string, StoredRecord>();
 			if (fields.includes('email')) for (const r of coll.findBy('email', term)) found.set(r.id, r);
 			if (fields.includes('phone') && digits) for (const r of coll.findBy('phone', phoneKey(digits))) found.set(r.id, r);
@@ -482,9 +502,10 @@ export class PipedriveEmulator extends BaseEmulator {
 		} else candidates = coll.values();
 		const items: { result_score: number; item: Fields }[] = [];
 		for (const r of candidates) {
-			if (orgFilter && String(r.fields.org_id ?? '') !== orgFilter) continue;
-			const score = this.personScore(r, fields, t, digits, exact);
-			if (score > 0) items.push({ result_score: score, item: this.searchItem(r) });
+			if (orgFilter && String(r.fields.org_id ?? r.fields.organization_id ?? '') !== orgFilter) continue;
+			if (personFilter && String(r.fields.person_id ?? '') !== personFilter) continue;
+			const score = this.score(r, fields, t, digits, exact);
+			if (score > 0) items.push({ result_score: score, item: this.searchItem(type, r) });
 		}
 		if (!exact) items.sort((a, b) => b.result_score - a.result_score);
 		const off = decodeCursor(q.get('cursor')).o ?? 0;
@@ -497,55 +518,74 @@ export class PipedriveEmulator extends BaseEmulator {
 	}
 
 	/** [U] scores: 1 for an exact field match, 0.5 for a partial one, 0 for none. */
-	private personScore(r: StoredRecord, fields: string[], t: string, digits: string, exact: boolean): number {
+	private score(r: StoredRecord, fields: string[], t: string, digits: string, exact: boolean): number {
 		const f = r.fields;
-		const emails = ((f.emails as Fields[]) ?? []).map((e) => String(e.value).toLowerCase());
-		const phones = ((f.phones as Fields[]) ?? []).map((p) => String(p.value));
 		let best = 0;
-		const consider = (value: string, full: boolean, partial: boolean): void => {
+		const consider = (full: boolean, partial: boolean): void => {
 			if (full) best = Math.max(best, 1);
 			else if (!exact && partial) best = Math.max(best, 0.5);
-			void value;
 		};
-		if (fields.includes('name')) {
-			const n = String(f.name ?? '').toLowerCase();
-			consider(n, n === t, n.includes(t));
-		}
-		if (fields.includes('email')) for (const e of emails) consider(e, e === t, e.includes(t));
-		if (fields.includes('phone')) {
-			for (const p of phones) {
-				const pd = phoneDigits(p);
-				consider(p, (digits !== '' && phoneKey(pd) === phoneKey(digits)) || p.toLowerCase() === t, digits.length >= 2 && pd.includes(digits));
-			}
-		}
-		if (fields.includes('notes')) {
-			const n = String(f.notes ?? '').toLowerCase();
-			consider(n, n === t, n !== '' && n.includes(t));
-		}
-		if (fields.includes('custom_fields')) {
-			for (const v of Object.values((f.custom_fields as Fields) ?? {})) {
-				const s = String(v ?? '').toLowerCase();
-				consider(s, s === t, s !== '' && s.includes(t));
-			}
+		const text = (v: unknown): void => {
+			const s = String(v ?? '').toLowerCase();
+			consider(s !== '' && s === t, s !== '' && s.includes(t));
+		};
+		for (const field of fields) {
+			if (field === 'email') for (const e of (f.emails as Fields[]) ?? []) text(e.value);
+			else if (field === 'phone') {
+				for (const p of (f.phones as Fields[]) ?? []) {
+					const pd = phoneDigits(p.value);
+					consider((digits !== '' && phoneKey(pd) === phoneKey(digits)) || String(p.value).toLowerCase() === t, digits.length >= 2 && pd.includes(digits));
+				}
+			} else if (field === 'custom_fields') for (const v of Object.values((f.custom_fields as Fields) ?? {})) text(v);
+			else if (field === 'address') text((f.address as Fields | null)?.value);
+			else text(f[field]);
 		}
 		return best;
 	}
 
-	private searchItem(r: StoredRecord): Fields {
+	private ref(type: PdType, id: unknown): Fields | null {
+		if (id === null || id === undefined) return null;
+		const r = this.colls[type].get(String(id));
+		if (!r) return null;
+		return type === 'organization' ? { id: Number(r.id), name: r.fields.name, address: (r.fields.address as Fields | null)?.value ?? null } : { id: Number(r.id), name: r.fields.name };
+	}
+
+	private searchItem(type: PdType, r: StoredRecord): Fields {
 		const f = r.fields;
-		const org = f.org_id != null ? this.colls.organization.get(String(f.org_id)) : undefined;
-		return {
-			id: Number(r.id),
-			type: 'person',
-			name: f.name,
-			phones: ((f.phones as Fields[]) ?? []).map((p) => p.value),
-			emails: ((f.emails as Fields[]) ?? []).map((e) => e.value),
-			visible_to: f.visible_to,
-			owner: { id: f.owner_id },
-			organization: org ? { id: Number(org.id), name: org.fields.name, address: null } : null,
-			custom_fields: Object.values((f.custom_fields as Fields) ?? {}).map(String),
-			notes: f.notes ? [String(f.notes)] : [],
-		};
+		const common = { visible_to: f.visible_to, owner: { id: f.owner_id }, custom_fields: Object.values((f.custom_fields as Fields) ?? {}).map(String), notes: f.notes ? [String(f.notes)] : [] };
+		if (type === 'person') {
+			return {
+				id: Number(r.id),
+				type: 'person',
+				name: f.name,
+				phones: ((f.phones as Fields[]) ?? []).map((p) => p.value),
+				emails: ((f.emails as Fields[]) ?? []).map((e) => e.value),
+				...common,
+				organization: this.ref('organization', f.org_id),
+			};
+		}
+		if (type === 'organization') return { id: Number(r.id), type: 'organization', name: f.name, address: (f.address as Fields | null)?.value ?? null, ...common };
+		if (type === 'deal') {
+			return { id: Number(r.id), type: 'deal', title: f.title, value: f.value, currency: f.currency, status: f.status, ...common, stage: { id: f.stage_id, name: `Stage ${f.stage_id}` }, person: this.ref('person', f.person_id), organization: this.ref('organization', f.org_id) };
+		}
+		const value = f.value as Fields | null;
+		return { id: r.id, type: 'lead', title: f.title, ...common, person: this.ref('person', f.person_id), organization: this.ref('organization', f.organization_id), phones: [], emails: [], value: value?.amount ?? null, currency: value?.currency ?? null, is_archived: f.is_archived };
+	}
+
+	/** Field metadata with v2 cursor or v1 start/limit paging. */
+	private fieldList(ctx: RequestContext, all: Fields[], paging: 'cursor' | 'start'): Reply {
+		const limit = intParam(ctx.query, 'limit', 100, 500);
+		if (paging === 'cursor') {
+			const off = decodeCursor(ctx.query.get('cursor')).o ?? 0;
+			return json(200, { success: true, data: all.slice(off, off + limit), additional_data: { next_cursor: off + limit < all.length ? encodeCursor({ o: off + limit }) : null } });
+		}
+		const start = intParam(ctx.query, 'start', 0, Number.MAX_SAFE_INTEGER);
+		const more = start + limit < all.length;
+		return json(200, { success: true, data: all.slice(start, start + limit), additional_data: { pagination: { start, limit, more_items_in_collection: more, ...(more ? { next_start: start + limit } : {}) } } });
+	}
+
+	private me(): Fields {
+		return { id: USER_ID, name: 'Sandbox User', email: 'sandbox.user@example.com', company_id: COMPANY_ID, company_name: 'Sandbox Company', company_domain: 'sandbox', default_currency: 'USD', locale: 'en_US', lang: 1, timezone_name: 'UTC', timezone_offset: '+00:00', active_flag: true, is_admin: 1, role_id: 1, has_created_company: true, is_you: true };
 	}
 
 	/** GET /v1/recents?since_timestamp=YYYY-MM-DD HH:MM:SS&items=person,deal&start&limit */

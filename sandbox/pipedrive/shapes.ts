@@ -39,6 +39,8 @@ export const REQUIRED: Record<PdType, string[]> = {
 /** The user every API token acts as (one-user company). */
 export const USER_ID = 1;
 export const COMPANY_ID = 1;
+/** The colleague behind writes marked as made in the app (x-sandbox-change-source: app). */
+export const UI_USER_ID = 2;
 
 export class ValidationError extends Error {}
 

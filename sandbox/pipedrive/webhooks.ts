@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Fields } from '../common/store';
 import type { WebhookSubscription } from '../common/types';
 import type { OutgoingRequest, RetryPolicy } from '../common/webhooks';
-import { COMPANY_ID, PdType, USER_ID, ValidationError, rfc3339 } from './shapes';
+import { COMPANY_ID, PdType, UI_USER_ID, USER_ID, ValidationError, rfc3339 } from './shapes';
 
 export type V2Action = 'create' | 'change' | 'delete';
 export type ChangeSource = 'api' | 'app';
@@ -105,6 +105,7 @@ export interface PdEvent {
 	/** v1 shapes of the current and previous object. */
 	v1Current: Fields | null;
 	v1Previous: Fields | null;
+	/** 'api' for API writes; 'app' for writes marked as made in the Pipedrive app (by user UI_USER_ID). */
 	changeSource: ChangeSource;
 	mergedToId?: string;
 	timestamp: number;
@@ -134,7 +135,7 @@ export function buildRequest(w: PdWebhook, e: PdEvent, host: string, attempt: nu
 			entity: e.entity,
 			version: '2.0',
 			company_id: COMPANY_ID,
-			user_id: USER_ID,
+			user_id: e.changeSource === 'app' ? UI_USER_ID : USER_ID,
 			id: randomUUID(),
 			entity_id: idValue(e.entityId),
 			webhook_id: Number(w.id),
@@ -157,7 +158,7 @@ export function buildRequest(w: PdWebhook, e: PdEvent, host: string, attempt: nu
 			object: e.entity,
 			id: idValue(e.entityId),
 			company_id: COMPANY_ID,
-			user_id: USER_ID,
+			user_id: e.changeSource === 'app' ? UI_USER_ID : USER_ID,
 			host,
 			timestamp: Math.floor(e.timestamp / 1000),
 			timestamp_micro: e.timestamp * 1000,

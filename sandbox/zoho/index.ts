@@ -12,6 +12,7 @@ import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscri
 import type { RatePolicy } from '../common/ratelimit';
 import type { RetryPolicy } from '../common/webhooks';
 import { CriteriaError, indexLookups, matchesCriteria, parseCriteria } from './criteria';
+import { moduleFields } from './fields';
 import { MODULES, READ_ONLY, RecordError, ZOHO_USER, phoneKey, recordError, typeProblem, zohoTime } from './modules';
 
 const API = '/crm/v6';
@@ -166,6 +167,8 @@ export class ZohoEmulator extends BaseEmulator {
 		r.patch(`${API}/actions/watch`, (ctx) => this.watchPatch(ctx));
 		r.get(`${API}/actions/watch`, () => this.watchList());
 		r.delete(`${API}/actions/watch`, (ctx) => this.watchDisable(ctx));
+		r.get(`${API}/settings/fields`, (ctx) => this.fields(ctx));
+		r.get(`${API}/users`, (ctx) => this.users(ctx));
 		r.get(`${API}/:module/search`, (ctx) => this.search(ctx), { bucket: 'search' });
 		r.get(`${API}/:module/deleted`, (ctx) => this.deleted(ctx));
 		r.post(`${API}/:module/upsert`, (ctx) => this.write(ctx, 'upsert'), { bucket: 'write' });
@@ -207,6 +210,35 @@ export class ZohoEmulator extends BaseEmulator {
 		};
 		if (p.grant_type === 'authorization_code') body.refresh_token = issued.refreshToken;
 		return json(200, body);
+	}
+
+	/** GET /settings/fields?module= */
+	private fields(ctx: RequestContext): Reply {
+		const module = ctx.query.get('module');
+		if (!module) fail(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param: 'module' });
+		if (!MODULES[module]) fail(400, 'INVALID_MODULE', 'the module name given seems to be invalid', { param: 'module' });
+		return json(200, { fields: moduleFields(module) });
+	}
+
+	/** GET /users?type=CurrentUser|AllUsers|ActiveUsers|AdminUsers — the org has one user. */
+	private users(ctx: RequestContext): Reply {
+		const type = ctx.query.get('type') ?? 'AllUsers';
+		if (!['AllUsers', 'ActiveUsers', 'DeactiveUsers', 'ConfirmedUsers', 'NotConfirmedUsers', 'DeletedUsers', 'ActiveConfirmedUsers', 'AdminUsers', 'ActiveConfirmedAdmins', 'CurrentUser'].includes(type)) {
+			fail(400, 'INVALID_DATA', 'invalid data', { param: 'type' });
+		}
+		if (type === 'DeactiveUsers' || type === 'NotConfirmedUsers' || type === 'DeletedUsers') return { status: 204 };
+		const user = {
+			...ZOHO_USER,
+			full_name: ZOHO_USER.name,
+			first_name: 'Sandbox',
+			last_name: 'User',
+			role: { name: 'CEO', id: '4150868000000026005' },
+			profile: { name: 'Administrator', id: '4150868000000026011' },
+			status: 'active',
+			confirm: true,
+			time_zone: 'UTC',
+		};
+		return json(200, { users: [user], info: { per_page: 200, count: 1, page: 1, more_records: false } });
 	}
 
 	// ---- helpers ----------------------------------------------------------------------------

@@ -243,6 +243,8 @@ describe('pipedrive emulator', () => {
 			assert.equal(c.body.previous, null);
 			assert.equal(u.body.meta.action, 'change');
 			assert.equal(u.body.meta.change_source, 'app');
+			assert.equal(u.body.meta.user_id, 2);
+			assert.equal(c.body.meta.user_id, 1);
 			assert.deepEqual(u.body.previous, { name: 'Hook Me', first_name: 'Hook', last_name: 'Me' });
 			assert.equal(d.body.meta.action, 'delete');
 			assert.equal(d.body.data, null);
@@ -341,6 +343,31 @@ describe('pipedrive emulator', () => {
 		for (let i = 0; i < 11; i++) statuses.push((await ax2.get('/persons/search', { params: { term: 'abc' } })).status);
 		assert.deepEqual(statuses, [...Array(10).fill(200), 429]);
 		emu.setRateLimits(false);
+	});
+
+	test('field metadata (v2 *Fields, v1 leadFields), current user, and search of organizations, deals and leads', async () => {
+		const pf = await new v2.PersonFieldsApi(cfg2).getPersonFields({ limit: 5 });
+		assert.equal(pf.data!.length, 5);
+		assert.equal(pf.data![1].field_code, 'name');
+		assert.ok(pf.additional_data?.next_cursor);
+		const dealFields = await new v2.DealFieldsApi(cfg2).getDealFields({});
+		assert.ok(dealFields.data!.some((f) => f.field_code === 'status' && f.options!.length === 3));
+		const leadFields = await new v1.LeadFieldsApi(cfg1).getLeadFields({});
+		assert.ok((leadFields.data as any[]).some((f) => f.key === 'title' && f.mandatory_flag === true));
+		const me = await new v1.UsersApi(cfg1).getCurrentUser();
+		assert.equal(me.data!.id, 1);
+		const org = await new v2.OrganizationsApi(cfg2).addOrganization({ AddOrganizationRequest: { name: 'Initech Labs', address: { value: 'Austin, US' } as any } });
+		const person = await persons.addPerson({ AddPersonRequest: { name: 'Peter Gibbons', org_id: org.data!.id } });
+		await new v2.DealsApi(cfg2).addDeal({ AddDealRequest: { title: 'TPS reports', org_id: org.data!.id, person_id: person.data!.id } });
+		await new v1.LeadsApi(cfg1).addLead({ AddLeadRequest: { title: 'Initech upsell', organization_id: org.data!.id } });
+		const orgs = await new v2.OrganizationsApi(cfg2).searchOrganization({ term: 'initech labs', exact_match: true });
+		assert.equal(orgs.data!.items![0].item!.name, 'Initech Labs');
+		const deals = await new v2.DealsApi(cfg2).searchDeals({ term: 'TPS' });
+		assert.equal((deals.data!.items![0].item as any).organization.name, 'Initech Labs');
+		const leads = await new v2.LeadsApi(cfg2).searchLeads({ term: 'upsell' });
+		assert.equal((leads.data!.items![0].item as any).title, 'Initech upsell');
+		const bad = await raw(v2.DealsApiFp(cfg2).searchDeals('TPS', 'email' as any));
+		assert.equal(bad.status, 400);
 	});
 
 	test('fault injection answers with the Pipedrive 503 envelope; seed + dump', async () => {

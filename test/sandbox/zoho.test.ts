@@ -347,6 +347,24 @@ describe('zoho emulator', () => {
 		}
 	});
 
+	test('field metadata (settings/fields) and the current user', async () => {
+		const f = await z('GET', '/settings/fields?module=Contacts');
+		assert.equal(f.status, 200);
+		const last = f.body.fields.find((x: any) => x.api_name === 'Last_Name');
+		assert.equal(last.system_mandatory, true);
+		const acc = f.body.fields.find((x: any) => x.api_name === 'Account_Name');
+		assert.equal(acc.data_type, 'lookup');
+		assert.equal(acc.lookup.module.api_name, 'Accounts');
+		assert.equal(f.body.fields.find((x: any) => x.api_name === 'Email').unique.casesensitive, false);
+		const stage = (await z('GET', '/settings/fields?module=Deals')).body.fields.find((x: any) => x.api_name === 'Stage');
+		assert.ok(stage.pick_list_values.some((p: any) => p.actual_value === 'Closed Won'));
+		assert.equal((await z('GET', '/settings/fields')).status, 400);
+		assert.equal((await z('GET', '/settings/fields?module=Nope')).body.code, 'INVALID_MODULE');
+		const me = await z('GET', '/users?type=CurrentUser');
+		assert.equal(me.body.users[0].id, '4150868000000225013');
+		assert.equal(me.body.users[0].email, 'sandbox.user@example.com');
+	});
+
 	test('faults answer with Zoho 500 INTERNAL_ERROR; seed + dump use Zoho shapes', async () => {
 		emu.setFaults({ errorRate: 1 });
 		const r = await z('GET', '/Contacts?fields=Email');

@@ -1,0 +1,157 @@
+// Field metadata for GET /crm/v6/settings/fields?module=: the standard fields of each emulated
+// module (no custom fields are pre-defined). Mandatory and lookup flags come from MODULES.
+
+import type { Fields } from '../common/store';
+import { MODULES } from './modules';
+
+type Def = [api: string, label: string, type: string, picklist?: string[]];
+
+const ADDRESS = (p: string): Def[] => [
+	[`${p}_Street`, `${p.replace('_', ' ')} Street`, 'text'],
+	[`${p}_City`, `${p.replace('_', ' ')} City`, 'text'],
+	[`${p}_State`, `${p.replace('_', ' ')} State`, 'text'],
+	[`${p}_Zip`, `${p.replace('_', ' ')} Zip`, 'text'],
+	[`${p}_Country`, `${p.replace('_', ' ')} Country`, 'text'],
+];
+const SYSTEM: Def[] = [
+	['Owner', 'Owner', 'ownerlookup'],
+	['Created_Time', 'Created Time', 'datetime'],
+	['Modified_Time', 'Modified Time', 'datetime'],
+	['Created_By', 'Created By', 'ownerlookup'],
+	['Modified_By', 'Modified By', 'ownerlookup'],
+];
+const ACTIVITY: Def[] = [
+	['Who_Id', 'Contact Name', 'lookup'],
+	['What_Id', 'Related To', 'lookup'],
+	['Description', 'Description', 'textarea'],
+];
+
+const CATALOG: Record<string, Def[]> = {
+	Contacts: [
+		['First_Name', 'First Name', 'text'],
+		['Last_Name', 'Last Name', 'text'],
+		['Full_Name', 'Contact Name', 'text'],
+		['Email', 'Email', 'email'],
+		['Secondary_Email', 'Secondary Email', 'email'],
+		['Phone', 'Phone', 'phone'],
+		['Mobile', 'Mobile', 'phone'],
+		['Home_Phone', 'Home Phone', 'phone'],
+		['Other_Phone', 'Other Phone', 'phone'],
+		['Asst_Phone', 'Asst Phone', 'phone'],
+		['Title', 'Title', 'text'],
+		['Department', 'Department', 'text'],
+		['Account_Name', 'Account Name', 'lookup'],
+		['Reporting_To', 'Reporting To', 'lookup'],
+		['Lead_Source', 'Lead Source', 'picklist', ['-None-', 'Advertisement', 'Cold Call', 'Employee Referral', 'External Referral', 'Online Store', 'Partner', 'Web Download', 'Web Research', 'Chat']],
+		['Date_of_Birth', 'Date of Birth', 'date'],
+		['Email_Opt_Out', 'Email Opt Out', 'boolean'],
+		['Description', 'Description', 'textarea'],
+		...ADDRESS('Mailing'),
+		...SYSTEM,
+	],
+	Leads: [
+		['First_Name', 'First Name', 'text'],
+		['Last_Name', 'Last Name', 'text'],
+		['Full_Name', 'Lead Name', 'text'],
+		['Company', 'Company', 'text'],
+		['Email', 'Email', 'email'],
+		['Secondary_Email', 'Secondary Email', 'email'],
+		['Phone', 'Phone', 'phone'],
+		['Mobile', 'Mobile', 'phone'],
+		['Title', 'Title', 'text'],
+		['Lead_Status', 'Lead Status', 'picklist', ['-None-', 'Attempted to Contact', 'Contact in Future', 'Contacted', 'Junk Lead', 'Lost Lead', 'Not Contacted', 'Pre-Qualified', 'Not Qualified']],
+		['Lead_Source', 'Lead Source', 'picklist', ['-None-', 'Advertisement', 'Cold Call', 'Employee Referral', 'External Referral', 'Online Store', 'Partner', 'Web Download', 'Web Research', 'Chat']],
+		['Annual_Revenue', 'Annual Revenue', 'currency'],
+		['No_of_Employees', 'No. of Employees', 'integer'],
+		['Email_Opt_Out', 'Email Opt Out', 'boolean'],
+		['Street', 'Street', 'text'],
+		['City', 'City', 'text'],
+		['State', 'State', 'text'],
+		['Zip_Code', 'Zip Code', 'text'],
+		['Country', 'Country', 'text'],
+		['Description', 'Description', 'textarea'],
+		...SYSTEM,
+	],
+	Accounts: [
+		['Account_Name', 'Account Name', 'text'],
+		['Website', 'Website', 'website'],
+		['Phone', 'Phone', 'phone'],
+		['Industry', 'Industry', 'picklist', ['-None-', 'Software', 'Manufacturing', 'Retail', 'Healthcare', 'Finance', 'Logistics', 'Energy', 'Education', 'Media', 'Hospitality']],
+		['Annual_Revenue', 'Annual Revenue', 'currency'],
+		['Employees', 'Employees', 'integer'],
+		['Parent_Account', 'Parent Account', 'lookup'],
+		['Description', 'Description', 'textarea'],
+		...ADDRESS('Billing'),
+		...SYSTEM,
+	],
+	Deals: [
+		['Deal_Name', 'Deal Name', 'text'],
+		['Amount', 'Amount', 'currency'],
+		['Stage', 'Stage', 'picklist', ['Qualification', 'Needs Analysis', 'Value Proposition', 'Identify Decision Makers', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost', 'Closed-Lost to Competition']],
+		['Closing_Date', 'Closing Date', 'date'],
+		['Probability', 'Probability (%)', 'integer'],
+		['Pipeline', 'Pipeline', 'picklist', ['Standard']],
+		['Account_Name', 'Account Name', 'lookup'],
+		['Contact_Name', 'Contact Name', 'lookup'],
+		['Description', 'Description', 'textarea'],
+		...SYSTEM,
+	],
+	Tasks: [
+		['Subject', 'Subject', 'text'],
+		['Due_Date', 'Due Date', 'date'],
+		['Status', 'Status', 'picklist', ['Not Started', 'Deferred', 'In Progress', 'Completed', 'Waiting for input']],
+		['Priority', 'Priority', 'picklist', ['High', 'Highest', 'Low', 'Lowest', 'Normal']],
+		...ACTIVITY,
+		...SYSTEM,
+	],
+	Calls: [
+		['Subject', 'Subject', 'text'],
+		['Call_Type', 'Call Type', 'picklist', ['Outbound', 'Inbound', 'Missed']],
+		['Call_Start_Time', 'Call Start Time', 'datetime'],
+		['Call_Duration', 'Call Duration', 'text'],
+		['Call_Duration_in_seconds', 'Call Duration (in seconds)', 'integer'],
+		...ACTIVITY,
+		...SYSTEM,
+	],
+	Events: [
+		['Event_Title', 'Title', 'text'],
+		['Start_DateTime', 'From', 'datetime'],
+		['End_DateTime', 'To', 'datetime'],
+		['Venue', 'Location', 'text'],
+		['All_day', 'All day', 'boolean'],
+		...ACTIVITY,
+		...SYSTEM,
+	],
+	Notes: [
+		['Note_Title', 'Note Title', 'text'],
+		['Note_Content', 'Note Content', 'textarea'],
+		['Parent_Id', 'Parent ID', 'lookup'],
+		...SYSTEM,
+	],
+};
+
+const READ_ONLY = new Set(['Full_Name', 'Created_Time', 'Modified_Time', 'Created_By', 'Modified_By']);
+
+export function moduleFields(module: string): Fields[] {
+	const def = MODULES[module];
+	return CATALOG[module].map(([api, label, type, picklist], i) => {
+		const target = def.lookups[api];
+		const f: Fields = {
+			api_name: api,
+			field_label: label,
+			display_label: label,
+			data_type: type,
+			json_type: type === 'lookup' || type === 'ownerlookup' ? 'jsonobject' : type === 'boolean' ? 'boolean' : type === 'integer' ? 'integer' : type === 'currency' ? 'double' : 'string',
+			system_mandatory: def.required.includes(api),
+			read_only: READ_ONLY.has(api),
+			field_read_only: READ_ONLY.has(api),
+			custom_field: false,
+			visible: true,
+			id: `4150868000000${String(200000 + Object.keys(CATALOG).indexOf(module) * 100 + i).padStart(6, '0')}`,
+			unique: (module === 'Contacts' || module === 'Leads') && api === 'Email' ? { casesensitive: false } : null,
+		};
+		if (picklist) f.pick_list_values = picklist.map((v) => ({ display_value: v, actual_value: v }));
+		if (type === 'lookup' && target && target !== '*') f.lookup = { module: { api_name: target } };
+		return f;
+	});
+}
