@@ -5,14 +5,18 @@
 //   await sb.stop();
 //
 // Each sandbox/<crm>/index.ts exports `createEmulator(opts?: EmulatorOptions): Emulator`.
-// Emulator modules that do not exist (yet) are skipped unless requested explicitly in `crms`.
 
 import { CrmName, DEFAULT_PORTS, Emulator, EmulatorFactory, EmulatorOptions, FaultOptions, SANDBOX_CRMS, SeedOptions } from './common/types';
+import { createEmulator as createSalesforce } from './salesforce';
+import { createEmulator as createHubSpot } from './hubspot';
+import { createEmulator as createPipedrive } from './pipedrive';
+import { createEmulator as createZoho } from './zoho';
+import { createEmulator as createDynamics } from './dynamics';
 
 export * from './common/types';
 
 export interface SandboxOptions {
-	/** Which CRMs to start (default: all whose module exists). */
+	/** Which CRMs to start (default: all five). */
 	crms?: CrmName[];
 	/** Ports per CRM; 0 or missing = random free port. */
 	ports?: Partial<Record<CrmName, number>>;
@@ -33,22 +37,14 @@ export interface Sandbox {
 	stop(): Promise<void>;
 }
 
-/** Loads `createEmulator` from sandbox/<crm>; undefined when that module does not exist. */
-export function loadEmulatorFactory(crm: CrmName): EmulatorFactory | undefined {
-	const path = `./${crm}`;
-	let mod: { createEmulator?: EmulatorFactory };
-	try {
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		mod = require(path);
-	} catch (err) {
-		const e = err as NodeJS.ErrnoException & { requireStack?: unknown };
-		// Only "this module is missing" is tolerated; errors inside an existing module surface.
-		if (e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${path}'`)) return undefined;
-		throw err;
-	}
-	if (typeof mod.createEmulator !== 'function') throw new Error(`sandbox/${crm}/index.ts does not export createEmulator`);
-	return mod.createEmulator;
-}
+/** The five emulator factories (each sandbox/<crm>/index.ts exports `createEmulator`). */
+export const EMULATOR_FACTORIES: Record<CrmName, EmulatorFactory> = {
+	salesforce: createSalesforce,
+	hubspot: createHubSpot,
+	pipedrive: createPipedrive,
+	zoho: createZoho,
+	dynamics: createDynamics,
+};
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
 	const wanted = opts.crms ?? [...SANDBOX_CRMS];
@@ -57,11 +53,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 	const started: Emulator[] = [];
 	try {
 		for (const crm of wanted) {
-			const factory = loadEmulatorFactory(crm);
-			if (!factory) {
-				if (opts.crms) throw new Error(`sandbox emulator for ${crm} is not implemented (no sandbox/${crm}/index.ts)`);
-				continue;
-			}
+			const factory = EMULATOR_FACTORIES[crm];
+			if (!factory) throw new Error(`unknown CRM ${String(crm)}`);
 			const em = factory({
 				port: opts.ports?.[crm] ?? 0,
 				host: opts.host,

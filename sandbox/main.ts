@@ -4,7 +4,7 @@
 //   SANDBOX_STRICT_AUTH=1, SANDBOX_SEED_CONTACTS=<n> (seed data at start, default none).
 // Diagnostics go to stderr so stdout holds only the five lines.
 
-import { DEFAULT_PORTS, SANDBOX_CRMS, startSandbox, loadEmulatorFactory, CrmName } from './index';
+import { DEFAULT_PORTS, SANDBOX_CRMS, startSandbox, CrmName } from './index';
 
 async function main(): Promise<void> {
 	const env = process.env;
@@ -13,19 +13,15 @@ async function main(): Promise<void> {
 		const v = env[`SANDBOX_${crm.toUpperCase()}_PORT`];
 		ports[crm] = v !== undefined ? Number(v) : DEFAULT_PORTS[crm];
 	}
-	const present = SANDBOX_CRMS.filter((crm) => loadEmulatorFactory(crm) !== undefined);
-	const missing = SANDBOX_CRMS.filter((crm) => !present.includes(crm));
 	const nContacts = Number(env.SANDBOX_SEED_CONTACTS ?? 0);
 	const sandbox = await startSandbox({
-		crms: present,
 		ports,
 		host: env.SANDBOX_HOST,
 		rateLimits: env.SANDBOX_RATE_LIMITS === '1',
 		strictAuth: env.SANDBOX_STRICT_AUTH === '1',
 		seed: nContacts > 0 ? { contacts: nContacts, companies: Math.ceil(nContacts / 10), deals: Math.ceil(nContacts / 5), activities: nContacts } : undefined,
 	});
-	for (const crm of present) process.stdout.write(`${crm} ${sandbox.urls[crm]}\n`);
-	if (missing.length) process.stderr.write(`sandbox: not implemented yet: ${missing.join(', ')}\n`);
+	for (const crm of SANDBOX_CRMS) process.stdout.write(`${crm} ${sandbox.urls[crm]}\n`);
 	const shutdown = () => void sandbox.stop().then(() => process.exit(0));
 	process.on('SIGINT', shutdown);
 	process.on('SIGTERM', shutdown);
