@@ -120,6 +120,13 @@ function mergeFields(input: ConflictInput, options: ResolvedOptions, decide: Con
 		const sourceChanged = baseRecord ? !valuesEqual(s, b) : !isEmpty(s);
 		const targetChanged = baseRecord ? !valuesEqual(t, b) : !isEmpty(t);
 		const change = classify(Boolean(baseRecord), sourceChanged, targetChanged, s, t);
+		if (change === 'unchanged') {
+			// Equal on both sides: nothing to decide or date; written only to a record being created.
+			const value = target ? t : s;
+			if (value !== undefined) result.merged[field] = value;
+			if (!target && !isEmpty(value)) result.targetPatch[field] = value;
+			continue;
+		}
 		const sourceTime = fieldTime(incoming, field, Boolean(baseRecord) && !sourceChanged, base);
 		const targetTime = fieldTime(target, field, Boolean(baseRecord) && !targetChanged, base);
 
@@ -160,20 +167,18 @@ function mergeFields(input: ConflictInput, options: ResolvedOptions, decide: Con
 		if (target && !valuesEqual(value, t)) result.targetPatch[field] = value ?? null;
 		if (!target && !isEmpty(value)) result.targetPatch[field] = value;
 		if (!valuesEqual(value, s)) result.sourcePatch[field] = value ?? null;
-		if (change !== 'unchanged' || consentGuard) {
-			result.decisions.push({
-				field,
-				change,
-				winner,
-				winnerCrm: winner === 'source' ? incoming.crm : targetCrm,
-				reason,
-				sourceValue: s,
-				targetValue: t,
-				...(baseRecord ? { baseValue: b } : {}),
-				value,
-				...(consentGuard ? { consentGuard } : {}),
-			});
-		}
+		result.decisions.push({
+			field,
+			change,
+			winner,
+			winnerCrm: winner === 'source' ? incoming.crm : targetCrm,
+			reason,
+			sourceValue: s,
+			targetValue: t,
+			...(baseRecord ? { baseValue: b } : {}),
+			value,
+			...(consentGuard ? { consentGuard } : {}),
+		});
 	}
 	return result;
 }

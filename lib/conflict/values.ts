@@ -9,15 +9,28 @@ export function isEmpty(value: unknown): boolean {
 }
 
 export function valuesEqual(a: unknown, b: unknown): boolean {
-	if (isEmpty(a) || isEmpty(b)) return isEmpty(a) && isEmpty(b);
 	if (a === b) return true;
+	if (isEmpty(a) || isEmpty(b)) return isEmpty(a) && isEmpty(b);
+	if (typeof a !== 'object' || typeof b !== 'object') return false;
 	return canonicalJson(a) === canonicalJson(b);
 }
+
+// The same few timestamps (record times, sync time) are parsed for many fields and events.
+const parsed = new Map<string, number>();
 
 /** Milliseconds since epoch, or undefined for missing / unparseable input. */
 export function parseTime(value: TimeInput | undefined): number | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
-	const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
+	let ms: number;
+	if (typeof value === 'string') {
+		const cached = parsed.get(value);
+		if (cached !== undefined) return Number.isFinite(cached) ? cached : undefined;
+		ms = Date.parse(value);
+		if (parsed.size >= 10_000) parsed.clear();
+		parsed.set(value, ms);
+	} else {
+		ms = value instanceof Date ? value.getTime() : value;
+	}
 	return Number.isFinite(ms) ? ms : undefined;
 }
 

@@ -51,7 +51,8 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS cursors (ns TEXT NOT NULL, source TEXT NOT NULL, entity TEXT NOT NULL, cursor TEXT NOT NULL,
 	PRIMARY KEY (ns, source, entity)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS xref (ns TEXT NOT NULL, entity TEXT NOT NULL, unified_id TEXT NOT NULL, crm TEXT NOT NULL, record_id TEXT NOT NULL,
-	PRIMARY KEY (ns, entity, crm, record_id), UNIQUE (ns, entity, unified_id, crm)) WITHOUT ROWID;
+	PRIMARY KEY (ns, entity, crm, record_id)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS xref_by_unified ON xref (ns, entity, unified_id, crm);
 CREATE TABLE IF NOT EXISTS snapshots (ns TEXT NOT NULL, entity TEXT NOT NULL, unified_id TEXT NOT NULL, doc TEXT NOT NULL,
 	PRIMARY KEY (ns, entity, unified_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS echoes (ns TEXT NOT NULL, crm TEXT NOT NULL, entity TEXT NOT NULL, record_id TEXT NOT NULL, hash TEXT NOT NULL,
@@ -214,10 +215,11 @@ class EmbeddedStateStore implements StateStore {
 	// ---- cross-references ----
 
 	private crossRefsOf(entity: EntityType, unifiedIds: string[]): Map<string, CrossRef> {
+		// INDEXED BY: without statistics SQLite prefers the primary key's (ns, entity) prefix here.
 		const result = new Map<string, CrossRef>();
 		for (const chunk of chunks(unique(unifiedIds))) {
 			const rows = this.stmt(
-				`SELECT unified_id, crm, record_id FROM xref WHERE ns = ? AND entity = ? AND unified_id IN (${marks(chunk.length)})`,
+				`SELECT unified_id, crm, record_id FROM xref INDEXED BY xref_by_unified WHERE ns = ? AND entity = ? AND unified_id IN (${marks(chunk.length)})`,
 			).all(this.namespace, entity, ...chunk) as Row[];
 			for (const row of rows) {
 				const unifiedId = String(row.unified_id);

@@ -253,7 +253,7 @@ class RedisStateStore implements StateStore {
 		}
 	}
 
-	/** Run a MULTI and fail if any command in it failed. */
+	/** Run a MULTI or pipeline and fail if any command in it failed. */
 	private async exec(multi: ReturnType<RedisClient['multi']>): Promise<unknown[]> {
 		const results = await multi.exec();
 		if (!results) throw new Error('transaction aborted');
@@ -440,10 +440,11 @@ class RedisStateStore implements StateStore {
 		return this.op('claimIdempotencyKeys', async () => {
 			validateTtl('redis', ttlMs);
 			if (keys.length === 0) return [];
-			const multi = this.client.multi();
-			// A key repeated in the batch: the first SET NX wins, the repeats get null.
-			for (const key of keys) multi.set(this.key('idem', key), '1', 'PX', Math.ceil(ttlMs), 'NX');
-			return (await this.exec(multi)).map((reply) => reply === 'OK');
+			// Each SET NX is atomic on its own, so a pipeline (no MULTI) is enough. A key repeated in
+			// the batch: the first SET NX wins, the repeats get null.
+			const pipeline = this.client.pipeline();
+			for (const key of keys) pipeline.set(this.key('idem', key), '1', 'PX', Math.ceil(ttlMs), 'NX');
+			return (await this.exec(pipeline)).map((reply) => reply === 'OK');
 		});
 	}
 
