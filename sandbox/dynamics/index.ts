@@ -18,6 +18,7 @@ import { parseBody } from '../common/base';
 import { BY_LOGICAL, BY_SET, CUSTOM_ATTR, ENTITIES, EntityDef, SYSTEM_ATTRS, dvTime, typeProblem } from './entities';
 import { FilterNode, ODataSyntaxError, evaluate, filterFields, indexLookups, lowerTimeBound, parseFilter } from './odata';
 import { BatchFormatError, BatchItem, BatchRequest, BatchResponse, BatchResult, boundaryOf, buildBatchResponse, parseBatch } from './batch';
+import { BASE_PROPS, CASTS, attributes, entityDefinition } from './metadata';
 import { ContextSpec, DYNAMICS_RETRY, DYNAMICS_WEBHOOK_TIMEOUT_MS, DvSubscription, EntityImage, Message, buildDelivery, newSubscription } from './webhook';
 
 const API = '/api/data/v9.2';
@@ -181,6 +182,9 @@ export class DynamicsEmulator extends BaseEmulator {
 		r.get(`${API}/WhoAmI`, (ctx) => this.whoAmI(ctx));
 		r.post(`${API}/$batch`, (ctx) => this.batch(ctx));
 		r.post(`${API}/Merge`, (ctx) => this.merge(ctx));
+		const defs = `^${API.replace(/\./g, '\\.')}/EntityDefinitions\\(LogicalName=(?:'|%27)(?<logical>[a-z_]+)(?:'|%27)\\)`;
+		r.get(new RegExp(`${defs}/?$`), (ctx) => this.entityDefinition(ctx));
+		r.get(new RegExp(`${defs}/Attributes(/Microsoft\\.Dynamics\\.CRM\\.(?<cast>\\w+))?/?$`), (ctx) => this.attributeList(ctx));
 		const one = new RegExp(`^${API.replace(/\./g, '\\.')}/(?<set>[a-z]+)\\((?<key>.+)\\)/?$`);
 		const many = new RegExp(`^${API.replace(/\./g, '\\.')}/(?<set>[a-z]+)/?$`);
 		r.get(one, (ctx) => this.getOne(ctx));
@@ -211,6 +215,41 @@ export class DynamicsEmulator extends BaseEmulator {
 			UserId: ctx.state.user,
 			OrganizationId: ORGANIZATION_ID,
 		});
+	}
+
+	private metadataEntity(ctx: RequestContext): EntityDef {
+		const def = BY_LOGICAL.get(ctx.params.logical);
+		if (!def) fail(404, '0x80040217', `Could not find entity with LogicalName '${ctx.params.logical}'.`);
+		for (const p of ['$filter', '$expand']) if (ctx.query.get(p)) fail(501, '0x80060888', `${p} on metadata is not implemented by the sandbox.`);
+		return def;
+	}
+
+	/** GET EntityDefinitions(LogicalName='x') */
+	private entityDefinition(ctx: RequestContext): Reply {
+		const def = this.metadataEntity(ctx);
+		return json(200, { '@odata.context': `${this.base}/$metadata#EntityDefinitions/$entity`, ...entityDefinition(def) });
+	}
+
+	/** GET EntityDefinitions(LogicalName='x')/Attributes[/Microsoft.Dynamics.CRM.<Type>AttributeMetadata]?$select= */
+	private attributeList(ctx: RequestContext): Reply {
+		const def = this.metadataEntity(ctx);
+		const castName = ctx.params.cast;
+		const cast = castName ? CASTS[castName] : undefined;
+		if (castName && !cast) fail(400, '0x80060888', `The type 'Microsoft.Dynamics.CRM.${castName}' is not known to the sandbox.`);
+		const allowed = [...BASE_PROPS, ...(cast?.props ?? [])];
+		const select = ctx.query.get('$select')?.split(',').map((x) => x.trim()).filter(Boolean);
+		for (const p of select ?? []) {
+			if (!allowed.includes(p)) fail(400, '0x80060888', `Could not find a property named '${p}' on type 'Microsoft.Dynamics.CRM.${castName ?? 'AttributeMetadata'}'.`);
+		}
+		let rows = attributes(def);
+		if (cast) rows = rows.filter((a) => cast.types.includes(String(a.AttributeType)));
+		const value = rows.map((a) => {
+			if (!select) return a;
+			const o: Fields = { '@odata.type': a['@odata.type'], MetadataId: a.MetadataId };
+			for (const p of select) o[p] = a[p] ?? null;
+			return o;
+		});
+		return json(200, { '@odata.context': `${this.base}/$metadata#EntityDefinitions('${def.logical}')/Attributes${castName ? `/Microsoft.Dynamics.CRM.${castName}` : ''}${select ? `(${select.join(',')})` : ''}`, value });
 	}
 
 	// ---- keys, shapes, input ----------------------------------------------------------------------

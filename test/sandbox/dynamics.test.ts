@@ -455,6 +455,25 @@ describe('dynamics emulator', () => {
 		}
 	});
 
+	test('metadata: EntityDefinitions and Attributes with $select; Targets needs the LookupAttributeMetadata cast', async () => {
+		const ent = await dv('GET', "/EntityDefinitions(LogicalName='contact')");
+		assert.equal(ent.body.EntitySetName, 'contacts');
+		assert.equal(ent.body.PrimaryIdAttribute, 'contactid');
+		const attrs = await dv('GET', "/EntityDefinitions(LogicalName='contact')/Attributes?$select=LogicalName,AttributeType,RequiredLevel,IsCustomAttribute,IsValidForCreate");
+		assert.equal(attrs.status, 200);
+		const byName = Object.fromEntries(attrs.body.value.map((a: any) => [a.LogicalName, a]));
+		assert.equal(byName.emailaddress1.AttributeType, 'String');
+		assert.equal(byName.lastname.RequiredLevel.Value, 'ApplicationRequired');
+		assert.equal(byName.parentcustomerid.AttributeType, 'Customer');
+		assert.equal(byName.fullname.IsValidForCreate, false);
+		const noCast = await dv('GET', "/EntityDefinitions(LogicalName='contact')/Attributes?$select=LogicalName,Targets");
+		assert.equal(noCast.status, 400);
+		const lookups = await dv('GET', "/EntityDefinitions(LogicalName='contact')/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata?$select=LogicalName,Targets");
+		const pc = lookups.body.value.find((a: any) => a.LogicalName === 'parentcustomerid');
+		assert.deepEqual(pc.Targets, ['account', 'contact']);
+		assert.equal((await dv('GET', "/EntityDefinitions(LogicalName='widget')/Attributes")).status, 404);
+	});
+
 	test('faults give Dataverse 500 errors; seed + dump', async () => {
 		emu.setFaults({ errorRate: 1 });
 		const r = await dv('GET', '/contacts');

@@ -1,0 +1,104 @@
+// Table metadata: EntityDefinitions(LogicalName='x') and its Attributes, derived from ENTITIES.
+
+import { createHash } from 'node:crypto';
+import type { Fields } from '../common/store';
+import type { AttrType, EntityDef } from './entities';
+
+/** Properties of the base AttributeMetadata type (others need a cast, e.g. Targets on LookupAttributeMetadata). */
+export const BASE_PROPS = [
+	'LogicalName', 'SchemaName', 'DisplayName', 'Description', 'AttributeType', 'AttributeTypeName', 'IsCustomAttribute', 'RequiredLevel',
+	'IsValidForCreate', 'IsValidForUpdate', 'IsValidForRead', 'IsPrimaryId', 'IsPrimaryName', 'MetadataId', 'EntityLogicalName', 'IsLogical', 'AttributeOf',
+];
+/** Derived metadata types the sandbox knows, with their extra properties. */
+export const CASTS: Record<string, { types: string[]; props: string[] }> = {
+	LookupAttributeMetadata: { types: ['Lookup', 'Customer', 'Owner'], props: ['Targets'] },
+	StringAttributeMetadata: { types: ['String'], props: ['MaxLength', 'Format'] },
+	PicklistAttributeMetadata: { types: ['Picklist'], props: [] },
+	DateTimeAttributeMetadata: { types: ['DateTime'], props: ['Format', 'DateTimeBehavior'] },
+	MoneyAttributeMetadata: { types: ['Money'], props: ['Precision'] },
+	BooleanAttributeMetadata: { types: ['Boolean'], props: [] },
+};
+
+const TYPE_NAME: Record<AttrType, string> = { s: 'String', i: 'Integer', m: 'Money', b: 'Boolean', d: 'DateTime', t: 'DateTime', o: 'Picklist' };
+/** Attributes required on forms (ApplicationRequired); the Web API does not enforce them. */
+const APP_REQUIRED: Record<string, string[]> = {
+	contact: ['lastname'],
+	lead: ['subject', 'lastname', 'companyname'],
+	account: ['name'],
+	opportunity: ['name'],
+	task: ['subject'],
+	phonecall: ['subject'],
+	appointment: ['subject', 'scheduledstart', 'scheduledend'],
+};
+
+function guid(seed: string): string {
+	const h = createHash('sha1').update(seed).digest('hex');
+	return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function label(text: string): Fields {
+	const l = { Label: text, LanguageCode: 1033, IsManaged: true, MetadataId: guid(`label:${text}`), HasChanged: null };
+	return { LocalizedLabels: [l], UserLocalizedLabel: l };
+}
+
+function pretty(logical: string): string {
+	return logical.replace(/^address1_/, 'Address 1: ').replace(/id$/, '').replace(/^./, (c) => c.toUpperCase());
+}
+
+export function entityDefinition(def: EntityDef): Fields {
+	return {
+		MetadataId: guid(`entity:${def.logical}`),
+		LogicalName: def.logical,
+		SchemaName: def.logical[0].toUpperCase() + def.logical.slice(1),
+		EntitySetName: def.set,
+		PrimaryIdAttribute: def.idAttr,
+		PrimaryNameAttribute: def.nameAttr,
+		ChangeTrackingEnabled: true,
+		IsCustomEntity: false,
+		DisplayName: label(pretty(def.logical)),
+	};
+}
+
+export function attributes(def: EntityDef): Fields[] {
+	const out: Fields[] = [];
+	const add = (logical: string, type: string, extra: Fields = {}): void => {
+		const required = logical === 'ownerid' || logical === 'statecode' || logical === def.idAttr ? 'SystemRequired' : (APP_REQUIRED[def.logical] ?? []).includes(logical) ? 'ApplicationRequired' : 'None';
+		out.push({
+			'@odata.type': `#Microsoft.Dynamics.CRM.${type === 'Lookup' || type === 'Customer' || type === 'Owner' ? 'Lookup' : type === 'Uniqueidentifier' ? 'Uniqueidentifier' : type}AttributeMetadata`,
+			MetadataId: guid(`attr:${def.logical}.${logical}`),
+			LogicalName: logical,
+			SchemaName: logical,
+			EntityLogicalName: def.logical,
+			DisplayName: label(pretty(logical)),
+			Description: label(''),
+			AttributeType: type,
+			AttributeTypeName: { Value: `${type}Type` },
+			IsCustomAttribute: false,
+			IsLogical: false,
+			AttributeOf: null,
+			RequiredLevel: { Value: required, CanBeChanged: required !== 'SystemRequired', ManagedPropertyLogicalName: 'canmodifyrequirementlevelsettings' },
+			IsValidForCreate: true,
+			IsValidForUpdate: logical !== def.idAttr,
+			IsValidForRead: true,
+			IsPrimaryId: logical === def.idAttr,
+			IsPrimaryName: logical === def.nameAttr,
+			...extra,
+		});
+	};
+	add(def.idAttr, 'Uniqueidentifier');
+	for (const [logical, t] of Object.entries(def.attrs)) {
+		if (logical === 'statecode') add(logical, 'State');
+		else if (logical === 'statuscode') add(logical, 'Status');
+		else if (logical === 'fullname') add(logical, 'String', { IsValidForCreate: false, IsValidForUpdate: false, MaxLength: 160 });
+		else if (t === 's' && /description|notetext|documentbody/.test(logical)) add(logical, 'Memo');
+		else add(logical, TYPE_NAME[t], t === 's' ? { MaxLength: 100 } : t === 'd' ? { Format: 'DateOnly', DateTimeBehavior: { Value: 'DateOnly' } } : t === 't' ? { Format: 'DateAndTime', DateTimeBehavior: { Value: 'UserLocal' } } : {});
+	}
+	for (const [logical, targets] of Object.entries(def.lookups)) {
+		const type = logical === 'ownerid' ? 'Owner' : targets.length > 1 && (logical === 'customerid' || logical === 'parentcustomerid') ? 'Customer' : 'Lookup';
+		add(logical, type, { Targets: targets, IsValidForCreate: logical !== 'masterid', IsValidForUpdate: logical !== 'masterid' });
+	}
+	for (const logical of ['createdon', 'modifiedon']) add(logical, 'DateTime', { IsValidForCreate: false, IsValidForUpdate: false, Format: 'DateAndTime' });
+	for (const logical of ['createdby', 'modifiedby']) add(logical, 'Lookup', { Targets: ['systemuser'], IsValidForCreate: false, IsValidForUpdate: false });
+	add('versionnumber', 'BigInt', { IsValidForCreate: false, IsValidForUpdate: false });
+	return out;
+}
