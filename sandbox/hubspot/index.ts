@@ -229,6 +229,7 @@ export class HubSpotEmulator extends BaseEmulator {
 			);
 			ids.set(c.key, rec.id);
 		}
+		const companyNames = new Map(data.companies.map((c) => [c.key, c.name]));
 		let skippedEmails = 0;
 		for (const c of data.contacts) {
 			const emailTaken = this.coll(contacts).findBy('email', c.email).length > 0;
@@ -244,7 +245,7 @@ export class HubSpotEmulator extends BaseEmulator {
 					city: c.city,
 					country: c.country,
 					lifecyclestage: c.lifecycle,
-					company: c.companyKey ? data.companies.find((x) => x.key === c.companyKey)?.name : undefined,
+					company: c.companyKey ? companyNames.get(c.companyKey) : undefined,
 				}),
 				{ createdAt: c.createdAt },
 			);
@@ -413,11 +414,22 @@ export class HubSpotEmulator extends BaseEmulator {
 	allProperties(t: HubSpotObjectType, rec: StoredRecord): Record<string, string> {
 		const props: Record<string, string> = { ...(rec.fields as Record<string, string>) };
 		props.hs_object_id = rec.id;
-		props[t.createdProperty] = new Date(rec.createdAt).toISOString();
+		// createdate may be set explicitly (imports); otherwise it is the creation time.
+		props[t.createdProperty] = props[t.createdProperty] ?? new Date(rec.createdAt).toISOString();
 		props[t.modifiedProperty] = new Date(rec.updatedAt).toISOString();
-		if (t.name === 'contacts' && props.createdate === undefined) props.createdate = new Date(rec.createdAt).toISOString();
 		if (t.createdProperty === 'hs_createdate') props.createdate = props.hs_createdate;
 		return props;
+	}
+
+	/**
+	 * One property for filtering/sorting, without building the whole map. Computed datetimes
+	 * come back as epoch-ms strings (compared like the ISO values allProperties shows).
+	 */
+	private property(t: HubSpotObjectType, rec: StoredRecord, name: string): unknown {
+		if (name === 'hs_object_id') return rec.id;
+		if (name === t.modifiedProperty) return String(rec.updatedAt);
+		if (name === t.createdProperty || name === 'createdate') return rec.fields[t.createdProperty] ?? String(rec.createdAt);
+		return rec.fields[name];
 	}
 
 	/**
@@ -875,13 +887,13 @@ export class HubSpotEmulator extends BaseEmulator {
 		const candidates = this.searchCandidates(t, groups, sort);
 		const matches: StoredRecord[] = [];
 		for (const rec of candidates.records) {
-			const props = this.allProperties(t, rec);
-			if (matchesGroups(props, groups) && matchesQuery(props, b.query, t.textProperties)) matches.push(rec);
+			const get = (name: string) => this.property(t, rec, name);
+			if (matchesGroups(get, groups) && matchesQuery(get, b.query, t.textProperties)) matches.push(rec);
 		}
 		if (!candidates.sorted) {
 			const prop = sort?.propertyName ?? 'hs_object_id';
 			const dir = sort?.direction === 'DESCENDING' ? -1 : 1;
-			const keyed = matches.map((r) => ({ r, k: comparable(prop, this.allProperties(t, r)[prop]) }));
+			const keyed = matches.map((r) => ({ r, k: comparable(prop, this.property(t, r, prop)) }));
 			keyed.sort((x, y) => {
 				if (x.k === y.k) return Number(x.r.id) - Number(y.r.id);
 				if (x.k === undefined) return 1;

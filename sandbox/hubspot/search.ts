@@ -80,8 +80,11 @@ function tokenMatch(actual: string, wanted: string): boolean {
 	return wantedTokens.length > 0 && wantedTokens.every((t) => have.includes(t));
 }
 
-export function matchesFilter(props: Record<string, unknown>, f: Filter): boolean {
-	const raw = props[f.propertyName];
+/** Reads one property of the object being matched (computed system properties included). */
+export type PropertyGetter = (name: string) => unknown;
+
+export function matchesFilter(get: PropertyGetter, f: Filter): boolean {
+	const raw = get(f.propertyName);
 	const has = raw !== undefined && raw !== null && raw !== '';
 	switch (f.operator) {
 		case 'HAS_PROPERTY':
@@ -122,14 +125,14 @@ export function matchesFilter(props: Record<string, unknown>, f: Filter): boolea
 }
 
 /** OR of groups, AND within a group; no groups = everything. */
-export function matchesGroups(props: Record<string, unknown>, groups: FilterGroup[] | undefined): boolean {
+export function matchesGroups(get: PropertyGetter, groups: FilterGroup[] | undefined): boolean {
 	if (!groups || groups.length === 0) return true;
-	return groups.some((g) => g.filters.every((f) => matchesFilter(props, f)));
+	return groups.some((g) => g.filters.every((f) => matchesFilter(get, f)));
 }
 
 /** Free-text `query`: every token must appear in one of the object's text properties. */
-export function matchesQuery(props: Record<string, unknown>, query: string | undefined, textProperties: string[]): boolean {
+export function matchesQuery(get: PropertyGetter, query: string | undefined, textProperties: string[]): boolean {
 	if (!query || !query.trim()) return true;
-	const text = textProperties.map((p) => String(props[p] ?? '')).join(' ').toLowerCase();
+	const text = textProperties.map((p) => String(get(p) ?? '')).join(' ').toLowerCase();
 	return tokens(query).every((t) => text.includes(t));
 }
