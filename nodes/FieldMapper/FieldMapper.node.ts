@@ -25,8 +25,11 @@ import {
 	type PicklistSpec,
 	type RuleSpec,
 } from '../../lib/mapping';
+import { createConnector } from '../../lib/connectors';
 import { isCrmName, isEntityType, type CrmName, type EntityType } from '../../lib/model';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
 import { fieldMapperProperties } from './description';
+import { defaultFieldOptions, liveFieldOptions } from './fields';
 
 interface NodeOptions {
 	checkCrmRequired?: boolean;
@@ -96,27 +99,37 @@ export class FieldMapper implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Mapped', 'Invalid'],
+		// Only for listing the target CRM's live fields in the editor; mapping never calls a CRM.
+		credentials: CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
+			name,
+			required: true,
+			displayOptions: {
+				show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) },
+			},
+		})),
 		properties: fieldMapperProperties,
 	};
 
 	methods = {
 		loadOptions: {
-			/** Target fields of the default map. Live CRM metadata (describeFields) is not wired yet. */
+			/**
+			 * Target fields: the CRM's live metadata when "Load Target Fields From CRM" is on (needs a
+			 * credential), else the default map's fields.
+			 */
 			async getTargetFields(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 				const direction = this.getCurrentNodeParameter('direction') as Direction;
 				const entity = this.getCurrentNodeParameter('entity') as EntityType;
-				const source = this.getCurrentNodeParameter('sourceCrm') as CrmName | undefined;
-				const target = this.getCurrentNodeParameter('targetCrm') as CrmName | undefined;
+				const source = this.getCurrentNodeParameter('sourceCrm');
+				const target = this.getCurrentNodeParameter('targetCrm');
 				if (!isEntityType(entity)) return [];
-				const fields = defaultTargetFields(direction, entity, isCrmName(source) ? source : undefined, isCrmName(target) ? target : undefined);
-				const seen = new Set<string>();
-				const options: INodePropertyOptions[] = [{ name: '— Custom Field (Enter Below) —', value: '' }];
-				for (const f of fields) {
-					if (seen.has(f.name)) continue;
-					seen.add(f.name);
-					options.push({ name: f.name, value: f.name, description: `${f.type}${f.required ? ', required by the CRM' : ''}` });
-				}
-				return options;
+				const defaults = defaultTargetFields(direction, entity, isCrmName(source) ? source : undefined, isCrmName(target) ? target : undefined);
+				if (direction === 'toUnified' || !isCrmName(target) || this.getCurrentNodeParameter('liveFields') !== true) return defaultFieldOptions(defaults);
+				const auth = AUTH_PARAMETER[target] ? String(this.getCurrentNodeParameter(AUTH_PARAMETER[target]) ?? '') : '';
+				const credentialType = CREDENTIAL_TYPES.find(([crm, a]) => crm === target && a === auth)?.[2];
+				if (!credentialType) throw new NodeOperationError(this.getNode(), `No credential type for ${target} with authentication "${auth}"`);
+				const credentials = await this.getCredentials(credentialType);
+				const live = await createConnector(target, credentials as Record<string, unknown>).describeFields(entity);
+				return liveFieldOptions(live, defaults);
 			},
 			/** Unified picklist fields of the chosen entity. */
 			async getPicklistFields(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {

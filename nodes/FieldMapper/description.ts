@@ -67,6 +67,38 @@ export const fieldMapperProperties: INodeProperties[] = [
 		displayOptions: { show: { direction: ['fromUnified', 'crmToCrm'] } },
 	},
 	{
+		displayName: 'Load Target Fields From CRM',
+		name: 'liveFields',
+		type: 'boolean',
+		default: false,
+		description: "Whether the Target Field lists show the target CRM's live fields (needs a credential); otherwise the default map's fields. Mapping itself never calls the CRM.",
+		displayOptions: { show: { direction: ['fromUnified', 'crmToCrm'] } },
+	},
+	{
+		displayName: 'Authentication',
+		name: 'hubspotAuthentication',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Private App Token', value: 'privateApp' },
+			{ name: 'OAuth2', value: 'oAuth2' },
+		],
+		default: 'privateApp',
+		displayOptions: { show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: ['hubspot'] } },
+	},
+	{
+		displayName: 'Authentication',
+		name: 'pipedriveAuthentication',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'API Token', value: 'apiToken' },
+			{ name: 'OAuth2', value: 'oAuth2' },
+		],
+		default: 'apiToken',
+		displayOptions: { show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: ['pipedrive'] } },
+	},
+	{
 		displayName: 'Entity',
 		name: 'entity',
 		type: 'options',
@@ -149,9 +181,12 @@ export const fieldMapperProperties: INodeProperties[] = [
 						displayName: 'Target Field',
 						name: 'target',
 						type: 'options',
-						typeOptions: { loadOptionsMethod: 'getTargetFields', loadOptionsDependsOn: ['direction', 'sourceCrm', 'targetCrm', 'entity'] },
+						typeOptions: {
+							loadOptionsMethod: 'getTargetFields',
+							loadOptionsDependsOn: ['direction', 'sourceCrm', 'targetCrm', 'entity', 'liveFields', 'hubspotAuthentication', 'pipedriveAuthentication'],
+						},
 						default: '',
-						description: 'A field of the default map. For any other field, type it in Custom Target Field. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+						description: 'A field of the default map, or of the CRM when Load Target Fields From CRM is on. For any other field, type it in Custom Target Field. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 					},
 					{
 						displayName: 'Custom Target Field',
