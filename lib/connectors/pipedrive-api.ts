@@ -204,18 +204,27 @@ export function matchValue(entity: EntityType, field: string, fields: CrmFields)
 	return text === '' ? undefined : text;
 }
 
-/** True when a stored record carries `value` in match field `field` (exact; email case-insensitive; phone by digits). */
+/** A match-key value in comparable form: phones as digits, everything else trimmed and lower-cased. */
+export function normaliseMatch(entity: EntityType, field: string, value: string): string {
+	return entity === 'contact' && field === 'phone' ? value.replace(/\D/g, '') : value.trim().toLowerCase();
+}
+
+/** The normalised values a stored record (or search item) holds in match field `field`. */
+export function storedMatchValues(entity: EntityType, field: string, record: CrmFields): string[] {
+	let raw: unknown;
+	if (entity === 'contact' && (field === 'email' || field === 'phone')) raw = record[field === 'email' ? 'emails' : 'phones'] ?? record[field];
+	else raw = isCustomFieldKey(field) ? ((record.custom_fields as CrmFields | undefined)?.[field] ?? record[field]) : record[field];
+	return (Array.isArray(raw) ? raw : [raw])
+		.map((e) => (e !== null && typeof e === 'object' ? (e as { value?: unknown }).value : e))
+		.filter((v) => v !== null && v !== undefined && v !== '')
+		.map((v) => normaliseMatch(entity, field, String(v)))
+		.filter((v) => v !== '');
+}
+
+/** True when a stored record carries `value` in match field `field` (exact; case-insensitive; phones by digits). */
 export function recordMatches(entity: EntityType, field: string, value: string, record: CrmFields): boolean {
-	if (entity === 'contact' && (field === 'email' || field === 'phone')) {
-		const list = (record[field === 'email' ? 'emails' : 'phones'] ?? record[field]) as unknown;
-		const values = (Array.isArray(list) ? list : [list]).map((e) => String((e as { value?: unknown })?.value ?? e ?? ''));
-		if (field === 'email') return values.some((v) => v.trim().toLowerCase() === value.toLowerCase());
-		const digits = value.replace(/\D/g, '');
-		return digits !== '' && values.some((v) => v.replace(/\D/g, '') === digits);
-	}
-	const stored = isCustomFieldKey(field) ? ((record.custom_fields as CrmFields | undefined)?.[field] ?? record[field]) : record[field];
-	const text = stored === null || stored === undefined ? '' : typeof stored === 'object' ? String((stored as { value?: unknown }).value ?? '') : String(stored);
-	return text.trim().toLowerCase() === value.toLowerCase();
+	const wanted = normaliseMatch(entity, field, value);
+	return wanted !== '' && storedMatchValues(entity, field, record).includes(wanted);
 }
 
 const FIELD_TYPES: Record<string, FieldType> = {

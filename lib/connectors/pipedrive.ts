@@ -15,7 +15,9 @@ import {
 	fieldType,
 	isCustomFieldKey,
 	matchValue,
+	normaliseMatch,
 	recordMatches,
+	storedMatchValues,
 	toRequestBody,
 	type EntityApi,
 	type SdkConfigs,
@@ -95,6 +97,13 @@ const DEFAULT_HOST = 'https://api.pipedrive.com';
 const DEFAULT_OAUTH_HOST = 'https://oauth.pipedrive.com';
 /** Largest page Pipedrive list, search and field endpoints return. */
 const PAGE_MAX = 500;
+/**
+ * Upserts of at least this many distinct keys consider reading the list endpoint instead of
+ * searching each key. A list page (500 rows) costs 20 budget tokens and one burst slot of 80
+ * per 2 s; a search costs 40 tokens and one slot of 10 per 2 s: one search ~ 8 list pages.
+ */
+const PREFETCH_MIN_KEYS = 20;
+const PREFETCH_PAGES_PER_KEY = 8;
 /** Records written at once; the credential limiter keeps the burst window. */
 const WRITE_CONCURRENCY = 8;
 
@@ -214,34 +223,39 @@ export class PipedriveConnector implements CrmConnector {
 	}
 
 	/**
-	 * No native upsert: exact-match search on `matchKey`, then PATCH the single match or POST a
-	 * new record. Records sharing a key value run in order (the first may create, later ones
-	 * update it), so the last one wins. Two existing matches are reported, not guessed.
+	 * No native upsert: find the record by `matchKey`, then PATCH the single match or POST a new
+	 * record. Lookups use the exact-match search (10 calls / 2 s per token), or for larger
+	 * batches one pass over the list endpoint (500 rows per call, 80 calls / 2 s) into an index,
+	 * when that is cheaper. Records sharing a key value run in order (the first may create, later
+	 * ones update it), so the last one wins. Two existing matches are reported, not guessed.
 	 */
 	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
 		const api = entityApi(entity);
 		this.searchFieldFor(entity, matchKey); // rejects keys Pipedrive cannot search before writing anything
 		const outcomes: WriteOutcome[] = [];
-		const groups = new Map<string, UpsertRequest[]>();
+		const groups = new Map<string, { value: string; requests: UpsertRequest[] }>();
 		for (const request of records) {
 			const value = matchValue(entity, matchKey, request.fields);
-			if (value === undefined) {
+			const key = value === undefined ? '' : normaliseMatch(entity, matchKey, value);
+			if (value === undefined || key === '') {
 				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
 				continue;
 			}
-			const groupKey = matchKey === 'email' ? value.toLowerCase() : value;
-			groups.set(groupKey, [...(groups.get(groupKey) ?? []), request]);
+			const group = groups.get(key) ?? { value, requests: [] };
+			group.requests.push(request);
+			groups.set(key, group);
 		}
-		const groupOutcomes = await this.pool([...groups.entries()], async ([value, group]) => {
+		const index = groups.size >= PREFETCH_MIN_KEYS ? await this.prefetchIndex(entity, matchKey, groups.size * PREFETCH_PAGES_PER_KEY) : undefined;
+		const groupOutcomes = await this.pool([...groups.entries()], async ([key, { value, requests }]) => {
 			const results: WriteOutcome[] = [];
 			let ids: string[];
 			try {
-				ids = await this.findIds(entity, matchKey, value, true);
+				ids = index ? (index.get(key) ?? []) : await this.findIds(entity, matchKey, value, true);
 			} catch (error) {
-				return group.map(({ ref }) => failure(ref, error));
+				return requests.map(({ ref }) => failure(ref, error));
 			}
 			if (ids.length > 1) {
-				return group.map(({ ref }) => ({
+				return requests.map(({ ref }) => ({
 					ref,
 					status: 'failed' as const,
 					category: 'validation' as const,
@@ -250,7 +264,7 @@ export class PipedriveConnector implements CrmConnector {
 				}));
 			}
 			let id: string | undefined = ids[0];
-			for (const { ref, fields } of group) {
+			for (const { ref, fields } of requests) {
 				try {
 					if (id === undefined) {
 						id = await this.createOne(api, fields);
@@ -266,6 +280,24 @@ export class PipedriveConnector implements CrmConnector {
 			return results;
 		});
 		return byRef([...outcomes, ...groupOutcomes.flat()]);
+	}
+
+	/**
+	 * Reads every record of the entity through the list endpoint into {normalised key → ids}.
+	 * Gives up (undefined: search instead) after `maxPages`, where searching would have been cheaper.
+	 */
+	private async prefetchIndex(entity: EntityType, field: string, maxPages: number): Promise<Map<string, string[]> | undefined> {
+		const index = new Map<string, string[]>();
+		let cursor: string | undefined;
+		for (let page = 0; page < maxPages; page++) {
+			const changes = await this.listChanges(entity, { cursor, pageSize: PAGE_MAX, includeDeleted: false });
+			for (const record of changes.records) {
+				for (const key of storedMatchValues(entity, field, record.fields)) index.set(key, [...new Set([...(index.get(key) ?? []), record.id])]);
+			}
+			if (!changes.hasMore) return index;
+			cursor = changes.cursor;
+		}
+		return undefined;
 	}
 
 	delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]> {

@@ -18,6 +18,11 @@ function connector(extra: Partial<PipedriveConfig> = {}, runtime: ConnectorRunti
 	return new PipedriveConnector({ apiToken: `test-token-${++tokenSeq}`, baseUrl: url, ...extra }, { retry: { baseDelayMs: 20 }, ...runtime });
 }
 
+function failed(outcome: unknown): WriteFailure {
+	assert.equal((outcome as WriteFailure).status, 'failed', JSON.stringify(outcome));
+	return outcome as WriteFailure;
+}
+
 function ok(outcome: unknown): WriteSuccess {
 	assert.notEqual((outcome as WriteFailure).status, 'failed', JSON.stringify(outcome));
 	return outcome as WriteSuccess;
@@ -145,6 +150,20 @@ describe('Pipedrive connector: upsert and merge', () => {
 		assert.equal((await pd.get('contact', existing))?.fields.name, 'Renamed');
 	});
 
+	test('bulk upsert (20+ keys) reads the list once into an index instead of searching each key', async () => {
+		const pd = connector();
+		const existing = (await pd.create('contact', Array.from({ length: 10 }, (_, i) => ({ ref: i, fields: { name: `Existing ${i}`, email: `e${i}@example.com` } })))).map((o) => ok(o).id);
+		await pd.create('contact', [{ ref: 0, fields: { name: 'Twin of e9', email: 'E9@example.com' } }]);
+		const before = ((await (await fetch(`${url}/__admin/health`)).json()) as { requests: number }).requests;
+		const outcomes = await pd.upsert('contact', 'email', Array.from({ length: 30 }, (_, i) => ({ ref: i, fields: { name: `Upserted ${i}`, email: `e${i}@example.com` } })));
+		const calls = ((await (await fetch(`${url}/__admin/health`)).json()) as { requests: number }).requests - before;
+		assert.equal(calls, 1 + 29, 'one list page, then one write per record (e9 is ambiguous and not written)');
+		for (let i = 0; i < 9; i++) assert.deepEqual(outcomes[i], { ref: i, status: 'updated', id: existing[i] });
+		assert.equal(failed(outcomes[9]).code, 'MULTIPLE_MATCHES');
+		for (let i = 10; i < 30; i++) assert.equal(ok(outcomes[i]).status, 'created');
+		assert.equal((await pd.get('contact', existing[3]))?.fields.name, 'Upserted 3');
+	});
+
 	test('upsert by an unsearchable key is refused before anything is written', async () => {
 		await assert.rejects(connector().upsert('contact', 'job_title', [{ ref: 0, fields: { name: 'X', job_title: 'Y' } }]), /cannot search persons by job_title/);
 	});
@@ -254,8 +273,9 @@ describe('Pipedrive connector: throttling, 5xx, OAuth', () => {
 		).json()) as { access_token: string; refresh_token: string };
 		const events: TransportEvent[] = [];
 		const pd = new PipedriveConnector(
-			// baseUrl points nowhere: only api_domain from the token response can make calls work after the refresh.
-			{ accessToken: grant.access_token, refreshToken: grant.refresh_token, clientId: 'cid', clientSecret: 'secret', oauthUrl: url, baseUrl: url },
+			// No access token yet and a baseUrl that points nowhere: calls work only through the
+			// api_domain of the refresh response, as the SDK's OAuth2Configuration would use it.
+			{ refreshToken: grant.refresh_token, clientId: 'cid', clientSecret: 'secret', oauthUrl: url, baseUrl: 'http://127.0.0.1:9' },
 			{ retry: { baseDelayMs: 20 }, onEvent: (e) => events.push(e) },
 		);
 		await pd.testConnection();
