@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BaseEmulator, ReplyError } from '../common/base';
 import { bearerToken } from '../common/auth';
-import { json, header, Reply, RequestContext, Router } from '../common/router';
+import { json, header, Handler, Reply, RequestContext, Router } from '../common/router';
 import { Collection, Fields, StoredRecord } from '../common/store';
 import type { SeedData } from '../common/seed';
 import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
@@ -60,6 +60,31 @@ function badProperty(def: EntityDef, prop: string): never {
 	fail(400, '0x80060888', `Could not find a property named '${prop}' on type 'Microsoft.Dynamics.CRM.${def.logical}'.`);
 }
 
+/** Sliding window of execution times (ms) for the combined-execution-time limit. */
+class ExecutionWindow {
+	private entries: { t: number; ms: number }[] = [];
+	private sum = 0;
+
+	constructor(private readonly windowMs: number) {}
+
+	add(ms: number): void {
+		this.entries.push({ t: Date.now(), ms });
+		this.sum += ms;
+	}
+
+	total(): number {
+		const cutoff = Date.now() - this.windowMs;
+		let drop = 0;
+		while (drop < this.entries.length && this.entries[drop].t <= cutoff) this.sum -= this.entries[drop++].ms;
+		if (drop) this.entries = this.entries.slice(drop);
+		return this.sum;
+	}
+
+	resetMs(): number {
+		return this.entries.length ? Math.max(0, this.entries[0].t + this.windowMs - Date.now()) : 0;
+	}
+}
+
 interface DvEvent {
 	message: Message;
 	def: EntityDef;
@@ -94,8 +119,20 @@ export class DynamicsEmulator extends BaseEmulator {
 		[DEFAULT_APP_USER_ID, '# sandbox-app'],
 		[UI_USER_ID, 'Sandbox User'],
 	]);
-	/** Documented service protection: 6,000 requests per user per 5-minute sliding window. Public so tests can lower it. */
+	/**
+	 * Documented service protection per user over a 5-minute sliding window: 6,000 requests
+	 * (0x80072322), 20 minutes of combined execution time (0x80072321) and 52 concurrent
+	 * requests (0x80072326). Public so tests can lower them.
+	 */
 	readonly requestLimit: RatePolicy = { name: 'requests', limit: 6000, windowMs: 300000 };
+	readonly executionLimit = { limit: 1200000, windowMs: 300000 };
+	concurrencyLimit = 52;
+	/** Simulated server processing time per API request in ms (default 0); makes concurrency observable. */
+	serviceTimeMs = 0;
+	private readonly inflight = new Map<string, number>();
+	private readonly execution = new Map<string, ExecutionWindow>();
+	/** Unwrapped routes, used for the operations inside $batch. */
+	private readonly inner = new Router();
 
 	constructor(opts: EmulatorOptions = {}) {
 		super(opts, { tokenLifetimeMs: 3599 * 1000, webhookRetry: DYNAMICS_RETRY, webhookTimeoutMs: DYNAMICS_WEBHOOK_TIMEOUT_MS });
@@ -116,6 +153,7 @@ export class DynamicsEmulator extends BaseEmulator {
 
 	protected onReset(): void {
 		this.version = 1000;
+		this.execution.clear();
 	}
 
 	// ---- auth, limits, errors -----------------------------------------------------------------
@@ -140,12 +178,23 @@ export class DynamicsEmulator extends BaseEmulator {
 
 	protected rateLimit(ctx: RequestContext): Reply | undefined {
 		if (!this.limiter.enabled) return undefined;
-		const d = this.limiter.hit(this.requestLimit, String(ctx.state.appUser));
-		if (!d.ok) {
-			const r = dvError(429, '0x80072322', `Number of requests exceeded the limit of ${this.requestLimit.limit} over time window of ${this.requestLimit.windowMs / 1000} seconds.`);
-			r.headers = { 'Retry-After': String(Math.max(1, Math.ceil(d.resetMs / 1000))) };
+		const user = String(ctx.state.appUser);
+		const throttle = (code: string, message: string, retryMs: number): Reply => {
+			const r = dvError(429, code, message);
+			r.headers = { 'Retry-After': String(Math.max(1, Math.ceil(retryMs / 1000))) };
 			return r;
+		};
+		if ((this.inflight.get(user) ?? 0) >= this.concurrencyLimit) {
+			return throttle('0x80072326', `Number of concurrent requests exceeded the limit of ${this.concurrencyLimit}.`, 1000);
 		}
+		const exec = this.usage(user);
+		if (exec.total() >= this.executionLimit.limit) {
+			return throttle('0x80072321', `Combined execution time of incoming requests exceeded limit of ${this.executionLimit.limit} milliseconds over time window of ${this.executionLimit.windowMs / 1000} seconds.`, exec.resetMs());
+		}
+		const d = this.limiter.hit(this.requestLimit, user);
+		if (!d.ok) return throttle('0x80072322', `Number of requests exceeded the limit of ${this.requestLimit.limit} over time window of ${this.requestLimit.windowMs / 1000} seconds.`, d.resetMs);
+		this.inflight.set(user, (this.inflight.get(user) ?? 0) + 1);
+		ctx.state.counted = user;
 		ctx.state.rate = d;
 		return undefined;
 	}
@@ -153,7 +202,11 @@ export class DynamicsEmulator extends BaseEmulator {
 	protected decorate(ctx: RequestContext, reply: Reply): void {
 		const headers: Record<string, string | number | string[]> = { 'OData-Version': '4.0', ...(reply.headers ?? {}) };
 		const d = ctx.state.rate as { remaining: number } | undefined;
-		if (d) headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(d.remaining);
+		if (d) {
+			headers['x-ms-ratelimit-burst-remaining-xrm-requests'] = String(d.remaining);
+			const used = this.usage(String(ctx.state.appUser)).total();
+			headers['x-ms-ratelimit-time-remaining-xrm-requests'] = Math.max(0, this.executionLimit.limit - used).toFixed(2);
+		}
 		reply.headers = headers;
 	}
 
@@ -179,19 +232,49 @@ export class DynamicsEmulator extends BaseEmulator {
 
 	protected registerRoutes(r: Router): void {
 		r.post('/:tenant/oauth2/v2.0/token', (ctx) => this.token(ctx), { public: true });
-		r.get(`${API}/WhoAmI`, (ctx) => this.whoAmI(ctx));
-		r.post(`${API}/$batch`, (ctx) => this.batch(ctx));
-		r.post(`${API}/Merge`, (ctx) => this.merge(ctx));
 		const defs = `^${API.replace(/\./g, '\\.')}/EntityDefinitions\\(LogicalName=(?:'|%27)(?<logical>[a-z_]+)(?:'|%27)\\)`;
-		r.get(new RegExp(`${defs}/?$`), (ctx) => this.entityDefinition(ctx));
-		r.get(new RegExp(`${defs}/Attributes(/Microsoft\\.Dynamics\\.CRM\\.(?<cast>\\w+))?/?$`), (ctx) => this.attributeList(ctx));
 		const one = new RegExp(`^${API.replace(/\./g, '\\.')}/(?<set>[a-z]+)\\((?<key>.+)\\)/?$`);
 		const many = new RegExp(`^${API.replace(/\./g, '\\.')}/(?<set>[a-z]+)/?$`);
-		r.get(one, (ctx) => this.getOne(ctx));
-		r.patch(one, (ctx) => this.patch(ctx));
-		r.delete(one, (ctx) => this.remove(ctx));
-		r.get(many, (ctx) => this.query(ctx));
-		r.post(many, (ctx) => this.create(ctx));
+		const api: [string, string | RegExp, Handler][] = [
+			['GET', `${API}/WhoAmI`, (ctx) => this.whoAmI(ctx)],
+			['POST', `${API}/$batch`, (ctx) => this.batch(ctx)],
+			['POST', `${API}/Merge`, (ctx) => this.merge(ctx)],
+			['GET', new RegExp(`${defs}/?$`), (ctx) => this.entityDefinition(ctx)],
+			['GET', new RegExp(`${defs}/Attributes(/Microsoft\\.Dynamics\\.CRM\\.(?<cast>\\w+))?/?$`), (ctx) => this.attributeList(ctx)],
+			['GET', one, (ctx) => this.getOne(ctx)],
+			['PATCH', one, (ctx) => this.patch(ctx)],
+			['DELETE', one, (ctx) => this.remove(ctx)],
+			['GET', many, (ctx) => this.query(ctx)],
+			['POST', many, (ctx) => this.create(ctx)],
+		];
+		for (const [method, pattern, handler] of api) {
+			r.add(method, pattern, (ctx) => this.served(ctx, handler));
+			this.inner.add(method, pattern, handler);
+		}
+	}
+
+	/**
+	 * Runs an API request with the simulated server processing time (serviceTimeMs), keeping
+	 * the per-user in-flight count and execution time that service protection limits.
+	 */
+	private async served(ctx: RequestContext, handler: Handler): Promise<Reply> {
+		const started = performance.now();
+		try {
+			if (this.serviceTimeMs > 0) await new Promise((resolve) => setTimeout(resolve, this.serviceTimeMs));
+			return await handler(ctx);
+		} finally {
+			const user = ctx.state.counted as string | undefined;
+			if (user !== undefined) {
+				this.inflight.set(user, (this.inflight.get(user) ?? 1) - 1);
+				this.usage(user).add(performance.now() - started);
+			}
+		}
+	}
+
+	private usage(user: string): ExecutionWindow {
+		let w = this.execution.get(user);
+		if (!w) this.execution.set(user, (w = new ExecutionWindow(this.executionLimit.windowMs)));
+		return w;
 	}
 
 	/** POST /{tenant}/oauth2/v2.0/token — Entra client credentials (no refresh token). */
@@ -917,7 +1000,7 @@ export class DynamicsEmulator extends BaseEmulator {
 			token: outer.token,
 			state: { ...outer.state, tx, contentIds, contentId: req.contentId },
 		};
-		const m = this.router.match(ctx.method, ctx.path);
+		const m = this.inner.match(ctx.method, ctx.path);
 		if (!('handler' in m) || ctx.path.endsWith('/$batch')) return this.toBatchResponse(this.notFoundReply(ctx, 'methodMismatch' in m && m.methodMismatch), req.contentId);
 		ctx.params = m.params;
 		let reply: Reply;

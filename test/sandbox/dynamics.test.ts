@@ -474,6 +474,31 @@ describe('dynamics emulator', () => {
 		assert.equal((await dv('GET', "/EntityDefinitions(LogicalName='widget')/Attributes")).status, 404);
 	});
 
+	test('service protection: concurrency (0x80072326) and combined execution time (0x80072321)', async () => {
+		emu.setRateLimits(true);
+		const saved = { c: emu.concurrencyLimit, s: emu.serviceTimeMs, e: emu.executionLimit.limit };
+		emu.concurrencyLimit = 3;
+		emu.serviceTimeMs = 200;
+		try {
+			const results = await Promise.all(Array.from({ length: 6 }, () => dv('GET', '/contacts')));
+			const statuses = results.map((r) => r.status).sort();
+			assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429]);
+			const throttled = results.find((r) => r.status === 429)!;
+			assert.equal(throttled.body.error.code, '0x80072326');
+			assert.ok(Number(throttled.headers.get('retry-after')) >= 1);
+			// Three requests took ≥ 600 ms together: a 500 ms budget is used up.
+			emu.executionLimit.limit = 500;
+			const spent = await dv('GET', '/contacts');
+			assert.equal(spent.status, 429);
+			assert.equal(spent.body.error.code, '0x80072321');
+		} finally {
+			emu.concurrencyLimit = saved.c;
+			emu.serviceTimeMs = saved.s;
+			emu.executionLimit.limit = saved.e;
+			emu.setRateLimits(false);
+		}
+	});
+
 	test('faults give Dataverse 500 errors; seed + dump', async () => {
 		emu.setFaults({ errorRate: 1 });
 		const r = await dv('GET', '/contacts');
