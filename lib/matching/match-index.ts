@@ -2,7 +2,15 @@
 // memory with their blocking keys, persisted as JSON docs through the state store's generic
 // key/value API (collection 'dedupe.records', one doc per record id). Updated as records are
 // synced: upsert / remove, then flush() writes the changes.
+//
+// Rebuilding 50K records from the store takes seconds, so a process keeps its index in memory
+// and catches up with other processes' writes through a change log: every flush also appends
+// the changed ids to 'dedupe.log' under a time-ordered key; refresh() re-reads the records named
+// by log entries newer than its last refresh minus an overlap (for writers whose entry lands
+// late). Entries older than LOG_RETENTION_MS are trimmed; an index that fell further behind
+// must be loaded again (refresh() says so).
 
+import { randomUUID } from 'node:crypto';
 import type { UnifiedRecord } from '../model';
 import type { StateStore } from '../state/types';
 import { BlockIndex, blockingKeys, DEFAULT_MAX_BLOCK_SIZE } from './blocking';
@@ -12,10 +20,18 @@ import { observe, PairScorer, type PairScore } from './scorer';
 import type { PreparedRecord } from './types';
 
 /** The part of the state store the index needs (a StateStore satisfies it). */
-export type MatchIndexStore = Pick<StateStore, 'kvPutMany' | 'kvDeleteMany' | 'kvScan'>;
+export type MatchIndexStore = Pick<StateStore, 'kvPutMany' | 'kvDeleteMany' | 'kvScan' | 'kvGetMany'>;
 
 export const INDEX_COLLECTION = 'dedupe.records';
+export const INDEX_LOG_COLLECTION = 'dedupe.log';
 const PAGE_SIZE = 5000;
+/** Log entries written this long before a refresh are read again by the next one (late writers). */
+export const LOG_OVERLAP_MS = 60_000;
+/** Log entries older than this are deleted; an index not refreshed for that long must reload. */
+export const LOG_RETENTION_MS = 6 * 60 * 60_000;
+
+/** Log keys sort by time: zero-padded milliseconds, then a random part. */
+const logKeyAt = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(15, '0');
 
 export interface IndexMatch extends PairScore {
 	id: string;
@@ -40,6 +56,8 @@ export class MatchIndex {
 	private readonly fields: string[];
 	private readonly dirty = new Set<string>();
 	private estimated = false;
+	/** Change-log position: the next refresh reads entries after this key. */
+	private logCursor = logKeyAt(Date.now() - LOG_OVERLAP_MS);
 
 	constructor(private readonly options: MatchOptions = {}) {
 		this.blocks = new BlockIndex(options.maxBlockSize ?? DEFAULT_MAX_BLOCK_SIZE);
@@ -55,8 +73,13 @@ export class MatchIndex {
 		return this.slotById.has(id);
 	}
 
-	/** Add or replace a record. It must have a non-empty `id`. */
+	/** Add or replace a record. It must have a non-empty `id`. Written by the next flush(). */
 	upsert(record: UnifiedRecord): void {
+		this.dirty.add(this.put(record));
+	}
+
+	/** Add or replace in memory only; returns the id. */
+	private put(record: UnifiedRecord): string {
 		const id = record.id;
 		if ((typeof id !== 'string' && typeof id !== 'number') || String(id).trim() === '') {
 			throw new Error('Match index: a record needs a non-empty id to be indexed');
@@ -73,7 +96,7 @@ export class MatchIndex {
 		this.keysBySlot[slot] = keys;
 		this.slotById.set(key, slot);
 		this.blocks.add(slot, keys);
-		this.dirty.add(key);
+		return key;
 	}
 
 	/** Remove a record by id; false if it was not indexed. */
@@ -129,32 +152,78 @@ export class MatchIndex {
 		this.scorer.estimate(observations, randomObservations(live));
 	}
 
-	/** Write the records changed since the last flush/load. Returns how many docs were written or deleted. */
+	/**
+	 * Write the records changed since the last flush/load, and a change-log entry naming them.
+	 * Returns how many docs were written or deleted.
+	 */
 	async flush(store: MatchIndexStore): Promise<number> {
+		if (this.dirty.size === 0) return 0;
+		const changed = [...this.dirty];
 		const puts: Array<{ key: string; value: unknown }> = [];
 		const deletes: string[] = [];
-		for (const id of this.dirty) {
+		for (const id of changed) {
 			const slot = this.slotById.get(id);
 			if (slot === undefined) deletes.push(id);
 			else puts.push({ key: id, value: (this.records[slot] as PreparedRecord).source });
 		}
 		if (puts.length > 0) await store.kvPutMany(INDEX_COLLECTION, puts);
 		if (deletes.length > 0) await store.kvDeleteMany(INDEX_COLLECTION, deletes);
-		this.dirty.clear();
+		const now = Date.now();
+		await store.kvPutMany(INDEX_LOG_COLLECTION, [{ key: `${logKeyAt(now)}|${randomUUID()}`, value: changed }]);
+		for (const id of changed) this.dirty.delete(id);
+		await trimLog(store, now - LOG_RETENTION_MS);
 		return puts.length + deletes.length;
+	}
+
+	/**
+	 * Apply other writers' changes logged since the last refresh (or load). Returns false when
+	 * this index is too far behind (log entries it needs were trimmed): load it again then.
+	 * Local changes not flushed yet are kept.
+	 */
+	async refresh(store: MatchIndexStore): Promise<boolean> {
+		const startedAt = Date.now();
+		if (this.logCursor < logKeyAt(startedAt - LOG_RETENTION_MS + LOG_OVERLAP_MS)) return false;
+		const ids = new Set<string>();
+		let after: string | undefined = this.logCursor;
+		for (;;) {
+			const page: Awaited<ReturnType<MatchIndexStore['kvScan']>> = await store.kvScan<string[]>(INDEX_LOG_COLLECTION, { after, limit: PAGE_SIZE });
+			for (const entry of page.items) for (const id of entry.value as string[]) if (!this.dirty.has(id)) ids.add(id);
+			if (page.next === undefined || page.items.length === 0) break;
+			after = page.next;
+		}
+		if (ids.size > 0) {
+			const docs = await store.kvGetMany<UnifiedRecord>(INDEX_COLLECTION, [...ids]);
+			for (const id of ids) {
+				const doc = docs.get(id);
+				if (doc === undefined) this.removeFromMemory(id);
+				else this.put(doc);
+			}
+		}
+		this.logCursor = logKeyAt(startedAt - LOG_OVERLAP_MS);
+		return true;
 	}
 
 	/** Rebuild an index from the docs in the store. */
 	static async load(store: MatchIndexStore, options: MatchOptions = {}): Promise<MatchIndex> {
 		const index = new MatchIndex(options);
+		// Changes logged while (or shortly before) the records are read are applied again by refresh().
+		index.logCursor = logKeyAt(Date.now() - LOG_OVERLAP_MS);
 		let after: string | undefined;
 		for (;;) {
 			const page = await store.kvScan<UnifiedRecord>(INDEX_COLLECTION, { after, limit: PAGE_SIZE });
-			for (const entry of page.items) index.upsert(entry.value);
+			for (const entry of page.items) index.put(entry.value);
 			if (page.next === undefined || page.items.length === 0) break;
 			after = page.next;
 		}
 		index.dirty.clear();
 		return index;
 	}
+}
+
+/** Delete change-log entries older than `before` (ms since epoch). */
+async function trimLog(store: MatchIndexStore, before: number): Promise<void> {
+	const limit = logKeyAt(before);
+	const page = await store.kvScan(INDEX_LOG_COLLECTION, { limit: PAGE_SIZE });
+	const old = page.items.filter((entry) => entry.key < limit).map((entry) => entry.key);
+	if (old.length > 0) await store.kvDeleteMany(INDEX_LOG_COLLECTION, old);
 }

@@ -6,11 +6,15 @@ const SPECIAL_LETTERS: Record<string, string> = {
 
 /** Lowercase ASCII words separated by single spaces: accents stripped, apostrophes dropped, other punctuation to spaces. */
 export function foldText(value: string): string {
-	return value
-		.normalize('NFD')
-		.replace(/[\u0300-\u036f]/g, '')
-		.toLowerCase()
-		.replace(/[ßæœøłđðþı]/g, (c) => SPECIAL_LETTERS[c] ?? c)
+	// Most CRM values are plain ASCII: skip Unicode decomposition for them (hot path).
+	const folded = /^[\x00-\x7f]*$/.test(value)
+		? value.toLowerCase()
+		: value
+				.normalize('NFD')
+				.replace(/[\u0300-\u036f]/g, '')
+				.toLowerCase()
+				.replace(/[ßæœøłđðþı]/g, (c) => SPECIAL_LETTERS[c] ?? c);
+	return folded
 		.replace(/['’`´]/g, '')
 		.replace(/&/g, ' and ')
 		.replace(/[^a-z0-9]+/g, ' ')

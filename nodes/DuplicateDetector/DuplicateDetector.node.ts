@@ -11,9 +11,11 @@ import {
 import {
 	batchOutcomes,
 	findDuplicatesInBatch,
+	forgetMatchIndex,
 	indexOutcomes,
-	MatchIndex,
+	sharedMatchIndex,
 	validateFsParameters,
+	type MatchIndex,
 	type MasterRule,
 	type MatchOptions,
 	type MatchOutcome,
@@ -21,7 +23,7 @@ import {
 	type SimpleWeights,
 } from '../../lib/matching';
 import type { UnifiedRecord } from '../../lib/model';
-import { openStateStore, type StateStore } from '../../lib/state';
+import { openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { storeConfig, type RedisCredential } from '../CrmSyncTrigger/store';
 import { duplicateDetectorProperties } from './description';
 
@@ -92,13 +94,17 @@ export class DuplicateDetector implements INodeType {
 		}
 
 		let store: StateStore;
+		let config: StateStoreConfig;
 		try {
-			store = await openStore(this, options);
+			config = await storeSettings(this, options);
+			store = await openStateStore(config);
 		} catch (error) {
 			throw new NodeOperationError(this.getNode(), `Could not open the state store: ${(error as Error).message}`);
 		}
+		// The loaded index stays in memory between executions (refreshed from the store's change log).
+		const cacheKey = JSON.stringify({ config, matchOptions });
 		try {
-			const index = await MatchIndex.load(store, matchOptions);
+			const index = await sharedMatchIndex(cacheKey, store, matchOptions);
 			let outputs: INodeExecutionData[][];
 			if (operation === 'findDuplicates') {
 				const records = items.map((item) => item.json as UnifiedRecord);
@@ -112,6 +118,9 @@ export class DuplicateDetector implements INodeType {
 			}
 			await index.flush(store);
 			return outputs;
+		} catch (error) {
+			forgetMatchIndex(cacheKey);
+			throw error;
 		} finally {
 			await store.close().catch(() => undefined);
 		}
@@ -149,13 +158,13 @@ function readMatchOptions(ctx: IExecuteFunctions, operation: Operation, options:
 	return { ...common, mode, threshold, fsParameters: validateFsParameters(parsed) };
 }
 
-async function openStore(ctx: IExecuteFunctions, options: NodeOptions): Promise<StateStore> {
+async function storeSettings(ctx: IExecuteFunctions, options: NodeOptions): Promise<StateStoreConfig> {
 	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
 	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
 	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
 	const config = storeConfig(namespace, backend, redis);
 	if (config.backend === 'embedded' && options.statePath?.trim()) config.path = options.statePath.trim();
-	return openStateStore(config);
+	return config;
 }
 
 /** Unique items pass through unchanged (masters get `duplicateMaster`); duplicates get `duplicate`. */

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INDEX_COLLECTION, MatchIndex } from '../../lib/matching';
+import { forgetMatchIndex, INDEX_COLLECTION, INDEX_LOG_COLLECTION, MatchIndex, sharedMatchIndex } from '../../lib/matching';
 import { generateLabelledSet } from '../../lib/matching/labelled-set';
 import { openStateStore, type StateStore } from '../../lib/state';
 import { startRedisServer, type RedisServer } from './state.redis-server';
 
 const john = { id: '123', name: 'John Doe', email: 'j.doe@example.com', phone: '5551234567' };
 const jonathan = { name: 'Jonathan Doe', email: 'j.doe@example.com', phone: '(555) 123-4567' };
+const stranger = { id: '900', name: 'Ann Lee', email: 'ann@lee.io', phone: '415 555 0999' };
 
 describe('MatchIndex in memory', () => {
 	test('upsert, query, update and remove', () => {
@@ -94,6 +95,54 @@ describe('MatchIndex persisted in the state store', () => {
 		try {
 			await persistenceRoundTrip(store);
 		} finally {
+			await store.close();
+		}
+	});
+
+	test('two processes sharing a store: each sees the other\'s flushed changes after refresh', async () => {
+		const store = await openStateStore({ backend: 'embedded', path: join(dir, 'shared.sqlite'), namespace: 'matching-shared' });
+		try {
+			const a = await MatchIndex.load(store);
+			const b = await MatchIndex.load(store);
+			a.upsert(john);
+			assert.equal(await a.flush(store), 1);
+			assert.deepEqual(b.query(jonathan), [], 'not before refresh');
+			assert.equal(await b.refresh(store), true);
+			assert.deepEqual(b.query(jonathan).map((m) => m.id), ['123']);
+
+			// B removes it and adds another; A keeps its own unflushed change through the refresh.
+			b.remove('123');
+			b.upsert(stranger);
+			await b.flush(store);
+			a.upsert({ id: '777', name: 'Kim Park', email: 'kim@park.io' });
+			await a.refresh(store);
+			assert.deepEqual(a.query(jonathan), []);
+			assert.deepEqual(a.query({ ...stranger, id: 'x' }).map((m) => m.id), ['900']);
+			assert.ok(a.has('777'), 'local change kept');
+			await a.flush(store);
+			const log = await store.kvScan(INDEX_LOG_COLLECTION);
+			assert.equal(log.items.length, 3, 'one log entry per flush');
+		} finally {
+			await store.close();
+		}
+	});
+
+	test('sharedMatchIndex keeps the index between uses and catches up with other writers', async () => {
+		const store = await openStateStore({ backend: 'embedded', path: join(dir, 'cache.sqlite'), namespace: 'matching-cache' });
+		try {
+			const first = await sharedMatchIndex('k', store, {});
+			const other = await MatchIndex.load(store);
+			other.upsert(john);
+			await other.flush(store);
+			const second = await sharedMatchIndex('k', store, {});
+			assert.equal(second, first, 'same instance');
+			assert.deepEqual(second.query(jonathan).map((m) => m.id), ['123']);
+			forgetMatchIndex('k');
+			const third = await sharedMatchIndex('k', store, {});
+			assert.notEqual(third, first, 'loaded again after forget');
+			assert.equal(third.size, 1);
+		} finally {
+			forgetMatchIndex('k');
 			await store.close();
 		}
 	});
