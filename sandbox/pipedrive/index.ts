@@ -2,6 +2,7 @@
 // merge, recents, webhooks), OAuth token endpoint, burst/daily rate limits, webhooks 1.0/2.0.
 // Base URL = the "host" the pipedrive SDK takes (v2 basePath host/api/v2, v1 host/v1 or host/api/v1).
 
+import { randomUUID } from 'node:crypto';
 import { BaseEmulator, ReplyError } from '../common/base';
 import { bearerToken } from '../common/auth';
 import { json, header, Reply, RequestContext, RouteOptions, Router } from '../common/router';
@@ -715,6 +716,7 @@ export class PipedriveEmulator extends BaseEmulator {
 		const v1Current = action === 'delete' ? null : toV1(type, rec);
 		if (v1Current && extra.mergedFrom !== undefined) v1Current.merge_what_id = Number(extra.mergedFrom);
 		const event: PdEvent = {
+			id: randomUUID(),
 			action,
 			v1Action: extra.v1Action,
 			entity: type,

@@ -1,7 +1,6 @@
 // Pipedrive webhooks: subscriptions made through POST /v1/webhooks, payloads in the 1.0 and 2.0
 // formats, HTTP Basic auth from http_auth_user/password (Pipedrive signs nothing).
 
-import { randomUUID } from 'node:crypto';
 import type { Fields } from '../common/store';
 import type { WebhookSubscription } from '../common/types';
 import type { OutgoingRequest, RetryPolicy } from '../common/webhooks';
@@ -93,6 +92,8 @@ export function newWebhook(body: unknown, now: number): Omit<PdWebhook, 'id'> {
 
 /** One change, before it is turned into per-subscription payloads. */
 export interface PdEvent {
+	/** meta.id: one per event, kept across retries. */
+	id: string;
 	action: V2Action;
 	/** v1 only: a merge is announced as 'merged' on the surviving record. */
 	v1Action?: 'merged';
@@ -136,7 +137,7 @@ export function buildRequest(w: PdWebhook, e: PdEvent, host: string, attempt: nu
 			version: '2.0',
 			company_id: COMPANY_ID,
 			user_id: e.changeSource === 'app' ? UI_USER_ID : USER_ID,
-			id: randomUUID(),
+			id: e.id,
 			entity_id: idValue(e.entityId),
 			webhook_id: Number(w.id),
 			webhook_owner_id: w.owner_id,

@@ -62,6 +62,9 @@ describe('dynamics emulator', () => {
 	after(() => emu.stop());
 	beforeEach(() => {
 		emu.reset();
+		emu.setStrictAuth(false);
+		emu.setRateLimits(false);
+		emu.setFaults({});
 		token = 'any-token';
 	});
 
@@ -355,7 +358,11 @@ describe('dynamics emulator', () => {
 		const rcvKey = await receiver();
 		try {
 			emu.addSubscription({ url: rcv.url, entity: 'contact', authType: 'HttpHeader', values: { 'x-sync-key': 'k1' }, preImage: true });
-			emu.addSubscription({ url: rcvKey.url, entity: '*', messages: ['Delete'], authType: 'WebhookKey', key: 'secret-code' });
+			// The second subscription goes through the admin API over HTTP.
+			const adm = await fetch(`${org}/__admin/webhooks/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: rcvKey.url, entity: '*', messages: ['Delete'], authType: 'WebhookKey', key: 'secret-code' }) });
+			assert.equal(adm.status, 201);
+			const badAdm = await fetch(`${org}/__admin/webhooks/subscriptions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: rcvKey.url, authType: 'WebhookKey' }) });
+			assert.equal(badAdm.status, 400);
 			// Our app's own writes carry its application user id; a UI edit another user id.
 			const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'sync-app', client_secret: 's', scope: `${org}/.default` });
 			const tok = (await (await fetch(`${org}/tenant-1/oauth2/v2.0/token`, { method: 'POST', body: form })).json()) as any;

@@ -56,7 +56,13 @@ describe('pipedrive emulator', () => {
 		persons = new v2.PersonsApi(cfg2);
 	});
 	after(() => emu.stop());
-	beforeEach(() => emu.reset());
+	beforeEach(() => {
+		emu.reset();
+		emu.setStrictAuth(false);
+		emu.setRateLimits(false);
+		emu.setTokenLifetime(3600 * 1000);
+		emu.setFaults({});
+	});
 
 	test('person CRUD through the v2 SDK with v2 shapes and envelopes', async () => {
 		const created = await persons.addPerson({
@@ -285,6 +291,7 @@ describe('pipedrive emulator', () => {
 			assert.equal(rcv1.got[0].body.meta.v, 1);
 			assert.equal(rcv1.got[0].body.current.merge_what_id, 1);
 			assert.deepEqual(rcv1.got.map((g) => g.body.retry), [0, 1, 2, 3]);
+			assert.equal(new Set(rcv1.got.map((g) => g.body.meta.timestamp_micro)).size, 1, 'retries re-send the same event');
 			const selfMerge = await raw(v1.PersonsApiFp(cfg1).mergePersons(2, { merge_with_id: 2 }));
 			assert.equal(selfMerge.status, 400);
 		} finally {
@@ -315,6 +322,17 @@ describe('pipedrive emulator', () => {
 		const fresh = await oauth.tokenRefresh();
 		assert.notEqual(fresh.access_token, tok.access_token);
 		assert.equal((await api.getPersons({})).success, true);
+		// Short-lived tokens: the SDK notices expires_in and refreshes by itself before the call.
+		emu.setTokenLifetime(1000);
+		const short = new v2.OAuth2Configuration({ clientId: 'cid', clientSecret: 'sec', redirectUri: 'http://localhost/cb', host });
+		const first = await short.authorize('code-2');
+		assert.equal(first.expires_in, 1);
+		await new Promise((r) => setTimeout(r, 1100));
+		// The SDK's documented wiring: Configuration.accessToken = oauth.getAccessToken (refreshes when due).
+		const shortApi = new v2.PersonsApi(new v2.Configuration({ accessToken: short.getAccessToken, basePath: short.basePath }));
+		assert.equal((await shortApi.getPersons({})).success, true);
+		assert.notEqual(await short.getAccessToken(), first.access_token);
+		emu.setTokenLifetime(3600 * 1000);
 		emu.setStrictAuth(false);
 	});
 

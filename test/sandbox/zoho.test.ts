@@ -45,6 +45,9 @@ describe('zoho emulator', () => {
 	after(() => emu.stop());
 	beforeEach(() => {
 		emu.reset();
+		emu.setStrictAuth(false);
+		emu.setRateLimits(false);
+		emu.setFaults({});
 		token = 'any-token';
 	});
 
