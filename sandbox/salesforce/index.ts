@@ -14,6 +14,7 @@ import type { Collection, StoredRecord } from '../common/store';
 import type { EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
 import { field, FieldDef, idGenerator, normaliseId, parseDateTime, sfDateTime, SObjectDef, SOBJECTS, sobject, to18 } from './schema';
 import { Condition, likeRegex, Literal, parseSoql, SoqlError, SoqlQuery } from './soql';
+import { parseSosl, SoslError, termMatches } from './sosl';
 import { ChangeInfo, ChangeType, OUTBOUND_RETRY, SalesforceEvents } from './events';
 import type { RetryPolicy } from '../common/webhooks';
 
@@ -249,6 +250,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		const d = '/services/data/:ver';
 		r.get(d, (ctx) => this.v(ctx, () => json(200, { sobjects: `/services/data/${ctx.params.ver}/sobjects`, query: `/services/data/${ctx.params.ver}/query`, queryAll: `/services/data/${ctx.params.ver}/queryAll`, limits: `/services/data/${ctx.params.ver}/limits`, composite: `/services/data/${ctx.params.ver}/composite` })));
 		r.get(`${d}/limits`, (ctx) => this.v(ctx, () => this.limits()));
+		r.get(`${d}/search`, (ctx) => this.v(ctx, () => this.search(ctx)));
 		r.get(`${d}/query`, (ctx) => this.v(ctx, () => this.query(ctx, false)));
 		r.get(`${d}/queryAll`, (ctx) => this.v(ctx, () => this.query(ctx, true)));
 		r.get(`${d}/query/:locator`, (ctx) => this.v(ctx, () => this.queryMore(ctx)));
@@ -1068,6 +1070,48 @@ export class SalesforceEmulator extends BaseEmulator {
 			case 'cmp':
 				return compare(this.valueOf(def, rec, c.field, view), c.op, c.value);
 		}
+	}
+
+	// ---- SOSL search ---------------------------------------------------------------------------
+
+	private search(ctx: RequestContext): Reply {
+		let sosl;
+		try {
+			sosl = parseSosl(ctx.query.get('q') ?? '');
+		} catch (err) {
+			if (err instanceof SoslError) throw sfError(400, 'MALFORMED_SEARCH', err.message);
+			throw err;
+		}
+		const targets = sosl.returning.length ? sosl.returning : Object.values(SOBJECTS).map((d) => ({ object: d.name, fields: [] as string[] }));
+		const ver = this.apiVersion(ctx);
+		const searchRecords: Record<string, unknown>[] = [];
+		for (const target of targets) {
+			const def = sobject(target.object);
+			if (!def) throw sfError(400, 'INVALID_TYPE', `sObject type '${target.object}' is not supported.`);
+			for (const f of target.fields) {
+				try {
+					this.validatePath(def, f);
+				} catch (err) {
+					if (err instanceof SoqlError) throw sfError(400, err.errorCode, err.message);
+					throw err;
+				}
+			}
+			const searchable = Object.entries(def.fields).filter(([name, f]) => {
+				if (sosl.group === 'EMAIL') return f.type === 'email';
+				if (sosl.group === 'PHONE') return f.type === 'phone';
+				if (sosl.group === 'NAME') return ['Name', 'FirstName', 'LastName', 'Company', 'Subject'].includes(name);
+				return ['string', 'textarea', 'email', 'phone', 'url', 'picklist'].includes(f.type) || name === 'Name';
+			});
+			const plainEmail = sosl.group === 'EMAIL' && sosl.terms.length === 1 && !/[*?]/.test(sosl.terms[0]) && def.fields.Email;
+			const candidates = plainEmail ? this.coll(def).findBy('email', sosl.terms[0]) : this.coll(def).values();
+			for (const rec of candidates) {
+				if (searchRecords.length >= sosl.limit) break;
+				const view = this.view(def, rec);
+				const hit = sosl.terms.every((term) => searchable.some(([name, f]) => termMatches(term, view[name], f.type === 'email' ? 'email' : f.type === 'phone' ? 'phone' : 'text')));
+				if (hit) searchRecords.push(this.projectQuery(def, rec, target.fields.length ? target.fields : ['Id'], ver));
+			}
+		}
+		return json(200, { searchRecords });
 	}
 
 	// ---- delta endpoints -------------------------------------------------------------------------

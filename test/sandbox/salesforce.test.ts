@@ -210,6 +210,23 @@ describe('SOQL', () => {
 		assert.equal(count.totalSize, 2);
 	});
 
+	test('SOSL search by email and by phone (digits), RETURNING fields, wildcards, errors', async () => {
+		const c = conn();
+		await c.sobject('Contact').create([
+			{ LastName: 'Ames', Email: 'Ann@Acme.example.com', Phone: '(415) 555-0100' },
+			{ LastName: 'Bates', Email: 'bob@acme.example.com', MobilePhone: '+1 415 555 0199' },
+		]);
+		await c.sobject('Lead').create({ LastName: 'Lee', Company: 'Acme', Email: 'ann@acme.example.com' });
+		const byEmail = await c.search('FIND {ann@acme.example.com} IN EMAIL FIELDS RETURNING Contact(Id, Email), Lead(Id)');
+		assert.deepEqual(byEmail.searchRecords.map((r: any) => r.attributes.type).sort(), ['Contact', 'Lead']);
+		assert.equal((byEmail.searchRecords.find((r: any) => r.attributes.type === 'Contact') as any).Email, 'Ann@Acme.example.com');
+		const byPhone = await c.search('FIND {4155550199} IN PHONE FIELDS RETURNING Contact(LastName)');
+		assert.deepEqual(byPhone.searchRecords.map((r: any) => r.LastName), ['Bates']);
+		const wild = await c.search('FIND {am*} IN NAME FIELDS RETURNING Contact(LastName)');
+		assert.deepEqual(wild.searchRecords.map((r: any) => r.LastName), ['Ames']);
+		assert.equal((await sfError(c.search('FIND ann RETURNING Contact'))).errorCode, 'MALFORMED_SEARCH');
+	});
+
 	test('query errors: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, quoted datetime', async () => {
 		const c = conn();
 		assert.equal((await sfError(c.query('SELECT FROM Contact'))).errorCode, 'MALFORMED_QUERY');
