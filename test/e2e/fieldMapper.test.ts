@@ -121,4 +121,17 @@ describe('Field Mapper in n8n', () => {
 		assert.equal(warnings[0].field, 'phone');
 		assert.match(warnings[0].reason, /not a valid phone number for US/);
 	});
+
+	test('the Target Field dropdown lists the default map (loadOptions in n8n)', async () => {
+		const response = await n8n.api<{ data: Array<{ name: string; value: string; description?: string }> }>('POST', '/rest/dynamic-node-parameters/options', {
+			nodeTypeAndVersion: { name: 'n8n-nodes-crm-sync.fieldMapper', version: 1 },
+			path: 'parameters.rules.rule[0].target',
+			methodName: 'getTargetFields',
+			currentNodeParameters: { direction: 'crmToCrm', sourceCrm: 'salesforce', targetCrm: 'hubspot', entity: 'contact', liveFields: false },
+		});
+		const values = response.data.map((o) => o.value);
+		assert.equal(values[0], '', 'first entry: custom field');
+		for (const f of ['email', 'firstname', 'lastname', 'leadsource', 'hubspot_owner_id']) assert.ok(values.includes(f), `${f} listed`);
+		assert.ok(!values.includes('hs_email_optout'), 'read-only fields are not targets');
+	});
 });
