@@ -9,18 +9,32 @@ import {
 	type INodeTypeDescription,
 	type JsonObject,
 } from 'n8n-workflow';
-import { createConnector, CrmError, NotImplementedError, type UpsertRequest } from '../../lib/connectors';
+import { createConnector, CrmError, type ConnectorRuntime } from '../../lib/connectors';
 import type { CrmName, EntityType } from '../../lib/model';
+import type { StateStore } from '../../lib/state';
 import { getPath } from '../../lib/util/path';
-import { upsertProperties } from './description';
+import { sharedStore, storeConfig, type RedisCredential } from '../CrmSyncTrigger/store';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES, upsertProperties } from './description';
+import { UpsertWriter, type InputItem, type WriteJob, type WriteOperationName } from './writer';
 
-const credentialByCrm: Record<CrmName, string> = {
-	salesforce: 'salesforceCrmSyncOAuth2Api',
-	hubspot: 'hubSpotCrmSyncApi',
-	pipedrive: 'pipedriveCrmSyncApi',
-	zoho: 'zohoCrmSyncOAuth2Api',
-	dynamics: 'dynamicsCrmSyncApi',
-};
+interface NodeOptions {
+	batchSize?: number;
+	dryRun?: boolean;
+	maxRecords?: number;
+	forceOverwrite?: boolean;
+	recordState?: boolean;
+	statePath?: string;
+}
+
+/** One entry per credential type; each shown for its CRM and authentication choice. */
+const credentialList = [
+	...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
+		name,
+		required: true,
+		displayOptions: { show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] } },
+	})),
+	{ name: 'redis', required: true, displayOptions: { show: { stateBackend: ['redis'] } } },
+];
 
 export class UnifiedCrmUpsert implements INodeType {
 	description: INodeTypeDescription = {
@@ -30,17 +44,13 @@ export class UnifiedCrmUpsert implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + " " + $parameter["entity"] + " in " + $parameter["crm"]}}',
-		description: 'Create, update, upsert, delete or merge records in Salesforce, HubSpot, Pipedrive, Zoho CRM or Dynamics 365',
+		description: 'Create, update, upsert, delete (incl. GDPR erasure) or merge records in Salesforce, HubSpot, Pipedrive, Zoho CRM or Dynamics 365',
 		defaults: { name: 'Unified CRM Upsert' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Success', 'Errors'],
-		credentials: (Object.entries(credentialByCrm) as Array<[CrmName, string]>).map(([crm, name]) => ({
-			name,
-			required: true,
-			displayOptions: { show: { crm: [crm] } },
-		})),
+		credentials: credentialList,
 		properties: upsertProperties,
 	};
 
@@ -48,70 +58,95 @@ export class UnifiedCrmUpsert implements INodeType {
 		const items = this.getInputData();
 		const crm = this.getNodeParameter('crm', 0) as CrmName;
 		const entity = this.getNodeParameter('entity', 0) as EntityType;
-		const operation = this.getNodeParameter('operation', 0) as string;
+		const operation = this.getNodeParameter('operation', 0) as WriteOperationName;
 		const recordPath = this.getNodeParameter('recordPath', 0, '') as string;
-		const options = this.getNodeParameter('options', 0, {}) as { batchSize?: number; dryRun?: boolean; maxRecords?: number };
-		if (operation !== 'upsert') {
-			throw new NodeOperationError(this.getNode(), `The ${operation} operation is not implemented yet; only upsert is available in this release`);
-		}
-		const matchKey = this.getNodeParameter('matchKey', 0) as string;
+		const options = this.getNodeParameter('options', 0, {}) as NodeOptions;
+		const job: WriteJob = {
+			crm,
+			entity,
+			operation,
+			inputFormat: ['upsert', 'create', 'update'].includes(operation) ? (this.getNodeParameter('inputFormat', 0, 'crm') as 'crm' | 'unified') : 'crm',
+			matchKey: operation === 'upsert' ? (this.getNodeParameter('matchKey', 0, 'email') as string) : '',
+			dryRun: options.dryRun === true,
+			batchSize: options.batchSize,
+			maxRecords: options.maxRecords,
+			forceOverwrite: options.forceOverwrite === true,
+			continueOnFail: this.continueOnFail(),
+			recordState: options.recordState !== false,
+		};
 
-		const success: INodeExecutionData[] = [];
 		const errors: INodeExecutionData[] = [];
-		const requests: UpsertRequest[] = [];
-		const limit = options.maxRecords && options.maxRecords > 0 ? options.maxRecords : Infinity;
+		const inputs: InputItem[] = [];
 		items.forEach((item, index) => {
 			const record = recordPath ? getPath(item.json, recordPath) : item.json;
 			if (!record || typeof record !== 'object' || Array.isArray(record)) {
 				errors.push({ json: { error: `No record object at path "${recordPath}"`, crm, entity }, pairedItem: { item: index } });
-			} else if (requests.length >= limit) {
-				errors.push({ json: { error: `Skipped: max records (${limit}) reached`, crm, entity, skipped: true }, pairedItem: { item: index } });
-			} else {
-				requests.push({ ref: index, fields: record as IDataObject });
+				return;
 			}
+			const unifiedId = (record as IDataObject).unifiedId ?? item.json.unifiedId;
+			inputs.push({ index, record: record as IDataObject, unifiedId: unifiedId === undefined || unifiedId === null || unifiedId === '' ? undefined : String(unifiedId) });
 		});
 
-		if (options.dryRun) {
-			for (const request of requests) {
-				success.push({ json: { status: 'dryRun', crm, entity, matchKey, fields: request.fields as IDataObject }, pairedItem: { item: request.ref } });
-			}
-			return [success, errors];
+		const store = await openStore(this, options);
+		const credentialName = credentialFor(this, crm);
+		let runtime: ConnectorRuntime | undefined;
+		const writer = new UpsertWriter(
+			job,
+			() => {
+				return createConnector(crm, credentials!, runtime);
+			},
+			store,
+		);
+		let credentials: IDataObject | undefined;
+		if (!job.dryRun) {
+			credentials = (await this.getCredentials(credentialName)) as IDataObject;
+			runtime = { store: store && job.recordState ? await store() : undefined };
 		}
 
-		const credentials = await this.getCredentials(credentialByCrm[crm]);
-		let connector;
+		let results;
 		try {
-			connector = createConnector(crm, credentials);
+			results = await writer.run(inputs);
 		} catch (error) {
-			throw new NodeOperationError(this.getNode(), error as Error);
-		}
-		const batchSize = Math.min(options.batchSize || Infinity, connector.maxBatchSize(entity));
-		for (let start = 0; start < requests.length; start += batchSize) {
-			const batch = requests.slice(start, start + batchSize);
-			try {
-				for (const outcome of await connector.upsert(entity, matchKey, batch)) {
-					const pairedItem = { item: outcome.ref };
-					if (outcome.status === 'failed') {
-						errors.push({ json: { error: outcome.message, code: outcome.code, category: outcome.category, crm, entity }, pairedItem });
-					} else {
-						success.push({ json: { status: outcome.status, crm, entity, id: outcome.id }, pairedItem });
-					}
-				}
-			} catch (error) {
-				if (error instanceof NotImplementedError) throw new NodeOperationError(this.getNode(), error.message);
-				if (!this.continueOnFail()) {
-					if (error instanceof CrmError) {
-						throw new NodeApiError(this.getNode(), (error.body ?? { message: error.message }) as JsonObject, {
-							message: error.message,
-							httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
-						});
-					}
-					throw new NodeOperationError(this.getNode(), error as Error);
-				}
-				const message = error instanceof Error ? error.message : String(error);
-				for (const request of batch) errors.push({ json: { error: message, crm, entity }, pairedItem: { item: request.ref } });
+			if (error instanceof CrmError) {
+				throw new NodeApiError(this.getNode(), (error.body ?? { message: error.message }) as JsonObject, {
+					message: error.message,
+					httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
+				});
 			}
+			// NotImplementedError and others: the message says what is missing.
+			throw new NodeOperationError(this.getNode(), error instanceof Error ? error.message : String(error));
 		}
+		const success: INodeExecutionData[] = [];
+		for (const result of results) (result.ok ? success : errors).push({ json: result.json as IDataObject, pairedItem: { item: result.index } });
+		errors.sort((a, b) => (a.pairedItem as { item: number }).item - (b.pairedItem as { item: number }).item);
 		return [success, errors];
 	}
+}
+
+function credentialFor(ctx: IExecuteFunctions, crm: CrmName): string {
+	const auth = AUTH_PARAMETER[crm] ? (ctx.getNodeParameter(AUTH_PARAMETER[crm], 0) as string) : '';
+	const entry = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth);
+	if (!entry) throw new NodeOperationError(ctx.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
+	return entry[2];
+}
+
+/**
+ * The state store for this node's namespace, shared for the life of the n8n process (same store
+ * selection as the CRM Sync Trigger and Conflict Resolver). Undefined when state is off or dry run.
+ */
+async function openStore(ctx: IExecuteFunctions, options: NodeOptions): Promise<(() => Promise<StateStore>) | undefined> {
+	if (options.dryRun || options.recordState === false) return undefined;
+	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
+	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
+	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
+	const config = storeConfig(namespace, backend, redis);
+	if (config.backend === 'embedded' && options.statePath?.trim()) config.path = options.statePath.trim();
+	const opened = sharedStore(config);
+	return async () => {
+		try {
+			return await opened;
+		} catch (error) {
+			throw new NodeOperationError(ctx.getNode(), `Cannot open the ${backend} state store: ${(error as Error).message}`);
+		}
+	};
 }

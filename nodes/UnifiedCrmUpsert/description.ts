@@ -16,6 +16,23 @@ export const entityOptions = [
 	{ name: 'Opportunity / Deal', value: 'opportunity' },
 ];
 
+/**
+ * Credential type per CRM and authentication choice (the names in credentials/):
+ * [crm, authentication parameter value, credential type name].
+ */
+export const CREDENTIAL_TYPES: ReadonlyArray<readonly [string, string, string]> = [
+	['salesforce', '', 'salesforceCrmSyncOAuth2Api'],
+	['hubspot', 'privateApp', 'hubSpotCrmSyncApi'],
+	['hubspot', 'oAuth2', 'hubSpotCrmSyncOAuth2Api'],
+	['pipedrive', 'apiToken', 'pipedriveCrmSyncApi'],
+	['pipedrive', 'oAuth2', 'pipedriveCrmSyncOAuth2Api'],
+	['zoho', '', 'zohoCrmSyncOAuth2Api'],
+	['dynamics', '', 'dynamicsCrmSyncApi'],
+];
+
+/** The authentication parameter of CRMs that offer more than one credential type. */
+export const AUTH_PARAMETER: Record<string, string> = { hubspot: 'hubspotAuthentication', pipedrive: 'pipedriveAuthentication' };
+
 export const upsertProperties: INodeProperties[] = [
 	{
 		displayName: 'CRM',
@@ -24,6 +41,30 @@ export const upsertProperties: INodeProperties[] = [
 		noDataExpression: true,
 		options: crmOptions,
 		default: 'hubspot',
+	},
+	{
+		displayName: 'Authentication',
+		name: 'hubspotAuthentication',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Private App Token', value: 'privateApp' },
+			{ name: 'OAuth2', value: 'oAuth2' },
+		],
+		default: 'privateApp',
+		displayOptions: { show: { crm: ['hubspot'] } },
+	},
+	{
+		displayName: 'Authentication',
+		name: 'pipedriveAuthentication',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'API Token', value: 'apiToken' },
+			{ name: 'OAuth2', value: 'oAuth2' },
+		],
+		default: 'apiToken',
+		displayOptions: { show: { crm: ['pipedrive'] } },
 	},
 	{
 		displayName: 'Entity',
@@ -41,19 +82,37 @@ export const upsertProperties: INodeProperties[] = [
 		options: [
 			{ name: 'Create', value: 'create', action: 'Create records' },
 			{ name: 'Delete', value: 'delete', action: 'Delete records' },
-			{ name: 'GDPR Erase', value: 'erase', action: 'Erase personal data' },
-			{ name: 'Merge', value: 'merge', action: 'Merge records' },
-			{ name: 'Update', value: 'update', action: 'Update records' },
+			{
+				name: 'GDPR Erase',
+				value: 'erase',
+				action: 'Erase personal data',
+				description: 'Delete in the CRM and remove the record\'s synced data (snapshot, cross-reference) from the state store',
+			},
+			{ name: 'Merge', value: 'merge', action: 'Merge records', description: 'Each item: masterId and mergeIds (CRM record IDs)' },
+			{ name: 'Update', value: 'update', action: 'Update records', description: 'By CRM ID (crmId) or by the stored cross-reference of unifiedId' },
 			{ name: 'Upsert', value: 'upsert', action: 'Create or update records' },
 		],
 		default: 'upsert',
+	},
+	{
+		displayName: 'Input Format',
+		name: 'inputFormat',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'CRM Fields', value: 'crm', description: "The CRM's own field names (e.g. from the Field Mapper)" },
+			{ name: 'Unified Record', value: 'unified', description: 'Unified model fields (email, firstName, ...), mapped with the default field map' },
+		],
+		default: 'crm',
+		displayOptions: { show: { operation: ['upsert', 'create', 'update'] } },
 	},
 	{
 		displayName: 'Match Key',
 		name: 'matchKey',
 		type: 'string',
 		default: 'email',
-		description: 'CRM field that identifies an existing record, e.g. email or an external ID field',
+		description:
+			'How existing records are found: "email" or "phone" (each CRM\'s own field is used), or a CRM field such as an external ID (e.g. Ext_Id__c). Records with a unifiedId that has a stored cross-reference are updated by ID.',
 		displayOptions: { show: { operation: ['upsert'] } },
 	},
 	{
@@ -64,6 +123,23 @@ export const upsertProperties: INodeProperties[] = [
 		placeholder: 'body',
 		description:
 			'Dot path of the record inside each input item, e.g. "body" behind a Webhook node. Empty means the whole item. A static path keeps the workflow free of per-execution expressions.',
+	},
+	{
+		displayName: 'Sync Namespace',
+		name: 'syncNamespace',
+		type: 'string',
+		default: '',
+		description: "Nodes with the same namespace share sync state (cross-references, snapshots, echo fingerprints). Empty: this workflow's ID.",
+	},
+	{
+		displayName: 'State Store',
+		name: 'stateBackend',
+		type: 'options',
+		options: [
+			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
+			{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts; also shares rate-limit budgets across workers' },
+		],
+		default: 'embedded',
 	},
 	{
 		displayName: 'Options',
@@ -77,15 +153,22 @@ export const upsertProperties: INodeProperties[] = [
 				name: 'batchSize',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 100,
-				description: "Records per API call; capped at the CRM's maximum",
+				default: 200,
+				description: "Records per API call; capped at the CRM's maximum (Salesforce 200, HubSpot 100, ...)",
 			},
 			{
 				displayName: 'Dry Run',
 				name: 'dryRun',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to output what would be written without calling the CRM',
+				description: 'Whether to output what would be written without calling the CRM or the state store',
+			},
+			{
+				displayName: 'Force Overwrite',
+				name: 'forceOverwrite',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to write records even when the last synced snapshot shows the CRM already has these values (reported as unchanged otherwise)',
 			},
 			{
 				displayName: 'Max Records',
@@ -94,6 +177,21 @@ export const upsertProperties: INodeProperties[] = [
 				typeOptions: { minValue: 0 },
 				default: 0,
 				description: 'Stop after this many records (0 = no limit); the rest go to the Errors output as skipped',
+			},
+			{
+				displayName: 'Record Sync State',
+				name: 'recordState',
+				type: 'boolean',
+				default: true,
+				description: 'Whether to keep cross-references, synced snapshots and echo fingerprints in the state store',
+			},
+			{
+				displayName: 'State File Path',
+				name: 'statePath',
+				type: 'string',
+				default: '',
+				placeholder: '/data/crm-sync/state.sqlite',
+				description: 'Embedded store only. Empty: crm-sync/state.sqlite in the n8n user folder.',
 			},
 		],
 	},

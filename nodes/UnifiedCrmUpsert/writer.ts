@@ -1,0 +1,359 @@
+// What the Unified CRM Upsert node does, without n8n: map input records to CRM fields, route them
+// (cross-reference → update by id; otherwise the match key), write in batches through a
+// CrmConnector, then record cross-references, synced snapshots and echo fingerprints in the
+// StateStore. No n8n import here, so it is testable and reusable from lib/ later.
+
+import type { CrmConnector, CrmFields, WriteOutcome } from '../../lib/connectors';
+import { CrmError, NotImplementedError } from '../../lib/connectors';
+import { compileMapping, type CompiledMapping } from '../../lib/mapping';
+import type { CrmName, EntityType, UnifiedRecord } from '../../lib/model';
+import { echoFingerprint, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../../lib/state';
+
+export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
+
+export interface WriteJob {
+	crm: CrmName;
+	entity: EntityType;
+	operation: WriteOperationName;
+	/** unified: records in the unified model (mapped with lib/mapping); crm: the CRM's own field names. */
+	inputFormat: 'unified' | 'crm';
+	/** upsert: a unified field (email, phone, an external-id field) or, for raw input, a CRM field. */
+	matchKey: string;
+	dryRun: boolean;
+	/** Records per API call; capped at the connector's maximum. */
+	batchSize?: number;
+	/** 0/undefined = no limit; later items are reported as skipped. */
+	maxRecords?: number;
+	/** Write even when the stored snapshot says the CRM already holds these values. */
+	forceOverwrite: boolean;
+	/** Whole-call failures become per-item errors instead of throwing. */
+	continueOnFail: boolean;
+	/** Keep cross-references, snapshots and echo fingerprints. */
+	recordState: boolean;
+}
+
+export interface InputItem {
+	/** Index of the n8n item (pairedItem). */
+	index: number;
+	record: Record<string, unknown>;
+	/** Unified id of the record, when the caller knows it (item.unifiedId or record.unifiedId). */
+	unifiedId?: string;
+}
+
+export interface ItemResult {
+	index: number;
+	ok: boolean;
+	json: Record<string, unknown>;
+}
+
+/** How long echo fingerprints of our writes are kept (a CRM webhook or poll arrives well within it). */
+export const ECHO_TTL_MS = 15 * 60_000;
+
+interface Prepared {
+	item: InputItem;
+	/** CRM fields to write. */
+	fields: CrmFields;
+	/** Unified values written (snapshot, fingerprint); undefined when they cannot be derived. */
+	unified?: UnifiedRecord;
+	/** CRM id from the cross-reference or the record. */
+	crmId?: string;
+}
+
+const mappings = new Map<string, CompiledMapping>();
+function mapping(direction: 'fromUnified' | 'toUnified', crm: CrmName, entity: EntityType): CompiledMapping {
+	const key = `${direction}|${crm}|${entity}`;
+	let compiled = mappings.get(key);
+	if (!compiled) {
+		compiled = compileMapping(direction === 'fromUnified' ? { direction, entity, target: crm, mode: 'lenient' } : { direction, entity, source: crm, mode: 'lenient' });
+		mappings.set(key, compiled);
+	}
+	return compiled;
+}
+
+const ID_KEYS = ['unifiedId', 'crmId'];
+
+export class UpsertWriter {
+	constructor(
+		private readonly job: WriteJob,
+		private readonly connector: () => CrmConnector,
+		private readonly store: (() => Promise<StateStore>) | undefined,
+	) {}
+
+	async run(items: InputItem[]): Promise<ItemResult[]> {
+		const { job } = this;
+		const results: ItemResult[] = [];
+		const limit = job.maxRecords && job.maxRecords > 0 ? job.maxRecords : Infinity;
+		const accepted: InputItem[] = [];
+		for (const item of items) {
+			if (accepted.length >= limit) results.push(this.fail(item, `Skipped: max records (${limit}) reached`, { skipped: true, code: 'MAX_RECORDS' }));
+			else accepted.push(item);
+		}
+		const prepared: Prepared[] = [];
+		for (const item of accepted) {
+			const p = this.prepare(item);
+			if ('error' in p) results.push(p.error);
+			else prepared.push(p);
+		}
+		if (job.dryRun) {
+			for (const p of prepared) results.push({ index: p.item.index, ok: true, json: this.base(p, { status: 'dryRun', id: p.crmId ?? null, fields: p.fields }) });
+			return sortByIndex(results);
+		}
+		const store = job.recordState && this.store ? await this.store() : undefined;
+		if (store) await this.attachCrossRefs(store, prepared);
+		const connector = this.connector();
+		const batchSize = Math.max(1, Math.min(job.batchSize || Infinity, connector.maxBatchSize(job.entity, job.operation === 'erase' ? 'delete' : job.operation)));
+		for (let start = 0; start < prepared.length; start += batchSize) {
+			const batch = prepared.slice(start, start + batchSize);
+			let batchResults: ItemResult[];
+			try {
+				batchResults = await this.writeBatch(connector, store, batch);
+			} catch (error) {
+				// Framework-free code: the node turns this into NodeApiError / NodeOperationError.
+				// eslint-disable-next-line @n8n/community-nodes/require-node-api-error
+				if (error instanceof NotImplementedError || !this.job.continueOnFail) throw error;
+				const message = error instanceof Error ? error.message : String(error);
+				const category = error instanceof CrmError ? error.category : 'fatal';
+				batchResults = batch.map((p) => this.fail(p.item, message, { category, code: error instanceof CrmError ? error.code : undefined }));
+			}
+			results.push(...batchResults);
+		}
+		return sortByIndex(results);
+	}
+
+	// ---- preparation ------------------------------------------------------------------------------
+
+	private prepare(item: InputItem): Prepared | { error: ItemResult } {
+		const { job } = this;
+		const source = stripKeys(item.record, ID_KEYS);
+		const recordCrmId = stringOrUndefined(item.record.crmId) ?? (job.inputFormat === 'crm' ? stringOrUndefined(item.record.id ?? item.record.Id) : undefined);
+		if (job.operation === 'delete' || job.operation === 'erase' || job.operation === 'merge') {
+			return { item, fields: {}, crmId: recordCrmId };
+		}
+		let fields: CrmFields;
+		let unified: UnifiedRecord | undefined;
+		if (job.inputFormat === 'unified') {
+			const mapped = mapping('fromUnified', job.crm, job.entity).map(stripKeys(source, ['id']));
+			if (!mapped.valid) {
+				return { error: this.fail(item, `Invalid record: ${(mapped.issues ?? []).map((i) => `${i.field} ${i.reason}`).join('; ')}`, { category: 'validation', code: 'MAPPING', issues: mapped.issues }) };
+			}
+			fields = mapped.record;
+			unified = stripKeys(source, ['id']);
+			// An external-id match key that the default map does not know is passed through as is.
+			if (job.operation === 'upsert' && !isUnifiedKind(job.matchKey) && fields[job.matchKey] === undefined && source[job.matchKey] !== undefined) fields[job.matchKey] = source[job.matchKey];
+		} else {
+			fields = stripKeys(source, ['id', 'Id']);
+			if (job.recordState) unified = mapping('toUnified', job.crm, job.entity).map(fields).record;
+		}
+		return { item, fields, unified, crmId: recordCrmId };
+	}
+
+	/** Fills in CRM ids from the cross-reference for items that carry a unified id. */
+	private async attachCrossRefs(store: StateStore, prepared: Prepared[]): Promise<void> {
+		const ids = [...new Set(prepared.map((p) => p.item.unifiedId).filter((x): x is string => !!x))];
+		if (!ids.length) return;
+		const refs = await store.getCrossRefs(this.job.entity, ids);
+		for (const p of prepared) {
+			const ref = p.item.unifiedId ? refs.get(p.item.unifiedId) : undefined;
+			if (!p.crmId && ref?.ids[this.job.crm]) p.crmId = ref.ids[this.job.crm];
+		}
+	}
+
+	// ---- writing ----------------------------------------------------------------------------------
+
+	private async writeBatch(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
+		switch (this.job.operation) {
+			case 'upsert':
+				return this.upsert(connector, store, batch);
+			case 'create':
+				return this.finishWrites(store, batch, await connector.create(this.job.entity, batch.map((p, ref) => ({ ref, fields: p.fields }))));
+			case 'update':
+				return this.update(connector, store, batch);
+			case 'delete':
+			case 'erase':
+				return this.remove(connector, store, batch);
+			case 'merge':
+				return this.merge(connector, store, batch);
+		}
+	}
+
+	private async upsert(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
+		const { job } = this;
+		const results: ItemResult[] = [];
+		const snapshots = store ? await store.getSnapshots(job.entity, batch.map((p) => p.item.unifiedId).filter((x): x is string => !!x)) : new Map<string, Snapshot>();
+		const byId: Prepared[] = [];
+		const byKey: Prepared[] = [];
+		for (const p of batch) {
+			const snapshot = p.item.unifiedId ? snapshots.get(p.item.unifiedId) : undefined;
+			if (!job.forceOverwrite && p.crmId && snapshot && !snapshot.deletedAt && p.unified && sameAsSnapshot(p.unified, snapshot.record)) {
+				results.push({ index: p.item.index, ok: true, json: this.base(p, { status: 'unchanged', id: p.crmId }) });
+				continue;
+			}
+			(p.crmId ? byId : byKey).push(p);
+		}
+		const matchField = this.crmMatchField(connector);
+		const outcomes = [
+			...(byId.length ? await connector.update(job.entity, byId.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields }))) : []),
+			...(byKey.length ? await connector.upsert(job.entity, matchField, byKey.map((p, ref) => ({ ref: ref + byId.length, fields: p.fields }))) : []),
+		];
+		results.push(...(await this.finishWrites(store, [...byId, ...byKey], outcomes, snapshots)));
+		return results;
+	}
+
+	private async update(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
+		const missing = batch.filter((p) => !p.crmId);
+		const ready = batch.filter((p) => p.crmId);
+		const results = missing.map((p) => this.fail(p.item, 'Update needs the CRM record id (crmId, or a unifiedId with a stored cross-reference)', { category: 'validation', code: 'MISSING_ID' }));
+		const outcomes = await connector.update(this.job.entity, ready.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields })));
+		return [...results, ...(await this.finishWrites(store, ready, outcomes))];
+	}
+
+	/** Records state for successful writes and turns outcomes into item results. */
+	private async finishWrites(store: StateStore | undefined, batch: Prepared[], outcomes: WriteOutcome[], known?: Map<string, Snapshot>): Promise<ItemResult[]> {
+		const { job } = this;
+		const results: ItemResult[] = [];
+		const links: CrossRefLink[] = [];
+		const echoes: EchoFingerprint[] = [];
+		const written: Array<{ unifiedId: string; values: UnifiedRecord }> = [];
+		for (const outcome of outcomes) {
+			const p = batch[outcome.ref];
+			if (outcome.status === 'failed') {
+				results.push(this.fail(p.item, outcome.message, { category: outcome.category, code: outcome.code, fields: outcome.fields }));
+				continue;
+			}
+			const unifiedId = p.item.unifiedId ?? `${job.crm}:${outcome.id}`;
+			results.push({ index: p.item.index, ok: true, json: this.base(p, { status: outcome.status, id: outcome.id, unifiedId }) });
+			if (!store || outcome.status === 'unchanged') continue;
+			links.push({ entity: job.entity, unifiedId, crm: job.crm, recordId: outcome.id });
+			if (p.unified) {
+				echoes.push(echoFingerprint(job.crm, job.entity, outcome.id, p.unified));
+				written.push({ unifiedId, values: p.unified });
+			}
+		}
+		if (store) {
+			const previous = known ?? (await store.getSnapshots(job.entity, written.map((w) => w.unifiedId)));
+			const now = new Date().toISOString();
+			const snapshots: Snapshot[] = written.map((w) => ({
+				entity: job.entity,
+				unifiedId: w.unifiedId,
+				record: { ...(previous.get(w.unifiedId)?.deletedAt ? {} : previous.get(w.unifiedId)?.record), ...w.values },
+				fieldModifiedAt: { ...previous.get(w.unifiedId)?.fieldModifiedAt, ...Object.fromEntries(Object.keys(w.values).map((k) => [k, now])) },
+				syncedAt: now,
+			}));
+			if (links.length) await store.linkMany(links);
+			if (snapshots.length) await store.putSnapshots(snapshots);
+			if (echoes.length) await store.recordEchoes(echoes, ECHO_TTL_MS);
+		}
+		return results;
+	}
+
+	/** delete, and erase (GDPR): delete in the CRM, then drop the record's personal data from the state store. */
+	private async remove(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
+		const { job } = this;
+		const results: ItemResult[] = [];
+		const ready = batch.filter((p) => p.crmId);
+		for (const p of batch) if (!p.crmId) results.push(this.fail(p.item, 'Delete needs the CRM record id (crmId, or a unifiedId with a stored cross-reference)', { category: 'validation', code: 'MISSING_ID' }));
+		const outcomes = await connector.delete(job.entity, ready.map((p, ref) => ({ ref, id: p.crmId! })));
+		for (const outcome of outcomes) {
+			const p = ready[outcome.ref];
+			if (outcome.status === 'failed') {
+				results.push(this.fail(p.item, outcome.message, { category: outcome.category, code: outcome.code }));
+				continue;
+			}
+			let unifiedId = p.item.unifiedId;
+			if (store) {
+				unifiedId ??= await store.findUnifiedId(job.entity, job.crm, outcome.id);
+				await store.unlink(job.entity, job.crm, outcome.id);
+				if (unifiedId && job.operation === 'erase') {
+					// GDPR erasure: no snapshot (field values are personal data) and no links left for this person in this CRM.
+					await store.deleteSnapshot(job.entity, unifiedId);
+				} else if (unifiedId) {
+					// Tombstone, so an older update from another CRM does not re-create the record.
+					const previous = await store.getSnapshot(job.entity, unifiedId);
+					const now = new Date().toISOString();
+					await store.putSnapshot({ entity: job.entity, unifiedId, record: previous?.record ?? {}, fieldModifiedAt: previous?.fieldModifiedAt ?? {}, syncedAt: now, deletedAt: now, deletedBy: job.crm });
+				}
+			}
+			results.push({ index: p.item.index, ok: true, json: this.base(p, { status: job.operation === 'erase' ? 'erased' : 'deleted', id: outcome.id, unifiedId: unifiedId ?? null }) });
+		}
+		return results;
+	}
+
+	private async merge(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
+		const { job } = this;
+		const results: ItemResult[] = [];
+		const requests: Array<{ ref: number; masterId: string; mergeIds: string[]; p: Prepared }> = [];
+		for (const p of batch) {
+			const masterId = stringOrUndefined(p.item.record.masterId) ?? p.crmId;
+			const mergeIds = Array.isArray(p.item.record.mergeIds) ? p.item.record.mergeIds.map(String).filter(Boolean) : [];
+			if (!masterId || !mergeIds.length) results.push(this.fail(p.item, 'Merge needs masterId and a non-empty mergeIds array (CRM record ids)', { category: 'validation', code: 'MISSING_ID' }));
+			else requests.push({ ref: requests.length, masterId, mergeIds, p });
+		}
+		const outcomes = await connector.merge(job.entity, requests.map(({ ref, masterId, mergeIds }) => ({ ref, masterId, mergeIds })));
+		for (const outcome of outcomes) {
+			const { p, masterId, mergeIds } = requests[outcome.ref];
+			if (outcome.status === 'failed') {
+				results.push(this.fail(p.item, outcome.message, { category: outcome.category, code: outcome.code }));
+				continue;
+			}
+			let survivor: string | undefined;
+			if (store) {
+				survivor = (await store.findUnifiedId(job.entity, job.crm, masterId)) ?? p.item.unifiedId;
+				for (const loser of mergeIds) {
+					const loserUnified = await store.findUnifiedId(job.entity, job.crm, loser);
+					await store.unlink(job.entity, job.crm, loser);
+					if (survivor && loserUnified && loserUnified !== survivor) await store.mergeUnifiedIds(job.entity, survivor, loserUnified);
+				}
+			}
+			results.push({ index: p.item.index, ok: true, json: this.base(p, { status: 'merged', id: masterId, mergedIds: mergeIds, unifiedId: survivor ?? null }) });
+		}
+		return results;
+	}
+
+	// ---- helpers ------------------------------------------------------------------------------------
+
+	/** The CRM field to match on: email/phone resolve through the connector, anything else is a CRM field. */
+	private crmMatchField(connector: CrmConnector): string {
+		const key = this.job.matchKey.trim();
+		if (isUnifiedKind(key)) {
+			const field = connector.matchField(this.job.entity, key as 'email' | 'phone');
+			if (!field) throw new NotImplementedError(`Matching ${this.job.entity} records in ${this.job.crm} by ${key}`);
+			return field;
+		}
+		return key;
+	}
+
+	private base(p: Prepared, extra: Record<string, unknown>): Record<string, unknown> {
+		return { ...extra, crm: this.job.crm, entity: this.job.entity, operation: this.job.operation, ...(p.item.unifiedId && extra.unifiedId === undefined ? { unifiedId: p.item.unifiedId } : {}) };
+	}
+
+	private fail(item: InputItem, message: string, extra: Record<string, unknown> = {}): ItemResult {
+		return { index: item.index, ok: false, json: { error: message, ...dropUndefined(extra), crm: this.job.crm, entity: this.job.entity, operation: this.job.operation, ...(item.unifiedId ? { unifiedId: item.unifiedId } : {}) } };
+	}
+}
+
+function isUnifiedKind(key: string): boolean {
+	return key === 'email' || key === 'phone';
+}
+
+function sameAsSnapshot(values: UnifiedRecord, snapshot: UnifiedRecord): boolean {
+	return Object.entries(values).every(([k, v]) => JSON.stringify(v ?? null) === JSON.stringify(snapshot[k] ?? null));
+}
+
+function stripKeys(record: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+	if (!keys.some((k) => k in record)) return record;
+	const copy = { ...record };
+	for (const k of keys) delete copy[k];
+	return copy;
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+	return value === undefined || value === null || value === '' ? undefined : String(value);
+}
+
+function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
+	return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function sortByIndex(results: ItemResult[]): ItemResult[] {
+	return results.sort((a, b) => a.index - b.index);
+}
