@@ -1025,13 +1025,17 @@ export class SalesforceEmulator extends BaseEmulator {
 		const limit = q.limit ?? Infinity;
 		const offset = q.offset ?? 0;
 		for (const rec of candidates) {
-			const view = this.view(def, rec);
-			if (q.where && !this.evaluate(def, rec, view, q.where)) continue;
+			if (q.where && !this.evaluate(def, rec, this.view(def, rec), q.where)) continue;
 			out.push(rec);
 			if ((presorted || q.orderBy.length === 0) && out.length >= offset + limit) break;
 		}
 		if (q.orderBy.length && !presorted) {
-			const keys = new Map(out.map((r) => [r, q.orderBy.map((o) => sortKey(this.valueOf(def, r, o.field)))]));
+			const keys = new Map(
+				out.map((r) => {
+					const view = this.view(def, r);
+					return [r, q.orderBy.map((o) => sortKey(this.valueOf(def, r, o.field, view)))];
+				}),
+			);
 			out.sort((a, b) => {
 				const ka = keys.get(a)!;
 				const kb = keys.get(b)!;

@@ -380,6 +380,20 @@ describe('rate limits', () => {
 		}
 	});
 
+	test('the SDK waits 10 s and retries after a TEN_SECONDLY_ROLLING 429, then succeeds', async () => {
+		em.setRateLimits(true);
+		try {
+			const hs = client({ accessToken: 'burst-token', retries: 2 });
+			for (let i = 0; i < 100; i++) await fetch(`${url}/crm/v3/objects/contacts?limit=1`, { headers: { authorization: 'Bearer burst-token' } });
+			const t0 = Date.now();
+			const page = await hs.crm.contacts.basicApi.getPage(1);
+			assert.deepEqual(page.results, []);
+			assert.ok(Date.now() - t0 >= 9_500, 'the first attempt was throttled and the retry came about 10 s later');
+		} finally {
+			em.setRateLimits(false);
+		}
+	});
+
 	test('search secondly limit: 429 with the message the SDK retries on, and the SDK recovers', async () => {
 		em.setRateLimits(true);
 		try {
@@ -404,7 +418,7 @@ describe('webhooks', () => {
 	test('batched array with creation and propertyChange events, valid v1 and v3 signatures, INTEGRATION source', async () => {
 		const rx = await receiver();
 		try {
-			em.addSubscription({ url: rx.url, clientSecret: 'shh', types: ['contact.creation', 'contact.propertyChange', 'contact.deletion'] });
+			em.addSubscription({ url: rx.url, clientSecret: 'shh', types: ['contact.creation', 'contact.propertyChange', 'contact.deletion', 'contact.restore'] });
 			const hs = client();
 			const c = await hs.crm.contacts.basicApi.create({ properties: { email: 'w@example.com', firstname: 'W' }, associations: [] });
 			await hs.crm.contacts.basicApi.archive(c.id);
@@ -412,6 +426,12 @@ describe('webhooks', () => {
 			const events = rx.got.flatMap((g) => g.body);
 			const types = events.map((e: any) => `${e.subscriptionType}${e.propertyName ? ':' + e.propertyName : ''}`);
 			assert.deepEqual(types.sort(), ['contact.creation', 'contact.deletion', 'contact.propertyChange:email', 'contact.propertyChange:firstname']);
+			assert.equal((await fetch(`${url}/__admin/objects/contacts/${c.id}/restore`, { method: 'POST' })).status, 200);
+			await em.webhooksIdle();
+			const restore = rx.got.flatMap((g) => g.body).find((e: any) => e.subscriptionType === 'contact.restore');
+			assert.equal(restore.changeFlag, 'RESTORED');
+			assert.equal(restore.changeSource, 'CRM_UI');
+			assert.equal((await hs.crm.contacts.basicApi.getById(c.id)).archived, false);
 			for (const e of events) {
 				assert.equal(e.objectId, Number(c.id));
 				assert.equal(e.changeSource, 'INTEGRATION');

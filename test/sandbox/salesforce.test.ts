@@ -320,12 +320,11 @@ describe('auth and limits', () => {
 		em.setStrictAuth(true);
 		try {
 			assert.equal((await sfError(conn({ accessToken: 'unknown' }).query('SELECT Id FROM Contact'))).errorCode, 'INVALID_SESSION_ID');
-			const c = new Connection({ instanceUrl: 'http://127.0.0.1:1', accessToken: codeRes.access_token, refreshToken: codeRes.refresh_token, version: '62.0', oauth2: { clientId: 'cid', clientSecret: 'sec', loginUrl: url } });
-			// Point at the real instance via a refresh: jsforce re-points to instance_url.
+			const c = new Connection({ instanceUrl: url, accessToken: codeRes.access_token, refreshToken: codeRes.refresh_token, version: '62.0', oauth2: { clientId: 'cid', clientSecret: 'sec', loginUrl: url } });
+			await c.query('SELECT Id FROM Contact');
 			em.tokens.expireAll();
 			let refreshed = '';
 			c.on('refresh', (t: string) => (refreshed = t));
-			c.instanceUrl = url;
 			const res = await c.query('SELECT Id FROM Contact');
 			assert.equal(res.totalSize, 0);
 			assert.ok(refreshed && refreshed !== codeRes.access_token);
