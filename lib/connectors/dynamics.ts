@@ -316,15 +316,25 @@ export class DynamicsConnector implements CrmConnector {
 		return this.config.changeTracking ? this.trackedChanges(info, cursor, pageSize, options) : this.filteredChanges(info, cursor, pageSize, options);
 	}
 
-	/** Live metadata: EntityDefinitions(LogicalName='x')/Attributes, custom attributes included. */
+	/**
+	 * Live metadata: EntityDefinitions(LogicalName='x')/Attributes, custom attributes included;
+	 * lookup targets come from the LookupAttributeMetadata cast (Targets is not on the base type).
+	 */
 	async describeFields(entity: EntityType): Promise<FieldDescription[]> {
 		const info = this.entity(entity);
+		const attributes = `${this.base}/EntityDefinitions(LogicalName='${info.logical}')/Attributes`;
 		const res = await this.call<{ value?: Array<Record<string, unknown>> }>(`${info.set}.fields`, {
 			method: 'GET',
-			url: `${this.base}/EntityDefinitions(LogicalName='${info.logical}')/Attributes`,
-			query: { $select: 'LogicalName,DisplayName,AttributeType,IsCustomAttribute,RequiredLevel,IsValidForCreate,IsValidForUpdate,IsPrimaryId,Targets' },
+			url: attributes,
+			query: { $select: 'LogicalName,DisplayName,AttributeType,IsCustomAttribute,RequiredLevel,IsValidForCreate,IsValidForUpdate,IsPrimaryId' },
 		});
-		return (res.body?.value ?? []).map(describeAttribute);
+		const lookups = await this.call<{ value?: Array<{ LogicalName?: string; Targets?: string[] }> }>(`${info.set}.fields.lookups`, {
+			method: 'GET',
+			url: `${attributes}/Microsoft.Dynamics.CRM.LookupAttributeMetadata`,
+			query: { $select: 'LogicalName,Targets' },
+		});
+		const targets = new Map((lookups.body?.value ?? []).map((l) => [String(l.LogicalName), l.Targets ?? []]));
+		return (res.body?.value ?? []).map((a) => describeAttribute({ ...a, Targets: targets.get(String(a.LogicalName)) }));
 	}
 
 	async testConnection(): Promise<void> {

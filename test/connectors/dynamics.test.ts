@@ -279,6 +279,15 @@ describe('Dynamics connector: built from n8n credential values', () => {
 	});
 });
 
-describe('Dynamics connector: gaps in the sandbox', () => {
-	test.todo("describeFields: sandbox/dynamics has no GET /api/data/v9.2/EntityDefinitions(LogicalName='contact')/Attributes");
+describe('Dynamics connector: metadata', () => {
+	test("describeFields: EntityDefinitions(LogicalName='contact')/Attributes with lookup targets", async () => {
+		const fields = await connector().describeFields('contact');
+		const byName = new Map(fields.map((f) => [f.name, f]));
+		assert.equal(byName.get('contactid')?.type, 'id');
+		assert.equal(byName.get('emailaddress1')?.type, 'email');
+		assert.equal(byName.get('parentcustomerid')?.type, 'reference');
+		assert.deepEqual(byName.get('parentcustomerid')?.referenceTo, ['account', 'contact']);
+		assert.equal(byName.get('donotemail')?.type, 'boolean');
+		assert.ok(fields.length > 10);
+	});
 });

@@ -296,8 +296,36 @@ describe('Pipedrive connector: built from n8n credential values', () => {
 	});
 });
 
-describe('Pipedrive connector: gaps in the sandbox', () => {
-	test.todo('describeFields: sandbox/pipedrive has no /api/v2/personFields (organizationFields, dealFields, activityFields) or /v1/leadFields');
-	test.todo('changeOrigin: sandbox/pipedrive has no GET /v1/users/me');
-	test.todo('search of organizations/deals/leads: sandbox/pipedrive only has /api/v2/persons/search');
+describe('Pipedrive connector: metadata, loop marker, search of other entities', () => {
+	test('describeFields: v2 personFields / dealFields (cursor paging) and v1 leadFields (start paging)', async () => {
+		const pd = connector();
+		const person = await pd.describeFields('contact');
+		const byName = new Map(person.map((f) => [f.name, f]));
+		assert.equal(byName.get('name')?.required, true);
+		assert.equal(byName.get('emails')?.type, 'email');
+		assert.equal(byName.get('id')?.type, 'id');
+		assert.ok(person.every((f) => f.custom === false), 'the sandbox defines no custom person fields');
+		assert.equal(new Set(person.map((f) => f.name)).size, person.length, 'pages are not repeated');
+		assert.ok((await pd.describeFields('opportunity')).some((f) => f.name === 'title' && f.required));
+		const lead = await pd.describeFields('lead');
+		assert.ok(lead.some((f) => f.name === 'title' && f.required));
+		assert.ok(lead.length > 2);
+	});
+
+	test('changeOrigin: writes through the API show change_source api and the token user', async () => {
+		assert.deepEqual(await connector().changeOrigin(), { source: 'api', actorId: '1' });
+	});
+
+	test('search organizations by name, deals and leads by title (exact match)', async () => {
+		const pd = connector();
+		const org = ok((await pd.create('account', [{ ref: 0, fields: { name: 'Acme Ltd' } }, { ref: 1, fields: { name: 'Acme Ltd Holdings' } }]))[0]).id;
+		const deal = ok((await pd.create('opportunity', [{ ref: 0, fields: { title: 'Renewal 2027', org_id: Number(org) } }]))[0]).id;
+		const lead = ok((await pd.create('lead', [{ ref: 0, fields: { title: 'Inbound lead', organization_id: Number(org) } }]))[0]).id;
+		assert.deepEqual((await pd.search('account', 'name', ['acme ltd'])).map((r) => r.id), [org]);
+		assert.deepEqual((await pd.search('opportunity', 'title', ['Renewal 2027'])).map((r) => r.id), [deal]);
+		assert.deepEqual((await pd.search('lead', 'title', ['Inbound lead'])).map((r) => r.id), [lead]);
+		const upserted = await pd.upsert('account', 'name', [{ ref: 0, fields: { name: 'Acme Ltd', website: 'https://acme.test' } }]);
+		assert.deepEqual(upserted, [{ ref: 0, status: 'updated', id: org }]);
+		await assert.rejects(pd.search('activity', 'subject', ['x']), /not implemented/);
+	});
 });

@@ -255,7 +255,23 @@ describe('Zoho connector: built from n8n credential values', () => {
 	});
 });
 
-describe('Zoho connector: gaps in the sandbox', () => {
-	test.todo('describeFields: sandbox/zoho has no GET /crm/v6/settings/fields');
-	test.todo('changeOrigin: sandbox/zoho has no GET /crm/v6/users?type=CurrentUser');
+describe('Zoho connector: metadata and loop marker', () => {
+	test('describeFields: GET /settings/fields', async () => {
+		const fields = await connector().describeFields('contact');
+		const byName = new Map(fields.map((f) => [f.name, f]));
+		assert.equal(byName.get('Last_Name')?.required, true);
+		assert.equal(byName.get('Email')?.type, 'email');
+		assert.equal(byName.get('Account_Name')?.type, 'reference');
+		assert.deepEqual(byName.get('Account_Name')?.referenceTo, ['Accounts']);
+		assert.ok((byName.get('Lead_Source')?.options ?? []).some((o) => o.value === 'Web Download'));
+		assert.equal(byName.get('Modified_Time')?.readOnly, true);
+		assert.ok(fields.every((f) => f.custom === false), 'the sandbox defines no custom fields');
+	});
+
+	test('changeOrigin: Modified_By of our writes is the token user (GET /users?type=CurrentUser)', async () => {
+		const zoho = connector();
+		const origin = await zoho.changeOrigin();
+		const id = ok((await zoho.create('contact', [{ ref: 0, fields: { Last_Name: 'Echo' } }]))[0]).id;
+		assert.equal(((await zoho.get('contact', id))?.fields.Modified_By as { id: string }).id, origin.actorId);
+	});
 });
