@@ -41,8 +41,22 @@ function label(text: string): Fields {
 	return { LocalizedLabels: [l], UserLocalizedLabel: l };
 }
 
+/** Display names of the standard attributes (others are derived from the logical name). */
+const LABELS: Record<string, string> = {
+	firstname: 'First Name', lastname: 'Last Name', middlename: 'Middle Name', fullname: 'Full Name', nickname: 'Nickname', salutation: 'Salutation',
+	emailaddress1: 'Email', emailaddress2: 'Email Address 2', emailaddress3: 'Email Address 3', telephone1: 'Business Phone', telephone2: 'Home Phone',
+	mobilephone: 'Mobile Phone', fax: 'Fax', jobtitle: 'Job Title', department: 'Department', birthdate: 'Birthday', description: 'Description',
+	websiteurl: 'Website', donotemail: 'Do not allow Emails', donotbulkemail: 'Do not allow Bulk Emails', donotphone: 'Do not allow Phone Calls',
+	donotpostalmail: 'Do not allow Mails', address1_line1: 'Address 1: Street 1', address1_line2: 'Address 1: Street 2', address1_city: 'Address 1: City',
+	address1_stateorprovince: 'Address 1: State/Province', address1_postalcode: 'Address 1: ZIP/Postal Code', address1_country: 'Address 1: Country/Region',
+	statecode: 'Status', statuscode: 'Status Reason', ownerid: 'Owner', parentcustomerid: 'Company Name', subject: 'Topic', companyname: 'Company Name',
+	leadsourcecode: 'Lead Source', name: 'Name', accountnumber: 'Account Number', estimatedvalue: 'Est. Revenue', estimatedclosedate: 'Est. Close Date',
+	customerid: 'Potential Customer', regardingobjectid: 'Regarding', scheduledstart: 'Start Time', scheduledend: 'Due', notetext: 'Description',
+	objectid: 'Regarding', createdon: 'Created On', modifiedon: 'Modified On', createdby: 'Created By', modifiedby: 'Modified By', versionnumber: 'Version Number',
+};
+
 function pretty(logical: string): string {
-	return logical.replace(/^address1_/, 'Address 1: ').replace(/id$/, '').replace(/^./, (c) => c.toUpperCase());
+	return LABELS[logical] ?? logical.replace(/^address1_/, 'Address 1: ').replace(/id$/, '').replace(/^./, (c) => c.toUpperCase());
 }
 
 export function entityDefinition(def: EntityDef): Fields {

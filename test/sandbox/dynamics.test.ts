@@ -417,6 +417,22 @@ describe('dynamics emulator', () => {
 		}
 	});
 
+	test('webhooks over 256 KB: x-ms-dynamics-msg-size-exceeded and no InputParameters or images', async () => {
+		const rcv = await receiver();
+		try {
+			emu.addSubscription({ url: rcv.url, entity: 'annotation', messages: ['Create'], authType: 'HttpQueryString', values: { k: 'v' } });
+			await dv('POST', '/annotations', { body: { subject: 'big', notetext: 'x'.repeat(300 * 1024) } });
+			await emu.webhooksIdle();
+			assert.equal(rcv.got.length, 1);
+			assert.equal(rcv.got[0].headers['x-ms-dynamics-msg-size-exceeded'], 'true');
+			assert.deepEqual(rcv.got[0].body.InputParameters, []);
+			assert.deepEqual(rcv.got[0].body.PostEntityImages, []);
+			assert.match(rcv.got[0].url, /\?k=v$/);
+		} finally {
+			rcv.server.close();
+		}
+	});
+
 	test('auth: 401 with WWW-Authenticate and empty body; client credentials token; strict mode; expiry', async () => {
 		const anon = await fetch(`${org}/api/data/v9.2/contacts`);
 		assert.equal(anon.status, 401);

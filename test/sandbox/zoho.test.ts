@@ -301,6 +301,23 @@ describe('zoho emulator', () => {
 		}
 	});
 
+	test('webhook faults from the core: duplicated notifications keep the same body', async () => {
+		const rcv = await receiver();
+		try {
+			emu.setFaults({ webhookDuplicateRate: 1 });
+			await z('POST', '/actions/watch', { body: { watch: [{ channel_id: '77', events: ['Leads.create'], notify_url: rcv.url, token: 't' }] } });
+			await z('POST', '/Leads', { body: { data: [{ Last_Name: 'Dup', Company: 'X' }] } });
+			await emu.webhooksIdle();
+			assert.equal(rcv.got.length, 2);
+			assert.deepEqual(rcv.got[0].body, rcv.got[1].body);
+			const deliveries = emu.deliveries();
+			assert.equal(deliveries.filter((d) => d.duplicate).length, 1);
+		} finally {
+			emu.setFaults({});
+			rcv.server.close();
+		}
+	});
+
 	test('auth: token endpoint returns its own api_domain, refresh; 401 bodies; strict mode and expiry', async () => {
 		const missing = await z('GET', '/Contacts?fields=Email', { auth: null });
 		assert.equal(missing.status, 401);
