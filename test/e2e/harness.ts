@@ -3,7 +3,7 @@
 // Used by the e2e tests and by `npm start`. See ../../../shared/docs/n8n-runtime.md for the facts behind it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,17 +37,25 @@ export function installPackage(): string {
 	const tarball = join(packDir, readdirSync(packDir).find((name) => name.endsWith('.tgz'))!);
 	const hash = createHash('sha256').update(readFileSync(tarball)).digest('hex').slice(0, 16);
 	const nodesDir = join(toolsRoot, 'installed-packages', hash);
+	mkdirSync(join(toolsRoot, 'installed-packages'), { recursive: true });
 	if (!existsSync(join(nodesDir, '.complete'))) {
-		rmSync(nodesDir, { recursive: true, force: true });
-		mkdirSync(nodesDir, { recursive: true });
+		// Install beside the cache entry and rename it into place, so parallel runs never share a half-installed folder.
+		const staging = `${nodesDir}.${process.pid}`;
+		rmSync(staging, { recursive: true, force: true });
+		mkdirSync(staging, { recursive: true });
 		// Without its own package.json npm walks up and installs into whatever parent project it finds.
-		writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }));
+		writeFileSync(join(staging, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }));
 		// --omit=peer: n8n provides n8n-workflow; a second copy (with native isolated-vm) must not be installed.
 		execFileSync('npm', ['install', '--omit=peer', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
-			cwd: nodesDir,
+			cwd: staging,
 			stdio: ['ignore', 'ignore', 'inherit'],
 		});
-		writeFileSync(join(nodesDir, '.complete'), tarball);
+		writeFileSync(join(staging, '.complete'), hash);
+		try {
+			renameSync(staging, nodesDir);
+		} catch {
+			rmSync(staging, { recursive: true, force: true }); // another run finished first
+		}
 	}
 	rmSync(packDir, { recursive: true, force: true });
 	return nodesDir;
