@@ -6,13 +6,13 @@
 // Rebuilding 50K records from the store takes seconds, so a process keeps its index in memory
 // and catches up with other processes' writes through a change log: every flush also appends
 // the changed ids to 'dedupe.log' under a time-ordered key; refresh() re-reads the records named
-// by log entries newer than its last refresh minus an overlap (for writers whose entry lands
-// late). Entries older than LOG_RETENTION_MS are trimmed; an index that fell further behind
-// must be loaded again (refresh() says so).
+// by log entries it has not applied yet, looking back from its last refresh by an overlap (for
+// writers whose entry lands late). Entries older than LOG_RETENTION_MS are trimmed; an index
+// that fell further behind must be loaded again (refresh() says so).
 
 import { randomUUID } from 'node:crypto';
 import type { UnifiedRecord } from '../model';
-import type { StateStore } from '../state/types';
+import type { KvEntry, Page, StateStore } from '../state/types';
 import { BlockIndex, blockingKeys, DEFAULT_MAX_BLOCK_SIZE } from './blocking';
 import { evenSample, randomObservations, type MatchOptions } from './detector';
 import { MATCH_FIELDS, prepareRecord } from './prepare';
@@ -58,6 +58,8 @@ export class MatchIndex {
 	private estimated = false;
 	/** Change-log position: the next refresh reads entries after this key. */
 	private logCursor = logKeyAt(Date.now() - LOG_OVERLAP_MS);
+	/** Log entries after logCursor already reflected in memory (own flushes, seen at load, applied). */
+	private readonly appliedLog = new Set<string>();
 
 	constructor(private readonly options: MatchOptions = {}) {
 		this.blocks = new BlockIndex(options.maxBlockSize ?? DEFAULT_MAX_BLOCK_SIZE);
@@ -169,7 +171,9 @@ export class MatchIndex {
 		if (puts.length > 0) await store.kvPutMany(INDEX_COLLECTION, puts);
 		if (deletes.length > 0) await store.kvDeleteMany(INDEX_COLLECTION, deletes);
 		const now = Date.now();
-		await store.kvPutMany(INDEX_LOG_COLLECTION, [{ key: `${logKeyAt(now)}|${randomUUID()}`, value: changed }]);
+		const logKey = `${logKeyAt(now)}|${randomUUID()}`;
+		await store.kvPutMany(INDEX_LOG_COLLECTION, [{ key: logKey, value: changed }]);
+		this.appliedLog.add(logKey);
 		for (const id of changed) this.dirty.delete(id);
 		await trimLog(store, now - LOG_RETENTION_MS);
 		return puts.length + deletes.length;
@@ -184,12 +188,10 @@ export class MatchIndex {
 		const startedAt = Date.now();
 		if (this.logCursor < logKeyAt(startedAt - LOG_RETENTION_MS + LOG_OVERLAP_MS)) return false;
 		const ids = new Set<string>();
-		let after: string | undefined = this.logCursor;
-		for (;;) {
-			const page: Awaited<ReturnType<MatchIndexStore['kvScan']>> = await store.kvScan<string[]>(INDEX_LOG_COLLECTION, { after, limit: PAGE_SIZE });
-			for (const entry of page.items) for (const id of entry.value as string[]) if (!this.dirty.has(id)) ids.add(id);
-			if (page.next === undefined || page.items.length === 0) break;
-			after = page.next;
+		const entries = await this.readLog(store);
+		for (const entry of entries) {
+			if (this.appliedLog.has(entry.key)) continue;
+			for (const id of entry.value) if (!this.dirty.has(id)) ids.add(id);
 		}
 		if (ids.size > 0) {
 			const docs = await store.kvGetMany<UnifiedRecord>(INDEX_COLLECTION, [...ids]);
@@ -200,14 +202,31 @@ export class MatchIndex {
 			}
 		}
 		this.logCursor = logKeyAt(startedAt - LOG_OVERLAP_MS);
+		for (const entry of entries) this.appliedLog.add(entry.key);
+		for (const key of this.appliedLog) if (key <= this.logCursor) this.appliedLog.delete(key);
 		return true;
+	}
+
+	/** Log entries after logCursor, oldest first. */
+	private async readLog(store: MatchIndexStore): Promise<Array<{ key: string; value: string[] }>> {
+		const entries: Array<{ key: string; value: string[] }> = [];
+		let after: string | undefined = this.logCursor;
+		for (;;) {
+			const page: Page<KvEntry<string[]>> = await store.kvScan<string[]>(INDEX_LOG_COLLECTION, { after, limit: PAGE_SIZE });
+			entries.push(...page.items);
+			if (page.next === undefined || page.items.length === 0) break;
+			after = page.next;
+		}
+		return entries;
 	}
 
 	/** Rebuild an index from the docs in the store. */
 	static async load(store: MatchIndexStore, options: MatchOptions = {}): Promise<MatchIndex> {
 		const index = new MatchIndex(options);
-		// Changes logged while (or shortly before) the records are read are applied again by refresh().
+		// Log entries present before the records are read are reflected in them; entries that
+		// appear later (even with earlier keys: late writers) are applied by refresh().
 		index.logCursor = logKeyAt(Date.now() - LOG_OVERLAP_MS);
+		for (const entry of await index.readLog(store)) index.appliedLog.add(entry.key);
 		let after: string | undefined;
 		for (;;) {
 			const page = await store.kvScan<UnifiedRecord>(INDEX_COLLECTION, { after, limit: PAGE_SIZE });

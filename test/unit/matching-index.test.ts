@@ -127,6 +127,21 @@ describe('MatchIndex persisted in the state store', () => {
 		}
 	});
 
+	test('a writer whose log entry lands late (earlier key, written after the load) is still applied', async () => {
+		const store = await openStateStore({ backend: 'embedded', path: join(dir, 'late.sqlite'), namespace: 'matching-late' });
+		try {
+			const index = await MatchIndex.load(store);
+			// As another process would: record first, then its log entry, keyed 10 s in the past.
+			await store.kvPutMany(INDEX_COLLECTION, [{ key: '123', value: john }]);
+			const lateKey = `${String(Date.now() - 10_000).padStart(15, '0')}|late-writer`;
+			await store.kvPutMany(INDEX_LOG_COLLECTION, [{ key: lateKey, value: ['123'] }]);
+			assert.equal(await index.refresh(store), true);
+			assert.deepEqual(index.query(jonathan).map((m) => m.id), ['123']);
+		} finally {
+			await store.close();
+		}
+	});
+
 	test('sharedMatchIndex keeps the index between uses and catches up with other writers', async () => {
 		const store = await openStateStore({ backend: 'embedded', path: join(dir, 'cache.sqlite'), namespace: 'matching-cache' });
 		try {
