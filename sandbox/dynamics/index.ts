@@ -511,6 +511,9 @@ export class DynamicsEmulator extends BaseEmulator {
 	private checkKeys(def: EntityDef, fields: Fields, selfId?: string): void {
 		for (const key of def.altKeys) {
 			if (!key.some((a) => a in fields)) continue;
+			// Only new key values are checked, so rows that already share a key (seed data) stay editable.
+			const self = selfId ? this.coll(def).get(selfId) : undefined;
+			if (self && key.every((a) => !(a in fields) || String(fields[a] ?? '').toLowerCase() === String(self.fields[a] ?? '').toLowerCase())) continue;
 			const probe = (a: string): unknown => (a in fields ? fields[a] : selfId ? this.coll(def).get(selfId)?.fields[a] : undefined);
 			if (key.some((a) => probe(a) === undefined || probe(a) === null || probe(a) === '')) continue;
 			const clash = this.coll(def)
@@ -521,7 +524,10 @@ export class DynamicsEmulator extends BaseEmulator {
 	}
 
 	private createRow(def: EntityDef, fields: Fields, id: string | undefined, ctx: RequestContext, tx: Tx): StoredRecord {
-		if (id && this.coll(def).get(id, { includeDeleted: true })) fail(412, '0x80040237', 'A record with matching key values already exists.');
+		const old = id ? this.coll(def).get(id, { includeDeleted: true }) : undefined;
+		if (old && old.deletedAt === undefined) fail(412, '0x80040237', 'A record with matching key values already exists.');
+		// Deletes are final in Dataverse: an id can be used again after its row was deleted.
+		if (old) this.coll(def).remove(old.id);
 		this.checkKeys(def, fields);
 		const user = String(ctx.state.user);
 		const row: Fields = { statecode: 0, statuscode: 1, _ownerid_value: user, __lk_ownerid: 'systemuser', ...fields };

@@ -405,6 +405,9 @@ export class ZohoEmulator extends BaseEmulator {
 		if (module !== 'Leads' && module !== 'Contacts') return undefined;
 		const email = fields.Email;
 		if (typeof email !== 'string' || email === '') return undefined;
+		// Only a new value is checked, so records that already share an address (seed data) stay editable.
+		const current = selfId ? this.colls[module].get(selfId)?.fields.Email : undefined;
+		if (typeof current === 'string' && current.toLowerCase() === email.toLowerCase()) return undefined;
 		const other = this.colls[module].findBy('f:Email', email).find((r) => r.id !== selfId);
 		if (!other) return undefined;
 		return recordError('DUPLICATE_DATA', 'duplicate data', { api_name: 'Email', json_path: `$.data[${i}].Email`, duplicate_record: { id: other.id, module: { api_name: module }, Owner: USER_REF } });

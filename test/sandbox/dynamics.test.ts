@@ -116,6 +116,9 @@ describe('dynamics emulator', () => {
 		assert.equal((await dv('GET', `/contacts(${ghost})`)).body.lastname, 'Upserted');
 		assert.equal((await dv('DELETE', `/contacts(${ghost})`)).status, 204);
 		assert.equal((await dv('DELETE', `/contacts(${ghost})`)).status, 404);
+		// After a delete the id can be created again by an upsert.
+		assert.equal((await dv('PATCH', `/contacts(${ghost})`, { body: { lastname: 'Again' } })).status, 204);
+		assert.equal((await dv('GET', `/contacts(${ghost})`)).body.lastname, 'Again');
 	});
 
 	test('alternate key: PATCH contacts(emailaddress1=...) upserts, quotes doubled; key must be defined; keys unique', async () => {
