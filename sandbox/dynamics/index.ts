@@ -526,9 +526,9 @@ export class DynamicsEmulator extends BaseEmulator {
 	private createRow(def: EntityDef, fields: Fields, id: string | undefined, ctx: RequestContext, tx: Tx): StoredRecord {
 		const old = id ? this.coll(def).get(id, { includeDeleted: true }) : undefined;
 		if (old && old.deletedAt === undefined) fail(412, '0x80040237', 'A record with matching key values already exists.');
+		this.checkKeys(def, fields);
 		// Deletes are final in Dataverse: an id can be used again after its row was deleted.
 		if (old) this.coll(def).remove(old.id);
-		this.checkKeys(def, fields);
 		const user = String(ctx.state.user);
 		const row: Fields = { statecode: 0, statuscode: 1, _ownerid_value: user, __lk_ownerid: 'systemuser', ...fields };
 		Object.assign(row, { versionnumber: ++this.version, _createdby_value: user, __lk_createdby: 'systemuser', _modifiedby_value: user, __lk_modifiedby: 'systemuser' });
