@@ -70,13 +70,15 @@ function timed<T>(work: () => T): { value: T; wall: string; cpu: string } {
 	return { value, wall: `${wall.toFixed(2)} s`, cpu: `${((cpu.user + cpu.system) / 1e6).toFixed(2)} s` };
 }
 
-function fiftyThousand(): UnifiedRecord[] {
-	const set = generateLabelledSet({ entities: 38_000, seed: 5 });
-	return set.records.slice(0, 50_000);
+/** About 50K contacts (36,800 people plus their duplicates), labelled. */
+function fiftyThousand(): LabelledSet {
+	return generateLabelledSet({ entities: 36_800, seed: 5 });
 }
 
-function batchSpeed(records: UnifiedRecord[]): void {
-	console.log(`\nBatch: ${records.length} contacts within one batch`);
+function batchSpeed(set: LabelledSet): void {
+	const records = set.records;
+	console.log(`\nBatch: ${records.length} contacts within one batch (${set.truePairs} true duplicate pairs)`);
+	console.log(`  blocking pair completeness ${pct(pairCompleteness(set).completeness)}`);
 	for (const mode of ['simple', 'fellegiSunter'] as const) {
 		global.gc?.();
 		const { value: result, wall, cpu } = timed(() => findDuplicatesInBatch(records, { mode }));
@@ -86,6 +88,7 @@ function batchSpeed(records: UnifiedRecord[]): void {
 				`(${(result.stats.comparisons / records.length).toFixed(1)} per record, oversized blocks skipped ${result.stats.oversizedBlocks})  ` +
 				`pairs ${result.pairs.length}  clusters ${result.clusters.length}  heap ${mb(memory.heapUsed)}  RSS ${mb(memory.rss)}`,
 		);
+		console.log(`  ${''.padEnd(14)} ${fmt(evaluatePairs(result.pairs, set))}`);
 	}
 }
 
@@ -160,10 +163,10 @@ async function indexLoad(records: UnifiedRecord[]): Promise<void> {
 export async function run(): Promise<void> {
 	console.log(`# matching bench — Node ${process.version}, os.cpus().length = ${os.cpus().length}`);
 	accuracy(generateLabelledSet({ entities: 5000, seed: 1 }));
-	const records = fiftyThousand();
-	batchSpeed(records);
-	indexLatency(records);
-	await indexLoad(records);
+	const set = fiftyThousand();
+	batchSpeed(set);
+	indexLatency(set.records);
+	await indexLoad(set.records);
 	console.log(`\nload average (1/5/15 min): ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} — wall times above include other processes' load`);
 }
 
