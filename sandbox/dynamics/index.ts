@@ -139,6 +139,8 @@ export class DynamicsEmulator extends BaseEmulator {
 		for (const def of ENTITIES) {
 			const indexes: Record<string, (f: Fields) => unknown> = {};
 			for (const a of INDEXED) if (a in def.attrs) indexes[a] = (f) => f[a];
+			// Lookups by their `_x_value` name: `$filter=_x_value eq <id>` and merges use them.
+			for (const l of Object.keys(def.lookups)) indexes[`_${l}_value`] = (f) => f[`_${l}_value`];
 			this.colls.set(def.set, this.store.define(def.set, { idGen: () => randomUUID(), indexes }));
 		}
 	}
@@ -789,7 +791,7 @@ export class DynamicsEmulator extends BaseEmulator {
 		const matches = (r: StoredRecord): boolean => !filter || evaluate(filter, this.wire(def, r));
 		let candidates: Iterable<StoredRecord> | undefined;
 		if (filter) {
-			const lookups = indexLookups(filter, INDEXED.filter((a) => coll.hasIndex(a)));
+			const lookups = indexLookups(filter, [...INDEXED, ...Object.keys(def.lookups).map((l) => `_${l}_value`)].filter((a) => coll.hasIndex(a)));
 			if (lookups) {
 				const found = new Map<string, StoredRecord>();
 				for (const { field, value } of lookups) for (const r of coll.findBy(field, value)) found.set(r.id, r);
@@ -920,7 +922,9 @@ export class DynamicsEmulator extends BaseEmulator {
 			for (const other of ENTITIES) {
 				const attrs = Object.entries(other.lookups).filter(([a, targets]) => targets.includes(def.logical) && a !== 'masterid').map(([a]) => a);
 				if (!attrs.length) continue;
-				for (const r of [...this.coll(other).values()]) {
+				const hits = new Map<string, StoredRecord>();
+				for (const a of attrs) for (const r of this.coll(other).findBy(`_${a}_value`, sid)) hits.set(r.id, r);
+				for (const r of hits.values()) {
 					const patch: Fields = {};
 					for (const a of attrs) if (r.fields[`_${a}_value`] === sid) patch[`_${a}_value`] = tid;
 					if (Object.keys(patch).length) this.updateRow(other, r, patch, ctx, tx);

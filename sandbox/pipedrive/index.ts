@@ -64,6 +64,8 @@ const BURST_SEARCH: RatePolicy = { name: 'burst-search', limit: 10, windowMs: 20
 const DAILY: RatePolicy = { name: 'daily-tokens', limit: 30000, windowMs: 24 * 3600 * 1000 };
 const COST: Record<string, number> = { get: 2, list: 20, write: 10, search: 40 };
 
+const REF_FIELDS = ['person_id', 'org_id', 'organization_id', 'deal_id'];
+
 /** Searchable fields per type (the SDK's `fields` enums). */
 const SEARCH_FIELDS: Partial<Record<PdType, string[]>> = {
 	person: ['name', 'email', 'phone', 'notes', 'custom_fields'],
@@ -134,6 +136,8 @@ export class PipedriveEmulator extends BaseEmulator {
 		for (const type of Object.keys(COLLECTION) as PdType[]) {
 			this.lastId[type] = 0;
 			const indexes: Record<string, (f: Fields) => unknown> = {};
+			// References, so merges find the records to re-point without scanning.
+			for (const field of REF_FIELDS) indexes[`ref:${field}`] = (f) => f[field];
 			if (type === 'person') {
 				indexes.email = (f) => ((f.emails as Fields[]) ?? []).map((e) => e.value);
 				indexes.phone = (f) => ((f.phones as Fields[]) ?? []).map((p) => phoneKey(p.value));
@@ -639,12 +643,10 @@ export class PipedriveEmulator extends BaseEmulator {
 			}
 		}
 		for (const [refType, field] of REFS[type] ?? []) {
-			for (const r of this.colls[refType].values()) {
-				if (String(r.fields[field] ?? '') === loser.id) {
-					const prev = { [field]: r.fields[field] };
-					this.colls[refType].update(r.id, { [field]: Number(survivor.id) });
-					this.emit(refType, 'change', r, prev, source);
-				}
+			for (const r of this.colls[refType].findBy(`ref:${field}`, loser.id)) {
+				const prev = { [field]: r.fields[field] };
+				this.colls[refType].update(r.id, { [field]: Number(survivor.id) });
+				this.emit(refType, 'change', r, prev, source);
 			}
 		}
 		this.deleteRecord(type, loser, source, survivor.id);

@@ -84,6 +84,8 @@ export class ZohoEmulator extends BaseEmulator {
 				phone: (f) => def.phone.map((k) => phoneKey(f[k])).filter((d) => d !== ''),
 			};
 			for (const k of new Set([...def.email, ...def.dupCheck])) indexes[`f:${k}`] = (f) => f[k];
+			// Lookups, so merges find the records to re-parent without scanning.
+			for (const lk of Object.keys(def.lookups)) indexes[`ref:${lk}`] = (f) => (f[lk] as Fields | null | undefined)?.id;
 			this.colls[module] = this.store.define(module, { idGen: () => this.nextId(module), indexes });
 		}
 	}
@@ -669,14 +671,14 @@ export class ZohoEmulator extends BaseEmulator {
 			if (!lkFields.length) continue;
 			const moved: string[] = [];
 			const affected = new Map<string, string[]>();
-			for (const r of this.colls[m].values()) {
+			const hits = new Map<string, StoredRecord>();
+			for (const f of lkFields) for (const child of childSet) for (const r of this.colls[m].findBy(`ref:${f}`, child)) hits.set(r.id, r);
+			for (const r of hits.values()) {
 				const p: Fields = {};
 				for (const f of lkFields) if (childSet.has(String((r.fields[f] as Fields | null)?.id ?? ''))) p[f] = { id: master!.id };
-				if (Object.keys(p).length) {
-					this.colls[m].update(r.id, p);
-					moved.push(r.id);
-					affected.set(r.id, Object.keys(p));
-				}
+				this.colls[m].update(r.id, p);
+				moved.push(r.id);
+				affected.set(r.id, Object.keys(p));
 			}
 			if (moved.length) this.notify(m, 'update', moved, affected);
 		}

@@ -274,9 +274,11 @@ describe('pipedrive emulator', () => {
 			await hooks.addWebhook({ AddWebhookRequest: { subscription_url: rcv1.url, event_action: 'merged', event_object: 'person', version: '1.0' } as any });
 			await persons.addPerson({ AddPersonRequest: { name: 'Jon Smith', emails: [{ value: 'jon@x.io', primary: true }], job_title: 'CTO' } });
 			await persons.addPerson({ AddPersonRequest: { name: 'John Smith', emails: [{ value: 'john@x.io', primary: true }] } });
+			const deal = await new v2.DealsApi(cfg2).addDeal({ AddDealRequest: { title: 'Linked', person_id: 1 } });
 			await emu.webhooksIdle();
 			rcv2.got.length = 0;
 			const merged = await new v1.PersonsApi(cfg1).mergePersons({ id: 1, MergePersonsRequest: { merge_with_id: 2 } });
+			assert.equal((await new v2.DealsApi(cfg2).getDeal({ id: deal.data!.id! })).data!.person_id, 2, 'deals move to the survivor');
 			assert.equal(merged.data!.id, 2);
 			assert.equal((merged.data as any).name, 'John Smith');
 			assert.deepEqual((merged.data as any).email.map((e: any) => e.value), ['john@x.io', 'jon@x.io']);
