@@ -1,7 +1,10 @@
 // lib/webhooks: real signatures computed here with node:crypto (and HubSpot's own SDK signer),
 // real payload shapes from the CRMs' docs, every rejection class.
 
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -19,6 +22,7 @@ import {
 	type WebhookRequest,
 } from '../../lib/webhooks';
 import type { CrmName } from '../../lib/model';
+import { openStateStore } from '../../lib/state';
 
 const CURRENT = 'current-secret-7f3a';
 const PREVIOUS = 'previous-secret-19c2';
@@ -714,5 +718,29 @@ describe('own-change markers', () => {
 		assert.deepEqual(result.ownChanges.map((e) => e.eventId), ['a']);
 		assert.deepEqual(result.fresh.map((e) => e.eventId), ['b']);
 		assert.deepEqual(result.duplicates, []);
+	});
+
+	test('acceptEvents with a real embedded store: redeliveries are dropped, a closed store rejects', async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-sync-webhooks-'));
+		const store = await openStateStore({ backend: 'embedded', namespace: `ns-${randomUUID()}`, path: path.join(dir, 'state.sqlite') });
+		try {
+			const body = JSON.stringify(hubspotBatch);
+			const first = await acceptEvents(accepted(handle('hubspot', hubspotV3(body))).events, { store, ttlMs: 60_000 });
+			assert.equal(first.fresh.length, 7);
+			assert.equal(first.duplicates.length, 0);
+			// The same batch again (HubSpot retry), plus one new event: only the new one goes on.
+			const retry = JSON.stringify([...hubspotBatch, { ...hubspotBatch[0], eventId: 4000000001 }]);
+			const second = await acceptEvents(accepted(handle('hubspot', hubspotV3(retry))).events, { store, ttlMs: 60_000 });
+			assert.deepEqual(second.fresh.map((e) => e.eventId), ['4000000001']);
+			assert.equal(second.duplicates.length, 7);
+			// Own changes are dropped before claiming, so they never use up a key.
+			const own = await acceptEvents([{ ...base, eventId: 'own-1', origin: { actorId: 'app-1' } }], { store, markers: ['app-1'] });
+			assert.deepEqual([own.ownChanges.length, own.fresh.length], [1, 0]);
+			assert.deepEqual((await acceptEvents([{ ...base, eventId: 'own-1' }], { store })).fresh.map((e) => e.eventId), ['own-1']);
+		} finally {
+			await store.close();
+		}
+		await assert.rejects(acceptEvents([{ ...base, eventId: 'late' }], { store }), (error: Error & { code?: string }) => error.code === 'closed');
+		fs.rmSync(dir, { recursive: true, force: true });
 	});
 });
