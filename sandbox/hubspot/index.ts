@@ -10,8 +10,9 @@ import { Collection, StoredRecord } from '../common/store';
 import type { EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
 import { bearerToken } from '../common/auth';
 import { HubSpotWebhooks, ChangeSource, HubSpotEvent } from './webhooks';
-import { associationType, defaultAssociationType, HubSpotObjectType, OBJECT_TYPES, objectType, READ_ONLY_PROPERTIES } from './objects';
-import { comparable, FilterGroup, matchesGroups, matchesQuery, SEARCH_LIMITS, validateFilterGroups } from './search';
+import { associationType, defaultAssociationType, HubSpotObjectType, OBJECT_TYPES, objectType } from './objects';
+import { comparable, FilterGroup, KindOf, matchesGroups, matchesQuery, SEARCH_LIMITS, validateFilterGroups } from './search';
+import { DEAL_STAGES, normaliseValue, PropertyDef, PropertyType, publicProperty, STANDARD_PROPERTIES } from './properties';
 
 export interface HubSpotEmulatorOptions extends EmulatorOptions {
 	/** App id reported as `sourceId` for API writes made with tokens not issued by /oauth/v1/token (default 1160452). */
@@ -30,9 +31,10 @@ export const HUBSPOT_POLICIES = {
 };
 
 const BATCH_LIMIT = 100;
+/** Neutral seed stages -> default-pipeline deal stages. */
+const SEED_STAGES: Record<string, string> = { qualification: 'qualifiedtobuy', 'needs analysis': 'presentationscheduled', proposal: 'decisionmakerboughtin', negotiation: 'contractsent' };
 const LIST_LIMIT = 100;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const PROPERTY_NAME_RE = /^[a-z0-9_]+$/;
 
 /** A HubSpot error, turned into a reply by single endpoints and into a 207 entry by batches. */
 export class HubSpotError extends Error {
@@ -187,6 +189,7 @@ export class HubSpotEmulator extends BaseEmulator {
 	}
 
 	protected onReset(): void {
+		this.customDefs.clear();
 		this.mergedInto.clear();
 		this.assoc.clear();
 		this.hooks.clear();
@@ -254,7 +257,7 @@ export class HubSpotEmulator extends BaseEmulator {
 		}
 		for (const d of data.deals) {
 			const rec = this.coll(deals).insert(
-				{ dealname: d.name, amount: String(d.amount), dealstage: d.stage === 'won' ? 'closedwon' : d.stage === 'lost' ? 'closedlost' : d.stageLabel.replace(/\s+/g, ''), pipeline: 'default', closedate: `${d.closeDate}T00:00:00.000Z` },
+				{ dealname: d.name, amount: String(d.amount), dealstage: d.stage === 'won' ? 'closedwon' : d.stage === 'lost' ? 'closedlost' : SEED_STAGES[d.stageLabel] ?? DEAL_STAGES[0], pipeline: 'default', closedate: `${d.closeDate}T00:00:00.000Z` },
 				{ createdAt: d.createdAt },
 			);
 			ids.set(d.key, rec.id);
@@ -284,6 +287,11 @@ export class HubSpotEmulator extends BaseEmulator {
 	protected registerRoutes(r: Router): void {
 		r.post('/oauth/v1/token', (ctx) => this.oauthToken(ctx), { public: true });
 		r.get('/oauth/v1/access-tokens/:token', (ctx) => this.accessTokenInfo(ctx), { public: true });
+		r.get('/crm/v3/properties/:type', (ctx) => this.guard(() => this.listProperties(ctx)));
+		r.post('/crm/v3/properties/:type', (ctx) => this.guard(() => this.createProperty(ctx)));
+		r.get('/crm/v3/properties/:type/:name', (ctx) => this.guard(() => this.getProperty(ctx)));
+		r.patch('/crm/v3/properties/:type/:name', (ctx) => this.guard(() => this.updateProperty(ctx)));
+		r.delete('/crm/v3/properties/:type/:name', (ctx) => this.guard(() => this.archiveProperty(ctx)));
 		const obj = '/crm/v3/objects/:type';
 		r.post(`${obj}/batch/read`, (ctx) => this.guard(() => this.batchRead(ctx)));
 		r.post(`${obj}/batch/create`, (ctx) => this.guard(() => this.batchCreate(ctx)));
@@ -453,24 +461,25 @@ export class HubSpotEmulator extends BaseEmulator {
 		return out;
 	}
 
-	/** Validates and normalises input properties to HubSpot's string values. */
+	/** Validates and normalises input properties to HubSpot's string values (all problems at once). */
 	private normaliseProperties(t: HubSpotObjectType, input: unknown): Record<string, string> {
 		if (input === undefined || input === null) return {};
 		if (typeof input !== 'object' || Array.isArray(input)) fail(400, 'VALIDATION_ERROR', 'Invalid input JSON: properties must be an object');
 		const out: Record<string, string> = {};
 		const problems: { message: string; error: string; name: string }[] = [];
 		for (const [name, value] of Object.entries(input as Record<string, unknown>)) {
-			if (!PROPERTY_NAME_RE.test(name)) {
+			const def = this.propertyDef(t, name);
+			if (!def) {
 				problems.push({ message: `Property "${name}" does not exist`, error: 'PROPERTY_DOESNT_EXIST', name });
 				continue;
 			}
-			if (READ_ONLY_PROPERTIES.has(name)) {
+			if (def.readOnly) {
 				problems.push({ message: `${name} is a read only property; its value cannot be set.`, error: 'READ_ONLY_VALUE', name });
 				continue;
 			}
 			const s = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
 			if (t.name === 'contacts' && name === 'email' && s !== '') {
-				if (!EMAIL_RE.test(s)) {
+				if (!EMAIL_RE.test(s.trim())) {
 					problems.push({ message: `Email address ${s} is invalid`, error: 'INVALID_EMAIL', name });
 					continue;
 				}
@@ -478,10 +487,81 @@ export class HubSpotEmulator extends BaseEmulator {
 				out[name] = s.trim().toLowerCase();
 				continue;
 			}
-			out[name] = s;
+			const normalised = normaliseValue(def, s);
+			if (typeof normalised === 'string') out[name] = normalised;
+			else problems.push(normalised);
 		}
 		if (problems.length) invalidProperties(problems);
 		return out;
+	}
+
+	// ---- properties API --------------------------------------------------------------------------
+
+	private readonly standardDefs = new Map(Object.entries(STANDARD_PROPERTIES).map(([type, defs]) => [type, new Map(defs.map((d) => [d.name, d]))]));
+	private readonly customDefs = new Map<string, Map<string, PropertyDef>>();
+
+	propertyDef(t: HubSpotObjectType, name: string): PropertyDef | undefined {
+		return this.standardDefs.get(t.name)?.get(name) ?? this.customDefs.get(t.name)?.get(name);
+	}
+
+	private kindOf(t: HubSpotObjectType): KindOf {
+		return (name) => {
+			const type = this.propertyDef(t, name)?.type;
+			return type === 'number' ? 'number' : type === 'datetime' || type === 'date' ? 'datetime' : 'string';
+		};
+	}
+
+	private allDefs(t: HubSpotObjectType): PropertyDef[] {
+		return [...(this.standardDefs.get(t.name)?.values() ?? []), ...(this.customDefs.get(t.name)?.values() ?? [])];
+	}
+
+	private listProperties(ctx: RequestContext): Reply {
+		return json(200, { results: this.allDefs(this.typeParam(ctx)).map(publicProperty) });
+	}
+
+	private getProperty(ctx: RequestContext): Reply {
+		const def = this.propertyDef(this.typeParam(ctx), ctx.params.name) ?? fail(404, 'OBJECT_NOT_FOUND', `Unable to find property ${ctx.params.name}`);
+		return json(200, publicProperty(def));
+	}
+
+	/** POST /crm/v3/properties/{type}: {name, label, type, fieldType, groupName, options?, hasUniqueValue?}. */
+	private createProperty(ctx: RequestContext): Reply {
+		const t = this.typeParam(ctx);
+		const b = (ctx.body ?? {}) as { name?: string; label?: string; type?: string; fieldType?: string; groupName?: string; options?: { value: string; label: string }[]; hasUniqueValue?: boolean };
+		const types: PropertyType[] = ['string', 'number', 'date', 'datetime', 'enumeration', 'bool'];
+		if (!b.name || !/^[a-z][a-z0-9_]*$/.test(b.name)) fail(400, 'VALIDATION_ERROR', 'name must be a lower-case internal name');
+		if (!b.label || !b.groupName || !b.fieldType || !types.includes(b.type as PropertyType)) fail(400, 'VALIDATION_ERROR', `label, groupName, fieldType and type (${types.join('|')}) are required`);
+		if (this.propertyDef(t, b.name)) fail(409, 'CONFLICT', `A property named '${b.name}' already exists.`);
+		const now = new Date().toISOString();
+		const def: PropertyDef = { name: b.name, label: b.label, type: b.type as PropertyType, fieldType: b.fieldType, groupName: b.groupName, options: b.options, unique: b.hasUniqueValue, hubspotDefined: false, createdAt: now, updatedAt: now };
+		let m = this.customDefs.get(t.name);
+		if (!m) this.customDefs.set(t.name, (m = new Map()));
+		m.set(def.name, def);
+		return json(201, publicProperty(def));
+	}
+
+	private updateProperty(ctx: RequestContext): Reply {
+		const t = this.typeParam(ctx);
+		const def = this.customDefs.get(t.name)?.get(ctx.params.name);
+		if (!def) {
+			if (this.propertyDef(t, ctx.params.name)) fail(400, 'VALIDATION_ERROR', `${ctx.params.name} is a HubSpot-defined property and cannot be changed`);
+			fail(404, 'OBJECT_NOT_FOUND', `Unable to find property ${ctx.params.name}`);
+		}
+		const b = (ctx.body ?? {}) as Partial<PropertyDef>;
+		if (b.label) def.label = b.label;
+		if (b.options) def.options = b.options;
+		if (b.groupName) def.groupName = b.groupName;
+		def.updatedAt = new Date().toISOString();
+		return json(200, publicProperty(def));
+	}
+
+	private archiveProperty(ctx: RequestContext): Reply {
+		const t = this.typeParam(ctx);
+		if (!this.customDefs.get(t.name)?.delete(ctx.params.name)) {
+			if (this.propertyDef(t, ctx.params.name)) fail(400, 'VALIDATION_ERROR', `${ctx.params.name} is a HubSpot-defined property and cannot be archived`);
+			fail(404, 'OBJECT_NOT_FOUND', `Unable to find property ${ctx.params.name}`);
+		}
+		return { status: 204 };
 	}
 
 	/** 409 when another live contact already has this email. */
@@ -886,14 +966,15 @@ export class HubSpotEmulator extends BaseEmulator {
 		const groups = b.filterGroups ?? [];
 		const candidates = this.searchCandidates(t, groups, sort);
 		const matches: StoredRecord[] = [];
+		const kindOf = this.kindOf(t);
 		for (const rec of candidates.records) {
 			const get = (name: string) => this.property(t, rec, name);
-			if (matchesGroups(get, groups) && matchesQuery(get, b.query, t.textProperties)) matches.push(rec);
+			if (matchesGroups(get, groups, kindOf) && matchesQuery(get, b.query, t.textProperties)) matches.push(rec);
 		}
 		if (!candidates.sorted) {
 			const prop = sort?.propertyName ?? 'hs_object_id';
 			const dir = sort?.direction === 'DESCENDING' ? -1 : 1;
-			const keyed = matches.map((r) => ({ r, k: comparable(prop, this.property(t, r, prop)) }));
+			const keyed = matches.map((r) => ({ r, k: comparable(kindOf(prop), this.property(t, r, prop)) }));
 			keyed.sort((x, y) => {
 				if (x.k === y.k) return Number(x.r.id) - Number(y.r.id);
 				if (x.k === undefined) return 1;
@@ -925,7 +1006,7 @@ export class HubSpotEmulator extends BaseEmulator {
 				return { records: rec ? [rec] : [], sorted: false };
 			}
 			const lower = filters.find((f) => f.propertyName === t.modifiedProperty && (f.operator === 'GT' || f.operator === 'GTE' || f.operator === 'BETWEEN'));
-			const since = lower ? comparable(t.modifiedProperty, lower.value) : undefined;
+			const since = lower ? comparable('datetime', lower.value) : undefined;
 			if (typeof since === 'number') {
 				const ascByModified = sort?.propertyName === t.modifiedProperty && sort.direction !== 'DESCENDING';
 				return { records: c.changedSince(since, { inclusive: lower!.operator !== 'GT' }), sorted: ascByModified };

@@ -39,25 +39,6 @@ export function objectType(nameOrId: string): HubSpotObjectType | undefined {
 	return BY_ALIAS.get(nameOrId.toLowerCase());
 }
 
-/** Properties holding datetimes (stored as ISO strings, filterable by epoch ms or ISO). */
-export const DATETIME_PROPERTIES = new Set([
-	'createdate',
-	'lastmodifieddate',
-	'hs_lastmodifieddate',
-	'hs_createdate',
-	'closedate',
-	'hs_timestamp',
-	'hs_meeting_start_time',
-	'hs_meeting_end_time',
-	'notes_last_updated',
-]);
-
-/** Properties holding numbers (compared numerically). */
-export const NUMBER_PROPERTIES = new Set(['hs_object_id', 'amount', 'hs_call_duration', 'associatedcompanyid', 'num_associated_contacts']);
-
-/** Properties the API refuses to write. */
-export const READ_ONLY_PROPERTIES = new Set(['hs_object_id', 'lastmodifieddate', 'hs_lastmodifieddate', 'hs_createdate', 'hs_merged_object_ids']);
-
 /**
  * HUBSPOT_DEFINED association type ids: [fromSingular, toSingular, typeId, label?].
  * 279/280 contact<->company are the unlabeled pair, 1/2 the primary pair. Engagement ids are

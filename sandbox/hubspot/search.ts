@@ -1,6 +1,8 @@
 // HubSpot CRM search: filter validation and evaluation over stored property maps.
 
-import { DATETIME_PROPERTIES, NUMBER_PROPERTIES } from './objects';
+/** How a property's values compare. */
+export type ValueKind = 'number' | 'datetime' | 'string';
+export type KindOf = (property: string) => ValueKind;
 
 export const SEARCH_LIMITS = {
 	/** Max results per page. */
@@ -51,14 +53,14 @@ export function validateFilterGroups(groups: unknown): string | undefined {
 }
 
 /** Converts a property or filter value into a comparable: number for numeric/datetime, lower-case string otherwise. */
-export function comparable(property: string, value: unknown): number | string | undefined {
+export function comparable(kind: ValueKind, value: unknown): number | string | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
-	if (DATETIME_PROPERTIES.has(property)) {
+	if (kind === 'datetime') {
 		const s = String(value);
 		const n = /^-?\d+$/.test(s) ? Number(s) : Date.parse(s);
 		return Number.isNaN(n) ? s.toLowerCase() : n;
 	}
-	if (NUMBER_PROPERTIES.has(property)) {
+	if (kind === 'number') {
 		const n = Number(value);
 		return Number.isNaN(n) ? String(value).toLowerCase() : n;
 	}
@@ -83,7 +85,8 @@ function tokenMatch(actual: string, wanted: string): boolean {
 /** Reads one property of the object being matched (computed system properties included). */
 export type PropertyGetter = (name: string) => unknown;
 
-export function matchesFilter(get: PropertyGetter, f: Filter): boolean {
+export function matchesFilter(get: PropertyGetter, f: Filter, kindOf: KindOf): boolean {
+	const kind = kindOf(f.propertyName);
 	const raw = get(f.propertyName);
 	const has = raw !== undefined && raw !== null && raw !== '';
 	switch (f.operator) {
@@ -93,8 +96,8 @@ export function matchesFilter(get: PropertyGetter, f: Filter): boolean {
 			return !has;
 	}
 	if (!has) return f.operator === 'NEQ' || f.operator === 'NOT_IN' || f.operator === 'NOT_CONTAINS_TOKEN';
-	const a = comparable(f.propertyName, raw)!;
-	const v = comparable(f.propertyName, f.value);
+	const a = comparable(kind, raw)!;
+	const v = comparable(kind, f.value);
 	switch (f.operator) {
 		case 'EQ':
 			return a === v;
@@ -109,13 +112,13 @@ export function matchesFilter(get: PropertyGetter, f: Filter): boolean {
 		case 'GTE':
 			return v !== undefined && a >= v;
 		case 'BETWEEN': {
-			const hi = comparable(f.propertyName, f.highValue);
+			const hi = comparable(kind, f.highValue);
 			return v !== undefined && hi !== undefined && a >= v && a <= hi;
 		}
 		case 'IN':
-			return (f.values ?? []).some((x) => comparable(f.propertyName, x) === a);
+			return (f.values ?? []).some((x) => comparable(kind, x) === a);
 		case 'NOT_IN':
-			return !(f.values ?? []).some((x) => comparable(f.propertyName, x) === a);
+			return !(f.values ?? []).some((x) => comparable(kind, x) === a);
 		case 'CONTAINS_TOKEN':
 			return tokenMatch(String(raw), String(f.value));
 		case 'NOT_CONTAINS_TOKEN':
@@ -125,9 +128,9 @@ export function matchesFilter(get: PropertyGetter, f: Filter): boolean {
 }
 
 /** OR of groups, AND within a group; no groups = everything. */
-export function matchesGroups(get: PropertyGetter, groups: FilterGroup[] | undefined): boolean {
+export function matchesGroups(get: PropertyGetter, groups: FilterGroup[] | undefined, kindOf: KindOf): boolean {
 	if (!groups || groups.length === 0) return true;
-	return groups.some((g) => g.filters.every((f) => matchesFilter(get, f)));
+	return groups.some((g) => g.filters.every((f) => matchesFilter(get, f, kindOf)));
 }
 
 /** Free-text `query`: every token must appear in one of the object's text properties. */

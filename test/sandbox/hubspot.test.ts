@@ -100,6 +100,32 @@ describe('objects: single endpoints', () => {
 		assert.equal(noTs.code, 400);
 	});
 
+	test('properties API lists standard properties; unknown properties and bad option values are refused; custom properties can be created', async () => {
+		const hs = client();
+		const props = await hs.crm.properties.coreApi.getAll('contacts');
+		const email = props.results.find((p) => p.name === 'email')!;
+		assert.equal(email.hasUniqueValue, true);
+		assert.equal(props.results.find((p) => p.name === 'lastmodifieddate')!.modificationMetadata!.readOnlyValue, true);
+		assert.ok(props.results.find((p) => p.name === 'lifecyclestage')!.options.some((o) => o.value === 'customer'));
+		const unknown = await apiError(() => hs.crm.contacts.basicApi.create({ properties: { favourite_colour: 'blue' }, associations: [] }));
+		assert.equal(unknown.code, 400);
+		assert.equal(unknown.body.errors[0].code, 'PROPERTY_DOESNT_EXIST');
+		const badOption = await apiError(() => hs.crm.contacts.basicApi.create({ properties: { lifecyclestage: 'vip' }, associations: [] }));
+		assert.equal(badOption.body.errors[0].code, 'INVALID_OPTION');
+		const badNumber = await apiError(() => hs.crm.deals.basicApi.create({ properties: { dealname: 'x', amount: 'lots' }, associations: [] }));
+		assert.equal(badNumber.body.errors[0].code, 'INVALID_FLOAT');
+		const created = await hs.crm.properties.coreApi.create('contacts', { name: 'favourite_colour', label: 'Favourite colour', type: 'string' as any, fieldType: 'text' as any, groupName: 'contactinformation' });
+		assert.equal(created.hubspotDefined, false);
+		const dupProp = await apiError(() => hs.crm.properties.coreApi.create('contacts', { name: 'favourite_colour', label: 'x', type: 'string' as any, fieldType: 'text' as any, groupName: 'contactinformation' }));
+		assert.equal(dupProp.code, 409);
+		const wrongObject = await apiError(() => hs.crm.contacts.basicApi.create({ properties: { favourite_colour: 'blue', dealname: 'x' }, associations: [] }));
+		assert.equal(wrongObject.code, 400, 'dealname is not a contact property');
+		const ok = await hs.crm.contacts.basicApi.create({ properties: { favourite_colour: 'blue' }, associations: [] });
+		assert.equal((await hs.crm.contacts.basicApi.getById(ok.id, ['favourite_colour'])).properties.favourite_colour, 'blue');
+		const deal = await hs.crm.deals.basicApi.create({ properties: { dealname: 'D', closedate: '1735689600000' }, associations: [] });
+		assert.equal((await hs.crm.deals.basicApi.getById(deal.id, ['closedate'])).properties.closedate, '2025-01-01T00:00:00.000Z');
+	});
+
 	test('list pages with after until paging disappears; limit above 100 is refused', async () => {
 		em.seed({ contacts: 25, duplicateShare: 0 });
 		const hs = client();
