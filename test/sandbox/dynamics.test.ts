@@ -228,6 +228,36 @@ describe('dynamics emulator', () => {
 		assert.equal(badToken.status, 400);
 	});
 
+	test('change tracking pages with odata.maxpagesize: nextLinks, then the deltaLink on the last page', async () => {
+		const ids: string[] = [];
+		for (let i = 0; i < 25; i++) ids.push(await createContact({ lastname: `CT${i}` }));
+		const walk = async (start: string): Promise<{ rows: any[]; pages: number; delta: string }> => {
+			const rows: any[] = [];
+			let url: string | undefined = start;
+			let pages = 0;
+			let delta = '';
+			while (url) {
+				const r: Res = await dv('GET', url, { headers: { Prefer: 'odata.track-changes,odata.maxpagesize=10' } });
+				assert.equal(r.status, 200, r.text);
+				rows.push(...r.body.value);
+				pages++;
+				url = r.body['@odata.nextLink'];
+				if (!url) delta = r.body['@odata.deltaLink'];
+				else assert.equal(r.body['@odata.deltaLink'], undefined);
+			}
+			return { rows, pages, delta };
+		};
+		const first = await walk(`${org}/api/data/v9.2/contacts?$select=lastname`);
+		assert.equal(first.rows.length, 25);
+		assert.equal(first.pages, 3);
+		for (const id of ids.slice(0, 12)) await dv('PATCH', `/contacts(${id})`, { body: { jobtitle: 'x' }, headers: { 'If-Match': '*' } });
+		const second = await walk(first.delta);
+		assert.deepEqual(second.rows.map((r) => r.contactid), ids.slice(0, 12));
+		assert.equal(second.pages, 2);
+		const third = await walk(second.delta);
+		assert.equal(third.rows.length, 0);
+	});
+
 	test('$batch: changesets are atomic, Content-ID references, GETs outside changesets, continue-on-error, 1000-op cap', async () => {
 		const body = [
 			'--batch_1',
