@@ -169,6 +169,7 @@ export class ZohoEmulator extends BaseEmulator {
 		r.patch(`${API}/actions/watch`, (ctx) => this.watchPatch(ctx));
 		r.get(`${API}/actions/watch`, () => this.watchList());
 		r.delete(`${API}/actions/watch`, (ctx) => this.watchDisable(ctx));
+		r.post(`${API}/coql`, () => zohoError(501, 'NOT_SUPPORTED', 'COQL is not implemented by the sandbox; use /{module}/search with criteria or If-Modified-Since'));
 		r.get(`${API}/settings/fields`, (ctx) => this.fields(ctx));
 		r.get(`${API}/users`, (ctx) => this.users(ctx));
 		r.get(`${API}/:module/search`, (ctx) => this.search(ctx), { bucket: 'search' });

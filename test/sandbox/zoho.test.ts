@@ -100,6 +100,9 @@ describe('zoho emulator', () => {
 		const badModule = await z('GET', '/Widgets?fields=Name');
 		assert.equal(badModule.status, 400);
 		assert.equal(badModule.body.code, 'INVALID_MODULE');
+		const coql = await z('POST', '/coql', { body: { select_query: 'select Email from Contacts' } });
+		assert.equal(coql.status, 501);
+		assert.match(coql.body.message, /not implemented/);
 		const badUrl = await z('GET', '/Contacts/1/2/3');
 		assert.equal(badUrl.status, 404);
 		assert.equal(badUrl.body.code, 'INVALID_URL_PATTERN');
