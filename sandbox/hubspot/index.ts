@@ -19,7 +19,7 @@ export interface HubSpotEmulatorOptions extends EmulatorOptions {
 	appId?: number;
 	/** Portal (hub) id in webhook events and token info (default 62515). */
 	portalId?: number;
-	/** How long webhook events are collected into one batch (default 20 ms). */
+	/** How long webhook events are collected into one batch (default 100 ms). */
 	webhookBatchWindowMs?: number;
 }
 
@@ -105,7 +105,7 @@ export class HubSpotEmulator extends BaseEmulator {
 				}),
 			);
 		}
-		this.hooks = new HubSpotWebhooks(this, opts.webhookBatchWindowMs ?? 20);
+		this.hooks = new HubSpotWebhooks(this, opts.webhookBatchWindowMs ?? 100);
 	}
 
 	// ---- BaseEmulator hooks -------------------------------------------------------------------

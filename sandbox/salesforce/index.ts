@@ -21,7 +21,7 @@ import type { RetryPolicy } from '../common/webhooks';
 export interface SalesforceEmulatorOptions extends EmulatorOptions {
 	/** Daily API request allowance reported in Sforce-Limit-Info and enforced with rateLimits (default 15000). */
 	dailyApiLimit?: number;
-	/** Outbound Message batching window (default 20 ms). */
+	/** Outbound Message batching window (default 100 ms). */
 	webhookBatchWindowMs?: number;
 }
 
@@ -111,7 +111,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			send: (sub: WebhookSubscription, build: () => { headers: Record<string, string>; body: string }, options: { retry?: Partial<RetryPolicy>; serialKey?: string }) =>
 				this.webhooks.send({ subscriptionId: sub.id, url: sub.url, build: () => build(), ...options }),
 		};
-		this.events = new SalesforceEvents(host, opts.webhookBatchWindowMs ?? 20);
+		this.events = new SalesforceEvents(host, opts.webhookBatchWindowMs ?? 100);
 	}
 
 	// ---- BaseEmulator hooks -------------------------------------------------------------------
