@@ -628,16 +628,45 @@ export class SalesforceEmulator extends BaseEmulator {
 		return json(200, { DailyApiRequests: { Max: this.dailyApiLimit, Remaining: Math.max(0, this.dailyApiLimit - used) } });
 	}
 
+	/** Custom (`__c`) fields written so far, per object: describe lists them as external ids. */
+	private customFields(def: SObjectDef): string[] {
+		const names = new Set<string>();
+		for (const rec of this.coll(def).values({ includeDeleted: true })) for (const k of Object.keys(rec.fields)) if (k.endsWith('__c')) names.add(k);
+		return [...names].sort();
+	}
+
 	private describe(ctx: RequestContext): Reply {
 		const def = this.typeParam(ctx);
+		const label = (name: string) => name.replace(/__c$/, '').replace(/Id$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ');
+		const standard = Object.entries(def.fields).map(([name, f]) => ({
+			name,
+			label: label(name),
+			type: f.type,
+			custom: false,
+			nillable: !f.required && f.type !== 'boolean',
+			createable: !f.readOnly,
+			updateable: !f.readOnly,
+			defaultedOnCreate: Boolean(f.defaulted || f.type === 'boolean' || f.readOnly),
+			externalId: false,
+			idLookup: name === 'Id' || name === 'Email' || name === 'Name',
+			unique: name === 'Id',
+			picklistValues: (f.picklist ?? []).map((v, i) => ({ value: v, label: v, active: true, defaultValue: Boolean(f.defaulted && i === 0) })),
+			referenceTo: f.refersTo ?? [],
+			relationshipName: f.relationship ?? null,
+		}));
+		const custom = this.customFields(def).map((name) => ({ name, label: label(name), type: 'string', custom: true, nillable: true, createable: true, updateable: true, defaultedOnCreate: false, externalId: true, idLookup: true, unique: false, picklistValues: [], referenceTo: [], relationshipName: null }));
 		return json(200, {
 			name: def.name,
+			label: def.name,
 			keyPrefix: def.keyPrefix,
+			custom: false,
 			createable: true,
 			updateable: true,
 			deletable: true,
+			queryable: true,
+			searchable: true,
 			mergeable: def.mergeable,
-			fields: Object.entries(def.fields).map(([name, f]) => ({ name, type: f.type, nillable: !f.required, createable: !f.readOnly, updateable: !f.readOnly, referenceTo: f.refersTo ?? [], relationshipName: f.relationship ?? null })),
+			fields: [...standard, ...custom],
 		});
 	}
 

@@ -14,7 +14,22 @@ export interface FieldDef {
 	relationship?: string;
 	/** Compound field this belongs to in change events (Name, MailingAddress, ...). */
 	compound?: string;
+	/** Picklist values listed by describe (not enforced on write). */
+	picklist?: string[];
+	/** The system fills it on create when missing. */
+	defaulted?: boolean;
 }
+
+/** Standard picklist values of the default org (describe only). */
+export const PICKLISTS = {
+	leadSource: ['Web', 'Phone Inquiry', 'Partner Referral', 'Purchased List', 'Other'],
+	leadStatus: ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'],
+	stageName: ['Prospecting', 'Qualification', 'Needs Analysis', 'Value Proposition', 'Id. Decision Makers', 'Perception Analysis', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost'],
+	taskStatus: ['Not Started', 'In Progress', 'Completed', 'Waiting on someone else', 'Deferred'],
+	taskPriority: ['High', 'Normal', 'Low'],
+	taskSubtype: ['Task', 'Email', 'Call', 'ListEmail', 'Cadence'],
+	salutation: ['Mr.', 'Ms.', 'Mrs.', 'Dr.', 'Prof.'],
+};
 
 export interface SObjectDef {
 	name: string;
@@ -32,7 +47,7 @@ const SYSTEM: Record<string, FieldDef> = {
 	LastModifiedDate: { type: 'datetime', readOnly: true },
 	LastModifiedById: { type: 'reference', readOnly: true, refersTo: ['User'] },
 	SystemModstamp: { type: 'datetime', readOnly: true },
-	OwnerId: { type: 'reference', refersTo: ['User'] },
+	OwnerId: { type: 'reference', refersTo: ['User'], defaulted: true },
 };
 
 function s(type: FieldType, extra: Partial<FieldDef> = {}): FieldDef {
@@ -58,7 +73,7 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			...SYSTEM,
 			MasterRecordId: s('reference', { readOnly: true, refersTo: ['Contact'] }),
 			AccountId: s('reference', { refersTo: ['Account'], relationship: 'Account' }),
-			Salutation: s('picklist', { compound: 'Name' }),
+			Salutation: s('picklist', { compound: 'Name', picklist: PICKLISTS.salutation }),
 			FirstName: s('string', { compound: 'Name' }),
 			LastName: s('string', { required: true, compound: 'Name' }),
 			Name: s('string', { readOnly: true }),
@@ -70,7 +85,7 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			Email: s('email'),
 			Title: s('string'),
 			Department: s('string'),
-			LeadSource: s('picklist'),
+			LeadSource: s('picklist', { picklist: PICKLISTS.leadSource }),
 			Birthdate: s('date'),
 			Description: s('textarea'),
 			HasOptedOutOfEmail: s('boolean'),
@@ -98,8 +113,8 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			Email: s('email'),
 			Website: s('url'),
 			Description: s('textarea'),
-			LeadSource: s('picklist'),
-			Status: s('picklist'),
+			LeadSource: s('picklist', { picklist: PICKLISTS.leadSource }),
+			Status: s('picklist', { picklist: PICKLISTS.leadStatus, defaulted: true }),
 			Industry: s('picklist'),
 			Rating: s('picklist'),
 			AnnualRevenue: s('currency'),
@@ -145,7 +160,7 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			ContactId: s('reference', { refersTo: ['Contact'], relationship: 'Contact' }),
 			Name: s('string', { required: true }),
 			Description: s('textarea'),
-			StageName: s('picklist', { required: true }),
+			StageName: s('picklist', { required: true, picklist: PICKLISTS.stageName }),
 			Amount: s('currency'),
 			Probability: s('percent'),
 			CloseDate: s('date', { required: true }),
@@ -168,10 +183,10 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			WhatId: s('reference', { refersTo: ['Account', 'Opportunity'], relationship: 'What' }),
 			Subject: s('string'),
 			ActivityDate: s('date'),
-			Status: s('picklist'),
-			Priority: s('picklist'),
+			Status: s('picklist', { picklist: PICKLISTS.taskStatus, defaulted: true }),
+			Priority: s('picklist', { picklist: PICKLISTS.taskPriority, defaulted: true }),
 			Description: s('textarea'),
-			TaskSubtype: s('picklist'),
+			TaskSubtype: s('picklist', { picklist: PICKLISTS.taskSubtype }),
 			Type: s('picklist'),
 			CallDurationInSeconds: s('int'),
 			CallType: s('picklist'),

@@ -97,6 +97,22 @@ describe('sObject REST', () => {
 		assert.equal(((await c.sobject('Lead').retrieve(lead.id!)) as any).Status, 'Open - Not Contacted');
 	});
 
+	test('describe lists fields with types, picklists, references and the custom external-id fields in use', async () => {
+		const c = conn();
+		await c.sobject('Contact').create({ LastName: 'X', Ext_Id__c: 'E9' });
+		const d = await c.sobject('Contact').describe();
+		const f = (n: string) => d.fields.find((x) => x.name === n)!;
+		assert.equal(f('Email').type, 'email');
+		assert.equal(f('LastName').nillable, false);
+		assert.equal(f('CreatedDate').createable, false);
+		assert.deepEqual(f('AccountId').referenceTo, ['Account']);
+		assert.ok(f('LeadSource').picklistValues!.some((p) => p.value === 'Web'));
+		assert.equal(f('Ext_Id__c').externalId, true);
+		assert.equal(f('Ext_Id__c').custom, true);
+		const opp = await c.sobject('Opportunity').describe();
+		assert.ok(opp.fields.find((x) => x.name === 'StageName')!.picklistValues!.some((p) => p.value === 'Closed Won'));
+	});
+
 	test('every object: Lead, Opportunity (IsWon/IsClosed), Task, Event', async () => {
 		const c = conn();
 		const contact = await c.sobject('Contact').create({ LastName: 'C' });
