@@ -19,6 +19,7 @@ import { BY_LOGICAL, BY_SET, CUSTOM_ATTR, ENTITIES, EntityDef, SYSTEM_ATTRS, dvT
 import { FilterNode, ODataSyntaxError, evaluate, filterFields, indexLookups, lowerTimeBound, parseFilter } from './odata';
 import { BatchFormatError, BatchItem, BatchRequest, BatchResponse, BatchResult, boundaryOf, buildBatchResponse, parseBatch } from './batch';
 import { BASE_PROPS, CASTS, attributes, entityDefinition } from './metadata';
+import { registerUiAdminRoutes } from '../pipedrive/admin-ui';
 import { ContextSpec, DYNAMICS_RETRY, DYNAMICS_WEBHOOK_TIMEOUT_MS, DvSubscription, EntityImage, Message, buildDelivery, newSubscription } from './webhook';
 
 const API = '/api/data/v9.2';
@@ -277,6 +278,11 @@ export class DynamicsEmulator extends BaseEmulator {
 		let w = this.execution.get(user);
 		if (!w) this.execution.set(user, (w = new ExecutionWindow(this.executionLimit.windowMs)));
 		return w;
+	}
+
+	/** `<METHOD> /__admin/ui/<API path>`: the call runs as the interactive user (InitiatingUserId UI_USER_ID). */
+	protected registerAdminRoutes(r: Router): void {
+		registerUiAdminRoutes(r, this.router, (c) => this.authenticate(c), () => ({ authorization: `Bearer ${this.tokens.issue({ withRefresh: false }).accessToken}` }));
 	}
 
 	/** POST /{tenant}/oauth2/v2.0/token — Entra client credentials (no refresh token). */

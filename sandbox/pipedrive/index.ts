@@ -11,6 +11,7 @@ import type { SeedData } from '../common/seed';
 import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
 import type { RatePolicy } from '../common/ratelimit';
 import { v1Fields, v2Fields } from './fields';
+import { registerUiAdminRoutes } from './admin-ui';
 import {
 	COLLECTION,
 	COMPANY_ID,
@@ -254,6 +255,11 @@ export class PipedriveEmulator extends BaseEmulator {
 			r.post(`${v1}/webhooks`, (ctx) => this.createWebhook(ctx), { bucket: 'write' });
 			r.delete(`${v1}/webhooks/:id`, (ctx) => this.deleteWebhook(ctx), { bucket: 'write' });
 		}
+	}
+
+	/** `<METHOD> /__admin/ui/<API path>`: the call runs as a colleague in the Pipedrive app (change_source "app"). */
+	protected registerAdminRoutes(r: Router): void {
+		registerUiAdminRoutes(r, this.router, (c) => this.authenticate(c), () => ({ 'x-api-token': this.tokens.issue({ withRefresh: false }).accessToken }));
 	}
 
 	/** POST /oauth/token (Basic client auth; refresh_token or authorization_code grant). */

@@ -13,6 +13,7 @@ import type { RatePolicy } from '../common/ratelimit';
 import type { RetryPolicy } from '../common/webhooks';
 import { CriteriaError, indexLookups, matchesCriteria, parseCriteria } from './criteria';
 import { moduleFields } from './fields';
+import { registerUiAdminRoutes } from '../pipedrive/admin-ui';
 import { MODULES, READ_ONLY, RecordError, ZOHO_USER, phoneKey, recordError, typeProblem, zohoTime } from './modules';
 
 const API = '/crm/v6';
@@ -184,6 +185,11 @@ export class ZohoEmulator extends BaseEmulator {
 		r.get(`${API}/:module/:id`, (ctx) => this.getOne(ctx));
 		r.put(`${API}/:module/:id`, (ctx) => this.write(ctx, 'update', ctx.params.id), { bucket: 'write' });
 		r.delete(`${API}/:module/:id`, (ctx) => this.deleteMany(ctx, [ctx.params.id]));
+	}
+
+	/** `<METHOD> /__admin/ui/<API path>`: the call runs as the org's user in the Zoho UI. */
+	protected registerAdminRoutes(r: Router): void {
+		registerUiAdminRoutes(r, this.router, (c) => this.authenticate(c), () => ({ authorization: `Zoho-oauthtoken ${this.tokens.issue({ withRefresh: false }).accessToken}` }));
 	}
 
 	/** POST /oauth/v2/token — params in query or form. Errors come back with HTTP 200, like Zoho accounts. */

@@ -405,6 +405,11 @@ describe('dynamics emulator', () => {
 			const id = await createContact({ firstname: 'James', lastname: 'Kirk' });
 			await dv('PATCH', `/contacts(${id})`, { body: { firstname: 'Jim' }, headers: { 'If-Match': '*', 'x-sandbox-change-source': 'app' } });
 			await dv('DELETE', `/contacts(${id})`);
+			// The admin "UI" route acts as the interactive user too.
+			const ui = await fetch(`${org}/__admin/ui/api/data/v9.2/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'From the UI' }) });
+			assert.equal(ui.status, 204);
+			const uiRow = await dv('GET', `${ui.headers.get('odata-entityid')}?$select=_modifiedby_value`);
+			assert.equal(uiRow.body._modifiedby_value, UI_USER_ID);
 			await emu.webhooksIdle();
 			// Create was answered 503 once, then retried.
 			assert.equal(rcv.got.length, 4);

@@ -238,6 +238,13 @@ describe('pipedrive emulator', () => {
 			await persons.deletePerson({ id: 1 });
 			await emu.webhooksIdle();
 			assert.equal(rcv.got.length, 3);
+			// The admin "UI" route runs an API call as a colleague in the app.
+			const ui = await fetch(`${host}/__admin/ui/api/v2/persons`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Typed In The App' }) });
+			assert.equal(ui.status, 201);
+			await emu.webhooksIdle();
+			assert.equal(rcv.got[3].body.meta.change_source, 'app');
+			assert.equal(rcv.got[3].body.data.name, 'Typed In The App');
+			rcv.got.length = 3;
 			const [c, u, d] = rcv.got;
 			assert.equal(c.headers.authorization, 'Basic ' + Buffer.from('u:p').toString('base64'));
 			assert.equal(c.body.meta.action, 'create');

@@ -100,6 +100,8 @@ describe('zoho emulator', () => {
 		const badModule = await z('GET', '/Widgets?fields=Name');
 		assert.equal(badModule.status, 400);
 		assert.equal(badModule.body.code, 'INVALID_MODULE');
+		const ui = await fetch(`${apiDomain}/__admin/ui/crm/v6/Accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: [{ Account_Name: 'From the UI' }] }) });
+		assert.equal(ui.status, 201);
 		const coql = await z('POST', '/coql', { body: { select_query: 'select Email from Contacts' } });
 		assert.equal(coql.status, 501);
 		assert.match(coql.body.message, /not implemented/);
