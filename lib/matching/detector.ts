@@ -74,7 +74,7 @@ export function findDuplicatesInBatch(records: UnifiedRecord[], options: MatchOp
 	const { pairs: candidates, stats } = blocks.pairs();
 
 	const observations = candidates.map(([a, b]) => observe(prepared[a], prepared[b]));
-	if (scorer.needsEstimation) scorer.estimate(evenSample(observations, EM_PAIRS), randomObservations(prepared));
+	if (scorer.estimatesFromData) scorer.estimate(evenSample(observations, EM_PAIRS), randomObservations(prepared));
 
 	const pairs: ScoredPair[] = [];
 	observations.forEach((observation, i) => {

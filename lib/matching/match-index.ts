@@ -16,6 +16,7 @@ import type { KvEntry, Page, StateStore } from '../state/types';
 import { BlockIndex, blockingKeys, DEFAULT_MAX_BLOCK_SIZE } from './blocking';
 import { evenSample, randomObservations, type MatchOptions } from './detector';
 import { MATCH_FIELDS, prepareRecord } from './prepare';
+import type { FellegiSunterParameters } from './scoring-fellegi-sunter';
 import { observe, PairScorer, type PairScore } from './scorer';
 import type { PreparedRecord } from './types';
 
@@ -29,6 +30,9 @@ const PAGE_SIZE = 5000;
 export const LOG_OVERLAP_MS = 60_000;
 /** Log entries older than this are deleted; an index not refreshed for that long must reload. */
 export const LOG_RETENTION_MS = 6 * 60 * 60_000;
+
+/** Re-estimating pays off only once there is enough data (see randomObservations). */
+const MIN_RECORDS_TO_REESTIMATE = 500;
 
 /** Log keys sort by time: zero-padded milliseconds, then a random part. */
 const logKeyAt = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(15, '0');
@@ -55,7 +59,8 @@ export class MatchIndex {
 	private readonly scorer: PairScorer;
 	private readonly fields: string[];
 	private readonly dirty = new Set<string>();
-	private estimated = false;
+	/** Index size at the last Fellegi-Sunter estimate (re-estimated when it has doubled). */
+	private estimatedAtSize: number | undefined;
 	/** Change-log position: the next refresh reads entries after this key. */
 	private logCursor = logKeyAt(Date.now() - LOG_OVERLAP_MS);
 	/** Log entries after logCursor already reflected in memory (own flushes, seen at load, applied). */
@@ -69,6 +74,11 @@ export class MatchIndex {
 
 	get size(): number {
 		return this.slotById.size;
+	}
+
+	/** Fellegi-Sunter mode: the parameters in use (built-in, given or estimated). */
+	get fsParameters(): FellegiSunterParameters | undefined {
+		return this.scorer.mode === 'fellegiSunter' ? this.scorer.fsParameters : undefined;
 	}
 
 	has(id: string): boolean {
@@ -124,7 +134,7 @@ export class MatchIndex {
 	 * same id as an indexed one is not matched against itself.
 	 */
 	query(record: UnifiedRecord): IndexMatch[] {
-		if (this.scorer.needsEstimation && !this.estimated) this.estimateFromIndex();
+		if (this.scorer.estimatesFromData && this.estimateIsStale()) this.estimateFromIndex();
 		const prepared = prepareRecord(record, -1, this.options);
 		const self = prepared.id === undefined ? undefined : this.slotById.get(prepared.id);
 		const matches: IndexMatch[] = [];
@@ -138,14 +148,19 @@ export class MatchIndex {
 		return matches.sort((x, y) => y.confidence - x.confidence);
 	}
 
+	private estimateIsStale(): boolean {
+		if (this.estimatedAtSize === undefined) return true;
+		return this.size >= MIN_RECORDS_TO_REESTIMATE && this.size >= 2 * this.estimatedAtSize;
+	}
+
 	/**
-	 * Fellegi-Sunter without given parameters: estimate them once from the indexed records
-	 * (their own blocked pairs and random pairs). Called by the first query; call it earlier to
-	 * keep that cost off a request.
+	 * Fellegi-Sunter without given parameters: estimate them from the indexed records (their
+	 * own blocked pairs and random pairs). Called by the first query, and again once the index
+	 * has doubled; call it earlier to keep that cost off a request.
 	 */
 	estimateFromIndex(): void {
-		this.estimated = true;
-		if (!this.scorer.needsEstimation) return;
+		this.estimatedAtSize = this.size;
+		if (!this.scorer.estimatesFromData) return;
 		const live = this.records.filter((r): r is PreparedRecord => r !== undefined);
 		const { pairs } = this.blocks.pairs();
 		const observations = evenSample(pairs, 200_000).map(([a, b]) =>

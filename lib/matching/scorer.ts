@@ -39,6 +39,8 @@ export class PairScorer {
 	readonly mode: ScoringMode;
 	readonly threshold: number;
 	readonly weights: SimpleWeights;
+	/** Fellegi-Sunter without given parameters: estimate() them from the data before scoring. */
+	readonly estimatesFromData: boolean;
 	fsParameters: FellegiSunterParameters;
 
 	constructor(options: ScoringOptions = {}) {
@@ -47,11 +49,7 @@ export class PairScorer {
 		if (!(this.threshold >= 0 && this.threshold <= 1)) throw new Error(`Threshold must be between 0 and 1, got ${options.threshold}`);
 		this.weights = { ...DEFAULT_SIMPLE_WEIGHTS, ...options.weights };
 		this.fsParameters = options.fsParameters ?? DEFAULT_FS_PARAMETERS;
-	}
-
-	/** True when Fellegi-Sunter parameters should be estimated from the data before scoring. */
-	get needsEstimation(): boolean {
-		return this.mode === 'fellegiSunter' && this.fsParameters === DEFAULT_FS_PARAMETERS;
+		this.estimatesFromData = this.mode === 'fellegiSunter' && options.fsParameters === undefined;
 	}
 
 	estimate(candidatePairs: FsObservation[], randomPairs: FsObservation[]): void {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forgetMatchIndex, INDEX_COLLECTION, INDEX_LOG_COLLECTION, MatchIndex, sharedMatchIndex } from '../../lib/matching';
+import { DEFAULT_FS_PARAMETERS, forgetMatchIndex, INDEX_COLLECTION, INDEX_LOG_COLLECTION, MatchIndex, sharedMatchIndex } from '../../lib/matching';
 import { generateLabelledSet } from '../../lib/matching/labelled-set';
 import { openStateStore, type StateStore } from '../../lib/state';
 import { startRedisServer, type RedisServer } from './state.redis-server';
@@ -41,6 +41,23 @@ describe('MatchIndex in memory', () => {
 		index.upsert({ ...john, notes: 'private', source: 'hubspot', updatedAt: '2025-01-01' });
 		const [match] = index.query(jonathan);
 		assert.deepEqual(Object.keys(match.record).sort(), ['email', 'id', 'name', 'phone', 'source', 'updatedAt']);
+	});
+	test('Fellegi-Sunter: built-in parameters while small, estimated once the index has grown', () => {
+		const index = new MatchIndex({ mode: 'fellegiSunter' });
+		index.upsert(john);
+		assert.equal(index.query(jonathan).length, 1);
+		assert.deepEqual(index.fsParameters, DEFAULT_FS_PARAMETERS);
+		for (const record of generateLabelledSet({ entities: 600, seed: 8 }).records) index.upsert(record);
+		assert.equal(index.query(jonathan).length, 1);
+		assert.notDeepEqual(index.fsParameters, DEFAULT_FS_PARAMETERS, 're-estimated from the grown index');
+	});
+	test('given Fellegi-Sunter parameters are never replaced', () => {
+		const fsParameters = structuredClone(DEFAULT_FS_PARAMETERS);
+		fsParameters.prior = 0.5;
+		const index = new MatchIndex({ mode: 'fellegiSunter', fsParameters });
+		for (const record of generateLabelledSet({ entities: 600, seed: 8 }).records) index.upsert(record);
+		index.query(jonathan);
+		assert.equal(index.fsParameters, fsParameters);
 	});
 	test('best match first', () => {
 		const index = new MatchIndex();
