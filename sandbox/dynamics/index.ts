@@ -862,7 +862,7 @@ export class DynamicsEmulator extends BaseEmulator {
 		let since: number | undefined;
 		if (deltaRaw !== null && !state) {
 			const t = Number(deltaRaw.split('!')[0]);
-			if (!Number.isFinite(t) || !/^\d+!/.test(deltaRaw)) fail(400, '0x80040203', `Invalid delta token '${deltaRaw}'.`);
+			if (!Number.isFinite(t) || !/^\d+(\.\d+)?!/.test(deltaRaw)) fail(400, '0x80040203', `Invalid delta token '${deltaRaw}'.`);
 			if (Date.now() - t > DELTA_TOKEN_LIFETIME_MS) fail(400, '0x80044352', 'The delta token has expired. Run a full change-tracking read again.');
 			since = t;
 		}
