@@ -140,6 +140,11 @@ describe('objects: single endpoints', () => {
 		}
 		assert.equal(seen.length, 25);
 		assert.equal(new Set(seen).size, 25);
+		await hs.crm.contacts.basicApi.archive(seen[0]);
+		await hs.crm.contacts.basicApi.archive('999999999');
+		const archived = await hs.crm.contacts.basicApi.getPage(10, undefined, undefined, undefined, undefined, true);
+		assert.deepEqual(archived.results.map((r) => r.id), [seen[0]]);
+		assert.equal((await hs.crm.contacts.basicApi.getPage(100)).results.length, 24);
 		const tooMany = await apiError(() => hs.crm.contacts.basicApi.getPage(101));
 		assert.equal(tooMany.code, 400);
 	});
@@ -332,6 +337,8 @@ describe('merge and associations', () => {
 		assert.equal(fromContact.results[0].associationTypes[0].typeId, 4);
 		await hs.crm.associations.v4.basicApi.archive('deals', deal.id, 'contacts', contact.id);
 		assert.equal((await hs.crm.associations.v4.basicApi.getPage('contacts', contact.id, 'deals')).results.length, 0);
+		const dflt = await hs.crm.associations.v4.basicApi.createDefault('notes', (await hs.crm.objects.basicApi.create('notes', { properties: { hs_timestamp: String(Date.now()) }, associations: [] })).id, 'contacts', contact.id);
+		assert.equal(dflt.results[0].associationSpec.associationTypeId, 202);
 		const bad = await apiError(() =>
 			hs.crm.contacts.basicApi.create({ properties: {}, associations: [{ to: { id: '42' }, types: [{ associationCategory: 'HUBSPOT_DEFINED' as any, associationTypeId: 279 }] }] }),
 		);

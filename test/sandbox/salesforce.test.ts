@@ -144,6 +144,12 @@ describe('sObject REST', () => {
 		await c.sobject('Contact').create({ LastName: 'Twin', Ext_Id__c: 'E2' });
 		assert.equal((await sfError(c.sobject('Contact').upsert({ Ext_Id__c: 'E2', LastName: 'X' }, 'Ext_Id__c'))).errorCode, 'MULTIPLE_CHOICES');
 		assert.equal((await sfError(c.sobject('Contact').upsert({ Email: 'a@b.co', LastName: 'X' }, 'Email'))).errorCode, 'NOT_FOUND');
+		const byExt = (await c.request('/services/data/v62.0/sobjects/Contact/Ext_Id__c/E1?fields=LastName')) as any;
+		assert.equal(byExt.LastName, 'Uno');
+		assert.equal((await sfError(c.request('/services/data/v62.0/sobjects/Contact/Ext_Id__c/E2'))).errorCode, 'MULTIPLE_CHOICES');
+		const versions = (await (await fetch(`${url}/services/data`)).json()) as any[];
+		assert.ok(versions.some((v) => v.version === '62.0'));
+		assert.equal((await fetch(`${url}/services/data/62.0/limits`, { headers: { authorization: 'Bearer t' } })).status, 404, 'the version needs its v');
 	});
 });
 
@@ -317,6 +323,9 @@ describe('SOAP merge', () => {
 		assert.equal(losers.totalSize, 2);
 		assert.ok(losers.records.every((r: any) => r.IsDeleted === true));
 		assert.equal(((await c.sobject('Task').retrieve(task.id!)) as any).WhoId, m.id);
+		const notMerge = await fetch(`${url}/services/Soap/u/62.0`, { method: 'POST', headers: { 'content-type': 'text/xml', SOAPAction: '""' }, body: '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><SessionHeader><sessionId>t</sessionId></SessionHeader></soapenv:Header><soapenv:Body><convertLead/></soapenv:Body></soapenv:Envelope>' });
+		assert.equal(notMerge.status, 500);
+		assert.match(await notMerge.text(), /<faultcode>sf:INVALID_OPERATION<\/faultcode>/);
 		const bad = (await c.soap.merge({ masterRecord: { type: 'Opportunity', Id: m.id } as any, recordToMergeIds: [l1.id] })) as any;
 		assert.equal(bad.success, false);
 		assert.equal(bad.errors[0].statusCode, 'INVALID_TYPE');
