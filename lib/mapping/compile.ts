@@ -4,6 +4,7 @@ import { CRM_NAMES, ENTITY_TYPES, type CrmName, type EntityType } from '../model
 import { defaultMap } from './crm';
 import { Zone } from './dates';
 import { compileFirstOf, compileGetter, compileSetter, splitPath, type Getter, type Setter } from './paths';
+import { compileStage, plainKey, type RunState, type Step, type StageRunner } from './runner';
 import { firstWords, joinNonEmpty, lastWord } from './shapes';
 import { buildTransform, namedTransform, resolveCountry, type TransformSettings } from './transformers';
 import { extendValueMap } from './vocabulary';
@@ -14,28 +15,16 @@ import {
 	type BatchResult,
 	type ComputedSpec,
 	type EntityMap,
-	type FieldIssue,
 	type FieldSpec,
 	type MapResult,
 	type MappingOptions,
 	type PicklistSpec,
 	type RuleSpec,
 	type Side,
-	type Transform,
 	type TransformContext,
 } from './types';
 
 type Rec = Record<string, unknown>;
-
-interface Step {
-	/** Field named in issues. */
-	field: string;
-	/** Unified field this step reads or writes (links the two stages of CRM → CRM). */
-	unified: string;
-	get: Getter;
-	tx: Transform | undefined;
-	put: (out: Rec, value: unknown, src: Rec) => void;
-}
 
 interface Stage {
 	steps: Step[];
@@ -60,8 +49,8 @@ export class CompiledMapping {
 
 	constructor(
 		readonly options: Readonly<MappingOptions>,
-		private readonly stages: Stage[],
-		private readonly finalSteps: Step[],
+		private readonly stages: StageRunner[],
+		private readonly finalStage: StageRunner,
 		private readonly defaults: [Getter, Setter, unknown][],
 		private readonly required: [string, Getter][],
 		private readonly unmapped: ((src: Rec, out: Rec) => void) | undefined,
@@ -70,49 +59,16 @@ export class CompiledMapping {
 
 	/** Maps one record. Never throws for bad data: problems are issues (strict: errors). */
 	map(source: Rec): MapResult {
-		let issues: FieldIssue[] | undefined;
-		let flagged: Set<string> | undefined;
+		const st: RunState = { issues: undefined, flagged: undefined };
 		const cx = this.cx;
 		let input = source;
 		let out: Rec = {};
 		for (let s = 0; s < this.stages.length; s++) {
 			out = {};
-			const steps = this.stages[s].steps;
-			for (let i = 0; i < steps.length; i++) {
-				const step = steps[i];
-				const raw = step.get(input);
-				if (raw === undefined) continue;
-				let v: unknown = raw;
-				if (step.tx !== undefined && (flagged === undefined || !flagged.has(step.unified))) {
-					cx.problem = undefined;
-					v = step.tx(raw, cx);
-					if (cx.problem !== undefined) {
-						(issues ??= []).push({ field: step.field, reason: cx.problem, value: raw });
-						(flagged ??= new Set()).add(step.unified);
-						v = raw;
-					}
-				}
-				if (v !== undefined) step.put(out, v, input);
-			}
-			if (s + 1 < this.stages.length) input = out;
+			this.stages[s](input, out, st, cx);
+			input = out;
 		}
-		if (this.stages.length === 0) out = {};
-		const fin = this.finalSteps;
-		for (let i = 0; i < fin.length; i++) {
-			const step = fin[i];
-			const raw = step.get(source);
-			if (raw === undefined) continue;
-			let v: unknown = raw;
-			if (step.tx !== undefined) {
-				cx.problem = undefined;
-				v = step.tx(raw, cx);
-				if (cx.problem !== undefined) {
-					(issues ??= []).push({ field: step.field, reason: cx.problem, value: raw });
-					v = raw;
-				}
-			}
-			if (v !== undefined) step.put(out, v, source);
-		}
+		this.finalStage(source, out, st, cx);
 		if (this.unmapped !== undefined) this.unmapped(source, out);
 		for (let i = 0; i < this.defaults.length; i++) {
 			const [get, set, value] = this.defaults[i];
@@ -121,9 +77,9 @@ export class CompiledMapping {
 		for (let i = 0; i < this.required.length; i++) {
 			const [name, get] = this.required[i];
 			const v = get(out);
-			if (v === undefined || v === null || v === '') (issues ??= []).push({ field: name, reason: 'is required but missing' });
+			if (v === undefined || v === null || v === '') (st.issues ??= []).push({ field: name, reason: 'is required but missing' });
 		}
-		return { record: out, issues, valid: !this.strict || issues === undefined };
+		return { record: out, issues: st.issues, valid: !this.strict || st.issues === undefined };
 	}
 
 	/** Maps many records; invalid ones (strict) are set aside with their reasons, the rest go on. */
@@ -174,22 +130,34 @@ function readStage(map: EntityMap, settings: TransformSettings, skipRefs: boolea
 			field: fieldNames === 'unified' ? name : spec.crm,
 			unified: name,
 			get,
+			getKey: spec.read === undefined ? plainKey(spec.crm) : undefined,
 			tx: buildTransform({ type: spec.type, side: 'unified', values: spec.values, format: spec.format }, settings),
 			put: (out, v) => {
 				out[name] = v;
 			},
+			putKey: name,
 		});
 	}
 	return { steps, consumed };
 }
 
 /** Unified → CRM steps. */
-function writeStage(crm: CrmName, map: EntityMap, settings: TransformSettings, skipRefs: boolean, picklists: PicklistSpec[], replacedTargets: Set<string>): Stage {
+function writeStage(
+	crm: CrmName,
+	map: EntityMap,
+	settings: TransformSettings,
+	skipRefs: boolean,
+	picklists: PicklistSpec[],
+	replacedTargets: Set<string>,
+	normalized: Set<string> = new Set(),
+): Stage {
 	const steps: Step[] = [];
 	const consumed = new Set<string>();
 	for (const raw of map.fields) {
 		if (raw.write === false || (skipRefs && raw.ref) || replacedTargets.has(raw.crm)) continue;
-		const spec = applyPicklists(raw, picklists, 'target', false);
+		let spec = applyPicklists(raw, picklists, 'target', false);
+		// CRM → CRM: emails and phones were normalised while reading; writing checks the length only.
+		if (normalized.has(`${spec.unified}:${spec.type}`)) spec = { ...spec, type: 'string' };
 		const name = spec.unified;
 		consumed.add(name);
 		const writer = spec.write;
@@ -198,8 +166,10 @@ function writeStage(crm: CrmName, map: EntityMap, settings: TransformSettings, s
 			field: spec.crm,
 			unified: name,
 			get: (r) => r[name],
+			getKey: name,
 			tx: buildTransform({ type: spec.type, side: crm, max: spec.max, values: spec.values, format: spec.format }, settings),
 			put: writer ? writer : (out, v) => setter(out, v),
+			putKey: writer ? undefined : plainKey(spec.crm),
 		});
 	}
 	return { steps, consumed };
@@ -227,7 +197,8 @@ function ruleStep(rule: RuleSpec, index: number, finalSide: Side, targetMap: Ent
 		};
 	}
 	const setter = compileSetter(target);
-	return { field: target, unified: target, get: compileGetter(rule.source.trim()), tx, put: (out, v) => setter(out, v) };
+	const source = rule.source.trim();
+	return { field: target, unified: target, get: compileGetter(source), getKey: plainKey(source), tx, put: (out, v) => setter(out, v), putKey: plainKey(target) };
 }
 
 function computedStep(spec: ComputedSpec, index: number): Step {
@@ -279,7 +250,8 @@ function computedStep(spec: ComputedSpec, index: number): Step {
 			get = spec.op === 'firstName' ? (r) => firstWords(g(r)) : (r) => lastWord(g(r));
 		}
 	}
-	return { field: spec.target, unified: spec.target, get, tx: undefined, put: (out, v) => setter(out, v) };
+	const target = spec.target.trim();
+	return { field: target, unified: target, get, tx: undefined, put: (out, v) => setter(out, v), putKey: plainKey(target) };
 }
 
 /** Compiles a mapping. Throws MappingConfigError (with every problem found) for bad configuration. */
@@ -349,7 +321,11 @@ export function compileMapping(options: MappingOptions): CompiledMapping {
 			if (!crmToCrm) stage.steps = stage.steps.filter((s) => !replaced.has(s.unified));
 			stages.push(stage);
 		}
-		if (target) stages.push(writeStage(target, targetMap!, settings, crmToCrm, picklists, replaced));
+		if (target) {
+			const normalized = new Set<string>();
+			if (source) for (const f of defaultMap(source, entity).fields) if (f.type === 'email' || f.type === 'phone') normalized.add(`${f.unified}:${f.type}`);
+			stages.push(writeStage(target, targetMap!, settings, crmToCrm, picklists, replaced, normalized));
+		}
 	}
 
 	const defaults: [Getter, Setter, unknown][] = [];
@@ -369,7 +345,8 @@ export function compileMapping(options: MappingOptions): CompiledMapping {
 		for (const c of ov.computed ?? []) for (const s of c.sources ?? []) consumed.add(topKey(s));
 		unmapped = unmappedCopier(inputSide, finalSide, consumed);
 	}
-	return new CompiledMapping(options, stages, finalSteps, defaults, required, unmapped, (options.mode ?? 'lenient') === 'strict');
+	const runners = stages.map((stage, i) => compileStage(stage.steps, stages.length === 2 ? (i === 0 ? 'set' : 'check') : 'none'));
+	return new CompiledMapping(options, runners, compileStage(finalSteps, 'none'), defaults, required, unmapped, (options.mode ?? 'lenient') === 'strict');
 }
 
 /**

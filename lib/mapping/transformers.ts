@@ -24,8 +24,6 @@ export interface TransformSpec {
 // Local part and domain labels per RFC 5321 practice; no quoted local parts.
 const EMAIL_RE = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const PHONE_CHARS_RE = /^\+?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?$/i;
-const PHONE_EXT_RE = /\s*(?:ext\.?|x|#)\s*\d{1,6}$/i;
-const NON_DIGIT_RE = /\D/g;
 const THOUSANDS_RE = /^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
 const CURRENCY_RE = /^[A-Za-z]{3}$/;
 const URL_RE = /^(?:https?:\/\/)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?::\d{1,5})?(?:[/?#]\S*)?$/i;
@@ -76,6 +74,17 @@ const email: Transform = (v, cx) => {
 	return s;
 };
 
+/** Digits before an extension marker (ext/x/#); the string already matched PHONE_CHARS_RE. */
+function mainDigits(s: string): number {
+	let n = 0;
+	for (let i = 0; i < s.length; i++) {
+		const c = s.charCodeAt(i);
+		if (c >= 48 && c <= 57) n++;
+		else if (c === 101 || c === 69 || c === 120 || c === 88 || c === 35) break; // e E x X #
+	}
+	return n;
+}
+
 function phone(format: PhoneFormat, country: CountryCode | undefined): Transform {
 	return (v, cx) => {
 		if (v === null) return null;
@@ -86,8 +95,12 @@ function phone(format: PhoneFormat, country: CountryCode | undefined): Transform
 		const s = typeof v === 'number' ? String(v) : v.trim();
 		if (s === '') return null;
 		if (format === 'asIs') {
-			const digits = s.replace(PHONE_EXT_RE, '').replace(NON_DIGIT_RE, '').length;
-			if (!PHONE_CHARS_RE.test(s) || digits < 3 || digits > 15) cx.problem = `"${s}" is not a phone number`;
+			if (!PHONE_CHARS_RE.test(s)) {
+				cx.problem = `"${s}" is not a phone number`;
+				return s;
+			}
+			const digits = mainDigits(s);
+			if (digits < 3 || digits > 15) cx.problem = `"${s}" is not a phone number`;
 			return s;
 		}
 		// 00 is the international call prefix of most countries: read it as +.
