@@ -42,28 +42,67 @@ export interface AcceptedEvents {
 	fresh: CapturedEvent[];
 	duplicates: CapturedEvent[];
 	ownChanges: CapturedEvent[];
+	/** Echoes of this package's writes recognised by `isEcho` (fingerprints). */
+	echoes: CapturedEvent[];
+}
+
+export interface AcceptOptions {
+	markers?: readonly string[];
+	store?: Pick<StateStore, 'claimIdempotencyKeys' | 'releaseIdempotencyKey'>;
+	ttlMs?: number;
+	/** Fingerprint check of one record's observed change (e.g. lib/events isEchoOfOwnWrite). */
+	isEcho?: (event: CapturedEvent) => Promise<boolean>;
 }
 
 /**
- * Split events into new ones, redeliveries and own changes. Own changes are dropped before
- * claiming; the rest are claimed atomically for `ttlMs`. Rejects (StateStoreError) when the
- * store cannot record the claims: the caller must then answer with an error so the CRM
- * redelivers.
+ * One observed change per record: HubSpot sends one event per changed property, so events of
+ * the same record in one request are checked together, with their values merged.
  */
-export async function acceptEvents(
-	events: CapturedEvent[],
-	options: { markers?: readonly string[]; store?: Pick<StateStore, 'claimIdempotencyKeys'>; ttlMs?: number },
-): Promise<AcceptedEvents> {
+function groupByRecord(events: CapturedEvent[]): CapturedEvent[][] {
+	const groups = new Map<string, CapturedEvent[]>();
+	for (const event of events) {
+		const key = `${event.entity}|${event.recordId}|${event.operation}`;
+		const group = groups.get(key);
+		if (group) group.push(event);
+		else groups.set(key, [event]);
+	}
+	return [...groups.values()];
+}
+
+function merged(group: CapturedEvent[]): CapturedEvent {
+	if (group.length === 1) return group[0];
+	const record: Record<string, unknown> = {};
+	for (const event of group) Object.assign(record, event.record);
+	return { ...group[group.length - 1], record, changedFields: [...new Set(group.flatMap((e) => e.changedFields ?? []))] };
+}
+
+/**
+ * Split events into new ones, redeliveries, own changes (change-source markers) and echoes
+ * (fingerprints). Own changes are dropped before claiming; the rest are claimed atomically for
+ * `ttlMs`. Rejects (StateStoreError) when the store cannot record the claims or check echoes;
+ * claims made by this call are then released, so that the caller can answer with an error and
+ * the CRM's redelivery is processed.
+ */
+export async function acceptEvents(events: CapturedEvent[], options: AcceptOptions): Promise<AcceptedEvents> {
 	const markers = options.markers ?? [];
 	const ownChanges: CapturedEvent[] = [];
 	const candidates: CapturedEvent[] = [];
 	for (const event of events) (isOwnChange(event, markers) ? ownChanges : candidates).push(event);
-	if (!options.store || candidates.length === 0) return { fresh: candidates, duplicates: [], ownChanges };
-	const claimed = await options.store.claimIdempotencyKeys(candidates.map(idempotencyKey), options.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS);
-	const fresh: CapturedEvent[] = [];
+	const { store, isEcho } = options;
+	if (!store || candidates.length === 0) return { fresh: candidates, duplicates: [], ownChanges, echoes: [] };
+	const claimed = await store.claimIdempotencyKeys(candidates.map(idempotencyKey), options.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS);
+	const claimedNow: CapturedEvent[] = [];
 	const duplicates: CapturedEvent[] = [];
-	candidates.forEach((event, i) => (claimed[i] ? fresh : duplicates).push(event));
-	return { fresh, duplicates, ownChanges };
+	candidates.forEach((event, i) => (claimed[i] ? claimedNow : duplicates).push(event));
+	if (!isEcho) return { fresh: claimedNow, duplicates, ownChanges, echoes: [] };
+	try {
+		const echoed = new Set<CapturedEvent>();
+		for (const group of groupByRecord(claimedNow)) if (await isEcho(merged(group))) for (const e of group) echoed.add(e);
+		return { fresh: claimedNow.filter((e) => !echoed.has(e)), duplicates, ownChanges, echoes: [...echoed] };
+	} catch (error) {
+		await Promise.allSettled([...new Set(claimedNow.map(idempotencyKey))].map((key) => store.releaseIdempotencyKey(key)));
+		throw error;
+	}
 }
 
 /** CRMs redeliver for hours to days (HubSpot up to 3 days): keep keys for 7 days. */

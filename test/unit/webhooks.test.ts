@@ -22,7 +22,7 @@ import {
 	type WebhookRequest,
 } from '../../lib/webhooks';
 import type { CrmName } from '../../lib/model';
-import { openStateStore } from '../../lib/state';
+import { echoFingerprint, openStateStore } from '../../lib/state';
 
 const CURRENT = 'current-secret-7f3a';
 const PREVIOUS = 'previous-secret-19c2';
@@ -742,5 +742,35 @@ describe('own-change markers', () => {
 		}
 		await assert.rejects(acceptEvents([{ ...base, eventId: 'late' }], { store }), (error: Error & { code?: string }) => error.code === 'closed');
 		fs.rmSync(dir, { recursive: true, force: true });
+	});
+
+	test('echoes: the per-property events of one record are checked together; a failed check releases the claims', async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-sync-webhooks-'));
+		const store = await openStateStore({ backend: 'embedded', namespace: `ns-${randomUUID()}`, path: path.join(dir, 'state.sqlite') });
+		try {
+			// What the upsert wrote (here compared on the CRM's own field names).
+			await store.recordEchoes([echoFingerprint('hubspot', 'contact', '501', { email: 'ada@example.com', firstname: 'Ada' })], 60_000);
+			const change = (eventId: number, objectId: number, propertyName: string, propertyValue: string) => ({
+				eventId, subscriptionId: 1, portalId: 1, occurredAt: NOW - 1000, subscriptionType: 'contact.propertyChange', objectId, propertyName, propertyValue,
+			});
+			const batch = JSON.stringify([change(1, 501, 'email', 'ada@example.com'), change(2, 502, 'email', 'x@example.com'), change(3, 501, 'firstname', 'Ada')]);
+			const events = accepted(handle('hubspot', hubspotV3(batch))).events;
+			const isEcho = (e: CapturedEvent) => store.consumeEcho(e.source, e.entity, e.recordId, e.record ?? {});
+
+			const failing = async () => {
+				throw new Error('store went away');
+			};
+			await assert.rejects(acceptEvents(events, { store, isEcho: failing }), /store went away/);
+			const result = await acceptEvents(events, { store, isEcho });
+			assert.deepEqual(result.echoes.map((e) => e.eventId), ['1', '3'], 'both halves of our write are dropped');
+			assert.deepEqual(result.fresh.map((e) => e.eventId), ['2'], 'claims were released after the failed check');
+			// The fingerprint was consumed: the same values written by someone else later are a real change.
+			const again = JSON.stringify([change(4, 501, 'email', 'ada@example.com'), change(5, 501, 'firstname', 'Ada')]);
+			const later = await acceptEvents(accepted(handle('hubspot', hubspotV3(again))).events, { store, isEcho });
+			assert.deepEqual(later.fresh.map((e) => e.eventId), ['4', '5']);
+		} finally {
+			await store.close();
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
