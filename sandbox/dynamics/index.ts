@@ -447,7 +447,7 @@ export class DynamicsEmulator extends BaseEmulator {
 	}
 
 	/** Validates a create/update body into stored fields. */
-	private input(def: EntityDef, body: unknown, ctx: RequestContext, creating: boolean): { fields: Fields; id?: string } {
+	private input(def: EntityDef, body: unknown, ctx: RequestContext): { fields: Fields; id?: string } {
 		if (typeof body !== 'object' || body === null || Array.isArray(body)) fail(400, '0x80048d19', 'Error identified in Payload provided by the user: the body must be a JSON object.');
 		const fields: Fields = {};
 		let id: string | undefined;
@@ -482,7 +482,6 @@ export class DynamicsEmulator extends BaseEmulator {
 				fail(400, '0x80060888', `The property '${k}' does not exist on type 'Microsoft.Dynamics.CRM.${def.logical}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
 			}
 		}
-		void creating;
 		return { fields, id };
 	}
 
@@ -658,7 +657,7 @@ export class DynamicsEmulator extends BaseEmulator {
 	private create(ctx: RequestContext): Reply {
 		const def = this.entity(ctx);
 		return this.withTx(ctx, (tx) => {
-			const { fields, id } = this.input(def, ctx.body, ctx, true);
+			const { fields, id } = this.input(def, ctx.body, ctx);
 			const rec = this.createRow(def, fields, id, ctx, tx);
 			if (ctx.state.contentId) (ctx.state.contentIds as Map<string, string>).set(String(ctx.state.contentId), this.entityIdHeader(def, rec.id));
 			const headers = { 'OData-EntityId': this.entityIdHeader(def, rec.id) };
@@ -686,7 +685,7 @@ export class DynamicsEmulator extends BaseEmulator {
 			const { rec, id, keyAttrs } = this.resolveKey(def, ctx.params.key);
 			const ifMatch = header(ctx, 'if-match');
 			const ifNoneMatch = header(ctx, 'if-none-match');
-			const { fields, id: bodyId } = this.input(def, ctx.body, ctx, !rec);
+			const { fields, id: bodyId } = this.input(def, ctx.body, ctx);
 			if (rec) {
 				if (ifNoneMatch === '*') fail(412, '0x80040237', 'A record with matching key values already exists.');
 				if (ifMatch && ifMatch !== '*' && ifMatch !== this.etag(rec)) fail(412, '0x80060882', "The version of the existing record doesn't match the RowVersion property provided.");
@@ -924,7 +923,7 @@ export class DynamicsEmulator extends BaseEmulator {
 		if (s.fields.statecode === 1 && s.fields.merged === true) fail(400, '0x80040203', 'The subordinate record has already been merged.');
 		return this.withTx(ctx, (tx) => {
 			const content = (b.UpdateContent ?? {}) as Fields;
-			const { fields } = this.input(def, Object.fromEntries(Object.entries(content).filter(([k]) => k !== def.idAttr)), ctx, false);
+			const { fields } = this.input(def, Object.fromEntries(Object.entries(content).filter(([k]) => k !== def.idAttr)), ctx);
 			for (const other of ENTITIES) {
 				const attrs = Object.entries(other.lookups).filter(([a, targets]) => targets.includes(def.logical) && a !== 'masterid').map(([a]) => a);
 				if (!attrs.length) continue;
