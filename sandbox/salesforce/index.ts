@@ -1044,7 +1044,20 @@ export class SalesforceEmulator extends BaseEmulator {
 		const conjuncts = !q.where ? [] : q.where.kind === 'and' ? q.where.items : [q.where];
 		const emailEq = conjuncts.find((x): x is Extract<Condition, { kind: 'cmp' }> => x.kind === 'cmp' && x.op === '=' && x.field.toLowerCase() === 'email' && x.value.kind === 'string');
 		const since = conjuncts.find((x): x is Extract<Condition, { kind: 'cmp' }> => x.kind === 'cmp' && (x.op === '>' || x.op === '>=') && /^(systemmodstamp|lastmodifieddate)$/i.test(x.field) && x.value.kind === 'datetime');
-		if (emailEq && def.fields.Email) {
+		// Id = 'x' / Id IN (...): look the records up instead of scanning.
+		let idValues: Literal[] | undefined;
+		for (const x of conjuncts) {
+			if (x.kind === 'cmp' && x.op === '=' && x.field.toLowerCase() === 'id') idValues = [x.value];
+			else if (x.kind === 'in' && !x.negate && x.field.toLowerCase() === 'id') idValues = x.values;
+			if (idValues) break;
+		}
+		if (idValues) {
+			candidates = idValues
+				.map((v) => (v.kind === 'string' ? normaliseId(v.value) : undefined))
+				.map((id) => (id ? c.get(id, { includeDeleted: all }) : undefined))
+				.filter((r): r is StoredRecord => !!r)
+				.sort((a, b) => a.seq - b.seq);
+		} else if (emailEq && def.fields.Email) {
 			candidates = c.findBy('email', (emailEq.value as { value: string }).value, { includeDeleted: all });
 		} else if (since) {
 			candidates = c.changedSince((since.value as { value: number }).value, { inclusive: since.op === '>=', includeDeleted: all });

@@ -228,6 +228,10 @@ describe('SOQL', () => {
 		const withAcct = await q("SELECT FirstName, Account.Name FROM Contact WHERE Account.Name = 'Acme'");
 		assert.equal(withAcct[0].Account.Name, 'Acme');
 		assert.equal(withAcct[0].Account.attributes.type, 'Account');
+		const all = await q('SELECT Id, LastName FROM Contact ORDER BY LastName');
+		const byIds = await q(`SELECT LastName FROM Contact WHERE Id IN ('${all[0].Id}', '${all[2].Id.slice(0, 15)}', '003Dn0000000000AAA')`);
+		assert.deepEqual(byIds.map((r) => r.LastName), ['Ames', 'Cole']);
+		assert.equal((await q(`SELECT Id FROM Contact WHERE Id = '${all[1].Id}' AND LastName = 'Nope'`)).length, 0);
 		const count = await c.query('SELECT COUNT() FROM Contact WHERE LastName > \'B\'');
 		assert.equal(count.totalSize, 2);
 	});
