@@ -2,7 +2,7 @@
 
 export * from './types';
 export { normaliseEmail } from './normalise-email';
-export { normalisePhone } from './normalise-phone';
+export { checkPhoneCountry, normalisePhone } from './normalise-phone';
 export { normalisePersonName, type PersonName } from './normalise-name';
 export { normaliseCompany } from './normalise-company';
 export { normaliseCity, normalisePostalCode, normaliseStreet } from './normalise-address';

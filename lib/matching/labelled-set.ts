@@ -2,7 +2,7 @@
 // Each generated person ("entity") gets a clean record; some get 1-2 duplicates with
 // CRM-style corruptions (typos, nicknames, swapped names, reformatted phones, email case,
 // personal instead of work email, changed company legal form, single "name" field, missing
-// fields). Hard negatives are separate people who look alike: colleagues at one company with
+// fields, a new phone number). Hard negatives are separate people who look alike: colleagues at one company with
 // similar names, and household members sharing a phone number and address.
 
 import type { UnifiedRecord } from '../model';

@@ -8,7 +8,7 @@
 //   2. otherwise -> digits only, with a leading '+' kept when the input had one.
 // Numbers with fewer than 6 digits are ignored (extensions, junk).
 
-import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 
 const MIN_DIGITS = 6;
 
@@ -67,4 +67,11 @@ function isNanp(country: string): boolean {
 		nanpCache.set(country, known);
 	}
 	return known;
+}
+
+/** Throws a clear error unless `country` is an ISO 3166 code libphonenumber knows. */
+export function checkPhoneCountry(country: string): string {
+	const code = country.trim().toUpperCase();
+	if (!isSupportedCountry(code)) throw new Error(`Default phone country "${country}" is not a supported ISO 3166 country code (e.g. US, GB, DE)`);
+	return code;
 }

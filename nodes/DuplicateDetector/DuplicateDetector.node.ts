@@ -10,6 +10,7 @@ import {
 
 import {
 	batchOutcomes,
+	checkPhoneCountry,
 	findDuplicatesInBatch,
 	forgetMatchIndex,
 	indexOutcomes,
@@ -130,7 +131,7 @@ export class DuplicateDetector implements INodeType {
 function readMatchOptions(ctx: IExecuteFunctions, operation: Operation, options: NodeOptions): MatchOptions {
 	const common: MatchOptions = {
 		gmailFolding: options.gmailFolding === true,
-		defaultCountry: options.defaultCountry?.trim() || 'US',
+		defaultCountry: checkPhoneCountry(options.defaultCountry?.trim() || 'US'),
 		maxBlockSize: options.maxBlockSize,
 		master: {
 			rule: options.masterRule ?? 'mostComplete',

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+	checkPhoneCountry,
 	formalNames,
 	NICKNAME_TABLE_SIZE,
 	normaliseCity,
@@ -55,6 +56,10 @@ describe('normalisePhone', () => {
 	});
 	test('numbers libphonenumber cannot place fall back to digits', () => {
 		assert.equal(normalisePhone('12 34 56 78 90 12 34', 'US'), '12345678901234');
+	});
+	test('unknown default countries are a clear error', () => {
+		assert.equal(checkPhoneCountry(' gb '), 'GB');
+		assert.throws(() => checkPhoneCountry('XX'), /not a supported ISO 3166 country code/);
 	});
 	test('too short or empty values are ignored', () => {
 		assert.equal(normalisePhone('12345', 'US'), undefined);
