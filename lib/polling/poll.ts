@@ -1,0 +1,233 @@
+// Polling delta capture: reads a CRM's changes since the stored position through the connector's
+// listChanges (which pages past the CRMs' caps), drops what was already handled (id +
+// modification stamp), our own changes (change-source markers) and echoes of our writes
+// (upsert fingerprints), and returns SyncEvents with a commit() that stores the new position.
+//
+// Never lose a record:
+// - at most `maxRecords` changes are read per poll, and the connector is asked for pages no
+//   larger than what is left, so every change read is emitted or dropped on purpose, and the
+//   stored position covers exactly what was read;
+// - the position and the handled keys are stored together in one atomic write (commit), which
+//   the caller makes only after handing the events on; if it fails, nothing moved;
+// - after each completed sweep the next one re-reads an overlap window before the newest change
+//   seen (late-indexed writes, equal timestamps, clock skew); handled keys drop the repeats.
+
+import type { ChangedRecord, CrmConnector, DeletedRecord } from '../connectors/types';
+import { isEchoOfOwnWrite } from '../events/echo';
+import type { CrmName, EntityType, SyncEvent, SyncOperation } from '../model';
+import type { StateStore } from '../state/types';
+import { isOwnChange } from '../webhooks/accept';
+import type { CapturedEvent } from '../webhooks/types';
+import { commitState, handledKeys, loadState, pruneHandled, seenKey, type PollMode, type PollState } from './state';
+
+export { resetPolling, type PollMode, type PollState } from './state';
+
+const EPOCH = '1970-01-01T00:00:00.000Z';
+
+export const DEFAULT_MAX_RECORDS = 1000;
+export const DEFAULT_OVERLAP_MS = 5000;
+/** Safety bound on pages per poll (e.g. many pages of already-handled records). */
+export const DEFAULT_MAX_PAGES = 1000;
+
+export interface PollOptions {
+	entity: EntityType;
+	/** incremental (default): changes since the stored position; full: every record, sweep after sweep; since: from `since` on. */
+	mode?: PollMode;
+	/** ISO date, for mode 'since' (the start when there is no stored position yet). */
+	since?: string;
+	/** Changes read per poll (default 1000). The rest is read by the next poll. */
+	maxRecords?: number;
+	/** Re-read this many ms before the newest change seen, at each new sweep (default 5000). 0: follow the connector's cursor only. */
+	overlapMs?: number;
+	/** Records per CRM request (capped at the CRM's maximum and at what is left of maxRecords). */
+	pageSize?: number;
+	/** Report deletions too (default true). */
+	includeDeleted?: boolean;
+	/** CRM fields to read (default: the connector's standard set). */
+	fields?: string[];
+	/** Values identifying our writes in the CRM's change-source markers (see lib/webhooks isOwnChange). */
+	ownChangeMarkers?: readonly string[];
+	/** Drop echoes of our writes by the upsert's fingerprints (consumes them). Default true. */
+	dropEchoes?: boolean;
+	maxPages?: number;
+	/** Wall clock in ms (tests). */
+	now?: () => number;
+}
+
+/** One change as emitted: the SyncEvent, plus the merged ids for merges (as the webhook trigger emits them). */
+export type PolledEvent = SyncEvent & Pick<CapturedEvent, 'mergedIds'>;
+
+export interface PollBatch {
+	events: PolledEvent[];
+	dropped: { duplicates: number; ownChanges: number; echoes: number };
+	/** Changes read from the CRM in this poll (emitted + dropped). */
+	read: number;
+	/** The CRM has more changes right now: the next poll goes on where this one stopped. */
+	hasMore: boolean;
+	/** Stores the new position and the handled keys, atomically. Call after handing the events on. Rejects when the store cannot. */
+	commit(): Promise<void>;
+}
+
+interface Candidate {
+	key: string;
+	stamp: string;
+	event: PolledEvent;
+	/** Made by this package according to the CRM's change-source marker. */
+	own: boolean;
+}
+
+function iso(value: string | number): string {
+	const ms = typeof value === 'number' ? value : Date.parse(value);
+	if (!Number.isFinite(ms)) throw new Error(`not a date: ${JSON.stringify(value)}`);
+	return new Date(ms).toISOString();
+}
+
+function changedEvent(crm: CrmName, entity: EntityType, record: ChangedRecord, stamp: string, knownUntil: string): PolledEvent {
+	// A record created after the newest change we had handled is new to us; the connectors do not tell more.
+	const created = record.createdAt !== undefined && Number.isFinite(Date.parse(record.createdAt)) && Date.parse(record.createdAt) > Date.parse(knownUntil);
+	const operation: SyncOperation = created ? 'create' : 'update';
+	return { eventId: `${crm}:${entity}:${record.id}:${stamp}`, source: crm, entity, operation, recordId: record.id, occurredAt: stamp, record: { id: record.id, ...record.fields } };
+}
+
+function deletedEvent(crm: CrmName, entity: EntityType, deleted: DeletedRecord, stamp: string): PolledEvent {
+	if (deleted.mergedInto) {
+		return { eventId: `${crm}:${entity}:${deleted.id}:merged:${stamp}`, source: crm, entity, operation: 'merge', recordId: deleted.mergedInto, occurredAt: stamp, mergedIds: [deleted.id] };
+	}
+	return { eventId: `${crm}:${entity}:${deleted.id}:deleted:${stamp}`, source: crm, entity, operation: 'delete', recordId: deleted.id, occurredAt: stamp };
+}
+
+/**
+ * Who last changed the record, from the modifier fields some CRMs return with records (only when
+ * the connector reads them): Zoho Modified_By, Salesforce LastModifiedById, Dynamics _modifiedby_value.
+ */
+export function recordOrigin(crm: CrmName, fields: Record<string, unknown> | undefined): CapturedEvent['origin'] {
+	if (!fields) return undefined;
+	let actor: unknown;
+	if (crm === 'zoho') actor = (fields.Modified_By as { id?: unknown } | undefined)?.id;
+	else if (crm === 'salesforce') actor = fields.LastModifiedById;
+	else if (crm === 'dynamics') actor = fields._modifiedby_value;
+	return actor === undefined || actor === null || actor === '' ? undefined : { actorId: String(actor) };
+}
+
+function configKey(mode: PollMode, since: string | undefined): string {
+	return mode === 'since' ? `since|${since}` : mode;
+}
+
+/**
+ * One poll: reads up to `maxRecords` changes and returns them with `commit()`. Nothing is stored
+ * before commit() (except consumed echo fingerprints), so a caller that only looks (n8n's manual
+ * test) just does not commit.
+ */
+export async function pollChanges(connector: CrmConnector, store: StateStore, options: PollOptions): Promise<PollBatch> {
+	const crm = connector.crm;
+	const { entity } = options;
+	const mode = options.mode ?? 'incremental';
+	if (mode === 'since' && !options.since) throw new Error('Polling "since a date" needs the date');
+	const since = mode === 'since' ? iso(options.since!) : undefined;
+	const maxRecords = Math.max(1, Math.floor(options.maxRecords ?? DEFAULT_MAX_RECORDS));
+	const overlapMs = Math.max(0, options.overlapMs ?? DEFAULT_OVERLAP_MS);
+	const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
+	const now = options.now ?? Date.now;
+	const markers = options.ownChangeMarkers ?? [];
+	const dedupe = mode !== 'full';
+
+	const config = configKey(mode, since);
+	const loaded = await loadState(store, crm, entity);
+	const stored = loaded?.config === config ? loaded : undefined;
+	const gen = stored ? stored.gen : (loaded?.gen ?? 0) + (loaded ? 1 : 0);
+	const start = since ?? EPOCH;
+
+	// Where this poll starts: inside a sweep, its cursor; else a new sweep.
+	let cursor: string | undefined;
+	let from: string | undefined;
+	let knownUntil: string;
+	let lateFloor: number | undefined;
+	if (stored?.next) {
+		cursor = stored.next;
+		knownUntil = stored.sweepSince;
+		lateFloor = stored.lateFloor ? Date.parse(stored.lateFloor) : undefined;
+	} else if (!stored || mode === 'full') {
+		from = start;
+		knownUntil = start;
+	} else if (overlapMs > 0 && stored.watermark) {
+		// A change that became visible late (index delay, clock skew, both below the overlap) can
+		// only be behind the last sweep if that sweep read changes younger than the overlap.
+		from = stored.lateFloor && stored.lateFloor < stored.watermark ? stored.lateFloor : stored.watermark;
+		knownUntil = stored.watermark;
+	} else {
+		cursor = stored.caughtUp;
+		from = cursor ? undefined : (stored.watermark ?? start);
+		knownUntil = stored.watermark ?? stored.sweepSince;
+	}
+
+	const events: PolledEvent[] = [];
+	const handled: string[] = [];
+	const thisPoll = new Set<string>();
+	const dropped = { duplicates: 0, ownChanges: 0, echoes: 0 };
+	let watermark = stored?.watermark;
+	let read = 0;
+	let pages = 0;
+	let hasMore = true;
+
+	while (read < maxRecords && pages < maxPages) {
+		const requestedAt = now();
+		const page = await connector.listChanges(entity, {
+			...(cursor ? { cursor } : { since: from }),
+			pageSize: Math.min(options.pageSize ?? maxRecords - read, maxRecords - read),
+			includeDeleted: options.includeDeleted !== false,
+			...(options.fields ? { fields: options.fields } : {}),
+		});
+		pages++;
+		const candidates: Candidate[] = [];
+		for (const record of page.records) {
+			const stamp = iso(record.modifiedAt);
+			const event = changedEvent(crm, entity, record, stamp, knownUntil);
+			const origin = recordOrigin(crm, record.fields);
+			const own = origin !== undefined && isOwnChange({ ...event, origin }, markers);
+			candidates.push({ key: seenKey(crm, entity, gen, stamp, 'changed', record.id), stamp, event, own });
+		}
+		for (const deleted of page.deleted) {
+			const stamp = deleted.deletedAt ? iso(deleted.deletedAt) : iso(now());
+			candidates.push({ key: seenKey(crm, entity, gen, stamp, 'deleted', deleted.id), stamp, event: deletedEvent(crm, entity, deleted, stamp), own: false });
+		}
+		read += candidates.length;
+		const newest = candidates.reduce<string | undefined>((max, c) => (max === undefined || c.stamp > max ? c.stamp : max), undefined);
+		if (newest !== undefined && Date.parse(newest) > requestedAt - overlapMs) lateFloor = Math.min(lateFloor ?? Infinity, requestedAt - overlapMs);
+		const before = dedupe ? await handledKeys(store, candidates.map((c) => c.key)) : new Set<string>();
+		for (const candidate of candidates) {
+			if (watermark === undefined || candidate.stamp > watermark) watermark = candidate.stamp;
+			if (thisPoll.has(candidate.key) || before.has(candidate.key)) {
+				dropped.duplicates++;
+				continue;
+			}
+			thisPoll.add(candidate.key);
+			if (dedupe) handled.push(candidate.key);
+			if (candidate.own) dropped.ownChanges++;
+			else if (options.dropEchoes !== false && (await isEchoOfOwnWrite(store, candidate.event))) dropped.echoes++;
+			else events.push(candidate.event);
+		}
+		if (page.hasMore && page.cursor === cursor && candidates.length === 0) {
+			throw new Error(`The ${crm} connector returned no changes and the same cursor while reporting more: polling cannot advance`);
+		}
+		cursor = page.cursor;
+		hasMore = page.hasMore;
+		if (!hasMore) break;
+	}
+
+	const sweeps = (stored?.sweeps ?? 0) + (hasMore ? 0 : 1);
+	const next: PollState = { v: 1, config, ...(hasMore ? { next: cursor } : { caughtUp: cursor }), sweepSince: knownUntil, ...(lateFloor !== undefined ? { lateFloor: iso(lateFloor) } : {}), ...(watermark ? { watermark } : {}), sweeps, gen };
+
+	return {
+		events,
+		dropped,
+		read,
+		hasMore,
+		async commit() {
+			await commitState(store, crm, entity, next, handled);
+			// Keys older than any later re-read can reach are garbage; failing to prune loses nothing.
+			if (dedupe && watermark && !hasMore) {
+				await pruneHandled(store, crm, entity, gen, iso(Math.min(Date.parse(watermark), lateFloor ?? Infinity) - overlapMs)).catch(() => 0);
+			}
+		},
+	};
+}

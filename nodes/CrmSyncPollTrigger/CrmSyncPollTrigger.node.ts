@@ -1,0 +1,111 @@
+import {
+	NodeApiError,
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+	type IPollFunctions,
+	type JsonObject,
+} from 'n8n-workflow';
+
+import { createConnector, CrmError } from '../../lib/connectors';
+import type { CrmName, EntityType } from '../../lib/model';
+import { pollChanges, type PollBatch, type PollMode } from '../../lib/polling';
+import type { StateStore } from '../../lib/state';
+import { sharedStore, storeConfig, type RedisCredential } from '../CrmSyncTrigger/store';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
+import { pollProperties } from './description';
+
+/** Items a manual test returns: a sample, without moving the stored position. */
+const MANUAL_SAMPLE = 5;
+
+const list = (value: string) =>
+	value
+		.split(',')
+		.map((s) => s.trim())
+		.filter((s) => s !== '');
+
+export class CrmSyncPollTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'CRM Sync Poll Trigger',
+		name: 'crmSyncPollTrigger',
+		icon: 'file:crmSyncPollTrigger.svg',
+		group: ['trigger'],
+		version: 1,
+		polling: true,
+		subtitle: '={{"poll " + $parameter["entity"] + " in " + $parameter["crm"]}}',
+		description: 'Starts a sync from changes read periodically from Salesforce, HubSpot, Pipedrive, Zoho CRM or Dynamics 365 (no webhooks needed)',
+		defaults: { name: 'CRM Sync Poll Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
+				name,
+				required: true,
+				displayOptions: { show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] } },
+			})),
+			{ name: 'redis', required: true, displayOptions: { show: { stateBackend: ['redis'] } } },
+		],
+		properties: pollProperties,
+	};
+
+	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
+		const crm = this.getNodeParameter('crm') as CrmName;
+		const entity = this.getNodeParameter('entity') as EntityType;
+		const mode = this.getNodeParameter('mode', 'incremental') as PollMode;
+		const manual = this.getMode() === 'manual';
+
+		const auth = AUTH_PARAMETER[crm] ? (this.getNodeParameter(AUTH_PARAMETER[crm]) as string) : '';
+		const credentialType = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth)?.[2];
+		if (!credentialType) throw new NodeOperationError(this.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
+		const credentials = (await this.getCredentials(credentialType)) as IDataObject;
+
+		const backend = this.getNodeParameter('stateBackend', 'embedded') as 'embedded' | 'redis';
+		const namespace = (this.getNodeParameter('syncNamespace', '') as string).trim() || this.getWorkflow().id || 'default';
+		let store: StateStore;
+		try {
+			const redis = backend === 'redis' ? ((await this.getCredentials('redis')) as RedisCredential) : undefined;
+			store = await sharedStore(storeConfig(namespace, backend, redis));
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), `Cannot open the ${backend} state store: ${(error as Error).message}`);
+		}
+
+		const maxRecords = Number(this.getNodeParameter('maxRecords', 1000));
+		let batch: PollBatch;
+		try {
+			batch = await pollChanges(createConnector(crm, credentials, { store }), store, {
+				entity,
+				mode,
+				since: mode === 'since' ? (this.getNodeParameter('since') as string) : undefined,
+				maxRecords: manual ? Math.min(maxRecords, MANUAL_SAMPLE) : maxRecords,
+				overlapMs: Number(this.getNodeParameter('overlapSeconds', 5)) * 1000,
+				includeDeleted: this.getNodeParameter('includeDeleted', true) as boolean,
+				ownChangeMarkers: list(this.getNodeParameter('ownChangeMarkers', '') as string),
+				// A manual test changes nothing: echo fingerprints are consumed only by real polls.
+				dropEchoes: !manual && (this.getNodeParameter('dropEchoes', true) as boolean),
+			});
+		} catch (error) {
+			if (error instanceof CrmError) {
+				throw new NodeApiError(this.getNode(), (error.body ?? { message: error.message }) as JsonObject, {
+					message: error.message,
+					httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
+				});
+			}
+			throw new NodeOperationError(this.getNode(), error instanceof Error ? error.message : String(error));
+		}
+
+		const items: INodeExecutionData[] = batch.events.map((event) => ({ json: event as unknown as IDataObject }));
+		if (!manual) {
+			// The position moves only once the items are handed to n8n (returned right after this);
+			// if it cannot be stored, the poll fails and the same changes are read again next time.
+			try {
+				await batch.commit();
+			} catch (error) {
+				throw new NodeOperationError(this.getNode(), `Cannot store the polling position; the changes will be read again: ${(error as Error).message}`);
+			}
+		}
+		return items.length > 0 ? [items] : null;
+	}
+}
