@@ -1,6 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseMaster, completeness, connectedComponents, findDuplicatesInBatch, UnionFind } from '../../lib/matching';
+import {
+	batchOutcomes,
+	chooseMaster,
+	completeness,
+	connectedComponents,
+	findDuplicatesInBatch,
+	indexOutcomes,
+	MatchIndex,
+	UnionFind,
+} from '../../lib/matching';
 
 describe('clustering', () => {
 	test('union-find joins transitively', () => {
@@ -68,5 +77,42 @@ describe('master suggestion', () => {
 	test('ties keep input order; empty input is an error', () => {
 		assert.equal(chooseMaster([{ a: 1 }, { a: 2 }]), 0);
 		assert.throws(() => chooseMaster([]), /no records/);
+	});
+});
+
+describe('outcomes per record', () => {
+	const john = { id: '123', name: 'John Doe', email: 'j.doe@example.com', phone: '5551234567', title: 'CTO' };
+	const jonathan = { name: 'Jonathan Doe', email: 'j.doe@example.com', phone: '(555) 123-4567' };
+	const ann = { id: '900', name: 'Ann Lee', email: 'ann@lee.io', phone: '4155550999' };
+
+	test('batch: masters and singletons are unique, other members duplicates of the master', () => {
+		const records = [jonathan, ann, john];
+		const outcomes = batchOutcomes(records, findDuplicatesInBatch(records));
+		assert.deepEqual(outcomes[1], { kind: 'unique' });
+		assert.deepEqual(outcomes[2], { kind: 'unique', masterOf: { cluster: 0, size: 2 } }, 'John has a title too: more complete');
+		const duplicate = outcomes[0];
+		assert.equal(duplicate.kind, 'duplicate');
+		if (duplicate.kind !== 'duplicate') return;
+		assert.equal(duplicate.masterIndex, 2);
+		assert.equal(duplicate.masterId, '123');
+		assert.deepEqual(duplicate.matchedWith, { id: '123', index: 2 });
+		assert.ok(duplicate.confidence > 0.8);
+	});
+
+	test('index: unique records with an id join the index, so a repeat in the same batch is caught', () => {
+		const index = new MatchIndex();
+		index.upsert(john);
+		const annAgain = { ...ann, id: '901', email: 'ANN@lee.io' };
+		const outcomes = indexOutcomes(index, [jonathan, ann, annAgain, { name: 'No Id', email: 'no@id.io' }], { addUnique: true });
+		assert.deepEqual(outcomes.map((o) => (o instanceof Error ? 'error' : o.kind)), ['duplicate', 'unique', 'duplicate', 'unique']);
+		const repeat = outcomes[2];
+		assert.ok(!(repeat instanceof Error) && repeat.kind === 'duplicate' && repeat.masterId === '900');
+		assert.equal(index.size, 2, 'Ann added; the record without an id is not');
+	});
+
+	test('index: without addUnique the index is left alone', () => {
+		const index = new MatchIndex();
+		indexOutcomes(index, [ann], { addUnique: false });
+		assert.equal(index.size, 0);
 	});
 });
