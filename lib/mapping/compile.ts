@@ -377,5 +377,5 @@ export function defaultTargetFields(direction: MappingOptions['direction'], enti
 		return defaultMap(source, entity).fields.filter((f) => f.read !== false).map((f) => ({ name: f.unified, type: f.type, required: false }));
 	}
 	if (!target) return [];
-	return defaultMap(target, entity).fields.filter((f) => f.write !== false).map((f) => ({ name: f.crm, type: f.type, required: f.required === true }));
+	return defaultMap(target, entity).fields.filter((f) => f.write !== false && !f.virtual).map((f) => ({ name: f.crm, type: f.type, required: f.required === true }));
 }

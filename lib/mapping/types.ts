@@ -67,6 +67,8 @@ export interface FieldSpec {
 	required?: boolean;
 	/** A CRM-local record id (owner, account, associations): not copied CRM → CRM. */
 	ref?: boolean;
+	/** `crm` names no real CRM field (the value picks the object): not listed as a target field. */
+	virtual?: boolean;
 	/** CRM-side format options for the transformer. */
 	format?: FieldFormat;
 	roundTrip?: RoundTrip;

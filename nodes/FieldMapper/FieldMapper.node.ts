@@ -99,6 +99,7 @@ export class FieldMapper implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Mapped', 'Invalid'],
+		usableAsTool: true,
 		// Only for listing the target CRM's live fields in the editor; mapping never calls a CRM.
 		credentials: CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
 			name,

@@ -122,7 +122,8 @@ export const hubspotMaps: CrmMaps = {
 		object: 'calls | meetings | tasks | emails | notes',
 		fields: [
 			// The type picks the object and its properties; it is not a property itself.
-			field('type', 'hs_engagement_type', 'picklist', {
+			field('type', '(engagement object)', 'picklist', {
+				virtual: true,
 				values: valueMap([['call', 'call'], ['meeting', 'meeting'], ['task', 'task'], ['email', 'email'], ['note', 'note']]),
 				read: readType,
 				write: () => undefined,

@@ -117,7 +117,8 @@ export const zohoMaps: CrmMaps = {
 	activity: {
 		object: 'Tasks | Calls | Events | Notes',
 		fields: [
-			field('type', '$module', 'picklist', {
+			field('type', '(module)', 'picklist', {
+				virtual: true,
 				values: ZOHO_ACTIVITY_MODULE,
 				keys: ['Call_Type'],
 				read: readModule,
