@@ -120,8 +120,10 @@ export class DuplicateDetector implements INodeType {
 			await index.flush(store);
 			return outputs;
 		} catch (error) {
+			// Unflushed changes of a failed execution must not linger in the cached index.
 			forgetMatchIndex(cacheKey);
-			throw error;
+			if (error instanceof NodeOperationError) throw error;
+			throw new NodeOperationError(this.getNode(), `Index of known records: ${(error as Error).message}`);
 		} finally {
 			await store.close().catch(() => undefined);
 		}
