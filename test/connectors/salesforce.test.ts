@@ -1,5 +1,7 @@
 // Salesforce connector: every operation through the real jsforce against the sandbox emulator.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startSandbox, type Emulator, type EmulatorOptions, type Sandbox } from '../../sandbox';
 import { create, SalesforceConnector } from '../../lib/connectors/salesforce';
@@ -258,6 +260,31 @@ describe('Salesforce connector', () => {
 			});
 		} finally {
 			sf.setStrictAuth(false);
+		}
+	});
+	test('writes carry Sforce-Call-Options client=<marker>: CDC changeOrigin shows it (echo detection)', async () => {
+		const bodies: string[] = [];
+		const receiver = createServer((req, res) => {
+			let body = '';
+			req.on('data', (c) => (body += c));
+			req.on('end', () => {
+				bodies.push(body);
+				res.end('ok');
+			});
+		});
+		await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+		try {
+			sf.addSubscription({ type: 'changeEvent', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cdc`, secret: 's3cret', entities: ['Contact'] });
+			const c = connector({ changeSourceMarker: 'crm-sync-e2e' });
+			const made = await c.create('contact', [{ ref: 0, fields: { LastName: 'Echo', Email: 'echo@example.com' } }]);
+			const id = idOf(made[0]);
+			await sf.webhooksIdle();
+			const event = bodies.map((b) => JSON.parse(b) as { data: { payload: { ChangeEventHeader: { recordIds: string[]; changeOrigin: string } } } }).find((e) => e.data.payload.ChangeEventHeader.recordIds.includes(id));
+			assert.ok(event, 'a change event for the created contact');
+			assert.match(event.data.payload.ChangeEventHeader.changeOrigin, /client=crm-sync-e2e/);
+		} finally {
+			receiver.closeAllConnections();
+			await new Promise((resolve) => receiver.close(resolve));
 		}
 	});
 });
