@@ -52,6 +52,8 @@ export class Collection {
 	private holes = 0;
 	/** Append-only (updatedAt, id) log in ascending time; entries whose record moved on are stale. */
 	private log: { t: number; id: string }[] = [];
+	/** Set when a backdated insert broke the log's time order; fixed lazily before reads. */
+	private logUnsorted = false;
 	private readonly indexes = new Map<string, Map<string, Set<string>>>();
 	private readonly indexedKeys = new Map<string, Map<string, string[]>>();
 	private nextSeq = 1;
@@ -78,10 +80,15 @@ export class Collection {
 		return this.byId.size;
 	}
 
-	insert(fields: Fields, opts: { id?: string; createdAt?: number } = {}): StoredRecord {
+	/**
+	 * Adds a record. `createdAt` backdates creation; `updatedAt` (seed data: existing records
+	 * last changed in the past) backdates the modification too and leaves the clock alone, so
+	 * seeding 50K records does not push "now" ahead.
+	 */
+	insert(fields: Fields, opts: { id?: string; createdAt?: number; updatedAt?: number } = {}): StoredRecord {
 		const id = opts.id ?? this.opts.idGen();
 		if (this.byId.has(id)) throw new Error(`${this.type}: duplicate id ${id}`);
-		const now = this.clock.tick();
+		const now = opts.updatedAt ?? this.clock.tick();
 		const rec: StoredRecord = {
 			id,
 			type: this.type,
@@ -94,7 +101,7 @@ export class Collection {
 		this.rows.push(rec);
 		this.live++;
 		this.reindex(rec);
-		this.log.push({ t: now, id });
+		this.appendLog(now, id);
 		return rec;
 	}
 
@@ -120,7 +127,7 @@ export class Collection {
 	/** Bumps updatedAt without changing fields (e.g. a related record changed). */
 	touch(rec: StoredRecord): void {
 		rec.updatedAt = this.clock.tick();
-		this.log.push({ t: rec.updatedAt, id: rec.id });
+		this.appendLog(rec.updatedAt, rec.id);
 		this.maybeCompactLog();
 	}
 
@@ -213,6 +220,10 @@ export class Collection {
 	 * O(log n + k) thanks to the change log (each record appears once, at its latest time).
 	 */
 	*changedSince(since: number, opts: ReadOptions & { inclusive?: boolean } = {}): IterableIterator<StoredRecord> {
+		if (this.logUnsorted) {
+			this.log.sort((a, b) => a.t - b.t);
+			this.logUnsorted = false;
+		}
 		let lo = 0;
 		let hi = this.log.length;
 		while (lo < hi) {
@@ -234,10 +245,17 @@ export class Collection {
 		this.byId.clear();
 		this.rows = [];
 		this.log = [];
+		this.logUnsorted = false;
 		this.holes = 0;
 		this.live = 0;
 		for (const m of this.indexes.values()) m.clear();
 		for (const m of this.indexedKeys.values()) m.clear();
+	}
+
+	private appendLog(t: number, id: string): void {
+		const last = this.log[this.log.length - 1];
+		if (last && t < last.t) this.logUnsorted = true;
+		this.log.push({ t, id });
 	}
 
 	private reindex(rec: StoredRecord): void {

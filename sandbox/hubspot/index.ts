@@ -228,7 +228,7 @@ export class HubSpotEmulator extends BaseEmulator {
 		for (const c of data.companies) {
 			const rec = this.coll(companies).insert(
 				{ name: c.name, domain: c.domain, phone: c.phone, industry: c.industry.toUpperCase(), city: c.city, country: c.country },
-				{ createdAt: c.createdAt },
+				{ createdAt: c.createdAt, updatedAt: c.createdAt },
 			);
 			ids.set(c.key, rec.id);
 		}
@@ -250,7 +250,7 @@ export class HubSpotEmulator extends BaseEmulator {
 					lifecyclestage: c.lifecycle,
 					company: c.companyKey ? companyNames.get(c.companyKey) : undefined,
 				}),
-				{ createdAt: c.createdAt },
+				{ createdAt: c.createdAt, updatedAt: c.createdAt },
 			);
 			ids.set(c.key, rec.id);
 			if (c.companyKey) this.associate(contacts, rec.id, companies, ids.get(c.companyKey)!, [1, 279]);
@@ -258,7 +258,7 @@ export class HubSpotEmulator extends BaseEmulator {
 		for (const d of data.deals) {
 			const rec = this.coll(deals).insert(
 				{ dealname: d.name, amount: String(d.amount), dealstage: d.stage === 'won' ? 'closedwon' : d.stage === 'lost' ? 'closedlost' : SEED_STAGES[d.stageLabel] ?? DEAL_STAGES[0], pipeline: 'default', closedate: `${d.closeDate}T00:00:00.000Z` },
-				{ createdAt: d.createdAt },
+				{ createdAt: d.createdAt, updatedAt: d.createdAt },
 			);
 			ids.set(d.key, rec.id);
 			if (d.contactKey) this.associate(deals, rec.id, contacts, ids.get(d.contactKey)!, [3]);
@@ -274,7 +274,7 @@ export class HubSpotEmulator extends BaseEmulator {
 			if (a.type === 'call') Object.assign(props, { hs_call_title: a.subject, hs_call_body: a.body, hs_call_direction: a.direction === 'inbound' ? 'INBOUND' : 'OUTBOUND', hs_call_duration: String((a.durationSec ?? 0) * 1000) });
 			if (a.type === 'meeting') Object.assign(props, { hs_meeting_title: a.subject, hs_meeting_body: a.body, hs_meeting_start_time: ts, hs_meeting_end_time: new Date(a.endAt ?? a.at).toISOString() });
 			if (a.type === 'email') Object.assign(props, { hs_email_subject: a.subject, hs_email_text: a.body, hs_email_direction: a.direction === 'inbound' ? 'INCOMING_EMAIL' : 'EMAIL' });
-			const rec = this.coll(t).insert(dropEmpty(props), { createdAt: a.createdAt });
+			const rec = this.coll(t).insert(dropEmpty(props), { createdAt: a.createdAt, updatedAt: a.createdAt });
 			if (a.contactKey) this.associate(t, rec.id, contacts, ids.get(a.contactKey)!, [defaultAssociationType(t.singular, 'contact')!.typeId]);
 			if (a.dealKey) this.associate(t, rec.id, deals, ids.get(a.dealKey)!, [defaultAssociationType(t.singular, 'deal')!.typeId]);
 			counts[t.name] = (counts[t.name] ?? 0) + 1;

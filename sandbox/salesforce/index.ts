@@ -197,7 +197,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			const clean: Record<string, unknown> = { OwnerId: this.uiUserId, CreatedById: this.uiUserId, LastModifiedById: this.uiUserId };
 			for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== '') clean[k] = v;
 			this.derive(def, clean);
-			return this.coll(def).insert(clean, { createdAt });
+			return this.coll(def).insert(clean, { createdAt, updatedAt: createdAt });
 		};
 		for (const c of data.companies) {
 			ids.set(c.key, insert(SOBJECTS.Account, { Name: c.name, Website: c.domain, Phone: c.phone, Industry: c.industry, BillingCity: c.city, BillingCountry: c.country }, c.createdAt).id);

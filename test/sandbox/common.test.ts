@@ -48,6 +48,20 @@ describe('store and clock', () => {
 		assert.throws(() => c.insert({}, { id: a.id }), /duplicate id/);
 	});
 
+	test('backdated (seeded) inserts leave the clock alone and still read back in time order', () => {
+		const clock = new Clock();
+		const c = new RecordStore(clock).define('t', { idGen: sequentialIds() });
+		const live = c.insert({ n: 'live' });
+		const old2 = c.insert({ n: 'old2' }, { createdAt: 2000, updatedAt: 2000 });
+		const old1 = c.insert({ n: 'old1' }, { createdAt: 1000, updatedAt: 1000 });
+		assert.ok(clock.peek() - live.updatedAt < 1000, 'seeding did not move the clock');
+		assert.deepEqual([...c.changedSince(0)].map((r) => r.fields.n), ['old1', 'old2', 'live']);
+		assert.deepEqual([...c.changedSince(1500)].map((r) => r.fields.n), ['old2', 'live']);
+		c.update(old1.id, { n: 'old1 changed' });
+		assert.deepEqual([...c.changedSince(1500)].map((r) => r.fields.n), ['old2', 'live', 'old1 changed']);
+		void old2;
+	});
+
 	test('many updates keep changedSince linear: stale log entries are compacted', () => {
 		const c = new RecordStore(new Clock()).define('t', { idGen: sequentialIds() });
 		const ids = Array.from({ length: 100 }, () => c.insert({ n: 0 }).id);

@@ -285,8 +285,10 @@ describe('SOQL', () => {
 		em.seed({ contacts: 20, duplicateShare: 0 });
 		const mark = ((await c.query('SELECT SystemModstamp FROM Contact ORDER BY SystemModstamp DESC LIMIT 1')).records[0] as any).SystemModstamp as string;
 		const ids = ((await c.query('SELECT Id FROM Contact ORDER BY LastName, Id')).records as any[]).map((r) => r.Id);
+		// Seeded records were last modified in the past (their seed dates), so the mark is old.
+		assert.ok(Date.parse(mark.replace('+0000', 'Z')) < Date.now() - 86_400_000);
 		// getUpdated/getDeleted take second-precision bounds (jsforce formats them so): change things after the next full second.
-		const start = new Date(Math.floor(Date.parse(mark.replace('+0000', 'Z')) / 1000) * 1000 + 1000);
+		const start = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000);
 		while (Date.now() <= start.getTime()) await new Promise((r) => setTimeout(r, 20));
 		await c.sobject('Contact').update({ Id: ids[5], Title: 'Changed' });
 		await c.sobject('Contact').update({ Id: ids[2], Title: 'Changed too' });
