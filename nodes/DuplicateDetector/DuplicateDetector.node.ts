@@ -122,8 +122,8 @@ export class DuplicateDetector implements INodeType {
 		} catch (error) {
 			// Unflushed changes of a failed execution must not linger in the cached index.
 			forgetMatchIndex(cacheKey);
-			if (error instanceof NodeOperationError) throw error;
-			throw new NodeOperationError(this.getNode(), `Index of known records: ${(error as Error).message}`);
+			// A NodeOperationError passes through its constructor unchanged.
+			throw new NodeOperationError(this.getNode(), error as Error, { description: 'Index of known records' });
 		} finally {
 			await store.close().catch(() => undefined);
 		}
