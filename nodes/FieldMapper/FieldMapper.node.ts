@@ -51,7 +51,9 @@ function readMappingOptions(ctx: IExecuteFunctions, options: NodeOptions): Mappi
 	const rules = ((ctx.getNodeParameter('rules', 0, {}) as { rule?: Array<{ source: string; target: string; customTarget?: string; transform: RuleSpec['transform'] }> }).rule ?? [])
 		.map((r): RuleSpec => ({ source: r.source, target: (r.customTarget ?? '').trim() || r.target, transform: r.transform }));
 	const picklistEntries = (ctx.getNodeParameter('picklists', 0, {}) as { value?: Array<{ field: string; side: PicklistSpec['side']; crmValue: string; unifiedValue: string }> }).value ?? [];
-	const picklists: PicklistSpec[] = picklistEntries.map((p) => ({ field: p.field, side: p.side, values: { [p.crmValue]: p.unifiedValue } }));
+	const picklists: PicklistSpec[] = picklistEntries
+		.filter((p) => p.crmValue !== '' || p.unifiedValue !== '')
+		.map((p) => ({ field: p.field, side: p.side, values: { [p.crmValue]: p.unifiedValue } }));
 	const computed = ((ctx.getNodeParameter('computed', 0, {}) as { field?: Array<{ target: string; op: ComputedSpec['op']; sources: string; separator: string; template: string }> }).field ?? [])
 		.map((c): ComputedSpec => ({ target: c.target, op: c.op, sources: c.op === 'template' ? undefined : list(c.sources ?? ''), separator: c.separator, template: c.op === 'template' ? c.template : undefined }));
 	const defaults = Object.fromEntries(
