@@ -54,7 +54,7 @@ function transport(extra: Partial<ConstructorParameters<typeof Transport>[0]> = 
 	});
 }
 
-const get = (t: Transport, opts = {}) => t.request<{ ok?: boolean; token?: string }>('get', (token) => ({ method: 'GET', url: `${base}/x`, headers: token ? { Authorization: `Bearer ${token}` } : {} }), opts);
+const get = (t: Transport, opts = {}) => t.request<{ ok?: boolean; token?: string }>('get', (token) => ({ method: 'GET', url: `${base}/x`, headers: token ? { Authorization: `Bearer ${token}` } : ({} as Record<string, string>) }), opts);
 
 describe('retry policy', () => {
 	test('full-jitter exponential backoff stays within its cap', () => {
@@ -96,9 +96,8 @@ describe('Transport over HTTP', () => {
 		route((_req, res, n) => {
 			if (n === 1) {
 				res.writeHead(429, { 'Retry-After': '1', 'Content-Type': 'application/json' });
-				return res.end('{"code":"TOO_MANY_REQUESTS"}');
-			}
-			res.end('{"ok":true}');
+				res.end('{"code":"TOO_MANY_REQUESTS"}');
+			} else res.end('{"ok":true}');
 		});
 		const events: TransportEvent[] = [];
 		const t = transport({ onEvent: (e) => events.push(e) });
@@ -132,16 +131,15 @@ describe('Transport over HTTP', () => {
 
 	test('a dropped connection is retried; a timeout is retried only for idempotent calls', async () => {
 		route((req, res, n) => {
-			if (n === 1) return req.socket.destroy();
-			res.end('{"ok":true}');
+			if (n === 1) req.socket.destroy();
+			else res.end('{"ok":true}');
 		});
 		const t = transport();
 		assert.equal((await get(t)).body.ok, true);
 		assert.equal(t.stats.retries, 1);
 
 		route((_req, res, n) => {
-			if (n === 1) return; // hang
-			res.end('{"ok":true}');
+			if (n !== 1) res.end('{"ok":true}'); // the first request hangs
 		});
 		const t2 = transport({ timeoutMs: 200 });
 		assert.equal((await get(t2)).body.ok, true);
@@ -156,9 +154,8 @@ describe('Transport over HTTP', () => {
 		route((req, res) => {
 			if (req.headers.authorization !== `Bearer ${current}`) {
 				res.statusCode = 401;
-				return res.end('{"message":"expired"}');
-			}
-			res.end(JSON.stringify({ token: current }));
+				res.end('{"message":"expired"}');
+			} else res.end(JSON.stringify({ token: current }));
 		});
 		let fetches = 0;
 		const tokens = new TokenManager({
