@@ -248,7 +248,9 @@ export class SalesforceEmulator extends BaseEmulator {
 		r.get('/services/data', () => json(200, ['58.0', '59.0', '60.0', '61.0', '62.0', '63.0'].map((v) => ({ label: 'Sandbox', url: `/services/data/v${v}`, version: v }))), { public: true });
 		r.post(/^\/services\/Soap\/u\/(?<ver>\d+\.\d)(?:\/[A-Za-z0-9]+)?\/?$/, (ctx) => this.soap(ctx), { public: true });
 		const d = '/services/data/:ver';
-		r.get(d, (ctx) => this.v(ctx, () => json(200, { sobjects: `/services/data/${ctx.params.ver}/sobjects`, query: `/services/data/${ctx.params.ver}/query`, queryAll: `/services/data/${ctx.params.ver}/queryAll`, limits: `/services/data/${ctx.params.ver}/limits`, composite: `/services/data/${ctx.params.ver}/composite` })));
+		r.get('/id/:org/:user', (ctx) => this.identity(ctx), { public: true });
+		r.get('/services/oauth2/userinfo', (ctx) => this.identity(ctx), { public: true });
+		r.get(d, (ctx) => this.v(ctx, () => json(200, { identity: `${this.url}/id/${this.orgId}/${this.apiUserId}`, sobjects: `/services/data/${ctx.params.ver}/sobjects`, query: `/services/data/${ctx.params.ver}/query`, queryAll: `/services/data/${ctx.params.ver}/queryAll`, limits: `/services/data/${ctx.params.ver}/limits`, composite: `/services/data/${ctx.params.ver}/composite` })));
 		r.get(`${d}/limits`, (ctx) => this.v(ctx, () => this.limits()));
 		r.get(`${d}/search`, (ctx) => this.v(ctx, () => this.search(ctx)));
 		r.get(`${d}/query`, (ctx) => this.v(ctx, () => this.query(ctx, false)));
@@ -364,6 +366,27 @@ export class SalesforceEmulator extends BaseEmulator {
 		// Refresh responses carry no new refresh token.
 		if (b.grant_type !== 'refresh_token' && token.refreshToken) body.refresh_token = token.refreshToken;
 		return json(200, body);
+	}
+
+	/** Identity URL (`id` of the token reply) and /services/oauth2/userinfo; token as Bearer or ?oauth_token=. */
+	private identity(ctx: RequestContext): Reply {
+		const check = this.tokens.check(bearerToken(ctx.headers.authorization) ?? ctx.query.get('oauth_token') ?? undefined);
+		if (!check.ok) return { status: 403, headers: { 'Content-Type': 'text/plain' }, body: 'Bad_OAuth_Token' };
+		if (ctx.params.org && (ctx.params.org !== this.orgId || ctx.params.user !== this.apiUserId)) return { status: 404, headers: { 'Content-Type': 'text/plain' }, body: 'Bad_Id' };
+		const id = `${this.url}/id/${this.orgId}/${this.apiUserId}`;
+		return json(200, {
+			id,
+			sub: id,
+			user_id: this.apiUserId,
+			organization_id: this.orgId,
+			username: 'integration@sandbox.example.com',
+			nick_name: 'integration',
+			display_name: 'Integration User',
+			email: 'integration@sandbox.example.com',
+			active: true,
+			user_type: 'STANDARD',
+			urls: { rest: `${this.url}/services/data/v{version}/`, sobjects: `${this.url}/services/data/v{version}/sobjects/`, query: `${this.url}/services/data/v{version}/query/` },
+		});
 	}
 
 	private oauthRevoke(ctx: RequestContext): Reply {

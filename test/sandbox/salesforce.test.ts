@@ -347,6 +347,9 @@ describe('auth and limits', () => {
 		assert.equal(tok.token_type, 'Bearer');
 		assert.equal(tok.refresh_token, undefined);
 
+		const who = await conn().identity();
+		assert.equal(who.user_id, em.apiUserId);
+		assert.equal(who.organization_id, em.orgId);
 		const codeRes = (await (await fetch(`${url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=abc&client_id=cid&client_secret=sec' })).json()) as any;
 		em.setStrictAuth(true);
 		try {
