@@ -6,7 +6,7 @@
 //
 // Each sandbox/<crm>/index.ts exports `createEmulator(opts?: EmulatorOptions): Emulator`.
 
-import { CrmName, DEFAULT_PORTS, Emulator, EmulatorFactory, EmulatorOptions, FaultOptions, SANDBOX_CRMS, SeedOptions } from './common/types';
+import { CrmName, Emulator, EmulatorFactory, EmulatorOptions, FaultOptions, SANDBOX_CRMS, SeedOptions } from './common/types';
 import { createEmulator as createSalesforce } from './salesforce';
 import { createEmulator as createHubSpot } from './hubspot';
 import { createEmulator as createPipedrive } from './pipedrive';
@@ -82,5 +82,3 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 		},
 	};
 }
-
-export { DEFAULT_PORTS };

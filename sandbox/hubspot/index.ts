@@ -300,6 +300,7 @@ export class HubSpotEmulator extends BaseEmulator {
 		r.post(`${obj}/batch/archive`, (ctx) => this.guard(() => this.batchArchive(ctx)));
 		r.post(`${obj}/search`, (ctx) => this.guard(() => this.search(ctx)), { bucket: 'search' });
 		r.post(`${obj}/merge`, (ctx) => this.guard(() => this.merge(ctx, this.apiSource(ctx))));
+		r.post(`${obj}/gdpr-delete`, (ctx) => this.guard(() => this.gdprDelete(ctx)));
 		r.get(obj, (ctx) => this.guard(() => this.list(ctx)));
 		r.post(obj, (ctx) => this.guard(() => this.createOne(ctx)));
 		r.get(`${obj}/:id`, (ctx) => this.guard(() => this.getOne(ctx)));
@@ -1013,6 +1014,22 @@ export class HubSpotEmulator extends BaseEmulator {
 			}
 		}
 		return { records: c.values(), sorted: false };
+	}
+
+	// ---- GDPR delete --------------------------------------------------------------------------------
+
+	/** POST /crm/v3/objects/contacts/gdpr-delete {objectId, idProperty?}: permanent delete, 204. */
+	private gdprDelete(ctx: RequestContext): Reply {
+		const t = this.typeParam(ctx);
+		if (t.name !== 'contacts') fail(400, 'VALIDATION_ERROR', 'GDPR delete is only available for contacts');
+		const b = (ctx.body ?? {}) as { objectId?: unknown; idProperty?: string };
+		const id = String(b.objectId ?? '');
+		if (!id) fail(400, 'VALIDATION_ERROR', 'objectId is required');
+		const rec = this.find(t, id, b.idProperty) ?? this.find(t, id, b.idProperty, true) ?? fail(404, 'OBJECT_NOT_FOUND', 'resource not found', { context: { id: [id] } });
+		this.coll(t).remove(rec.id);
+		this.assoc.delete(`${t.name}:${rec.id}`);
+		this.hooks.emit(t, rec.id, 'privacyDeletion', this.apiSource(ctx), {});
+		return { status: 204 };
 	}
 
 	// ---- merge ------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ export interface ChangeSource {
 	sourceId: string;
 }
 
-export type EventKind = 'creation' | 'propertyChange' | 'deletion' | 'merge' | 'restore' | 'associationChange';
-const KINDS: EventKind[] = ['creation', 'propertyChange', 'deletion', 'merge', 'restore', 'associationChange'];
+export type EventKind = 'creation' | 'propertyChange' | 'deletion' | 'merge' | 'restore' | 'associationChange' | 'privacyDeletion';
+const KINDS: EventKind[] = ['creation', 'propertyChange', 'deletion', 'merge', 'restore', 'associationChange', 'privacyDeletion'];
 const SUBSCRIBABLE = ['contact', 'company', 'deal', 'object'];
 
 export interface HubSpotEvent {
@@ -67,6 +67,7 @@ export class HubSpotWebhooks {
 		if (kind === 'creation') this.queue(t, 'creation', { ...base, changeFlag: 'CREATED' });
 		if (kind === 'deletion') this.queue(t, 'deletion', { ...base, changeFlag: 'DELETED' });
 		if (kind === 'restore') this.queue(t, 'restore', { ...base, changeFlag: 'RESTORED' });
+		if (kind === 'privacyDeletion') this.queue(t, 'privacyDeletion', { ...base, changeFlag: 'DELETED' });
 		if (kind === 'creation' || kind === 'propertyChange') {
 			for (const [propertyName, propertyValue] of Object.entries(changed)) {
 				this.queue(t, 'propertyChange', { ...base, propertyName, propertyValue }, propertyName);

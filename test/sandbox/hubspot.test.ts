@@ -465,6 +465,11 @@ describe('webhooks', () => {
 			assert.equal(restore.changeFlag, 'RESTORED');
 			assert.equal(restore.changeSource, 'CRM_UI');
 			assert.equal((await hs.crm.contacts.basicApi.getById(c.id)).archived, false);
+			em.addSubscription({ url: rx.url, clientSecret: 'shh', types: ['contact.privacyDeletion'] });
+			await hs.crm.contacts.basicApi.purge({ objectId: 'w@example.com', idProperty: 'email' });
+			await em.webhooksIdle();
+			assert.ok(rx.got.flatMap((g) => g.body).some((e: any) => e.subscriptionType === 'contact.privacyDeletion' && e.objectId === Number(c.id)));
+			assert.equal((await apiError(() => hs.crm.contacts.basicApi.getById(c.id, undefined, undefined, undefined, true))).code, 404, 'GDPR delete leaves nothing, not even an archived copy');
 			for (const e of events) {
 				assert.equal(e.objectId, Number(c.id));
 				assert.equal(e.changeSource, 'INTEGRATION');
