@@ -10,9 +10,15 @@
 //        - implements `authenticate(ctx)` (read its own auth header, call `this.tokens.check`)
 //          and returns its own 401 reply;
 //        - implements `applySeed(data)` to turn CRM-neutral SeedData into its own records;
-//        - implements `dumpRecords()` (records in the CRM's own wire shape, for /__admin/dump);
-//        - optionally overrides `faultReply`, `notFoundReply`, `badBodyReply`,
-//          `addSubscription` (admin-created webhook subscriptions), `rateLimitPolicies`.
+//        - optionally overrides `dumpRecords()` (records in the CRM's own wire shape for
+//          /__admin/dump), `rateLimit(ctx, routeOptions)` (count with `this.limiter`, return
+//          the CRM's throttle reply), `decorate(ctx, reply)` (usage headers), `faultReply`,
+//          `notFoundReply`, `badBodyReply`, `payloadTooLargeReply`, `internalErrorReply`,
+//          `registerAdminRoutes` (extra /__admin/ calls), `onReset`, `flushWebhookBatches`,
+//          and `addSubscription` (validate admin-created webhook subscriptions, then super).
+//      Webhooks: `this.webhooks.send({subscriptionId, url, build(attempt), retry?, serialKey?})`;
+//      writes: `this.store.define(type, {idGen, indexes})` in the constructor, then
+//      insert/update/softDelete/findBy/changedSince on the Collection (see store.ts).
 //   3. The emulator's `url` is the base URL the CRM's client takes (see CRM_BASE_URL_NOTES).
 //
 // sandbox/ must not import lib/ (tests would otherwise prove nothing), so CrmName lives here.
