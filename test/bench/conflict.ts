@@ -28,6 +28,8 @@ const SAME_FIELD_SHARE = 0.15;
 const SAME_VALUE_SHARE = 0.25;
 const DELETE_SHARE = 0.01;
 const CONSENT_SHARE = 0.02;
+/** Records opted out at the last sync whose source now shows an opt-in (re-subscribe or stale data). */
+const REOPT_IN_SHARE = 0.01;
 const MISSING_TIMESTAMP_SHARE = 0.02;
 const CLOCK_SKEW_MS = 800;
 /** CRMs whose change events carry per-field modification times. */
@@ -93,6 +95,8 @@ function generate(seed = 42): Generated[] {
 	for (let e = 0; e < EVENTS; e++) {
 		const r = Math.floor(rand() * RECORDS);
 		const record = baseRecord(r);
+		const reOptIn = rand() < REOPT_IN_SHARE;
+		if (reOptIn) record.emailOptOut = true;
 		const source = pick(rand, CRM_NAMES);
 		const target = pick(rand, CRM_NAMES.filter((c) => c !== source));
 		const base: Snapshot = { entity: 'contact', unifiedId: `u${r}`, record, fieldModifiedAt: {}, syncedAt: new Date(syncedAt).toISOString() };
@@ -105,6 +109,7 @@ function generate(seed = 42): Generated[] {
 		const changed = sample(rand, EDITABLE, 1 + Math.floor(rand() * 3));
 		for (const f of changed) incoming[f] = `${String(record[f] ?? '')} ${source}-edit-${e}`.trim();
 		if (rand() < CONSENT_SHARE) incoming.emailOptOut = true;
+		if (reOptIn) incoming.emailOptOut = false;
 
 		const targetRecord: UnifiedRecord = { ...record };
 		let kind: Generated['kind'] = 'plain';
@@ -165,7 +170,7 @@ function benchConflicts(): void {
 	console.log(`\nConflict resolution: ${EVENTS} events over ${RECORDS} contacts between ${CRM_NAMES.length} CRMs`);
 	console.log(
 		`  workload: ${CONCURRENT_SHARE * 100}% concurrent target edits (${SAME_FIELD_SHARE * 100}% of them to a same field, ${SAME_VALUE_SHARE * 100}% of those to the same value), ` +
-			`${DELETE_SHARE * 100}% deletes, ${CONSENT_SHARE * 100}% opt-outs, ${MISSING_TIMESTAMP_SHARE * 100}% missing timestamps, ±${CLOCK_SKEW_MS} ms clock skew, per-field times from ${[...PER_FIELD_TIMES].join(' and ')}`,
+			`${DELETE_SHARE * 100}% deletes, ${CONSENT_SHARE * 100}% opt-outs, ${REOPT_IN_SHARE * 100}% opt-ins over a synced opt-out, ${MISSING_TIMESTAMP_SHARE * 100}% missing timestamps, ±${CLOCK_SKEW_MS} ms clock skew, per-field times from ${[...PER_FIELD_TIMES].join(' and ')}`,
 	);
 	console.log(`  event kinds: ${[...kinds.entries()].map(([k, n]) => `${k} ${n}`).join(', ')}`);
 	console.log('  strategy               auto-resolved  to review  true conflicts  consent guarded  actions                                  resolves/s');
