@@ -422,19 +422,36 @@ export class SalesforceEmulator extends BaseEmulator {
 		return out;
 	}
 
-	/** Value of a field or a one-level relationship path (Account.Name). */
-	private valueOf(def: SObjectDef, rec: StoredRecord, path: string, view = this.view(def, rec)): unknown {
+	/**
+	 * Value of a field or a one-level relationship path (Account.Name) for filtering and
+	 * sorting, read without building the whole record: system datetimes come back as epoch ms.
+	 */
+	private valueOf(def: SObjectDef, rec: StoredRecord, path: string): unknown {
 		const dot = path.indexOf('.');
-		if (dot < 0) {
-			const f = field(def, path);
-			return f ? (view[f.name] ?? null) : null;
+		if (dot >= 0) {
+			const target = this.relationshipTarget(def, rec.fields, path.slice(0, dot));
+			return target ? this.valueOf(target.def, target.rec, path.slice(dot + 1)) : null;
 		}
-		const target = this.relationshipTarget(def, view, path.slice(0, dot));
-		if (!target) return null;
-		return this.valueOf(target.def, target.rec, path.slice(dot + 1));
+		const f = field(def, path);
+		if (!f) return null;
+		switch (f.name) {
+			case 'Id':
+				return rec.id;
+			case 'IsDeleted':
+				return rec.deletedAt !== undefined;
+			case 'CreatedDate':
+				return rec.createdAt;
+			case 'LastModifiedDate':
+			case 'SystemModstamp':
+				return rec.updatedAt;
+			case 'Name':
+				if (f.def.readOnly) return [rec.fields.FirstName, rec.fields.LastName].filter(Boolean).join(' ');
+		}
+		return rec.fields[f.name] ?? null;
 	}
 
 	private relationshipTarget(def: SObjectDef, view: Record<string, unknown>, rel: string): { def: SObjectDef; rec: StoredRecord } | undefined {
+		// `view` may be the stored fields: reference ids live there.
 		const entry = Object.entries(def.fields).find(([, d]) => d.relationship?.toLowerCase() === rel.toLowerCase());
 		if (!entry) return undefined;
 		const id = view[entry[0]];
@@ -1090,17 +1107,12 @@ export class SalesforceEmulator extends BaseEmulator {
 		const limit = q.limit ?? Infinity;
 		const offset = q.offset ?? 0;
 		for (const rec of candidates) {
-			if (q.where && !this.evaluate(def, rec, this.view(def, rec), q.where)) continue;
+			if (q.where && !this.evaluate(def, rec, q.where)) continue;
 			out.push(rec);
 			if ((presorted || q.orderBy.length === 0) && out.length >= offset + limit) break;
 		}
 		if (q.orderBy.length && !presorted) {
-			const keys = new Map(
-				out.map((r) => {
-					const view = this.view(def, r);
-					return [r, q.orderBy.map((o) => sortKey(this.valueOf(def, r, o.field, view)))];
-				}),
-			);
+			const keys = new Map(out.map((r) => [r, q.orderBy.map((o) => sortKey(this.valueOf(def, r, o.field)))]));
 			out.sort((a, b) => {
 				const ka = keys.get(a)!;
 				const kb = keys.get(b)!;
@@ -1119,25 +1131,25 @@ export class SalesforceEmulator extends BaseEmulator {
 		return out.slice(offset, offset + limit);
 	}
 
-	private evaluate(def: SObjectDef, rec: StoredRecord, view: Record<string, unknown>, c: Condition): boolean {
+	private evaluate(def: SObjectDef, rec: StoredRecord, c: Condition): boolean {
 		switch (c.kind) {
 			case 'and':
-				return c.items.every((i) => this.evaluate(def, rec, view, i));
+				return c.items.every((i) => this.evaluate(def, rec, i));
 			case 'or':
-				return c.items.some((i) => this.evaluate(def, rec, view, i));
+				return c.items.some((i) => this.evaluate(def, rec, i));
 			case 'not':
-				return !this.evaluate(def, rec, view, c.item);
+				return !this.evaluate(def, rec, c.item);
 			case 'like': {
-				const v = this.valueOf(def, rec, c.field, view);
+				const v = this.valueOf(def, rec, c.field);
 				return v !== null && likeRegex(c.pattern).test(String(v));
 			}
 			case 'in': {
-				const v = this.valueOf(def, rec, c.field, view);
+				const v = this.valueOf(def, rec, c.field);
 				const hit = c.values.some((lit) => compare(v, '=', lit));
 				return c.negate ? !hit : hit;
 			}
 			case 'cmp':
-				return compare(this.valueOf(def, rec, c.field, view), c.op, c.value);
+				return compare(this.valueOf(def, rec, c.field), c.op, c.value);
 		}
 	}
 
@@ -1347,7 +1359,7 @@ function compare(actual: unknown, op: '=' | '!=' | '<' | '<=' | '>' | '>=', lit:
 	}
 	if (actual === null || actual === undefined) return op === '!=';
 	if (lit.kind === 'range') {
-		const t = typeof actual === 'string' ? Date.parse(actual.length === 10 ? `${actual}T00:00:00Z` : actual.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : NaN;
+		const t = typeof actual === 'number' ? actual : typeof actual === 'string' ? Date.parse(actual.length === 10 ? `${actual}T00:00:00Z` : actual.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : NaN;
 		if (Number.isNaN(t)) return false;
 		switch (op) {
 			case '=':
@@ -1367,7 +1379,7 @@ function compare(actual: unknown, op: '=' | '!=' | '<' | '<=' | '>' | '>=', lit:
 	let a: number | string | boolean;
 	let b: number | string | boolean;
 	if (lit.kind === 'datetime') {
-		a = parseDateTime(String(actual));
+		a = typeof actual === 'number' ? actual : parseDateTime(String(actual));
 		b = lit.value;
 	} else if (lit.kind === 'number') {
 		a = Number(actual);
