@@ -245,7 +245,9 @@ class RedisStateStore implements StateStore {
 			return await fn();
 		} catch (error) {
 			if (error instanceof StateStoreError) throw error;
-			const message = (error as Error).message ?? String(error);
+			// A refused MULTI reports EXECABORT; the reason (e.g. OOM) is in previousErrors.
+			const previous = (error as { previousErrors?: Error[] }).previousErrors?.[0]?.message;
+			const message = `${(error as Error).message ?? String(error)}${previous ? ` (${previous})` : ''}`;
 			// A ReplyError is Redis refusing the command (OOM, MISCONF, READONLY...); anything else
 			// is the connection (down, timeout, not writable).
 			const code = (error as Error).name === 'ReplyError' ? 'io' : 'unavailable';

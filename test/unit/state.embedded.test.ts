@@ -95,6 +95,28 @@ describe('embedded state store', () => {
 		});
 	});
 
+	test('a write blocked by another process\'s lock past busy_timeout rejects (never pretends success)', async () => {
+		const file = path.join(tmp, 'locked.sqlite');
+		const store = await openStateStore({ backend: 'embedded', path: file, namespace: 'n', busyTimeoutMs: 100 });
+		// Another connection (as another n8n process would) holds the write lock.
+		const { DatabaseSync } = await import('node:sqlite');
+		const other = new DatabaseSync(file);
+		other.exec('BEGIN EXCLUSIVE');
+		try {
+			await assert.rejects(store.claimIdempotencyKey('evt-locked', 60_000), (error: unknown) => {
+				assert.ok(error instanceof StateStoreError);
+				assert.equal(error.code, 'io');
+				assert.match(error.message, /claimIdempotencyKeys failed: database is locked/);
+				return true;
+			});
+		} finally {
+			other.exec('ROLLBACK');
+			other.close();
+		}
+		assert.equal(await store.claimIdempotencyKey('evt-locked', 60_000), true, 'the failed claim left nothing behind');
+		await store.close();
+	});
+
 	test('an empty namespace is rejected', async () => {
 		await assert.rejects(
 			openStateStore({ backend: 'embedded', path: path.join(tmp, 'x.sqlite'), namespace: ' ' }),

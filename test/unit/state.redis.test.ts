@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
 
+import { Redis } from 'ioredis';
+
 import { openStateStore, StateStoreError } from '../../lib/state';
 import { startRedisServer } from './state.redis-server';
 
@@ -47,6 +49,29 @@ describe('redis state store failures', () => {
 			await assert.rejects(store.putSnapshot({ entity: 'contact', unifiedId: 'u', record: {}, fieldModifiedAt: {}, syncedAt: '' }), isUnavailable);
 			await assert.rejects(store.link({ entity: 'contact', unifiedId: 'u', crm: 'hubspot', recordId: '1' }), isUnavailable);
 		} finally {
+			await store.close();
+			await server.stop();
+		}
+	});
+
+	test('Redis refusing writes (out of memory, the disk-full of Redis): a clear io error', async () => {
+		const server = await startRedisServer();
+		const store = await openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port: server.port }, namespace: 'n' });
+		const admin = new Redis({ host: '127.0.0.1', port: server.port });
+		try {
+			await admin.config('SET', 'maxmemory-policy', 'noeviction');
+			await admin.config('SET', 'maxmemory', '1');
+			await assert.rejects(store.putSnapshot({ entity: 'contact', unifiedId: 'u', record: { email: 'a@x.io' }, fieldModifiedAt: {}, syncedAt: '' }), (e: unknown) => {
+				assert.ok(e instanceof StateStoreError);
+				assert.equal(e.code, 'io');
+				assert.match(e.message, /OOM/);
+				return true;
+			});
+			await assert.rejects(store.claimIdempotencyKey('evt-oom', 60_000), (e: unknown) => e instanceof StateStoreError && e.code === 'io');
+			await admin.config('SET', 'maxmemory', '0');
+			assert.equal(await store.claimIdempotencyKey('evt-oom', 60_000), true, 'the refused claim was not recorded');
+		} finally {
+			admin.disconnect();
 			await store.close();
 			await server.stop();
 		}
