@@ -37,8 +37,9 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 	throw new Error(`redis-server did not listen on port ${port} within ${timeoutMs} ms`);
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
-	const port = await freePort();
+/** Start on a free port, or on `port` (to restart a server where clients expect it). */
+export async function startRedisServer(port?: number): Promise<RedisServer> {
+	port ??= await freePort();
 	const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
 		stdio: 'ignore',
 	});

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 
 import { openStateStore, StateStoreError } from '../../lib/state';
-import { startRedisServer } from './state.redis-server';
+import { startRedisServer, type RedisServer } from './state.redis-server';
 
 async function unusedPort(): Promise<number> {
 	return new Promise((resolve) => {
@@ -51,6 +51,29 @@ describe('redis state store failures', () => {
 		} finally {
 			await store.close();
 			await server.stop();
+		}
+	});
+
+	test('after Redis comes back, the same store works again (reconnects by itself)', async () => {
+		const first = await startRedisServer();
+		const store = await openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port: first.port }, namespace: 'n' });
+		let second: RedisServer | undefined;
+		try {
+			await first.stop();
+			await assert.rejects(store.setCursor('hubspot', 'contact', 'c1'), isUnavailable);
+			second = await startRedisServer(first.port);
+			let ok = false;
+			for (let attempt = 0; attempt < 50 && !ok; attempt++) {
+				ok = await store.setCursor('hubspot', 'contact', 'c2').then(
+					() => true,
+					() => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 100)),
+				);
+			}
+			assert.ok(ok, 'the store reconnected within 5 s');
+			assert.equal(await store.getCursor('hubspot', 'contact'), 'c2');
+		} finally {
+			await store.close();
+			await second?.stop();
 		}
 	});
 
