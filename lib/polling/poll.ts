@@ -4,9 +4,9 @@
 // (upsert fingerprints), and returns SyncEvents with a commit() that stores the new position.
 //
 // Never lose a record:
-// - at most `maxRecords` changes are read per poll, and the connector is asked for pages no
-//   larger than what is left, so every change read is emitted or dropped on purpose, and the
-//   stored position covers exactly what was read;
+// - at most `maxRecords` new changes are handled per poll; when the limit falls inside a page,
+//   the stored position stays before that page and the next poll reads it again, dropping what
+//   was handled (so it does not matter how the connector pages: offsets, tokens or timestamps);
 // - the position and the handled keys are stored together in one atomic write (commit), which
 //   the caller makes only after handing the events on; if it fails, nothing moved;
 // - after each completed sweep the next one re-reads an overlap window before the newest change
@@ -35,11 +35,11 @@ export interface PollOptions {
 	mode?: PollMode;
 	/** ISO date, for mode 'since' (the start when there is no stored position yet). */
 	since?: string;
-	/** Changes read per poll (default 1000). The rest is read by the next poll. */
+	/** New changes handled per poll (default 1000): emitted or dropped as own change/echo. The rest is read by the next poll. */
 	maxRecords?: number;
 	/** Re-read this many ms before the newest change seen, at each new sweep (default 5000). 0: follow the connector's cursor only. */
 	overlapMs?: number;
-	/** Records per CRM request (capped at the CRM's maximum and at what is left of maxRecords). */
+	/** Records per CRM request (default: the connector's; capped at the CRM's maximum). */
 	pageSize?: number;
 	/** Report deletions too (default true). */
 	includeDeleted?: boolean;
@@ -60,7 +60,7 @@ export type PolledEvent = SyncEvent & Pick<CapturedEvent, 'mergedIds'>;
 export interface PollBatch {
 	events: PolledEvent[];
 	dropped: { duplicates: number; ownChanges: number; echoes: number };
-	/** Changes read from the CRM in this poll (emitted + dropped). */
+	/** Changes read from the CRM in this poll: emitted, dropped as own/echo (together at most maxRecords) and duplicates. */
 	read: number;
 	/** The CRM has more changes right now: the next poll goes on where this one stopped. */
 	hasMore: boolean;
@@ -129,21 +129,22 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 	const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
 	const now = options.now ?? Date.now;
 	const markers = options.ownChangeMarkers ?? [];
-	const dedupe = mode !== 'full';
-
 	const config = configKey(mode, since);
 	const loaded = await loadState(store, crm, entity);
 	const stored = loaded?.config === config ? loaded : undefined;
-	const gen = stored ? stored.gen : (loaded?.gen ?? 0) + (loaded ? 1 : 0);
 	const start = since ?? EPOCH;
+	const resuming = stored !== undefined && (stored.next !== undefined || stored.nextFrom !== undefined);
+	// Handled keys belong to a generation: a new configuration, and each new full sweep, starts one.
+	const gen = stored ? stored.gen + (mode === 'full' && !resuming ? 1 : 0) : (loaded ? loaded.gen + 1 : 0);
 
-	// Where this poll starts: inside a sweep, its cursor; else a new sweep.
+	// Where this poll starts: inside a sweep, where the last poll stopped; else a new sweep.
 	let cursor: string | undefined;
 	let from: string | undefined;
 	let knownUntil: string;
 	let lateFloor: number | undefined;
-	if (stored?.next) {
+	if (stored && resuming) {
 		cursor = stored.next;
+		from = cursor ? undefined : stored.nextFrom;
 		knownUntil = stored.sweepSince;
 		lateFloor = stored.lateFloor ? Date.parse(stored.lateFloor) : undefined;
 	} else if (!stored || mode === 'full') {
@@ -165,15 +166,17 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 	const thisPoll = new Set<string>();
 	const dropped = { duplicates: 0, ownChanges: 0, echoes: 0 };
 	let watermark = stored?.watermark;
-	let read = 0;
+	let fresh = 0;
 	let pages = 0;
 	let hasMore = true;
+	/** Set when the limit is reached inside a page: the next poll reads that page again. */
+	let resumeAt: { cursor?: string; from?: string } | undefined;
 
-	while (read < maxRecords && pages < maxPages) {
+	while (pages < maxPages) {
 		const requestedAt = now();
 		const page = await connector.listChanges(entity, {
 			...(cursor ? { cursor } : { since: from }),
-			pageSize: Math.min(options.pageSize ?? maxRecords - read, maxRecords - read),
+			...(options.pageSize ? { pageSize: options.pageSize } : {}),
 			includeDeleted: options.includeDeleted !== false,
 			...(options.fields ? { fields: options.fields } : {}),
 		});
@@ -190,32 +193,46 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 			const stamp = deleted.deletedAt ? iso(deleted.deletedAt) : iso(now());
 			candidates.push({ key: seenKey(crm, entity, gen, stamp, 'deleted', deleted.id), stamp, event: deletedEvent(crm, entity, deleted, stamp), own: false });
 		}
-		read += candidates.length;
 		const newest = candidates.reduce<string | undefined>((max, c) => (max === undefined || c.stamp > max ? c.stamp : max), undefined);
 		if (newest !== undefined && Date.parse(newest) > requestedAt - overlapMs) lateFloor = Math.min(lateFloor ?? Infinity, requestedAt - overlapMs);
-		const before = dedupe ? await handledKeys(store, candidates.map((c) => c.key)) : new Set<string>();
+		const before = await handledKeys(store, candidates.map((c) => c.key));
 		for (const candidate of candidates) {
-			if (watermark === undefined || candidate.stamp > watermark) watermark = candidate.stamp;
 			if (thisPoll.has(candidate.key) || before.has(candidate.key)) {
 				dropped.duplicates++;
 				continue;
 			}
+			if (fresh === maxRecords) {
+				// Limit reached inside the page: the rest of it is read again next time (what was
+				// handled is then a duplicate), whatever the connector's paging is based on.
+				resumeAt = { cursor, from };
+				break;
+			}
+			fresh++;
+			if (watermark === undefined || candidate.stamp > watermark) watermark = candidate.stamp;
 			thisPoll.add(candidate.key);
-			if (dedupe) handled.push(candidate.key);
+			handled.push(candidate.key);
 			if (candidate.own) dropped.ownChanges++;
 			else if (options.dropEchoes !== false && (await isEchoOfOwnWrite(store, candidate.event))) dropped.echoes++;
 			else events.push(candidate.event);
 		}
+		if (resumeAt) break;
 		if (page.hasMore && page.cursor === cursor && candidates.length === 0) {
 			throw new Error(`The ${crm} connector returned no changes and the same cursor while reporting more: polling cannot advance`);
 		}
 		cursor = page.cursor;
+		from = undefined;
 		hasMore = page.hasMore;
-		if (!hasMore) break;
+		if (!hasMore || fresh === maxRecords) break;
 	}
 
+	const position: Partial<PollState> = resumeAt
+		? { ...(resumeAt.cursor ? { next: resumeAt.cursor } : { nextFrom: resumeAt.from }) }
+		: hasMore
+			? { next: cursor }
+			: { caughtUp: cursor };
 	const sweeps = (stored?.sweeps ?? 0) + (hasMore ? 0 : 1);
-	const next: PollState = { v: 1, config, ...(hasMore ? { next: cursor } : { caughtUp: cursor }), sweepSince: knownUntil, ...(lateFloor !== undefined ? { lateFloor: iso(lateFloor) } : {}), ...(watermark ? { watermark } : {}), sweeps, gen };
+	const next: PollState = { v: 1, config, ...position, sweepSince: knownUntil, ...(lateFloor !== undefined ? { lateFloor: iso(lateFloor) } : {}), ...(watermark ? { watermark } : {}), sweeps, gen };
+	const read = fresh + dropped.duplicates;
 
 	return {
 		events,
@@ -225,7 +242,7 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 		async commit() {
 			await commitState(store, crm, entity, next, handled);
 			// Keys older than any later re-read can reach are garbage; failing to prune loses nothing.
-			if (dedupe && watermark && !hasMore) {
+			if (watermark && !hasMore) {
 				await pruneHandled(store, crm, entity, gen, iso(Math.min(Date.parse(watermark), lateFloor ?? Infinity) - overlapMs)).catch(() => 0);
 			}
 		},

@@ -17,6 +17,8 @@ export interface PollState {
 	config: string;
 	/** Connector cursor in the middle of a sweep (the CRM had more); absent when caught up. */
 	next?: string;
+	/** Sweep start to read from again when a sweep's first page was cut by the limit (no cursor yet). */
+	nextFrom?: string;
 	/** Connector cursor returned when the last sweep caught up (continues without overlap). */
 	caughtUp?: string;
 	/** Start (ISO) of the current sweep: records created after it are new to us. */

@@ -64,7 +64,8 @@ async function drain(c: CrmConnector, store: StateStore, options: PollOptions, b
 	for (;;) {
 		const batch = await pollChanges(c, store, options);
 		polls++;
-		assert.ok(batch.read <= (options.maxRecords ?? 1000) + 50, `poll ${polls} read ${batch.read} changes, above the limit`);
+		const handled = batch.events.length + batch.dropped.ownChanges + batch.dropped.echoes;
+		assert.ok(handled <= (options.maxRecords ?? 1000), `poll ${polls} handled ${handled} changes, above the limit`);
 		events.push(...batch.events);
 		await batch.commit();
 		await between?.(polls);
