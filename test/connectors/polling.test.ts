@@ -16,6 +16,7 @@ import type { CrmName } from '../../lib/model';
 import { pollChanges, type PolledEvent, type PollOptions } from '../../lib/polling';
 import { openStateStore, type StateStore } from '../../lib/state';
 import { UpsertWriter } from '../../nodes/UnifiedCrmUpsert/writer';
+import { startRedisServer } from '../unit/state.redis-server';
 
 const HUBSPOT_CONTACTS = 10_500;
 const ZOHO_CONTACTS = 2_500;
@@ -335,5 +336,22 @@ describe('modes', () => {
 		assert.equal(second.events.length, deals, 'a full sweep re-emits every record');
 		await store.close();
 		await fullStore.close();
+	});
+});
+
+describe('redis state store', () => {
+	test('zoho: the same exactly-once sweep with the position in a real Redis', async () => {
+		const server = await startRedisServer();
+		const store = await openStateStore({ backend: 'redis', namespace: 'poll-redis', redis: { host: '127.0.0.1', port: server.port } });
+		try {
+			const run = await drain(connector('zoho'), store, { entity: 'contact', mode: 'since', since: '2000-01-01T00:00:00.000Z', maxRecords: 450 });
+			assert.ok(run.polls >= 6);
+			assertExactlyOnce(run.events, live('zoho'), 'redis');
+			const again = await drain(connector('zoho'), store, { entity: 'contact', mode: 'since', since: '2000-01-01T00:00:00.000Z', maxRecords: 450 });
+			assert.deepEqual(again.events, []);
+		} finally {
+			await store.close();
+			await server.stop();
+		}
 	});
 });
