@@ -11,6 +11,10 @@ export default [
 			// The SDK-based connectors need runtime dependencies, so this package is not
 			// "verified"-eligible by design (see README).
 			'@n8n/community-nodes/no-runtime-dependencies': 'off',
+			// The state store is selected with n8n's built-in Redis credential (queue-mode users already
+			// have one), which these two rules would only allow if the package defined its own copy.
+			'@n8n/community-nodes/no-credential-reuse': 'off',
+			'@n8n/community-nodes/valid-credential-references': 'off',
 			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
 		},
 	},
