@@ -15,7 +15,7 @@ export default [
 			// have one), which these two rules would only allow if the package defined its own copy.
 			'@n8n/community-nodes/no-credential-reuse': 'off',
 			'@n8n/community-nodes/valid-credential-references': 'off',
-			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
 		},
 	},
 	{

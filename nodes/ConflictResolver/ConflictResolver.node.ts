@@ -57,6 +57,7 @@ export class ConflictResolver implements INodeType {
 		subtitle: '={{$parameter["operation"] === "resolveReview" ? "resolve review item" : $parameter["strategy"]}}',
 		description: 'Decides what to write when a record changed in two CRMs: three-way merge, strategies, consent and delete rules, review queue',
 		defaults: { name: 'Conflict Resolver' },
+		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Resolved', 'Needs Review'],
