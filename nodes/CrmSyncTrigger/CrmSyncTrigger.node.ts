@@ -10,6 +10,7 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
+import { isEchoOfOwnWrite } from '../../lib/events/echo';
 import type { CrmName, EntityType } from '../../lib/model';
 import {
 	acceptEvents,
@@ -121,10 +122,12 @@ export class CrmSyncTrigger implements INodeType {
 				const redis = backend === 'redis' ? ((await this.getCredentials('redis')) as RedisCredential) : undefined;
 				store = await sharedStore(storeConfig(namespace, backend, redis));
 			}
+			const dropEchoes = store !== undefined && (this.getNodeParameter('dropEchoes', true) as boolean);
 			accepted = await acceptEvents(outcome.events, {
 				markers: list(this.getNodeParameter('ownChangeMarkers', '') as string),
 				store,
 				ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
+				isEcho: dropEchoes ? (event) => isEchoOfOwnWrite(store!, event) : undefined,
 			});
 		} catch (error) {
 			// Not recorded = not acknowledged: the CRM redelivers later.

@@ -152,6 +152,14 @@ export const triggerProperties: INodeProperties[] = [
 		description: 'Whether to remember event IDs in the state store and drop events delivered again. If the store is unreachable, the CRM gets a 503 and redelivers.',
 	},
 	{
+		displayName: 'Drop Echoes of Our Writes',
+		name: 'dropEchoes',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to drop changes whose values match a write Unified CRM Upsert made in the same sync namespace (loop prevention; uses the state store)',
+		displayOptions: { show: { dropRedeliveries: [true] } },
+	},
+	{
 		displayName: 'State Store',
 		name: 'stateBackend',
 		type: 'options',

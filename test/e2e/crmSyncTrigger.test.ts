@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
+import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
 import { startN8n, waitFor, type N8nInstance } from './harness';
 
 const WORKFLOW_ID = 'crmSyncTriggerE2e';
@@ -38,6 +39,28 @@ const workflow = {
 	],
 };
 
+// Echo test: Unified CRM Upsert writes to HubSpot and records fingerprints in namespace
+// 'echo-e2e'; a trigger in another workflow, same namespace, gets HubSpot's webhook for that write.
+const ECHO_TRIGGER_WORKFLOW = 'crmSyncEchoTriggerE2e';
+const echoWorkflows = [
+	{
+		id: 'crmSyncEchoUpsertE2e', name: 'Echo e2e: upsert', active: false, settings: { executionOrder: 'v1' }, pinData: {},
+		nodes: [
+			{ id: '0e2e0000-0000-4000-8000-000000000020', name: 'Receive', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: 'e2e-echo-upsert', parameters: { httpMethod: 'POST', path: 'e2e-echo-upsert', responseMode: 'lastNode', responseData: 'allEntries', options: {} } },
+			{
+				id: '0e2e0000-0000-4000-8000-000000000021', name: 'Upsert', type: 'n8n-nodes-crm-sync.unifiedCrmUpsert', typeVersion: 1, position: [260, 0],
+				parameters: { crm: 'hubspot', entity: 'contact', operation: 'upsert', matchKey: 'email', recordPath: 'body', syncNamespace: 'echo-e2e', options: {} },
+				credentials: { hubSpotCrmSyncApi: { id: CREDENTIAL_REFS.hubspot.id, name: CREDENTIAL_REFS.hubspot.name } },
+			},
+		],
+		connections: { Receive: { main: [[{ node: 'Upsert', type: 'main', index: 0 }]] } },
+	},
+	{
+		id: ECHO_TRIGGER_WORKFLOW, name: 'Echo e2e: trigger', active: false, settings: { executionOrder: 'v1' }, pinData: {}, connections: {},
+		nodes: [{ ...trigger('hubspot', 'HubSpot echo', { syncNamespace: 'echo-e2e' }), id: '0e2e0000-0000-4000-8000-000000000022', webhookId: 'e2e-echo' }],
+	},
+];
+
 let sandbox: Sandbox;
 let n8n: N8nInstance;
 const url = (crm: string) => `${n8n.baseUrl}/webhook/e2e-${crm}/${crm}`;
@@ -47,8 +70,8 @@ interface Execution {
 	stoppedAt?: string;
 }
 
-async function executions(): Promise<Execution[]> {
-	const list = await n8n.api<{ data: Execution[] }>('GET', `/api/v1/executions?workflowId=${WORKFLOW_ID}&limit=250`);
+async function executions(workflowId = WORKFLOW_ID): Promise<Execution[]> {
+	const list = await n8n.api<{ data: Execution[] }>('GET', `/api/v1/executions?workflowId=${workflowId}&limit=250`);
 	return list.data;
 }
 
@@ -62,20 +85,21 @@ async function items(executionId: string, node: string): Promise<Array<Record<st
 }
 
 /** Runs `action`, then returns the executions it started (waits until they are finished). */
-async function newExecutions(action: () => Promise<void>, expected: number): Promise<Execution[]> {
-	const before = new Set((await executions()).map((e) => e.id));
+async function newExecutions(action: () => Promise<void>, expected: number, workflowId = WORKFLOW_ID): Promise<Execution[]> {
+	const executions_ = () => executions(workflowId);
+	const before = new Set((await executions_()).map((e) => e.id));
 	await action();
 	let fresh: Execution[] = [];
 	if (expected > 0) {
 		await waitFor(async () => {
-			fresh = (await executions()).filter((e) => !before.has(e.id));
+			fresh = (await executions_()).filter((e) => !before.has(e.id));
 			return fresh.length >= expected && fresh.every((e) => e.stoppedAt);
 		}, 45_000);
 	} else {
 		// Nothing may start: give n8n time to show one if it wrongly did.
 		await new Promise((r) => setTimeout(r, 700));
 	}
-	fresh = (await executions()).filter((e) => !before.has(e.id));
+	fresh = (await executions_()).filter((e) => !before.has(e.id));
 	assert.equal(fresh.length, expected, `expected ${expected} new executions, got ${fresh.length}`);
 	return fresh;
 }
@@ -100,7 +124,7 @@ function hubspotHeaders(body: string, opts: { secret?: string; timestamp?: numbe
 
 before(async () => {
 	sandbox = await startSandbox({ crms: ['hubspot', 'pipedrive'] });
-	n8n = await startN8n({ workflowObjects: [workflow] });
+	n8n = await startN8n({ workflowObjects: [workflow, ...echoWorkflows], credentials: sandboxCredentials(sandbox.urls) });
 	// Emulators deliver once and then back off: wait until every path is live (401, not 404).
 	for (const crm of ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics']) {
 		await waitFor(async () => (await fetch(url(crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
@@ -282,5 +306,49 @@ describe('Zoho and Dynamics', () => {
 		}, 2);
 		const ids = (await Promise.all(runs.map((r) => items(r.id, 'Dynamics')))).flat().map((i) => i.recordId);
 		assert.deepEqual(ids.sort(), ['c1', 'c2']);
+	});
+});
+
+describe('echoes', () => {
+	test('a write by Unified CRM Upsert comes back as a HubSpot webhook and is dropped; a later foreign change is not', async () => {
+		const hubspot = sandbox.emulators.hubspot!;
+		const echoUrl = `${n8n.baseUrl}/webhook/e2e-echo/hubspot`;
+		await waitFor(async () => (await fetch(echoUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 60_000);
+		hubspot.addSubscription({ url: echoUrl, clientSecret: SECRET, types: ['contact.propertyChange'] });
+		let contactId = '';
+		await newExecutions(async () => {
+			let res: Response | undefined;
+			await waitFor(async () => {
+				res = await fetch(`${n8n.baseUrl}/webhook/e2e-echo-upsert`, {
+					method: 'POST',
+					headers: { 'content-type': 'application/json' },
+					body: JSON.stringify({ email: 'echo@example.com', firstname: 'Echo', lastname: 'Loop' }),
+				});
+				return res.status !== 404;
+			}, 60_000);
+			const [result] = (await res!.json()) as Array<{ status: string; id: string }>;
+			assert.equal(result.status, 'created', JSON.stringify(result));
+			contactId = result.id;
+			await hubspot.webhooksIdle();
+		}, 0, ECHO_TRIGGER_WORKFLOW);
+		const toEcho = hubspot.deliveries().filter((d) => d.url === echoUrl);
+		assert.ok(toEcho.length > 0, 'HubSpot delivered the change to the trigger');
+		for (const delivery of toEcho) assert.equal(delivery.status, 200, delivery.responseBody);
+
+		// Someone changes the contact in HubSpot: a real change, it runs.
+		const [run] = await newExecutions(async () => {
+			const res = await fetch(`${sandbox.urls.hubspot}/crm/v3/objects/contacts/${contactId}`, {
+				method: 'PATCH',
+				headers: { authorization: 'Bearer pat-sandbox', 'content-type': 'application/json' },
+				body: JSON.stringify({ properties: { firstname: 'Changed' } }),
+			});
+			assert.equal(res.status, 200, await res.text());
+			await hubspot.webhooksIdle();
+		}, 1, ECHO_TRIGGER_WORKFLOW);
+		const emitted = await items(run.id, 'HubSpot echo');
+		assert.ok(
+			emitted.some((i) => i.recordId === contactId && JSON.stringify(i.changedFields) === '["firstname"]'),
+			JSON.stringify(emitted),
+		);
 	});
 });
