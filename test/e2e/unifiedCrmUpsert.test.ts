@@ -86,7 +86,7 @@ describe('Unified CRM Upsert in n8n', () => {
 	});
 
 	for (const crm of crms) {
-		test(`${crm}: created, unchanged, updated by cross-reference, bad email to Errors, GDPR erase`, async () => {
+		test(`${crm}: created, unchanged, updated by cross-reference, bad email to Errors (CRMs that validate emails), GDPR erase`, async () => {
 			const unifiedId = `u-${crm}-1`;
 			const email = `ada.${crm}@example.com`;
 			const [created] = await post(crm, 'upsert', { unifiedId, email, firstName: 'Ada', lastName: 'Lovelace' });
