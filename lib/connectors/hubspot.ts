@@ -36,6 +36,7 @@ import {
 	type CreateRequest,
 	type CrmConnector,
 	type CrmRecord,
+	type DeleteOptions,
 	type DeleteRequest,
 	type DeletedRecord,
 	type FieldDescription,
@@ -289,8 +290,21 @@ export class HubSpotConnector implements CrmConnector {
 		return byRef(outcomes);
 	}
 
-	async delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]> {
+	async delete(entity: EntityType, records: DeleteRequest[], options: DeleteOptions = {}): Promise<WriteOutcome[]> {
 		const outcomes: WriteOutcome[] = [];
+		if (options.erase && (entity === 'contact' || entity === 'lead')) {
+			// GDPR delete: permanent, one contact per call (HubSpot has no batch form).
+			for (const r of records) {
+				try {
+					await this.call('gdpr.delete', (c) => c.crm.contacts.basicApi.purge({ objectId: r.id }));
+					outcomes.push({ ref: r.ref, status: 'deleted', id: r.id });
+				} catch (error) {
+					if (!(error instanceof CrmError) || error.category !== 'validation') throw error;
+					outcomes.push(...failAll([r], error));
+				}
+			}
+			return byRef(outcomes);
+		}
 		const typed = this.isActivity(entity) ? await this.locateActivities(records, outcomes) : records.map((r) => ({ ...r, objectType: this.objectTypes(entity)[0] }));
 		for (const [objectType, group] of groupBy(typed, (r) => r.objectType)) {
 			for (const batch of chunk(group, BATCH_LIMIT)) {

@@ -57,6 +57,11 @@ export interface DeleteRequest {
 	id: string;
 }
 
+export interface DeleteOptions {
+	/** GDPR erasure: permanently delete personal data where the CRM offers a dedicated endpoint. */
+	erase?: boolean;
+}
+
 export interface MergeRequest {
 	ref: number;
 	/** The surviving record. */
@@ -208,8 +213,12 @@ export interface CrmConnector {
 	 */
 	upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]>;
 
-	/** Deletes each record by CRM id (moves to the CRM's recycle bin where it has one). */
-	delete(entity: EntityType, records: DeleteRequest[]): Promise<WriteOutcome[]>;
+	/**
+	 * Deletes each record by CRM id (moves to the CRM's recycle bin where it has one). With
+	 * `erase`, uses the CRM's GDPR/permanent delete where it has one (HubSpot contacts: gdpr-delete);
+	 * elsewhere the normal delete. Connectors that ignore the option behave as a plain delete.
+	 */
+	delete(entity: EntityType, records: DeleteRequest[], options?: DeleteOptions): Promise<WriteOutcome[]>;
 
 	/** Merges `mergeIds` into `masterId` for each request, with the CRM's own merge. */
 	merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]>;

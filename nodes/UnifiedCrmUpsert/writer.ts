@@ -252,7 +252,7 @@ export class UpsertWriter {
 		const results: ItemResult[] = [];
 		const ready = batch.filter((p) => p.crmId);
 		for (const p of batch) if (!p.crmId) results.push(this.fail(p.item, 'Delete needs the CRM record id (crmId, or a unifiedId with a stored cross-reference)', { category: 'validation', code: 'MISSING_ID' }));
-		const outcomes = await connector.delete(job.entity, ready.map((p, ref) => ({ ref, id: p.crmId! })));
+		const outcomes = await connector.delete(job.entity, ready.map((p, ref) => ({ ref, id: p.crmId! })), { erase: job.operation === 'erase' });
 		for (const outcome of outcomes) {
 			const p = ready[outcome.ref];
 			if (outcome.status === 'failed') {

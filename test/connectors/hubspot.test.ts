@@ -178,6 +178,20 @@ describe('HubSpot connector', () => {
 		assert.equal(await c.get('activity', idOf(acts[0])), undefined);
 	});
 
+	test('GDPR erase of contacts uses gdpr-delete (permanent); a plain delete archives', async () => {
+		const c = connector();
+		const made = await c.create('contact', [
+			{ ref: 0, fields: { email: 'forget.me@example.com' } },
+			{ ref: 1, fields: { email: 'archive.me@example.com' } },
+		]);
+		const erased = await c.delete('contact', [{ ref: 0, id: idOf(made[0]) }, { ref: 1, id: '555555555' }], { erase: true });
+		assert.equal(erased[0].status, 'deleted');
+		assert.equal(erased[1].status, 'failed');
+		assert.equal(dump('contacts').find((r) => r.id === idOf(made[0])), undefined, 'no trace left, not even archived');
+		await c.delete('contact', [{ ref: 0, id: idOf(made[1]) }]);
+		assert.equal(dump('contacts').find((r) => r.id === idOf(made[1]))?.archived, true);
+	});
+
 	test('merge contacts with HubSpot\'s merge endpoint; a bad id fails alone', async () => {
 		const c = connector();
 		const made = await c.create('contact', [
