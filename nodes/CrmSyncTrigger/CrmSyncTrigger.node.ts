@@ -95,7 +95,7 @@ export class CrmSyncTrigger implements INodeType {
 		}
 
 		const secrets = [this.getNodeParameter('secret', '') as string, this.getNodeParameter('previousSecret', '') as string];
-		const user = crm === 'pipedrive' ? (this.getNodeParameter('basicAuthUser', '') as string) : '';
+		const basicAuthUser = crm === 'pipedrive' ? (this.getNodeParameter('basicAuthUser', '') as string) : undefined;
 		const outcome = handleWebhook(
 			crm,
 			{
@@ -107,7 +107,7 @@ export class CrmSyncTrigger implements INodeType {
 			},
 			{
 				// Pipedrive secrets are `user:password`; an empty password stays empty (= not set).
-				secrets: user ? secrets.filter((s) => s !== '').map((s) => `${user}:${s}`) : secrets,
+				secrets: basicAuthUser !== undefined ? secrets.filter((s) => s !== '').map((s) => `${basicAuthUser}:${s}`) : secrets,
 				salesforceOrganizationIds: crm === 'salesforce' ? list(this.getNodeParameter('salesforceOrganizationIds', '') as string) : [],
 				maxBodyBytes,
 				entities: this.getNodeParameter('entities', []) as EntityType[],
