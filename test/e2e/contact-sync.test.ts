@@ -1,0 +1,226 @@
+// The contact-sync template in a real n8n, wired to all five sandbox CRMs by their own webhooks:
+// a contact created in Pipedrive (as a person in the UI) appears, mapped, in the other four; an
+// update follows; the webhooks our own writes cause (echoes) do not start a write loop.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { appUserIdFor } from '../../sandbox/dynamics';
+import { sandboxCredentials } from './fixtures';
+import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
+
+const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
+type Crm = (typeof CRMS)[number];
+
+interface TemplateNode {
+	name: string;
+	type: string;
+	webhookId?: string;
+	disabled?: boolean;
+	parameters: Record<string, unknown>;
+}
+interface Template {
+	id: string;
+	nodes: TemplateNode[];
+}
+
+const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template;
+const triggers = Object.fromEntries(
+	template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger').map((n) => [n.parameters.crm as Crm, n]),
+) as Record<Crm, TemplateNode>;
+const secret = (crm: Crm) => String(triggers[crm].parameters.secret);
+
+/** The template as a user sets it up for this sandbox: the identities our writes carry in each CRM. */
+function configured(): Template {
+	const markers: Partial<Record<Crm, string>> = {
+		hubspot: '1160452', // the sandbox private app's id (sourceId of our HubSpot writes)
+		pipedrive: '1', // the API token's user
+		salesforce: 'n8n-crm-sync', // Sforce-Call-Options client name of our writes
+		dynamics: appUserIdFor('sandbox-client'), // the application user of our client id
+	};
+	const copy = JSON.parse(JSON.stringify(template)) as Template;
+	for (const node of copy.nodes) {
+		const crm = node.parameters.crm as Crm;
+		if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && markers[crm]) node.parameters.ownChangeMarkers = markers[crm];
+	}
+	return copy;
+}
+
+let sandbox: Sandbox;
+let n8n: N8nInstance;
+const hookUrl = (crm: Crm) => `${n8n.baseUrl}/webhook/${triggers[crm].webhookId}/${crm}`;
+
+async function subscribeAll(): Promise<void> {
+	const e = sandbox.emulators;
+	e.hubspot!.addSubscription({ url: hookUrl('hubspot'), clientSecret: secret('hubspot'), types: ['contact.creation', 'contact.propertyChange'] });
+	e.salesforce!.addSubscription({ type: 'changeEvent', url: hookUrl('salesforce'), secret: secret('salesforce'), entities: ['Contact'] });
+	e.zoho!.addSubscription({ url: hookUrl('zoho'), events: ['Contacts.all'], token: secret('zoho') });
+	e.dynamics!.addSubscription({ url: hookUrl('dynamics'), entity: 'contact', messages: ['Create', 'Update'], authType: 'WebhookKey', key: secret('dynamics') });
+	const res = await fetch(`${sandbox.urls.pipedrive}/v1/webhooks`, {
+		method: 'POST',
+		headers: { 'x-api-token': 'sandbox-token', 'content-type': 'application/json' },
+		body: JSON.stringify({
+			subscription_url: hookUrl('pipedrive'), event_action: '*', event_object: 'person', version: '2.0',
+			http_auth_user: triggers.pipedrive.parameters.basicAuthUser, http_auth_password: secret('pipedrive'),
+		}),
+	});
+	assert.ok(res.ok, await res.text());
+}
+
+/** A write by a person in Pipedrive's UI (user 2, change_source "app"), not by this sync. */
+async function pipedriveUi(method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+	const res = await fetch(`${sandbox.urls.pipedrive}${path}`, {
+		method,
+		headers: { 'x-api-token': 'sandbox-token', 'x-sandbox-change-source': 'app', 'content-type': 'application/json' },
+		body: JSON.stringify(body),
+	});
+	const text = await res.text();
+	assert.ok(res.ok, text);
+	return (JSON.parse(text) as { data: Record<string, unknown> }).data;
+}
+
+type Row = Record<string, unknown>;
+const rows = (crm: Crm, type: string): Row[] => ((sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[type] ?? []);
+
+/** The contact with this email as each target CRM stores it (its own field names). */
+function contactIn(crm: Crm, email: string): Row[] {
+	switch (crm) {
+		case 'hubspot':
+			return rows('hubspot', 'contacts').filter((r) => (r.properties as Row).email === email && !r.archived);
+		case 'salesforce':
+			return rows('salesforce', 'Contact').filter((r) => String(r.Email).toLowerCase() === email && !r.IsDeleted);
+		case 'zoho':
+			return rows('zoho', 'Contacts').filter((r) => String(r.Email).toLowerCase() === email);
+		case 'dynamics':
+			return rows('dynamics', 'contacts').filter((r) => String(r.emailaddress1).toLowerCase() === email);
+		case 'pipedrive':
+			return rows('pipedrive', 'persons').filter((r) => JSON.stringify(r.emails ?? r.email ?? '').toLowerCase().includes(email));
+	}
+}
+
+/** [first name, last name, phone] as each target stores them. */
+function names(crm: Crm, row: Row): [unknown, unknown, unknown] {
+	switch (crm) {
+		case 'hubspot': {
+			const p = row.properties as Row;
+			return [p.firstname, p.lastname, p.phone];
+		}
+		case 'salesforce':
+			return [row.FirstName, row.LastName, row.Phone];
+		case 'zoho':
+			return [row.First_Name, row.Last_Name, row.Phone];
+		case 'dynamics':
+			return [row.firstname, row.lastname, row.telephone1];
+		case 'pipedrive':
+			return [row.first_name, row.last_name, undefined];
+	}
+}
+
+const TARGETS: Crm[] = ['hubspot', 'salesforce', 'zoho', 'dynamics'];
+
+async function executionCount(): Promise<number> {
+	const list = await n8n.api<{ data: unknown[] }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=250`);
+	return list.data.length;
+}
+
+/** Per execution: each node's item count per output and the first error, to say where a sync stopped. */
+async function executionReport(): Promise<string> {
+	const list = await n8n.api<{ data: Array<{ id: string; status: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=20`);
+	const lines: string[] = [];
+	for (const { id, status } of list.data) {
+		const execution = await n8n.api<{ data: { resultData: { error?: { message: string }; runData: Record<string, Array<{ error?: { message: string }; data?: { main: Array<Array<{ json: Row }> | null> } }>> } } }>(
+			'GET', `/api/v1/executions/${id}?includeData=true`,
+		);
+		const { runData, error } = execution.data.resultData;
+		const nodes = Object.entries(runData).map(([name, runs]) =>
+			runs.map((run) => `${name}[${run.error ? `ERROR ${run.error.message}` : (run.data?.main ?? []).map((out) => out?.length ?? 0).join('/')}]`).join(' '));
+		const errors = [...new Set(Object.values(runData).flat().flatMap((run) => (run.data?.main ?? []).flat()).filter((item) => item?.json.error || item?.json.errors).map((item) => JSON.stringify(item!.json).slice(0, 400)))];
+		lines.push(`#${id} ${status}${error ? ` (${error.message})` : ''}: ${nodes.join(', ')}${errors.map((e) => `\n   error item: ${e}`).join('')}`);
+	}
+	return lines.join('\n');
+}
+
+async function allIdle(): Promise<void> {
+	await Promise.all(CRMS.map((crm) => sandbox.emulators[crm]!.webhooksIdle()));
+}
+
+/** Waits until no webhook is pending and the number of executions stays put for a while. */
+async function quiescent(): Promise<number> {
+	let last = -1;
+	let stableSince = Date.now();
+	await waitFor(async () => {
+		await allIdle();
+		const count = await executionCount();
+		if (count !== last) {
+			last = count;
+			stableSince = Date.now();
+		}
+		return Date.now() - stableSince > 4000;
+	}, 90_000);
+	return last;
+}
+
+before(async () => {
+	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001 });
+	n8n = await startN8n({ workflowObjects: [configured() as unknown as Record<string, unknown>], credentials: sandboxCredentials(sandbox.urls) });
+	for (const crm of CRMS) {
+		await waitFor(async () => (await fetch(hookUrl(crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
+	}
+	await subscribeAll();
+});
+
+after(async () => {
+	await n8n?.stop();
+	await sandbox?.stop();
+});
+
+test('the template is expression-free and every trigger has a fixed webhookId', () => {
+	assert.doesNotMatch(JSON.stringify(template.nodes.filter((n) => n.type !== 'n8n-nodes-base.stickyNote')), /\{\{|"=/);
+	assert.deepEqual(Object.keys(triggers).sort(), [...CRMS].sort());
+	for (const crm of CRMS) assert.equal(triggers[crm].webhookId, `crm-sync-contact-${crm}`);
+});
+
+const EMAIL = 'grace.hopper@navy.example';
+
+test('a contact created in Pipedrive appears, mapped, in HubSpot, Salesforce, Zoho and Dynamics', async () => {
+	await pipedriveUi('POST', '/api/v2/persons', {
+		name: 'Grace Hopper',
+		emails: [{ value: 'Grace.Hopper@navy.example', primary: true, label: 'work' }],
+		phones: [{ value: '+14155550123', primary: true, label: 'work' }],
+	});
+	await waitFor(async () => TARGETS.every((crm) => contactIn(crm, EMAIL).length > 0), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}; present in: ${TARGETS.filter((crm) => contactIn(crm, EMAIL).length > 0).join(', ') || 'none'}\n${await executionReport()}`);
+	});
+	for (const crm of TARGETS) {
+		const found = contactIn(crm, EMAIL);
+		assert.equal(found.length, 1, `${crm}: one contact`);
+		assert.deepEqual(names(crm, found[0]), ['Grace', 'Hopper', '+14155550123'], `${crm} fields`);
+	}
+});
+
+test('an update in Pipedrive follows; echoes of our own writes do not loop', async () => {
+	const [person] = rows('pipedrive', 'persons').filter((r) => JSON.stringify(r.emails ?? '').toLowerCase().includes(EMAIL));
+	assert.ok(person, 'the Pipedrive person exists');
+	await quiescent();
+	await pipedriveUi('PATCH', `/api/v2/persons/${String(person.id)}`, { name: 'Grace Hopper-Murray' });
+	await waitFor(async () => TARGETS.every((crm) => names(crm, contactIn(crm, EMAIL)[0] ?? {})[1] === 'Hopper-Murray'), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
+	});
+	for (const crm of TARGETS) {
+		const found = contactIn(crm, EMAIL);
+		assert.equal(found.length, 1, `${crm}: still one contact`);
+		assert.deepEqual(names(crm, found[0]), ['Grace', 'Hopper-Murray', '+14155550123'], `${crm} fields`);
+	}
+
+	// Bounded: once every webhook is delivered, nothing else runs, and the source is not written back.
+	const settled = await quiescent();
+	await new Promise((r) => setTimeout(r, 3000));
+	await allIdle();
+	assert.equal(await executionCount(), settled, 'no further executions after quiescence');
+	assert.equal(names('pipedrive', rows('pipedrive', 'persons').find((r) => r.id === person.id)!)[1], 'Hopper-Murray');
+	const fromPipedriveWrites = sandbox.emulators.pipedrive!.deliveries().length;
+	assert.ok(fromPipedriveWrites <= 2, `Pipedrive sent ${fromPipedriveWrites} webhooks: only the two UI changes`);
+	assert.ok(settled <= 12, `${settled} executions for two changes: echoes must stay bounded`);
+});
