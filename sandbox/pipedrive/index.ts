@@ -55,7 +55,7 @@ function fail(status: number, error: string, extra: Fields = {}): never {
 }
 
 /**
- * Documented numbers (Professional plan, one seat; see README-pbd.md): burst per 2 s window
+ * Documented numbers (Professional plan, one seat; see sandbox/README.md): burst per 2 s window
  * 80 requests with an API token, 320 with OAuth, search 10; daily budget 30,000 tokens with
  * costs get 2, list 20, write 10, search 40.
  */
