@@ -69,7 +69,7 @@ const previousSecret = (crm: string, displayName: string): INodeProperties => ({
 export const triggerProperties: INodeProperties[] = [
 	{
 		displayName:
-			'This trigger receives webhooks. Polling (delta reads without webhooks) will be a separate trigger node and is not implemented yet.',
+			'This trigger receives webhooks. To read changes without webhooks (delta polling since a stored cursor), use the CRM Sync Poll Trigger node.',
 		name: 'modeNotice',
 		type: 'notice',
 		default: '',
