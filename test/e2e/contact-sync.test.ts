@@ -114,7 +114,7 @@ function names(crm: Crm, row: Row): [unknown, unknown, unknown] {
 		case 'dynamics':
 			return [row.firstname, row.lastname, row.telephone1];
 		case 'pipedrive':
-			return [row.first_name, row.last_name, undefined];
+			return [row.first_name, row.last_name, (row.phones as Array<{ value: string }> | undefined)?.[0]?.value];
 	}
 }
 
@@ -200,7 +200,7 @@ test('a contact created in Pipedrive appears, mapped, in HubSpot, Salesforce, Zo
 	}
 });
 
-test('an update in Pipedrive follows; echoes of our own writes do not loop', async () => {
+test('an update in Pipedrive follows; echoes of our own writes do not loop', async (t) => {
 	const [person] = rows('pipedrive', 'persons').filter((r) => JSON.stringify(r.emails ?? '').toLowerCase().includes(EMAIL));
 	assert.ok(person, 'the Pipedrive person exists');
 	await quiescent();
@@ -223,4 +223,44 @@ test('an update in Pipedrive follows; echoes of our own writes do not loop', asy
 	const fromPipedriveWrites = sandbox.emulators.pipedrive!.deliveries().length;
 	assert.ok(fromPipedriveWrites <= 2, `Pipedrive sent ${fromPipedriveWrites} webhooks: only the two UI changes`);
 	assert.ok(settled <= 12, `${settled} executions for two changes: echoes must stay bounded`);
+	t.diagnostic(`executions after create + update: ${settled}\n${await executionReport()}`);
 });
+
+/** A contact created by a person in the source CRM's UI (so its webhook carries no marker of ours). */
+async function createInUi(crm: Crm, first: string, last: string, email: string, phone: string): Promise<void> {
+	const requests: Record<Crm, [string, unknown]> = {
+		hubspot: ['/__admin/objects/contacts', { properties: { firstname: first, lastname: last, email, phone } }],
+		salesforce: ['/__admin/sobjects/Contact', { FirstName: first, LastName: last, Email: email, Phone: phone }],
+		dynamics: ['/__admin/ui/api/data/v9.2/contacts', { firstname: first, lastname: last, emailaddress1: email, telephone1: phone }],
+		zoho: ['/__admin/ui/crm/v6/Contacts', { data: [{ First_Name: first, Last_Name: last, Email: email, Phone: phone }] }],
+		pipedrive: ['/__admin/ui/api/v2/persons', { name: `${first} ${last}`, emails: [{ value: email, primary: true }], phones: [{ value: phone, primary: true }] }],
+	};
+	const [path, body] = requests[crm];
+	const res = await fetch(`${sandbox.urls[crm]}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	assert.ok(res.ok, `${crm}: ${res.status} ${await res.text()}`);
+}
+
+async function createdInOthers(source: Crm, first: string, last: string, phone: string, timeoutMs = 30_000): Promise<void> {
+	const email = `${first}.${last}@${source}.example`.toLowerCase();
+	const targets = CRMS.filter((crm) => crm !== source);
+	await quiescent();
+	await createInUi(source, first, last, email, phone);
+	await waitFor(async () => targets.every((crm) => contactIn(crm, email).length > 0), timeoutMs).catch(async (error) => {
+		throw new Error(`${(error as Error).message}; present in: ${targets.filter((crm) => contactIn(crm, email).length > 0).join(', ') || 'none'}\n${await executionReport()}`);
+	});
+	for (const crm of targets) {
+		const found = contactIn(crm, email);
+		assert.equal(found.length, 1, `${crm}: one contact`);
+		assert.deepEqual(names(crm, found[0]), [first, last, phone], `${crm} fields`);
+	}
+}
+
+test('a contact created in Dynamics appears, mapped, in the other four', () => createdInOthers('dynamics', 'Katherine', 'Johnson', '+14155550124'));
+test('a contact created in Salesforce appears, mapped, in the other four', () => createdInOthers('salesforce', 'Dorothy', 'Vaughan', '+14155550125'));
+// Known gaps, run so that their state shows: these webhooks do not carry the record.
+test('a contact created in HubSpot appears, mapped, in the other four', {
+	todo: 'HubSpot events carry one property each (creation: none) and nothing fetches the record: each item lacks email or name',
+}, () => createdInOthers('hubspot', 'Mary', 'Jackson', '+14155550126', 15_000));
+test('a contact created in Zoho appears, mapped, in the other four', {
+	todo: 'Zoho notifications carry ids only and nothing fetches the record: the item goes to the review queue',
+}, () => createdInOthers('zoho', 'Annie', 'Easley', '+14155550127', 15_000));
