@@ -23,7 +23,7 @@ import {
 } from '../../lib/conflict';
 import type { CrmName, EntityType } from '../../lib/model';
 import { openStateStore, type AuditEntry, type StateStore } from '../../lib/state';
-import { storeConfig, type RedisCredential } from '../CrmSyncTrigger/store';
+import { storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
 import { conflictResolverProperties } from './description';
 
 const list = (value: string) =>
@@ -61,7 +61,7 @@ export class ConflictResolver implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Resolved', 'Needs Review'],
-		credentials: [{ name: 'redis', required: true, displayOptions: { show: { stateBackend: ['redis'] } } }],
+		credentials: [redisStateCredential],
 		properties: conflictResolverProperties,
 	};
 

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
 const crmOptions = [
 	{ name: 'Dynamics 365', value: 'dynamics' },
@@ -155,23 +156,8 @@ export const conflictResolverProperties: INodeProperties[] = [
 		description: 'Optional per-field decisions, e.g. {"phone": "target", "title": {"value": "CTO"}}',
 		displayOptions: { show: { operation: ['resolveReview'] } },
 	},
-	{
-		displayName: 'Sync Namespace',
-		name: 'syncNamespace',
-		type: 'string',
-		default: '',
-		description: 'Nodes with the same namespace share sync state (snapshots, review queue, audit log). Empty: this workflow\'s ID.',
-	},
-	{
-		displayName: 'State Store',
-		name: 'stateBackend',
-		type: 'options',
-		options: [
-			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
-			{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts' },
-		],
-		default: 'embedded',
-	},
+	syncNamespaceProperty('snapshots, review queue, audit log'),
+	stateBackendProperty(),
 	{
 		displayName: 'Options',
 		name: 'options',

@@ -14,7 +14,7 @@ import { createConnector, CrmError } from '../../lib/connectors';
 import type { CrmName, EntityType } from '../../lib/model';
 import { pollChanges, type PollBatch, type PollMode } from '../../lib/polling';
 import type { StateStore } from '../../lib/state';
-import { sharedStore, storeConfig, type RedisCredential } from '../CrmSyncTrigger/store';
+import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
 import { pollProperties } from './description';
 
@@ -46,7 +46,7 @@ export class CrmSyncPollTrigger implements INodeType {
 				required: true,
 				displayOptions: { show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] } },
 			})),
-			{ name: 'redis', required: true, displayOptions: { show: { stateBackend: ['redis'] } } },
+			redisStateCredential,
 		],
 		properties: pollProperties,
 	};

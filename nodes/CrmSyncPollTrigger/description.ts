@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
 import { crmOptions, entityOptions, upsertProperties } from '../UnifiedCrmUpsert/description';
 
@@ -82,22 +83,6 @@ export const pollProperties: INodeProperties[] = [
 		description:
 			'Comma-separated user IDs whose changes are dropped (loop prevention), matched against the modifier the CRM returns with each record where it does (Zoho Modified_By, Salesforce LastModifiedById, Dynamics modifiedby)',
 	},
-	{
-		displayName: 'State Store',
-		name: 'stateBackend',
-		type: 'options',
-		options: [
-			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
-			{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts' },
-		],
-		default: 'embedded',
-		description: 'Where the polling position and the handled changes are kept',
-	},
-	{
-		displayName: 'Sync Namespace',
-		name: 'syncNamespace',
-		type: 'string',
-		default: '',
-		description: "Nodes with the same namespace share sync state (echo fingerprints of Unified CRM Upsert). Empty: this workflow's ID.",
-	},
+	stateBackendProperty(),
+	syncNamespaceProperty('echo fingerprints of Unified CRM Upsert'),
 ];

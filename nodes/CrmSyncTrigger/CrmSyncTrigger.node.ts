@@ -20,7 +20,7 @@ import {
 	type WebhookReply,
 } from '../../lib/webhooks';
 import { triggerProperties } from './description';
-import { sharedStore, storeConfig, type RedisCredential } from './store';
+import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
 
 type RawRequest = IncomingMessage & { originalUrl?: string; rawBody?: Buffer; readRawBody?: () => Promise<void> };
 

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
 const show = (crm: string[]) => ({ show: { crm } });
 
@@ -159,25 +160,8 @@ export const triggerProperties: INodeProperties[] = [
 		description: 'Whether to drop changes whose values match a write Unified CRM Upsert made in the same sync namespace (loop prevention; uses the state store)',
 		displayOptions: { show: { dropRedeliveries: [true] } },
 	},
-	{
-		displayName: 'State Store',
-		name: 'stateBackend',
-		type: 'options',
-		options: [
-			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
-			{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts' },
-		],
-		default: 'embedded',
-		displayOptions: { show: { dropRedeliveries: [true] } },
-	},
-	{
-		displayName: 'Sync Namespace',
-		name: 'syncNamespace',
-		type: 'string',
-		default: '',
-		description: 'Nodes with the same namespace share sync state. Empty: this workflow\'s ID.',
-		displayOptions: { show: { dropRedeliveries: [true] } },
-	},
+	stateBackendProperty({ show: { dropRedeliveries: [true] } }),
+	syncNamespaceProperty('', { show: { dropRedeliveries: [true] } }),
 	{
 		displayName: 'Include Raw Payload',
 		name: 'includeRaw',

@@ -25,7 +25,7 @@ import {
 } from '../../lib/matching';
 import type { UnifiedRecord } from '../../lib/model';
 import { openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
-import { storeConfig, type RedisCredential } from '../CrmSyncTrigger/store';
+import { storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
 import { duplicateDetectorProperties } from './description';
 
 type Operation = 'findDuplicates' | 'updateIndex' | 'removeFromIndex';
@@ -57,7 +57,7 @@ export class DuplicateDetector implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Unique', 'Duplicates'],
-		credentials: [{ name: 'redis', required: true, displayOptions: { show: { stateBackend: ['redis'] } } }],
+		credentials: [redisStateCredential],
 		properties: duplicateDetectorProperties,
 	};
 

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
 const findOnly = { show: { operation: ['findDuplicates'] } };
 
@@ -6,25 +7,8 @@ const findOnly = { show: { operation: ['findDuplicates'] } };
 function storeProperties(): INodeProperties[] {
 	const shows = [{ operation: ['updateIndex', 'removeFromIndex'] }, { operation: ['findDuplicates'], matchAgainst: ['index'] }];
 	return shows.flatMap((show): INodeProperties[] => [
-		{
-			displayName: 'Sync Namespace',
-			name: 'syncNamespace',
-			type: 'string',
-			default: '',
-			description: "Nodes with the same namespace share sync state, including the index of known records. Empty: this workflow's ID.",
-			displayOptions: { show },
-		},
-		{
-			displayName: 'State Store',
-			name: 'stateBackend',
-			type: 'options',
-			options: [
-				{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
-				{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts' },
-			],
-			default: 'embedded',
-			displayOptions: { show },
-		},
+		syncNamespaceProperty('including the index of known records', { show }),
+		stateBackendProperty({ show }),
 	]);
 }
 

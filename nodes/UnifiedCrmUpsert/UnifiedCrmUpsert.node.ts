@@ -13,9 +13,9 @@ import { createConnector, CrmError, type ConnectorRuntime } from '../../lib/conn
 import type { CrmName, EntityType } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
 import { getPath } from '../../lib/util/path';
-import { sharedStore, storeConfig, type RedisCredential } from '../CrmSyncTrigger/store';
+import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, upsertProperties } from './description';
-import { UpsertWriter, type InputItem, type WriteJob, type WriteOperationName } from './writer';
+import { UpsertWriter, type InputItem, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
 
 interface NodeOptions {
 	batchSize?: number;
@@ -33,7 +33,7 @@ const credentialList = [
 		required: true,
 		displayOptions: { show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] } },
 	})),
-	{ name: 'redis', required: true, displayOptions: { show: { stateBackend: ['redis'] } } },
+	redisStateCredential,
 ];
 
 export class UnifiedCrmUpsert implements INodeType {

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
 export const crmOptions = [
 	{ name: 'HubSpot', value: 'hubspot' },
@@ -124,23 +125,8 @@ export const upsertProperties: INodeProperties[] = [
 		description:
 			'Dot path of the record inside each input item, e.g. "body" behind a Webhook node. Empty means the whole item. A static path keeps the workflow free of per-execution expressions.',
 	},
-	{
-		displayName: 'Sync Namespace',
-		name: 'syncNamespace',
-		type: 'string',
-		default: '',
-		description: "Nodes with the same namespace share sync state (cross-references, snapshots, echo fingerprints). Empty: this workflow's ID.",
-	},
-	{
-		displayName: 'State Store',
-		name: 'stateBackend',
-		type: 'options',
-		options: [
-			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
-			{ name: 'Redis', value: 'redis', description: 'For queue mode and several hosts; also shares rate-limit budgets across workers' },
-		],
-		default: 'embedded',
-	},
+	syncNamespaceProperty('cross-references, snapshots, echo fingerprints'),
+	stateBackendProperty(undefined, 'For queue mode and several hosts; also shares rate-limit budgets across workers'),
 	{
 		displayName: 'Options',
 		name: 'options',

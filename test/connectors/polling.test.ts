@@ -15,7 +15,7 @@ import { createConnector, type CrmConnector } from '../../lib/connectors';
 import type { CrmName } from '../../lib/model';
 import { pollChanges, type PolledEvent, type PollOptions } from '../../lib/polling';
 import { openStateStore, type StateStore } from '../../lib/state';
-import { UpsertWriter } from '../../nodes/UnifiedCrmUpsert/writer';
+import { UpsertWriter } from '../../lib/sync/upsert-writer';
 import { startRedisServer } from '../unit/state.redis-server';
 
 const HUBSPOT_CONTACTS = 10_500;

@@ -1,13 +1,13 @@
 // What the Unified CRM Upsert node does, without n8n: map input records to CRM fields, route them
 // (cross-reference → update by id; otherwise the match key), write in batches through a
 // CrmConnector, then record cross-references, synced snapshots and echo fingerprints in the
-// StateStore. No n8n import here, so it is testable and reusable from lib/ later.
+// StateStore. Framework-free: the Unified CRM Upsert node is a thin shell over it.
 
-import type { CrmConnector, CrmFields, WriteOutcome } from '../../lib/connectors';
-import { CrmError, NotImplementedError } from '../../lib/connectors';
-import { compileMapping, type CompiledMapping } from '../../lib/mapping';
-import type { CrmName, EntityType, UnifiedRecord } from '../../lib/model';
-import { echoFingerprint, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../../lib/state';
+import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
+import { CrmError, NotImplementedError } from '../connectors';
+import { compileMapping, type CompiledMapping } from '../mapping';
+import type { CrmName, EntityType, UnifiedRecord } from '../model';
+import { echoFingerprint, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 
 export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
 

@@ -1,0 +1,86 @@
+// What every node that keeps sync state shares: the "State Store" and "Sync Namespace"
+// parameters, n8n's Redis credential mapped to store options, and one open store per
+// configuration for the life of the n8n process (opening one per request would cost a file
+// open or a Redis connection each time).
+
+import { homedir } from 'node:os';
+
+import type { IDisplayOptions, INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
+
+import { defaultEmbeddedStatePath, openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
+
+const stores = new Map<string, Promise<StateStore>>();
+
+export interface RedisCredential {
+	host?: string;
+	port?: number;
+	password?: string;
+	user?: string;
+	database?: number;
+	ssl?: boolean;
+}
+
+export function storeConfig(namespace: string, backend: 'embedded' | 'redis', redis?: RedisCredential): StateStoreConfig {
+	if (backend === 'redis') {
+		return {
+			backend,
+			namespace,
+			redis: {
+				host: redis?.host || 'localhost',
+				port: Number(redis?.port) || 6379,
+				...(redis?.password ? { password: redis.password } : {}),
+				...(redis?.user ? { username: redis.user } : {}),
+				db: Number(redis?.database) || 0,
+				tls: redis?.ssl === true,
+			},
+		};
+	}
+	return { backend, namespace, path: defaultEmbeddedStatePath(process.env, homedir()) };
+}
+
+/** The shared store for this configuration; a failed open is not cached, so the next request retries. */
+export function sharedStore(config: StateStoreConfig): Promise<StateStore> {
+	const key = JSON.stringify(config);
+	let store = stores.get(key);
+	if (!store) {
+		store = openStateStore(config);
+		stores.set(key, store);
+		store.catch(() => stores.delete(key));
+	}
+	return store;
+}
+
+/** The "State Store" parameter; pair it with `redisStateCredential` in the node's credentials. */
+export function stateBackendProperty(displayOptions?: IDisplayOptions, redisNote = 'For queue mode and several hosts'): INodeProperties {
+	return {
+		displayName: 'State Store',
+		name: 'stateBackend',
+		type: 'options',
+		options: [
+			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
+			{ name: 'Redis', value: 'redis', description: redisNote },
+		],
+		default: 'embedded',
+		...(displayOptions ? { displayOptions } : {}),
+	};
+}
+
+/** The "Sync Namespace" parameter; `holds` says what the node keeps in the shared state. */
+export function syncNamespaceProperty(holds = '', displayOptions?: IDisplayOptions): INodeProperties {
+	const what = holds.startsWith('including') ? `, ${holds}` : holds ? ` (${holds})` : '';
+	return {
+		displayName: 'Sync Namespace',
+		name: 'syncNamespace',
+		type: 'string',
+		default: '',
+		description: `Nodes with the same namespace share sync state${what}. Empty: this workflow's ID.`,
+		...(displayOptions ? { displayOptions } : {}),
+	};
+}
+
+/** n8n's built-in Redis credential, asked for only when the Redis store is chosen. */
+export const redisStateCredential: INodeCredentialDescription = {
+	name: 'redis',
+	required: true,
+	displayOptions: { show: { stateBackend: ['redis'] } },
+};
