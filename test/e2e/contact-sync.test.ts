@@ -142,6 +142,17 @@ async function executionReport(): Promise<string> {
 	return lines.join('\n');
 }
 
+/** How many executions ran an upsert node (wrote to a CRM). */
+async function writingExecutions(): Promise<number> {
+	const list = await n8n.api<{ data: Array<{ id: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=250`);
+	let writing = 0;
+	for (const { id } of list.data) {
+		const execution = await n8n.api<{ data: { resultData: { runData: Record<string, unknown> } } }>('GET', `/api/v1/executions/${id}?includeData=true`);
+		if (Object.keys(execution.data.resultData.runData).some((name) => name.startsWith('Upsert into'))) writing++;
+	}
+	return writing;
+}
+
 async function allIdle(): Promise<void> {
 	await Promise.all(CRMS.map((crm) => sandbox.emulators[crm]!.webhooksIdle()));
 }
@@ -223,6 +234,9 @@ test('an update in Pipedrive follows; echoes of our own writes do not loop', asy
 	const fromPipedriveWrites = sandbox.emulators.pipedrive!.deliveries().length;
 	assert.ok(fromPipedriveWrites <= 2, `Pipedrive sent ${fromPipedriveWrites} webhooks: only the two UI changes`);
 	assert.ok(settled <= 12, `${settled} executions for two changes: echoes must stay bounded`);
+	// Only the two Pipedrive changes wrote anything; every echo was dropped or reviewed without a write.
+	assert.equal(await writingExecutions(), 2, `executions that wrote:\n${await executionReport()}`);
+	for (const crm of CRMS) for (const d of sandbox.emulators[crm]!.deliveries()) assert.ok(d.status !== undefined && d.status < 300, `${crm} webhook answered ${d.status}`);
 	t.diagnostic(`executions after create + update: ${settled}\n${await executionReport()}`);
 });
 
@@ -257,6 +271,23 @@ async function createdInOthers(source: Crm, first: string, last: string, phone: 
 
 test('a contact created in Dynamics appears, mapped, in the other four', () => createdInOthers('dynamics', 'Katherine', 'Johnson', '+14155550124'));
 test('a contact created in Salesforce appears, mapped, in the other four', () => createdInOthers('salesforce', 'Dorothy', 'Vaughan', '+14155550125'));
+// The sandbox registers a post image by default, so the Update event carries the whole record.
+test('an update in Dynamics (step with a post image) follows in the other four', async () => {
+	const email = 'katherine.johnson@dynamics.example';
+	const [row] = contactIn('dynamics', email);
+	assert.ok(row, 'the Dynamics contact exists');
+	await quiescent();
+	const res = await fetch(`${sandbox.urls.dynamics}/__admin/ui/api/data/v9.2/contacts(${String(row.contactid)})`, {
+		method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lastname: 'Goble' }),
+	});
+	assert.ok(res.ok, await res.text());
+	const targets = CRMS.filter((crm) => crm !== 'dynamics');
+	await waitFor(async () => targets.every((crm) => names(crm, contactIn(crm, email)[0] ?? {})[1] === 'Goble'), 30_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
+	});
+	for (const crm of targets) assert.deepEqual(names(crm, contactIn(crm, email)[0]), ['Katherine', 'Goble', '+14155550124'], `${crm} fields`);
+});
+
 // Known gaps, run so that their state shows: these webhooks do not carry the record.
 test('a contact created in HubSpot appears, mapped, in the other four', {
 	todo: 'HubSpot events carry one property each (creation: none) and nothing fetches the record: each item lacks email or name',
