@@ -352,5 +352,19 @@ describe('HubSpot connector', () => {
 		}
 	});
 
-	test.todo('describeFields reads /crm/v3/properties/{type}: the emulator has no properties endpoint yet');
+	test('describeFields reads standard and custom properties from /crm/v3/properties/{type}', async () => {
+		const created = await fetch(`${url}/crm/v3/properties/contacts`, {
+			method: 'POST',
+			headers: { authorization: 'Bearer pat-x', 'content-type': 'application/json' },
+			body: JSON.stringify({ name: 'utm_source_custom', label: 'UTM Source', type: 'string', fieldType: 'text', groupName: 'contactinformation' }),
+		});
+		assert.equal(created.status, 201, await created.clone().text());
+		const fields = await createConnector('hubspot', { accessToken: 'pat-x', baseUrl: url }).describeFields('contact');
+		const byName = new Map(fields.map((field) => [field.name, field]));
+		assert.equal(byName.get('email')?.unique, true);
+		assert.equal(byName.get('email')?.custom, false);
+		assert.ok(byName.has('firstname'));
+		assert.equal(byName.get('utm_source_custom')?.custom, true);
+		assert.equal(byName.get('utm_source_custom')?.label, 'UTM Source');
+	});
 });
