@@ -123,6 +123,24 @@ interface Envelope<T = unknown> {
 	additional_data?: { next_cursor?: string | null; pagination?: { more_items_in_collection?: boolean; next_start?: number } } | null;
 }
 
+export interface PipedriveWebhookSpec {
+	/** Where Pipedrive POSTs the events. */
+	url: string;
+	/** Sent by Pipedrive as HTTP Basic auth on every delivery. */
+	httpAuthUser?: string;
+	httpAuthPassword?: string;
+	version?: '1.0' | '2.0';
+	name?: string;
+}
+
+export interface PipedriveWebhook {
+	id: string;
+	url: string;
+	version: string;
+	eventAction: string;
+	eventObject: string;
+}
+
 /** listChanges cursor: sweep start, position inside the sweep, and ids already seen at the boundary second. */
 interface PdCursor {
 	since: string;
@@ -405,6 +423,46 @@ export class PipedriveConnector implements CrmConnector {
 		return { source: 'api', ...(res.data?.id !== undefined ? { actorId: String(res.data.id) } : {}) };
 	}
 
+	// ---------------------------------------------------------------- webhook subscriptions
+
+	/** POST /v1/webhooks: one webhook for every object and action, HTTP Basic auth on delivery. */
+	async createWebhook(spec: PipedriveWebhookSpec): Promise<PipedriveWebhook> {
+		const res = await this.send<Record<string, unknown>>(
+			'webhooks.create',
+			'default',
+			(c) =>
+				v1.WebhooksApiFp(c.v1).addWebhook({
+					subscription_url: spec.url,
+					event_action: '*',
+					event_object: '*',
+					name: spec.name ?? 'n8n CRM Sync Trigger',
+					http_auth_user: spec.httpAuthUser,
+					http_auth_password: spec.httpAuthPassword,
+					version: spec.version ?? '2.0',
+				}),
+			false, // a create that timed out may have happened: not retried
+		);
+		return toWebhook(res.data);
+	}
+
+	/** GET /v1/webhooks: the webhooks of this credential's company. */
+	async listWebhooks(): Promise<PipedriveWebhook[]> {
+		const res = await this.send<Array<Record<string, unknown>>>('webhooks.list', 'default', (c) => v1.WebhooksApiFp(c.v1).getWebhooks());
+		return (res.data ?? []).map(toWebhook);
+	}
+
+	/** DELETE /v1/webhooks/{id}. False when it no longer exists (deleted by hand, or never created). */
+	async deleteWebhook(id: string): Promise<boolean> {
+		if (!/^\d+$/.test(id)) throw new CrmError(`Pipedrive: invalid webhook id "${id}"`, 'pipedrive', 'validation');
+		try {
+			await this.send('webhooks.delete', 'default', (c) => v1.WebhooksApiFp(c.v1).deleteWebhook(Number(id)));
+			return true;
+		} catch (error) {
+			if (error instanceof CrmError && error.httpStatus === 404) return false;
+			throw error;
+		}
+	}
+
 	// ---------------------------------------------------------------- internals
 
 	/** Runs one SDK request through the transport with our axios; resolves to the response envelope. */
@@ -600,6 +658,16 @@ export function classifyPipedriveError(error: unknown): CrmError {
 		return new CrmError('Pipedrive: request timed out', 'pipedrive', 'transient', { code: 'TIMEOUT', cause: error });
 	}
 	return classifyGeneric('pipedrive', error);
+}
+
+function toWebhook(w: Record<string, unknown>): PipedriveWebhook {
+	return {
+		id: String(w.id),
+		url: String(w.subscription_url ?? ''),
+		version: String(w.version ?? ''),
+		eventAction: String(w.event_action ?? ''),
+		eventObject: String(w.event_object ?? ''),
+	};
 }
 
 function failure(ref: number, error: unknown): WriteFailure {

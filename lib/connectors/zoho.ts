@@ -119,6 +119,39 @@ const DEFAULT_FIELDS: Record<string, string[]> = {
 };
 const TIME_FIELDS = ['Modified_Time', 'Created_Time'];
 
+/** Zoho caps a watch channel's life at one day. */
+export const WATCH_MAX_MS = 24 * 60 * 60 * 1000;
+
+/** Watched by default: the modules of every entity the sync knows. */
+const WATCH_ENTITIES: EntityType[] = ['contact', 'lead', 'account', 'opportunity', 'activity'];
+
+export interface ZohoWatchSpec {
+	/** Digits, chosen by the caller; it names the channel in later calls. */
+	channelId: string;
+	/** Where Zoho POSTs the notifications. */
+	url: string;
+	/** Echoed in every notification (≤ 50 characters) so the receiver can check it. */
+	token?: string;
+	/** Entities whose modules are watched; empty or missing: all. */
+	entities?: EntityType[];
+	/** Epoch ms; capped at one day from now (the default). */
+	expiresAt?: number;
+}
+
+export interface ZohoWatch {
+	channelId: string;
+	/** e.g. 'Contacts.all' */
+	events: string[];
+	url: string;
+	/** Epoch ms, as Zoho granted it. */
+	expiresAt: number;
+}
+
+/** Renew when less than half of a day's life is left: renewals happen at most twice a day. */
+export function watchRenewalDue(expiresAt: number, now = Date.now()): boolean {
+	return expiresAt - now < WATCH_MAX_MS / 2;
+}
+
 /** One per-record result of a Zoho write. */
 interface ZohoResult {
 	code?: string;
@@ -397,6 +430,70 @@ export class ZohoConnector implements CrmConnector {
 		const res = await this.call<{ users?: Array<{ id?: string }> }>('users.current', (base) => ({ method: 'GET', url: `${base}/users`, query: { type: 'CurrentUser' } }));
 		const id = res.body?.users?.[0]?.id;
 		return id ? { actorId: String(id) } : {};
+	}
+
+	// ---------------------------------------------------------------- notifications (watch)
+
+	/**
+	 * POST /actions/watch: notifications of every change to the entities' modules go to
+	 * spec.url, carrying spec.token. Zoho caps the expiry at one day; the answer has the real one.
+	 */
+	async enableWatch(spec: ZohoWatchSpec): Promise<ZohoWatch> {
+		return this.writeWatch('POST', spec, true);
+	}
+
+	/** PATCH /actions/watch with a new expiry (the channel keeps its events, URL and token). */
+	async renewWatch(channelId: string, expiresAt = Date.now() + WATCH_MAX_MS): Promise<ZohoWatch> {
+		return this.writeWatch('PATCH', { channelId, expiresAt }, false);
+	}
+
+	/** GET /actions/watch: the live channels (204 = none). */
+	async listWatches(): Promise<ZohoWatch[]> {
+		const res = await this.call<{ watch?: Array<Record<string, unknown>> }>('watch.list', (base) => ({ method: 'GET', url: `${base}/actions/watch` }));
+		return (res.body?.watch ?? []).map((w) => ({
+			channelId: String(w.channel_id),
+			events: (w.events as string[] | undefined) ?? [],
+			url: String(w.notify_url ?? ''),
+			expiresAt: Date.parse(String(w.channel_expiry)),
+		}));
+	}
+
+	/** DELETE /actions/watch?channel_ids=. False when the channel no longer exists. */
+	async disableWatch(channelId: string): Promise<boolean> {
+		try {
+			await this.call('watch.disable', (base) => ({ method: 'DELETE', url: `${base}/actions/watch`, query: { channel_ids: channelId } }));
+			return true;
+		} catch (error) {
+			const result = ((error as CrmError).body as { watch?: ZohoResult[] } | undefined)?.watch?.[0];
+			if (error instanceof CrmError && error.httpStatus === 400 && result?.code === 'INVALID_DATA') return false;
+			throw error;
+		}
+	}
+
+	private async writeWatch(method: 'POST' | 'PATCH', spec: Partial<ZohoWatchSpec> & { channelId: string }, create: boolean): Promise<ZohoWatch> {
+		if (!/^\d+$/.test(spec.channelId)) throw new CrmError(`Zoho: channel id must be digits, got "${spec.channelId}"`, 'zoho', 'validation');
+		if (spec.token !== undefined && spec.token.length > 50) throw new CrmError('Zoho: the watch token is limited to 50 characters', 'zoho', 'validation');
+		const modules = [...new Set((spec.entities?.length ? spec.entities : WATCH_ENTITIES).map((e) => this.module(e)))];
+		const entry = {
+			channel_id: spec.channelId,
+			...(create ? { events: modules.map((m) => `${m}.all`), notify_url: spec.url, token: spec.token, return_affected_field_values: true } : {}),
+			channel_expiry: zohoTime(Math.min(spec.expiresAt ?? Infinity, Date.now() + WATCH_MAX_MS)),
+		};
+		const res = await this.call<{ watch?: Array<ZohoResult & { details?: { events?: Array<{ channel_expiry?: string; resource_name?: string }> } }> }>(
+			`watch.${create ? 'enable' : 'renew'}`,
+			(base) => ({ method, url: `${base}/actions/watch`, body: { watch: [entry] } }),
+			'default',
+			!create,
+		);
+		const result = res.body?.watch?.[0];
+		if (result?.status !== 'success') throw new CrmError(`Zoho: ${result?.message ?? 'watch failed'}`, 'zoho', 'validation', { code: result?.code, body: res.body });
+		const events = result.details?.events ?? [];
+		return {
+			channelId: spec.channelId,
+			events: events.map((e) => `${e.resource_name}.all`),
+			url: spec.url ?? '',
+			expiresAt: Math.min(...events.map((e) => Date.parse(String(e.channel_expiry)))),
+		};
 	}
 
 	// ---------------------------------------------------------------- internals
