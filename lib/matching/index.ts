@@ -2,7 +2,7 @@
 
 export * from './types';
 export { normaliseEmail } from './normalise-email';
-export { checkPhoneCountry, normalisePhone } from './normalise-phone';
+export { checkPhoneCountry, normalisePhone, phoneSearchVariants } from './normalise-phone';
 export { normalisePersonName, type PersonName } from './normalise-name';
 export { normaliseCompany } from './normalise-company';
 export { normaliseCity, normalisePostalCode, normaliseStreet } from './normalise-address';
@@ -36,3 +36,13 @@ export { findDuplicatesInBatch, type BatchMatchResult, type DuplicateCluster, ty
 export { MatchIndex, INDEX_COLLECTION, INDEX_LOG_COLLECTION, LOG_OVERLAP_MS, LOG_RETENTION_MS, type IndexMatch, type MatchIndexStore } from './match-index';
 export { batchOutcomes, indexOutcomes, type DuplicateOutcome, type MatchOutcome, type UniqueOutcome } from './outcomes';
 export { forgetMatchIndex, sharedMatchIndex } from './index-cache';
+export {
+	matchAgainstCrm,
+	mergeCrmClusters,
+	type CrmDuplicateOutcome,
+	type CrmMatchOptions,
+	type CrmMatchOutcome,
+	type CrmMergeResult,
+	type CrmMerger,
+	type CrmSearcher,
+} from './against-crm';

@@ -75,3 +75,33 @@ export function checkPhoneCountry(country: string): string {
 	if (!isSupportedCountry(code)) throw new Error(`Default phone country "${country}" is not a supported ISO 3166 country code (e.g. US, GB, DE)`);
 	return code;
 }
+
+/**
+ * Spellings of one number a CRM may hold, for exact-match searches (CRMs compare phone fields
+ * as text): the value as given, E.164, national digits and the national and international
+ * formats, and the national digit groups joined by '-', '.' or ' '. Other spellings in the CRM
+ * are found only through the email search. Empty when the value is not a phone number.
+ */
+export function phoneSearchVariants(value: unknown, defaultCountry = 'US'): string[] {
+	const normalised = normalisePhone(value, defaultCountry);
+	if (normalised === undefined) return [];
+	const variants = new Set<string>([String(value).trim(), normalised]);
+	try {
+		const parsed = parsePhoneNumberFromString(normalised, { defaultCountry: defaultCountry.toUpperCase() as CountryCode });
+		if (parsed) {
+			variants.add(parsed.nationalNumber);
+			variants.add(`${parsed.countryCallingCode}${parsed.nationalNumber}`);
+			const national = parsed.formatNational();
+			const international = parsed.formatInternational();
+			variants.add(national);
+			variants.add(international);
+			// The same digit groups joined as people type them: 617-555-0142, 617.555.0142, +1-617-555-0142.
+			const groups = national.match(/\d+/g) ?? [];
+			for (const separator of ['-', '.', ' ']) variants.add(groups.join(separator));
+			variants.add(international.replace(/ /g, '-'));
+		}
+	} catch {
+		// Digits-only fallback numbers have no other spelling.
+	}
+	return [...variants];
+}
