@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
 	NodeConnectionTypes,
 	type IDataObject,
+	type IHookFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
@@ -21,6 +22,7 @@ import {
 } from '../../lib/webhooks';
 import { triggerProperties } from './description';
 import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
+import { createSubscription, deleteSubscription, renewSubscriptionIfDue, subscriptionCredentials, subscriptionExists } from './subscription';
 
 type RawRequest = IncomingMessage & { originalUrl?: string; rawBody?: Buffer; readRawBody?: () => Promise<void> };
 
@@ -47,9 +49,8 @@ const list = (value: string) =>
 		.map((s) => s.trim())
 		.filter((s) => s !== '');
 
-// Subscriptions are set up in each CRM by hand, following the notice the node shows; creating
-// them on activation (Pipedrive webhooks, Zoho watch, Dynamics) is not implemented yet.
-// eslint-disable-next-line @n8n/community-nodes/webhook-lifecycle-complete
+// Pipedrive webhooks and Zoho channels are registered on activation (./subscription.ts); HubSpot,
+// Salesforce and Dynamics subscriptions are app/admin configuration, described by the node's notices.
 export class CrmSyncTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'CRM Sync Trigger',
@@ -62,7 +63,7 @@ export class CrmSyncTrigger implements INodeType {
 		defaults: { name: 'CRM Sync Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'redis', required: true, displayOptions: { show: { dropRedeliveries: [true], stateBackend: ['redis'] } } }],
+		credentials: [...subscriptionCredentials, { name: 'redis', required: true, displayOptions: { show: { dropRedeliveries: [true], stateBackend: ['redis'] } } }],
 		webhooks: [
 			{
 				name: 'default',
@@ -72,6 +73,20 @@ export class CrmSyncTrigger implements INodeType {
 			},
 		],
 		properties: triggerProperties,
+	};
+
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				return subscriptionExists(this);
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				return createSubscription(this);
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				return deleteSubscription(this);
+			},
+		},
 	};
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
@@ -114,6 +129,7 @@ export class CrmSyncTrigger implements INodeType {
 			},
 		);
 		if (!outcome.ok) return reply(outcome.reply);
+		await renewSubscriptionIfDue(this); // only once the request proved it comes from the CRM
 
 		let accepted;
 		try {

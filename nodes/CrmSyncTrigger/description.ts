@@ -1,7 +1,10 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+import { upsertProperties } from '../UnifiedCrmUpsert/description';
 
 const show = (crm: string[]) => ({ show: { crm } });
+/** Shown for a CRM only when the node does (or does not) register the subscription itself. */
+const showRegistered = (crm: string, registered: boolean) => ({ show: { crm: [crm], registerSubscription: [registered] } });
 
 /** Where each CRM is told about this endpoint, and which secret goes where. */
 const setupNotices: INodeProperties[] = [
@@ -19,7 +22,15 @@ const setupNotices: INodeProperties[] = [
 		name: 'setupPipedrive',
 		type: 'notice',
 		default: '',
-		displayOptions: show(['pipedrive']),
+		displayOptions: showRegistered('pipedrive', false),
+	},
+	{
+		displayName:
+			'When the workflow is activated, the node creates a Pipedrive webhook (version 2.0, all objects and actions) for its Production URL, with HTTP auth user/password set to the values below; it deletes it when the workflow is deactivated.',
+		name: 'registeredPipedrive',
+		type: 'notice',
+		default: '',
+		displayOptions: showRegistered('pipedrive', true),
 	},
 	{
 		displayName:
@@ -35,7 +46,15 @@ const setupNotices: INodeProperties[] = [
 		name: 'setupZoho',
 		type: 'notice',
 		default: '',
-		displayOptions: show(['zoho']),
+		displayOptions: showRegistered('zoho', false),
+	},
+	{
+		displayName:
+			'When the workflow is activated, the node enables a Zoho notification channel (the modules of the Entities below, or all) for its Production URL with the Token below, and disables it on deactivation. Zoho channels live at most one day and n8n has no timer for webhook nodes: the node renews the channel (PATCH, one more day) on activation and whenever a notification arrives with less than 12 hours left. A channel that gets no notification for a day lapses: deactivate and activate the workflow to enable a new one.',
+		name: 'registeredZoho',
+		type: 'notice',
+		default: '',
+		displayOptions: showRegistered('zoho', true),
 	},
 	{
 		displayName:
@@ -90,6 +109,20 @@ export const triggerProperties: INodeProperties[] = [
 		default: 'hubspot',
 		description: 'The CRM that calls this webhook. Its path is the CRM name, e.g. /webhook/&lt;id&gt;/hubspot.',
 	},
+	{
+		displayName: 'Register Subscription Automatically',
+		name: 'registerSubscription',
+		type: 'boolean',
+		noDataExpression: true,
+		default: true,
+		description:
+			'Whether to create the CRM\'s webhook subscription when the workflow is activated and remove it when it is deactivated (needs a credential). Off: set it up in the CRM by hand.',
+		displayOptions: show(['pipedrive', 'zoho']),
+	},
+	// The same authentication choice (and credential types) as Unified CRM Upsert.
+	...upsertProperties
+		.filter((p) => p.name === 'pipedriveAuthentication')
+		.map((p): INodeProperties => ({ ...p, displayOptions: showRegistered('pipedrive', true) })),
 	...setupNotices,
 	secret('hubspot', 'Client Secret', 'The HubSpot app\'s client secret, used to check X-HubSpot-Signature(-v3)'),
 	previousSecret('hubspot', 'Previous Client Secret'),
@@ -119,7 +152,7 @@ export const triggerProperties: INodeProperties[] = [
 		description: 'Comma-separated. Outbound Messages from other orgs are refused. When both this and a secret are set, both must match.',
 		displayOptions: show(['salesforce']),
 	},
-	secret('zoho', 'Token', 'The token given when the notification (watch) was enabled'),
+	secret('zoho', 'Token', 'The token of the notification channel (watch), at most 50 characters; Zoho sends it with every notification'),
 	previousSecret('zoho', 'Previous Token'),
 	secret('dynamics', 'Key', 'The webhook key (?code=) or the value of the x-crm-sync-key header'),
 	previousSecret('dynamics', 'Previous Key'),
