@@ -64,7 +64,7 @@ export async function matchAgainstCrm(connector: CrmSearcher, records: UnifiedRe
 
 	const toUnified = compileMapping({ direction: 'toUnified', entity, source: connector.crm, mode: 'lenient' });
 	const candidates = dedupeById(found).map((crmRecord, slot) =>
-		prepareRecord({ ...toUnified.map(crmRecord.fields).record, id: crmRecord.id }, slot, options),
+		prepareRecord({ ...filledFields(toUnified.map(crmRecord.fields).record), id: crmRecord.id }, slot, options),
 	);
 	const byEmail = groupBy(candidates, (c) => (c.email === undefined ? [] : [c.email]));
 	const byPhone = groupBy(candidates, (c) => c.phones);
@@ -126,6 +126,11 @@ async function searchCandidates(
 	if (emailField && emails.size > 0) found.push(...(await connector.search(entity, emailField, [...emails])));
 	if (phoneField && phones.size > 0) found.push(...(await connector.search(entity, phoneField, [...phones])));
 	return found;
+}
+
+/** The mapping gives every mapped field, null when the CRM had no value: keep the filled ones. */
+function filledFields(record: UnifiedRecord): UnifiedRecord {
+	return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null && value !== undefined));
 }
 
 function dedupeById(records: CrmRecord[]): CrmRecord[] {

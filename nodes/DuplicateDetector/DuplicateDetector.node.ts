@@ -1,4 +1,5 @@
 import {
+	NodeApiError,
 	NodeConnectionTypes,
 	NodeOperationError,
 	type IDataObject,
@@ -6,7 +7,10 @@ import {
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
+	type JsonObject,
 } from 'n8n-workflow';
+
+import { createConnector, CrmError, type CrmConnector } from '../../lib/connectors';
 
 import {
 	batchOutcomes,
@@ -14,6 +18,8 @@ import {
 	findDuplicatesInBatch,
 	forgetMatchIndex,
 	indexOutcomes,
+	matchAgainstCrm,
+	mergeCrmClusters,
 	sharedMatchIndex,
 	validateFsParameters,
 	type MatchIndex,
@@ -23,10 +29,11 @@ import {
 	type ScoringMode,
 	type SimpleWeights,
 } from '../../lib/matching';
-import type { UnifiedRecord } from '../../lib/model';
+import type { CrmName, EntityType, UnifiedRecord } from '../../lib/model';
 import { openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
-import { duplicateDetectorProperties } from './description';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
+import { crmCredentials, duplicateDetectorProperties } from './description';
 
 type Operation = 'findDuplicates' | 'updateIndex' | 'removeFromIndex';
 type MatchAgainst = 'batch' | 'index' | 'crm';
@@ -57,7 +64,7 @@ export class DuplicateDetector implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Unique', 'Duplicates'],
-		credentials: [redisStateCredential],
+		credentials: [...crmCredentials, redisStateCredential],
 		properties: duplicateDetectorProperties,
 	};
 
@@ -67,19 +74,8 @@ export class DuplicateDetector implements INodeType {
 		const options = this.getNodeParameter('options', 0, {}) as NodeOptions;
 		const matchAgainst = operation === 'findDuplicates' ? (this.getNodeParameter('matchAgainst', 0) as MatchAgainst) : 'index';
 
-		if (operation === 'findDuplicates') {
-			if (matchAgainst === 'crm') {
-				throw new NodeOperationError(
-					this.getNode(),
-					'Matching against a target CRM is not implemented yet: it needs the CRM connectors\' search by email and phone. Use "Index of Known Records" or "Input Batch".',
-				);
-			}
-			if (this.getNodeParameter('mergeInCrm', 0, false) as boolean) {
-				throw new NodeOperationError(
-					this.getNode(),
-					'Merging duplicates in the CRM is not implemented yet: it needs the CRM connectors\' merge. Turn "Merge Duplicates in CRM" off; the Duplicates output carries the master and the matching factors.',
-				);
-			}
+		if (operation === 'findDuplicates' && matchAgainst !== 'crm' && (this.getNodeParameter('mergeInCrm', 0, false) as boolean)) {
+			throw new NodeOperationError(this.getNode(), 'Merge Duplicates in CRM works with Match Against "Target CRM" only: the other modes do not know which CRM their records live in.');
 		}
 
 		let matchOptions: MatchOptions;
@@ -88,6 +84,8 @@ export class DuplicateDetector implements INodeType {
 		} catch (error) {
 			throw new NodeOperationError(this.getNode(), (error as Error).message);
 		}
+
+		if (operation === 'findDuplicates' && matchAgainst === 'crm') return findInCrm(this, items, matchOptions);
 
 		if (operation === 'findDuplicates' && matchAgainst === 'batch') {
 			const records = items.map((item) => item.json as UnifiedRecord);
@@ -128,6 +126,60 @@ export class DuplicateDetector implements INodeType {
 			await store.close().catch(() => undefined);
 		}
 	}
+}
+
+/** Target CRM mode: lib/matching searches and scores; this maps results and errors to items. */
+async function findInCrm(ctx: IExecuteFunctions, items: INodeExecutionData[], matchOptions: MatchOptions): Promise<INodeExecutionData[][]> {
+	const crm = ctx.getNodeParameter('crm', 0) as CrmName;
+	const entity = ctx.getNodeParameter('crmEntity', 0, 'contact') as EntityType;
+	const merge = ctx.getNodeParameter('mergeInCrm', 0, false) as boolean;
+	const records = items.map((item) => item.json as UnifiedRecord);
+	const failed = (error: Error, itemIndex: number): INodeExecutionData => {
+		if (!ctx.continueOnFail()) throw nodeError(ctx, error, itemIndex);
+		return { json: { ...items[itemIndex].json, error: error.message }, pairedItem: { item: itemIndex } };
+	};
+
+	let connector: CrmConnector;
+	try {
+		connector = createConnector(crm, (await ctx.getCredentials(crmCredentialName(ctx, crm))) as IDataObject);
+	} catch (error) {
+		throw nodeError(ctx, error as Error);
+	}
+	const outcomes = await matchAgainstCrm(connector, records, { ...matchOptions, entity });
+	const [unique, duplicates] = splitOutputs(items, outcomes, failed);
+	if (!merge) return [unique, duplicates];
+
+	const merges = await mergeCrmClusters(connector, entity, records, outcomes);
+	const merged = duplicates.map((item) => {
+		const itemIndex = (item.pairedItem as { item: number }).item;
+		const result = merges[itemIndex];
+		if (!(result instanceof Error)) return { ...item, json: { ...item.json, merged: result as unknown as IDataObject } };
+		if (!ctx.continueOnFail()) throw nodeError(ctx, result, itemIndex);
+		// The item stays a duplicate; the merge that failed is its error.
+		return { ...item, json: { ...item.json, error: result.message } };
+	});
+	return [unique, merged];
+}
+
+/** The credential type for the chosen CRM and authentication (the Unified CRM Upsert node's types). */
+function crmCredentialName(ctx: IExecuteFunctions, crm: CrmName): string {
+	const auth = AUTH_PARAMETER[crm] ? (ctx.getNodeParameter(AUTH_PARAMETER[crm], 0) as string) : '';
+	const entry = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth);
+	if (!entry) throw new NodeOperationError(ctx.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
+	return entry[2];
+}
+
+/** CRM errors keep their HTTP details; others (NotImplementedError, bad input) say what is wrong. */
+function nodeError(ctx: IExecuteFunctions, error: Error, itemIndex?: number): NodeApiError | NodeOperationError {
+	if (error instanceof NodeOperationError) return error;
+	if (error instanceof CrmError) {
+		return new NodeApiError(ctx.getNode(), (error.body ?? { message: error.message }) as JsonObject, {
+			message: error.message,
+			httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
+			itemIndex,
+		});
+	}
+	return new NodeOperationError(ctx.getNode(), error, { itemIndex });
 }
 
 function readMatchOptions(ctx: IExecuteFunctions, operation: Operation, options: NodeOptions): MatchOptions {

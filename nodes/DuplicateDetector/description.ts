@@ -1,7 +1,24 @@
-import type { INodeProperties } from 'n8n-workflow';
+import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES, entityOptions, upsertProperties } from '../UnifiedCrmUpsert/description';
 
 const findOnly = { show: { operation: ['findDuplicates'] } };
+const crmShow = { operation: ['findDuplicates'], matchAgainst: ['crm'] };
+
+/** The Unified CRM Upsert node's CRM and Authentication parameters, shown for Target CRM. */
+function crmProperties(): INodeProperties[] {
+	const names = ['crm', ...Object.values(AUTH_PARAMETER)];
+	return upsertProperties
+		.filter((property) => names.includes(property.name))
+		.map((property) => ({ ...property, displayOptions: { show: { ...property.displayOptions?.show, ...crmShow } } }));
+}
+
+/** One credential per CRM and authentication choice (the Unified CRM Upsert node's types), for Target CRM. */
+export const crmCredentials: INodeCredentialDescription[] = CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
+	name,
+	required: true,
+	displayOptions: { show: { ...crmShow, crm: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) } },
+}));
 
 /** The store settings, once for the index operations and once for Find Duplicates against the index. */
 function storeProperties(): INodeProperties[] {
@@ -48,10 +65,20 @@ export const duplicateDetectorProperties: INodeProperties[] = [
 		options: [
 			{ name: 'Input Batch', value: 'batch', description: 'Duplicates among the incoming items: clusters with a suggested master' },
 			{ name: 'Index of Known Records', value: 'index', description: 'Records already synced, kept in the state store' },
-			{ name: 'Target CRM', value: 'crm', description: 'Search the CRM by email and phone (not implemented yet)' },
+			{ name: 'Target CRM', value: 'crm', description: 'Records in a CRM, found by email and phone through its API' },
 		],
 		default: 'batch',
 		displayOptions: findOnly,
+	},
+	...crmProperties(),
+	{
+		displayName: 'CRM Entity',
+		name: 'crmEntity',
+		type: 'options',
+		noDataExpression: true,
+		options: entityOptions.filter((option) => option.value === 'contact' || option.value === 'lead'),
+		default: 'contact',
+		displayOptions: { show: crmShow },
 	},
 	{
 		displayName: 'Scoring',
@@ -105,8 +132,8 @@ export const duplicateDetectorProperties: INodeProperties[] = [
 		name: 'mergeInCrm',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to merge each cluster into its master with the CRM\'s own merge (not implemented yet)',
-		displayOptions: findOnly,
+		description: 'Whether to merge the CRM records matched by each item (and the item itself when it carries the ID of a CRM record) into the master with the CRM\'s own merge',
+		displayOptions: { show: crmShow },
 	},
 	...storeProperties(),
 	{
