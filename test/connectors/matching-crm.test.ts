@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { createConnector, type CrmConnector, type WriteOutcome } from '../../lib/connectors';
-import { matchAgainstCrm, mergeCrmClusters, type CrmDuplicateOutcome, type CrmMatchOutcome } from '../../lib/matching';
+import { matchAgainstCrm, mergeCrmClusters, phoneSearchVariants, type CrmDuplicateOutcome, type CrmMatchOutcome } from '../../lib/matching';
 
 let sandbox: Sandbox;
 let seq = 0;
@@ -58,6 +58,15 @@ const existing = {
 	],
 };
 
+test('phone search variants: the spellings a CRM may hold', () => {
+	const variants = phoneSearchVariants('(617) 555-0142');
+	for (const spelling of ['(617) 555-0142', '+16175550142', '6175550142', '16175550142', '617-555-0142', '617.555.0142', '+1 617 555 0142']) {
+		assert.ok(variants.includes(spelling), `${spelling} in ${variants.join(' | ')}`);
+	}
+	assert.deepEqual(phoneSearchVariants('12'), []);
+	assert.deepEqual(phoneSearchVariants(undefined), []);
+});
+
 for (const crm of ['hubspot', 'salesforce'] as const) {
 	describe(`matching against ${crm}`, () => {
 		test('one record matches by email, one by phone, one is unique', async () => {
@@ -97,6 +106,24 @@ for (const crm of ['hubspot', 'salesforce'] as const) {
 		});
 	});
 }
+
+describe('matching against Salesforce: merging a cluster', () => {
+	test('the matched contacts are merged into the master with MasterRecordId set', async () => {
+		const connector = salesforce();
+		const made = await connector.create('contact', [
+			{ ref: 0, fields: { FirstName: 'Katherine', LastName: 'Price', Email: 'k.price@vandelay.com', Phone: '3125550111', Title: 'Buyer', MailingCity: 'Chicago' } },
+			{ ref: 1, fields: { FirstName: 'Kate', LastName: 'Price', Email: 'kate.price@gmail.com', Phone: '312-555-0111' } },
+		]);
+		const [masterId, loserId] = made.map(idOf);
+		const input = [{ firstName: 'Kate', lastName: 'Price', email: 'k.price@vandelay.com', phone: '+1 (312) 555-0111' }];
+		const outcomes = await matchAgainstCrm(connector, input, { threshold: PHONE_AND_NAME });
+		assert.equal(duplicate(outcomes[0]).masterId, masterId);
+		assert.deepEqual(await mergeCrmClusters(connector, 'contact', input, outcomes), [{ masterId, mergedIds: [loserId] }]);
+		const loser = ((sandbox.emulators.salesforce!.dump().Contact ?? []) as Array<{ Id: string; IsDeleted?: boolean; MasterRecordId?: string }>).find((c) => c.Id === loserId);
+		assert.equal(loser?.IsDeleted, true);
+		assert.equal(loser?.MasterRecordId, masterId);
+	});
+});
 
 describe('matching against HubSpot: the brief example and merging a cluster', () => {
 	test('a record carrying its own CRM id is not its own duplicate', async () => {
@@ -139,6 +166,24 @@ describe('matching against HubSpot: the brief example and merging a cluster', ()
 		// The CRM now answers a search for the loser's email with nothing but the master.
 		const again = await matchAgainstCrm(connector, input.slice(0, 1), { threshold: THRESHOLD });
 		assert.deepEqual(duplicate(again[0]).matches.map((m) => m.id), [masterId]);
+	});
+
+	test('an input record that is itself in the CRM is merged into the master with the others', async () => {
+		const connector = hubspot();
+		const made = await connector.create('contact', [
+			{ ref: 0, fields: { firstname: 'Elizabeth', lastname: 'Moss', email: 'liz.moss@hooli.com', phone: '2125550199', company: 'Hooli', jobtitle: 'VP', city: 'New York' } },
+			{ ref: 1, fields: { firstname: 'Liz', lastname: 'Moss', email: 'lizzie@yahoo.com', phone: '212.555.0199', company: 'Hooli Inc' } },
+		]);
+		const [masterId, copyId] = made.map(idOf);
+		// E.g. from a HubSpot trigger: the copy, with its own id.
+		const input = [{ id: copyId, firstName: 'Liz', lastName: 'Moss', email: 'lizzie@yahoo.com', phone: '212.555.0199', company: 'Hooli Inc' }];
+		const outcomes = await matchAgainstCrm(connector, input, { threshold: THRESHOLD });
+		const found = duplicate(outcomes[0]);
+		assert.equal(found.inCrm, true);
+		assert.deepEqual(found.matches.map((m) => m.id), [masterId]);
+		assert.deepEqual(await mergeCrmClusters(connector, 'contact', input, outcomes), [{ masterId, mergedIds: [copyId] }]);
+		const copy = ((sandbox.emulators.hubspot!.dump().contacts ?? []) as Array<{ id: string; archived?: boolean }>).find((c) => c.id === copyId);
+		assert.equal(copy?.archived, true);
 	});
 
 	test('a merge the CRM refuses is that item\'s error; the rest goes on', async () => {
