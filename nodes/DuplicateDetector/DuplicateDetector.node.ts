@@ -9,9 +9,7 @@ import {
 	type INodeTypeDescription,
 	type JsonObject,
 } from 'n8n-workflow';
-
 import { createConnector, CrmError, type CrmConnector } from '../../lib/connectors';
-
 import {
 	batchOutcomes,
 	checkPhoneCountry,

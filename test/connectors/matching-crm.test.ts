@@ -214,5 +214,9 @@ describe('matching against HubSpot: the brief example and merging a cluster', ()
 		assert.ok(found.confidence > 0.8);
 		assert.equal(found.factors.email, true);
 		assert.equal(found.factors.phone, true);
+		// Fellegi-Sunter with the built-in parameters (too few candidates to estimate from) agrees.
+		const [probabilistic] = await matchAgainstCrm(connector, [{ name: 'Jonathan Doe', email: 'brief.doe@example.com', phone: '(555) 987-6543' }], { mode: 'fellegiSunter' });
+		assert.equal(duplicate(probabilistic).masterId, id);
+		assert.ok(duplicate(probabilistic).confidence > 0.8);
 	});
 });
