@@ -32,9 +32,10 @@ const workflow = {
 	connections: {},
 	nodes: [
 		trigger('hubspot', 'HubSpot', { maxBodyKb: 64 }),
-		trigger('pipedrive', 'Pipedrive', { basicAuthUser: 'crm-sync' }),
+		// Subscriptions are made by the test itself (registration on activation has its own e2e test).
+		trigger('pipedrive', 'Pipedrive', { basicAuthUser: 'crm-sync', registerSubscription: false }),
 		trigger('salesforce', 'Salesforce', { salesforceOrganizationIds: SF_ORG, includeRaw: true }),
-		trigger('zoho', 'Zoho', { entities: ['contact'] }),
+		trigger('zoho', 'Zoho', { entities: ['contact'], registerSubscription: false }),
 		trigger('dynamics', 'Dynamics', { ownChangeMarkers: 'a1b2c3d4-0000-4000-8000-000000000001' }),
 	],
 };

@@ -1,14 +1,16 @@
 // Duplicate Detector in a real n8n: the brief's example within a batch and against the index of
-// known records (embedded store in the n8n user folder), index maintenance, and the clear error
-// of the not-yet-implemented target-CRM mode.
+// known records (embedded store in the n8n user folder), index maintenance, and against a target
+// CRM (the HubSpot sandbox) with a merge of the duplicate in the CRM.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
 import { lastRunData, postWebhook, startN8n, waitFor, type N8nInstance } from './harness';
 
 const NAMESPACE = 'dedupe-e2e';
 
-function workflow(id: string, path: string, detectorParameters: Record<string, unknown>) {
+function workflow(id: string, path: string, detectorParameters: Record<string, unknown>, credentials?: Record<string, unknown>) {
 	return {
 		id,
 		name: `Duplicate Detector e2e (${path})`,
@@ -40,6 +42,7 @@ function workflow(id: string, path: string, detectorParameters: Record<string, u
 				typeVersion: 1,
 				position: [440, 0],
 				parameters: detectorParameters,
+				...(credentials ? { credentials } : {}),
 			},
 		],
 		connections: {
@@ -54,6 +57,7 @@ const incoming = { name: 'Jonathan Doe', email: 'j.doe@example.com', phone: '(55
 const stranger = { id: '900', name: 'Ann Lee', email: 'ann@lee.io', phone: '+44 20 7946 0958' };
 
 let n8n: N8nInstance;
+let sandbox: Sandbox;
 type Out = Array<Record<string, unknown>>;
 
 async function run(workflowId: string, path: string, body: unknown): Promise<{ unique: Out; duplicates: Out }> {
@@ -73,7 +77,10 @@ async function executionCount(workflowId: string): Promise<number> {
 
 describe('Duplicate Detector in n8n', () => {
 	before(async () => {
+		sandbox = await startSandbox({ crms: ['hubspot'] });
+		const { id, name } = CREDENTIAL_REFS.hubspot;
 		n8n = await startN8n({
+			credentials: sandboxCredentials(sandbox.urls),
 			workflowObjects: [
 				workflow('dedupeE2eBatch', 'dedupe-batch', { operation: 'findDuplicates', matchAgainst: 'batch' }),
 				workflow('dedupeE2eIndexAdd', 'dedupe-index-add', { operation: 'updateIndex', syncNamespace: NAMESPACE }),
@@ -83,12 +90,18 @@ describe('Duplicate Detector in n8n', () => {
 					syncNamespace: NAMESPACE,
 					scoringMode: 'fellegiSunter',
 				}),
-				workflow('dedupeE2eCrm', 'dedupe-crm', { operation: 'findDuplicates', matchAgainst: 'crm' }),
+				workflow(
+					'dedupeE2eCrm',
+					'dedupe-crm',
+					{ operation: 'findDuplicates', matchAgainst: 'crm', crm: 'hubspot', hubspotAuthentication: 'privateApp', mergeInCrm: true },
+					{ hubSpotCrmSyncApi: { id, name } },
+				),
 			],
 		});
 	});
 	after(async () => {
 		await n8n?.stop();
+		await sandbox?.stop();
 	});
 
 	test("within a batch: the brief's example gives one duplicate with its master", async () => {
@@ -125,20 +138,33 @@ describe('Duplicate Detector in n8n', () => {
 		assert.equal((second.duplicates[0].duplicate as Record<string, any>).masterId, '900');
 	});
 
-	test('against a target CRM: a clear not-implemented error', async () => {
-		const response = await postWebhook(n8n.baseUrl, 'dedupe-crm', [incoming]);
-		assert.equal(response.status, 200);
-		let message = '';
-		await waitFor(async () => {
-			const list = await n8n.api<{ data: Array<{ id: string }> }>('GET', '/api/v1/executions?workflowId=dedupeE2eCrm&status=error&limit=1');
-			if (list.data.length === 0) return false;
-			const execution = await n8n.api<{ data: { resultData: { error?: { message?: string } } } }>(
-				'GET',
-				`/api/v1/executions/${list.data[0].id}?includeData=true`,
-			);
-			message = execution.data.resultData.error?.message ?? '';
-			return true;
-		}, 15_000);
-		assert.match(message, /not implemented yet/);
+	test('against a target CRM: the existing HubSpot contacts are found, and merged in HubSpot', async () => {
+		const createContact = async (properties: Record<string, string>) => {
+			const response = await fetch(`${sandbox.urls.hubspot}/crm/v3/objects/contacts`, {
+				method: 'POST',
+				headers: { authorization: 'Bearer pat-e2e', 'content-type': 'application/json' },
+				body: JSON.stringify({ properties }),
+			});
+			assert.equal(response.status, 201);
+			return ((await response.json()) as { id: string }).id;
+		};
+		const johnId = await createContact({ email: 'j.doe@example.com', firstname: 'John', lastname: 'Doe', phone: '5551234567' });
+		const jonId = await createContact({ email: 'jon.doe@example.com', firstname: 'Jon', lastname: 'Doe', phone: '5551234567' });
+
+		// The incoming record is Jon's HubSpot contact (it carries his id) with John's email: a duplicate of John.
+		const { unique, duplicates } = await run('dedupeE2eCrm', 'dedupe-crm', [{ ...incoming, id: jonId }, { name: 'Ann Lee', email: 'ann@lee.io' }]);
+		assert.deepEqual(unique.map((u) => u.email), ['ann@lee.io']);
+		assert.equal(duplicates.length, 1);
+		const duplicate = duplicates[0].duplicate as Record<string, any>;
+		assert.equal(duplicate.masterId, johnId, 'the contact with the same email is the master');
+		assert.ok(duplicate.confidence > 0.8, String(duplicate.confidence));
+		assert.equal(duplicate.factors.email, true);
+		assert.equal(duplicate.factors.phone, true);
+
+		// mergeInCrm: Jon's contact was merged into John's in HubSpot.
+		assert.deepEqual(duplicates[0].merged, { masterId: johnId, mergedIds: [jonId] });
+		const contacts = sandbox.emulators.hubspot!.dump().contacts as Array<{ id: string; archived?: boolean }>;
+		assert.equal(contacts.find((c) => c.id === jonId)?.archived, true);
+		assert.equal(contacts.find((c) => c.id === johnId)?.archived, false);
 	});
 });
