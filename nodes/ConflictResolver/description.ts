@@ -1,13 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
-
-const crmOptions = [
-	{ name: 'Dynamics 365', value: 'dynamics' },
-	{ name: 'HubSpot', value: 'hubspot' },
-	{ name: 'Pipedrive', value: 'pipedrive' },
-	{ name: 'Salesforce', value: 'salesforce' },
-	{ name: 'Zoho CRM', value: 'zoho' },
-];
 
 const resolveOnly = { show: { operation: ['resolve'] } };
 

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 import { upsertProperties } from '../UnifiedCrmUpsert/description';
 
@@ -99,13 +100,7 @@ export const triggerProperties: INodeProperties[] = [
 		name: 'crm',
 		type: 'options',
 		noDataExpression: true,
-		options: [
-			{ name: 'HubSpot', value: 'hubspot' },
-			{ name: 'Microsoft Dynamics 365', value: 'dynamics' },
-			{ name: 'Pipedrive', value: 'pipedrive' },
-			{ name: 'Salesforce', value: 'salesforce' },
-			{ name: 'Zoho CRM', value: 'zoho' },
-		],
+		options: crmOptions,
 		default: 'hubspot',
 		description: 'The CRM that calls this webhook. Its path is the CRM name, e.g. /webhook/&lt;id&gt;/hubspot.',
 	},

@@ -1,4 +1,5 @@
 import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
+import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, entityOptions, upsertProperties } from '../UnifiedCrmUpsert/description';
 
@@ -201,13 +202,7 @@ export const duplicateDetectorProperties: INodeProperties[] = [
 				displayName: 'Preferred CRM',
 				name: 'preferredCrm',
 				type: 'options',
-				options: [
-					{ name: 'Dynamics 365', value: 'dynamics' },
-					{ name: 'HubSpot', value: 'hubspot' },
-					{ name: 'Pipedrive', value: 'pipedrive' },
-					{ name: 'Salesforce', value: 'salesforce' },
-					{ name: 'Zoho CRM', value: 'zoho' },
-				],
+				options: crmOptions,
 				default: 'salesforce',
 				description: 'For the Preferred CRM master rule',
 			},

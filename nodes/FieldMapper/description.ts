@@ -1,13 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { COMPUTED_OPS, TRANSFORM_NAMES } from '../../lib/mapping';
-
-const CRMS = [
-	{ name: 'Salesforce', value: 'salesforce' },
-	{ name: 'HubSpot', value: 'hubspot' },
-	{ name: 'Pipedrive', value: 'pipedrive' },
-	{ name: 'Zoho CRM', value: 'zoho' },
-	{ name: 'Microsoft Dynamics 365', value: 'dynamics' },
-];
+import { crmOptions } from '../shared/crmOptions';
 
 const TRANSFORM_LABELS: Record<string, string> = {
 	none: 'None (Copy As Is)',
@@ -53,7 +46,7 @@ export const fieldMapperProperties: INodeProperties[] = [
 		name: 'sourceCrm',
 		type: 'options',
 		noDataExpression: true,
-		options: CRMS,
+		options: crmOptions,
 		default: 'salesforce',
 		displayOptions: { show: { direction: ['toUnified', 'crmToCrm'] } },
 	},
@@ -62,7 +55,7 @@ export const fieldMapperProperties: INodeProperties[] = [
 		name: 'targetCrm',
 		type: 'options',
 		noDataExpression: true,
-		options: CRMS,
+		options: crmOptions,
 		default: 'hubspot',
 		displayOptions: { show: { direction: ['fromUnified', 'crmToCrm'] } },
 	},

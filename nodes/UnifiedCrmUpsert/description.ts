@@ -1,13 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
-export const crmOptions = [
-	{ name: 'HubSpot', value: 'hubspot' },
-	{ name: 'Microsoft Dynamics 365', value: 'dynamics' },
-	{ name: 'Pipedrive', value: 'pipedrive' },
-	{ name: 'Salesforce', value: 'salesforce' },
-	{ name: 'Zoho CRM', value: 'zoho' },
-];
+export { crmOptions };
 
 export const entityOptions = [
 	{ name: 'Account / Company', value: 'account' },
