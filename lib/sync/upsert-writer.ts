@@ -109,7 +109,6 @@ export class UpsertWriter {
 				batchResults = await this.writeBatch(connector, store, batch);
 			} catch (error) {
 				// Framework-free code: the node turns this into NodeApiError / NodeOperationError.
-				// eslint-disable-next-line @n8n/community-nodes/require-node-api-error
 				if (error instanceof NotImplementedError || !this.job.continueOnFail) throw error;
 				const message = error instanceof Error ? error.message : String(error);
 				const category = error instanceof CrmError ? error.category : 'fatal';
