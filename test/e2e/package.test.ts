@@ -1,10 +1,11 @@
-// The packed package, installed into a real n8n 2.x as a community package, loads all five nodes.
+// The packed package, installed into a real n8n 2.x as a community package, loads every node and credential type.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PACKAGE_NAME, startN8n, type N8nInstance } from './harness';
 
 const expected = {
 	crmSyncTrigger: 'CRM Sync Trigger',
+	crmSyncPollTrigger: 'CRM Sync Poll Trigger',
 	fieldMapper: 'Field Mapper',
 	duplicateDetector: 'Duplicate Detector',
 	conflictResolver: 'Conflict Resolver',
@@ -19,7 +20,7 @@ after(async () => {
 	await n8n?.stop();
 });
 
-test('n8n lists all five node types under the package prefix with icons and descriptions', async () => {
+test('n8n lists all node types (the five nodes, the trigger in webhook and poll form) under the package prefix with icons and descriptions', async () => {
 	const types = await n8n.api<Array<{ name: string; displayName: string; icon?: string; iconUrl?: unknown; description: string; properties: unknown[] }>>(
 		'GET',
 		'/types/nodes.json',
@@ -38,7 +39,7 @@ test('n8n lists all five node types under the package prefix with icons and desc
 test('n8n knows one credential type per CRM from the package', async () => {
 	const credentials = await n8n.api<Array<{ name: string }>>('GET', '/types/credentials.json');
 	const names = new Set(credentials.map((credential) => credential.name));
-	for (const name of ['salesforceCrmSyncOAuth2Api', 'hubSpotCrmSyncApi', 'pipedriveCrmSyncApi', 'zohoCrmSyncOAuth2Api', 'dynamicsCrmSyncApi']) {
+	for (const name of ['salesforceCrmSyncOAuth2Api', 'hubSpotCrmSyncApi', 'hubSpotCrmSyncOAuth2Api', 'pipedriveCrmSyncApi', 'pipedriveCrmSyncOAuth2Api', 'zohoCrmSyncOAuth2Api', 'dynamicsCrmSyncApi']) {
 		assert.ok(names.has(name), `credential type ${name} is not loaded`);
 	}
 });
