@@ -8,50 +8,17 @@ import { after, before, describe, test } from 'node:test';
 
 import { openStateStore } from '../../lib/state';
 import { startRedisServer, type RedisServer } from '../unit/state.redis-server';
-import { lastRunData, postWebhook, startN8n, waitFor, type N8nInstance } from './harness';
+import { batchWorkflow, lastRunData, postWebhook, startN8n, waitFor, type N8nInstance } from './harness';
 
 const NAMESPACE = 'conflict-e2e';
 
 function workflow(id: string, path: string, resolverParameters: Record<string, unknown>, resolverExtra: Record<string, unknown> = {}) {
-	return {
-		id,
-		name: `Conflict Resolver e2e (${path})`,
-		active: false,
-		settings: { executionOrder: 'v1' },
-		pinData: {},
-		nodes: [
-			{
-				id: `${id}-webhook`,
-				name: 'Webhook',
-				type: 'n8n-nodes-base.webhook',
-				typeVersion: 2,
-				position: [0, 0],
-				webhookId: `e2e-${path}`,
-				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
-			},
-			{
-				id: `${id}-split`,
-				name: 'Split Out',
-				type: 'n8n-nodes-base.splitOut',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: { fieldToSplitOut: 'body', include: 'noOtherFields', options: {} },
-			},
-			{
-				id: `${id}-resolver`,
-				name: 'Conflict Resolver',
-				type: 'n8n-nodes-crm-sync.conflictResolver',
-				typeVersion: 1,
-				position: [440, 0],
-				parameters: { syncNamespace: NAMESPACE, ...resolverParameters },
-				...resolverExtra,
-			},
-		],
-		connections: {
-			Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
-			'Split Out': { main: [[{ node: 'Conflict Resolver', type: 'main', index: 0 }]] },
-		},
-	};
+	return batchWorkflow(id, path, {
+		name: 'Conflict Resolver',
+		type: 'conflictResolver',
+		parameters: { syncNamespace: NAMESPACE, ...resolverParameters },
+		extra: resolverExtra,
+	});
 }
 
 const base = { record: { email: 'ann@acme.io', title: 'CTO', phone: '+14155550100', city: 'Oakland' }, syncedAt: '2026-03-01T09:00:00Z' };

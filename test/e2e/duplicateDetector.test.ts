@@ -6,50 +6,17 @@ import { after, before, describe, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
-import { lastRunData, postWebhook, startN8n, waitFor, type N8nInstance } from './harness';
+import { batchWorkflow, lastRunData, postWebhook, startN8n, waitFor, type N8nInstance } from './harness';
 
 const NAMESPACE = 'dedupe-e2e';
 
 function workflow(id: string, path: string, detectorParameters: Record<string, unknown>, credentials?: Record<string, unknown>) {
-	return {
-		id,
-		name: `Duplicate Detector e2e (${path})`,
-		active: false,
-		settings: { executionOrder: 'v1' },
-		pinData: {},
-		nodes: [
-			{
-				id: `${id}-webhook`,
-				name: 'Webhook',
-				type: 'n8n-nodes-base.webhook',
-				typeVersion: 2,
-				position: [0, 0],
-				webhookId: `e2e-${path}`,
-				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
-			},
-			{
-				id: `${id}-split`,
-				name: 'Split Out',
-				type: 'n8n-nodes-base.splitOut',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: { fieldToSplitOut: 'body', include: 'noOtherFields', options: {} },
-			},
-			{
-				id: `${id}-detector`,
-				name: 'Duplicate Detector',
-				type: 'n8n-nodes-crm-sync.duplicateDetector',
-				typeVersion: 1,
-				position: [440, 0],
-				parameters: detectorParameters,
-				...(credentials ? { credentials } : {}),
-			},
-		],
-		connections: {
-			Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
-			'Split Out': { main: [[{ node: 'Duplicate Detector', type: 'main', index: 0 }]] },
-		},
-	};
+	return batchWorkflow(id, path, {
+		name: 'Duplicate Detector',
+		type: 'duplicateDetector',
+		parameters: detectorParameters,
+		extra: credentials ? { credentials } : {},
+	});
 }
 
 const existing = { id: '123', name: 'John Doe', email: 'j.doe@example.com', phone: '5551234567' };

@@ -4,47 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { lastRunData, postWebhook, startN8n, type N8nInstance } from './harness';
+import { batchWorkflow, lastRunData, postWebhook, startN8n, type N8nInstance } from './harness';
 
 function workflow(id: string, path: string, mapperParameters: Record<string, unknown>) {
-	return {
-		id,
-		name: `Field Mapper e2e (${path})`,
-		active: false,
-		settings: { executionOrder: 'v1' },
-		pinData: {},
-		nodes: [
-			{
-				id: `${id}-webhook`,
-				name: 'Webhook',
-				type: 'n8n-nodes-base.webhook',
-				typeVersion: 2,
-				position: [0, 0],
-				webhookId: `e2e-${path}`,
-				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
-			},
-			{
-				id: `${id}-split`,
-				name: 'Split Out',
-				type: 'n8n-nodes-base.splitOut',
-				typeVersion: 1,
-				position: [220, 0],
-				parameters: { fieldToSplitOut: 'body', include: 'noOtherFields', options: {} },
-			},
-			{
-				id: `${id}-mapper`,
-				name: 'Field Mapper',
-				type: 'n8n-nodes-crm-sync.fieldMapper',
-				typeVersion: 1,
-				position: [440, 0],
-				parameters: mapperParameters,
-			},
-		],
-		connections: {
-			Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
-			'Split Out': { main: [[{ node: 'Field Mapper', type: 'main', index: 0 }]] },
-		},
-	};
+	return batchWorkflow(id, path, { name: 'Field Mapper', type: 'fieldMapper', parameters: mapperParameters });
 }
 
 const briefRecord = { FirstName: 'John', LastName: 'Doe', Email: 'john@example.com', Phone: '555-1234', Account: { Name: 'Acme Corp' }, LeadSource: 'Web', Custom_Field__c: 'Value' };

@@ -258,6 +258,57 @@ export async function postWebhook(baseUrl: string, path: string, body: unknown, 
 	return response!;
 }
 
+/**
+ * A workflow Webhook (POST /webhook/<path>, JSON array body) → Split Out → one package node, so a
+ * test can post a batch of items to a node. `node` gives the node's name, type (without the package
+ * prefix), parameters and any extra node fields such as credentials.
+ */
+export function batchWorkflow(
+	id: string,
+	path: string,
+	node: { name: string; type: string; parameters: Record<string, unknown>; extra?: Record<string, unknown> },
+) {
+	return {
+		id,
+		name: `${node.name} e2e (${path})`,
+		active: false,
+		settings: { executionOrder: 'v1' },
+		pinData: {},
+		nodes: [
+			{
+				id: `${id}-webhook`,
+				name: 'Webhook',
+				type: 'n8n-nodes-base.webhook',
+				typeVersion: 2,
+				position: [0, 0],
+				webhookId: `e2e-${path}`,
+				parameters: { httpMethod: 'POST', path, responseMode: 'onReceived', options: {} },
+			},
+			{
+				id: `${id}-split`,
+				name: 'Split Out',
+				type: 'n8n-nodes-base.splitOut',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: { fieldToSplitOut: 'body', include: 'noOtherFields', options: {} },
+			},
+			{
+				id: `${id}-node`,
+				name: node.name,
+				type: `${PACKAGE_NAME}.${node.type}`,
+				typeVersion: 1,
+				position: [440, 0],
+				parameters: node.parameters,
+				...node.extra,
+			},
+		],
+		connections: {
+			Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
+			'Split Out': { main: [[{ node: node.name, type: 'main', index: 0 }]] },
+		},
+	};
+}
+
 export type RunData = Record<string, Array<{ data: { main: Array<Array<{ json: Record<string, unknown> }>> } }>>;
 
 /** Node outputs of the newest finished execution of a workflow (public API, owner cookie). */
