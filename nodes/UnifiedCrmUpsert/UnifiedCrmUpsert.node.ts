@@ -15,6 +15,8 @@ import type { StateStore } from '../../lib/state';
 import { getPath } from '../../lib/util/path';
 import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, upsertProperties } from './description';
+import { executeBulk, isBulkOperation } from './bulk';
+import { executeSyncApi, isSyncApiOperation } from './syncApi';
 import { UpsertWriter, type InputItem, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
 
 interface NodeOptions {
@@ -55,6 +57,9 @@ export class UnifiedCrmUpsert implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const selected = this.getNodeParameter('operation', 0) as string;
+		if (isBulkOperation(selected)) return executeBulk.call(this);
+		if (isSyncApiOperation(selected)) return executeSyncApi.call(this);
 		const items = this.getInputData();
 		const crm = this.getNodeParameter('crm', 0) as CrmName;
 		const entity = this.getNodeParameter('entity', 0) as EntityType;

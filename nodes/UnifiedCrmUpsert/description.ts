@@ -1,6 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+import { bulkOperationOptions, bulkProperties } from './bulk.description';
+import { syncApiOperationOptions, syncApiProperties } from './syncApi.description';
 
 export { crmOptions };
 
@@ -87,9 +89,13 @@ export const upsertProperties: INodeProperties[] = [
 			{ name: 'Merge', value: 'merge', action: 'Merge records', description: 'Each item: masterId and mergeIds (CRM record IDs)' },
 			{ name: 'Update', value: 'update', action: 'Update records', description: 'By CRM ID (crmId) or by the stored cross-reference of unifiedId' },
 			{ name: 'Upsert', value: 'upsert', action: 'Create or update records' },
+			...bulkOperationOptions,
+			...syncApiOperationOptions,
 		],
 		default: 'upsert',
 	},
+	...bulkProperties,
+	...syncApiProperties,
 	{
 		displayName: 'Input Format',
 		name: 'inputFormat',
