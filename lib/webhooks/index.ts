@@ -65,3 +65,5 @@ export function handleWebhook(crm: CrmName, request: WebhookRequest, options: Ha
 		return rejected(crm, 400, `malformed payload: ${(error as Error)?.message ?? String(error)}`);
 	}
 }
+export { acceptAndEnrich, attachUnifiedIds, fetchRecords, groupEvents, readRecords, RecordFetchError } from './enrich';
+export type { EnrichedEvent, EnrichOptions, EnrichResult, EventOperation, RecordReader } from './enrich';

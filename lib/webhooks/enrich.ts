@@ -1,0 +1,280 @@
+// What the webhook trigger does between "the request is authentic" and "emit items", without n8n:
+// - group the events of one record in a request into one (HubSpot sends one event per property);
+// - optionally fetch the record's current state through the source CRM's connector (HubSpot
+//   events carry one property, creation events none; Zoho notifications carry ids only), so
+//   every emitted item holds the whole record; a record that no longer exists becomes a delete;
+// - recognise GDPR erasure (HubSpot contact.privacyDeletion) as its own operation, `erase`;
+// - drop echoes of our own writes (fingerprints need the whole record, so after the fetch);
+// - attach the record's unified id from the cross-reference, minting and linking one for
+//   records seen for the first time, so that every target links its copy to the same id.
+// Any failure of the CRM or the state store releases the idempotency claims of the request:
+// the caller answers 503 and the CRM's redelivery is processed (nothing lost).
+
+import type { CrmRecord, ReadOptions } from '../connectors/types';
+import { defaultMap } from '../mapping';
+import type { CrmName, EntityType, SyncOperation } from '../model';
+import type { StateStore } from '../state/types';
+import { acceptEvents, idempotencyKey, type AcceptOptions } from './accept';
+import type { CapturedEvent } from './types';
+
+/** The webhook's operations plus `erase` (GDPR: delete and forget the person's data). */
+export type EventOperation = SyncOperation | 'erase';
+
+export interface EnrichedEvent extends Omit<CapturedEvent, 'operation'> {
+	operation: EventOperation;
+	/** When several events of the record were grouped: all their ids (eventId is the last one). */
+	eventIds?: string[];
+	/** True when `record` is the record as the CRM holds it now (fetched). */
+	fetched?: boolean;
+	/** The record's unified id (cross-reference). */
+	unifiedId?: string;
+	/** Merges: the CRM ids, per CRM, of the records merged away (from their cross-references). */
+	mergedIdsByCrm?: Partial<Record<CrmName, string[]>>;
+}
+
+/** The reads the fetch needs; a CrmConnector satisfies it. */
+export interface RecordReader {
+	readonly crm: CrmName;
+	get(entity: EntityType, id: string, options?: ReadOptions): Promise<CrmRecord | undefined>;
+	search(entity: EntityType, field: string, values: string[], options?: ReadOptions): Promise<CrmRecord[]>;
+}
+
+export type EnrichStore = Pick<StateStore, 'claimIdempotencyKeys' | 'releaseIdempotencyKey' | 'findUnifiedIds' | 'getCrossRefs' | 'linkMany'>;
+
+export interface EnrichOptions extends Omit<AcceptOptions, 'store'> {
+	/** State store: idempotency, echoes, cross-references. Without it, events are only grouped/fetched. */
+	store?: EnrichStore;
+	/** Group the events of a record and fetch the record (needs `reader`). */
+	fetchRecords: boolean;
+	/** Lazily built reader of the source CRM (only called when something must be fetched). */
+	reader?: () => RecordReader;
+	/** Parallel single-record reads (CRMs without a batched read). Default 4. */
+	concurrency?: number;
+}
+
+export interface EnrichResult {
+	/** Events to emit. */
+	events: EnrichedEvent[];
+	duplicates: CapturedEvent[];
+	ownChanges: CapturedEvent[];
+	echoes: EnrichedEvent[];
+}
+
+/** A read of the source CRM failed (outage, throttling past retries, auth): answer 503 so the CRM redelivers. */
+export class RecordFetchError extends Error {
+	constructor(
+		readonly crm: CrmName,
+		readonly cause: unknown,
+	) {
+		super(`reading the changed records from ${crm} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+		this.name = 'RecordFetchError';
+	}
+}
+
+const DEFAULT_CONCURRENCY = 4;
+
+/** HubSpot's GDPR deletion event is parsed as a delete; it asks for an erasure. */
+function operationOf(event: CapturedEvent): EventOperation {
+	if (event.source === 'hubspot' && event.operation === 'delete') {
+		const type = (event.raw as { subscriptionType?: unknown } | undefined)?.subscriptionType;
+		if (typeof type === 'string' && type.endsWith('.privacyDeletion')) return 'erase';
+	}
+	return event.operation;
+}
+
+/** The operation of several events of one record, in order: deletes and creates are kept over later updates. */
+function combined(operations: EventOperation[]): EventOperation {
+	let result = operations[0];
+	for (const next of operations.slice(1)) {
+		if (result === 'erase') continue; // nothing brings an erased person back
+		if (next === 'update' && (result === 'create' || result === 'restore' || result === 'delete')) continue;
+		result = next;
+	}
+	return result;
+}
+
+/**
+ * One event per record and operation kind: the events of a record in one request merged in
+ * order (values merged, changed fields united). Merges stay separate (they name other records).
+ */
+export function groupEvents(events: CapturedEvent[]): EnrichedEvent[] {
+	const groups = new Map<string, CapturedEvent[]>();
+	const out: Array<EnrichedEvent | CapturedEvent[]> = [];
+	for (const event of events) {
+		if (event.operation === 'merge') {
+			out.push({ ...event });
+			continue;
+		}
+		const key = `${event.entity}|${event.recordId}`;
+		const group = groups.get(key);
+		if (group) group.push(event);
+		else {
+			const fresh = [event];
+			groups.set(key, fresh);
+			out.push(fresh);
+		}
+	}
+	return out.map((entry) => {
+		if (!Array.isArray(entry)) return { ...entry, operation: operationOf(entry as CapturedEvent) };
+		const sorted = [...entry].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
+		const last = sorted[sorted.length - 1];
+		const event: EnrichedEvent = { ...last, operation: combined(sorted.map(operationOf)) };
+		if (sorted.length > 1) {
+			const record: Record<string, unknown> = {};
+			for (const e of sorted) Object.assign(record, e.record);
+			event.record = Object.keys(record).length ? record : undefined;
+			const changed = [...new Set(sorted.flatMap((e) => e.changedFields ?? []))];
+			event.changedFields = changed.length ? changed : undefined;
+			event.eventIds = sorted.map((e) => e.eventId);
+		}
+		return event;
+	});
+}
+
+/** Fields to read: the default map's CRM fields where a connector's own default set misses mapped ones. */
+function readOptions(crm: CrmName, entity: EntityType): ReadOptions {
+	if (crm !== 'hubspot' && crm !== 'salesforce') return {}; // the others return every field
+	let specs;
+	try {
+		specs = defaultMap(crm, entity).fields;
+	} catch {
+		return {};
+	}
+	const names = new Set<string>(specs.map((f) => f.crm).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)));
+	for (const f of specs) if (Array.isArray(f.read)) for (const r of f.read) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(r)) names.add(r);
+	if (crm === 'hubspot') names.add(entity === 'contact' || entity === 'lead' ? 'lastmodifieddate' : 'hs_lastmodifieddate');
+	else names.add('LastModifiedDate');
+	return { fields: [...names] };
+}
+
+/** Batched reads where the connector offers one: Salesforce SOQL `Id IN (...)` through search. */
+const BATCH_ID_FIELD: Partial<Record<CrmName, string>> = { salesforce: 'Id' };
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+	const results = new Array<R>(items.length);
+	let next = 0;
+	const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+		while (next < items.length) {
+			const i = next++;
+			results[i] = await fn(items[i]);
+		}
+	});
+	await Promise.all(workers);
+	return results;
+}
+
+/** Current records by id (absent = no longer exists). Throws RecordFetchError when the CRM fails. */
+export async function readRecords(reader: RecordReader, entity: EntityType, ids: string[], concurrency = DEFAULT_CONCURRENCY): Promise<Map<string, CrmRecord>> {
+	const found = new Map<string, CrmRecord>();
+	const unique = [...new Set(ids)];
+	if (unique.length === 0) return found;
+	const options = readOptions(reader.crm, entity);
+	try {
+		const idField = BATCH_ID_FIELD[reader.crm];
+		if (idField && unique.length > 1) {
+			const records = await reader.search(entity, idField, unique, options);
+			// Salesforce answers 18-character ids; the request may have used 15.
+			for (const record of records) for (const id of unique) if (record.id === id || record.id.slice(0, 15) === id.slice(0, 15)) found.set(id, record);
+		} else {
+			const records = await mapLimit(unique, Math.max(1, concurrency), (id) => reader.get(entity, id, options));
+			unique.forEach((id, i) => {
+				if (records[i]) found.set(id, records[i]!);
+			});
+		}
+	} catch (error) {
+		throw new RecordFetchError(reader.crm, error);
+	}
+	return found;
+}
+
+const NEEDS_RECORD = new Set<EventOperation>(['create', 'update', 'restore']);
+
+/** Replaces each create/update/restore event's record with the CRM's current one; gone records become deletes. */
+export async function fetchRecords(events: EnrichedEvent[], reader: RecordReader, concurrency?: number): Promise<EnrichedEvent[]> {
+	const byEntity = new Map<EntityType, string[]>();
+	for (const e of events) if (NEEDS_RECORD.has(e.operation)) byEntity.set(e.entity, [...(byEntity.get(e.entity) ?? []), e.recordId]);
+	const current = new Map<string, CrmRecord>();
+	for (const [entity, ids] of byEntity) for (const [id, record] of await readRecords(reader, entity, ids, concurrency)) current.set(`${entity}|${id}`, record);
+	return events.map((e) => {
+		if (!NEEDS_RECORD.has(e.operation)) return e;
+		const record = current.get(`${e.entity}|${e.recordId}`);
+		if (!record) return { ...e, operation: 'delete', record: undefined, changedFields: undefined, fetched: true };
+		return { ...e, record: record.fields, fetched: true };
+	});
+}
+
+/**
+ * Attaches unified ids from the cross-reference. Records seen for the first time get
+ * `<crm>:<id>` and are linked to it now, so every target links its copy to the same id.
+ * Merges also get the CRM ids of the merged-away records (read now: the first target's merge
+ * moves those links).
+ */
+export async function attachUnifiedIds(events: EnrichedEvent[], store: Pick<StateStore, 'findUnifiedIds' | 'getCrossRefs' | 'linkMany'>): Promise<EnrichedEvent[]> {
+	const out = events.map((e) => ({ ...e }));
+	const byKey = new Map<string, { entity: EntityType; crm: CrmName; events: EnrichedEvent[] }>();
+	for (const e of out) {
+		const key = `${e.entity}|${e.source}`;
+		const entry = byKey.get(key) ?? { entity: e.entity, crm: e.source, events: [] };
+		entry.events.push(e);
+		byKey.set(key, entry);
+	}
+	for (const { entity, crm, events: group } of byKey.values()) {
+		const ids = [...new Set(group.flatMap((e) => [e.recordId, ...(e.operation === 'merge' ? (e.mergedIds ?? []) : [])]))];
+		const known = await store.findUnifiedIds(entity, crm, ids);
+		const links = [];
+		for (const e of group) {
+			e.unifiedId = known.get(e.recordId);
+			if (!e.unifiedId && (NEEDS_RECORD.has(e.operation) || e.operation === 'merge')) {
+				e.unifiedId = `${crm}:${e.recordId}`;
+				known.set(e.recordId, e.unifiedId);
+				links.push({ entity, unifiedId: e.unifiedId, crm, recordId: e.recordId });
+			}
+		}
+		if (links.length) await store.linkMany(links);
+		const merges = group.filter((e) => e.operation === 'merge' && e.mergedIds?.length);
+		if (!merges.length) continue;
+		const loserUnified = [...new Set(merges.flatMap((e) => e.mergedIds!.map((id) => known.get(id)).filter((u): u is string => !!u)))];
+		const refs = await store.getCrossRefs(entity, loserUnified);
+		for (const e of merges) {
+			const byCrm: Partial<Record<CrmName, string[]>> = {};
+			for (const id of e.mergedIds!) {
+				const u = known.get(id);
+				if (!u || u === e.unifiedId) continue;
+				for (const [other, recordId] of Object.entries(refs.get(u)?.ids ?? {}) as Array<[CrmName, string]>) {
+					if (other !== crm) (byCrm[other] ??= []).push(recordId);
+				}
+			}
+			e.mergedIdsByCrm = byCrm;
+		}
+	}
+	return out;
+}
+
+/**
+ * The whole step: own changes and redeliveries dropped, events grouped and (option) fetched,
+ * echoes dropped, unified ids attached. Rejects (RecordFetchError, StateStoreError) after
+ * releasing the claims it made; the caller answers 503.
+ */
+export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOptions): Promise<EnrichResult> {
+	const { store, fetchRecords: fetch, reader, isEcho } = options;
+	// Without fetching, acceptEvents checks echoes on the values the webhook carried.
+	const accepted = await acceptEvents(events, { markers: options.markers, store, ttlMs: options.ttlMs, isEcho: fetch ? undefined : isEcho });
+	try {
+		let fresh: EnrichedEvent[] = fetch ? groupEvents(accepted.fresh) : accepted.fresh.map((e) => ({ ...e, operation: operationOf(e) }));
+		if (fetch && fresh.some((e) => NEEDS_RECORD.has(e.operation))) {
+			if (!reader) throw new Error('fetching records needs a reader of the source CRM');
+			fresh = await fetchRecords(fresh, reader(), options.concurrency);
+		}
+		const echoes: EnrichedEvent[] = [];
+		if (fetch && isEcho) {
+			const kept: EnrichedEvent[] = [];
+			for (const e of fresh) ((e.operation === 'create' || e.operation === 'update') && (await isEcho(e as CapturedEvent)) ? echoes : kept).push(e);
+			fresh = kept;
+		}
+		if (store) fresh = await attachUnifiedIds(fresh, store);
+		return { events: fresh, duplicates: accepted.duplicates, ownChanges: accepted.ownChanges, echoes: [...(accepted.echoes as EnrichedEvent[]), ...echoes] };
+	} catch (error) {
+		if (store) await Promise.allSettled([...new Set(accepted.fresh.map(idempotencyKey))].map((key) => store.releaseIdempotencyKey(key)));
+		throw error;
+	}
+}

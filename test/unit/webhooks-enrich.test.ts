@@ -1,0 +1,155 @@
+// lib/webhooks/enrich: grouping, fetching through the real connectors against the sandbox
+// emulators, erasure, unified ids, and "CRM down → claims released" with a real embedded store.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { createConnector } from '../../lib/connectors';
+import { openStateStore, type StateStore } from '../../lib/state';
+import { acceptAndEnrich, groupEvents, idempotencyKey, RecordFetchError, WEBHOOK_MODULES, type CapturedEvent } from '../../lib/webhooks';
+
+let sandbox: Sandbox;
+let store: StateStore;
+let dir: string;
+
+before(async () => {
+	sandbox = await startSandbox({ crms: ['hubspot', 'zoho', 'salesforce'] });
+	dir = mkdtempSync(join(tmpdir(), 'enrich-'));
+	store = await openStateStore({ backend: 'embedded', namespace: 'enrich-test', path: join(dir, 'state.sqlite') });
+});
+
+after(async () => {
+	await store?.close();
+	await sandbox?.stop();
+	rmSync(dir, { recursive: true, force: true });
+});
+
+const fastRetry = { retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 } };
+const hubspot = () => createConnector('hubspot', { accessToken: 'pat-test', baseUrl: sandbox.urls.hubspot }, fastRetry);
+const zoho = () => createConnector('zoho', { oauthTokenData: { access_token: 'zoho-test', api_domain: sandbox.urls.zoho }, apiDomainOverride: sandbox.urls.zoho, clientId: 'c', clientSecret: 's', accountsUrlOverride: sandbox.urls.zoho }, fastRetry);
+const salesforce = () =>
+	createConnector('salesforce', { grantType: 'authorizationCode', clientId: 'c', clientSecret: 's', loginUrl: sandbox.urls.salesforce, apiVersion: '62.0', oauthTokenData: { access_token: 'sf', refresh_token: 'r', instance_url: sandbox.urls.salesforce } }, fastRetry);
+
+async function admin(crm: 'hubspot' | 'zoho' | 'salesforce', path: string, body: unknown, method = 'POST'): Promise<Record<string, unknown>> {
+	const res = await fetch(`${sandbox.urls[crm]}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	const text = await res.text();
+	assert.ok(res.ok, text);
+	return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** Events as the CRM's webhook parser produces them from a body in the CRM's wire format. */
+function parsed(crm: 'hubspot' | 'zoho', body: unknown): CapturedEvent[] {
+	const request = { method: 'POST', url: '/', headers: { 'content-type': 'application/json' }, rawBody: Buffer.from(JSON.stringify(body)) };
+	return WEBHOOK_MODULES[crm].parse(request).events;
+}
+
+let eventSeq = 1000;
+const hubspotEvent = (type: string, objectId: string, extra: Record<string, unknown> = {}) => ({
+	eventId: ++eventSeq, subscriptionId: 1, portalId: 1, appId: 1, occurredAt: Date.now() + eventSeq, subscriptionType: type, attemptNumber: 0, objectId: Number(objectId), changeSource: 'CRM_UI', sourceId: 'userId:1', ...extra,
+});
+
+describe('grouping', () => {
+	test('the events of one HubSpot record become one event; creation wins over its property changes', () => {
+		const events = parsed('hubspot', [
+			hubspotEvent('contact.creation', '7'),
+			hubspotEvent('contact.propertyChange', '7', { propertyName: 'email', propertyValue: 'a@b.example' }),
+			hubspotEvent('contact.propertyChange', '8', { propertyName: 'lastname', propertyValue: 'Other' }),
+			hubspotEvent('contact.propertyChange', '7', { propertyName: 'firstname', propertyValue: 'Ann' }),
+		]);
+		const grouped = groupEvents(events);
+		assert.equal(grouped.length, 2);
+		assert.equal(grouped[0].operation, 'create');
+		assert.deepEqual(grouped[0].record, { email: 'a@b.example', firstname: 'Ann' });
+		assert.deepEqual(grouped[0].changedFields, ['email', 'firstname']);
+		assert.equal(grouped[0].eventIds?.length, 3);
+		assert.equal(grouped[1].operation, 'update');
+	});
+});
+
+describe('fetching through the connector', () => {
+	test('HubSpot: creation plus one property becomes one create with the whole record; unified id minted and linked', async () => {
+		const created = await admin('hubspot', '/__admin/objects/contacts', { properties: { email: 'mary.j@hubspot.example', firstname: 'Mary', lastname: 'Jackson', phone: '+14155550126' } });
+		const id = String(created.id);
+		const events = parsed('hubspot', [hubspotEvent('contact.creation', id), hubspotEvent('contact.propertyChange', id, { propertyName: 'email', propertyValue: 'mary.j@hubspot.example' })]);
+		const result = await acceptAndEnrich(events, { store, fetchRecords: true, reader: hubspot });
+		assert.equal(result.events.length, 1);
+		const [event] = result.events;
+		assert.equal(event.operation, 'create');
+		assert.equal(event.fetched, true);
+		assert.equal(event.record?.firstname, 'Mary');
+		assert.equal(event.record?.lastname, 'Jackson');
+		assert.equal(event.record?.phone, '+14155550126');
+		assert.ok('hs_email_optout' in (event.record ?? {}), 'the opt-out property is read too');
+		assert.equal(event.unifiedId, `hubspot:${id}`);
+		assert.equal(await store.findUnifiedId('contact', 'hubspot', id), `hubspot:${id}`);
+
+		// Redelivery: dropped; a later change of the same record: the same unified id.
+		assert.equal((await acceptAndEnrich(events, { store, fetchRecords: true, reader: hubspot })).events.length, 0);
+		const later = await acceptAndEnrich(parsed('hubspot', [hubspotEvent('contact.propertyChange', id, { propertyName: 'lastname', propertyValue: 'Jackson' })]), { store, fetchRecords: true, reader: hubspot });
+		assert.equal(later.events[0].unifiedId, `hubspot:${id}`);
+		assert.deepEqual(later.events[0].changedFields, ['lastname'], 'changed fields stay the webhook\'s');
+	});
+
+	test('a record that no longer exists is emitted as a delete; privacyDeletion is an erase', async () => {
+		const result = await acceptAndEnrich(
+			parsed('hubspot', [hubspotEvent('contact.propertyChange', '99999999', { propertyName: 'lastname', propertyValue: 'x' }), hubspotEvent('contact.privacyDeletion', '55555555')]),
+			{ store, fetchRecords: true, reader: hubspot },
+		);
+		assert.deepEqual(result.events.map((e) => [e.recordId, e.operation]), [['99999999', 'delete'], ['55555555', 'erase']]);
+		assert.equal(result.events[0].record, undefined);
+	});
+
+	test('Zoho: a notification with ids only gets each whole record', async () => {
+		const created = (await admin('zoho', '/__admin/ui/crm/v6/Contacts', { data: [{ First_Name: 'Annie', Last_Name: 'Easley', Email: 'annie@zoho.example', Phone: '+14155550127' }] })) as { data: Array<{ details: { id: string } }> };
+		const id = created.data[0].details.id;
+		const events = parsed('zoho', { server_time: Date.now(), query_params: {}, module: 'Contacts', resource_uri: 'x', ids: [id], operation: 'insert', channel_id: 5, token: 't' });
+		const result = await acceptAndEnrich(events, { store, fetchRecords: true, reader: zoho });
+		assert.equal(result.events.length, 1);
+		assert.equal(result.events[0].record?.Last_Name, 'Easley');
+		assert.equal(result.events[0].record?.Email, 'annie@zoho.example');
+		assert.equal(result.events[0].unifiedId, `zoho:${id}`);
+	});
+
+	test('Salesforce: several records are read in one batched query', async () => {
+		const a = (await admin('salesforce', '/__admin/sobjects/Contact', { LastName: 'Vaughan', Email: 'dv@sf.example' })) as { id: string };
+		const b = (await admin('salesforce', '/__admin/sobjects/Contact', { LastName: 'Johnson', Email: 'kj@sf.example' })) as { id: string };
+		const before = (await (await fetch(`${sandbox.urls.salesforce}/__admin/health`)).json()) as { requests: number };
+		const events: CapturedEvent[] = [a.id, b.id, '003000000000000AAA'].map((id, i) => ({ eventId: `sf-${i}-${id}`, source: 'salesforce', entity: 'contact', operation: 'update', recordId: id, occurredAt: new Date().toISOString() }));
+		const result = await acceptAndEnrich(events, { store, fetchRecords: true, reader: salesforce });
+		const afterHealth = (await (await fetch(`${sandbox.urls.salesforce}/__admin/health`)).json()) as { requests: number };
+		assert.deepEqual(result.events.map((e) => e.record?.LastName ?? e.operation), ['Vaughan', 'Johnson', 'delete']);
+		assert.ok(afterHealth.requests - before.requests <= 2, `${afterHealth.requests - before.requests} API requests for three records`);
+	});
+
+	test('CRM down: RecordFetchError, and the claims are released so the redelivery is processed', async () => {
+		const created = await admin('hubspot', '/__admin/objects/contacts', { properties: { email: 'down@hubspot.example', lastname: 'Down' } });
+		const events = parsed('hubspot', [hubspotEvent('contact.creation', String(created.id))]);
+		sandbox.emulators.hubspot!.setFaults({ errorRate: 1 });
+		try {
+			await assert.rejects(acceptAndEnrich(events, { store, fetchRecords: true, reader: hubspot }), RecordFetchError);
+		} finally {
+			sandbox.emulators.hubspot!.setFaults({});
+		}
+		assert.equal(await store.findUnifiedId('contact', 'hubspot', String(created.id)), undefined, 'nothing linked');
+		const retry = await acceptAndEnrich(events, { store, fetchRecords: true, reader: hubspot });
+		assert.equal(retry.events.length, 1, 'the redelivery is processed');
+		assert.equal(retry.events[0].record?.lastname, 'Down');
+		assert.deepEqual(await store.claimIdempotencyKeys([idempotencyKey(events[0])], 60_000), [false], 'claimed by the successful run');
+	});
+
+	test('merges carry the CRM ids of the merged-away record in every other CRM', async () => {
+		await store.linkMany([
+			{ entity: 'contact', unifiedId: 'u-win', crm: 'hubspot', recordId: '501' },
+			{ entity: 'contact', unifiedId: 'u-lose', crm: 'hubspot', recordId: '502' },
+			{ entity: 'contact', unifiedId: 'u-lose', crm: 'zoho', recordId: 'z-502' },
+			{ entity: 'contact', unifiedId: 'u-lose', crm: 'salesforce', recordId: 's-502' },
+		]);
+		const result = await acceptAndEnrich(parsed('hubspot', [hubspotEvent('contact.merge', '501', { primaryObjectId: 501, mergedObjectIds: [502], newObjectId: 501 })]), { store, fetchRecords: true, reader: hubspot });
+		assert.equal(result.events[0].operation, 'merge');
+		assert.equal(result.events[0].unifiedId, 'u-win');
+		assert.deepEqual(result.events[0].mergedIdsByCrm, { zoho: ['z-502'], salesforce: ['s-502'] });
+	});
+});
