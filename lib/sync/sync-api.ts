@@ -1,0 +1,557 @@
+// The inbound sync API (the user's own app as a sixth system), without n8n: validate a request
+// `{entity_type, operation, data, options}` with every reason and its field path, then write it to
+// one CRM through the UpsertWriter and report that CRM's result. The Unified CRM Upsert node's
+// "Sync API Request" operation is a thin shell over this; bulk jobs use the same functions per page.
+//
+// Ids: the unified id is the id the app uses for the record (`data.id` as a string). A create
+// without one gets a new UUID, returned to the caller. update/delete take `data.id` (unified id,
+// resolved per CRM through the cross-reference) or a per-CRM id map `{"hubspot": "123", ...}`.
+// merge takes `data.masterId` and `data.mergedIds` in the same two forms.
+
+import { randomUUID } from 'node:crypto';
+import type { CrmConnector } from '../connectors';
+import { compileMapping, defaultMap, type CompiledMapping } from '../mapping';
+import { CRM_NAMES, ENTITY_TYPES, isCrmName, type CrmName, type EntityType } from '../model';
+import type { StateStore } from '../state';
+import { UpsertWriter, type InputItem, type WriteJob } from './upsert-writer';
+
+export const SYNC_API_OPERATIONS = ['create', 'update', 'delete', 'merge'] as const;
+export type SyncApiOperation = (typeof SYNC_API_OPERATIONS)[number];
+
+export const SYNC_API_OPTIONS = ['skip_validation', 'force_update', 'trigger_workflows'] as const;
+export type SyncApiOptions = Record<(typeof SYNC_API_OPTIONS)[number], boolean>;
+
+/** A record id as the API takes it: the unified id, or the record's id in each CRM. */
+export type IdRef = string | Partial<Record<CrmName, string>>;
+
+/** A request that passed validation, normalised (booleans filled in, ids as strings). */
+export interface SyncApiRequest {
+	entity_type: EntityType;
+	operation: SyncApiOperation;
+	data: Record<string, unknown>;
+	options: SyncApiOptions;
+}
+
+export interface Reason {
+	/** Field path in the request, e.g. `data.email` or `records[3].data.id`. Empty: the whole body. */
+	path: string;
+	message: string;
+}
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; reasons: Reason[] };
+
+/** Bulk bodies above this are refused (the API accepts up to 10 MB). */
+export const BULK_MAX_BYTES = 10 * 1024 * 1024;
+
+const REQUEST_KEYS = ['entity_type', 'operation', 'data', 'options'];
+const ID_KEYS = ['id', 'masterId', 'mergedIds'];
+
+/** Unified field names per entity: every field any CRM's default map knows (lib/mapping). */
+const unifiedFields = new Map<EntityType, Set<string>>();
+function fieldsOf(entity: EntityType): Set<string> {
+	let names = unifiedFields.get(entity);
+	if (!names) {
+		names = new Set(CRM_NAMES.flatMap((crm) => defaultMap(crm, entity).fields.map((f) => f.unified)));
+		unifiedFields.set(entity, names);
+	}
+	return names;
+}
+
+const strictMappings = new Map<string, CompiledMapping>();
+function strictMapping(crm: CrmName, entity: EntityType, create: boolean): CompiledMapping {
+	const key = `${crm}|${entity}|${create}`;
+	let compiled = strictMappings.get(key);
+	if (!compiled) {
+		compiled = compileMapping({ direction: 'fromUnified', entity, target: crm, mode: 'strict', checkCrmRequired: create });
+		strictMappings.set(key, compiled);
+	}
+	return compiled;
+}
+
+// ---- validation ---------------------------------------------------------------------------------
+
+/**
+ * Validates one sync request for the given CRMs. Every problem is reported, each with its path.
+ * Field values are checked with the CRMs' default maps in strict mode (and, on create, the CRMs'
+ * required fields), unless `options.skip_validation` is true; the envelope and ids always are.
+ */
+export function validateSyncRequest(body: unknown, crms: readonly CrmName[]): Validation<SyncApiRequest> {
+	const reasons: Reason[] = [];
+	if (!isObject(body)) return { ok: false, reasons: [{ path: '', message: `the request body must be a JSON object; got ${kind(body)}` }] };
+	for (const key of Object.keys(body)) if (!REQUEST_KEYS.includes(key)) reasons.push({ path: key, message: `is not allowed (a request has ${REQUEST_KEYS.join(', ')})` });
+	const envelope = validateEnvelope(body, reasons);
+	if (!('data' in body) || body.data === undefined || body.data === null) reasons.push({ path: 'data', message: 'is required (an object with the record fields)' });
+	else if (!isObject(body.data)) reasons.push({ path: 'data', message: `must be an object; got ${kind(body.data)}` });
+	if (envelope && isObject(body.data)) reasons.push(...validateData(envelope.entity, envelope.operation, body.data, envelope.options, crms, 'data'));
+	if (reasons.length || !envelope) return { ok: false, reasons };
+	return { ok: true, value: { entity_type: envelope.entity, operation: envelope.operation, data: normaliseIds(body.data as Record<string, unknown>), options: envelope.options } };
+}
+
+/** A bulk body: `{entity_type, operation, options, records: [data, ...]}`. */
+export interface BulkEnvelope {
+	entity_type: EntityType;
+	operation: SyncApiOperation;
+	options: SyncApiOptions;
+	records: unknown[];
+}
+
+/** Checks a bulk body's envelope (not its records; see validateBulkRecord). `bytes`: the body size. */
+export function validateBulkEnvelope(body: unknown, bytes: number): Validation<BulkEnvelope> {
+	if (bytes > BULK_MAX_BYTES) return { ok: false, reasons: [{ path: '', message: `the body is ${bytes} bytes; the bulk API accepts up to ${BULK_MAX_BYTES} (10 MB)` }] };
+	if (!isObject(body)) return { ok: false, reasons: [{ path: '', message: `the request body must be a JSON object; got ${kind(body)}` }] };
+	const reasons: Reason[] = [];
+	const allowed = ['entity_type', 'operation', 'options', 'records'];
+	for (const key of Object.keys(body)) if (!allowed.includes(key)) reasons.push({ path: key, message: `is not allowed (a bulk request has ${allowed.join(', ')})` });
+	const envelope = validateEnvelope(body, reasons);
+	if (!Array.isArray(body.records)) reasons.push({ path: 'records', message: `is required: an array of record objects (each like a sync request's data); got ${kind(body.records)}` });
+	else if (!body.records.length) reasons.push({ path: 'records', message: 'must not be empty' });
+	if (reasons.length || !envelope) return { ok: false, reasons };
+	return { ok: true, value: { entity_type: envelope.entity, operation: envelope.operation, options: envelope.options, records: body.records as unknown[] } };
+}
+
+/** Validates one record of a bulk job as that job's request data. */
+export function validateBulkRecord(envelope: Omit<BulkEnvelope, 'records'>, record: unknown, index: number, crms: readonly CrmName[]): Validation<Record<string, unknown>> {
+	const path = `records[${index}]`;
+	if (!isObject(record)) return { ok: false, reasons: [{ path, message: `must be an object; got ${kind(record)}` }] };
+	const reasons = validateData(envelope.entity_type, envelope.operation, record, envelope.options, crms, path);
+	return reasons.length ? { ok: false, reasons } : { ok: true, value: normaliseIds(record) };
+}
+
+/** A create without `data.id` gets a new unified id here, so that every CRM links to the same one. */
+export function withUnifiedId(request: SyncApiRequest): SyncApiRequest {
+	if (request.operation !== 'create' || typeof request.data.id === 'string') return request;
+	return { ...request, data: { ...request.data, id: randomUUID() } };
+}
+
+function validateEnvelope(body: Record<string, unknown>, reasons: Reason[]): { entity: EntityType; operation: SyncApiOperation; options: SyncApiOptions } | undefined {
+	const entity = body.entity_type;
+	const operation = body.operation;
+	if (entity === undefined) reasons.push({ path: 'entity_type', message: `is required: one of ${ENTITY_TYPES.join(', ')}` });
+	else if (!(ENTITY_TYPES as readonly unknown[]).includes(entity)) reasons.push({ path: 'entity_type', message: `must be one of ${ENTITY_TYPES.join(', ')}; got ${JSON.stringify(entity)}` });
+	if (operation === undefined) reasons.push({ path: 'operation', message: `is required: one of ${SYNC_API_OPERATIONS.join(', ')}` });
+	else if (!(SYNC_API_OPERATIONS as readonly unknown[]).includes(operation)) reasons.push({ path: 'operation', message: `must be one of ${SYNC_API_OPERATIONS.join(', ')}; got ${JSON.stringify(operation)}` });
+	const options: SyncApiOptions = { skip_validation: false, force_update: false, trigger_workflows: false };
+	if (body.options !== undefined && body.options !== null) {
+		if (!isObject(body.options)) reasons.push({ path: 'options', message: `must be an object; got ${kind(body.options)}` });
+		else {
+			for (const [key, value] of Object.entries(body.options)) {
+				if (!(SYNC_API_OPTIONS as readonly string[]).includes(key)) reasons.push({ path: `options.${key}`, message: `is not an option (options are ${SYNC_API_OPTIONS.join(', ')})` });
+				else if (typeof value !== 'boolean') reasons.push({ path: `options.${key}`, message: `must be true or false; got ${JSON.stringify(value)}` });
+				else options[key as keyof SyncApiOptions] = value;
+			}
+		}
+	}
+	const entityOk = (ENTITY_TYPES as readonly unknown[]).includes(entity);
+	const operationOk = (SYNC_API_OPERATIONS as readonly unknown[]).includes(operation);
+	return entityOk && operationOk ? { entity: entity as EntityType, operation: operation as SyncApiOperation, options } : undefined;
+}
+
+/** Operation requirements (ids), then, unless skip_validation, the field names and values per CRM. */
+function validateData(entity: EntityType, operation: SyncApiOperation, data: Record<string, unknown>, options: SyncApiOptions, crms: readonly CrmName[], at: string): Reason[] {
+	const reasons: Reason[] = [];
+	const fields = Object.keys(data).filter((k) => !ID_KEYS.includes(k));
+	const idReasons = (key: string, required: boolean, what: string) => {
+		if (data[key] === undefined || data[key] === null) {
+			if (required) reasons.push({ path: `${at}.${key}`, message: `is required for ${operation}: ${what}` });
+		} else reasons.push(...validateIdRef(data[key], `${at}.${key}`));
+	};
+	const idHelp = 'the unified id (the id your app gave the record) or an object of CRM ids, e.g. {"hubspot": "123"}';
+	const notFor = (keys: string[], why: string) => {
+		for (const key of keys) if (data[key] !== undefined) reasons.push({ path: `${at}.${key}`, message: `is not used by ${operation} (${why})` });
+	};
+	switch (operation) {
+		case 'create':
+			if (data.id !== undefined && data.id !== null && !(typeof data.id === 'string' && data.id.trim()) && typeof data.id !== 'number') {
+				reasons.push({ path: `${at}.id`, message: `must be the record's unified id (a non-empty string) on create; got ${kind(data.id)}` });
+			}
+			notFor(['masterId', 'mergedIds'], 'only merge takes them');
+			if (!fields.length) reasons.push({ path: at, message: 'has no fields to write' });
+			break;
+		case 'update':
+			idReasons('id', true, idHelp);
+			notFor(['masterId', 'mergedIds'], 'only merge takes them');
+			if (!fields.length) reasons.push({ path: at, message: 'has no fields to write besides id' });
+			break;
+		case 'delete':
+			idReasons('id', true, idHelp);
+			notFor([...fields, 'masterId', 'mergedIds'], 'delete takes only id');
+			break;
+		case 'merge': {
+			idReasons('masterId', true, `the surviving record: ${idHelp}`);
+			const merged = data.mergedIds;
+			if (merged === undefined || merged === null) reasons.push({ path: `${at}.mergedIds`, message: 'is required for merge: a non-empty array of the records merged into the master (each like masterId)' });
+			else if (!Array.isArray(merged) || !merged.length) reasons.push({ path: `${at}.mergedIds`, message: `must be a non-empty array of ids; got ${kind(merged)}` });
+			else {
+				merged.forEach((ref, i) => reasons.push(...validateIdRef(ref, `${at}.mergedIds[${i}]`)));
+				if (merged.some((ref) => JSON.stringify(ref) === JSON.stringify(data.masterId))) reasons.push({ path: `${at}.mergedIds`, message: 'must not contain the masterId' });
+			}
+			notFor([...fields, 'id'], 'merge takes masterId and mergedIds');
+			break;
+		}
+	}
+	if (options.skip_validation || operation === 'delete' || operation === 'merge') return reasons;
+
+	const known = fieldsOf(entity);
+	const record: Record<string, unknown> = {};
+	for (const key of fields) {
+		if (known.has(key)) record[key] = data[key];
+		else reasons.push({ path: `${at}.${key}`, message: `is not a field of the unified ${entity} model (fields: ${[...known].join(', ')})` });
+	}
+	if (operation === 'create' && (entity === 'contact' || entity === 'lead') && isBlank(record.email) && isBlank(record.lastName)) {
+		reasons.push({ path: at, message: `a ${entity} needs an email or a lastName` });
+	}
+	reasons.push(...fieldReasons(entity, record, operation === 'create', crms, at));
+	return reasons;
+}
+
+/** Values checked with each CRM's default map (strict); the same problem in several CRMs is one reason. */
+function fieldReasons(entity: EntityType, record: Record<string, unknown>, create: boolean, crms: readonly CrmName[], at: string): Reason[] {
+	const byProblem = new Map<string, { path: string; message: string; crms: CrmName[] }>();
+	for (const crm of crms) {
+		const result = strictMapping(crm, entity, create).map(record);
+		for (const issue of result.issues ?? []) {
+			const unified = unifiedFieldOf(crm, entity, issue.field);
+			const path = unified ? `${at}.${unified}` : at;
+			const message = unified ? issue.reason : `${issue.field} ${issue.reason}`;
+			const key = `${path}\u0000${message}`;
+			const entry = byProblem.get(key) ?? { path, message, crms: [] };
+			entry.crms.push(crm);
+			byProblem.set(key, entry);
+		}
+	}
+	return [...byProblem.values()].map(({ path, message, crms: where }) => ({ path, message: `${message} (${where.join(', ')})` }));
+}
+
+/** The unified field a CRM-side issue is about (issues name the CRM field, or for shapes a label). */
+function unifiedFieldOf(crm: CrmName, entity: EntityType, crmField: string): string | undefined {
+	const fields = defaultMap(crm, entity).fields;
+	const top = crmField.split('.')[0];
+	const spec = fields.find((f) => f.crm === crmField) ?? fields.find((f) => f.crm.split('.')[0] === top);
+	if (spec) return spec.unified;
+	if (crmField.startsWith('(')) return fields.find((f) => f.virtual)?.unified;
+	return undefined;
+}
+
+function validateIdRef(ref: unknown, path: string): Reason[] {
+	if (typeof ref === 'number' && Number.isFinite(ref)) return [];
+	if (typeof ref === 'string') return ref.trim() ? [] : [{ path, message: 'must not be empty' }];
+	if (!isObject(ref)) return [{ path, message: `must be a unified id (string) or an object of CRM ids; got ${kind(ref)}` }];
+	const reasons: Reason[] = [];
+	const entries = Object.entries(ref);
+	if (!entries.length) reasons.push({ path, message: `must name at least one CRM (${CRM_NAMES.join(', ')})` });
+	for (const [crm, id] of entries) {
+		if (!isCrmName(crm)) reasons.push({ path: `${path}.${crm}`, message: `is not a CRM (${CRM_NAMES.join(', ')})` });
+		else if (!((typeof id === 'string' && id.trim()) || (typeof id === 'number' && Number.isFinite(id)))) reasons.push({ path: `${path}.${crm}`, message: `must be the record's id in ${crm}; got ${kind(id)}` });
+	}
+	return reasons;
+}
+
+/** Ids become strings (Pipedrive ids may arrive as numbers). */
+function normaliseIds(data: Record<string, unknown>): Record<string, unknown> {
+	const norm = (ref: unknown): unknown => (typeof ref === 'number' ? String(ref) : isObject(ref) ? Object.fromEntries(Object.entries(ref).map(([k, v]) => [k, String(v)])) : ref);
+	const out = { ...data };
+	if (out.id !== undefined && out.id !== null) out.id = norm(out.id);
+	if (out.masterId !== undefined && out.masterId !== null) out.masterId = norm(out.masterId);
+	if (Array.isArray(out.mergedIds)) out.mergedIds = out.mergedIds.map(norm);
+	return out;
+}
+
+// ---- writing --------------------------------------------------------------------------------------
+
+/** One CRM's result for one request (or one bulk record). */
+export interface CrmResult {
+	crm: CrmName;
+	status: 'created' | 'updated' | 'unchanged' | 'deleted' | 'merged' | 'error';
+	/** The record's id in this CRM (the master's on merge); null when unknown. */
+	id: string | null;
+	error?: string;
+	code?: string;
+}
+
+export interface WriteDeps {
+	crm: CrmName;
+	connector: () => CrmConnector;
+	/** The sync state store (cross-references, snapshots, echo fingerprints). Required: ids resolve through it. */
+	store: () => Promise<StateStore>;
+}
+
+/**
+ * Writes requests of one entity and operation (with the same options) to one CRM. Never throws for
+ * a CRM or data problem: each request gets a result (status, id, error). Requests are written in
+ * the CRM's batch sizes.
+ */
+export async function writeRequestsToCrm(deps: WriteDeps, entity: EntityType, operation: SyncApiOperation, options: SyncApiOptions, data: Array<Record<string, unknown>>): Promise<CrmResult[]> {
+	const { crm } = deps;
+	const results: Array<CrmResult | undefined> = new Array(data.length).fill(undefined);
+	const fail = (i: number, error: string, code: string) => (results[i] = { crm, status: 'error', id: null, error, code });
+	let store: StateStore;
+	try {
+		store = await deps.store();
+	} catch (error) {
+		data.forEach((_, i) => fail(i, `state store: ${(error as Error).message}`, 'STATE_STORE'));
+		return results as CrmResult[];
+	}
+	// trigger_workflows: no echo fingerprints, so this package's sync workflows treat the change like any other.
+	const writerStore: StateStore = options.trigger_workflows ? withoutEchoes(store) : store;
+	const ids = await resolveIds(store, entity, crm, data);
+	const inputs: InputItem[] = [];
+	data.forEach((record, i) => {
+		const unifiedId = typeof record.id === 'string' ? record.id : undefined;
+		const fields = Object.fromEntries(Object.entries(record).filter(([k]) => !ID_KEYS.includes(k)));
+		if (operation === 'create') {
+			const existing = unifiedId ? ids.linked(unifiedId) : undefined;
+			if (existing) fail(i, `${entity} ${unifiedId} already exists in ${crm} as ${existing}; use update`, 'ALREADY_EXISTS');
+			else inputs.push({ index: i, record: fields, unifiedId });
+			return;
+		}
+		if (operation === 'merge') {
+			const masterId = ids.crmId(record.masterId as IdRef);
+			const mergeIds = (record.mergedIds as IdRef[]).map((ref) => ids.crmId(ref));
+			if (!masterId) fail(i, `the master ${describeRef(record.masterId as IdRef)} has no ${entity} in ${crm}`, 'MISSING_ID');
+			else if (mergeIds.some((id) => !id)) fail(i, `merged ${(record.mergedIds as IdRef[]).filter((_, k) => !mergeIds[k]).map(describeRef).join(', ')} ha${mergeIds.filter((x) => !x).length > 1 ? 've' : 's'} no ${entity} in ${crm}`, 'MISSING_ID');
+			else inputs.push({ index: i, record: { masterId, mergeIds }, unifiedId: typeof record.masterId === 'string' ? record.masterId : undefined });
+			return;
+		}
+		const crmId = ids.crmId(record.id as IdRef);
+		if (!crmId) fail(i, `${describeRef(record.id as IdRef)} has no ${entity} in ${crm}`, 'MISSING_ID');
+		else inputs.push({ index: i, record: { ...fields, crmId }, unifiedId });
+	});
+
+	if (inputs.length) {
+		const job: WriteJob = {
+			crm,
+			entity,
+			// update goes through upsert so that values the CRM already has (per the synced snapshot) are
+			// reported unchanged unless force_update; every item carries its crmId, so nothing is matched by key.
+			operation: operation === 'update' ? 'upsert' : operation,
+			inputFormat: 'unified',
+			matchKey: 'crmId',
+			dryRun: false,
+			forceOverwrite: options.force_update,
+			continueOnFail: true,
+			recordState: true,
+		};
+		try {
+			const written = await new UpsertWriter(job, deps.connector, async () => writerStore).run(inputs);
+			for (const result of written) {
+				const json = result.json;
+				results[result.index] = result.ok
+					? { crm, status: statusOf(json.status, operation), id: json.id === undefined || json.id === null ? null : String(json.id) }
+					: { crm, status: 'error', id: null, error: String(json.error), ...(json.code ? { code: String(json.code) } : {}) };
+			}
+		} catch (error) {
+			// NotImplementedError (e.g. a merge the CRM does not offer) or a failure outside any batch.
+			const message = error instanceof Error ? error.message : String(error);
+			const code = error instanceof Error && error.name === 'NotImplementedError' ? 'NOT_SUPPORTED' : 'FAILED';
+			for (const input of inputs) if (!results[input.index]) fail(input.index, message, code);
+		}
+	}
+	return results.map((r, i) => r ?? { crm, status: 'error', id: null, error: `no result for record ${i}`, code: 'FAILED' });
+}
+
+function statusOf(status: unknown, operation: SyncApiOperation): CrmResult['status'] {
+	if (status === 'created' || status === 'updated' || status === 'unchanged' || status === 'deleted' || status === 'merged') return status;
+	return operation === 'create' ? 'created' : operation === 'delete' ? 'deleted' : operation === 'merge' ? 'merged' : 'updated';
+}
+
+interface ResolvedIds {
+	/** The CRM id of an id reference in this CRM (unified ids through the cross-reference). */
+	crmId(ref: IdRef | undefined): string | undefined;
+	/** The CRM id a unified id is already linked to in this CRM. */
+	linked(unifiedId: string): string | undefined;
+}
+
+async function resolveIds(store: StateStore, entity: EntityType, crm: CrmName, data: Array<Record<string, unknown>>): Promise<ResolvedIds> {
+	const unified = new Set<string>();
+	for (const record of data) for (const ref of [record.id, record.masterId, ...(Array.isArray(record.mergedIds) ? record.mergedIds : [])]) if (typeof ref === 'string') unified.add(ref);
+	const refs = unified.size ? await store.getCrossRefs(entity, [...unified]) : new Map();
+	const linked = (unifiedId: string) => refs.get(unifiedId)?.ids[crm] as string | undefined;
+	return {
+		crmId: (ref) => (ref === undefined ? undefined : typeof ref === 'string' ? linked(ref) : ref[crm]),
+		linked,
+	};
+}
+
+function describeRef(ref: IdRef): string {
+	return typeof ref === 'string' ? `unified id ${ref}` : `CRM ids ${JSON.stringify(ref)}`;
+}
+
+/** The store, except that echo fingerprints are not recorded. */
+function withoutEchoes(store: StateStore): StateStore {
+	return new Proxy(store, {
+		get(target, property) {
+			if (property === 'recordEchoes') return async () => undefined;
+			const value = Reflect.get(target, property, target);
+			return typeof value === 'function' ? value.bind(target) : value;
+		},
+	});
+}
+
+// ---- bulk jobs ------------------------------------------------------------------------------------
+// A job's valid records are kept in the state store in pages (so memory stays bounded and the HTTP
+// answer does not wait for the CRMs); each CRM node writes the pages, the last step records the
+// outcome and deletes the pages (they hold personal data). `GET …/crm/bulk?job=<id>` reads the job.
+
+const BULK = 'syncApi.bulk';
+const PAGE_SIZE = 500;
+/** Per-record errors kept per CRM and for invalid records (the counts are always complete). */
+const MAX_ERRORS = 200;
+
+export interface BulkRecordError {
+	index: number;
+	error: string;
+	code?: string;
+}
+
+export interface BulkCrmSummary {
+	crm: CrmName;
+	processed: number;
+	created: number;
+	updated: number;
+	unchanged: number;
+	deleted: number;
+	merged: number;
+	failed: number;
+	errors: BulkRecordError[];
+	durationMs: number;
+}
+
+export interface BulkJob {
+	jobId: string;
+	status: 'accepted' | 'running' | 'done';
+	entity_type: EntityType;
+	operation: SyncApiOperation;
+	options: SyncApiOptions;
+	records: number;
+	/** Records that failed validation (not written anywhere). */
+	invalid: number;
+	invalidRecords: Array<{ index: number; reasons: Reason[] }>;
+	pages: number;
+	acceptedAt: string;
+	finishedAt?: string;
+	durationMs?: number;
+	results: BulkCrmSummary[];
+}
+
+interface BulkPage {
+	records: Array<{ index: number; data: Record<string, unknown> }>;
+}
+
+const pageKey = (jobId: string, page: number) => `${jobId}|page|${String(page).padStart(6, '0')}`;
+const jobKey = (jobId: string) => `${jobId}|job`;
+
+/** Validates every record, stores the valid ones in pages and returns the job (status accepted). */
+export async function acceptBulkJob(store: StateStore, envelope: BulkEnvelope, crms: readonly CrmName[]): Promise<BulkJob> {
+	const jobId = randomUUID();
+	const job: BulkJob = {
+		jobId,
+		status: 'accepted',
+		entity_type: envelope.entity_type,
+		operation: envelope.operation,
+		options: envelope.options,
+		records: envelope.records.length,
+		invalid: 0,
+		invalidRecords: [],
+		pages: 0,
+		acceptedAt: new Date().toISOString(),
+		results: [],
+	};
+	let page: BulkPage = { records: [] };
+	const pages: Array<{ key: string; value: unknown }> = [];
+	const flush = () => {
+		if (!page.records.length) return;
+		pages.push({ key: pageKey(jobId, job.pages++), value: page });
+		page = { records: [] };
+	};
+	envelope.records.forEach((record, index) => {
+		const checked = validateBulkRecord(envelope, record, index, crms);
+		if (!checked.ok) {
+			job.invalid++;
+			if (job.invalidRecords.length < MAX_ERRORS) job.invalidRecords.push({ index, reasons: checked.reasons });
+			return;
+		}
+		const data = envelope.operation === 'create' && typeof checked.value.id !== 'string' ? { ...checked.value, id: randomUUID() } : checked.value;
+		page.records.push({ index, data });
+		if (page.records.length >= PAGE_SIZE) flush();
+	});
+	flush();
+	await store.kvPutMany(BULK, [...pages, { key: jobKey(jobId), value: job }]);
+	return job;
+}
+
+export async function getBulkJob(store: StateStore, jobId: string): Promise<BulkJob | undefined> {
+	return store.kvGet<BulkJob>(BULK, jobKey(jobId));
+}
+
+/** Writes every page of a job to one CRM; returns the job with this CRM's summary added (and stored). */
+export async function writeBulkJobToCrm(deps: WriteDeps, jobId: string): Promise<BulkJob> {
+	const store = await deps.store();
+	const job = await getBulkJob(store, jobId);
+	if (!job) throw new Error(`No bulk job ${jobId} in the state store (another sync namespace?)`);
+	const started = Date.now();
+	const summary: BulkCrmSummary = { crm: deps.crm, processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, merged: 0, failed: 0, errors: [], durationMs: 0 };
+	for (let n = 0; n < job.pages; n++) {
+		const page = await store.kvGet<BulkPage>(BULK, pageKey(jobId, n));
+		if (!page) continue;
+		const results = await writeRequestsToCrm(deps, job.entity_type, job.operation, job.options, page.records.map((r) => r.data));
+		results.forEach((result, i) => {
+			summary.processed++;
+			if (result.status === 'error') {
+				summary.failed++;
+				if (summary.errors.length < MAX_ERRORS) summary.errors.push({ index: page.records[i].index, error: result.error ?? 'failed', ...(result.code ? { code: result.code } : {}) });
+			} else summary[result.status]++;
+		});
+	}
+	summary.durationMs = Date.now() - started;
+	const updated: BulkJob = { ...job, status: 'running', results: [...job.results.filter((r) => r.crm !== deps.crm), summary] };
+	await store.kvPut(BULK, jobKey(jobId), updated);
+	return updated;
+}
+
+/** Marks the job done and deletes its pages. */
+export async function finishBulkJob(store: StateStore, jobId: string): Promise<BulkJob> {
+	const job = await getBulkJob(store, jobId);
+	if (!job) throw new Error(`No bulk job ${jobId} in the state store (another sync namespace?)`);
+	const finishedAt = new Date();
+	const done: BulkJob = { ...job, status: 'done', finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - Date.parse(job.acceptedAt) };
+	await store.kvPut(BULK, jobKey(jobId), done);
+	await store.kvDeleteMany(BULK, Array.from({ length: job.pages }, (_, n) => pageKey(jobId, n)));
+	return done;
+}
+
+// ---- response ---------------------------------------------------------------------------------------
+
+/** The answer to a sync request: the unified id and each CRM's result. */
+export function syncResponse(request: SyncApiRequest, results: CrmResult[]): Record<string, unknown> {
+	const failed = results.filter((r) => r.status === 'error').length;
+	return {
+		ok: failed === 0,
+		status: failed === 0 ? 'ok' : failed === results.length ? 'failed' : 'partial',
+		entity_type: request.entity_type,
+		operation: request.operation,
+		id: idOfRequest(request),
+		results,
+	};
+}
+
+function idOfRequest(request: SyncApiRequest): unknown {
+	return request.operation === 'merge' ? (request.data.masterId ?? null) : (request.data.id ?? null);
+}
+
+// ---- helpers ----------------------------------------------------------------------------------------
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isBlank(value: unknown): boolean {
+	return value === undefined || value === null || (typeof value === 'string' && !value.trim());
+}
+
+function kind(value: unknown): string {
+	if (value === undefined) return 'nothing';
+	if (value === null) return 'null';
+	if (Array.isArray(value)) return 'an array';
+	if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+	return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
