@@ -27,6 +27,8 @@ import {
 } from '../../lib/mapping';
 import { createConnector } from '../../lib/connectors';
 import { isCrmName, isEntityType, type CrmName, type EntityType } from '../../lib/model';
+import { describeMissing, readRetryState, resolveReferences, retryDecision, type ResolveResult } from '../../lib/sync/associations';
+import { redisStateCredential, sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
 import { fieldMapperProperties } from './description';
 import { defaultFieldOptions, liveFieldOptions } from './fields';
@@ -99,17 +101,21 @@ export class FieldMapper implements INodeType {
 		description: 'Maps CRM records to and from the unified model (or CRM to CRM) with default maps, rules, picklists, computed fields and validation',
 		defaults: { name: 'Field Mapper' },
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Mapped', 'Invalid'],
+		// Retry Later is last so that workflows wired to Mapped (0) and Invalid (1) stay valid.
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Mapped', 'Invalid', 'Retry Later'],
 		usableAsTool: true,
 		// Only for listing the target CRM's live fields in the editor; mapping never calls a CRM.
-		credentials: CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
-			name,
-			required: true,
-			displayOptions: {
-				show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) },
-			},
-		})),
+		credentials: [
+			...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
+				name,
+				required: true,
+				displayOptions: {
+					show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) },
+				},
+			})),
+			{ ...redisStateCredential, displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], stateBackend: ['redis'] } } },
+		],
 		properties: fieldMapperProperties,
 	};
 
@@ -163,7 +169,7 @@ export class FieldMapper implements INodeType {
 			mapping = compileMapping(base);
 		} catch (error) {
 			if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), (error as Error).message);
-			return [[], items.map((item, index) => ({ json: { errors: [{ field: '', reason: (error as Error).message }], record: item.json }, pairedItem: { item: index } }))];
+			return [[], items.map((item, index) => ({ json: { errors: [{ field: '', reason: (error as Error).message }], record: item.json }, pairedItem: { item: index } })), []];
 		}
 		const byEvent = new Map<string, CompiledMapping>();
 		const mappingFor = (json: IDataObject): CompiledMapping => {
@@ -180,14 +186,65 @@ export class FieldMapper implements INodeType {
 
 		const mapped: INodeExecutionData[] = [];
 		const invalid: INodeExecutionData[] = [];
-		const reject = (index: number, errors: FieldIssue[]) =>
-			invalid.push({ json: { errors: errors as unknown as IDataObject[], record: items[index].json }, pairedItem: { item: index } });
+		const retryLater: INodeExecutionData[] = [];
+		const reject = (index: number, errors: FieldIssue[], extra: IDataObject = {}) =>
+			invalid.push({ json: { errors: errors as unknown as IDataObject[], ...extra, record: items[index].json }, pairedItem: { item: index } });
+
+		// The records to map; with reference resolution, the retry state of looped-back items is not part of them.
+		const records: Array<{ index: number; record: Record<string, unknown> }> = [];
 		for (let index = 0; index < items.length; index++) {
 			const json = items[index].json;
 			const record = recordField ? json[recordField] : json;
 			if (!isRecord(record)) {
 				reject(index, [{ field: recordField, reason: `expected an object to map, got ${Array.isArray(record) ? 'an array' : typeof record}` }]);
 				continue;
+			}
+			records.push({ index, record: !recordField && RETRY_FIELD in record ? omitKey(record, RETRY_FIELD) : record });
+		}
+
+		let resolved: Map<number, ResolveResult> | undefined;
+		let resolution: ResolutionOptions | undefined;
+		if (base.direction === 'fromUnified' && this.getNodeParameter('resolveReferences', 0, false)) {
+			resolution = {
+				missing: this.getNodeParameter('missingReferences', 0, 'retry') as ResolutionOptions['missing'],
+				limitMs: Math.max(0, Number(this.getNodeParameter('retryLimitSeconds', 0, 300))) * 1000,
+			};
+			try {
+				resolved = await resolveAll(this, records, items, options.useEventSource === true, base, reject);
+			} catch (error) {
+				if (!this.continueOnFail()) throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), (error as Error).message);
+				for (const { index } of records) reject(index, [{ field: '', reason: (error as Error).message }]);
+				return [mapped, invalid, retryLater];
+			}
+		}
+
+		for (const { index, record: input } of records) {
+			const json = items[index].json;
+			let record = input;
+			let unifiedId: string | undefined;
+			const dropped: FieldIssue[] = [];
+			if (resolved && resolution) {
+				const r = resolved.get(index);
+				if (!r) continue; // rejected while resolving
+				const source = String(json.source);
+				if (r.missing.length && resolution.missing !== 'drop') {
+					const reason = describeMissing(r.missing, source as CrmName, base.target!);
+					if (resolution.missing === 'invalid') {
+						reject(index, r.missing.map((m) => ({ field: m.field, reason: describeMissing([m], source as CrmName, base.target!), value: m.sourceId })), { reason });
+						continue;
+					}
+					const decision = retryDecision(readRetryState(json[RETRY_FIELD]), reason, resolution.limitMs);
+					if (decision.action === 'giveUp') {
+						reject(index, r.missing.map((m) => ({ field: m.field, reason: describeMissing([m], source as CrmName, base.target!), value: m.sourceId })), { reason: decision.reason, attempts: decision.state.attempts, firstSeenAt: decision.state.firstSeenAt });
+						continue;
+					}
+					// The item as it came in, plus its retry state: a Wait node loops it back here.
+					retryLater.push({ json: { ...json, [RETRY_FIELD]: decision.state as unknown as IDataObject }, pairedItem: { item: index } });
+					continue;
+				}
+				for (const m of r.missing) dropped.push({ field: m.field, reason: `dropped: ${describeMissing([m], source as CrmName, base.target!)}`, value: m.sourceId });
+				record = r.record;
+				unifiedId = r.unifiedId;
 			}
 			let result;
 			try {
@@ -202,10 +259,72 @@ export class FieldMapper implements INodeType {
 				continue;
 			}
 			let out: IDataObject = result.record as IDataObject;
-			if (result.issues && warningsField) out[warningsField] = result.issues as unknown as IDataObject[];
-			if (recordField) out = { ...json, [recordField]: out };
+			const warnings = [...(result.issues ?? []), ...dropped];
+			if (warnings.length && warningsField) out[warningsField] = warnings as unknown as IDataObject[];
+			if (recordField) {
+				out = { ...json, [recordField]: out };
+				delete out[RETRY_FIELD];
+			}
+			// Unified CRM Upsert links what it writes to this id (and updates by it next time).
+			if (unifiedId && (json.unifiedId === undefined || json.unifiedId === null || json.unifiedId === '')) out.unifiedId = unifiedId;
 			mapped.push({ json: out, pairedItem: { item: index } });
 		}
-		return [mapped, invalid];
+		return [mapped, invalid, retryLater];
 	}
+}
+
+/** Item field of Retry Later items: attempts so far, first attempt time, last reason. */
+const RETRY_FIELD = 'retry';
+
+interface ResolutionOptions {
+	missing: 'retry' | 'drop' | 'invalid';
+	limitMs: number;
+}
+
+function omitKey(record: Record<string, unknown>, key: string): Record<string, unknown> {
+	const copy = { ...record };
+	delete copy[key];
+	return copy;
+}
+
+/**
+ * Translates reference ids of every record through the cross-reference, one store round per
+ * entity. Items without a CRM in `source` are rejected (their ids cannot be translated).
+ */
+async function resolveAll(
+	ctx: IExecuteFunctions,
+	records: Array<{ index: number; record: Record<string, unknown> }>,
+	items: INodeExecutionData[],
+	useEventEntity: boolean,
+	base: MappingOptions,
+	reject: (index: number, errors: FieldIssue[]) => void,
+): Promise<Map<number, ResolveResult>> {
+	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
+	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
+	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
+	let store;
+	try {
+		store = await sharedStore(storeConfig(namespace, backend, redis));
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), `Cannot open the ${backend} state store: ${(error as Error).message}`);
+	}
+	const byEntity = new Map<EntityType, Array<{ index: number; record: Record<string, unknown>; source: CrmName; recordId?: string }>>();
+	for (const { index, record } of records) {
+		const json = items[index].json;
+		if (!isCrmName(json.source)) {
+			reject(index, [{ field: 'source', reason: `item field "source" must name the CRM the record comes from (to translate its reference IDs); got ${JSON.stringify(json.source)}`, value: json.source }]);
+			continue;
+		}
+		const entity = useEventEntity && isEntityType(json.entity) ? json.entity : base.entity;
+		const recordId = typeof json.recordId === 'string' || typeof json.recordId === 'number' ? String(json.recordId) : undefined;
+		const list = byEntity.get(entity) ?? [];
+		list.push({ index, record, source: json.source, recordId });
+		byEntity.set(entity, list);
+	}
+	const out = new Map<number, ResolveResult>();
+	for (const [entity, list] of byEntity) {
+		const results = await resolveReferences(store, list, { entity, target: base.target! });
+		list.forEach((item, i) => out.set(item.index, results[i]));
+	}
+	return out;
 }

@@ -1,6 +1,9 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { COMPUTED_OPS, TRANSFORM_NAMES } from '../../lib/mapping';
 import { crmOptions } from '../shared/crmOptions';
+import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+
+const resolving = { show: { direction: ['fromUnified'], resolveReferences: [true] } };
 
 const TRANSFORM_LABELS: Record<string, string> = {
 	none: 'None (Copy As Is)',
@@ -307,6 +310,40 @@ export const fieldMapperProperties: INodeProperties[] = [
 		default: '',
 		placeholder: 'rules:\n  - source: Custom_Field__c\n    target: custom_property',
 		description: 'JSON or YAML with rules, picklists, computed, defaults, required, replaceDefaults. Applied before the fields above.',
+	},
+	{
+		displayName: 'Resolve References Through Cross-Reference',
+		name: 'resolveReferences',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether to translate reference IDs (an activity's contacts, deals and accounts; a contact's account) from the item's source CRM (its <code>source</code> field) to the target CRM's IDs through the state store's cross-reference, and drop owner IDs (CRM users are not synced). The item's <code>recordId</code> gives its unified ID.",
+		displayOptions: { show: { direction: ['fromUnified'] } },
+	},
+	stateBackendProperty(resolving),
+	syncNamespaceProperty('cross-references written by Unified CRM Upsert; use the namespace of the sync that writes the referenced records', resolving),
+	{
+		displayName: 'Missing References',
+		name: 'missingReferences',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Retry Later', value: 'retry', description: 'Send the item to the Retry Later output (loop it back through a Wait node) until the referenced record is in the target; after the retry limit, to Invalid with the reason' },
+			{ name: 'Drop the Reference', value: 'drop', description: 'Map the record without the unresolved IDs (a warning says which)' },
+			{ name: 'Invalid', value: 'invalid', description: 'Send the item to Invalid at once with the reason' },
+		],
+		default: 'retry',
+		description: 'What to do when a referenced record has no record in the target CRM (yet)',
+		displayOptions: resolving,
+	},
+	{
+		displayName: 'Retry Limit (Seconds)',
+		name: 'retryLimitSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 300,
+		description: 'Overall time from the first attempt after which an item still missing a reference goes to Invalid',
+		displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], missingReferences: ['retry'] } },
 	},
 	{
 		displayName: 'Options',
