@@ -84,6 +84,26 @@ const BODY: Record<string, string> = {
 	call: 'hs_call_body', meeting: 'hs_meeting_body', task: 'hs_task_body', email: 'hs_email_text', note: 'hs_note_body',
 };
 
+/**
+ * Engagement links are associations, not properties. They are read from an `associations` block
+ * in HubSpot's v3 shape (`{contacts: {results: [{id, type}]}}`, as GET …?associations=contacts
+ * answers and as the webhook parser gives associationChange events); a plain id list is accepted too.
+ */
+function associated(objectType: string): ShapeReader {
+	return (r) => {
+		const block = (r.associations as Record<string, unknown> | undefined)?.[objectType];
+		const list = Array.isArray(block) ? block : Array.isArray((block as { results?: unknown })?.results) ? (block as { results: unknown[] }).results : undefined;
+		if (!list) return undefined;
+		const ids = list.map((x) => (typeof x === 'object' && x !== null ? (x as { id?: unknown }).id : x)).filter((id) => typeof id === 'string' || typeof id === 'number').map(String);
+		return ids.length ? [...new Set(ids)] : undefined;
+	};
+}
+
+/** Read-only: the connector creates engagements without associations (see MAPPING.md). */
+function link(unified: string, objectType: string): FieldSpec {
+	return field(unified, `associations.${objectType}`, 'id', { ref: true, keys: ['associations'], read: associated(objectType), write: false, format: { list: true } });
+}
+
 function firstOf(keys: (string | undefined)[]): ShapeReader {
 	const list = keys.filter((k): k is string => k !== undefined);
 	return (r) => {
@@ -169,6 +189,9 @@ export const hubspotMaps: CrmMaps = {
 					}
 				},
 			}),
+			link('contactIds', 'contacts'),
+			link('dealIds', 'deals'),
+			link('accountIds', 'companies'),
 			owner,
 		],
 	},

@@ -118,6 +118,8 @@ export const salesforceMaps: CrmMaps = {
 						out.TaskSubtype = 'Task';
 						out.Type = v;
 					} else out.TaskSubtype = v;
+					// Meetings are high priority (the activity-sync template's choice; see MAPPING.md).
+					if (v === 'Meeting') out.Priority = 'High';
 				},
 			}),
 			field('subject', 'Subject', 'string', { max: 255 }),

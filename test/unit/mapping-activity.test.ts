@@ -1,0 +1,50 @@
+// Activity maps as the activity-sync template uses them: HubSpot engagement links read from the
+// associations block, Salesforce meetings written with high priority.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { compileMapping } from '../../lib/mapping';
+
+const hubspotToUnified = compileMapping({ direction: 'toUnified', source: 'hubspot', entity: 'activity', mode: 'strict' });
+const unifiedToSalesforce = compileMapping({ direction: 'fromUnified', target: 'salesforce', entity: 'activity', mode: 'strict' });
+
+describe('HubSpot engagement links', () => {
+	test('read from the v3 associations block (GET ?associations=contacts,deals,companies)', () => {
+		const r = hubspotToUnified.map({
+			hs_note_body: 'Spoke about the renewal',
+			hs_timestamp: '1709649000000',
+			associations: {
+				contacts: { results: [{ id: '101', type: 'note_to_contact' }, { id: '102', type: 'note_to_contact' }, { id: '101', type: 'note_to_contact_primary' }] },
+				deals: { results: [{ id: '501', type: 'note_to_deal' }] },
+				companies: { results: [] },
+			},
+		});
+		assert.equal(r.valid, true, JSON.stringify(r.issues));
+		assert.deepEqual(r.record, { type: 'note', body: 'Spoke about the renewal', timestamp: '2024-03-05T14:30:00.000Z', contactIds: ['101', '102'], dealIds: ['501'] });
+	});
+
+	test('plain id lists are read too; no associations, no links', () => {
+		assert.deepEqual(hubspotToUnified.map({ hs_call_title: 'Intro', hs_timestamp: '1709649000000', associations: { contacts: [101] } }).record.contactIds, ['101']);
+		assert.equal('contactIds' in hubspotToUnified.map({ hs_call_title: 'Intro', hs_timestamp: '1709649000000' }).record, false);
+	});
+
+	test('not written: the connector creates engagements without associations', () => {
+		const w = compileMapping({ direction: 'fromUnified', target: 'hubspot', entity: 'activity', mode: 'strict' }).map({ type: 'note', body: 'x', timestamp: '2024-03-05T14:30:00.000Z', contactIds: ['101'] });
+		assert.equal('associations' in w.record, false);
+		assert.deepEqual(w.record, { hs_note_body: 'x', hs_timestamp: '1709649000000' });
+	});
+
+	test('HubSpot → Salesforce: the (translated) contact becomes WhoId, the deal WhatId', () => {
+		const unified = hubspotToUnified.map({ hs_call_title: 'Intro', hs_timestamp: '1709649000000', associations: { contacts: { results: [{ id: '003A' }] }, deals: { results: [{ id: '006D' }] } } }).record;
+		const w = unifiedToSalesforce.map(unified);
+		assert.equal(w.valid, true, JSON.stringify(w.issues));
+		assert.deepEqual(w.record, { TaskSubtype: 'Call', Subject: 'Intro', ActivityDate: '2024-03-05', WhoId: '003A', WhatId: '006D' });
+	});
+});
+
+describe('Salesforce meetings are high priority', () => {
+	test('a meeting is a Task of Type Meeting with Priority High; other types get no priority', () => {
+		assert.deepEqual(unifiedToSalesforce.map({ type: 'meeting', subject: 'Demo' }).record, { TaskSubtype: 'Task', Type: 'Meeting', Priority: 'High', Subject: 'Demo' });
+		for (const type of ['call', 'task', 'email', 'note']) assert.equal('Priority' in unifiedToSalesforce.map({ type, subject: 'x' }).record, false, type);
+	});
+});
