@@ -118,6 +118,16 @@ const ACTION_OPERATION: Record<string, SyncOperation> = {
 	restore: 'restore',
 };
 
+// An engagement's new link in the v3 `associations` shape the activity map reads (NOTE_TO_CONTACT → contacts).
+const LINKED_OBJECT: Record<string, string> = { CONTACT: 'contacts', DEAL: 'deals', COMPANY: 'companies' };
+
+function engagementLink(raw: Record<string, unknown>): Record<string, unknown> {
+	const to = typeof raw.associationType === 'string' ? LINKED_OBJECT[raw.associationType.split('_TO_')[1] ?? ''] : undefined;
+	const id = idString(raw.toObjectId);
+	if (!to || !id || raw.associationRemoved === true) return {};
+	return { associations: { [to]: { results: [{ id, type: String(raw.associationType).toLowerCase() }] } } };
+}
+
 function toEvent(raw: unknown): CapturedEvent | string {
 	if (!isObject(raw)) return 'event is not an object';
 	const type = raw.subscriptionType;
@@ -156,6 +166,7 @@ function toEvent(raw: unknown): CapturedEvent | string {
 			fromObjectId: raw.fromObjectId,
 			toObjectId: raw.toObjectId,
 			associationRemoved: raw.associationRemoved,
+			...(entity === 'activity' ? engagementLink(raw) : {}),
 		};
 	} else {
 		event.recordId = idString(raw.objectId) ?? '';

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { compileMapping } from '../../lib/mapping';
+import { parse } from '../../lib/webhooks/hubspot';
 
 const hubspotToUnified = compileMapping({ direction: 'toUnified', source: 'hubspot', entity: 'activity', mode: 'strict' });
 const unifiedToSalesforce = compileMapping({ direction: 'fromUnified', target: 'salesforce', entity: 'activity', mode: 'strict' });
@@ -46,5 +47,19 @@ describe('Salesforce meetings are high priority', () => {
 	test('a meeting is a Task of Type Meeting with Priority High; other types get no priority', () => {
 		assert.deepEqual(unifiedToSalesforce.map({ type: 'meeting', subject: 'Demo' }).record, { TaskSubtype: 'Task', Type: 'Meeting', Priority: 'High', Subject: 'Demo' });
 		for (const type of ['call', 'task', 'email', 'note']) assert.equal('Priority' in unifiedToSalesforce.map({ type, subject: 'x' }).record, false, type);
+	});
+});
+
+describe('HubSpot webhook: an engagement associated with a contact', () => {
+	test('the associationChange event carries the link in the shape the activity map reads', () => {
+		const body = [
+			{ eventId: 1, subscriptionId: 1, portalId: 62515, appId: 1, occurredAt: 1709649000000, subscriptionType: 'object.associationChange', objectTypeId: '0-46', objectId: 9001, associationType: 'NOTE_TO_CONTACT', fromObjectId: 9001, toObjectId: 101, associationRemoved: false },
+			{ eventId: 2, subscriptionId: 1, portalId: 62515, appId: 1, occurredAt: 1709649000001, subscriptionType: 'object.associationChange', objectTypeId: '0-46', objectId: 9001, associationType: 'NOTE_TO_DEAL', fromObjectId: 9001, toObjectId: 501, associationRemoved: true },
+		];
+		const { events, skipped } = parse({ method: 'POST', url: '/webhook/x/hubspot', headers: {}, rawBody: Buffer.from(JSON.stringify(body)) });
+		assert.deepEqual(skipped, []);
+		assert.equal(events[0].entity, 'activity');
+		assert.deepEqual(hubspotToUnified.map(events[0].record!).record.contactIds, ['101']);
+		assert.equal('associations' in events[1].record!, false, 'a removed link is not a link');
 	});
 });
