@@ -13,16 +13,19 @@ import {
 
 import { isEchoOfOwnWrite } from '../../lib/events/echo';
 import type { CrmName, EntityType } from '../../lib/model';
+import type { StateStore } from '../../lib/state';
+import { createConnector } from '../../lib/connectors';
 import {
-	acceptEvents,
+	acceptAndEnrich,
 	DEFAULT_IDEMPOTENCY_TTL_MS,
 	handleWebhook,
-	type CapturedEvent,
+	RecordFetchError,
+	type EnrichedEvent,
 	type WebhookReply,
 } from '../../lib/webhooks';
 import { triggerProperties } from './description';
 import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
-import { createSubscription, deleteSubscription, renewSubscriptionIfDue, subscriptionCredentials, subscriptionExists } from './subscription';
+import { createSubscription, credentials, deleteSubscription, renewSubscriptionIfDue, subscriptionCredentials, subscriptionExists } from './subscription';
 
 type RawRequest = IncomingMessage & { originalUrl?: string; rawBody?: Buffer; readRawBody?: () => Promise<void> };
 
@@ -38,9 +41,11 @@ function json(status: number, body: unknown): WebhookReply {
 	return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) };
 }
 
-function toItem(event: CapturedEvent, includeRaw: boolean): INodeExecutionData {
+/** Deletes, erasures and merges carry an empty record, so that mappers downstream pass them on. */
+function toItem(event: EnrichedEvent, includeRaw: boolean): INodeExecutionData {
 	const { raw, ...rest } = event;
-	return { json: (includeRaw ? { ...rest, raw } : rest) as unknown as IDataObject };
+	const json = { ...rest, record: rest.record ?? {} };
+	return { json: (includeRaw ? { ...json, raw } : json) as unknown as IDataObject };
 }
 
 const list = (value: string) =>
@@ -134,28 +139,33 @@ export class CrmSyncTrigger implements INodeType {
 		let accepted;
 		try {
 			const dropRedeliveries = this.getNodeParameter('dropRedeliveries', true) as boolean;
-			let store;
+			const fetchRecords = this.getNodeParameter('fetchRecords', false) as boolean;
+			let store: StateStore | undefined;
 			if (dropRedeliveries && outcome.events.length > 0) {
 				const backend = this.getNodeParameter('stateBackend', 'embedded') as 'embedded' | 'redis';
 				const namespace = (this.getNodeParameter('syncNamespace', '') as string) || this.getWorkflow().id || 'default';
 				const redis = backend === 'redis' ? ((await this.getCredentials('redis')) as RedisCredential) : undefined;
 				store = await sharedStore(storeConfig(namespace, backend, redis));
 			}
+			const crmCredentials = fetchRecords && outcome.events.length > 0 ? await credentials(this, crm) : undefined;
 			const dropEchoes = store !== undefined && (this.getNodeParameter('dropEchoes', true) as boolean);
-			accepted = await acceptEvents(outcome.events, {
+			accepted = await acceptAndEnrich(outcome.events, {
 				markers: list(this.getNodeParameter('ownChangeMarkers', '') as string),
 				store,
 				ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
 				isEcho: dropEchoes ? (event) => isEchoOfOwnWrite(store!, event) : undefined,
+				fetchRecords,
+				reader: () => createConnector(crm, crmCredentials!, { store }),
 			});
 		} catch (error) {
-			// Not recorded = not acknowledged: the CRM redelivers later.
-			return reply(json(503, { error: `state store unavailable: ${(error as Error).message}` }));
+			// Not recorded = not acknowledged: the CRM redelivers later (claims were released).
+			const what = error instanceof RecordFetchError ? 'CRM unavailable' : 'state store unavailable';
+			return reply(json(503, { error: `${what}: ${(error as Error).message}` }));
 		}
-		if (accepted.fresh.length === 0) return reply(outcome.reply);
+		if (accepted.events.length === 0) return reply(outcome.reply);
 
 		const includeRaw = this.getNodeParameter('includeRaw', false) as boolean;
 		send(res, outcome.reply);
-		return { noWebhookResponse: true, workflowData: [accepted.fresh.map((event) => toItem(event, includeRaw))] };
+		return { noWebhookResponse: true, workflowData: [accepted.events.map((event) => toItem(event, includeRaw))] };
 	}
 }

@@ -87,6 +87,23 @@ const previousSecret = (crm: string, displayName: string): INodeProperties => ({
 	displayOptions: show([crm]),
 });
 
+/** Default on where webhooks do not carry the record (HubSpot: one property per event; Zoho: ids only). */
+const FETCHING_BY_DEFAULT = ['hubspot', 'zoho'];
+const fetchRecordsProperty = (crms: string[], fetchByDefault: boolean): INodeProperties => ({
+	displayName: 'Fetch Full Records',
+	name: 'fetchRecords',
+	type: 'boolean',
+	noDataExpression: true,
+	default: fetchByDefault,
+	description:
+		"Whether to group the events of one record in a request into one item and read the record's current state from the CRM (with the credential below) before emitting it. A record that no longer exists is emitted as a delete. If the CRM cannot be read, the request is answered 503 and the CRM redelivers it.",
+	displayOptions: show(crms),
+});
+const fetchRecordsProperties: INodeProperties[] = [
+	fetchRecordsProperty(FETCHING_BY_DEFAULT, true),
+	fetchRecordsProperty(crmOptions.map((o) => String(o.value)).filter((crm) => !FETCHING_BY_DEFAULT.includes(crm)), false),
+];
+
 export const triggerProperties: INodeProperties[] = [
 	{
 		displayName:
@@ -114,10 +131,19 @@ export const triggerProperties: INodeProperties[] = [
 			'Whether to create the CRM\'s webhook subscription when the workflow is activated and remove it when it is deactivated (needs a credential). Off: set it up in the CRM by hand.',
 		displayOptions: show(['pipedrive', 'zoho']),
 	},
-	// The same authentication choice (and credential types) as Unified CRM Upsert.
+	...fetchRecordsProperties,
+	// The same authentication choice (and credential types) as Unified CRM Upsert, shown when the
+	// node calls the CRM: to register its subscription or to fetch records (conditions exclusive,
+	// n8n's display conditions cannot say "or").
 	...upsertProperties
 		.filter((p) => p.name === 'pipedriveAuthentication')
-		.map((p): INodeProperties => ({ ...p, displayOptions: showRegistered('pipedrive', true) })),
+		.flatMap((p): INodeProperties[] => [
+			{ ...p, displayOptions: showRegistered('pipedrive', true) },
+			{ ...p, displayOptions: { show: { crm: ['pipedrive'], registerSubscription: [false], fetchRecords: [true] } } },
+		]),
+	...upsertProperties
+		.filter((p) => p.name === 'hubspotAuthentication')
+		.map((p): INodeProperties => ({ ...p, displayOptions: { show: { crm: ['hubspot'], fetchRecords: [true] } } })),
 	...setupNotices,
 	secret('hubspot', 'Client Secret', 'The HubSpot app\'s client secret, used to check X-HubSpot-Signature(-v3)'),
 	previousSecret('hubspot', 'Previous Client Secret'),

@@ -3,7 +3,7 @@
 // (Zoho) renewed when a notification arrives close to the channel's expiry. The HTTP calls are
 // the connectors' (lib/connectors); this file picks the credential and remembers what exists.
 
-import { NodeApiError, NodeOperationError, type IDataObject, type IHookFunctions, type IWebhookFunctions, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type IDataObject, type IHookFunctions, type INodeCredentialDescription, type IWebhookFunctions, type JsonObject } from 'n8n-workflow';
 
 import { CrmError } from '../../lib/connectors';
 import { create as pipedriveConnector } from '../../lib/connectors/pipedrive';
@@ -14,12 +14,21 @@ import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/descriptio
 /** CRMs whose subscription the node can register itself (HubSpot, Salesforce, Dynamics: app/admin setup). */
 export const SUBSCRIBING_CRMS: readonly CrmName[] = ['pipedrive', 'zoho'];
 
-/** The credentials the subscription calls need, shown only when the node registers it. */
-export const subscriptionCredentials = CREDENTIAL_TYPES.filter(([crm]) => SUBSCRIBING_CRMS.includes(crm as CrmName)).map(([crm, auth, name]) => ({
-	name,
-	required: true,
-	displayOptions: { show: { crm: [crm], registerSubscription: [true], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) } },
-}));
+/**
+ * The source CRM's credential: for the subscription calls (Pipedrive, Zoho) and for fetching the
+ * changed records (every CRM, option Fetch Full Records). Shown only when one of them needs it;
+ * n8n's display conditions cannot say "or", so Pipedrive and Zoho list the credential twice under
+ * conditions that exclude each other.
+ */
+export const subscriptionCredentials: INodeCredentialDescription[] = CREDENTIAL_TYPES.flatMap(([crm, auth, name]): INodeCredentialDescription[] => {
+	const authShow = auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {};
+	const fetching = { name, required: true, displayOptions: { show: { crm: [crm], fetchRecords: [true], ...authShow } } };
+	if (!SUBSCRIBING_CRMS.includes(crm as CrmName)) return [fetching];
+	return [
+		{ name, required: true, displayOptions: { show: { crm: [crm], registerSubscription: [true], ...authShow } } },
+		{ ...fetching, displayOptions: { show: { ...fetching.displayOptions.show, registerSubscription: [false] } } },
+	];
+});
 
 type Context = IHookFunctions | IWebhookFunctions;
 
@@ -48,7 +57,8 @@ export function registersSubscription(ctx: Context): boolean {
 	return SUBSCRIBING_CRMS.includes(crm) && (ctx.getNodeParameter('registerSubscription', true) as boolean);
 }
 
-async function credentials(ctx: Context, crm: CrmName): Promise<IDataObject> {
+/** The source CRM's credential values, for its authentication choice. */
+export async function credentials(ctx: Context, crm: CrmName): Promise<IDataObject> {
 	const auth = AUTH_PARAMETER[crm] ? (ctx.getNodeParameter(AUTH_PARAMETER[crm], '') as string) : '';
 	const type = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth)?.[2];
 	if (!type) throw new NodeOperationError(ctx.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);

@@ -17,7 +17,8 @@ import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } 
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, upsertProperties } from './description';
 import { executeBulk, isBulkOperation } from './bulk';
 import { executeSyncApi, isSyncApiOperation } from './syncApi';
-import { UpsertWriter, type InputItem, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
+import { UpsertWriter, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
+import { AUTO_OPERATION, writeByOperation, type EventItem } from '../../lib/sync/route-by-operation';
 
 interface NodeOptions {
 	batchSize?: number;
@@ -63,7 +64,9 @@ export class UnifiedCrmUpsert implements INodeType {
 		const items = this.getInputData();
 		const crm = this.getNodeParameter('crm', 0) as CrmName;
 		const entity = this.getNodeParameter('entity', 0) as EntityType;
-		const operation = this.getNodeParameter('operation', 0) as WriteOperationName;
+		// From Item: each item's event operation picks the write (lib/sync/route-by-operation).
+		const selectedWrite = this.getNodeParameter('operation', 0) as WriteOperationName | typeof AUTO_OPERATION;
+		const operation: WriteOperationName = selectedWrite === AUTO_OPERATION ? 'upsert' : selectedWrite;
 		const recordPath = this.getNodeParameter('recordPath', 0, '') as string;
 		const options = this.getNodeParameter('options', 0, {}) as NodeOptions;
 		const job: WriteJob = {
@@ -81,7 +84,7 @@ export class UnifiedCrmUpsert implements INodeType {
 		};
 
 		const errors: INodeExecutionData[] = [];
-		const inputs: InputItem[] = [];
+		const inputs: EventItem[] = [];
 		items.forEach((item, index) => {
 			const record = recordPath ? getPath(item.json, recordPath) : item.json;
 			if (!record || typeof record !== 'object' || Array.isArray(record)) {
@@ -89,7 +92,7 @@ export class UnifiedCrmUpsert implements INodeType {
 				return;
 			}
 			const unifiedId = (record as IDataObject).unifiedId ?? item.json.unifiedId;
-			inputs.push({ index, record: record as IDataObject, unifiedId: unifiedId === undefined || unifiedId === null || unifiedId === '' ? undefined : String(unifiedId) });
+			inputs.push({ index, record: record as IDataObject, unifiedId: unifiedId === undefined || unifiedId === null || unifiedId === '' ? undefined : String(unifiedId), event: item.json });
 		});
 
 		const store = await openStore(this, options);
@@ -102,6 +105,7 @@ export class UnifiedCrmUpsert implements INodeType {
 			},
 			store,
 		);
+		const connector = () => createConnector(crm, credentials!, runtime);
 		let credentials: IDataObject | undefined;
 		if (!job.dryRun) {
 			credentials = (await this.getCredentials(credentialName)) as IDataObject;
@@ -110,7 +114,7 @@ export class UnifiedCrmUpsert implements INodeType {
 
 		let results;
 		try {
-			results = await writer.run(inputs);
+			results = selectedWrite === AUTO_OPERATION ? await writeByOperation(job, inputs, connector, store) : await writer.run(inputs);
 		} catch (error) {
 			if (error instanceof CrmError) {
 				throw new NodeApiError(this.getNode(), (error.body ?? { message: error.message }) as JsonObject, {

@@ -81,6 +81,12 @@ export const upsertProperties: INodeProperties[] = [
 			{ name: 'Create', value: 'create', action: 'Create records' },
 			{ name: 'Delete', value: 'delete', action: 'Delete records' },
 			{
+				name: 'From Item (Event Operation)',
+				value: 'auto',
+				action: 'Write each item by its event operation',
+				description: "Each item's operation field (CRM Sync Trigger items): create/update/restore → upsert, delete → delete, erase → GDPR erase, merge → merge; records are found through the cross-reference of the item's unifiedId",
+			},
+			{
 				name: 'GDPR Erase',
 				value: 'erase',
 				action: 'Erase personal data',
@@ -106,7 +112,7 @@ export const upsertProperties: INodeProperties[] = [
 			{ name: 'Unified Record', value: 'unified', description: 'Unified model fields (email, firstName, ...), mapped with the default field map' },
 		],
 		default: 'crm',
-		displayOptions: { show: { operation: ['upsert', 'create', 'update'] } },
+		displayOptions: { show: { operation: ['upsert', 'create', 'update', 'auto'] } },
 	},
 	{
 		displayName: 'Match Key',
@@ -115,7 +121,7 @@ export const upsertProperties: INodeProperties[] = [
 		default: 'email',
 		description:
 			'How existing records are found: "email" or "phone" (each CRM\'s own field is used), or a CRM field such as an external ID (e.g. Ext_Id__c). Records with a unifiedId that has a stored cross-reference are updated by ID.',
-		displayOptions: { show: { operation: ['upsert'] } },
+		displayOptions: { show: { operation: ['upsert', 'auto'] } },
 	},
 	{
 		displayName: 'Record Path',

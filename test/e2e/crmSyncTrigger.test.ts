@@ -31,11 +31,11 @@ const workflow = {
 	pinData: {},
 	connections: {},
 	nodes: [
-		trigger('hubspot', 'HubSpot', { maxBodyKb: 64 }),
+		trigger('hubspot', 'HubSpot', { maxBodyKb: 64, fetchRecords: false }), // the webhook's own events (fetching: contact-sync.test.ts)
 		// Subscriptions are made by the test itself (registration on activation has its own e2e test).
 		trigger('pipedrive', 'Pipedrive', { basicAuthUser: 'crm-sync', registerSubscription: false }),
 		trigger('salesforce', 'Salesforce', { salesforceOrganizationIds: SF_ORG, includeRaw: true }),
-		trigger('zoho', 'Zoho', { entities: ['contact'], registerSubscription: false }),
+		trigger('zoho', 'Zoho', { entities: ['contact'], registerSubscription: false, fetchRecords: false }),
 		trigger('dynamics', 'Dynamics', { ownChangeMarkers: 'a1b2c3d4-0000-4000-8000-000000000001' }),
 	],
 };
@@ -58,7 +58,7 @@ const echoWorkflows = [
 	},
 	{
 		id: ECHO_TRIGGER_WORKFLOW, name: 'Echo e2e: trigger', active: false, settings: { executionOrder: 'v1' }, pinData: {}, connections: {},
-		nodes: [{ ...trigger('hubspot', 'HubSpot echo', { syncNamespace: 'echo-e2e' }), id: '0e2e0000-0000-4000-8000-000000000022', webhookId: 'e2e-echo' }],
+		nodes: [{ ...trigger('hubspot', 'HubSpot echo', { syncNamespace: 'echo-e2e', fetchRecords: false }), id: '0e2e0000-0000-4000-8000-000000000022', webhookId: 'e2e-echo' }],
 	},
 ];
 

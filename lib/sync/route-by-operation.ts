@@ -1,0 +1,191 @@
+// Unified CRM Upsert's "From Item (Event Operation)": each item is written by the operation of
+// the change it carries (CRM Sync Trigger items: create / update / restore → upsert, delete →
+// delete, erase → GDPR erase, merge → merge). Items are grouped by operation and each group
+// runs through the UpsertWriter. Target records are found through the cross-reference of the
+// item's unified id. Also here: the opt-out guard of the upsert group (a synced email opt-out is
+// never reverted by a change that did not touch it) and the state clean-up of an erasure.
+
+import { guardConsent, isOptOut } from '../conflict/consent';
+import type { CrmConnector } from '../connectors';
+import { compileMapping, defaultMap, type CompiledMapping } from '../mapping';
+import type { CrmName, EntityType, UnifiedRecord } from '../model';
+import type { StateStore } from '../state';
+import { UpsertWriter, type InputItem, type ItemResult, type WriteJob, type WriteOperationName } from './upsert-writer';
+
+/** The operation parameter value. */
+export const AUTO_OPERATION = 'auto';
+
+/** An input item plus the event fields it carries (the top level of a CRM Sync Trigger item). */
+export interface EventItem extends InputItem {
+	event: Record<string, unknown>;
+}
+
+const ROUTES: Record<string, WriteOperationName> = { create: 'upsert', update: 'upsert', restore: 'upsert', delete: 'delete', erase: 'erase', merge: 'merge' };
+
+const OPT_OUT = 'emailOptOut';
+
+export async function writeByOperation(
+	job: Omit<WriteJob, 'operation'>,
+	items: EventItem[],
+	connector: () => CrmConnector,
+	openStore: (() => Promise<StateStore>) | undefined,
+): Promise<ItemResult[]> {
+	const results: ItemResult[] = [];
+	const groups = new Map<WriteOperationName, EventItem[]>();
+	for (const item of items) {
+		const operation = String(item.event.operation ?? '');
+		const route = ROUTES[operation];
+		if (!route) {
+			results.push(result(job, item, false, { error: `Unknown event operation ${JSON.stringify(item.event.operation)}: expected ${Object.keys(ROUTES).join(', ')}`, category: 'validation', code: 'OPERATION' }));
+			continue;
+		}
+		groups.set(route, [...(groups.get(route) ?? []), item]);
+	}
+	const store = openStore && !job.dryRun && job.recordState ? await openStore() : undefined;
+	const run = (operation: WriteOperationName, group: InputItem[]) => new UpsertWriter({ ...job, operation }, connector, openStore).run(group);
+
+	const upserts = groups.get('upsert') ?? [];
+	if (upserts.length) {
+		const kept = store ? await keepOptOuts(job, upserts, store) : new Map<number, string>();
+		for (const r of await run('upsert', upserts)) results.push(kept.has(r.index) ? { ...r, json: { ...r.json, consent: kept.get(r.index) } } : r);
+	}
+	for (const operation of ['delete', 'erase'] as const) {
+		const group = groups.get(operation) ?? [];
+		if (!group.length) continue;
+		const { ready, absent } = store ? await withTargetIds(job, group, store) : { ready: group, absent: [] };
+		for (const item of absent) results.push(result(job, item, true, { status: 'absent', operation, reason: `no linked record in ${job.crm}` }));
+		if (ready.length) results.push(...(await run(operation, ready)));
+		if (operation === 'erase' && store) await forgetErased(job.entity, group, store);
+	}
+	const merges = groups.get('merge') ?? [];
+	if (merges.length) {
+		const { ready, skipped } = store ? await mergeRequests(job, merges, store) : { ready: merges, skipped: [] };
+		results.push(...skipped);
+		if (ready.length) results.push(...(await run('merge', ready)));
+	}
+	return results.sort((a, b) => a.index - b.index);
+}
+
+function result(job: Omit<WriteJob, 'operation'>, item: InputItem, ok: boolean, json: Record<string, unknown>): ItemResult {
+	return { index: item.index, ok, json: { ...json, crm: job.crm, entity: job.entity, operation: json.operation ?? AUTO_OPERATION, ...(item.unifiedId ? { unifiedId: item.unifiedId } : {}) } };
+}
+
+/** Deletes: the target's record id from the cross-reference; records never synced here are absent (nothing to do). */
+async function withTargetIds(job: Omit<WriteJob, 'operation'>, group: EventItem[], store: StateStore): Promise<{ ready: InputItem[]; absent: EventItem[] }> {
+	const refs = await store.getCrossRefs(job.entity, [...new Set(group.map((i) => i.unifiedId).filter((u): u is string => !!u))]);
+	const ready: InputItem[] = [];
+	const absent: EventItem[] = [];
+	for (const item of group) {
+		const crmId = item.unifiedId ? refs.get(item.unifiedId)?.ids[job.crm] : undefined;
+		if (crmId) ready.push({ index: item.index, unifiedId: item.unifiedId, record: { crmId } });
+		else if (item.record.crmId) ready.push(item);
+		else absent.push(item);
+	}
+	return { ready, absent };
+}
+
+/**
+ * GDPR erasure, beyond what the writer removes for this target: the snapshot (even where no
+ * target had the record), the source record's link, and review items of the person.
+ */
+async function forgetErased(entity: EntityType, group: EventItem[], store: StateStore): Promise<void> {
+	const ids = new Set(group.map((i) => i.unifiedId).filter((u): u is string => !!u));
+	for (const item of group) {
+		if (item.unifiedId) await store.deleteSnapshot(entity, item.unifiedId);
+		const source = item.event.source;
+		if (typeof source === 'string' && item.event.recordId !== undefined) await store.unlink(entity, source as CrmName, String(item.event.recordId));
+	}
+	if (!ids.size) return;
+	let cursor: string | undefined;
+	do {
+		const page = await store.listReviews({ status: 'all', limit: 1000, cursor });
+		for (const review of page.items) if (review.unifiedId && ids.has(review.unifiedId)) await store.removeReview(review.id);
+		cursor = page.next;
+	} while (cursor);
+}
+
+/** Merges: the survivor's record in this CRM (cross-reference) and the merged-away ones (from the event). */
+async function mergeRequests(job: Omit<WriteJob, 'operation'>, group: EventItem[], store: StateStore): Promise<{ ready: InputItem[]; skipped: ItemResult[] }> {
+	const refs = await store.getCrossRefs(job.entity, [...new Set(group.map((i) => i.unifiedId).filter((u): u is string => !!u))]);
+	const ready: InputItem[] = [];
+	const skipped: ItemResult[] = [];
+	for (const item of group) {
+		const masterId = item.unifiedId ? refs.get(item.unifiedId)?.ids[job.crm] : undefined;
+		const byCrm = (item.event.mergedIdsByCrm ?? {}) as Partial<Record<CrmName, unknown>>;
+		const merged = (Array.isArray(byCrm[job.crm]) ? (byCrm[job.crm] as unknown[]) : []).map(String).filter((id) => id !== masterId);
+		if (!masterId || !merged.length) {
+			const reason = !merged.length ? `no merged-away record in ${job.crm}` : `the surviving record is not linked in ${job.crm}`;
+			skipped.push(result(job, item, true, { status: 'unchanged', operation: 'merge', reason }));
+		} else ready.push({ index: item.index, unifiedId: item.unifiedId, record: { masterId, mergeIds: merged } });
+	}
+	return { ready, skipped };
+}
+
+const mappings = new Map<string, CompiledMapping>();
+function mapping(direction: 'toUnified' | 'fromUnified', crm: CrmName, entity: EntityType): CompiledMapping {
+	const key = `${direction}|${crm}|${entity}`;
+	let m = mappings.get(key);
+	if (!m) mappings.set(key, (m = compileMapping(direction === 'toUnified' ? { direction, entity, source: crm, mode: 'lenient' } : { direction, entity, target: crm, mode: 'lenient' })));
+	return m;
+}
+
+/** The CRM keys that hold the opt-out (read or written), or none where the entity has no such field. */
+function optOutKeys(crm: CrmName, entity: EntityType): string[] {
+	let spec;
+	try {
+		spec = defaultMap(crm, entity).fields.find((f) => f.unified === OPT_OUT);
+	} catch {
+		return [];
+	}
+	if (!spec) return [];
+	return [spec.crm, ...(spec.keys ?? []), ...(Array.isArray(spec.read) ? spec.read : [])];
+}
+
+/** Did the change this item carries touch the opt-out in its source CRM? Unknown changed fields (creates, full records): assume so. */
+function sourceChangedOptOut(event: Record<string, unknown>, entity: EntityType): boolean {
+	const changed = event.changedFields;
+	if (!Array.isArray(changed)) return true;
+	const source = event.source;
+	if (typeof source !== 'string') return true;
+	const keys = optOutKeys(source as CrmName, entity);
+	return changed.some((f) => typeof f === 'string' && keys.some((k) => f === k || f.startsWith(`${k}.`)));
+}
+
+/**
+ * A synced opt-out (the snapshot says opted out) is only reverted by an opt-in the source
+ * changed strictly after it (lib/conflict/consent.ts). Otherwise the item writes the opt-out
+ * again instead of its own value (for example the full record of a CRM whose opt-out field we
+ * cannot write, fetched because someone changed the name). Returns the items changed, with why.
+ */
+async function keepOptOuts(job: Omit<WriteJob, 'operation'>, items: EventItem[], store: StateStore): Promise<Map<number, string>> {
+	const kept = new Map<number, string>();
+	const ids = [...new Set(items.map((i) => i.unifiedId).filter((u): u is string => !!u))];
+	if (!ids.length) return kept;
+	const snapshots = await store.getSnapshots(job.entity, ids);
+	for (const item of items) {
+		const snapshot = item.unifiedId ? snapshots.get(item.unifiedId) : undefined;
+		if (!snapshot || snapshot.deletedAt || !isOptOut(snapshot.record[OPT_OUT])) continue;
+		const incoming: UnifiedRecord = job.inputFormat === 'unified' ? item.record : mapping('toUnified', job.crm, job.entity).map(item.record).record;
+		const value = incoming[OPT_OUT];
+		if (value === undefined || value === null || isOptOut(value)) continue;
+		const optInAt = Date.parse(String(item.event.occurredAt ?? ''));
+		const optOutAt = Date.parse(snapshot.fieldModifiedAt[OPT_OUT] ?? snapshot.syncedAt);
+		const decision = guardConsent({
+			winner: 'source',
+			sourceValue: value,
+			targetValue: true,
+			sourceTime: sourceChangedOptOut(item.event, job.entity) && Number.isFinite(optInAt) ? optInAt : undefined,
+			targetTime: Number.isFinite(optOutAt) ? optOutAt : undefined,
+			toleranceMs: 0,
+		});
+		if (decision.winner === 'source') continue;
+		if (job.inputFormat === 'unified') item.record = { ...item.record, [OPT_OUT]: true };
+		else {
+			const record = { ...item.record };
+			for (const key of optOutKeys(job.crm, job.entity)) delete record[key];
+			item.record = { ...record, ...mapping('fromUnified', job.crm, job.entity).map({ [OPT_OUT]: true }).record };
+		}
+		kept.set(item.index, decision.reason ?? 'consent: opt-out kept');
+	}
+	return kept;
+}
