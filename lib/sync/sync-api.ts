@@ -270,7 +270,8 @@ export interface CrmResult {
 
 export interface WriteDeps {
 	crm: CrmName;
-	connector: () => CrmConnector;
+	/** The CRM's connector for requests with these options (trigger_workflows changes the change-source marker). */
+	connector: (options: SyncApiOptions) => CrmConnector;
 	/** The sync state store (cross-references, snapshots, echo fingerprints). Required: ids resolve through it. */
 	store: () => Promise<StateStore>;
 }
@@ -296,7 +297,7 @@ export async function writeRequestsToCrm(deps: WriteDeps, entity: EntityType, op
 	const ids = await resolveIds(store, entity, crm, data);
 	const inputs: InputItem[] = [];
 	data.forEach((record, i) => {
-		const unifiedId = typeof record.id === 'string' ? record.id : undefined;
+		const unifiedId = ids.unifiedId(record.id as IdRef | undefined);
 		const fields = Object.fromEntries(Object.entries(record).filter(([k]) => !ID_KEYS.includes(k)));
 		if (operation === 'create') {
 			const existing = unifiedId ? ids.linked(unifiedId) : undefined;
@@ -309,7 +310,7 @@ export async function writeRequestsToCrm(deps: WriteDeps, entity: EntityType, op
 			const mergeIds = (record.mergedIds as IdRef[]).map((ref) => ids.crmId(ref));
 			if (!masterId) fail(i, `the master ${describeRef(record.masterId as IdRef)} has no ${entity} in ${crm}`, 'MISSING_ID');
 			else if (mergeIds.some((id) => !id)) fail(i, `merged ${(record.mergedIds as IdRef[]).filter((_, k) => !mergeIds[k]).map(describeRef).join(', ')} ha${mergeIds.filter((x) => !x).length > 1 ? 've' : 's'} no ${entity} in ${crm}`, 'MISSING_ID');
-			else inputs.push({ index: i, record: { masterId, mergeIds }, unifiedId: typeof record.masterId === 'string' ? record.masterId : undefined });
+			else inputs.push({ index: i, record: { masterId, mergeIds }, unifiedId: ids.unifiedId(record.masterId as IdRef) });
 			return;
 		}
 		const crmId = ids.crmId(record.id as IdRef);
@@ -332,7 +333,7 @@ export async function writeRequestsToCrm(deps: WriteDeps, entity: EntityType, op
 			recordState: true,
 		};
 		try {
-			const written = await new UpsertWriter(job, deps.connector, async () => writerStore).run(inputs);
+			const written = await new UpsertWriter(job, () => deps.connector(options), async () => writerStore).run(inputs);
 			for (const result of written) {
 				const json = result.json;
 				results[result.index] = result.ok
@@ -357,17 +358,27 @@ function statusOf(status: unknown, operation: SyncApiOperation): CrmResult['stat
 interface ResolvedIds {
 	/** The CRM id of an id reference in this CRM (unified ids through the cross-reference). */
 	crmId(ref: IdRef | undefined): string | undefined;
+	/** The unified id of a reference: itself, or the one a CRM id is linked to (so writes keep that link). */
+	unifiedId(ref: IdRef | undefined): string | undefined;
 	/** The CRM id a unified id is already linked to in this CRM. */
 	linked(unifiedId: string): string | undefined;
 }
 
 async function resolveIds(store: StateStore, entity: EntityType, crm: CrmName, data: Array<Record<string, unknown>>): Promise<ResolvedIds> {
 	const unified = new Set<string>();
-	for (const record of data) for (const ref of [record.id, record.masterId, ...(Array.isArray(record.mergedIds) ? record.mergedIds : [])]) if (typeof ref === 'string') unified.add(ref);
+	const crmIds = new Set<string>();
+	for (const record of data) {
+		for (const ref of [record.id, record.masterId, ...(Array.isArray(record.mergedIds) ? record.mergedIds : [])]) {
+			if (typeof ref === 'string') unified.add(ref);
+			else if (isObject(ref) && typeof ref[crm] === 'string') crmIds.add(ref[crm] as string);
+		}
+	}
 	const refs = unified.size ? await store.getCrossRefs(entity, [...unified]) : new Map();
+	const reverse = crmIds.size ? await store.findUnifiedIds(entity, crm, [...crmIds]) : new Map<string, string>();
 	const linked = (unifiedId: string) => refs.get(unifiedId)?.ids[crm] as string | undefined;
 	return {
 		crmId: (ref) => (ref === undefined ? undefined : typeof ref === 'string' ? linked(ref) : ref[crm]),
+		unifiedId: (ref) => (ref === undefined ? undefined : typeof ref === 'string' ? ref : ref[crm] ? reverse.get(ref[crm]!) : undefined),
 		linked,
 	};
 }
