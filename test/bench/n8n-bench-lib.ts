@@ -1,0 +1,520 @@
+// Shared helpers of the benchmarks that drive a real n8n (trigger.ts, n8n-webhook.ts, n8n-queue.ts):
+// latency statistics, sequential and concurrent request loops, n8n's floor workflow (bare Webhook →
+// Respond to Webhook), CPU and memory of the n8n processes, and a "contact-sync rig": the sandbox
+// CRMs plus n8n running workflows/contact-sync.json, real webhook payloads captured from the
+// sandbox, and completion measured from the target emulators' own record timestamps.
+// Not a benchmark itself (no run()), so test/bench/index.ts skips it.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { createServer, type Server } from 'node:http';
+import { createHmac } from 'node:crypto';
+import { join } from 'node:path';
+
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { appUserIdFor } from '../../sandbox/dynamics';
+import type { RecordStore } from '../../sandbox/common/store';
+import { sandboxCredentials } from '../e2e/fixtures';
+import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from '../e2e/harness';
+
+// ------------------------------------------------------------------ statistics and loops
+
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const ms = (value: number | undefined) => (value === undefined ? NaN : +value.toFixed(1));
+
+export interface LatencySummary {
+	n: number;
+	p50Ms: number;
+	p95Ms: number;
+	p99Ms: number;
+	maxMs: number;
+}
+
+export function summarize(times: number[]): LatencySummary {
+	const sorted = [...times].sort((a, b) => a - b);
+	return { n: sorted.length, p50Ms: ms(percentile(sorted, 50)), p95Ms: ms(percentile(sorted, 95)), p99Ms: ms(percentile(sorted, 99)), maxMs: ms(sorted.at(-1)) };
+}
+
+export const describeLatency = (s: LatencySummary) => `P50 ${s.p50Ms} ms, P95 ${s.p95Ms} ms, P99 ${s.p99Ms} ms (n=${s.n})`;
+
+async function expectOk(label: string, res: Response, okStatus = 200): Promise<void> {
+	const text = await res.text();
+	if (res.status !== okStatus) throw new Error(`${label}: HTTP ${res.status} ${text.slice(0, 300)}`);
+}
+
+/** `n` requests one after another; the time of each round trip. */
+export async function sequential(label: string, send: () => Promise<Response>, n: number) {
+	const times: number[] = [];
+	for (let i = 0; i < n; i++) {
+		const start = performance.now();
+		await expectOk(label, await send());
+		times.push(performance.now() - start);
+	}
+	const result = { label, ...summarize(times) };
+	console.log(`${label.padEnd(52)} sequential ${describeLatency(result)}`);
+	return result;
+}
+
+/** `n` requests with `parallel` in flight; requests per second. */
+export async function concurrent(label: string, send: () => Promise<Response>, n: number, parallel: number) {
+	let next = 0;
+	const start = performance.now();
+	await Promise.all(
+		Array.from({ length: parallel }, async () => {
+			while (next++ < n) await expectOk(label, await send());
+		}),
+	);
+	const perSecond = +(n / ((performance.now() - start) / 1000)).toFixed(1);
+	console.log(`${label.padEnd(52)} ${parallel} in parallel: ${perSecond} requests/s`);
+	return { label, parallel, perSecond };
+}
+
+export interface RampStep {
+	parallel: number;
+	perSecond: number;
+	latency: LatencySummary;
+}
+
+/**
+ * Closed-loop ramp: at each concurrency `parallel` workers run `job` back to back for `perStep`
+ * jobs per worker (at least `minJobs`). Stops once two levels in a row raise throughput by less
+ * than 5%, or P95 latency exceeds `maxP95Ms`. `job` returns the latency it measured.
+ */
+export async function ramp(label: string, job: () => Promise<number>, options: { levels: number[]; minJobs: number; perWorker: number; maxP95Ms: number }) {
+	const steps: RampStep[] = [];
+	for (const parallel of options.levels) {
+		const total = Math.max(options.minJobs, parallel * options.perWorker);
+		let next = 0;
+		const times: number[] = [];
+		const start = performance.now();
+		await Promise.all(
+			Array.from({ length: parallel }, async () => {
+				while (next++ < total) times.push(await job());
+			}),
+		);
+		const step = { parallel, perSecond: +(total / ((performance.now() - start) / 1000)).toFixed(1), latency: summarize(times) };
+		steps.push(step);
+		console.log(`${label.padEnd(52)} ${String(parallel).padStart(3)} in flight: ${String(step.perSecond).padStart(6)}/s, ${describeLatency(step.latency)}`);
+		// Stop when latency explodes, or when two levels in a row add less than 5% (one may be noise on a shared machine).
+		const bestBefore = (k: number) => Math.max(...steps.slice(0, -k).map((s) => s.perSecond), 0);
+		const flat = (k: number) => steps.length > k && steps[steps.length - k].perSecond < bestBefore(k) * 1.05;
+		if (step.latency.p95Ms > options.maxP95Ms || (flat(1) && flat(2))) break;
+	}
+	const best = steps.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+	console.log(`${label.padEnd(52)} max sustained ${best.perSecond}/s at ${best.parallel} in flight`);
+	return { label, maxPerSecond: best.perSecond, atParallel: best.parallel, steps };
+}
+
+// ------------------------------------------------------------------ n8n's floor
+
+/** n8n's own floor: a bare Webhook → Respond to Webhook workflow at POST /webhook/<path>. */
+export function floorWorkflow(id: string, path: string) {
+	return {
+		id,
+		name: `Floor (${path})`,
+		active: false,
+		settings: { executionOrder: 'v1' },
+		pinData: {},
+		nodes: [
+			{
+				id: `${id}-webhook`, name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0],
+				webhookId: `bench-${path}`, parameters: { httpMethod: 'POST', path, responseMode: 'responseNode', options: {} },
+			},
+			{
+				id: `${id}-respond`, name: 'Respond to Webhook', type: 'n8n-nodes-base.respondToWebhook', typeVersion: 1.1, position: [220, 0],
+				parameters: { respondWith: 'noData', options: {} },
+			},
+		],
+		connections: { Webhook: { main: [[{ node: 'Respond to Webhook', type: 'main', index: 0 }]] } },
+	};
+}
+
+export const postJson = (url: string, body: string, headers: Record<string, string> = {}) =>
+	fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+/** Waits until a production webhook is live (n8n answers 404 until then). */
+export const waitLive = (url: string) => waitFor(async () => (await postJson(url, '{}')).status !== 404, 120_000);
+
+// ------------------------------------------------------------------ CPU and memory
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+function procStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+	} catch {
+		return undefined; // exited
+	}
+}
+
+function procStatus(pid: number, key: 'VmRSS' | 'VmHWM'): number {
+	try {
+		const match = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+		return match ? Number(match[1]) * 1024 : 0;
+	} catch {
+		return 0;
+	}
+}
+
+/** The n8n main process started for `userFolder` and its descendants (the task runner). */
+export function n8nPids(userFolder: string): number[] {
+	const pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+	const main = pids.filter((pid) => {
+		try {
+			return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`N8N_USER_FOLDER=${userFolder}`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('n8n');
+		} catch {
+			return false;
+		}
+	});
+	const found = new Set(main);
+	for (let grew = true; grew; ) {
+		grew = false;
+		for (const pid of pids) {
+			const parent = procStat(pid)?.ppid;
+			if (!found.has(pid) && parent !== undefined && found.has(parent)) {
+				found.add(pid);
+				grew = true;
+			}
+		}
+	}
+	return [...found];
+}
+
+function machineTicks(): { busy: number; total: number } {
+	const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+	const [user, nice, system, idle, iowait, irq, softirq, steal] = values.map(Number);
+	const busy = user + nice + system + irq + softirq + steal;
+	return { busy, total: busy + idle + iowait };
+}
+
+export interface CpuReport {
+	wallS: number;
+	/** CPU seconds of n8n (main + task runner) during the window. */
+	n8nCpuS: number;
+	/** CPU seconds of this process (the load generator and the in-process sandbox). */
+	benchCpuS: number;
+	/** Busy share of all cores over the window, every process on the machine included. */
+	machineBusyPct: number;
+	/** Busy share of all cores not explained by n8n and this process: the other jobs on the machine. */
+	othersPct: number;
+	n8nRssMb: number;
+	n8nPeakRssMb: number;
+}
+
+/** Measures CPU time of n8n, of this process and of the whole machine between start and stop(). */
+export function cpuMeter(userFolder: string, cores: number) {
+	const pids = n8nPids(userFolder);
+	const n8nTicks = () => pids.reduce((sum, pid) => sum + (procStat(pid)?.cpuTicks ?? 0), 0);
+	const start = { wall: performance.now(), n8n: n8nTicks(), self: process.cpuUsage(), machine: machineTicks() };
+	return {
+		stop(): CpuReport {
+			const wallS = (performance.now() - start.wall) / 1000;
+			const machine = machineTicks();
+			const self = process.cpuUsage(start.self);
+			const n8nCpuS = (n8nTicks() - start.n8n) / TICKS_PER_SECOND;
+			const benchCpuS = (self.user + self.system) / 1e6;
+			const machineBusyPct = (100 * (machine.busy - start.machine.busy)) / Math.max(1, machine.total - start.machine.total);
+			const capacity = wallS * cores;
+			return {
+				wallS: +wallS.toFixed(1),
+				n8nCpuS: +n8nCpuS.toFixed(1),
+				benchCpuS: +benchCpuS.toFixed(1),
+				machineBusyPct: +machineBusyPct.toFixed(0),
+				othersPct: +Math.max(0, machineBusyPct - (100 * (n8nCpuS + benchCpuS)) / capacity).toFixed(0),
+				n8nRssMb: Math.round(pids.reduce((sum, pid) => sum + procStatus(pid, 'VmRSS'), 0) / 2 ** 20),
+				n8nPeakRssMb: Math.round(pids.reduce((sum, pid) => sum + procStatus(pid, 'VmHWM'), 0) / 2 ** 20),
+			};
+		},
+	};
+}
+
+export const describeCpu = (c: CpuReport) =>
+	`${c.wallS} s wall; CPU n8n ${c.n8nCpuS} s, bench+sandbox ${c.benchCpuS} s; machine ${c.machineBusyPct}% busy (other jobs ≈ ${c.othersPct}%); n8n RSS ${c.n8nRssMb} MB (peak ${c.n8nPeakRssMb} MB)`;
+
+// ------------------------------------------------------------------ the contact-sync rig
+
+export const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
+export type Crm = (typeof CRMS)[number];
+
+interface TemplateNode {
+	name: string;
+	type: string;
+	webhookId?: string;
+	parameters: Record<string, unknown>;
+}
+interface Template {
+	id: string;
+	nodes: TemplateNode[];
+}
+
+/**
+ * workflows/contact-sync.json as a user sets it up for the sandbox (as in the contact-sync e2e
+ * test): each trigger's own-change marker is the identity our writes carry in that CRM.
+ */
+export function configuredContactSync(): Template {
+	const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template;
+	const markers: Partial<Record<Crm, string>> = {
+		hubspot: '1160452', // the sandbox private app's id
+		pipedrive: '1', // the API token's user
+		salesforce: 'n8n-crm-sync', // Sforce-Call-Options client name of our writes
+		dynamics: appUserIdFor('sandbox-client'), // the application user of our client id
+	};
+	for (const node of template.nodes) {
+		const crm = node.parameters.crm as Crm;
+		if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && markers[crm]) node.parameters.ownChangeMarkers = markers[crm];
+	}
+	return template;
+}
+
+/** Where each emulator keeps contacts and the index that finds them by email. */
+const CONTACT_INDEX: Record<Crm, [collection: string, index: string]> = {
+	hubspot: ['contacts', 'email'],
+	pipedrive: ['persons', 'email'],
+	salesforce: ['Contact', 'email'],
+	zoho: ['Contacts', 'email'],
+	dynamics: ['contacts', 'emailaddress1'],
+};
+
+interface Pending {
+	email: string;
+	sentAt: number;
+	missing: Set<Crm>;
+	writtenAt: Partial<Record<Crm, number>>;
+	resolve: (done: Completion) => void;
+}
+
+export interface Completion {
+	/** Send → the record's creation time in the last target to hold it (ms). */
+	latencyMs: number;
+	/** Send → creation time per target (ms). */
+	perTargetMs: Partial<Record<Crm, number>>;
+}
+
+/**
+ * Completion of sync events without polling the CRMs over HTTP: the in-process emulators' email
+ * indexes are checked every few ms, and the latency is taken from the record's creation time in
+ * the emulator's store (wall-clock ms), so how often we look does not change the figure.
+ */
+export class CompletionWatcher {
+	private readonly pending = new Set<Pending>();
+	private timer: NodeJS.Timeout | undefined;
+
+	constructor(private readonly sandbox: Sandbox) {}
+
+	/** Resolves when a contact with `email` exists in every target; `sentAt` is Date.now() at send. */
+	track(email: string, sentAt: number, targets: readonly Crm[]): Promise<Completion> {
+		return new Promise((resolve) => {
+			this.pending.add({ email, sentAt, missing: new Set(targets), writtenAt: {}, resolve });
+			this.timer ??= setInterval(() => this.check(), 3);
+		});
+	}
+
+	get inFlight(): number {
+		return this.pending.size;
+	}
+
+	private check(): void {
+		for (const item of this.pending) {
+			for (const crm of item.missing) {
+				const store = (this.sandbox.emulators[crm] as unknown as { store: RecordStore }).store;
+				const [collection, index] = CONTACT_INDEX[crm];
+				const [found] = store.collection(collection)!.findBy(index, item.email);
+				if (!found) continue;
+				item.writtenAt[crm] = found.createdAt;
+				item.missing.delete(crm);
+			}
+			if (item.missing.size > 0) continue;
+			this.pending.delete(item);
+			const perTargetMs = Object.fromEntries(Object.entries(item.writtenAt).map(([crm, at]) => [crm, at - item.sentAt]));
+			item.resolve({ latencyMs: Math.max(...Object.values(perTargetMs)), perTargetMs });
+		}
+		if (this.pending.size === 0) {
+			clearInterval(this.timer);
+			this.timer = undefined;
+		}
+	}
+
+	stop(): void {
+		clearInterval(this.timer);
+	}
+}
+
+/** A webhook request as the CRM sends it, and the email of the contact it carries. */
+export interface CapturedWebhook {
+	email: string;
+	headers: Record<string, string>;
+	body: string;
+}
+
+/** Receives the sandbox's webhooks in this process, so real payloads can be replayed to n8n at a chosen time. */
+async function captureServer(): Promise<{ url: string; take(): CapturedWebhook[]; server: Server }> {
+	let captured: Array<{ headers: Record<string, string>; body: string }> = [];
+	const server = createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c: Buffer) => chunks.push(c));
+		req.on('end', () => {
+			const headers: Record<string, string> = {};
+			for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string' && !['host', 'content-length', 'connection'].includes(key)) headers[key] = value;
+			captured.push({ headers, body: Buffer.concat(chunks).toString('utf8') });
+			res.end('ok');
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	return {
+		url: `http://127.0.0.1:${port}/capture`,
+		server,
+		take() {
+			const out = captured;
+			captured = [];
+			return out.map((c) => ({ ...c, email: '' }));
+		},
+	};
+}
+
+export interface RigOptions {
+	/** Extra n8n environment (the settings under test). */
+	env?: Record<string, string>;
+	/** Subscribe the target CRMs' webhooks to n8n too, so every write echoes back as in production. */
+	echoes?: boolean;
+}
+
+/** The sandbox, n8n with the contact-sync template and the floor, and payload factories. */
+export async function startContactSyncRig(options: RigOptions = {}) {
+	const template = configuredContactSync();
+	const trigger = (crm: Crm) => template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && n.parameters.crm === crm)!;
+	const secret = (crm: Crm) => String(trigger(crm).parameters.secret);
+
+	const sandbox = await startSandbox({ webhookRetryDelayScale: 0.001 });
+	let n8n: N8nInstance | undefined;
+	const capture = await captureServer();
+	try {
+		n8n = await startN8n({
+			workflowObjects: [template as unknown as Record<string, unknown>, floorWorkflow('benchFloorWorkflow', 'bench-floor')],
+			credentials: sandboxCredentials(sandbox.urls),
+			env: options.env,
+		});
+	} catch (error) {
+		capture.server.close();
+		await sandbox.stop();
+		throw error;
+	}
+	const base = n8n.baseUrl;
+	const hookUrl = (crm: Crm) => `${base}/webhook/${trigger(crm).webhookId}/${crm}`;
+	const floorUrl = `${base}/webhook/bench-floor`;
+	for (const url of [floorUrl, hookUrl('pipedrive'), hookUrl('salesforce')]) await waitLive(url);
+
+	// Payload sources: the sandbox's own webhooks, delivered to the capture server.
+	const pdHook = await fetch(`${sandbox.urls.pipedrive}/v1/webhooks`, {
+		method: 'POST',
+		headers: { 'x-api-token': 'sandbox-token', 'content-type': 'application/json' },
+		body: JSON.stringify({
+			subscription_url: capture.url, event_action: 'create', event_object: 'person', version: '2.0',
+			http_auth_user: trigger('pipedrive').parameters.basicAuthUser, http_auth_password: secret('pipedrive'),
+		}),
+	});
+	if (!pdHook.ok) throw new Error(`Pipedrive webhook: ${pdHook.status} ${await pdHook.text()}`);
+	sandbox.emulators.salesforce!.addSubscription({ type: 'changeEvent', url: capture.url, secret: secret('salesforce'), entities: ['Contact'] });
+	if (options.echoes) {
+		const e = sandbox.emulators;
+		e.hubspot!.addSubscription({ url: hookUrl('hubspot'), clientSecret: secret('hubspot'), types: ['contact.creation', 'contact.propertyChange'] });
+		e.salesforce!.addSubscription({ type: 'changeEvent', url: hookUrl('salesforce'), secret: secret('salesforce'), entities: ['Contact'] });
+		e.zoho!.addSubscription({ url: hookUrl('zoho'), events: ['Contacts.all'], token: secret('zoho') });
+		e.dynamics!.addSubscription({ url: hookUrl('dynamics'), entity: 'contact', messages: ['Create', 'Update'], authType: 'WebhookKey', key: secret('dynamics') });
+	}
+
+	let serial = 0;
+	const run = `${Date.now().toString(36)}`;
+	const admin = async (crm: Crm, path: string, body: unknown) => {
+		const res = await postJson(`${sandbox.urls[crm]}${path}`, JSON.stringify(body));
+		if (!res.ok) throw new Error(`${crm} ${path}: ${res.status} ${await res.text()}`);
+	};
+
+	/** `n` persons created in Pipedrive's UI; their real "create person" webhooks (one person each). */
+	async function pipedriveEvents(n: number): Promise<CapturedWebhook[]> {
+		for (let i = 0; i < n; i++) {
+			const k = ++serial;
+			await admin('pipedrive', '/__admin/ui/api/v2/persons', {
+				name: `Bench${k} Person${run}`,
+				emails: [{ value: `bench${k}.${run}@pipedrive.example`, primary: true, label: 'work' }],
+				phones: [{ value: `+1415${String(5_000_000 + k).padStart(7, '0')}`, primary: true, label: 'work' }],
+			});
+		}
+		await sandbox.emulators.pipedrive!.webhooksIdle();
+		return capture.take().map((c) => {
+			const data = (JSON.parse(c.body) as { data: { emails: Array<{ value: string }> } }).data;
+			return { ...c, email: data.emails[0].value.toLowerCase() };
+		});
+	}
+
+	/**
+	 * `batches` Salesforce JSON webhooks, each an array of `size` real change events (contacts
+	 * created in Salesforce's UI), signed as one body: the CRM-native batch of the working sources.
+	 */
+	async function salesforceBatches(batches: number, size: number): Promise<Array<CapturedWebhook & { emails: string[] }>> {
+		for (let i = 0; i < batches * size; i++) {
+			const k = ++serial;
+			await admin('salesforce', '/__admin/sobjects/Contact', { FirstName: `Bench${k}`, LastName: `Contact${run}`, Email: `bench${k}.${run}@salesforce.example`, Phone: `+1415${String(6_000_000 + k).padStart(7, '0')}` });
+		}
+		await sandbox.emulators.salesforce!.webhooksIdle();
+		const events = capture.take().map((c) => JSON.parse(c.body) as { data: { payload: { Email: string } } });
+		return Array.from({ length: batches }, (_, b) => {
+			const slice = events.slice(b * size, (b + 1) * size);
+			const body = JSON.stringify(slice);
+			return {
+				email: '',
+				emails: slice.map((e) => e.data.payload.Email.toLowerCase()),
+				headers: { 'content-type': 'application/json', 'x-sfdc-signature': createHmac('sha256', secret('salesforce')).update(body).digest('base64') },
+				body,
+			};
+		});
+	}
+
+	const watcher = new CompletionWatcher(sandbox);
+	return {
+		sandbox,
+		n8n,
+		floorUrl,
+		hookUrl,
+		pipedriveEvents,
+		salesforceBatches,
+		watcher,
+		/** Posts a captured webhook to n8n; resolves when every target holds the contact. */
+		async deliver(crm: Crm, hook: CapturedWebhook, targets: readonly Crm[]): Promise<Completion & { ackMs: number }> {
+			const sentAt = Date.now();
+			const start = performance.now();
+			const done = watcher.track(hook.email, sentAt, targets);
+			await expectOk(`${crm} webhook`, await fetch(hookUrl(crm), { method: 'POST', headers: hook.headers, body: hook.body }));
+			const ackMs = performance.now() - start;
+			return { ...(await done), ackMs };
+		},
+		async stop() {
+			watcher.stop();
+			capture.server.close();
+			await n8n!.stop();
+			await sandbox.stop();
+		},
+	};
+}
+
+export type ContactSyncRig = Awaited<ReturnType<typeof startContactSyncRig>>;
+
+/** Targets of a contact created in `source`: the other four CRMs. */
+export const targetsOf = (source: Crm) => CRMS.filter((crm) => crm !== source);
+
+/** Standalone runs (`npx tsx test/bench/<area>.ts --json`) write their summary as index.ts does. */
+export function mainOf(area: string, run: () => Promise<unknown>): void {
+	run()
+		.then((result) => {
+			if (!process.argv.includes('--json')) return;
+			mkdirSync('bench-results', { recursive: true });
+			const file = join('bench-results', `${area}-${Date.now()}.json`);
+			writeFileSync(file, JSON.stringify({ cores: cpus().length, node: process.version, at: new Date().toISOString(), [area]: result }, null, 2));
+			console.log(`\nJSON summary: ${file}`);
+		})
+		.catch((error) => {
+			console.error(error);
+			process.exitCode = 1;
+		});
+}

@@ -1,0 +1,164 @@
+// Webhook → the four other CRMs written, through a real n8n running workflows/contact-sync.json
+// against the sandbox CRMs, next to n8n's own floor (a bare Webhook → Respond to Webhook workflow
+// in the same instance, so under the same settings). Repeated for each n8n configuration.
+//
+// Source: Pipedrive "create person" webhooks (one record each) as the sandbox sends them, captured
+// and replayed, so the clock starts at our send. Latency = send → the contact's creation time in
+// the last of HubSpot, Salesforce, Zoho and Dynamics (read from the emulators' stores, not polled
+// over HTTP). CRM-native batches: Salesforce change-event arrays of 100 (the biggest native batch
+// among the sources whose webhooks carry the record; HubSpot's carry none yet), written to
+// HubSpot, Pipedrive, Zoho and Dynamics.
+//
+//   npm run build && npx tsx test/bench/n8n-webhook.ts [--json]
+// Size (defaults keep it to a few minutes):
+//   N8N_BENCH_EVENTS=200             sequential events (and floor requests); default 50
+//   N8N_BENCH_RAMP=1,2,4,8,16,32     concurrency levels of the throughput ramp; default 1,2,4,8,16
+//   N8N_BENCH_BATCHES=5              Salesforce batches of 100; default 3 (0 skips)
+//   N8N_BENCH_CONFIGS=default,save-none,legacy,legacy+save-none   default: default,legacy+save-none
+//   N8N_BENCH_ECHOES=1               also subscribe the targets' webhooks, so every write echoes back
+import { cpus } from 'node:os';
+
+import {
+	cpuMeter,
+	describeCpu,
+	describeLatency,
+	mainOf,
+	postJson,
+	ramp,
+	startContactSyncRig,
+	summarize,
+	targetsOf,
+	type CapturedWebhook,
+	type ContactSyncRig,
+} from './n8n-bench-lib';
+
+/** n8n settings under test (the harness always sets N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true). */
+export const N8N_CONFIGS: Record<string, Record<string, string>> = {
+	default: {},
+	'save-none': { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' },
+	legacy: { N8N_EXPRESSION_ENGINE: 'legacy' },
+	'legacy+save-none': { N8N_EXPRESSION_ENGINE: 'legacy', EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' },
+};
+
+const EVENTS = Number(process.env.N8N_BENCH_EVENTS) || 50;
+const RAMP_LEVELS = (process.env.N8N_BENCH_RAMP || '1,2,4,8,16').split(',').map(Number);
+const BATCHES = process.env.N8N_BENCH_BATCHES === undefined ? 3 : Number(process.env.N8N_BENCH_BATCHES);
+const BATCH_SIZE = 100;
+const CONFIGS = (process.env.N8N_BENCH_CONFIGS || 'default,legacy+save-none').split(',');
+const ECHOES = process.env.N8N_BENCH_ECHOES === '1';
+const WARM_UP = 10;
+const RAMP = { minJobs: 30, perWorker: 10, maxP95Ms: 10_000 };
+
+const rampJobs = (levels: number[]) => levels.reduce((sum, p) => sum + Math.max(RAMP.minJobs, p * RAMP.perWorker), 0);
+
+async function benchConfig(name: string, rig: ContactSyncRig) {
+	const targets = targetsOf('pipedrive');
+	const events = await rig.pipedriveEvents(WARM_UP + EVENTS + rampJobs(RAMP_LEVELS));
+	const next = (() => {
+		let i = 0;
+		return (): CapturedWebhook => {
+			if (i >= events.length) throw new Error('bench ran out of prepared events');
+			return events[i++];
+		};
+	})();
+	const floor = () => postJson(rig.floorUrl, '{"a":1}');
+	const oneEvent = async () => (await rig.deliver('pipedrive', next(), targets)).latencyMs;
+	const timedFloor = async () => {
+		const start = performance.now();
+		const res = await floor();
+		await res.arrayBuffer();
+		if (res.status !== 200) throw new Error(`floor: HTTP ${res.status}`);
+		return performance.now() - start;
+	};
+
+	// Warm-up: first executions load node code and open connections.
+	for (let i = 0; i < WARM_UP; i++) await timedFloor();
+	for (let i = 0; i < WARM_UP; i++) await oneEvent();
+
+	const meter = cpuMeter(rig.n8n.userFolder, cpus().length);
+	const floorTimes: number[] = [];
+	for (let i = 0; i < EVENTS; i++) floorTimes.push(await timedFloor());
+	const floorSeq = summarize(floorTimes);
+	console.log(`[${name}] floor: Webhook → Respond, sequential              ${describeLatency(floorSeq)}`);
+
+	const latencies: number[] = [];
+	const acks: number[] = [];
+	const perTarget: Record<string, number[]> = {};
+	for (let i = 0; i < EVENTS; i++) {
+		const done = await rig.deliver('pipedrive', next(), targets);
+		latencies.push(done.latencyMs);
+		acks.push(done.ackMs);
+		for (const [crm, t] of Object.entries(done.perTargetMs)) (perTarget[crm] ??= []).push(t);
+	}
+	const syncSeq = summarize(latencies);
+	const ackSeq = summarize(acks);
+	console.log(`[${name}] sync: Pipedrive webhook → 4 CRMs written, sequential ${describeLatency(syncSeq)}`);
+	console.log(`[${name}]   webhook answered (n8n 200)                       ${describeLatency(ackSeq)}`);
+	console.log(`[${name}]   per target P50: ${Object.entries(perTarget).map(([crm, t]) => `${crm} ${summarize(t).p50Ms} ms`).join(', ')}`);
+	const sequentialCpu = meter.stop();
+	console.log(`[${name}]   sequential phases: ${describeCpu(sequentialCpu)}`);
+
+	const rampMeter = cpuMeter(rig.n8n.userFolder, cpus().length);
+	const floorRamp = await ramp(`[${name}] floor`, timedFloor, { ...RAMP, levels: RAMP_LEVELS });
+	const syncRamp = await ramp(`[${name}] sync (Pipedrive → 4 CRMs)`, oneEvent, { ...RAMP, levels: RAMP_LEVELS });
+	const rampCpu = rampMeter.stop();
+	console.log(`[${name}]   throughput phases: ${describeCpu(rampCpu)}`);
+
+	let batches: unknown = null;
+	if (BATCHES > 0) {
+		const hooks = await rig.salesforceBatches(BATCHES, BATCH_SIZE);
+		const batchTargets = targetsOf('salesforce');
+		const batchMeter = cpuMeter(rig.n8n.userFolder, cpus().length);
+		const start = Date.now();
+		const perBatch: number[] = [];
+		const lastPerTarget: Record<string, number> = {};
+		// Batches one after another, as a CRM sends them; each waits until all its contacts are written.
+		for (const hook of hooks) {
+			const sentAt = Date.now();
+			const done = Promise.all(hook.emails.map((email) => rig.watcher.track(email, sentAt, batchTargets)));
+			const res = await postJson(rig.hookUrl('salesforce'), hook.body, hook.headers);
+			if (res.status !== 200) throw new Error(`Salesforce batch: HTTP ${res.status} ${await res.text()}`);
+			const completions = await done;
+			perBatch.push(Math.max(...completions.map((c) => c.latencyMs)));
+			for (const c of completions) for (const [crm, t] of Object.entries(c.perTargetMs)) lastPerTarget[crm] = Math.max(lastPerTarget[crm] ?? 0, t);
+		}
+		const wallS = (Date.now() - start) / 1000;
+		const perSecond = +((BATCHES * BATCH_SIZE) / wallS).toFixed(1);
+		const batchCpu = batchMeter.stop();
+		batches = { batches: BATCHES, size: BATCH_SIZE, eventsPerSecond: perSecond, perBatch: summarize(perBatch), slowestTargetMsPerBatch: lastPerTarget, cpu: batchCpu };
+		console.log(`[${name}] batches: Salesforce arrays of ${BATCH_SIZE} → 4 CRMs written: ${perSecond} events/s (${BATCHES} batches, per batch ${describeLatency(summarize(perBatch))})`);
+		console.log(`[${name}]   slowest write per target within a batch: ${Object.entries(lastPerTarget).map(([crm, t]) => `${crm} ${Math.round(t)} ms`).join(', ')}`);
+		console.log(`[${name}]   batch phase: ${describeCpu(batchCpu)}`);
+	}
+
+	const goals = {
+		'sequential P95 ≤ floor P95 + 50 ms': `${syncSeq.p95Ms} ≤ ${+(floorSeq.p95Ms + 50).toFixed(1)} → ${syncSeq.p95Ms <= floorSeq.p95Ms + 50 ? 'met' : 'NOT met'}`,
+		'sequential P95 < 500 ms (brief)': `${syncSeq.p95Ms} → ${syncSeq.p95Ms < 500 ? 'met' : 'NOT met'}`,
+		'sequential P99 < 2 s (brief)': `${syncSeq.p99Ms} → ${syncSeq.p99Ms < 2000 ? 'met' : 'NOT met'}`,
+		'≥ 40 single-event webhooks/s': `${syncRamp.maxPerSecond} → ${syncRamp.maxPerSecond >= 40 ? 'met' : 'NOT met'}`,
+	};
+	for (const [goal, verdict] of Object.entries(goals)) console.log(`[${name}] goal ${goal}: ${verdict}`);
+	return { config: name, floorSequential: floorSeq, syncSequential: syncSeq, webhookAck: ackSeq, floorRamp, syncRamp, batches, cpu: { sequential: sequentialCpu, throughput: rampCpu }, goals };
+}
+
+export async function run(): Promise<unknown> {
+	console.log(`cores: ${cpus().length}; ${EVENTS} sequential events, ramp ${RAMP_LEVELS.join(',')}, ${BATCHES}×${BATCH_SIZE} batch events; configs ${CONFIGS.join(', ')}${ECHOES ? '; target webhooks echo back' : ''}`);
+	console.log('(n8n with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true in every config; embedded state store; sandbox in this process)');
+	const results: unknown[] = [];
+	for (const name of CONFIGS) {
+		const env = N8N_CONFIGS[name];
+		if (!env) throw new Error(`unknown config ${name}; known: ${Object.keys(N8N_CONFIGS).join(', ')}`);
+		console.log(`\n--- n8n config "${name}": ${JSON.stringify(env)}`);
+		const started = performance.now();
+		const rig = await startContactSyncRig({ env, echoes: ECHOES });
+		console.log(`[${name}] n8n ready in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+		try {
+			results.push({ env, ...(await benchConfig(name, rig)) });
+		} finally {
+			await rig.stop();
+		}
+	}
+	return { cores: cpus().length, events: EVENTS, echoes: ECHOES, results };
+}
+
+if (require.main === module) mainOf('n8n-webhook', run);
