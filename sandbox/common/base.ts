@@ -21,6 +21,7 @@ import type {
 	CrmName,
 	Emulator,
 	EmulatorOptions,
+	ApiRequestRecord,
 	FaultOptions,
 	RecordDump,
 	SeedOptions,
@@ -61,6 +62,7 @@ export abstract class BaseEmulator implements Emulator {
 	readonly subscriptions = new Map<string, WebhookSubscription>();
 	/** Count of API requests handled (not admin). */
 	requestCount = 0;
+	private readonly requestLog: ApiRequestRecord[] = [];
 
 	protected readonly router = new Router();
 	protected readonly adminRouter = new Router();
@@ -111,6 +113,15 @@ export abstract class BaseEmulator implements Emulator {
 
 	/** Adds CRM headers to every API reply (e.g. usage headers). */
 	protected decorate(_ctx: RequestContext, _reply: Reply): void {}
+
+	/** Reply for an injected throttle fault: the CRM's own reply for its shortest window, else its daily one. */
+	private injectedThrottle(ctx: RequestContext, options: RouteOptions): Reply | undefined {
+		const state = ctx.state;
+		ctx.state = { ...state };
+		const short = this.limiter.refusing('short', () => this.rateLimit(ctx, options));
+		ctx.state = state; // a pass that let the request through must leave no trace (usage headers)
+		return short ?? this.limiter.refusing('all', () => this.rateLimit(ctx, options));
+	}
 
 	/** Reply for an injected 5xx fault. */
 	protected faultReply(_ctx: RequestContext): Reply {
@@ -227,6 +238,7 @@ export abstract class BaseEmulator implements Emulator {
 		this.webhooks.clearDeliveries();
 		this.subscriptions.clear();
 		this.requestCount = 0;
+		this.requestLog.length = 0;
 		this.onReset();
 	}
 
@@ -242,6 +254,10 @@ export abstract class BaseEmulator implements Emulator {
 
 	deliveries(): WebhookDelivery[] {
 		return this.webhooks.deliveries();
+	}
+
+	requests(): ApiRequestRecord[] {
+		return [...this.requestLog];
 	}
 
 	async webhooksIdle(): Promise<void> {
@@ -290,10 +306,16 @@ export abstract class BaseEmulator implements Emulator {
 			state: {},
 		};
 		const isAdmin = ctx.path.startsWith('/__admin/');
+		let throttled = false;
 		try {
 			if (!isAdmin) {
 				this.requestCount++;
 				const fault = this.faults.forRequest(ctx.path);
+				const entry: ApiRequestRecord = { seq: this.requestCount, method: ctx.method, path: ctx.path, at: Date.now(), fault: fault.kind === 'none' ? undefined : fault.kind };
+				res.once('close', () => {
+					if (res.headersSent) entry.status = res.statusCode;
+					this.requestLog.push(entry);
+				});
 				if (fault.latencyMs > 0) await new Promise((r) => setTimeout(r, fault.latencyMs));
 				if (fault.kind === 'drop') {
 					req.socket.destroy();
@@ -309,6 +331,7 @@ export abstract class BaseEmulator implements Emulator {
 					req.resume();
 					return this.send(res, this.faultReply(ctx));
 				}
+				throttled = fault.kind === 'throttle';
 			}
 			const raw = await readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY);
 			if (raw === undefined) return this.send(res, this.payloadTooLargeReply(), true);
@@ -323,7 +346,7 @@ export abstract class BaseEmulator implements Emulator {
 			ctx.params = m.params;
 			let reply: Reply | undefined;
 			if (!isAdmin && !m.options.public) {
-				reply = this.authenticate(ctx) ?? this.rateLimit(ctx, m.options);
+				reply = this.authenticate(ctx) ?? (throttled ? this.injectedThrottle(ctx, m.options) : undefined) ?? this.rateLimit(ctx, m.options);
 			}
 			if (!reply) reply = await m.handler(ctx);
 			if (!isAdmin) this.decorate(ctx, reply);
@@ -380,6 +403,7 @@ export abstract class BaseEmulator implements Emulator {
 			return json(200, type ? { [type]: all[type] ?? [] } : all);
 		});
 		r.get('/__admin/webhooks/deliveries', () => json(200, this.deliveries()));
+		r.get('/__admin/requests', () => json(200, this.requests()));
 		r.delete('/__admin/webhooks/deliveries', () => {
 			this.webhooks.clearDeliveries();
 			return { status: 204 };

@@ -4,7 +4,7 @@
 import type { FaultOptions } from './types';
 import { Prng } from './prng';
 
-export type RequestFault = { kind: 'none' | 'error' | 'hang' | 'drop'; latencyMs: number };
+export type RequestFault = { kind: 'none' | 'error' | 'hang' | 'drop' | 'throttle'; latencyMs: number };
 
 export class FaultInjector {
 	private opts: FaultOptions = {};
@@ -17,7 +17,7 @@ export class FaultInjector {
 
 	/** Replaces all fault settings (and re-seeds the PRNG). */
 	set(opts: FaultOptions): void {
-		for (const k of ['errorRate', 'hangRate', 'dropRate', 'webhookDuplicateRate', 'webhookReorderRate'] as const) {
+		for (const k of ['errorRate', 'hangRate', 'dropRate', 'throttleRate', 'webhookDuplicateRate', 'webhookReorderRate'] as const) {
 			const v = opts[k];
 			if (v !== undefined && (typeof v !== 'number' || v < 0 || v > 1)) throw new Error(`fault ${k} must be a number in 0..1`);
 		}
@@ -40,6 +40,7 @@ export class FaultInjector {
 		if (this.prng.chance(o.dropRate)) return { kind: 'drop', latencyMs };
 		if (this.prng.chance(o.hangRate)) return { kind: 'hang', latencyMs };
 		if (this.prng.chance(o.errorRate)) return { kind: 'error', latencyMs };
+		if (this.prng.chance(o.throttleRate)) return { kind: 'throttle', latencyMs };
 		return { kind: 'none', latencyMs };
 	}
 

@@ -17,8 +17,12 @@ export interface RateDecision {
 	resetMs: number;
 }
 
+const DAY_MS = 86_400_000;
+
 export class RateLimiter {
 	enabled: boolean;
+	/** While set (see refusing()), matching policies refuse every request. */
+	private forced: 'short' | 'all' | undefined;
 	/** Per policy+key: timestamps of accepted requests (ring kept as array + head). */
 	private readonly windows = new Map<string, { times: number[]; head: number }>();
 
@@ -31,7 +35,8 @@ export class RateLimiter {
 	 * counted. When disabled, always ok (remaining = limit).
 	 */
 	hit(policy: RatePolicy, key = '', cost = 1): RateDecision {
-		if (!this.enabled) return { ok: true, policy, remaining: policy.limit, resetMs: 0 };
+		if (this.isForced(policy)) return this.forcedRefusal(policy);
+		if (!this.enabled || this.forced) return { ok: true, policy, remaining: policy.limit, resetMs: 0 };
 		const id = `${policy.name}\u0000${key}`;
 		let w = this.windows.get(id);
 		if (!w) this.windows.set(id, (w = { times: [], head: 0 }));
@@ -61,7 +66,8 @@ export class RateLimiter {
 
 	/** Like hit() without counting. */
 	peek(policy: RatePolicy, key = ''): RateDecision {
-		if (!this.enabled) return { ok: true, policy, remaining: policy.limit, resetMs: 0 };
+		if (this.isForced(policy)) return this.forcedRefusal(policy);
+		if (!this.enabled || this.forced) return { ok: true, policy, remaining: policy.limit, resetMs: 0 };
 		const w = this.windows.get(`${policy.name}\u0000${key}`);
 		const now = Date.now();
 		if (!w) return { ok: true, policy, remaining: policy.limit, resetMs: policy.windowMs };
@@ -74,6 +80,31 @@ export class RateLimiter {
 	/** Requests counted in the current window. */
 	used(policy: RatePolicy, key = ''): number {
 		return policy.limit - this.peek(policy, key).remaining;
+	}
+
+	/**
+	 * Runs `decide` (an emulator's rateLimit) with rate limiting on and the policies shorter than a
+	 * day ('short') or all policies ('all') refusing and the others passing: the injected throttle
+	 * fault. Nothing is counted.
+	 */
+	refusing<T>(which: 'short' | 'all', decide: () => T): T {
+		const enabled = this.enabled;
+		this.enabled = true;
+		this.forced = which;
+		try {
+			return decide();
+		} finally {
+			this.enabled = enabled;
+			this.forced = undefined;
+		}
+	}
+
+	private isForced(policy: RatePolicy): boolean {
+		return this.forced === 'all' || (this.forced === 'short' && policy.windowMs < DAY_MS);
+	}
+
+	private forcedRefusal(policy: RatePolicy): RateDecision {
+		return { ok: false, policy, remaining: 0, resetMs: Math.min(1000, policy.windowMs) };
 	}
 
 	clear(): void {

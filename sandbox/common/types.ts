@@ -57,6 +57,12 @@ export interface FaultOptions {
 	hangRate?: number;
 	/** Share of API requests whose TCP connection is destroyed without a response. */
 	dropRate?: number;
+	/**
+	 * Share of authenticated API requests refused with the CRM's own throttle reply, as if its
+	 * shortest rate-limit window were used up (Retry-After about 1 s), whether or not rate limits
+	 * are on. CRMs whose only limit is daily answer their daily-limit reply.
+	 */
+	throttleRate?: number;
 	/** Only requests whose path matches this regex source are faulted (default: all API paths). */
 	pathPattern?: string;
 	/** Share of webhook deliveries sent twice. */
@@ -127,6 +133,21 @@ export interface WebhookDelivery {
 	durationMs?: number;
 }
 
+/** One API request (not admin), as logged when its connection closed (GET /__admin/requests). */
+export interface ApiRequestRecord {
+	/** Sequence number among this emulator's API requests. */
+	seq: number;
+	method: string;
+	/** Path without the query string. */
+	path: string;
+	/** When it arrived (ms since epoch). */
+	at: number;
+	/** Status sent; missing when no response was sent (hang, drop). */
+	status?: number;
+	/** The injected fault, if any. */
+	fault?: 'error' | 'hang' | 'drop' | 'throttle';
+}
+
 /** A webhook subscription (created by a CRM's own API or by the admin API). */
 export interface WebhookSubscription {
 	id: string;
@@ -155,6 +176,8 @@ export interface Emulator {
 	dump(): RecordDump;
 	/** Recorded webhook attempts. */
 	deliveries(): WebhookDelivery[];
+	/** Logged API requests (admin calls excluded), in the order their connections closed. */
+	requests(): ApiRequestRecord[];
 	/** Resolves when no webhook delivery is queued, in flight or waiting for a retry. */
 	webhooksIdle(): Promise<void>;
 	setFaults(faults: FaultOptions): void;

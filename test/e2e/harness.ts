@@ -1,10 +1,11 @@
 // End-to-end harness: a real n8n 2.x with this package installed the way n8n installs community
 // packages (npm tarball in <userFolder>/.n8n/nodes), templates and credentials imported and published.
 // Used by the e2e tests and by `npm start`. See ../../../shared/docs/n8n-runtime.md for the facts behind it.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chownSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -92,10 +93,21 @@ export interface StartOptions {
 	env?: Record<string, string>;
 	/** Where n8n's output goes: 'inherit' for the demo, a log file otherwise. */
 	log?: 'inherit' | 'file';
+	/**
+	 * Queue mode (EXECUTIONS_MODE=queue): a main process, `workers` × `n8n worker` and one
+	 * `n8n webhook` processor on a real redis-server and a real PostgreSQL the harness starts.
+	 * Default: on when the environment sets CRM_SYNC_E2E_QUEUE=1, so every e2e file can run in it.
+	 * Package nodes are switched to the Redis state store (see useRedisStateStore) unless
+	 * `redisStateStore` is false.
+	 */
+	queue?: boolean | { workers?: number; redisStateStore?: boolean };
 }
 
 export interface N8nInstance {
+	/** Where tests send API calls and webhooks; in queue mode a router in front of the processes. */
 	baseUrl: string;
+	/** Present in queue mode. */
+	queue?: QueueInfo;
 	userFolder: string;
 	logFile?: string;
 	/** Calls the REST API logged in as the owner. */
@@ -109,16 +121,52 @@ process.on('exit', () => {
 });
 
 export async function startN8n(options: StartOptions = {}): Promise<N8nInstance> {
+	if (queueModeWanted(options)) return startQueueMode(options);
 	const cli = ensureN8n();
+	const userFolder = prepareUserFolder(options);
+	const port = options.port ?? (await freePort());
+	const env = await n8nEnv(cli, userFolder, port, options.env);
+	importAndPublish(cli, env, options);
+
+	const logFile = options.log === 'inherit' ? undefined : join(userFolder, 'n8n.log');
+	const main = await spawnN8n(cli, ['start'], env, logFile);
+	const baseUrl = `http://127.0.0.1:${port}`;
+	const session = { cookie: '' };
+	const instance: N8nInstance = {
+		baseUrl,
+		userFolder,
+		logFile,
+		api: ownerApi(baseUrl, session),
+		async stop() {
+			await main.stop();
+			if (!options.userFolder) rmSync(userFolder, { recursive: true, force: true });
+		},
+	};
+
+	try {
+		await waitFor(async () => (await fetch(`${baseUrl}/healthz/readiness`)).ok, 120_000, () => main.child.exitCode !== null);
+		session.cookie = await login(baseUrl);
+	} catch (error) {
+		const log = logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '';
+		await instance.stop();
+		throw new Error(`n8n did not start: ${(error as Error).message}\n${log}`);
+	}
+	return instance;
+}
+
+/** A fresh (or the given persistent) user folder with the packed package in .n8n/nodes. */
+function prepareUserFolder(options: StartOptions): string {
 	const nodesDir = installPackage();
 	const userFolder = options.userFolder ?? mkdtempSync(join(tmpdir(), 'crm-sync-n8n-'));
 	const dotN8n = join(userFolder, '.n8n');
 	mkdirSync(dotN8n, { recursive: true });
 	rmSync(join(dotN8n, 'nodes'), { recursive: true, force: true });
 	cpSync(nodesDir, join(dotN8n, 'nodes'), { recursive: true, verbatimSymlinks: true });
+	return userFolder;
+}
 
-	const port = options.port ?? (await freePort());
-	const env: NodeJS.ProcessEnv = {
+async function n8nEnv(cli: string, userFolder: string, port: number, extra?: Record<string, string>): Promise<NodeJS.ProcessEnv> {
+	return {
 		...process.env,
 		N8N_USER_FOLDER: userFolder,
 		N8N_ENCRYPTION_KEY: ENCRYPTION_KEY,
@@ -139,11 +187,14 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 		// Expression-free hot paths only pay n8n's floor with lazy isolate acquisition (n8n-runtime.md).
 		N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true',
 		N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL || 'warn',
-		...options.env,
+		...extra,
 	};
+}
+
+/** Imports credentials and workflows with n8n's CLI and publishes every workflow (before start). */
+function importAndPublish(cli: string, env: NodeJS.ProcessEnv, options: StartOptions, transform = (workflow: Record<string, unknown>) => workflow): void {
 	const runCli = (...args: string[]) =>
 		execFileSync(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-
 	const importDir = mkdtempSync(join(tmpdir(), 'crm-sync-import-'));
 	try {
 		if (options.credentials?.length) {
@@ -151,31 +202,37 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 			writeFileSync(file, JSON.stringify(options.credentials));
 			runCli('import:credentials', `--input=${file}`);
 		}
+		const workflows = [
+			...(options.workflows ?? []).map((file) => ({ file, workflow: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> })),
+			...(options.workflowObjects ?? []).map((workflow, index) => ({ file: `workflowObjects[${index}]`, workflow })),
+		];
 		const workflowIds: string[] = [];
-		const files = [...(options.workflows ?? [])];
-		(options.workflowObjects ?? []).forEach((workflow, index) => {
-			const file = join(importDir, `workflow-${index}.json`);
-			writeFileSync(file, JSON.stringify(workflow));
-			files.push(file);
-		});
-		for (const file of files) {
-			const workflow = JSON.parse(readFileSync(file, 'utf8')) as { id?: string };
+		workflows.forEach(({ file, workflow }, index) => {
 			if (!workflow.id) throw new Error(`${file} has no fixed "id"; templates need one to be published`);
-			runCli('import:workflow', `--input=${file}`);
-			workflowIds.push(workflow.id);
-		}
+			const path = join(importDir, `workflow-${index}.json`);
+			writeFileSync(path, JSON.stringify(transform(workflow)));
+			runCli('import:workflow', `--input=${path}`);
+			workflowIds.push(String(workflow.id));
+		});
 		for (const id of workflowIds) runCli('publish:workflow', `--id=${id}`);
 	} finally {
 		rmSync(importDir, { recursive: true, force: true });
 	}
+}
 
-	const logFile = options.log === 'inherit' ? undefined : join(userFolder, 'n8n.log');
-	const child = spawn(process.execPath, [cli, 'start'], {
+interface N8nProcess {
+	child: ChildProcess;
+	logFile?: string;
+	stop(): Promise<void>;
+}
+
+/** Spawns one n8n command; output goes to `logFile`, or to this process's stdio without one. */
+async function spawnN8n(cli: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): Promise<N8nProcess> {
+	const child = spawn(process.execPath, [cli, ...args], {
 		env,
 		stdio: logFile ? ['ignore', 'pipe', 'pipe'] : 'inherit',
 	});
 	if (logFile) {
-		const { createWriteStream } = await import('node:fs');
 		const out = createWriteStream(logFile);
 		child.stdout!.pipe(out);
 		child.stderr!.pipe(out);
@@ -183,23 +240,9 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 	running.add(child);
 	const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
 	child.once('exit', () => running.delete(child));
-
-	const baseUrl = `http://127.0.0.1:${port}`;
-	let cookie = '';
-	const instance: N8nInstance = {
-		baseUrl,
-		userFolder,
+	return {
+		child,
 		logFile,
-		async api<T>(method: string, path: string, body?: unknown): Promise<T> {
-			const response = await fetch(baseUrl + path, {
-				method,
-				headers: { 'content-type': 'application/json', cookie },
-				body: body === undefined ? undefined : JSON.stringify(body),
-			});
-			const text = await response.text();
-			if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text.slice(0, 500)}`);
-			return (text ? JSON.parse(text) : undefined) as T;
-		},
 		async stop() {
 			if (child.exitCode === null && child.signalCode === null) {
 				child.kill('SIGTERM');
@@ -207,25 +250,294 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 				await exited;
 				clearTimeout(timer);
 			}
-			if (!options.userFolder) rmSync(userFolder, { recursive: true, force: true });
 		},
 	};
+}
 
-	try {
-		await waitFor(async () => (await fetch(`${baseUrl}/healthz/readiness`)).ok, 120_000, () => child.exitCode !== null);
-		const login = await fetch(`${baseUrl}/rest/login`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ emailOrLdapLoginId: OWNER_EMAIL, password: OWNER_PASSWORD }),
+/** REST calls as the owner, with the session cookie `login` returned. */
+function ownerApi(baseUrl: string, session: { cookie: string }): N8nInstance['api'] {
+	return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+		const response = await fetch(baseUrl + path, {
+			method,
+			headers: { 'content-type': 'application/json', cookie: session.cookie },
+			body: body === undefined ? undefined : JSON.stringify(body),
 		});
-		if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-		cookie = (login.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
-	} catch (error) {
-		const log = logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '';
-		await instance.stop();
-		throw new Error(`n8n did not start: ${(error as Error).message}\n${log}`);
+		const text = await response.text();
+		if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text.slice(0, 500)}`);
+		return (text ? JSON.parse(text) : undefined) as T;
+	};
+}
+
+async function login(baseUrl: string): Promise<string> {
+	const response = await fetch(`${baseUrl}/rest/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ emailOrLdapLoginId: OWNER_EMAIL, password: OWNER_PASSWORD }),
+	});
+	if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+	return (response.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
+}
+
+// ---- Queue mode --------------------------------------------------------------------------------
+// n8n's scaling setup (n8n-runtime.md, "Queue mode"): `n8n start` (main: UI, API, triggers), `n8n
+// worker` processes that run executions from a Bull queue on Redis, and `n8n webhook` processors
+// that take production webhooks and enqueue them. All share one database; n8n warns that SQLite is
+// not supported for this ("Scaling mode is not officially supported with sqlite"), so the harness
+// runs a throw-away PostgreSQL (Debian packages `postgresql` and `redis-server`).
+
+export interface QueueInfo {
+	/** The main process (UI, REST, public API). */
+	mainUrl: string;
+	/** The webhook processor; production webhooks sent to baseUrl are routed here. */
+	webhookUrl: string;
+	workers: number;
+	redis: { host: string; port: number };
+	/** n8n's built-in Redis credential the package nodes use in queue mode. */
+	redisCredential: CredentialFixture;
+	logFiles: string[];
+}
+
+/** The credential id and name useRedisStateStore references. */
+export const REDIS_CREDENTIAL_REF = { id: 'crmSyncRedis0001', name: 'Redis (state store)', type: 'redis' } as const;
+
+export function redisCredential(host: string, port: number): CredentialFixture {
+	return { ...REDIS_CREDENTIAL_REF, data: { host, port, password: '', database: 0, ssl: false } };
+}
+
+/** Package node types that keep sync state (they have the "State Store" parameter). */
+const STATEFUL_NODE_TYPES = ['crmSyncTrigger', 'crmSyncPollTrigger', 'duplicateDetector', 'conflictResolver', 'unifiedCrmUpsert'].map(
+	(name) => `${PACKAGE_NAME}.${name}`,
+);
+
+/**
+ * A copy of a workflow whose stateful package nodes use the Redis state store through n8n's
+ * built-in Redis credential (the store every process of a queue-mode n8n shares).
+ */
+export function useRedisStateStore<T extends Record<string, unknown>>(workflow: T, credential: { id: string; name: string } = REDIS_CREDENTIAL_REF): T {
+	const copy = JSON.parse(JSON.stringify(workflow)) as T & { nodes?: Array<{ type: string; parameters?: Record<string, unknown>; credentials?: Record<string, unknown> }> };
+	for (const node of copy.nodes ?? []) {
+		if (!STATEFUL_NODE_TYPES.includes(node.type)) continue;
+		node.parameters = { ...node.parameters, stateBackend: 'redis' };
+		node.credentials = { ...node.credentials, redis: { id: credential.id, name: credential.name } };
 	}
-	return instance;
+	return copy;
+}
+
+function queueModeWanted(options: StartOptions): boolean {
+	return options.queue === undefined ? process.env.CRM_SYNC_E2E_QUEUE === '1' : options.queue !== false;
+}
+
+export interface Service {
+	port: number;
+	stop(): Promise<void>;
+}
+
+/** A throw-away redis-server on a free loopback port (no persistence). */
+export async function startRedis(): Promise<Service> {
+	const port = await freePort();
+	const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+	child.once('error', () => undefined);
+	running.add(child);
+	const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+	child.once('exit', () => running.delete(child));
+	await waitFor(() => portOpen(port), 10_000, () => child.exitCode !== null).catch((error) => {
+		throw new Error(`redis-server did not start (is the redis-server package installed?): ${(error as Error).message}`);
+	});
+	return {
+		port,
+		async stop() {
+			if (child.exitCode === null && child.signalCode === null) {
+				child.kill('SIGTERM');
+				await exited;
+			}
+		},
+	};
+}
+
+function systemUser(name: string): { uid?: number; gid?: number } {
+	const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
+	try {
+		return { uid: id('-u'), gid: id('-g') };
+	} catch {
+		throw new Error(`PostgreSQL refuses to run as root and there is no "${name}" user: install the Debian package postgresql`);
+	}
+}
+
+/** Where PostgreSQL's server programs are: PATH, or Debian's versioned folder. */
+function postgresBin(program: 'initdb' | 'postgres'): string {
+	const found = spawnSync('bash', ['-c', `command -v ${program}`], { encoding: 'utf8' }).stdout.trim();
+	if (found) return found;
+	const debian = '/usr/lib/postgresql';
+	const versions = existsSync(debian) ? readdirSync(debian).sort((a, b) => Number(b) - Number(a)) : [];
+	for (const version of versions) if (existsSync(join(debian, version, 'bin', program))) return join(debian, version, 'bin', program);
+	throw new Error(`PostgreSQL's ${program} not found: install the Debian package postgresql`);
+}
+
+/**
+ * A throw-away PostgreSQL cluster (trust auth, loopback, database `postgres`, user `n8n`).
+ * PostgreSQL refuses to run as root, so as root it runs as the `postgres` system user.
+ */
+export async function startPostgres(): Promise<Service & { user: string; database: string }> {
+	const port = await freePort();
+	const dataDir = mkdtempSync(join(tmpdir(), 'crm-sync-pg-'));
+	// As root, both programs run as the postgres system user (uid/gid of the child process).
+	const user = process.getuid?.() === 0 ? systemUser('postgres') : {};
+	if ('uid' in user) chownSync(dataDir, user.uid!, user.gid!);
+	execFileSync(postgresBin('initdb'), ['-D', dataDir, '-U', 'n8n', '--auth=trust', '--no-sync', '-E', 'UTF8'], { ...user, stdio: ['ignore', 'ignore', 'pipe'] });
+	const child = spawn(postgresBin('postgres'), ['-D', dataDir, '-p', String(port), '-k', dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'], {
+		...user,
+		stdio: ['ignore', 'ignore', 'pipe'],
+	});
+	let stderr = '';
+	child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-2000)));
+	running.add(child);
+	const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+	child.once('exit', () => running.delete(child));
+	await waitFor(() => portOpen(port), 30_000, () => child.exitCode !== null).catch((error) => {
+		throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${stderr}`);
+	});
+	return {
+		port,
+		user: 'n8n',
+		database: 'postgres',
+		async stop() {
+			if (child.exitCode === null && child.signalCode === null) {
+				child.kill('SIGINT'); // fast shutdown
+				const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+				await exited;
+				clearTimeout(timer);
+			}
+			rmSync(dataDir, { recursive: true, force: true });
+		},
+	};
+}
+
+async function portOpen(port: number): Promise<boolean> {
+	return new Promise((resolveOpen) => {
+		const socket = connect(port, '127.0.0.1');
+		socket.once('connect', () => {
+			socket.destroy();
+			resolveOpen(true);
+		});
+		socket.once('error', () => resolveOpen(false));
+	});
+}
+
+/**
+ * One address in front of the processes, as the load balancer of n8n's queue-mode docs: production
+ * webhooks (/webhook/...) go to the webhook processor, everything else to main. Existing tests keep
+ * using `baseUrl` unchanged.
+ */
+async function startRouter(mainPort: number, webhookPort: number): Promise<Service> {
+	const server = createHttpServer((req, res) => {
+		const target = req.url?.startsWith('/webhook/') ? webhookPort : mainPort;
+		const upstream = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+			res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+			answer.pipe(res);
+		});
+		upstream.on('error', (error) => {
+			if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+			res.end(`router: ${error.message}`);
+		});
+		req.pipe(upstream);
+	});
+	server.keepAliveTimeout = 65_000;
+	const port = await freePort();
+	await new Promise<void>((resolveListen) => server.listen(port, '127.0.0.1', resolveListen));
+	return {
+		port,
+		async stop() {
+			server.closeAllConnections();
+			await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+		},
+	};
+}
+
+async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
+	const settings = typeof options.queue === 'object' ? options.queue : {};
+	const workerCount = settings.workers ?? 2;
+	const cli = ensureN8n();
+	const userFolder = prepareUserFolder(options);
+	const services: Service[] = [];
+	const processes: N8nProcess[] = [];
+	const stopAll = async () => {
+		await Promise.all(processes.map((p) => p.stop()));
+		for (const service of services.reverse()) await service.stop();
+		if (!options.userFolder) rmSync(userFolder, { recursive: true, force: true });
+	};
+	try {
+		const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+		services.push(redis, postgres);
+		const redisFixture = redisCredential('127.0.0.1', redis.port);
+		const mainPort = await freePort();
+		const webhookPort = await freePort();
+		const env = await n8nEnv(cli, userFolder, mainPort, {
+			EXECUTIONS_MODE: 'queue',
+			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+			QUEUE_BULL_REDIS_PORT: String(redis.port),
+			DB_TYPE: 'postgresdb',
+			DB_POSTGRESDB_HOST: '127.0.0.1',
+			DB_POSTGRESDB_PORT: String(postgres.port),
+			DB_POSTGRESDB_DATABASE: postgres.database,
+			DB_POSTGRESDB_USER: postgres.user,
+			DB_POSTGRESDB_PASSWORD: '',
+			// Production webhooks are the webhook processor's job; main must not take them.
+			N8N_DISABLE_PRODUCTION_MAIN_PROCESS: 'true',
+			...options.env,
+		});
+		const useRedis = settings.redisStateStore !== false;
+		importAndPublish(cli, env, { ...options, credentials: [...(options.credentials ?? []), redisFixture] }, (workflow) =>
+			useRedis ? useRedisStateStore(workflow) : workflow);
+
+		// Each process has its own ports: HTTP (main, webhook), health (workers) and task broker.
+		const log = (name: string) => join(userFolder, `${name}.log`);
+		processes.push(await spawnN8n(cli, ['start'], env, log('n8n')));
+		processes.push(await spawnN8n(cli, ['webhook'], { ...env, N8N_PORT: String(webhookPort), N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, log('webhook')));
+		const workerHealth: number[] = [];
+		for (let i = 1; i <= workerCount; i++) {
+			const healthPort = await freePort();
+			workerHealth.push(healthPort);
+			processes.push(await spawnN8n(cli, ['worker', '--concurrency=10'], {
+				...env,
+				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+				QUEUE_HEALTH_CHECK_PORT: String(healthPort),
+				N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+			}, log(`worker-${i}`)));
+		}
+		const anyExited = () => processes.some((p) => p.child.exitCode !== null);
+		const ready = (port: number) => async () => (await fetch(`http://127.0.0.1:${port}/healthz/readiness`)).ok;
+		const endpoints: Array<[string, number]> = [['main', mainPort], ['webhook', webhookPort], ...workerHealth.map((port, i): [string, number] => [`worker-${i + 1}`, port])];
+		await Promise.all(endpoints.map(([name, port]) => waitFor(ready(port), 240_000, anyExited).catch((error) => {
+			throw new Error(`${name} not ready: ${(error as Error).message}`);
+		})));
+
+		const router = await startRouter(mainPort, webhookPort);
+		services.push(router);
+		const baseUrl = `http://127.0.0.1:${router.port}`;
+		const session = { cookie: await login(baseUrl) };
+		return {
+			baseUrl,
+			userFolder,
+			logFile: log('n8n'),
+			queue: {
+				mainUrl: `http://127.0.0.1:${mainPort}`,
+				webhookUrl: `http://127.0.0.1:${webhookPort}`,
+				workers: workerCount,
+				redis: { host: '127.0.0.1', port: redis.port },
+				redisCredential: redisFixture,
+				logFiles: processes.map((p) => p.logFile!),
+			},
+			api: ownerApi(baseUrl, session),
+			stop: stopAll,
+		};
+	} catch (error) {
+		const logs = processes
+			.map((p) => `--- ${p.logFile} (exit ${p.child.exitCode})\n${existsSync(p.logFile!) ? readFileSync(p.logFile!, 'utf8').slice(-2000) : ''}`)
+			.join('\n');
+		await stopAll();
+		throw new Error(`n8n (queue mode) did not start: ${(error as Error).message}\n${logs}`);
+	}
 }
 
 /** Polls `probe` until it returns true; fails after `timeoutMs` or as soon as `abort` says so. */
