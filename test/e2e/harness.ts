@@ -499,6 +499,8 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 			workerHealth.push(healthPort);
 			processes.push(await spawnN8n(cli, ['worker', '--concurrency=10'], {
 				...env,
+				// info: workers log "Worker started execution <id>", which shows who ran what.
+				N8N_LOG_LEVEL: options.env?.N8N_LOG_LEVEL ?? 'info',
 				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
 				QUEUE_HEALTH_CHECK_PORT: String(healthPort),
 				N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
