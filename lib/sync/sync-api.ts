@@ -30,6 +30,8 @@ export interface SyncApiRequest {
 	operation: SyncApiOperation;
 	data: Record<string, unknown>;
 	options: SyncApiOptions;
+	/** update: every field equals the synced snapshot as it was before any CRM was written (see unchangedFlags). */
+	unchanged?: boolean;
 }
 
 export interface Reason {
@@ -281,7 +283,15 @@ export interface WriteDeps {
  * a CRM or data problem: each request gets a result (status, id, error). Requests are written in
  * the CRM's batch sizes.
  */
-export async function writeRequestsToCrm(deps: WriteDeps, entity: EntityType, operation: SyncApiOperation, options: SyncApiOptions, data: Array<Record<string, unknown>>): Promise<CrmResult[]> {
+export async function writeRequestsToCrm(
+	deps: WriteDeps,
+	entity: EntityType,
+	operation: SyncApiOperation,
+	options: SyncApiOptions,
+	data: Array<Record<string, unknown>>,
+	/** Per record (update): unchanged against the snapshot taken before the first CRM was written. */
+	unchanged: boolean[] = [],
+): Promise<CrmResult[]> {
 	const { crm } = deps;
 	const results: Array<CrmResult | undefined> = new Array(data.length).fill(undefined);
 	const fail = (i: number, error: string, code: string) => (results[i] = { crm, status: 'error', id: null, error, code });
@@ -315,6 +325,7 @@ export async function writeRequestsToCrm(deps: WriteDeps, entity: EntityType, op
 		}
 		const crmId = ids.crmId(record.id as IdRef);
 		if (!crmId) fail(i, `${describeRef(record.id as IdRef)} has no ${entity} in ${crm}`, 'MISSING_ID');
+		else if (operation === 'update' && unchanged[i] && !options.force_update) results[i] = { crm, status: 'unchanged', id: crmId };
 		else inputs.push({ index: i, record: { ...fields, crmId }, unifiedId });
 	});
 
@@ -322,11 +333,9 @@ export async function writeRequestsToCrm(deps: WriteDeps, entity: EntityType, op
 		const job: WriteJob = {
 			crm,
 			entity,
-			// update goes through upsert so that values the CRM already has (per the synced snapshot) are
-			// reported unchanged unless force_update; every item carries its crmId, so nothing is matched by key.
-			operation: operation === 'update' ? 'upsert' : operation,
+			operation,
 			inputFormat: 'unified',
-			matchKey: 'crmId',
+			matchKey: '',
 			dryRun: false,
 			forceOverwrite: options.force_update,
 			continueOnFail: true,
@@ -398,6 +407,21 @@ function withoutEchoes(store: StateStore): StateStore {
 	});
 }
 
+/**
+ * For updates by unified id: does every field equal the synced snapshot? Taken once, before the
+ * first CRM is written (the snapshot is shared by all CRMs, so the first write changes it).
+ */
+export async function unchangedFlags(store: StateStore, entity: EntityType, operation: SyncApiOperation, data: Array<Record<string, unknown>>): Promise<boolean[]> {
+	if (operation !== 'update') return data.map(() => false);
+	const ids = data.map((d) => (typeof d.id === 'string' ? d.id : undefined));
+	const snapshots = await store.getSnapshots(entity, [...new Set(ids.filter((x): x is string => !!x))]);
+	return data.map((record, i) => {
+		const snapshot = ids[i] ? snapshots.get(ids[i]!) : undefined;
+		if (!snapshot || snapshot.deletedAt) return false;
+		return Object.entries(record).every(([k, v]) => ID_KEYS.includes(k) || JSON.stringify(v ?? null) === JSON.stringify(snapshot.record[k] ?? null));
+	});
+}
+
 // ---- bulk jobs ------------------------------------------------------------------------------------
 // A job's valid records are kept in the state store in pages (so memory stays bounded and the HTTP
 // answer does not wait for the CRMs); each CRM node writes the pages, the last step records the
@@ -445,7 +469,7 @@ export interface BulkJob {
 }
 
 interface BulkPage {
-	records: Array<{ index: number; data: Record<string, unknown> }>;
+	records: Array<{ index: number; data: Record<string, unknown>; unchanged?: boolean }>;
 }
 
 const pageKey = (jobId: string, page: number) => `${jobId}|page|${String(page).padStart(6, '0')}`;
@@ -486,6 +510,13 @@ export async function acceptBulkJob(store: StateStore, envelope: BulkEnvelope, c
 		if (page.records.length >= PAGE_SIZE) flush();
 	});
 	flush();
+	if (envelope.operation === 'update') {
+		for (const { value } of pages) {
+			const records = (value as BulkPage).records;
+			const flags = await unchangedFlags(store, envelope.entity_type, envelope.operation, records.map((r) => r.data));
+			records.forEach((r, i) => (r.unchanged = flags[i]));
+		}
+	}
 	await store.kvPutMany(BULK, [...pages, { key: jobKey(jobId), value: job }]);
 	return job;
 }
@@ -504,7 +535,7 @@ export async function writeBulkJobToCrm(deps: WriteDeps, jobId: string): Promise
 	for (let n = 0; n < job.pages; n++) {
 		const page = await store.kvGet<BulkPage>(BULK, pageKey(jobId, n));
 		if (!page) continue;
-		const results = await writeRequestsToCrm(deps, job.entity_type, job.operation, job.options, page.records.map((r) => r.data));
+		const results = await writeRequestsToCrm(deps, job.entity_type, job.operation, job.options, page.records.map((r) => r.data), page.records.map((r) => r.unchanged === true));
 		results.forEach((result, i) => {
 			summary.processed++;
 			if (result.status === 'error') {

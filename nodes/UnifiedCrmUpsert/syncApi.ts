@@ -10,6 +10,7 @@ import {
 	finishBulkJob,
 	getBulkJob,
 	syncResponse,
+	unchangedFlags,
 	validateBulkEnvelope,
 	validateSyncRequest,
 	withUnifiedId,
@@ -67,16 +68,27 @@ function invalid(reasons: unknown, index: number): INodeExecutionData {
 	return { json: { ok: false, error: 'Invalid request', reasons } as IDataObject, pairedItem: { item: index } };
 }
 
-function validate(ctx: IExecuteFunctions, items: INodeExecutionData[]): INodeExecutionData[][] {
+async function validate(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	const crms = ctx.getNodeParameter('syncApiCrms', 0, []) as CrmName[];
 	const success: INodeExecutionData[] = [];
 	const errors: INodeExecutionData[] = [];
-	items.forEach((item, index) => {
+	for (const [index, item] of items.entries()) {
 		const checked = validateSyncRequest(bodyOf(item.json), crms);
-		if (checked.ok) success.push({ json: { request: withUnifiedId(checked.value), results: [] } as unknown as IDataObject, pairedItem: { item: index } });
-		else errors.push(invalid(checked.reasons, index));
-	});
+		if (!checked.ok) {
+			errors.push(invalid(checked.reasons, index));
+			continue;
+		}
+		const request = await withUnchangedFlag(ctx, withUnifiedId(checked.value));
+		success.push({ json: { request, results: [] } as unknown as IDataObject, pairedItem: { item: index } });
+	}
 	return [success, errors];
+}
+
+/** update: compare with the synced snapshot once, before any CRM node writes (and changes) it. */
+async function withUnchangedFlag(ctx: IExecuteFunctions, request: SyncApiRequest): Promise<SyncApiRequest> {
+	if (request.operation !== 'update') return request;
+	const [unchanged] = await unchangedFlags(await openStore(ctx)(), request.entity_type, request.operation, [request.data]);
+	return { ...request, unchanged };
 }
 
 async function write(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
@@ -123,7 +135,7 @@ async function write(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promi
 				errors.push(invalid(checked.reasons, index));
 				continue;
 			}
-			request = withUnifiedId(checked.value);
+			request = await withUnchangedFlag(ctx, withUnifiedId(checked.value));
 		}
 		const key = JSON.stringify([request.entity_type, request.operation, request.options]);
 		const group = groups.get(key) ?? [];
@@ -132,7 +144,7 @@ async function write(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promi
 	}
 	for (const group of groups.values()) {
 		const { entity_type, operation, options } = group[0].request;
-		const results = await writeRequestsToCrm(deps, entity_type, operation, options, group.map((g) => g.request.data));
+		const results = await writeRequestsToCrm(deps, entity_type, operation, options, group.map((g) => g.request.data), group.map((g) => g.request.unchanged === true));
 		group.forEach((g, i) => {
 			const json = { request: g.request, results: [...(g.chain.results ?? []), results[i]] };
 			out.set(g.index, { json: json as unknown as IDataObject, pairedItem: { item: g.index } });

@@ -13,6 +13,7 @@ import {
 	BULK_MAX_BYTES,
 	finishBulkJob,
 	getBulkJob,
+	unchangedFlags,
 	validateBulkEnvelope,
 	validateSyncRequest,
 	withUnifiedId,
@@ -192,10 +193,22 @@ describe('writeRequestsToCrm and bulk jobs (sandbox)', () => {
 		const [updated] = await writeRequestsToCrm(deps.salesforce, 'contact', 'update', noOptions, [{ id: 'app-1', title: 'Rear Admiral' }]);
 		assert.equal(updated.status, 'updated');
 		assert.equal(sfContact(sf.id!)!.Title, 'Rear Admiral');
-		const [same] = await writeRequestsToCrm(deps.salesforce, 'contact', 'update', noOptions, [{ id: 'app-1', title: 'Rear Admiral' }]);
+		// Unchanged is decided once against the snapshot before any CRM is written (the snapshot is shared).
+		const again2 = [{ id: 'app-1', title: 'Rear Admiral' }];
+		const flags = await unchangedFlags(store, 'contact', 'update', again2);
+		assert.deepEqual(flags, [true]);
+		const [same] = await writeRequestsToCrm(deps.salesforce, 'contact', 'update', noOptions, again2, flags);
 		assert.equal(same.status, 'unchanged');
-		const [forced] = await writeRequestsToCrm(deps.salesforce, 'contact', 'update', { ...noOptions, force_update: true }, [{ id: 'app-1', title: 'Rear Admiral' }]);
+		assert.equal(same.id, sf.id);
+		const [forced] = await writeRequestsToCrm(deps.salesforce, 'contact', 'update', { ...noOptions, force_update: true }, again2, flags);
 		assert.equal(forced.status, 'updated');
+		const changed = [{ id: 'app-1', firstName: 'Amazing Grace' }];
+		const before = await unchangedFlags(store, 'contact', 'update', changed);
+		assert.deepEqual(before, [false]);
+		const [sfChanged] = await writeRequestsToCrm(deps.salesforce, 'contact', 'update', noOptions, changed, before);
+		const [hsChanged] = await writeRequestsToCrm(deps.hubspot, 'contact', 'update', noOptions, changed, before);
+		assert.deepEqual([sfChanged.status, hsChanged.status], ['updated', 'updated']);
+		assert.equal(hsContact(hs.id!)!.properties.firstname, 'Amazing Grace');
 
 		const [byCrmId] = await writeRequestsToCrm(deps.hubspot, 'contact', 'update', noOptions, [{ id: { hubspot: hs.id! }, lastName: 'Hopper-Murray' }]);
 		assert.equal(byCrmId.status, 'updated');
