@@ -234,6 +234,20 @@ export const describeCpu = (c: CpuReport) =>
 
 // ------------------------------------------------------------------ the contact-sync rig
 
+/** n8n settings under test (the harness always sets N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true). */
+export const N8N_CONFIGS: Record<string, Record<string, string>> = {
+	default: {},
+	'save-none': { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' },
+	legacy: { N8N_EXPRESSION_ENGINE: 'legacy' },
+	'legacy+save-none': { N8N_EXPRESSION_ENGINE: 'legacy', EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' },
+};
+
+export function n8nConfig(name: string): Record<string, string> {
+	const env = N8N_CONFIGS[name];
+	if (!env) throw new Error(`unknown n8n config ${name}; known: ${Object.keys(N8N_CONFIGS).join(', ')}`);
+	return env;
+}
+
 export const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
 export type Crm = (typeof CRMS)[number];
 

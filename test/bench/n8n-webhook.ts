@@ -14,7 +14,8 @@
 //   N8N_BENCH_EVENTS=200             sequential events (and floor requests); default 50
 //   N8N_BENCH_RAMP=1,2,4,8,16,32     concurrency levels of the throughput ramp; default 1,2,4,8,16
 //   N8N_BENCH_BATCHES=5              Salesforce batches of 100; default 3 (0 skips)
-//   N8N_BENCH_CONFIGS=default,save-none,legacy,legacy+save-none   default: default,legacy+save-none
+//   N8N_BENCH_CONFIGS=default,save-none,legacy,legacy+save-none   (N8N_CONFIGS in n8n-bench-lib);
+//                                    default: default,legacy+save-none
 //   N8N_BENCH_ECHOES=1               also subscribe the targets' webhooks, so every write echoes back
 import { cpus } from 'node:os';
 
@@ -23,6 +24,7 @@ import {
 	describeCpu,
 	describeLatency,
 	mainOf,
+	n8nConfig,
 	postJson,
 	ramp,
 	startContactSyncRig,
@@ -31,14 +33,6 @@ import {
 	type CapturedWebhook,
 	type ContactSyncRig,
 } from './n8n-bench-lib';
-
-/** n8n settings under test (the harness always sets N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true). */
-export const N8N_CONFIGS: Record<string, Record<string, string>> = {
-	default: {},
-	'save-none': { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' },
-	legacy: { N8N_EXPRESSION_ENGINE: 'legacy' },
-	'legacy+save-none': { N8N_EXPRESSION_ENGINE: 'legacy', EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' },
-};
 
 const EVENTS = Number(process.env.N8N_BENCH_EVENTS) || 50;
 const RAMP_LEVELS = (process.env.N8N_BENCH_RAMP || '1,2,4,8,16').split(',').map(Number);
@@ -75,11 +69,16 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 	for (let i = 0; i < WARM_UP; i++) await timedFloor();
 	for (let i = 0; i < WARM_UP; i++) await oneEvent();
 
-	const meter = cpuMeter(rig.n8n.userFolder, cpus().length);
+	const floorMeter = cpuMeter(rig.n8n.userFolder, cpus().length);
 	const floorTimes: number[] = [];
 	for (let i = 0; i < EVENTS; i++) floorTimes.push(await timedFloor());
 	const floorSeq = summarize(floorTimes);
-	console.log(`[${name}] floor: Webhook → Respond, sequential              ${describeLatency(floorSeq)}`);
+	const floorCpu = floorMeter.stop();
+	const floorCpuMs = +((1000 * floorCpu.n8nCpuS) / EVENTS).toFixed(0);
+	console.log(`[${name}] floor: Webhook → Respond, sequential              ${describeLatency(floorSeq)}; n8n CPU ${floorCpuMs} ms per request`);
+	console.log(`[${name}]   ${describeCpu(floorCpu)}`);
+
+	const meter = cpuMeter(rig.n8n.userFolder, cpus().length);
 
 	const latencies: number[] = [];
 	const acks: number[] = [];
@@ -96,7 +95,9 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 	console.log(`[${name}]   webhook answered (n8n 200)                       ${describeLatency(ackSeq)}`);
 	console.log(`[${name}]   per target P50: ${Object.entries(perTarget).map(([crm, t]) => `${crm} ${summarize(t).p50Ms} ms`).join(', ')}`);
 	const sequentialCpu = meter.stop();
-	console.log(`[${name}]   sequential phases: ${describeCpu(sequentialCpu)}`);
+	const syncCpuMs = +((1000 * sequentialCpu.n8nCpuS) / EVENTS).toFixed(0);
+	console.log(`[${name}]   n8n CPU ${syncCpuMs} ms per synced event (load-independent cost; ${cpus().length} free cores would cap at ≈ ${((cpus().length * 1000) / syncCpuMs).toFixed(0)} events/s)`);
+	console.log(`[${name}]   ${describeCpu(sequentialCpu)}`);
 
 	const rampMeter = cpuMeter(rig.n8n.userFolder, cpus().length);
 	const floorRamp = await ramp(`[${name}] floor`, timedFloor, { ...RAMP, levels: RAMP_LEVELS });
@@ -138,7 +139,7 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 		'≥ 40 single-event webhooks/s': `${syncRamp.maxPerSecond} → ${syncRamp.maxPerSecond >= 40 ? 'met' : 'NOT met'}`,
 	};
 	for (const [goal, verdict] of Object.entries(goals)) console.log(`[${name}] goal ${goal}: ${verdict}`);
-	return { config: name, floorSequential: floorSeq, syncSequential: syncSeq, webhookAck: ackSeq, floorRamp, syncRamp, batches, cpu: { sequential: sequentialCpu, throughput: rampCpu }, goals };
+	return { config: name, floorSequential: floorSeq, syncSequential: syncSeq, webhookAck: ackSeq, floorRamp, syncRamp, batches, cpu: { floorSequential: floorCpu, syncSequential: sequentialCpu, throughput: rampCpu }, n8nCpuMsPerFloorRequest: floorCpuMs, n8nCpuMsPerSyncedEvent: syncCpuMs, goals };
 }
 
 export async function run(): Promise<unknown> {
@@ -146,8 +147,7 @@ export async function run(): Promise<unknown> {
 	console.log('(n8n with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true in every config; embedded state store; sandbox in this process)');
 	const results: unknown[] = [];
 	for (const name of CONFIGS) {
-		const env = N8N_CONFIGS[name];
-		if (!env) throw new Error(`unknown config ${name}; known: ${Object.keys(N8N_CONFIGS).join(', ')}`);
+		const env = n8nConfig(name);
 		console.log(`\n--- n8n config "${name}": ${JSON.stringify(env)}`);
 		const started = performance.now();
 		const rig = await startContactSyncRig({ env, echoes: ECHOES });
