@@ -182,11 +182,14 @@ export function readRetryState(value: unknown): RetryState | undefined {
 }
 
 /**
- * After a failed attempt: retry while the first attempt is less than `limitMs` ago, else give up.
- * The limit is overall (from the first attempt), whatever the wait between attempts.
+ * After a failed attempt: retry while the start is less than `limitMs` ago, else give up. The
+ * limit is overall, whatever the wait between attempts. The start is the first attempt, or
+ * `startedAt` (e.g. when the change happened in the source CRM) when that is earlier: then every
+ * target of one change gives up by the same time, however long the others' retries ran first.
  */
-export function retryDecision(previous: RetryState | undefined, reason: string, limitMs: number, now: number = Date.now()): RetryDecision {
-	const firstSeenAt = previous?.firstSeenAt ?? new Date(now).toISOString();
+export function retryDecision(previous: RetryState | undefined, reason: string, limitMs: number, now: number = Date.now(), startedAt?: string): RetryDecision {
+	const started = startedAt === undefined ? NaN : Date.parse(startedAt);
+	const firstSeenAt = previous?.firstSeenAt ?? new Date(Number.isNaN(started) ? now : Math.min(started, now)).toISOString();
 	const state: RetryState = { attempts: (previous?.attempts ?? 0) + 1, firstSeenAt, reason };
 	const elapsed = now - Date.parse(firstSeenAt);
 	if (elapsed >= limitMs) {

@@ -233,7 +233,8 @@ export class FieldMapper implements INodeType {
 						reject(index, r.missing.map((m) => ({ field: m.field, reason: describeMissing([m], source as CrmName, base.target!), value: m.sourceId })), { reason });
 						continue;
 					}
-					const decision = retryDecision(readRetryState(json[RETRY_FIELD]), reason, resolution.limitMs);
+					// Counted from the change (the event's occurredAt): n8n runs one target's retry loop before the next target's first attempt.
+					const decision = retryDecision(readRetryState(json[RETRY_FIELD]), reason, resolution.limitMs, Date.now(), typeof json.occurredAt === 'string' ? json.occurredAt : undefined);
 					if (decision.action === 'giveUp') {
 						reject(index, r.missing.map((m) => ({ field: m.field, reason: describeMissing([m], source as CrmName, base.target!), value: m.sourceId })), { reason: decision.reason, attempts: decision.state.attempts, firstSeenAt: decision.state.firstSeenAt });
 						continue;

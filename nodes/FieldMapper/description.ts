@@ -342,7 +342,7 @@ export const fieldMapperProperties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0 },
 		default: 300,
-		description: 'Overall time from the first attempt after which an item still missing a reference goes to Invalid',
+		description: "Overall time after which an item still missing a reference goes to Invalid, counted from the change in the source CRM (the item's occurredAt) or else from the first attempt",
 		displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], missingReferences: ['retry'] } },
 	},
 	{

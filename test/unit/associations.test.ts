@@ -109,6 +109,15 @@ describe('retryDecision', () => {
 		assert.equal(decision.action === 'giveUp' && decision.reason, 'contactIds: hubspot contact 102 has no salesforce record; gave up after 11 attempts over 300 s (limit 300 s)');
 	});
 
+	test('counted from the change in the source CRM when that is earlier (every target gives up by the same time)', () => {
+		const late = retryDecision(undefined, 'contact missing', 300_000, t0 + 200_000, '2026-01-01T10:00:00.000Z');
+		assert.equal(late.action, 'retry');
+		assert.equal(late.state.firstSeenAt, '2026-01-01T10:00:00.000Z');
+		assert.equal(retryDecision(undefined, 'contact missing', 300_000, t0 + 300_000, '2026-01-01T10:00:00.000Z').action, 'giveUp', 'past the limit at the first attempt: no retry');
+		assert.equal(retryDecision(undefined, 'x', 300_000, t0, '2026-01-01T11:00:00.000Z').state.firstSeenAt, '2026-01-01T10:00:00.000Z', 'a start in the future is now');
+		assert.equal(retryDecision(undefined, 'x', 300_000, t0, 'not a date').state.firstSeenAt, '2026-01-01T10:00:00.000Z');
+	});
+
 	test('malformed retry state counts as a first attempt', () => {
 		for (const bad of [undefined, null, 'x', { attempts: 0, firstSeenAt: '2026-01-01T10:00:00Z' }, { attempts: 2, firstSeenAt: 'yesterday' }]) assert.equal(readRetryState(bad), undefined);
 	});
