@@ -63,3 +63,10 @@ describe('HubSpot webhook: an engagement associated with a contact', () => {
 		assert.equal('associations' in events[1].record!, false, 'a removed link is not a link');
 	});
 });
+
+describe('HubSpot engagements read with properties of other types in the request', () => {
+	test('null properties (HubSpot answers null for requested properties an object lacks) tell neither type nor value', () => {
+		const r = hubspotToUnified.map({ hs_task_subject: null, hs_call_title: '', hs_note_body: 'Ada asked for the drawings', hs_timestamp: '1709649000000', hs_call_duration: null });
+		assert.deepEqual(r.record, { type: 'note', body: 'Ada asked for the drawings', timestamp: '2024-03-05T14:30:00.000Z' });
+	});
+});

@@ -69,9 +69,13 @@ const ENGAGEMENT_PREFIX: [string, string][] = [
 	['call', 'hs_call_'], ['meeting', 'hs_meeting_'], ['task', 'hs_task_'], ['email', 'hs_email_'], ['note', 'hs_note_'],
 ];
 
+// HubSpot answers null for requested properties an object does not have (a note read with
+// hs_task_subject in the list): only keys with a value tell the type or give a value.
+const hasValue = (v: unknown) => v !== undefined && v !== null && v !== '';
+
 const readType: ShapeReader = (r) => {
 	for (const key in r) {
-		if (!key.startsWith('hs_')) continue;
+		if (!key.startsWith('hs_') || !hasValue(r[key])) continue;
 		for (const [type, prefix] of ENGAGEMENT_PREFIX) if (key.startsWith(prefix)) return type;
 	}
 	return undefined;
@@ -107,7 +111,7 @@ function link(unified: string, objectType: string): FieldSpec {
 function firstOf(keys: (string | undefined)[]): ShapeReader {
 	const list = keys.filter((k): k is string => k !== undefined);
 	return (r) => {
-		for (const k of list) if (r[k] !== undefined) return r[k];
+		for (const k of list) if (hasValue(r[k])) return r[k];
 		return undefined;
 	};
 }
