@@ -33,3 +33,12 @@ export function echoFingerprint(
 	const fields = Object.keys(written).sort();
 	return { crm, entity, recordId, fields, hash: fieldsHash(written, fields) };
 }
+
+/**
+ * Short hash of one field value as a CRM holds it (Snapshot.held). Empty values (undefined, null,
+ * blank strings) hash alike because CRMs disagree on how "empty" looks.
+ */
+export function heldValueHash(value: unknown): string {
+	if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return '';
+	return createHash('sha256').update(canonicalJson(value)).digest('base64url').slice(0, 12);
+}

@@ -102,6 +102,22 @@ export interface Snapshot {
 	deletedAt?: string;
 	/** The CRM the delete came from. */
 	deletedBy?: CrmName;
+	// ---- set when the snapshot is the resolved truth (Conflict Resolver, "synced state" mode) ----
+	/** Increases by one with every change of `record`. */
+	revision?: number;
+	/** Per field: the CRM whose change the current value is. */
+	fieldSource?: Partial<Record<string, CrmName>>;
+	/**
+	 * Per CRM: what it holds as far as this sync knows (from its own events and from our writes):
+	 * `fields` maps a field to heldValueHash(value), `at` is when that was last known (ISO).
+	 */
+	held?: Partial<Record<CrmName, HeldValues>>;
+}
+
+/** What one CRM holds of a synced record (see Snapshot.held). */
+export interface HeldValues {
+	at: string;
+	fields: Record<string, string>;
 }
 
 /** A fingerprint of one write this package made, used to recognise its echo. */

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { echoFingerprint, openStateStore, StateStoreError, type Snapshot, type StateStore, type StateStoreConfig } from '../../lib/state';
+import { echoFingerprint, heldValueHash, LockTimeoutError, openStateStore, StateStoreError, withLock, type Snapshot, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { startRedisServer, type RedisServer } from './state.redis-server';
 
 type Open = (overrides?: Partial<StateStoreConfig>) => Promise<StateStore>;
@@ -285,6 +285,31 @@ function contract(name: string, open: Open): void {
 			assert.equal(await other.kvGet('c', 'k'), 2);
 			await store.close();
 			await other.close();
+		});
+
+		test('snapshots keep the resolved-truth fields (revision, fieldSource, held); withLock serialises', async () => {
+			const store = await open();
+			const held = { hubspot: { at: '2026-01-01T00:00:01.000Z', fields: { phone: heldValueHash('+1415') } } };
+			await store.putSnapshot(snapshot('rt', { phone: '+1415' }, { revision: 3, fieldSource: { phone: 'hubspot' }, held }));
+			const read = await store.getSnapshot('contact', 'rt');
+			assert.equal(read?.revision, 3);
+			assert.deepEqual(read?.fieldSource, { phone: 'hubspot' });
+			assert.deepEqual(read?.held, held);
+			// Read-modify-write of one counter by 8 concurrent callers: no lost update under the lock.
+			await store.kvPut('c', 'counter', 0);
+			await Promise.all(
+				Array.from({ length: 8 }, () =>
+					withLock(store, 'counter', async () => {
+						const value = (await store.kvGet<number>('c', 'counter')) ?? 0;
+						await sleep(2);
+						await store.kvPut('c', 'counter', value + 1);
+					}),
+				),
+			);
+			assert.equal(await store.kvGet('c', 'counter'), 8);
+			await store.acquireLock('taken', 60_000);
+			await assert.rejects(withLock(store, 'taken', async () => 1, { waitMs: 100 }), LockTimeoutError);
+			await store.close();
 		});
 
 		test('a closed store rejects with code closed', async () => {
