@@ -1,0 +1,530 @@
+// Bulk sync without n8n: one job copies a source CRM's changes to target CRMs, in three steps that
+// each run in their own Unified CRM Upsert node (each node holds one CRM's credential):
+//
+//   readSourceToSpool   source changes, page by page (lib/polling: cursor, overlap, de-dup),
+//                       mapped to unified, deduplicated within the page, spooled in the state store
+//   writeSpoolToTarget  per target: spool page by page → UpsertWriter (cross-references, snapshots,
+//                       echo fingerprints), in batches
+//   finishJob           summary, sync-history entry, spool dropped
+//
+// Memory stays bounded (one page at a time, nothing accumulates in n8n items), and every page is
+// checkpointed in the state store, so a run killed at any point is resumed by the next run:
+// - reading: the spool page and the job's position are one atomic write, made before the source
+//   position is committed; if the process dies between the two, the next read gets the same page
+//   again (same first event id) and only commits it;
+// - writing: a target's next page is stored after each page; a page cut short is written again,
+//   which upserts the same records (by cross-reference or email): nothing is duplicated.
+
+import { randomUUID } from 'node:crypto';
+
+import type { CrmConnector } from '../connectors/types';
+import { unifiedValues } from '../events/echo';
+import { chooseMaster, normaliseEmail } from '../matching';
+import { CRM_NAMES, type CrmName, type EntityType, type UnifiedRecord } from '../model';
+import { pollChanges, type PollMode } from '../polling';
+import type { CrossRefLink, StateStore } from '../state/types';
+import { bulkPollStore } from './bulk-poll-store';
+import { resolveReferences } from './associations';
+import { UpsertWriter, type InputItem, type ItemResult } from './upsert-writer';
+
+export const BULK_COLLECTION = 'bulk';
+export const BULK_MODES = ['incremental', 'full', 'force-overwrite'] as const;
+export type BulkMode = (typeof BULK_MODES)[number];
+export const DEFAULT_PAGE_SIZE = 1000;
+/** Batches of one page written to a target at the same time (pages themselves go in order). */
+export const DEFAULT_WRITE_CONCURRENCY = 4;
+
+export interface BulkSettings {
+	mode: BulkMode;
+	/** ISO date: start from here when there is no stored position (incremental) or always (full). */
+	since?: string;
+	/** Read and map, report what would be written; no CRM writes, no sync state, no source position. */
+	dryRun: boolean;
+	/** Records per CRM API call (capped at the CRM's maximum). */
+	batchSize?: number;
+	/** Stop reading after this many source changes (0 = all); the next run goes on from there. */
+	maxRecords?: number;
+	/** Source records per spool page. */
+	pageSize?: number;
+}
+
+export interface TargetStats {
+	/** Records handed to this target (spooled records not from this CRM). */
+	processed: number;
+	created: number;
+	updated: number;
+	unchanged: number;
+	failed: number;
+	/** Dry run: records that would be written. */
+	wouldWrite: number;
+	/** Spooled records that came from this CRM itself. */
+	skippedOwn: number;
+	/** Records written without a reference (e.g. their account) that has no record in this CRM yet. */
+	referencesDropped?: number;
+	durationMs: number;
+}
+
+export interface TargetProgress {
+	/** Next spool page to write. */
+	nextPage: number;
+	done: boolean;
+	stats: TargetStats;
+	startedAt: string;
+	finishedAt?: string;
+}
+
+export interface ReadStats {
+	/** New source changes handled (spooled, deletions and echoes). */
+	changes: number;
+	/** Records spooled for the targets. */
+	spooled: number;
+	/** Records folded into another record of the same page with the same email. */
+	mergedDuplicates: number;
+	/** Deletions and merges in the source: counted, not propagated (the contact sync does that). */
+	deletedInSource: number;
+	/** Changes recognised as echoes of this package's own writes (incremental runs). */
+	echoes: number;
+	durationMs: number;
+}
+
+export interface BulkJob {
+	v: 1;
+	id: string;
+	source: CrmName;
+	entity: EntityType;
+	mode: BulkMode;
+	since?: string;
+	dryRun: boolean;
+	batchSize?: number;
+	maxRecords?: number;
+	pageSize: number;
+	targets: CrmName[];
+	status: 'reading' | 'read' | 'finished';
+	startedAt: string;
+	/** Spool pages written. */
+	pages: number;
+	read: ReadStats;
+	/** First event id and size of the newest spool page (recognises a page read again after a crash). */
+	lastPage?: { firstEventId: string; size: number };
+	progress: Partial<Record<CrmName, TargetProgress>>;
+	/** Times this job was picked up again after an interrupted run. */
+	resumed: number;
+}
+
+export interface SpooledRecord {
+	unifiedId: string;
+	source: CrmName;
+	recordId: string;
+	record: UnifiedRecord;
+	/** Source ids of same-email records folded into this one. */
+	mergedRecordIds?: string[];
+}
+
+export interface BulkSummary {
+	jobId: string;
+	source: CrmName;
+	entity: EntityType;
+	mode: BulkMode;
+	dryRun: boolean;
+	/** Source changes processed. */
+	processed: number;
+	/** Sums over the targets. */
+	created: number;
+	updated: number;
+	unchanged: number;
+	failed: number;
+	wouldWrite: number;
+	durationMs: number;
+	/** Source records per second over the whole job. */
+	recordsPerSecond: number;
+	read: ReadStats;
+	targets: Partial<Record<CrmName, TargetStats>>;
+	startedAt: string;
+	finishedAt: string;
+	resumed: number;
+}
+
+/** What failed for one record in one target (the node sends it to the Errors output). */
+export interface BulkFailure {
+	jobId: string;
+	target: CrmName;
+	source: CrmName;
+	recordId: string;
+	unifiedId: string;
+	error: string;
+	category?: unknown;
+	code?: unknown;
+	fields?: unknown;
+}
+
+export type ProgressLog = (message: string) => void;
+
+const jobKey = (source: CrmName, entity: EntityType, dryRun: boolean) => `job|${source}|${entity}|${dryRun ? 'dry' : 'live'}`;
+const spoolKey = (jobId: string, page: number) => `spool|${jobId}|${String(page).padStart(7, '0')}`;
+const historyKey = (summary: BulkSummary) => `history|${summary.source}|${summary.entity}|${summary.finishedAt}|${summary.jobId}`;
+
+function emptyTargetStats(): TargetStats {
+	return { processed: 0, created: 0, updated: 0, unchanged: 0, failed: 0, wouldWrite: 0, skippedOwn: 0, durationMs: 0 };
+}
+
+export function parseBulkSettings(raw: Record<string, unknown>): BulkSettings {
+	const mode = (raw.mode ?? 'incremental') as BulkMode;
+	if (!BULK_MODES.includes(mode)) throw new Error(`Unknown bulk mode "${String(raw.mode)}" (use ${BULK_MODES.join(', ')})`);
+	const since = raw.since === undefined || raw.since === null || raw.since === '' ? undefined : String(raw.since);
+	if (since !== undefined && !Number.isFinite(Date.parse(since))) throw new Error(`"since" is not a date: ${since}`);
+	const count = (name: string): number | undefined => {
+		const value = raw[name];
+		if (value === undefined || value === null || value === '') return undefined;
+		const n = Number(value);
+		if (!Number.isInteger(n) || n < 0) throw new Error(`"${name}" must be a whole number >= 0, got ${JSON.stringify(value)}`);
+		return n || undefined;
+	};
+	const dryRun = raw.dryRun === true || raw.dryRun === 'true';
+	return { mode, since: since ? new Date(since).toISOString() : undefined, dryRun, batchSize: count('batchSize'), maxRecords: count('maxRecords'), pageSize: count('pageSize') };
+}
+
+export async function loadJob(store: StateStore, source: CrmName, entity: EntityType, dryRun: boolean): Promise<BulkJob | undefined> {
+	const job = await store.kvGet<BulkJob>(BULK_COLLECTION, jobKey(source, entity, dryRun));
+	return job?.v === 1 ? job : undefined;
+}
+
+async function saveJob(store: StateStore, job: BulkJob): Promise<void> {
+	await store.kvPut(BULK_COLLECTION, jobKey(job.source, job.entity, job.dryRun), job);
+}
+
+async function dropSpool(store: StateStore, jobId: string): Promise<void> {
+	for (;;) {
+		const page = await store.kvScan(BULK_COLLECTION, { prefix: `spool|${jobId}|`, limit: 1000 });
+		if (!page.items.length) return;
+		await store.kvDeleteMany(BULK_COLLECTION, page.items.map((e) => e.key));
+	}
+}
+
+function pollMode(job: BulkJob): PollMode {
+	if (job.mode !== 'incremental') return 'full';
+	return job.since ? 'since' : 'incremental';
+}
+
+// ---------------------------------------------------------------- read
+
+export interface ReadOptions {
+	entity: EntityType;
+	settings: BulkSettings;
+	/** Targets the job is written to; default: every CRM but the source. */
+	targets?: CrmName[];
+	log?: ProgressLog;
+}
+
+/**
+ * Starts a job (or resumes the unfinished one of this source and entity) and reads the source's
+ * changes into the spool. Returns the job once everything is read.
+ */
+export async function readSourceToSpool(connector: CrmConnector, store: StateStore, options: ReadOptions): Promise<BulkJob> {
+	const source = connector.crm;
+	const { entity, settings } = options;
+	const log = options.log ?? (() => undefined);
+	let job = await loadJob(store, source, entity, settings.dryRun);
+	if (job && job.status !== 'finished' && !settings.dryRun) {
+		job.resumed++;
+		await saveJob(store, job);
+		log(`bulk ${job.id}: resuming (${job.status}, ${job.pages} pages spooled${Object.entries(job.progress).map(([crm, p]) => `, ${crm} at page ${p!.nextPage}`).join('')})`);
+	} else {
+		// A dry run's position lived in memory only: an interrupted dry run starts over.
+		if (job && job.status !== 'finished') await dropSpool(store, job.id);
+		const targets = options.targets?.length ? [...new Set(options.targets)] : CRM_NAMES.filter((crm) => crm !== source);
+		if (targets.includes(source)) throw new Error(`The source ${source} cannot also be a target`);
+		job = {
+			v: 1,
+			id: randomUUID(),
+			source,
+			entity,
+			mode: settings.mode,
+			since: settings.since,
+			dryRun: settings.dryRun,
+			batchSize: settings.batchSize,
+			maxRecords: settings.maxRecords,
+			pageSize: settings.pageSize ?? DEFAULT_PAGE_SIZE,
+			targets,
+			status: 'reading',
+			startedAt: new Date().toISOString(),
+			pages: 0,
+			read: { changes: 0, spooled: 0, mergedDuplicates: 0, deletedInSource: 0, echoes: 0, durationMs: 0 },
+			progress: {},
+			resumed: 0,
+		};
+		await saveJob(store, job);
+		log(`bulk ${job.id}: ${job.mode}${job.since ? ` since ${job.since}` : ''}${job.dryRun ? ' (dry run)' : ''}, ${source} → ${job.targets.join(', ')}`);
+	}
+	if (job.status !== 'reading') return job;
+
+	const pollStore = bulkPollStore(store, job.dryRun);
+	for (;;) {
+		const remaining = job.maxRecords ? job.maxRecords - job.read.changes : Infinity;
+		if (remaining <= 0) break;
+		const batch = await pollChanges(connector, pollStore, {
+			entity,
+			mode: pollMode(job),
+			since: job.since,
+			maxRecords: Math.min(job.pageSize, remaining),
+			pageSize: job.pageSize,
+			// A full sweep copies every record, our own earlier writes included; a dry run consumes nothing.
+			dropEchoes: job.mode === 'incremental' && !job.dryRun,
+		});
+		const firstEventId = batch.events[0]?.eventId;
+		const alreadySpooled = firstEventId !== undefined && job.lastPage?.firstEventId === firstEventId && job.lastPage.size === batch.events.length;
+		if (!alreadySpooled) {
+			const fresh = batch.read - batch.dropped.duplicates;
+			const { records, merged, deleted } = await spoolPage(store, job, batch.events);
+			job.read.changes += fresh;
+			job.read.echoes += batch.dropped.echoes;
+			job.read.deletedInSource += deleted;
+			job.read.mergedDuplicates += merged;
+			const entries: Array<{ key: string; value: unknown }> = [];
+			if (records.length) {
+				entries.push({ key: spoolKey(job.id, job.pages), value: records });
+				job.pages++;
+				job.read.spooled += records.length;
+			}
+			if (firstEventId !== undefined) job.lastPage = { firstEventId, size: batch.events.length };
+			entries.push({ key: jobKey(job.source, job.entity, job.dryRun), value: job });
+			// Spool page and job position together; the source position only after them.
+			await store.kvPutMany(BULK_COLLECTION, entries);
+		}
+		await batch.commit();
+		log(`bulk ${job.id}: read ${job.read.changes} changes from ${source}, ${job.read.spooled} spooled in ${job.pages} pages${batch.hasMore ? '' : ' (caught up)'}`);
+		if (!batch.hasMore) break;
+	}
+	job.status = 'read';
+	job.read.durationMs = Date.now() - Date.parse(job.startedAt);
+	await saveJob(store, job);
+	return job;
+}
+
+/** Maps one page of changes to unified records with their unified ids, folding same-email records together. */
+async function spoolPage(store: StateStore, job: BulkJob, events: Awaited<ReturnType<typeof pollChanges>>['events']): Promise<{ records: SpooledRecord[]; merged: number; deleted: number }> {
+	let deleted = 0;
+	const changed: Array<{ recordId: string; record: UnifiedRecord }> = [];
+	const seen = new Map<string, number>();
+	for (const event of events) {
+		if (event.operation === 'delete' || event.operation === 'merge' || !event.record) {
+			deleted++;
+			continue;
+		}
+		const unified = unifiedValues(job.source, job.entity, event.record);
+		// A record changed twice within the page: its latest version wins.
+		const at = seen.get(event.recordId);
+		if (at !== undefined) changed[at] = { recordId: event.recordId, record: unified };
+		else {
+			seen.set(event.recordId, changed.length);
+			changed.push({ recordId: event.recordId, record: unified });
+		}
+	}
+	const known = await store.findUnifiedIds(job.entity, job.source, changed.map((c) => c.recordId));
+	const links: CrossRefLink[] = [];
+	const withIds = changed.map((c) => {
+		let unifiedId = known.get(c.recordId);
+		if (!unifiedId) {
+			unifiedId = `${job.source}:${c.recordId}`;
+			links.push({ entity: job.entity, unifiedId, crm: job.source, recordId: c.recordId });
+		}
+		return { unifiedId, source: job.source, recordId: c.recordId, record: c.record };
+	});
+	if (links.length && !job.dryRun) await store.linkMany(links);
+	const { records, merged } = foldSameEmail(withIds);
+	return { records, merged, deleted };
+}
+
+/**
+ * Within-batch dedupe: records sharing a normalised email would land on one record in every target
+ * (the upsert matches by email), so they are written once: the most complete one, with empty
+ * fields filled from the others. Fuzzier duplicates (nicknames, typos) are the Duplicate
+ * Detector's business: merging them here would write fewer records than the source holds.
+ */
+export function foldSameEmail(records: SpooledRecord[]): { records: SpooledRecord[]; merged: number } {
+	const groups = new Map<string, number[]>();
+	records.forEach((r, i) => {
+		const email = normaliseEmail(r.record.email);
+		if (!email) return;
+		const group = groups.get(email);
+		if (group) group.push(i);
+		else groups.set(email, [i]);
+	});
+	const drop = new Set<number>();
+	let merged = 0;
+	for (const members of groups.values()) {
+		if (members.length < 2) continue;
+		const master = members[chooseMaster(members.map((i) => records[i].record))];
+		const record: UnifiedRecord = { ...records[master].record };
+		for (const i of members) {
+			if (i === master) continue;
+			for (const [field, value] of Object.entries(records[i].record)) if (isEmpty(record[field]) && !isEmpty(value)) record[field] = value;
+			drop.add(i);
+			merged++;
+		}
+		records[master] = { ...records[master], record, mergedRecordIds: members.filter((i) => i !== master).map((i) => records[i].recordId) };
+	}
+	return { records: drop.size ? records.filter((_, i) => !drop.has(i)) : records, merged };
+}
+
+function isEmpty(value: unknown): boolean {
+	return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
+}
+
+// ---------------------------------------------------------------- write
+
+export interface WriteOptions {
+	source: CrmName;
+	entity: EntityType;
+	jobId: string;
+	dryRun: boolean;
+	/** Batches of a page in flight at once (default 4). */
+	concurrency?: number;
+	log?: ProgressLog;
+	/** Called with each page's per-record failures (so they need not be kept). */
+	onFailures?: (failures: BulkFailure[]) => void;
+}
+
+/** Writes the job's spool to one target, page by page from its checkpoint. Returns the target's totals. */
+export async function writeSpoolToTarget(target: CrmName, connector: () => CrmConnector, store: StateStore, options: WriteOptions): Promise<{ job: BulkJob; stats: TargetStats }> {
+	const log = options.log ?? (() => undefined);
+	const job = await loadJob(store, options.source, options.entity, options.dryRun);
+	if (!job || job.id !== options.jobId) throw new Error(`Bulk job ${options.jobId} is not the current ${options.source} ${options.entity} job (run "Bulk: Read Source Changes" first)`);
+	if (job.status === 'reading') throw new Error(`Bulk job ${job.id} has not finished reading ${job.source}`);
+	if (!job.targets.includes(target)) throw new Error(`${target} is not a target of bulk job ${job.id} (targets: ${job.targets.join(', ')})`);
+	let progress = job.progress[target];
+	if (!progress) {
+		progress = { nextPage: 0, done: false, stats: emptyTargetStats(), startedAt: new Date().toISOString() };
+		job.progress[target] = progress;
+	}
+	if (job.status === 'finished' || progress.done) return { job, stats: progress.stats };
+
+	const writer = (operation: 'upsert' | 'create') =>
+		new UpsertWriter(
+			{
+				crm: target,
+				entity: job.entity,
+				operation,
+				inputFormat: 'unified',
+				matchKey: 'email',
+				dryRun: job.dryRun,
+				batchSize: job.batchSize,
+				forceOverwrite: job.mode === 'force-overwrite',
+				// A whole-call failure (auth, outage, throttled past retries) stops the job at its checkpoint instead of failing records.
+				continueOnFail: false,
+				recordState: !job.dryRun,
+			},
+			connector,
+			async () => store,
+		);
+	const upserts = writer('upsert');
+	const creates = writer('create');
+	// CRMs without batch writes (Pipedrive) get more records in flight; the connector's limiter paces them.
+	const concurrency = Math.max(1, options.concurrency ?? (connector().maxBatchSize(job.entity, 'upsert') === 1 ? 16 : DEFAULT_WRITE_CONCURRENCY));
+	const started = Date.now();
+	const before = progress.stats.durationMs;
+	for (let page = progress.nextPage; page < job.pages; page++) {
+		const spooled = (await store.kvGet<SpooledRecord[]>(BULK_COLLECTION, spoolKey(job.id, page))) ?? [];
+		const mine = spooled.filter((r) => r.source !== target);
+		const stats = progress.stats;
+		stats.skippedOwn += spooled.length - mine.length;
+		stats.processed += mine.length;
+		// Reference ids (a contact's account) translated to the target's through the cross-reference; owners dropped.
+		const resolved = await resolveReferences(store, mine.map((r) => ({ source: r.source, recordId: r.recordId, record: r.record })), { entity: job.entity, target });
+		const items: InputItem[] = mine.map((r, index) => ({ index, record: resolved[index].record, unifiedId: r.unifiedId }));
+		stats.referencesDropped = (stats.referencesDropped ?? 0) + resolved.filter((r) => r.missing.length).length;
+		// Records without an email cannot be matched in the target: created once, then updated through the cross-reference.
+		const noEmail = items.filter((item) => !normaliseEmail(item.record.email));
+		const linked = noEmail.length && !job.dryRun ? await store.getCrossRefs(job.entity, noEmail.map((item) => item.unifiedId!)) : new Map();
+		const toCreate = new Set(noEmail.filter((item) => !linked.get(item.unifiedId!)?.ids[target]));
+		const toUpsert = items.filter((item) => !toCreate.has(item));
+		// Batches of one page at once: the page has no two records with one email (foldSameEmail), so they cannot race.
+		const size = Math.ceil(toUpsert.length / concurrency) || 1;
+		const runs: Array<Promise<ItemResult[]>> = [];
+		for (let i = 0; i < toUpsert.length; i += size) runs.push(upserts.run(toUpsert.slice(i, i + size)));
+		if (toCreate.size) runs.push(creates.run([...toCreate]));
+		const results = (await Promise.all(runs)).flat();
+		const failures: BulkFailure[] = [];
+		for (const result of results) {
+			const status = result.json.status;
+			if (!result.ok) {
+				stats.failed++;
+				const r = mine[result.index];
+				failures.push({ jobId: job.id, target, source: r.source, recordId: r.recordId, unifiedId: r.unifiedId, error: String(result.json.error), category: result.json.category, code: result.json.code, fields: result.json.fields });
+			} else if (status === 'created') stats.created++;
+			else if (status === 'updated') stats.updated++;
+			else if (status === 'unchanged') stats.unchanged++;
+			else if (status === 'dryRun') stats.wouldWrite++;
+		}
+		if (failures.length) options.onFailures?.(failures);
+		progress.nextPage = page + 1;
+		stats.durationMs = before + Date.now() - started;
+		await saveJob(store, job);
+		log(`bulk ${job.id}: ${target} page ${page + 1}/${job.pages}: ${stats.created} created, ${stats.updated} updated, ${stats.unchanged} unchanged, ${stats.failed} failed${job.dryRun ? `, ${stats.wouldWrite} would be written` : ''}`);
+	}
+	progress.done = true;
+	progress.finishedAt = new Date().toISOString();
+	progress.stats.durationMs = before + Date.now() - started;
+	await saveJob(store, job);
+	return { job, stats: progress.stats };
+}
+
+// ---------------------------------------------------------------- finish
+
+/** Sums up a fully written job, records it in the sync history and drops its spool. */
+export async function finishJob(store: StateStore, source: CrmName, entity: EntityType, jobId: string, dryRun: boolean): Promise<BulkSummary> {
+	const job = await loadJob(store, source, entity, dryRun);
+	if (!job || job.id !== jobId) throw new Error(`Bulk job ${jobId} is not the current ${source} ${entity} job`);
+	if (job.status === 'finished') {
+		const done = await store.kvScan<BulkSummary>(BULK_COLLECTION, { prefix: `history|${source}|${entity}|`, limit: 5000 });
+		const entry = done.items.find((e) => e.value.jobId === jobId);
+		if (entry) return entry.value;
+	}
+	const unfinished = job.targets.filter((crm) => !job.progress[crm]?.done);
+	if (job.status !== 'read' || unfinished.length) {
+		throw new Error(`Bulk job ${job.id} is not complete: ${job.status === 'reading' ? `${source} not fully read` : `not yet written to ${unfinished.join(', ')}`}`);
+	}
+	const finishedAt = new Date().toISOString();
+	const durationMs = Math.max(1, Date.parse(finishedAt) - Date.parse(job.startedAt));
+	const targets = Object.fromEntries(job.targets.map((crm) => [crm, job.progress[crm]!.stats]));
+	const sum = (field: 'created' | 'updated' | 'unchanged' | 'failed' | 'wouldWrite') => job.targets.reduce((total, crm) => total + job.progress[crm]!.stats[field], 0);
+	const summary: BulkSummary = {
+		jobId: job.id,
+		source,
+		entity,
+		mode: job.mode,
+		dryRun: job.dryRun,
+		processed: job.read.changes,
+		created: sum('created'),
+		updated: sum('updated'),
+		unchanged: sum('unchanged'),
+		failed: sum('failed'),
+		wouldWrite: sum('wouldWrite'),
+		durationMs,
+		recordsPerSecond: Math.round((job.read.changes / durationMs) * 1000 * 10) / 10,
+		read: job.read,
+		targets,
+		startedAt: job.startedAt,
+		finishedAt,
+		resumed: job.resumed,
+	};
+	job.status = 'finished';
+	await store.kvPutMany(BULK_COLLECTION, [
+		{ key: historyKey(summary), value: summary },
+		{ key: jobKey(source, entity, dryRun), value: job },
+	]);
+	await dropSpool(store, job.id);
+	return summary;
+}
+
+/** The sync history, newest first. */
+export async function listSyncHistory(store: StateStore, source: CrmName, entity: EntityType, limit = 100): Promise<BulkSummary[]> {
+	const all: BulkSummary[] = [];
+	let after: string | undefined;
+	for (;;) {
+		const page = await store.kvScan<BulkSummary>(BULK_COLLECTION, { prefix: `history|${source}|${entity}|`, after, limit: 1000 });
+		all.push(...page.items.map((e) => e.value));
+		if (!page.next) break;
+		after = page.next;
+	}
+	return all.reverse().slice(0, limit);
+}
