@@ -77,8 +77,10 @@ function strictMapping(crm: CrmName, entity: EntityType, create: boolean): Compi
  * Field values are checked with the CRMs' default maps in strict mode (and, on create, the CRMs'
  * required fields), unless `options.skip_validation` is true; the envelope and ids always are.
  */
-export function validateSyncRequest(body: unknown, crms: readonly CrmName[]): Validation<SyncApiRequest> {
+export function validateSyncRequest(raw: unknown, crms: readonly CrmName[]): Validation<SyncApiRequest> {
 	const reasons: Reason[] = [];
+	const body = parseText(raw);
+	if (body instanceof SyntaxError) return { ok: false, reasons: [{ path: '', message: `the request body is not valid JSON: ${body.message}` }] };
 	if (!isObject(body)) return { ok: false, reasons: [{ path: '', message: `the request body must be a JSON object; got ${kind(body)}` }] };
 	for (const key of Object.keys(body)) if (!REQUEST_KEYS.includes(key)) reasons.push({ path: key, message: `is not allowed (a request has ${REQUEST_KEYS.join(', ')})` });
 	const envelope = validateEnvelope(body, reasons);
@@ -98,8 +100,10 @@ export interface BulkEnvelope {
 }
 
 /** Checks a bulk body's envelope (not its records; see validateBulkRecord). `bytes`: the body size. */
-export function validateBulkEnvelope(body: unknown, bytes: number): Validation<BulkEnvelope> {
+export function validateBulkEnvelope(raw: unknown, bytes: number): Validation<BulkEnvelope> {
 	if (bytes > BULK_MAX_BYTES) return { ok: false, reasons: [{ path: '', message: `the body is ${bytes} bytes; the bulk API accepts up to ${BULK_MAX_BYTES} (10 MB)` }] };
+	const body = parseText(raw);
+	if (body instanceof SyntaxError) return { ok: false, reasons: [{ path: '', message: `the request body is not valid JSON: ${body.message}` }] };
 	if (!isObject(body)) return { ok: false, reasons: [{ path: '', message: `the request body must be a JSON object; got ${kind(body)}` }] };
 	const reasons: Reason[] = [];
 	const allowed = ['entity_type', 'operation', 'options', 'records'];
@@ -422,6 +426,27 @@ export async function unchangedFlags(store: StateStore, entity: EntityType, oper
 	});
 }
 
+/**
+ * merge: the merged records' unified ids become their CRM ids, taken before the first CRM merges
+ * (a merge folds the merged unified id into the master's, so later CRMs could not resolve it).
+ */
+export async function resolveMergedIds(store: StateStore, entity: EntityType, data: Array<Record<string, unknown>>): Promise<Array<Record<string, unknown>>> {
+	const unified = [...new Set(data.flatMap((d) => (Array.isArray(d.mergedIds) ? d.mergedIds : [])).filter((ref): ref is string => typeof ref === 'string'))];
+	if (!unified.length) return data;
+	const refs = await store.getCrossRefs(entity, unified);
+	return data.map((d) => {
+		if (!Array.isArray(d.mergedIds)) return d;
+		return { ...d, mergedIds: d.mergedIds.map((ref) => (typeof ref === 'string' && refs.get(ref) ? { ...refs.get(ref)!.ids } : ref)) };
+	});
+}
+
+/** What has to be read from the state store before the first CRM is written (see unchangedFlags, resolveMergedIds). */
+export async function beforeWrites(store: StateStore, request: SyncApiRequest): Promise<SyncApiRequest> {
+	if (request.operation === 'merge') return { ...request, data: (await resolveMergedIds(store, request.entity_type, [request.data]))[0] };
+	if (request.operation === 'update') return { ...request, unchanged: (await unchangedFlags(store, request.entity_type, request.operation, [request.data]))[0] };
+	return request;
+}
+
 // ---- bulk jobs ------------------------------------------------------------------------------------
 // A job's valid records are kept in the state store in pages (so memory stays bounded and the HTTP
 // answer does not wait for the CRMs); each CRM node writes the pages, the last step records the
@@ -510,11 +535,14 @@ export async function acceptBulkJob(store: StateStore, envelope: BulkEnvelope, c
 		if (page.records.length >= PAGE_SIZE) flush();
 	});
 	flush();
-	if (envelope.operation === 'update') {
-		for (const { value } of pages) {
-			const records = (value as BulkPage).records;
+	for (const { value } of pages) {
+		const records = (value as BulkPage).records;
+		if (envelope.operation === 'update') {
 			const flags = await unchangedFlags(store, envelope.entity_type, envelope.operation, records.map((r) => r.data));
 			records.forEach((r, i) => (r.unchanged = flags[i]));
+		} else if (envelope.operation === 'merge') {
+			const resolved = await resolveMergedIds(store, envelope.entity_type, records.map((r) => r.data));
+			records.forEach((r, i) => (r.data = resolved[i]));
 		}
 	}
 	await store.kvPutMany(BULK, [...pages, { key: jobKey(jobId), value: job }]);
@@ -581,6 +609,16 @@ function idOfRequest(request: SyncApiRequest): unknown {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------------
+
+/** A body n8n handed over as text (sent as text/plain) is parsed here, so bad JSON gets our 400 with the reason. */
+function parseText(body: unknown): unknown {
+	if (typeof body !== 'string') return body;
+	try {
+		return JSON.parse(body) as unknown;
+	} catch (error) {
+		return error instanceof SyntaxError ? error : new SyntaxError(String(error));
+	}
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
 	return value !== null && typeof value === 'object' && !Array.isArray(value);

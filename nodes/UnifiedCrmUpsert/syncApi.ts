@@ -10,7 +10,7 @@ import {
 	finishBulkJob,
 	getBulkJob,
 	syncResponse,
-	unchangedFlags,
+	beforeWrites,
 	validateBulkEnvelope,
 	validateSyncRequest,
 	withUnifiedId,
@@ -78,17 +78,16 @@ async function validate(ctx: IExecuteFunctions, items: INodeExecutionData[]): Pr
 			errors.push(invalid(checked.reasons, index));
 			continue;
 		}
-		const request = await withUnchangedFlag(ctx, withUnifiedId(checked.value));
+		const request = await prepareWrites(ctx, withUnifiedId(checked.value));
 		success.push({ json: { request, results: [] } as unknown as IDataObject, pairedItem: { item: index } });
 	}
 	return [success, errors];
 }
 
-/** update: compare with the synced snapshot once, before any CRM node writes (and changes) it. */
-async function withUnchangedFlag(ctx: IExecuteFunctions, request: SyncApiRequest): Promise<SyncApiRequest> {
-	if (request.operation !== 'update') return request;
-	const [unchanged] = await unchangedFlags(await openStore(ctx)(), request.entity_type, request.operation, [request.data]);
-	return { ...request, unchanged };
+/** update (unchanged?) and merge (merged ids per CRM) read the state store once, before any CRM node writes. */
+async function prepareWrites(ctx: IExecuteFunctions, request: SyncApiRequest): Promise<SyncApiRequest> {
+	if (request.operation !== 'update' && request.operation !== 'merge') return request;
+	return beforeWrites(await openStore(ctx)(), request);
 }
 
 async function write(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
@@ -135,7 +134,7 @@ async function write(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promi
 				errors.push(invalid(checked.reasons, index));
 				continue;
 			}
-			request = await withUnchangedFlag(ctx, withUnifiedId(checked.value));
+			request = await prepareWrites(ctx, withUnifiedId(checked.value));
 		}
 		const key = JSON.stringify([request.entity_type, request.operation, request.options]);
 		const group = groups.get(key) ?? [];

@@ -48,7 +48,9 @@ describe('validateSyncRequest', () => {
 	});
 
 	test('the body must be an object', () => {
-		assert.deepEqual(reasons('not json'), [{ path: '', message: 'the request body must be a JSON object; got the string "not json"' }]);
+		assert.deepEqual(reasons('"just a string"'), [{ path: '', message: 'the request body must be a JSON object; got the string "just a string"' }]);
+		assert.match(reasons('{"entity_type": ')[0].message, /^the request body is not valid JSON: /);
+		assert.ok(validateSyncRequest('{"entity_type":"contact","operation":"delete","data":{"id":"u1"}}', ALL).ok, 'a body sent as text is parsed');
 		assert.deepEqual(paths([1, 2]), ['']);
 	});
 
