@@ -1,0 +1,99 @@
+// Chaos consistency: the contact-sync template in a real n8n, wired to the five sandbox CRMs by
+// their own signed webhooks, under random creates, updates and deletes (concurrent edits of one
+// contact in two CRMs included) while the CRM APIs our nodes call fail (10% 5xx, 5% throttled, 2%
+// never answer) and webhooks arrive twice or out of order. After quiescence a checker compares
+// every CRM with what last-modified-wins dictates, looks for duplicates and counts writes.
+//
+// Small by default (150 mutations); CHAOS_MUTATIONS=10000 for the full size. CRM_SYNC_E2E_QUEUE=1
+// runs n8n in queue mode (main, 2 workers, webhook processor, Redis, Redis state store).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { check, describeMismatches } from './chaos/checker';
+import { CRMS, configureContactSync, hookUrls, subscribeContactSync, type Template } from './chaos/crms';
+import { runLoad } from './chaos/load';
+import { waitForQuiescence } from './chaos/quiescence';
+import { sandboxCredentials } from './fixtures';
+import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
+
+const MUTATIONS = Number(process.env.CHAOS_MUTATIONS || 150);
+const SEED = Number(process.env.CHAOS_SEED || 7);
+/** Target mutations per second: each one causes about five executions (its event and four echoes). */
+const RATE = Number(process.env.CHAOS_RATE || 3);
+const LANES = 3;
+/** Average writes per mutation above this mean echoes loop (a mutation needs four, one per other CRM). */
+const MAX_WRITES_PER_MUTATION = 6;
+
+const template = configureContactSync(JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template);
+
+let sandbox: Sandbox;
+let n8n: N8nInstance;
+
+before(async () => {
+	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001 });
+	n8n = await startN8n({
+		workflowObjects: [template],
+		credentials: sandboxCredentials(sandbox.urls),
+		// The settings the README recommends for high-volume sync, plus a bounded number of parallel
+		// executions and a DB ping that tolerates a starved CPU (SQLite pings time out under load and
+		// n8n then answers every webhook 503 "Database is not ready").
+		env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', N8N_CONCURRENCY_PRODUCTION_LIMIT: '20', DB_PING_TIMEOUT_MS: '30000' },
+	});
+	const urls = hookUrls(template, n8n.baseUrl);
+	for (const crm of CRMS) {
+		await waitFor(async () => (await fetch(urls[crm], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
+	}
+	await subscribeContactSync(sandbox, template, n8n.baseUrl);
+	for (const crm of CRMS) {
+		sandbox.emulators[crm]!.setFaults({
+			seed: SEED + CRMS.indexOf(crm),
+			errorRate: 0.1,
+			// Salesforce has no short-window throttle: its only limit is the daily one (403), which a
+			// client rightly does not retry, so it gets no throttle faults.
+			throttleRate: crm === 'salesforce' ? 0 : 0.05,
+			hangRate: 0.02,
+			webhookDuplicateRate: 0.1,
+			webhookReorderRate: 0.2,
+			webhookReorderWindowMs: 500,
+		});
+	}
+});
+
+after(async () => {
+	await n8n?.stop();
+	await sandbox?.stop();
+});
+
+test(`chaos: ${MUTATIONS} mutations across five CRMs under faults converge (last-modified-wins)`, { timeout: 3_600_000 }, async (t) => {
+	const loadStarted = Date.now();
+	const log = await runLoad(sandbox, { mutations: MUTATIONS, seed: SEED, parallel: LANES, pauseMs: (LANES / RATE) * 1000 });
+	const loadMs = Date.now() - loadStarted;
+	const quiescenceMs = await waitForQuiescence(sandbox);
+	const result = check(sandbox, log);
+
+	const totalWrites = CRMS.reduce((sum, crm) => sum + result.writes[crm], 0);
+	const deliveries = CRMS.flatMap((crm) => sandbox.emulators[crm]!.deliveries());
+	const kinds = (kind: string) => log.filter((m) => m.kind === kind).length;
+	const figures = [
+		`target rate ${RATE} mutations/s; mode: ${n8n.queue ? `queue (main + ${n8n.queue.workers} workers + webhook processor, Redis state store)` : 'regular'}; cores: ${cpus().length}; seed ${SEED}`,
+		`mutations: ${log.length} (create ${kinds('create')}, update ${kinds('update')}, delete ${kinds('delete')}, concurrent pairs ${new Set(log.map((m) => m.concurrentPair).filter(Boolean)).size}) on ${result.contacts} contacts`,
+		`load: ${(loadMs / 1000).toFixed(1)} s; time to quiescence after the load: ${(quiescenceMs / 1000).toFixed(1)} s`,
+		`webhook deliveries: ${deliveries.length} (duplicates ${deliveries.filter((d) => d.duplicate).length}, not ok ${deliveries.filter((d) => !d.ok).length})`,
+		`API requests from the sync: ${CRMS.map((crm) => `${crm} ${result.requests[crm].total} ${JSON.stringify(result.requests[crm].faults)}`).join('; ')}`,
+		`writes: ${totalWrites} (${CRMS.map((crm) => `${crm} ${result.writes[crm]}`).join(', ')}); writes/mutation ${(totalWrites / log.length).toFixed(2)}`,
+		`mismatches: ${result.mismatches.length}; duplicates: ${result.duplicates.length}`,
+	];
+	if (result.mismatches.length) figures.push(describeMismatches(result.mismatches));
+	for (const d of result.duplicates.slice(0, 10)) figures.push(`  duplicate in ${d.crm}: ${d.email} ids ${d.ids.join(', ')}`);
+	const report = figures.join('\n');
+	t.diagnostic(report);
+	console.log(`\n--- chaos figures ---\n${report}\n`);
+
+	assert.equal(result.duplicates.length, 0, 'no duplicate records');
+	assert.ok(totalWrites / log.length <= MAX_WRITES_PER_MUTATION, `writes per mutation ${(totalWrites / log.length).toFixed(2)} > ${MAX_WRITES_PER_MUTATION}: echoes loop`);
+	assert.equal(result.mismatches.length, 0, `every CRM holds what last-modified-wins dictates:\n${describeMismatches(result.mismatches)}`);
+});
