@@ -70,7 +70,7 @@ for (const { file, workflow } of templates) {
 			await page.setCookie({ ...authCookie, domain: origin.hostname, path: '/' });
 			await page.goto(`${n8n.baseUrl}/workflow/${workflow.id}`, { waitUntil: 'networkidle2', timeout: 120_000 });
 			const nodeCount = workflow.nodes.filter((n) => n.type !== 'n8n-nodes-base.stickyNote').length;
-			await page.waitForFunction((n) => document.querySelectorAll('[data-test-id="canvas-node"]').length >= n, { timeout: 120_000 }, nodeCount);
+			await page.waitForFunction(`document.querySelectorAll('[data-test-id="canvas-node"]').length >= ${nodeCount}`, { timeout: 120_000 });
 			// Let the canvas finish its fit-to-view before measuring and capturing.
 			await new Promise((r) => setTimeout(r, 1500));
 
@@ -84,9 +84,7 @@ for (const { file, workflow } of templates) {
 			assert.deepEqual(withIssues, [], `nodes with parameter or credential issues: ${withIssues.join(', ')}`);
 
 			// The editor's onboarding checklist would cover part of the canvas.
-			await page.evaluate(() => {
-				for (const el of document.querySelectorAll('div')) if (el.firstElementChild?.textContent?.trim() === 'Production Checklist') el.remove();
-			});
+			await page.evaluate(`for (const el of document.querySelectorAll('div')) if (el.firstElementChild?.textContent?.trim() === 'Production Checklist') el.remove();`);
 			await page.click('[data-test-id="zoom-to-fit"]');
 			await new Promise((r) => setTimeout(r, 800));
 			const target = join(SCREENSHOTS_DIR, file.replace(/\.json$/, '.png'));
