@@ -6,7 +6,7 @@
 // Not a benchmark itself (no run()), so test/bench/index.ts skips it.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -361,28 +361,42 @@ export interface CapturedWebhook {
 	body: string;
 }
 
-/** Receives the sandbox's webhooks in this process, so real payloads can be replayed to n8n at a chosen time. */
-async function captureServer(): Promise<{ url: string; take(): CapturedWebhook[]; server: Server }> {
-	let captured: Array<{ headers: Record<string, string>; body: string }> = [];
+/**
+ * Receives the sandbox's webhooks in this process (at /<source>), so real payloads can be replayed
+ * to n8n at a chosen time.
+ */
+async function captureServer() {
+	const captured = new Map<string, Array<{ headers: Record<string, string>; body: string }>>();
 	const server = createServer((req, res) => {
 		const chunks: Buffer[] = [];
 		req.on('data', (c: Buffer) => chunks.push(c));
 		req.on('end', () => {
 			const headers: Record<string, string> = {};
 			for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string' && !['host', 'content-length', 'connection'].includes(key)) headers[key] = value;
-			captured.push({ headers, body: Buffer.concat(chunks).toString('utf8') });
+			const list = captured.get(req.url ?? '') ?? [];
+			list.push({ headers, body: Buffer.concat(chunks).toString('utf8') });
+			captured.set(req.url ?? '', list);
 			res.end('ok');
 		});
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as { port: number };
 	return {
-		url: `http://127.0.0.1:${port}/capture`,
+		url: (source: Crm) => `http://127.0.0.1:${port}/${source}`,
 		server,
-		take() {
-			const out = captured;
-			captured = [];
-			return out.map((c) => ({ ...c, email: '' }));
+		/**
+		 * The captured webhooks of `source` carrying the given emails, in that order. Others are
+		 * dropped: the same subscription also reports the sync's own writes when `source` is a target.
+		 */
+		take(source: Crm, emails: string[], emailOf: (body: string) => string): Array<{ email: string; headers: Record<string, string>; body: string }> {
+			const byEmail = new Map<string, { headers: Record<string, string>; body: string }>();
+			for (const c of captured.get(`/${source}`) ?? []) byEmail.set(emailOf(c.body).toLowerCase(), c);
+			captured.delete(`/${source}`);
+			return emails.map((email) => {
+				const c = byEmail.get(email);
+				if (!c) throw new Error(`${source} sent no webhook for ${email}`);
+				return { email, ...c };
+			});
 		},
 	};
 }
@@ -392,6 +406,8 @@ export interface RigOptions {
 	env?: Record<string, string>;
 	/** Subscribe the target CRMs' webhooks to n8n too, so every write echoes back as in production. */
 	echoes?: boolean;
+	/** n8n queue mode (harness: main, workers, webhook processor, Redis, PostgreSQL, Redis state store). */
+	queue?: boolean | { workers?: number };
 }
 
 /** The sandbox, n8n with the contact-sync template and the floor, and payload factories. */
@@ -408,6 +424,7 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 			workflowObjects: [template as unknown as Record<string, unknown>, floorWorkflow('benchFloorWorkflow', 'bench-floor')],
 			credentials: sandboxCredentials(sandbox.urls),
 			env: options.env,
+			queue: options.queue,
 		});
 	} catch (error) {
 		capture.server.close();
@@ -424,12 +441,12 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 		method: 'POST',
 		headers: { 'x-api-token': 'sandbox-token', 'content-type': 'application/json' },
 		body: JSON.stringify({
-			subscription_url: capture.url, event_action: 'create', event_object: 'person', version: '2.0',
+			subscription_url: capture.url('pipedrive'), event_action: 'create', event_object: 'person', version: '2.0',
 			http_auth_user: trigger('pipedrive').parameters.basicAuthUser, http_auth_password: secret('pipedrive'),
 		}),
 	});
 	if (!pdHook.ok) throw new Error(`Pipedrive webhook: ${pdHook.status} ${await pdHook.text()}`);
-	sandbox.emulators.salesforce!.addSubscription({ type: 'changeEvent', url: capture.url, secret: secret('salesforce'), entities: ['Contact'] });
+	sandbox.emulators.salesforce!.addSubscription({ type: 'changeEvent', url: capture.url('salesforce'), secret: secret('salesforce'), entities: ['Contact'] });
 	if (options.echoes) {
 		const e = sandbox.emulators;
 		e.hubspot!.addSubscription({ url: hookUrl('hubspot'), clientSecret: secret('hubspot'), types: ['contact.creation', 'contact.propertyChange'] });
@@ -447,19 +464,18 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 
 	/** `n` persons created in Pipedrive's UI; their real "create person" webhooks (one person each). */
 	async function pipedriveEvents(n: number): Promise<CapturedWebhook[]> {
+		const emails: string[] = [];
 		for (let i = 0; i < n; i++) {
 			const k = ++serial;
+			emails.push(`bench${k}.${run}@pipedrive.example`);
 			await admin('pipedrive', '/__admin/ui/api/v2/persons', {
 				name: `Bench${k} Person${run}`,
-				emails: [{ value: `bench${k}.${run}@pipedrive.example`, primary: true, label: 'work' }],
+				emails: [{ value: emails[i], primary: true, label: 'work' }],
 				phones: [{ value: `+1415${String(5_000_000 + k).padStart(7, '0')}`, primary: true, label: 'work' }],
 			});
 		}
 		await sandbox.emulators.pipedrive!.webhooksIdle();
-		return capture.take().map((c) => {
-			const data = (JSON.parse(c.body) as { data: { emails: Array<{ value: string }> } }).data;
-			return { ...c, email: data.emails[0].value.toLowerCase() };
-		});
+		return capture.take('pipedrive', emails, (body) => (JSON.parse(body) as { data: { emails: Array<{ value: string }> } }).data.emails[0]?.value ?? '');
 	}
 
 	/**
@@ -467,18 +483,20 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 	 * created in Salesforce's UI), signed as one body: the CRM-native batch of the working sources.
 	 */
 	async function salesforceBatches(batches: number, size: number): Promise<Array<CapturedWebhook & { emails: string[] }>> {
+		const emails: string[] = [];
 		for (let i = 0; i < batches * size; i++) {
 			const k = ++serial;
-			await admin('salesforce', '/__admin/sobjects/Contact', { FirstName: `Bench${k}`, LastName: `Contact${run}`, Email: `bench${k}.${run}@salesforce.example`, Phone: `+1415${String(6_000_000 + k).padStart(7, '0')}` });
+			emails.push(`bench${k}.${run}@salesforce.example`);
+			await admin('salesforce', '/__admin/sobjects/Contact', { FirstName: `Bench${k}`, LastName: `Contact${run}`, Email: emails[i], Phone: `+1415${String(6_000_000 + k).padStart(7, '0')}` });
 		}
 		await sandbox.emulators.salesforce!.webhooksIdle();
-		const events = capture.take().map((c) => JSON.parse(c.body) as { data: { payload: { Email: string } } });
+		const events = capture.take('salesforce', emails, (body) => String((JSON.parse(body) as { data: { payload: { Email?: string } } }).data.payload.Email ?? ''));
 		return Array.from({ length: batches }, (_, b) => {
 			const slice = events.slice(b * size, (b + 1) * size);
-			const body = JSON.stringify(slice);
+			const body = JSON.stringify(slice.map((e) => JSON.parse(e.body) as unknown));
 			return {
 				email: '',
-				emails: slice.map((e) => e.data.payload.Email.toLowerCase()),
+				emails: slice.map((e) => e.email),
 				headers: { 'content-type': 'application/json', 'x-sfdc-signature': createHmac('sha256', secret('salesforce')).update(body).digest('base64') },
 				body,
 			};

@@ -7,8 +7,10 @@
 // Events arrive open-loop at that rate (sent on schedule whether or not earlier ones are done), each
 // a Pipedrive "create person" webhook as the sandbox sends it; an item is processed when the
 // contact exists in HubSpot, Salesforce, Zoho and Dynamics (time taken from the emulators' stores).
-// n8n runs in its regular mode: every webhook starts an execution at once, so the queue is n8n's
-// set of running executions. (n8n queue mode, with Redis and workers, is not measured here.)
+// By default n8n runs in its regular mode: every webhook starts an execution at once, so the queue
+// is n8n's set of running executions. N8N_QUEUE_MODE=1 runs n8n's queue mode instead (the
+// harness's main + 2 workers + webhook processor, Redis, PostgreSQL, Redis state store): the queue
+// is then n8n's Bull queue.
 //
 //   npm run build && npx tsx test/bench/n8n-queue.ts [--json]
 //   N8N_QUEUE_RATE=50 (events/s)  N8N_QUEUE_SECONDS=60 (default 10)  N8N_QUEUE_WAIT=180 (s to wait
@@ -22,14 +24,15 @@ const RATE = Number(process.env.N8N_QUEUE_RATE) || (3 * BRIEF_PER_MINUTE) / 60;
 const SECONDS = Number(process.env.N8N_QUEUE_SECONDS) || 10;
 const WAIT_S = Number(process.env.N8N_QUEUE_WAIT) || 120;
 const CONFIG = process.env.N8N_QUEUE_CONFIG || 'save-none';
+const QUEUE_MODE = process.env.N8N_QUEUE_MODE === '1';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function run(): Promise<unknown> {
 	const total = Math.round(RATE * SECONDS);
 	const env = n8nConfig(CONFIG);
-	console.log(`cores: ${cpus().length}; ${RATE} events/s (3× the brief's 1,000/min) for ${SECONDS} s = ${total} events; n8n config "${CONFIG}" ${JSON.stringify(env)} + lazy isolate acquisition`);
-	const rig = await startContactSyncRig({ env });
+	console.log(`cores: ${cpus().length}; ${RATE} events/s (3× the brief's 1,000/min) for ${SECONDS} s = ${total} events; n8n config "${CONFIG}" ${JSON.stringify(env)} + lazy isolate acquisition; ${QUEUE_MODE ? 'n8n queue mode, 2 workers' : 'n8n regular mode'}`);
+	const rig = await startContactSyncRig({ env, queue: QUEUE_MODE ? { workers: 2 } : false });
 	try {
 		const targets = targetsOf('pipedrive');
 		const warmUp = await rig.pipedriveEvents(10);
@@ -71,7 +74,7 @@ export async function run(): Promise<unknown> {
 		console.log(`processed within 30 s: ${within30}% (brief 95%) → ${within30 >= 95 ? 'met' : 'NOT met'}`);
 		console.log(`completion rate: ${(done.length / Math.max(sendS, lastDone)).toFixed(1)} events/s over ${Math.max(sendS, lastDone).toFixed(1)} s`);
 		console.log(describeCpu(cpu));
-		return { config: CONFIG, env, ratePerSecond: RATE, seconds: SECONDS, events: total, processed: done.length, httpErrors, within5sPct: within5, within30sPct: within30, latency: summary, cpu };
+		return { config: CONFIG, env, queueMode: QUEUE_MODE, ratePerSecond: RATE, seconds: SECONDS, events: total, processed: done.length, httpErrors, within5sPct: within5, within30sPct: within30, latency: summary, cpu };
 	} finally {
 		await rig.stop();
 	}
