@@ -7,7 +7,7 @@ import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
 import { CrmError, NotImplementedError } from '../connectors';
 import { compileMapping, type CompiledMapping } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
-import { echoFingerprint, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
+import { echoFingerprint, holdsAll, markHeld, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 
 export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
 
@@ -181,8 +181,13 @@ export class UpsertWriter {
 		const snapshots = store ? await store.getSnapshots(job.entity, batch.map((p) => p.item.unifiedId).filter((x): x is string => !!x)) : new Map<string, Snapshot>();
 		const byId: Prepared[] = [];
 		const byKey: Prepared[] = [];
+		const latest: Prepared[] = [];
 		for (const p of batch) {
 			const snapshot = p.item.unifiedId ? snapshots.get(p.item.unifiedId) : undefined;
+			if (store && isResolvedTruth(snapshot) && !job.forceOverwrite) {
+				latest.push(p);
+				continue;
+			}
 			if (!job.forceOverwrite && p.crmId && snapshot && !snapshot.deletedAt && p.unified && sameAsSnapshot(p.unified, snapshot.record)) {
 				results.push({ index: p.item.index, ok: true, json: this.base(p, { status: 'unchanged', id: p.crmId }) });
 				continue;
@@ -195,7 +200,54 @@ export class UpsertWriter {
 			...(byKey.length ? await connector.upsert(job.entity, matchField, byKey.map((p, ref) => ({ ref: ref + byId.length, fields: p.fields }))) : []),
 		];
 		results.push(...(await this.finishWrites(store, [...byId, ...byKey], outcomes, snapshots)));
+		if (latest.length) results.push(...(await this.upsertLatest(connector, store!, latest)));
 		return results;
+	}
+
+	/**
+	 * Records whose snapshot is the resolved truth (Conflict Resolver, synced-state mode): under a
+	 * short lock per (record, CRM), re-read the snapshot and write its values as they are now, so
+	 * of two executions writing one record to this CRM the last one always writes the newest truth.
+	 * A CRM that already holds every resolved value is not written (no echo, no loop).
+	 */
+	private async upsertLatest(connector: CrmConnector, store: StateStore, batch: Prepared[]): Promise<ItemResult[]> {
+		const { job } = this;
+		const locks = batch.map((p) => `write:${job.entity}:${p.item.unifiedId}:${job.crm}`);
+		return withLocks(store, locks, async () => {
+			const fresh = await store.getSnapshots(job.entity, batch.map((p) => p.item.unifiedId!));
+			const results: ItemResult[] = [];
+			const byId: Prepared[] = [];
+			const byKey: Prepared[] = [];
+			const truths = new Map<Prepared, UnifiedRecord>();
+			for (const p of batch) {
+				const snapshot = fresh.get(p.item.unifiedId!);
+				if (!isResolvedTruth(snapshot)) {
+					results.push(this.fail(p.item, 'The synced record was deleted or merged away while this write waited', { category: 'conflict', code: 'STATE_CHANGED' }));
+					continue;
+				}
+				if (p.crmId && holdsAll(snapshot.held?.[job.crm]?.fields, snapshot.record)) {
+					results.push({ index: p.item.index, ok: true, json: this.base(p, { status: 'unchanged', id: p.crmId, revision: snapshot.revision }) });
+					continue;
+				}
+				this.overlayTruth(p, snapshot.record);
+				truths.set(p, snapshot.record);
+				(p.crmId ? byId : byKey).push(p);
+			}
+			const matchField = byKey.length ? this.crmMatchField(connector) : '';
+			const outcomes = [
+				...(byId.length ? await connector.update(job.entity, byId.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields }))) : []),
+				...(byKey.length ? await connector.upsert(job.entity, matchField, byKey.map((p, ref) => ({ ref: ref + byId.length, fields: p.fields }))) : []),
+			];
+			results.push(...(await this.finishWrites(store, [...byId, ...byKey], outcomes, fresh, truths)));
+			return results;
+		}, { ttlMs: 60_000, waitMs: 60_000 });
+	}
+
+	/** The item's fields with the resolved values on top (default map; the item's extra fields stay). */
+	private overlayTruth(p: Prepared, truth: UnifiedRecord): void {
+		const { job } = this;
+		p.fields = { ...p.fields, ...mapping('fromUnified', job.crm, job.entity).map(truth).record };
+		p.unified = job.inputFormat === 'unified' ? { ...p.unified, ...truth } : mapping('toUnified', job.crm, job.entity).map(p.fields).record;
 	}
 
 	private async update(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
@@ -207,12 +259,14 @@ export class UpsertWriter {
 	}
 
 	/** Records state for successful writes and turns outcomes into item results. */
-	private async finishWrites(store: StateStore | undefined, batch: Prepared[], outcomes: WriteOutcome[], known?: Map<string, Snapshot>): Promise<ItemResult[]> {
+	/** `truths`: items of resolved-truth records (their snapshot is not rewritten; the CRM is marked as holding the truth). */
+	private async finishWrites(store: StateStore | undefined, batch: Prepared[], outcomes: WriteOutcome[], known?: Map<string, Snapshot>, truths?: Map<Prepared, UnifiedRecord>): Promise<ItemResult[]> {
 		const { job } = this;
 		const results: ItemResult[] = [];
 		const links: CrossRefLink[] = [];
 		const echoes: EchoFingerprint[] = [];
 		const written: Array<{ unifiedId: string; values: UnifiedRecord }> = [];
+		const held: Array<{ unifiedId: string; truth: UnifiedRecord }> = [];
 		for (const outcome of outcomes) {
 			const p = batch[outcome.ref];
 			if (outcome.status === 'failed') {
@@ -223,9 +277,11 @@ export class UpsertWriter {
 			results.push({ index: p.item.index, ok: true, json: this.base(p, { status: outcome.status, id: outcome.id, unifiedId }) });
 			if (!store || outcome.status === 'unchanged') continue;
 			links.push({ entity: job.entity, unifiedId, crm: job.crm, recordId: outcome.id });
+			const truth = truths?.get(p);
+			if (truth) held.push({ unifiedId, truth });
 			if (p.unified) {
 				echoes.push(echoFingerprint(job.crm, job.entity, outcome.id, p.unified));
-				written.push({ unifiedId, values: p.unified });
+				if (!truth) written.push({ unifiedId, values: p.unified });
 			}
 		}
 		if (store) {
@@ -241,6 +297,7 @@ export class UpsertWriter {
 			if (links.length) await store.linkMany(links);
 			if (snapshots.length) await store.putSnapshots(snapshots);
 			if (echoes.length) await store.recordEchoes(echoes, ECHO_TTL_MS);
+			for (const h of held) await markHeld(store, job.entity, h.unifiedId, job.crm, h.truth);
 		}
 		return results;
 	}
@@ -328,6 +385,11 @@ export class UpsertWriter {
 	private fail(item: InputItem, message: string, extra: Record<string, unknown> = {}): ItemResult {
 		return { index: item.index, ok: false, json: { error: message, ...dropUndefined(extra), crm: this.job.crm, entity: this.job.entity, operation: this.job.operation, ...(item.unifiedId ? { unifiedId: item.unifiedId } : {}) } };
 	}
+}
+
+/** A snapshot the Conflict Resolver keeps as the resolved truth (synced-state mode), not deleted. */
+function isResolvedTruth(snapshot: Snapshot | undefined): snapshot is Snapshot {
+	return snapshot !== undefined && snapshot.revision !== undefined && !snapshot.deletedAt;
 }
 
 function isUnifiedKind(key: string): boolean {

@@ -1,0 +1,110 @@
+// UpsertWriter with records whose snapshot is the resolved truth: it writes the newest resolved
+// values at write time (under a lock per record and CRM), skips a CRM that already holds them,
+// and leaves echo fingerprints of what it wrote. Real HubSpot sandbox over HTTP; embedded store
+// and a real redis-server.
+
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { resolveAgainstState, type ConflictOptions } from '../../lib/conflict';
+import { createConnector } from '../../lib/connectors';
+import { unifiedValues } from '../../lib/events/echo';
+import { openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
+import { UpsertWriter, type InputItem } from '../../lib/sync/upsert-writer';
+import { startRedisServer, type RedisServer } from './state.redis-server';
+
+const LMW: ConflictOptions = { strategy: 'last-modified-wins' };
+let sandbox: Sandbox;
+let redis: RedisServer;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-conflict-writer-'));
+
+before(async () => {
+	sandbox = await startSandbox({ crms: ['hubspot'] });
+	redis = await startRedisServer();
+});
+after(async () => {
+	await sandbox?.stop();
+	await redis?.stop();
+	fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function writer(store: StateStore): UpsertWriter {
+	const connector = createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! });
+	return new UpsertWriter(
+		{ crm: 'hubspot', entity: 'contact', operation: 'upsert', inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
+		() => connector,
+		async () => store,
+	);
+}
+
+/** What the unified → HubSpot Field Mapper gives the upsert node (HubSpot field names). */
+const item = (unifiedId: string, email: string, phone: string, index = 0): InputItem => ({ index, unifiedId, record: { email, firstname: 'Ada', lastname: 'Lovelace', phone } });
+
+function hubspotContact(email: string): Record<string, unknown>[] {
+	const rows = (sandbox.emulators.hubspot!.dump() as Record<string, Array<{ properties: Record<string, unknown>; archived?: boolean }>>).contacts ?? [];
+	return rows.filter((r) => r.properties.email === email && !r.archived).map((r) => r.properties);
+}
+
+function suite(name: string, open: () => Promise<StateStore>): void {
+	describe(`writer with the resolved truth: ${name}`, () => {
+		test('a stale item writes the newest truth; a second write is skipped; the write leaves an echo fingerprint', async () => {
+			const store = await open();
+			const email = `ada.${randomUUID().slice(0, 8)}@example.com`;
+			const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
+			const [first] = await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+			assert.equal(first.ok, true, JSON.stringify(first.json));
+			const hubspotId = String(first.json.id);
+			assert.equal(await store.findUnifiedId('contact', 'hubspot', hubspotId), created.unifiedId, 'linked to the unified id');
+
+			// A newer phone from Salesforce is committed; an execution still carrying the old phone writes the new one.
+			await store.link({ entity: 'contact', unifiedId: created.unifiedId, crm: 'salesforce', recordId: 'sf-1' });
+			await resolveAgainstState(store, { entity: 'contact', source: 'salesforce', recordId: 'sf-1', record: { phone: '+14155550199' }, modifiedAt: new Date() }, LMW);
+			const [stale] = await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+			assert.equal(stale.json.status, 'updated', JSON.stringify(stale.json));
+			const [contact] = hubspotContact(email);
+			assert.equal(contact.phone, '+14155550199');
+			assert.equal(hubspotContact(email).length, 1, 'no duplicate');
+
+			const [again] = await writer(store).run([item(created.unifiedId, email, '+14155550199')]);
+			assert.equal(again.json.status, 'unchanged', 'HubSpot holds the truth: no write');
+
+			// The snapshot stays the truth (field times untouched by the write); HubSpot is known to hold it.
+			const snap = await store.getSnapshot('contact', created.unifiedId);
+			assert.equal(snap?.fieldSource?.phone, 'salesforce');
+			assert.ok(snap?.held?.hubspot, 'held values of HubSpot recorded');
+			assert.equal(await store.consumeEcho('hubspot', 'contact', hubspotId, unifiedValues('hubspot', 'contact', contact)), true, 'the echo of the write is recognised');
+			await store.close();
+		});
+
+		test('racing writers and a commit: the last write to the CRM carries the newest truth (10 rounds)', async () => {
+			const store = await open();
+			for (let round = 0; round < 10; round++) {
+				const email = `race.${round}.${randomUUID().slice(0, 8)}@example.com`;
+				const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
+				await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+				await store.link({ entity: 'contact', unifiedId: created.unifiedId, crm: 'salesforce', recordId: `sf-${round}` });
+				const newPhone = `+141555502${String(round).padStart(2, '0')}`;
+				const results = await Promise.all([
+					// An execution of the older revision writing late...
+					writer(store).run([item(created.unifiedId, email, '+14155550100')]),
+					// ...while another commits a newer phone and then writes it.
+					(async () => {
+						await resolveAgainstState(store, { entity: 'contact', source: 'salesforce', recordId: `sf-${round}`, record: { phone: newPhone }, modifiedAt: new Date() }, LMW);
+						return writer(store).run([item(created.unifiedId, email, newPhone)]);
+					})(),
+				]);
+				for (const [r] of results) assert.equal(r.ok, true, JSON.stringify(r.json));
+				assert.equal(hubspotContact(email)[0].phone, newPhone, `round ${round}`);
+			}
+			await store.close();
+		});
+	});
+}
+
+suite('embedded', () => openStateStore({ backend: 'embedded', path: path.join(tmp, 'state.sqlite'), namespace: randomUUID() }));
+suite('redis (real redis-server)', () => openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port: redis.port }, namespace: randomUUID() } as StateStoreConfig));
