@@ -42,7 +42,9 @@ export async function writeByOperation(
 		groups.set(route, [...(groups.get(route) ?? []), item]);
 	}
 	const store = openStore && !job.dryRun && job.recordState ? await openStore() : undefined;
-	const run = (operation: WriteOperationName, group: InputItem[]) => new UpsertWriter({ ...job, operation }, connector, openStore).run(group);
+	// forceOverwrite: the writer's "unchanged" check compares with the one snapshot all targets
+	// share, so after the first target wrote a change the others would skip it as unchanged.
+	const run = (operation: WriteOperationName, group: InputItem[]) => new UpsertWriter({ ...job, operation, forceOverwrite: true }, connector, openStore).run(group);
 
 	const upserts = groups.get('upsert') ?? [];
 	if (upserts.length) {

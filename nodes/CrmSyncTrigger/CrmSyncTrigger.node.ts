@@ -13,7 +13,7 @@ import {
 
 import { isEchoOfOwnWrite } from '../../lib/events/echo';
 import type { CrmName, EntityType } from '../../lib/model';
-import type { StateStore } from '../../lib/state';
+import { StateStoreError, type StateStore } from '../../lib/state';
 import { createConnector } from '../../lib/connectors';
 import {
 	acceptAndEnrich,
@@ -159,7 +159,7 @@ export class CrmSyncTrigger implements INodeType {
 			});
 		} catch (error) {
 			// Not recorded = not acknowledged: the CRM redelivers later (claims were released).
-			const what = error instanceof RecordFetchError ? 'CRM unavailable' : 'state store unavailable';
+			const what = error instanceof RecordFetchError ? 'CRM unavailable' : error instanceof StateStoreError ? 'state store unavailable' : 'cannot process the events';
 			return reply(json(503, { error: `${what}: ${(error as Error).message}` }));
 		}
 		if (accepted.events.length === 0) return reply(outcome.reply);

@@ -132,15 +132,11 @@ export const triggerProperties: INodeProperties[] = [
 		displayOptions: show(['pipedrive', 'zoho']),
 	},
 	...fetchRecordsProperties,
-	// The same authentication choice (and credential types) as Unified CRM Upsert, shown when the
-	// node calls the CRM: to register its subscription or to fetch records (conditions exclusive,
-	// n8n's display conditions cannot say "or").
+	// The same authentication choice (and credential types) as Unified CRM Upsert, shown with the
+	// credential (see subscriptionCredentials).
 	...upsertProperties
 		.filter((p) => p.name === 'pipedriveAuthentication')
-		.flatMap((p): INodeProperties[] => [
-			{ ...p, displayOptions: showRegistered('pipedrive', true) },
-			{ ...p, displayOptions: { show: { crm: ['pipedrive'], registerSubscription: [false], fetchRecords: [true] } } },
-		]),
+		.map((p): INodeProperties => ({ ...p, displayOptions: show(['pipedrive']) })),
 	...upsertProperties
 		.filter((p) => p.name === 'hubspotAuthentication')
 		.map((p): INodeProperties => ({ ...p, displayOptions: { show: { crm: ['hubspot'], fetchRecords: [true] } } })),

@@ -16,18 +16,15 @@ export const SUBSCRIBING_CRMS: readonly CrmName[] = ['pipedrive', 'zoho'];
 
 /**
  * The source CRM's credential: for the subscription calls (Pipedrive, Zoho) and for fetching the
- * changed records (every CRM, option Fetch Full Records). Shown only when one of them needs it;
- * n8n's display conditions cannot say "or", so Pipedrive and Zoho list the credential twice under
- * conditions that exclude each other.
+ * changed records (every CRM, option Fetch Full Records). n8n checks a credential against the
+ * first description of its type and its display conditions cannot say "or": Pipedrive and Zoho
+ * show theirs whenever the CRM is selected (optional; the calls that need it say so when it is
+ * missing), the others only when records are fetched.
  */
-export const subscriptionCredentials: INodeCredentialDescription[] = CREDENTIAL_TYPES.flatMap(([crm, auth, name]): INodeCredentialDescription[] => {
+export const subscriptionCredentials: INodeCredentialDescription[] = CREDENTIAL_TYPES.map(([crm, auth, name]): INodeCredentialDescription => {
 	const authShow = auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {};
-	const fetching = { name, required: true, displayOptions: { show: { crm: [crm], fetchRecords: [true], ...authShow } } };
-	if (!SUBSCRIBING_CRMS.includes(crm as CrmName)) return [fetching];
-	return [
-		{ name, required: true, displayOptions: { show: { crm: [crm], registerSubscription: [true], ...authShow } } },
-		{ ...fetching, displayOptions: { show: { ...fetching.displayOptions.show, registerSubscription: [false] } } },
-	];
+	if (SUBSCRIBING_CRMS.includes(crm as CrmName)) return { name, required: false, displayOptions: { show: { crm: [crm], ...authShow } } };
+	return { name, required: true, displayOptions: { show: { crm: [crm], fetchRecords: [true], ...authShow } } };
 });
 
 type Context = IHookFunctions | IWebhookFunctions;
