@@ -93,6 +93,9 @@ export async function resolveAgainstState(
 			return finish(resolved, change, unifiedId, at, { action: 'skip', merged: null, reason: `tombstoned (deleted in ${snapshot.deletedBy ?? 'a CRM'} at ${snapshot.deletedAt}); not re-created` });
 		}
 		if (snapshot?.deletedAt) throw new ConflictError(`Synced-state mode supports the tombstone delete policy only (got ${resolved.deletePolicy})`);
+		if (!snapshot && !Object.values(change.record!).some((v) => v !== undefined)) {
+			throw new ConflictError(`Nothing to sync: the change from ${change.source} carries no field values and the record was never synced (fetch the record in the trigger)`);
+		}
 		const merge = mergeIntoState(change, unifiedId, snapshot, resolved, at);
 		if (merge.review.length > 0) {
 			const reviewInput: ConflictInput = {

@@ -16,6 +16,7 @@
 import { isCrmName, isEntityType, type EntityType, type UnifiedRecord } from '../model';
 import type { Snapshot } from '../state/types';
 import { ConflictError } from './options';
+import type { StateChange } from './against-state';
 import type { ConflictInput, SideState, TimeInput } from './types';
 
 /** Keys of the item shape; everything else on an item is passed through to the output. */
@@ -101,4 +102,28 @@ export function passThrough(json: Record<string, unknown>): Record<string, unkno
 	const rest: Record<string, unknown> = {};
 	for (const [key, value] of Object.entries(json)) if (!ITEM_INPUT_KEYS.includes(key)) rest[key] = value;
 	return rest;
+}
+
+/**
+ * Synced-state mode: a SyncEvent item (CRM Sync Trigger → Field Mapper) as a StateChange.
+ * `{ source, recordId, unifiedId?, entity?, operation?, occurredAt?, fieldModifiedAt?, <recordField>: {...} }`
+ */
+export function stateChangeFromItem(json: Record<string, unknown>, recordField: string, defaultEntity?: EntityType): StateChange {
+	const entity = json.entity ?? defaultEntity;
+	if (!isEntityType(entity)) throw new ConflictError(`"entity" must be one of contact, lead, account, opportunity, activity; got ${JSON.stringify(entity)}`);
+	if (!isCrmName(json.source)) throw new ConflictError(`"source" must be the CRM the change comes from; got ${JSON.stringify(json.source)}`);
+	const deleted = json.operation === 'delete' || json.incomingDeleted === true;
+	const record = recordField ? json[recordField] : json;
+	if (!deleted && !isObject(record)) throw new ConflictError(`"${recordField}" must be the changed record in the unified model (an object)`);
+	const id = (v: unknown) => (v === undefined || v === null || v === '' ? undefined : String(v));
+	return {
+		entity,
+		source: json.source,
+		recordId: id(json.recordId),
+		unifiedId: id(json.unifiedId),
+		record: isObject(record) ? (record as UnifiedRecord) : undefined,
+		modifiedAt: (json.occurredAt ?? json.incomingModifiedAt) as TimeInput | undefined,
+		fieldModifiedAt: times(json.fieldModifiedAt ?? json.incomingFieldModifiedAt, 'fieldModifiedAt'),
+		deleted,
+	};
 }

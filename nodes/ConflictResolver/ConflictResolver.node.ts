@@ -13,8 +13,10 @@ import {
 	enqueueForReview,
 	normalizeOptions,
 	passThrough,
+	resolveAgainstState,
 	resolveConflict,
 	resolveQueuedReview,
+	stateChangeFromItem,
 	type ConflictOptions,
 	type FieldRule,
 	type Resolution,
@@ -59,8 +61,8 @@ export class ConflictResolver implements INodeType {
 		defaults: { name: 'Conflict Resolver' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Resolved', 'Needs Review'],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Resolved', 'Needs Review', 'Unchanged'],
 		credentials: [redisStateCredential],
 		properties: conflictResolverProperties,
 	};
@@ -85,8 +87,9 @@ export class ConflictResolver implements INodeType {
 		};
 
 		try {
-			if (operation === 'resolveReview') return [await resolveReviews.call(this, items, store), []];
-			return await resolveItems.call(this, items, options, store);
+			if (operation === 'resolveReview') return [await resolveReviews.call(this, items, store), [], []];
+			if ((this.getNodeParameter('against', 0, 'target') as string) === 'syncedState') return await resolveStateItems.call(this, items, options, store);
+			return [...(await resolveItems.call(this, items, options, store)), []];
 		} finally {
 			if (storePromise) await storePromise.then((s) => s.close()).catch(() => undefined);
 		}
@@ -178,6 +181,72 @@ async function resolveItems(
 		}
 	}
 	return [resolved, review];
+}
+
+function settingsOf(ctx: IExecuteFunctions, options: NodeOptions): ConflictOptions {
+	try {
+		const settings = conflictOptions(ctx, options);
+		// Validate once up front: a configuration error fails the node, not each item.
+		normalizeOptions(settings);
+		return settings;
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message);
+	}
+}
+
+/** Synced-state mode: each change merged into the state store's resolved truth (lib/conflict/against-state). */
+async function resolveStateItems(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+	options: NodeOptions,
+	store: () => Promise<StateStore>,
+): Promise<INodeExecutionData[][]> {
+	const settings = settingsOf(this, options);
+	const recordField = (this.getNodeParameter('recordField', 0, 'record') as string).trim();
+	let opened: StateStore;
+	try {
+		opened = await store();
+	} catch (error) {
+		throw new NodeOperationError(this.getNode(), `Could not open the state store: ${(error as Error).message}`);
+	}
+	const resolved: INodeExecutionData[] = [];
+	const review: INodeExecutionData[] = [];
+	const unchanged: INodeExecutionData[] = [];
+	const audit: AuditEntry[] = [];
+	for (let index = 0; index < items.length; index++) {
+		const pairedItem = { item: index };
+		const json = items[index].json;
+		try {
+			const change = stateChangeFromItem(json as Record<string, unknown>, recordField, options.defaultEntity);
+			const { audit: entry, reviewInput, merged, ...resolution } = await resolveAgainstState(opened, change, settings);
+			audit.push(entry);
+			const out: IDataObject = {
+				...json,
+				...(resolution as unknown as IDataObject),
+				...(merged ? (recordField ? { [recordField]: merged } : merged) : {}),
+				...(resolution.revision !== undefined ? { syncRevision: resolution.revision } : {}),
+			};
+			if (resolution.action === 'review' && reviewInput) {
+				const queued = await enqueueForReview(opened, reviewInput, settings, { ...resolution, merged: null, targetPatch: {}, sourcePatch: {}, audit: entry } as unknown as Resolution);
+				review.push({ json: { ...out, reviewId: queued.id }, pairedItem });
+			} else if (resolution.action === 'skip') {
+				unchanged.push({ json: out, pairedItem });
+			} else {
+				resolved.push({ json: out, pairedItem });
+			}
+		} catch (error) {
+			if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: index });
+			review.push({ json: { ...json, error: (error as Error).message }, pairedItem });
+		}
+	}
+	if (audit.length > 0) {
+		try {
+			await opened.appendAudit(audit);
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), `Could not write the audit log: ${(error as Error).message}`);
+		}
+	}
+	return [resolved, review, unchanged];
 }
 
 async function resolveReviews(this: IExecuteFunctions, items: INodeExecutionData[], store: () => Promise<StateStore>): Promise<INodeExecutionData[]> {

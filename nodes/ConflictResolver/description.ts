@@ -10,6 +10,12 @@ const INPUT_SHAPE =
 	'Without <code>base</code>, the last synced snapshot is read from the state store by <code>unifiedId</code> (none = first sync). ' +
 	'Other keys are passed through. Output: <code>action</code> (update, create, delete, restore, skip), <code>merged</code>, <code>targetPatch</code>, <code>sourcePatch</code>, <code>decisions</code>, <code>conflicts</code>, <code>snapshot</code> (store it after writing).';
 
+const STATE_SHAPE =
+	'Each input item is a change event: <code>{ source, recordId, unifiedId?, entity?, operation?, occurredAt?, record }</code> (CRM Sync Trigger → Field Mapper). ' +
+	'The unified id comes from the cross-reference of <code>recordId</code>. Fields absent from <code>record</code> are not changed. ' +
+	'Output <b>Resolved</b>: the item with <code>record</code> set to the whole resolved record, <code>unifiedId</code>, <code>action</code> (create, update, delete), <code>changed</code>, <code>sourcePatch</code> and <code>correctSource</code> (the source lost a field: write the record back to it too; Unified CRM Upsert skips CRMs that already hold it). ' +
+	'<b>Unchanged</b>: nothing new (duplicates, stale or echoed events).';
+
 export const conflictResolverProperties: INodeProperties[] = [
 	{
 		displayName: 'Operation',
@@ -23,11 +29,42 @@ export const conflictResolverProperties: INodeProperties[] = [
 		default: 'resolve',
 	},
 	{
+		displayName: 'Resolve Against',
+		name: 'against',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'Synced State (State Store)',
+				value: 'syncedState',
+				description: 'The last synced record in the state store is the truth: each change is merged into it (per-field times, under a lock), the result goes to all CRMs including the source when it lost a field',
+			},
+			{ name: 'Target Record (in the Item)', value: 'target', description: 'Three-way merge of the incoming change with the target\'s current record given in the item' },
+		],
+		default: 'target',
+		displayOptions: resolveOnly,
+	},
+	{
 		displayName: INPUT_SHAPE,
 		name: 'inputShapeNotice',
 		type: 'notice',
 		default: '',
-		displayOptions: resolveOnly,
+		displayOptions: { show: { operation: ['resolve'], against: ['target'] } },
+	},
+	{
+		displayName: STATE_SHAPE,
+		name: 'stateShapeNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { operation: ['resolve'], against: ['syncedState'] } },
+	},
+	{
+		displayName: 'Record Field',
+		name: 'recordField',
+		type: 'string',
+		default: 'record',
+		description: 'Item field holding the changed record in the unified model (as the Field Mapper\'s Record Field option leaves it). Empty: the whole item.',
+		displayOptions: { show: { operation: ['resolve'], against: ['syncedState'] } },
 	},
 	{
 		displayName: 'Strategy',

@@ -28,7 +28,8 @@ import {
 	type SimpleWeights,
 } from '../../lib/matching';
 import type { CrmName, EntityType, UnifiedRecord } from '../../lib/model';
-import { openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
+import { isCrmName, isEntityType } from '../../lib/model';
+import { openStateStore, syncIdentities, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
 import { crmCredentials, duplicateDetectorProperties } from './description';
@@ -45,6 +46,7 @@ interface NodeOptions {
 	maxBlockSize?: number;
 	modifiedField?: string;
 	preferredCrm?: string;
+	recordField?: string;
 	statePath?: string;
 }
 
@@ -83,10 +85,26 @@ export class DuplicateDetector implements INodeType {
 			throw new NodeOperationError(this.getNode(), (error as Error).message);
 		}
 
-		if (operation === 'findDuplicates' && matchAgainst === 'crm') return findInCrm(this, items, matchOptions);
+		const recordField = options.recordField?.trim() ?? '';
+		let recordError: Error | undefined;
+		const recordOf = (item: INodeExecutionData, itemIndex: number): UnifiedRecord => {
+			const record = recordField ? item.json[recordField] : item.json;
+			if (!record || typeof record !== 'object' || Array.isArray(record)) {
+				recordError = new NodeOperationError(this.getNode(), `The item has no record object in "${recordField}"`, { itemIndex });
+				return {};
+			}
+			return record as UnifiedRecord;
+		};
+		const plainRecords = () => {
+			const records = items.map(recordOf);
+			if (recordError) throw recordError;
+			return records;
+		};
+
+		if (operation === 'findDuplicates' && matchAgainst === 'crm') return findInCrm(this, items, matchOptions, plainRecords());
 
 		if (operation === 'findDuplicates' && matchAgainst === 'batch') {
-			const records = items.map((item) => item.json as UnifiedRecord);
+			const records = plainRecords();
 			return splitOutputs(items, batchOutcomes(records, findDuplicatesInBatch(records, matchOptions)));
 		}
 
@@ -102,16 +120,16 @@ export class DuplicateDetector implements INodeType {
 		const cacheKey = JSON.stringify({ config, matchOptions });
 		try {
 			const index = await sharedMatchIndex(cacheKey, store, matchOptions);
+			const records = recordField ? await withSyncIdentities(store, items, plainRecords()) : plainRecords();
 			let outputs: INodeExecutionData[][];
 			if (operation === 'findDuplicates') {
-				const records = items.map((item) => item.json as UnifiedRecord);
 				const outcomes = indexOutcomes(index, records, { addUnique: options.addUniqueToIndex !== false, master: matchOptions.master });
 				outputs = splitOutputs(items, outcomes, (error, itemIndex) => {
 					if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), error, { itemIndex });
 					return { json: { ...items[itemIndex].json, error: error.message }, pairedItem: { item: itemIndex } };
 				});
 			} else {
-				outputs = [maintainIndex(this, items, index, operation), []];
+				outputs = [maintainIndex(this, items, records, index, operation), []];
 			}
 			await index.flush(store);
 			return outputs;
@@ -127,11 +145,10 @@ export class DuplicateDetector implements INodeType {
 }
 
 /** Target CRM mode: lib/matching searches and scores; this maps results and errors to items. */
-async function findInCrm(ctx: IExecuteFunctions, items: INodeExecutionData[], matchOptions: MatchOptions): Promise<INodeExecutionData[][]> {
+async function findInCrm(ctx: IExecuteFunctions, items: INodeExecutionData[], matchOptions: MatchOptions, records: UnifiedRecord[]): Promise<INodeExecutionData[][]> {
 	const crm = ctx.getNodeParameter('crm', 0) as CrmName;
 	const entity = ctx.getNodeParameter('crmEntity', 0, 'contact') as EntityType;
 	const merge = ctx.getNodeParameter('mergeInCrm', 0, false) as boolean;
-	const records = items.map((item) => item.json as UnifiedRecord);
 	const failed = (error: Error, itemIndex: number): INodeExecutionData => {
 		if (!ctx.continueOnFail()) throw nodeError(ctx, error, itemIndex);
 		return { json: { ...items[itemIndex].json, error: error.message }, pairedItem: { item: itemIndex } };
@@ -245,16 +262,45 @@ function splitOutputs(
 	return [unique, duplicates];
 }
 
-function maintainIndex(ctx: IExecuteFunctions, items: INodeExecutionData[], index: MatchIndex, operation: 'updateIndex' | 'removeFromIndex'): INodeExecutionData[] {
+/**
+ * Change events (source + recordId on the item) are indexed under their unified ID (the
+ * cross-reference, or the ID a first sync gives them), the same identity the Conflict Resolver
+ * uses: one contact arriving from five CRMs is one record of the index, not five duplicates.
+ */
+async function withSyncIdentities(store: StateStore, items: INodeExecutionData[], records: UnifiedRecord[]): Promise<UnifiedRecord[]> {
+	const wanted = new Map<string, string[]>();
+	const keyOf = (json: IDataObject) => {
+		const entity = json.entity ?? 'contact';
+		if (!isCrmName(json.source) || !isEntityType(entity) || json.recordId === undefined || json.recordId === null || json.recordId === '') return undefined;
+		return { group: `${entity}|${json.source}`, entity, crm: json.source, recordId: String(json.recordId) };
+	};
+	for (const item of items) {
+		const key = keyOf(item.json);
+		if (key) wanted.set(key.group, [...(wanted.get(key.group) ?? []), key.recordId]);
+	}
+	const found = new Map<string, Map<string, { unifiedId: string }>>();
+	for (const [group, ids] of wanted) {
+		const [entity, crm] = group.split('|') as [EntityType, CrmName];
+		found.set(group, await syncIdentities(store, entity, crm, ids));
+	}
+	return records.map((record, i) => {
+		const json = items[i].json;
+		const key = keyOf(json);
+		const unifiedId = json.unifiedId ?? (key ? found.get(key.group)?.get(key.recordId)?.unifiedId : undefined);
+		return unifiedId === undefined || unifiedId === null || unifiedId === '' ? record : { ...record, id: String(unifiedId) };
+	});
+}
+
+function maintainIndex(ctx: IExecuteFunctions, items: INodeExecutionData[], records: UnifiedRecord[], index: MatchIndex, operation: 'updateIndex' | 'removeFromIndex'): INodeExecutionData[] {
 	return items.map((item, itemIndex) => {
 		const pairedItem = { item: itemIndex };
 		try {
-			const id = item.json.id;
+			const id = records[itemIndex].id;
 			if ((typeof id !== 'string' && typeof id !== 'number') || String(id).trim() === '') {
 				throw new Error('The item has no "id": only records with an ID can be kept in the index');
 			}
 			if (operation === 'updateIndex') {
-				index.upsert(item.json as UnifiedRecord);
+				index.upsert(records[itemIndex]);
 				return { json: { ...item.json, indexed: true }, pairedItem };
 			}
 			return { json: { ...item.json, removedFromIndex: index.remove(String(id)) }, pairedItem };

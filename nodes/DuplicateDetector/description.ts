@@ -207,6 +207,15 @@ export const duplicateDetectorProperties: INodeProperties[] = [
 				description: 'For the Preferred CRM master rule',
 			},
 			{
+				displayName: 'Record Field',
+				name: 'recordField',
+				type: 'string',
+				default: '',
+				placeholder: 'record',
+				description:
+					'Item field holding the record in the unified model (as the Field Mapper\'s Record Field option leaves it). Empty: the whole item. With a change event (source and recordId on the item), the record\'s identity in the index is its unified ID from the cross-reference, so the same contact arriving from another CRM is not its own duplicate.',
+			},
+			{
 				displayName: 'State File Path',
 				name: 'statePath',
 				type: 'string',
