@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { NodeHelpers, type INode, type INodeTypeDescription } from 'n8n-workflow';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { sandboxCredentials } from './fixtures';
 import { postWebhook, REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
@@ -44,7 +45,7 @@ after(async () => {
 const CONTACT_TYPE: Record<Crm, string> = { hubspot: 'contacts', salesforce: 'Contact', zoho: 'Contacts', dynamics: 'contacts', pipedrive: 'persons' };
 const ID_FIELD: Record<Crm, string> = { hubspot: 'id', salesforce: 'Id', zoho: 'id', dynamics: 'contactid', pipedrive: 'id' };
 const rows = (crm: Crm): Row[] => (sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[CONTACT_TYPE[crm]] ?? [];
-const isLive = (r: Row) => !(r.archived || r.IsDeleted || r.is_deleted || r.active_flag === false || r.deleted);
+const isLive = (r: Row) => !(r.archived || r.IsDeleted || r.is_deleted || r.active_flag === false || r.deleted || r.$deleted);
 const liveContacts = (crm: Crm) => rows(crm).filter(isLive);
 const contactById = (crm: Crm, id: string) => liveContacts(crm).find((r) => String(r[ID_FIELD[crm]]) === id);
 const counts = () => Object.fromEntries(CRMS.map((crm) => [crm, rows(crm).length]));
@@ -91,6 +92,21 @@ test('the template is expression-free and every package node is a sync API step'
 	const workflow = JSON.parse(text) as { nodes: Array<{ type: string; parameters: Row }> };
 	assert.ok(workflow.nodes.some((n) => n.type === 'n8n-nodes-base.stickyNote'));
 	for (const node of workflow.nodes.filter((n) => n.type.startsWith('n8n-nodes-crm-sync.'))) assert.equal(node.parameters.operation, 'syncApiRequest');
+});
+
+test('the template imports with every node type loaded, no parameter issues, and is published', async () => {
+	const workflow = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { id: string; nodes: INode[] };
+	const types = await n8n.api<INodeTypeDescription[]>('GET', '/types/nodes.json');
+	for (const node of workflow.nodes) {
+		const type = types.find((t) => t.name === node.type && ([] as number[]).concat(t.version).includes(node.typeVersion));
+		assert.ok(type, `${node.name}: ${node.type} v${node.typeVersion} is not loaded`);
+		const parameters = NodeHelpers.getNodeParameters(type.properties, node.parameters, true, false, node, type);
+		const issues = NodeHelpers.getNodeParametersIssues(type.properties, { ...node, parameters: parameters ?? {} }, type);
+		assert.equal(issues, null, `${node.name}: ${JSON.stringify(issues)}`);
+	}
+	const stored = await n8n.api<{ active: boolean; nodes: unknown[] }>('GET', `/api/v1/workflows/${workflow.id}`);
+	assert.equal(stored.active, true);
+	assert.equal(stored.nodes.length, workflow.nodes.length);
 });
 
 test('bad requests get 400 with every reason and field path, and nothing is written', async () => {
