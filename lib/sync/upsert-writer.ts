@@ -24,7 +24,11 @@ export interface WriteJob {
 	batchSize?: number;
 	/** 0/undefined = no limit; later items are reported as skipped. */
 	maxRecords?: number;
-	/** Write even when the stored snapshot says the CRM already holds these values. */
+	/**
+	 * Write even when the stored snapshot says the CRM already holds these values. Not for records
+	 * whose snapshot is the resolved truth (Conflict Resolver, synced-state mode): those are written
+	 * exactly when this CRM is not known to hold every resolved value (Snapshot.held, per CRM).
+	 */
 	forceOverwrite: boolean;
 	/** Whole-call failures become per-item errors instead of throwing. */
 	continueOnFail: boolean;
@@ -184,7 +188,7 @@ export class UpsertWriter {
 		const latest: Prepared[] = [];
 		for (const p of batch) {
 			const snapshot = p.item.unifiedId ? snapshots.get(p.item.unifiedId) : undefined;
-			if (store && isResolvedTruth(snapshot) && !job.forceOverwrite) {
+			if (store && isResolvedTruth(snapshot)) {
 				latest.push(p);
 				continue;
 			}
