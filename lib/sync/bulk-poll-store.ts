@@ -1,17 +1,19 @@
 // The state store lib/polling sees during a bulk sync. Bulk keeps its own source position, apart
 // from the CRM Sync Poll Trigger's in the same namespace (otherwise a bulk run would move the
-// trigger's cursor, and the other way round): the polling collection is renamed. In a dry run,
-// writes to that collection stay in memory, so the stored position never moves.
+// trigger's cursor, and the other way round): the polling collection is renamed. Full sweeps keep
+// theirs apart from the incremental one, so a full run does not make the next incremental run
+// start over. In a dry run, writes to that collection stay in memory: the position never moves.
 
 import type { KvEntry, KvScanOptions, Page, StateStore } from '../state/types';
 import { POLL_COLLECTION } from '../polling/state';
 
 export const BULK_POLL_COLLECTION = 'bulk.polling';
 
-/** `store` with lib/polling's collection moved to `BULK_POLL_COLLECTION`; with `dryRun`, writes to it are kept in memory only. */
-export function bulkPollStore(store: StateStore, dryRun: boolean): StateStore {
+/** `store` with lib/polling's collection moved to `BULK_POLL_COLLECTION` (+ `.full`); with `dryRun`, writes to it are kept in memory only. */
+export function bulkPollStore(store: StateStore, dryRun: boolean, full: boolean): StateStore {
 	const overlay = new Map<string, unknown>();
-	const rename = (collection: string) => (collection === POLL_COLLECTION ? BULK_POLL_COLLECTION : collection);
+	const renamed = full ? `${BULK_POLL_COLLECTION}.full` : BULK_POLL_COLLECTION;
+	const rename = (collection: string) => (collection === POLL_COLLECTION ? renamed : collection);
 	const ours = (collection: string) => dryRun && collection === POLL_COLLECTION;
 	const kv = {
 		async kvGet<T>(collection: string, key: string): Promise<T | undefined> {

@@ -109,6 +109,11 @@ export interface BulkJob {
 	progress: Partial<Record<CrmName, TargetProgress>>;
 	/** Times this job was picked up again after an interrupted run. */
 	resumed: number;
+	/**
+	 * The run (n8n execution) that owns the job. A later run takes it over (the earlier one may have
+	 * died with n8n); the earlier one's nodes stop at their next checkpoint, so two never write on.
+	 */
+	owner?: string;
 }
 
 export interface SpooledRecord {
@@ -212,6 +217,8 @@ export interface ReadOptions {
 	settings: BulkSettings;
 	/** Targets the job is written to; default: every CRM but the source. */
 	targets?: CrmName[];
+	/** Id of this run (n8n execution id): it takes the job over. */
+	owner?: string;
 	log?: ProgressLog;
 }
 
@@ -226,6 +233,7 @@ export async function readSourceToSpool(connector: CrmConnector, store: StateSto
 	let job = await loadJob(store, source, entity, settings.dryRun);
 	if (job && job.status !== 'finished' && !settings.dryRun) {
 		job.resumed++;
+		job.owner = options.owner;
 		await saveJob(store, job);
 		log(`bulk ${job.id}: resuming (${job.status}, ${job.pages} pages spooled${Object.entries(job.progress).map(([crm, p]) => `, ${crm} at page ${p!.nextPage}`).join('')})`);
 	} else {
@@ -251,13 +259,14 @@ export async function readSourceToSpool(connector: CrmConnector, store: StateSto
 			read: { changes: 0, spooled: 0, mergedDuplicates: 0, deletedInSource: 0, echoes: 0, durationMs: 0 },
 			progress: {},
 			resumed: 0,
+			owner: options.owner,
 		};
 		await saveJob(store, job);
 		log(`bulk ${job.id}: ${job.mode}${job.since ? ` since ${job.since}` : ''}${job.dryRun ? ' (dry run)' : ''}, ${source} → ${job.targets.join(', ')}`);
 	}
 	if (job.status !== 'reading') return job;
 
-	const pollStore = bulkPollStore(store, job.dryRun);
+	const pollStore = bulkPollStore(store, job.dryRun, pollMode(job) === 'full');
 	for (;;) {
 		const remaining = job.maxRecords ? job.maxRecords - job.read.changes : Infinity;
 		if (remaining <= 0) break;
@@ -377,6 +386,8 @@ export interface WriteOptions {
 	entity: EntityType;
 	jobId: string;
 	dryRun: boolean;
+	/** Id of this run; the job must still be owned by it at every checkpoint. */
+	owner?: string;
 	/** Batches of a page in flight at once (default 4). */
 	concurrency?: number;
 	log?: ProgressLog;
@@ -397,6 +408,7 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 		job.progress[target] = progress;
 	}
 	if (job.status === 'finished' || progress.done) return { job, stats: progress.stats };
+	if (options.owner !== undefined && job.owner !== undefined && job.owner !== options.owner) throw new Error(takenOver(job));
 
 	const writer = (operation: 'upsert' | 'create') =>
 		new UpsertWriter(
@@ -458,14 +470,26 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 		if (failures.length) options.onFailures?.(failures);
 		progress.nextPage = page + 1;
 		stats.durationMs = before + Date.now() - started;
+		await assertOwner(store, job);
 		await saveJob(store, job);
 		log(`bulk ${job.id}: ${target} page ${page + 1}/${job.pages}: ${stats.created} created, ${stats.updated} updated, ${stats.unchanged} unchanged, ${stats.failed} failed${job.dryRun ? `, ${stats.wouldWrite} would be written` : ''}`);
 	}
 	progress.done = true;
 	progress.finishedAt = new Date().toISOString();
 	progress.stats.durationMs = before + Date.now() - started;
+	await assertOwner(store, job);
 	await saveJob(store, job);
 	return { job, stats: progress.stats };
+}
+
+function takenOver(job: BulkJob): string {
+	return `Bulk job ${job.id} was taken over by a later run (${job.owner}); this run stops here`;
+}
+
+/** Before a checkpoint: the job must still be ours (a later run may have taken it over). */
+async function assertOwner(store: StateStore, job: BulkJob): Promise<void> {
+	const current = await loadJob(store, job.source, job.entity, job.dryRun);
+	if (current && current.id === job.id && current.owner !== job.owner) throw new Error(takenOver(current));
 }
 
 // ---------------------------------------------------------------- finish

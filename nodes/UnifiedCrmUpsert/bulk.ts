@@ -76,7 +76,7 @@ async function read(ctx: IExecuteFunctions, crm: CrmName, store: StateStore, inp
 	}
 	const targets = (ctx.getNodeParameter('bulkTargets', 0, []) as string[]).filter(isCrmName);
 	const connector = await connectorFor(ctx, crm, store);
-	const job = await readSourceToSpool(connector(), store, { entity: 'contact', settings, targets, log });
+	const job = await readSourceToSpool(connector(), store, { entity: 'contact', settings, targets, owner: ctx.getExecutionId(), log });
 	return { jobId: job.id, source: job.source, entity: job.entity, mode: job.mode, since: job.since ?? null, dryRun: job.dryRun, targets: job.targets, pages: job.pages, read: job.read as unknown as IDataObject, resumed: job.resumed };
 }
 
@@ -87,7 +87,7 @@ async function write(ctx: IExecuteFunctions, crm: CrmName, store: StateStore, in
 	const onFailures = (failures: BulkFailure[]) => {
 		for (const failure of failures) errors.push({ json: failure as unknown as IDataObject, pairedItem: { item: 0 } });
 	};
-	const { stats } = await writeSpoolToTarget(crm, connector, store, { source: job.source, entity: 'contact', jobId: job.jobId, dryRun: job.dryRun, log, onFailures });
+	const { stats } = await writeSpoolToTarget(crm, connector, store, { source: job.source, entity: 'contact', jobId: job.jobId, dryRun: job.dryRun, owner: ctx.getExecutionId(), log, onFailures });
 	const written = { ...((input.written as IDataObject | undefined) ?? {}), [crm]: stats as unknown as IDataObject };
 	return [[{ json: { ...input, written }, pairedItem: { item: 0 } }], errors];
 }

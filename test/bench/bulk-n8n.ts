@@ -190,9 +190,14 @@ export async function startBulk(rig: BulkRig, workflowId: string, path: string):
 	return id!;
 }
 
+/** Ids of the workflow's executions, running ones included (the unfiltered list leaves them out). */
 async function executionIds(rig: BulkRig, workflowId: string): Promise<string[]> {
-	const list = await rig.n8n.api<{ data: Array<{ id: string }> }>('GET', `/api/v1/executions?workflowId=${workflowId}&limit=50`);
-	return list.data.map((e) => e.id);
+	const ids: string[] = [];
+	for (const filter of ['', '&status=running']) {
+		const list = await rig.n8n.api<{ data: Array<{ id: string }> }>('GET', `/api/v1/executions?workflowId=${workflowId}&limit=100${filter}`);
+		ids.push(...list.data.map((e) => e.id));
+	}
+	return ids;
 }
 
 /** Waits for an execution to end and returns its data. */

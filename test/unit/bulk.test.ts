@@ -136,4 +136,23 @@ test('an incremental rerun finds nothing new and writes nothing; full with force
 	assert.equal(forced.created, 0);
 	assert.equal(forced.updated, forced.targets.salesforce!.processed * TARGETS.length);
 	for (const crm of TARGETS) assert.equal(new Set(emailsOf(crm)).size, emailsOf(crm).length, crm);
+
+	// Full runs keep their own position: incremental goes on where it was, and finds nothing new.
+	const afterFull = await runJob({ mode: 'incremental', dryRun: false });
+	assert.equal(afterFull.processed, 0);
+});
+
+test('a later run takes an unfinished job over: the earlier run stops at its next checkpoint', async () => {
+	const settings: BulkSettings = { mode: 'full', dryRun: false, pageSize: 300 };
+	const first = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-1' });
+	const second = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-2' });
+	assert.equal(second.id, first.id);
+	await assert.rejects(
+		writeSpoolToTarget('salesforce', () => connector('salesforce'), store, { source: SOURCE, entity: 'contact', jobId: first.id, dryRun: false, owner: 'execution-1' }),
+		/taken over by a later run \(execution-2\)/,
+	);
+	for (const target of TARGETS) await writeSpoolToTarget(target, () => connector(target), store, { source: SOURCE, entity: 'contact', jobId: first.id, dryRun: false, owner: 'execution-2' });
+	const summary = await finishJob(store, SOURCE, 'contact', first.id, false);
+	assert.equal(summary.resumed, 1);
+	assert.equal(summary.failed, 0);
 });
