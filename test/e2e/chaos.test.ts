@@ -25,8 +25,8 @@ const SEED = Number(process.env.CHAOS_SEED || 7);
 /** Target mutations per second: each one causes about five executions (its event and four echoes). */
 const RATE = Number(process.env.CHAOS_RATE || 3);
 const LANES = 3;
-/** Average writes per mutation above this mean echoes loop (a mutation needs four, one per other CRM). */
-const MAX_WRITES_PER_MUTATION = 6;
+/** Average writes per mutation above this mean echoes loop (a mutation needs four, one per other CRM, plus the resolved record written back to its source). */
+const MAX_WRITES_PER_MUTATION = 8;
 
 const template = configureContactSync(JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template);
 

@@ -483,6 +483,8 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 			DB_POSTGRESDB_PASSWORD: '',
 			// Production webhooks are the webhook processor's job; main must not take them.
 			N8N_DISABLE_PRODUCTION_MAIN_PROCESS: 'true',
+			// Four processes start at once; on a busy machine a task runner needs longer than 30 s.
+			N8N_RUNNERS_GRANT_TOKEN_TTL: '300',
 			...options.env,
 		});
 		const useRedis = settings.redisStateStore !== false;
@@ -490,13 +492,19 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 			useRedis ? useRedisStateStore(workflow) : workflow);
 
 		// Each process has its own ports: HTTP (main, webhook), health (workers) and task broker.
+		// Main starts alone first (it does the most at start-up); the others then start together.
 		const log = (name: string) => join(userFolder, `${name}.log`);
+		const anyExited = () => processes.some((p) => p.child.exitCode !== null);
+		const ready = (name: string, port: number) =>
+			waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz/readiness`)).ok, 480_000, anyExited).catch((error) => {
+				throw new Error(`${name} not ready: ${(error as Error).message}`);
+			});
 		processes.push(await spawnN8n(cli, ['start'], env, log('n8n')));
+		await ready('main', mainPort);
 		processes.push(await spawnN8n(cli, ['webhook'], { ...env, N8N_PORT: String(webhookPort), N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, log('webhook')));
-		const workerHealth: number[] = [];
+		const waits = [ready('webhook', webhookPort)];
 		for (let i = 1; i <= workerCount; i++) {
 			const healthPort = await freePort();
-			workerHealth.push(healthPort);
 			processes.push(await spawnN8n(cli, ['worker', '--concurrency=10'], {
 				...env,
 				// info: workers log "Worker started execution <id>", which shows who ran what.
@@ -506,13 +514,9 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 				N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
 				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
 			}, log(`worker-${i}`)));
+			waits.push(ready(`worker-${i}`, healthPort));
 		}
-		const anyExited = () => processes.some((p) => p.child.exitCode !== null);
-		const ready = (port: number) => async () => (await fetch(`http://127.0.0.1:${port}/healthz/readiness`)).ok;
-		const endpoints: Array<[string, number]> = [['main', mainPort], ['webhook', webhookPort], ...workerHealth.map((port, i): [string, number] => [`worker-${i + 1}`, port])];
-		await Promise.all(endpoints.map(([name, port]) => waitFor(ready(port), 240_000, anyExited).catch((error) => {
-			throw new Error(`${name} not ready: ${(error as Error).message}`);
-		})));
+		await Promise.all(waits);
 
 		const router = await startRouter(mainPort, webhookPort);
 		services.push(router);
