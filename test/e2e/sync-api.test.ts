@@ -201,7 +201,10 @@ test('create, update, merge and delete through the API land in all five CRMs', a
 		if (crm === 'hubspot') continue; // see the todo below
 		assert.equal(mergedBy[crm].status, 'merged', `${crm}: ${JSON.stringify(mergedBy[crm])}`);
 		assert.ok(contactById(crm, ids[crm]), `${crm}: the master survives`);
-		assert.equal(contactById(crm, byCrm(dup.body)[crm].id!), undefined, `${crm}: the duplicate is gone`);
+		const loser = contactById(crm, byCrm(dup.body)[crm].id!);
+		// Dataverse keeps a merged record, deactivated and pointing at its master.
+		if (crm === 'dynamics') assert.deepEqual([loser?.merged, loser?.statecode, loser?._masterid_value], [true, 1, ids.dynamics], 'dynamics: the duplicate is merged into the master');
+		else assert.equal(loser, undefined, `${crm}: the duplicate is gone`);
 	}
 
 	// delete by unified id
