@@ -3,6 +3,7 @@
 // - optionally fetch the record's current state through the source CRM's connector (HubSpot
 //   events carry one property, creation events none; Zoho notifications carry ids only), so
 //   every emitted item holds the whole record; a record that no longer exists becomes a delete;
+// - leave out consent fields an update did not touch (see withoutUntouchedConsent);
 // - recognise GDPR erasure (HubSpot contact.privacyDeletion) as its own operation, `erase`;
 // - drop echoes of our own writes (fingerprints need the whole record, so after the fetch);
 // - attach the record's unified id from the cross-reference, minting and linking one for
@@ -10,6 +11,7 @@
 // Any failure of the CRM or the state store releases the idempotency claims of the request:
 // the caller answers 503 and the CRM's redelivery is processed (nothing lost).
 
+import { DEFAULT_CONSENT_FIELDS } from '../conflict/types';
 import type { CrmRecord, ReadOptions } from '../connectors/types';
 import { defaultMap } from '../mapping';
 import type { CrmName, EntityType, SyncOperation } from '../model';
@@ -189,6 +191,33 @@ export async function readRecords(reader: RecordReader, entity: EntityType, ids:
 
 const NEEDS_RECORD = new Set<EventOperation>(['create', 'update', 'restore']);
 
+/** The CRM keys of consent fields (opt-outs) in the default map. */
+function consentKeys(crm: CrmName, entity: EntityType): string[] {
+	let specs;
+	try {
+		specs = defaultMap(crm, entity).fields;
+	} catch {
+		return [];
+	}
+	return specs.filter((f) => DEFAULT_CONSENT_FIELDS.includes(f.unified)).flatMap((f) => [f.crm, ...(f.keys ?? []), ...(Array.isArray(f.read) ? f.read : [])]);
+}
+
+/**
+ * A fetched record of an update whose webhook names the changed fields: consent fields the change
+ * did not touch are left out. Their fetched value is no new statement of consent (a CRM where an
+ * opt-out cannot be written still says "opted in"), and consent never moves on a change that did
+ * not touch it.
+ */
+function withoutUntouchedConsent(event: EnrichedEvent, fields: Record<string, unknown>): Record<string, unknown> {
+	if (event.operation === 'create' || !event.changedFields?.length) return fields;
+	const changed = event.changedFields;
+	const untouched = consentKeys(event.source, event.entity).filter((k) => !changed.some((f) => f === k || f.startsWith(`${k}.`)));
+	if (!untouched.some((k) => k in fields)) return fields;
+	const out = { ...fields };
+	for (const k of untouched) delete out[k];
+	return out;
+}
+
 /** Replaces each create/update/restore event's record with the CRM's current one; gone records become deletes. */
 export async function fetchRecords(events: EnrichedEvent[], reader: RecordReader, concurrency?: number): Promise<EnrichedEvent[]> {
 	const byEntity = new Map<EntityType, string[]>();
@@ -199,7 +228,7 @@ export async function fetchRecords(events: EnrichedEvent[], reader: RecordReader
 		if (!NEEDS_RECORD.has(e.operation)) return e;
 		const record = current.get(`${e.entity}|${e.recordId}`);
 		if (!record) return { ...e, operation: 'delete', record: undefined, changedFields: undefined, fetched: true };
-		return { ...e, record: record.fields, fetched: true };
+		return { ...e, record: withoutUntouchedConsent(e, record.fields), fetched: true };
 	});
 }
 

@@ -91,6 +91,10 @@ describe('fetching through the connector', () => {
 		const later = await acceptAndEnrich(parsed('hubspot', [hubspotEvent('contact.propertyChange', id, { propertyName: 'lastname', propertyValue: 'Jackson' })]), { store, fetchRecords: true, reader: hubspot });
 		assert.equal(later.events[0].unifiedId, `hubspot:${id}`);
 		assert.deepEqual(later.events[0].changedFields, ['lastname'], 'changed fields stay the webhook\'s');
+		assert.equal(later.events[0].record?.lastname, 'Jackson');
+		assert.ok(!('hs_email_optout' in (later.events[0].record ?? {})), 'an update that did not touch the opt-out does not restate it');
+		const optOut = await acceptAndEnrich(parsed('hubspot', [hubspotEvent('contact.propertyChange', id, { propertyName: 'hs_email_optout', propertyValue: 'true' })]), { store, fetchRecords: true, reader: hubspot });
+		assert.ok('hs_email_optout' in (optOut.events[0].record ?? {}), 'a change of the opt-out carries it');
 	});
 
 	test('a record that no longer exists is emitted as a delete; privacyDeletion is an erase', async () => {
