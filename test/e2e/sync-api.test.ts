@@ -45,7 +45,7 @@ after(async () => {
 const CONTACT_TYPE: Record<Crm, string> = { hubspot: 'contacts', salesforce: 'Contact', zoho: 'Contacts', dynamics: 'contacts', pipedrive: 'persons' };
 const ID_FIELD: Record<Crm, string> = { hubspot: 'id', salesforce: 'Id', zoho: 'id', dynamics: 'contactid', pipedrive: 'id' };
 const rows = (crm: Crm): Row[] => (sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[CONTACT_TYPE[crm]] ?? [];
-const isLive = (r: Row) => !(r.archived || r.IsDeleted || r.is_deleted || r.active_flag === false || r.deleted || r.$deleted);
+const isLive = (r: Row) => !(r.archived || r.IsDeleted || r.is_deleted || r.active_flag === false || r.deleted || r.$deleted || r['@sandbox.deleted']);
 const liveContacts = (crm: Crm) => rows(crm).filter(isLive);
 const contactById = (crm: Crm, id: string) => liveContacts(crm).find((r) => String(r[ID_FIELD[crm]]) === id);
 const counts = () => Object.fromEntries(CRMS.map((crm) => [crm, rows(crm).length]));
