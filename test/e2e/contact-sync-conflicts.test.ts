@@ -82,7 +82,10 @@ let gateUrl = '';
 
 async function forward(h: Held): Promise<number> {
 	const target = new URL(`${n8n.baseUrl}/webhook/${trigger(active, h.crm).webhookId}/${h.crm}`);
-	const headers = { ...h.headers, host: target.host, 'content-length': String(h.body.length) };
+	const headers: http.OutgoingHttpHeaders = { ...h.headers, host: target.host, 'content-length': String(h.body.length) };
+	// HubSpot's v3 signature covers the URL the CRM called (the gate's); its v1 one covers the body only.
+	delete headers['x-hubspot-signature-v3'];
+	delete headers['x-hubspot-request-timestamp'];
 	const status = await new Promise<number>((resolve, reject) => {
 		const req = http.request(target, { method: h.method, headers }, (res) => {
 			res.resume();
