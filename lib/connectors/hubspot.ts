@@ -91,6 +91,8 @@ const IN_VALUES = 100;
 const ENGAGEMENTS = ['tasks', 'calls', 'notes', 'meetings', 'emails'] as const;
 const ENGAGEMENT_PREFIX: Record<string, string> = { hs_task_: 'tasks', hs_call_: 'calls', hs_note_: 'notes', hs_meeting_: 'meetings', hs_email_: 'emails' };
 const MERGEABLE = new Set(['contacts', 'companies', 'deals']);
+/** The objects an engagement's associations are read for (the activity map's contactIds, dealIds, accountIds). */
+const ENGAGEMENT_LINKS = ['contacts', 'deals', 'companies'] as const;
 
 const DEFAULT_PROPERTIES: Record<string, string[]> = {
 	contacts: ['email', 'firstname', 'lastname', 'phone', 'mobilephone', 'company', 'jobtitle', 'lifecyclestage', 'hs_lead_status', 'address', 'city', 'state', 'zip', 'country', 'hubspot_owner_id', 'createdate', 'lastmodifieddate'],
@@ -111,6 +113,8 @@ interface HsObject {
 	archived?: boolean;
 	archivedAt?: Date | string;
 	_new?: boolean;
+	/** GET …?associations=…: per object type, the associated ids (v3 shape). */
+	associations?: Record<string, { results?: Array<{ id: string; type?: string }> }>;
 }
 
 interface HsBatchError {
@@ -187,7 +191,9 @@ export class HubSpotConnector implements CrmConnector {
 	async get(entity: EntityType, id: string, options: ReadOptions = {}): Promise<CrmRecord | undefined> {
 		for (const objectType of this.objectTypes(entity)) {
 			try {
-				const found = (await this.call('get', (c) => c.crm.objects.basicApi.getById(objectType, id, this.props(objectType, options)))) as HsObject;
+				// Engagements: their links are associations, not properties; read them with the record.
+				const associations = isEngagement(objectType) ? [...ENGAGEMENT_LINKS] : undefined;
+				const found = (await this.call('get', (c) => c.crm.objects.basicApi.getById(objectType, id, this.props(objectType, options), undefined, associations))) as HsObject;
 				return toRecord(found);
 			} catch (error) {
 				if (error instanceof CrmError && error.httpStatus === 404) continue;
@@ -569,7 +575,9 @@ export class HubSpotConnector implements CrmConnector {
 	}
 
 	private props(objectType: string, options: ReadOptions): string[] {
-		return options.fields?.length ? options.fields : DEFAULT_PROPERTIES[objectType];
+		// `associations` is where a record carries its links (see toRecord), not a property.
+		const fields = options.fields?.filter((f) => f !== 'associations');
+		return fields?.length ? fields : DEFAULT_PROPERTIES[objectType];
 	}
 
 	private async refreshOAuthToken(oauth: NonNullable<HubSpotConfig['oauth']>, current: AccessToken | undefined): Promise<AccessToken> {
@@ -634,12 +642,24 @@ function withRef(outcome: WriteOutcome | undefined, ref: number, missing: string
 function toRecord(object: HsObject): CrmRecord {
 	const fields: Record<string, unknown> = {};
 	for (const [k, v] of Object.entries(object.properties ?? {})) fields[k] = v;
+	if (object.associations) fields.associations = v3Associations(object.associations);
 	return {
 		id: object.id,
 		fields,
 		modifiedAt: object.updatedAt ? new Date(object.updatedAt).toISOString() : undefined,
 		createdAt: object.createdAt ? new Date(object.createdAt).toISOString() : undefined,
 	};
+}
+
+/** The associations block as plain v3 JSON (`{contacts: {results: [{id, type}]}}`, paging left out). */
+function v3Associations(block: NonNullable<HsObject['associations']>): Record<string, { results: Array<{ id: string; type?: string }> }> {
+	const out: Record<string, { results: Array<{ id: string; type?: string }> }> = {};
+	for (const [objectType, list] of Object.entries(block)) out[objectType] = { results: (list?.results ?? []).map((r) => ({ id: String(r.id), ...(r.type ? { type: r.type } : {}) })) };
+	return out;
+}
+
+function isEngagement(objectType: string): boolean {
+	return (ENGAGEMENTS as readonly string[]).includes(objectType);
 }
 
 // HubSpot compares emails case-insensitively; other properties are compared as given.

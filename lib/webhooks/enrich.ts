@@ -142,7 +142,8 @@ function readOptions(crm: CrmName, entity: EntityType): ReadOptions {
 	} catch {
 		return {};
 	}
-	const names = new Set<string>(specs.map((f) => f.crm).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)));
+	// `keys`: the other CRM keys a field reads (a meeting's title and start/end times, for example).
+	const names = new Set<string>(specs.flatMap((f) => [f.crm, ...(f.keys ?? [])]).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)));
 	for (const f of specs) if (Array.isArray(f.read)) for (const r of f.read) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(r)) names.add(r);
 	if (crm === 'hubspot') names.add(entity === 'contact' || entity === 'lead' ? 'lastmodifieddate' : 'hs_lastmodifieddate');
 	else names.add('LastModifiedDate');

@@ -5,6 +5,8 @@ import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
 import { create, HubSpotConnector } from '../../lib/connectors/hubspot';
 import { createConnector, type WriteOutcome } from '../../lib/connectors';
 import type { TransportEvent } from '../../lib/http';
+import { compileMapping } from '../../lib/mapping';
+import { readRecords } from '../../lib/webhooks/enrich';
 
 let sandbox: Sandbox;
 let hubspot: Emulator;
@@ -366,5 +368,48 @@ describe('HubSpot connector', () => {
 		assert.ok(byName.has('firstname'));
 		assert.equal(byName.get('utm_source_custom')?.custom, true);
 		assert.equal(byName.get('utm_source_custom')?.label, 'UTM Source');
+	});
+});
+
+describe('HubSpot connector: engagements read with their associations', () => {
+	test('get of an activity carries its contacts, deals and companies as a v3 associations block; the fetch reads the meeting\'s own properties', async () => {
+		const c = connector();
+		const [contact] = await c.create('contact', [{ ref: 0, fields: { email: 'assoc.reader@example.com', firstname: 'Assoc' } }]);
+		const [company] = await c.create('account', [{ ref: 0, fields: { name: 'Assoc Co' } }]);
+		const [deal] = await c.create('opportunity', [{ ref: 0, fields: { dealname: 'Assoc deal' } }]);
+		const start = Date.parse('2026-03-09T10:00:00Z');
+		const res = await fetch(`${url}/crm/v3/objects/meetings`, {
+			method: 'POST',
+			headers: { authorization: 'Bearer pat-other-app', 'content-type': 'application/json' },
+			body: JSON.stringify({
+				properties: { hs_meeting_title: 'Engine review', hs_meeting_start_time: String(start), hs_meeting_end_time: String(start + 45 * 60_000), hs_timestamp: String(start) },
+				associations: [
+					{ to: { id: idOf(contact) }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 200 }] },
+					{ to: { id: idOf(company) }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 188 }] },
+					{ to: { id: idOf(deal) }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 212 }] },
+				],
+			}),
+		});
+		assert.equal(res.status, 201, await res.clone().text());
+		const meetingId = String(((await res.json()) as { id: string }).id);
+
+		const got = await c.get('activity', meetingId);
+		const links = got?.fields.associations as Record<string, { results: Array<{ id: string }> }>;
+		assert.deepEqual(links.contacts.results.map((r) => r.id), [idOf(contact)]);
+		assert.deepEqual(links.companies.results.map((r) => r.id), [idOf(company)]);
+		assert.deepEqual(links.deals.results.map((r) => r.id), [idOf(deal)]);
+
+		// What the trigger's "Fetch Full Records" reads, mapped with the default activity map.
+		const fetched = (await readRecords(c, 'activity', [meetingId])).get(meetingId)!;
+		const unified = compileMapping({ direction: 'toUnified', entity: 'activity', source: 'hubspot', mode: 'lenient' }).map(fetched.fields).record;
+		assert.equal(unified.type, 'meeting');
+		assert.equal(unified.subject, 'Engine review');
+		assert.equal(unified.duration, 45 * 60);
+		assert.deepEqual([unified.contactIds, unified.accountIds, unified.dealIds], [[idOf(contact)], [idOf(company)], [idOf(deal)]]);
+
+		// Non-engagements are read without associations; an activity without links has none.
+		assert.equal((await c.get('account', idOf(company)))?.fields.associations, undefined);
+		const [bare] = await c.create('activity', [{ ref: 0, fields: { hs_note_body: 'no links', hs_timestamp: String(start) } }]);
+		assert.equal((await c.get('activity', idOf(bare)))?.fields.associations, undefined);
 	});
 });

@@ -108,6 +108,12 @@ function link(unified: string, objectType: string): FieldSpec {
 	return field(unified, `associations.${objectType}`, 'id', { ref: true, keys: ['associations'], read: associated(objectType), write: false, format: { list: true } });
 }
 
+/** HubSpot reads answer datetimes as ISO strings; writes (and some payloads) use epoch ms. */
+function epochMs(v: unknown): number {
+	if (!hasValue(v)) return NaN;
+	return /^\d+$/.test(String(v)) ? Number(v) : Date.parse(String(v));
+}
+
 function firstOf(keys: (string | undefined)[]): ShapeReader {
 	const list = keys.filter((k): k is string => k !== undefined);
 	return (r) => {
@@ -182,8 +188,8 @@ export const hubspotMaps: CrmMaps = {
 				keys: ['hs_meeting_start_time', 'hs_meeting_end_time'],
 				read: (r) => {
 					if (r.hs_call_duration !== undefined && r.hs_call_duration !== null) return Math.round(Number(r.hs_call_duration) / 1000);
-					const start = Number(r.hs_meeting_start_time), end = Number(r.hs_meeting_end_time);
-					return Number.isFinite(start) && Number.isFinite(end) && r.hs_meeting_end_time != null ? Math.round((end - start) / 1000) : undefined;
+					const start = epochMs(r.hs_meeting_start_time), end = epochMs(r.hs_meeting_end_time);
+					return Number.isFinite(start) && Number.isFinite(end) ? Math.round((end - start) / 1000) : undefined;
 				},
 				write: (out, v, u) => {
 					if (typeof v !== 'number') return;
