@@ -1,13 +1,16 @@
 // Unified CRM Upsert's "From Item (Event Operation)": each item is written by the operation of
 // the change it carries (CRM Sync Trigger items: create / update / restore → upsert, delete →
-// delete, erase → GDPR erase, merge → merge). Items are grouped by operation and each group
+// delete, delete with `erase: true` (or operation erase) → GDPR erase, merge → merge). Items are grouped by operation and each group
 // runs through the UpsertWriter. Target records are found through the cross-reference of the
 // item's unified id. Also here: the opt-out guard of the upsert group (a synced email opt-out is
 // never reverted by a change that did not touch it) and the state clean-up of an erasure.
 
+import { randomUUID } from 'node:crypto';
+
 import { guardConsent, isOptOut } from '../conflict/consent';
 import type { CrmConnector } from '../connectors';
 import { compileMapping, defaultMap, type CompiledMapping } from '../mapping';
+import { INDEX_COLLECTION, INDEX_LOG_COLLECTION } from '../matching/match-index';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import type { StateStore } from '../state';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob, type WriteOperationName } from './upsert-writer';
@@ -34,7 +37,7 @@ export async function writeByOperation(
 	const groups = new Map<WriteOperationName, EventItem[]>();
 	for (const item of items) {
 		const operation = String(item.event.operation ?? '');
-		const route = ROUTES[operation];
+		const route = operation === 'delete' && item.event.erase === true ? 'erase' : ROUTES[operation];
 		if (!route) {
 			results.push(result(job, item, false, { error: `Unknown event operation ${JSON.stringify(item.event.operation)}: expected ${Object.keys(ROUTES).join(', ')}`, category: 'validation', code: 'OPERATION' }));
 			continue;
@@ -52,14 +55,19 @@ export async function writeByOperation(
 		for (const r of await run('upsert', upserts)) results.push(kept.has(r.index) ? { ...r, json: { ...r.json, consent: kept.get(r.index) } } : r);
 	}
 	for (const operation of ['delete', 'erase'] as const) {
-		const group = groups.get(operation) ?? [];
-		if (!group.length) continue;
+		const all = groups.get(operation) ?? [];
+		if (!all.length) continue;
+		// The source CRM itself (templates may write the resolved record back to it): already done there.
+		const group = all.filter((item) => item.event.source !== job.crm);
+		for (const item of all.filter((i) => i.event.source === job.crm)) results.push(result(job, item, true, { status: 'absent', operation, reason: `${operation} made in ${job.crm} itself` }));
 		const { ready, absent } = store ? await withTargetIds(job, group, store) : { ready: group, absent: [] };
 		for (const item of absent) results.push(result(job, item, true, { status: 'absent', operation, reason: `no linked record in ${job.crm}` }));
 		if (ready.length) results.push(...(await run(operation, ready)));
-		if (operation === 'erase' && store) await forgetErased(job.entity, group, store);
+		if (operation === 'erase' && store) await forgetErased(job.entity, all, store);
 	}
-	const merges = groups.get('merge') ?? [];
+	const allMerges = groups.get('merge') ?? [];
+	const merges = allMerges.filter((item) => item.event.source !== job.crm);
+	for (const item of allMerges.filter((i) => i.event.source === job.crm)) results.push(result(job, item, true, { status: 'unchanged', operation: 'merge', reason: `merged in ${job.crm} itself` }));
 	if (merges.length) {
 		const { ready, skipped } = store ? await mergeRequests(job, merges, store) : { ready: merges, skipped: [] };
 		results.push(...skipped);
@@ -88,7 +96,9 @@ async function withTargetIds(job: Omit<WriteJob, 'operation'>, group: EventItem[
 
 /**
  * GDPR erasure, beyond what the writer removes for this target: the snapshot (even where no
- * target had the record), the source record's link, and review items of the person.
+ * target had the record), the source record's link, review items of the person, and the
+ * duplicate index's doc (Duplicate Detector keys change events by unified id), deleted with a
+ * change-log entry so that cached indexes of other processes drop it too (lib/matching protocol).
  */
 async function forgetErased(entity: EntityType, group: EventItem[], store: StateStore): Promise<void> {
 	const ids = new Set(group.map((i) => i.unifiedId).filter((u): u is string => !!u));
@@ -98,6 +108,8 @@ async function forgetErased(entity: EntityType, group: EventItem[], store: State
 		if (typeof source === 'string' && item.event.recordId !== undefined) await store.unlink(entity, source as CrmName, String(item.event.recordId));
 	}
 	if (!ids.size) return;
+	await store.kvDeleteMany(INDEX_COLLECTION, [...ids]);
+	await store.kvPutMany(INDEX_LOG_COLLECTION, [{ key: `${String(Date.now()).padStart(15, '0')}|${randomUUID()}`, value: [...ids] }]);
 	let cursor: string | undefined;
 	do {
 		const page = await store.listReviews({ status: 'all', limit: 1000, cursor });

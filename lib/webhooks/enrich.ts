@@ -4,7 +4,8 @@
 //   events carry one property, creation events none; Zoho notifications carry ids only), so
 //   every emitted item holds the whole record; a record that no longer exists becomes a delete;
 // - leave out consent fields an update did not touch (see withoutUntouchedConsent);
-// - recognise GDPR erasure (HubSpot contact.privacyDeletion) as its own operation, `erase`;
+// - recognise GDPR erasure (HubSpot contact.privacyDeletion): a delete flagged `erase: true`
+//   (a delete to every node on the way; Unified CRM Upsert's From Item erases);
 // - drop echoes of our own writes (fingerprints need the whole record, so after the fetch);
 // - attach the record's unified id from the cross-reference, minting and linking one for
 //   records seen for the first time, so that every target links its copy to the same id.
@@ -19,11 +20,11 @@ import type { StateStore } from '../state/types';
 import { acceptEvents, idempotencyKey, type AcceptOptions } from './accept';
 import type { CapturedEvent } from './types';
 
-/** The webhook's operations plus `erase` (GDPR: delete and forget the person's data). */
-export type EventOperation = SyncOperation | 'erase';
+export type EventOperation = SyncOperation;
 
-export interface EnrichedEvent extends Omit<CapturedEvent, 'operation'> {
-	operation: EventOperation;
+export interface EnrichedEvent extends CapturedEvent {
+	/** GDPR erasure (with operation delete): delete everywhere and forget the person's data. */
+	erase?: boolean;
 	/** When several events of the record were grouped: all their ids (eventId is the last one). */
 	eventIds?: string[];
 	/** True when `record` is the record as the CRM holds it now (fetched). */
@@ -76,19 +77,18 @@ export class RecordFetchError extends Error {
 const DEFAULT_CONCURRENCY = 4;
 
 /** HubSpot's GDPR deletion event is parsed as a delete; it asks for an erasure. */
-function operationOf(event: CapturedEvent): EventOperation {
-	if (event.source === 'hubspot' && event.operation === 'delete') {
-		const type = (event.raw as { subscriptionType?: unknown } | undefined)?.subscriptionType;
-		if (typeof type === 'string' && type.endsWith('.privacyDeletion')) return 'erase';
-	}
-	return event.operation;
+function isErasure(event: CapturedEvent): boolean {
+	if (event.source !== 'hubspot' || event.operation !== 'delete') return false;
+	const type = (event.raw as { subscriptionType?: unknown } | undefined)?.subscriptionType;
+	return typeof type === 'string' && type.endsWith('.privacyDeletion');
 }
+
+const marked = (event: CapturedEvent): EnrichedEvent => (isErasure(event) ? { ...event, erase: true } : { ...event });
 
 /** The operation of several events of one record, in order: deletes and creates are kept over later updates. */
 function combined(operations: EventOperation[]): EventOperation {
 	let result = operations[0];
 	for (const next of operations.slice(1)) {
-		if (result === 'erase') continue; // nothing brings an erased person back
 		if (next === 'update' && (result === 'create' || result === 'restore' || result === 'delete')) continue;
 		result = next;
 	}
@@ -117,10 +117,13 @@ export function groupEvents(events: CapturedEvent[]): EnrichedEvent[] {
 		}
 	}
 	return out.map((entry) => {
-		if (!Array.isArray(entry)) return { ...entry, operation: operationOf(entry as CapturedEvent) };
+		if (!Array.isArray(entry)) return marked(entry);
 		const sorted = [...entry].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
 		const last = sorted[sorted.length - 1];
-		const event: EnrichedEvent = { ...last, operation: combined(sorted.map(operationOf)) };
+		// Nothing brings an erased person back.
+		const erase = sorted.some(isErasure);
+		const event: EnrichedEvent = { ...last, operation: erase ? 'delete' : combined(sorted.map((e) => e.operation)) };
+		if (erase) event.erase = true;
 		if (sorted.length > 1) {
 			const record: Record<string, unknown> = {};
 			for (const e of sorted) Object.assign(record, e.record);
@@ -290,7 +293,7 @@ export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOp
 	// Without fetching, acceptEvents checks echoes on the values the webhook carried.
 	const accepted = await acceptEvents(events, { markers: options.markers, store, ttlMs: options.ttlMs, isEcho: fetch ? undefined : isEcho });
 	try {
-		let fresh: EnrichedEvent[] = fetch ? groupEvents(accepted.fresh) : accepted.fresh.map((e) => ({ ...e, operation: operationOf(e) }));
+		let fresh: EnrichedEvent[] = fetch ? groupEvents(accepted.fresh) : accepted.fresh.map(marked);
 		if (fetch && fresh.some((e) => NEEDS_RECORD.has(e.operation))) {
 			if (!reader) throw new Error('fetching records needs a reader of the source CRM');
 			fresh = await fetchRecords(fresh, reader(), options.concurrency);
@@ -302,7 +305,7 @@ export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOp
 			fresh = kept;
 		}
 		if (store) fresh = await attachUnifiedIds(fresh, store);
-		return { events: fresh, duplicates: accepted.duplicates, ownChanges: accepted.ownChanges, echoes: [...(accepted.echoes as EnrichedEvent[]), ...echoes] };
+		return { events: fresh, duplicates: accepted.duplicates, ownChanges: accepted.ownChanges, echoes: [...accepted.echoes, ...echoes] };
 	} catch (error) {
 		if (store) await Promise.allSettled([...new Set(accepted.fresh.map(idempotencyKey))].map((key) => store.releaseIdempotencyKey(key)));
 		throw error;

@@ -97,12 +97,12 @@ describe('fetching through the connector', () => {
 		assert.ok('hs_email_optout' in (optOut.events[0].record ?? {}), 'a change of the opt-out carries it');
 	});
 
-	test('a record that no longer exists is emitted as a delete; privacyDeletion is an erase', async () => {
+	test('a record that no longer exists is emitted as a delete; privacyDeletion is a delete flagged as erasure', async () => {
 		const result = await acceptAndEnrich(
 			parsed('hubspot', [hubspotEvent('contact.propertyChange', '99999999', { propertyName: 'lastname', propertyValue: 'x' }), hubspotEvent('contact.privacyDeletion', '55555555')]),
 			{ store, fetchRecords: true, reader: hubspot },
 		);
-		assert.deepEqual(result.events.map((e) => [e.recordId, e.operation]), [['99999999', 'delete'], ['55555555', 'erase']]);
+		assert.deepEqual(result.events.map((e) => [e.recordId, e.operation, e.erase ?? false]), [['99999999', 'delete', false], ['55555555', 'delete', true]]);
 		assert.equal(result.events[0].record, undefined);
 	});
 
