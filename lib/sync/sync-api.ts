@@ -116,7 +116,7 @@ export function validateBulkEnvelope(raw: unknown, bytes: number): Validation<Bu
 }
 
 /** Validates one record of a bulk job as that job's request data. */
-export function validateBulkRecord(envelope: Omit<BulkEnvelope, 'records'>, record: unknown, index: number, crms: readonly CrmName[]): Validation<Record<string, unknown>> {
+export function validateBulkRecord(envelope: Pick<BulkEnvelope, 'entity_type' | 'operation' | 'options'>, record: unknown, index: number, crms: readonly CrmName[]): Validation<Record<string, unknown>> {
 	const path = `records[${index}]`;
 	if (!isObject(record)) return { ok: false, reasons: [{ path, message: `must be an object; got ${kind(record)}` }] };
 	const reasons = validateData(envelope.entity_type, envelope.operation, record, envelope.options, crms, path);
@@ -487,6 +487,8 @@ export interface BulkJob {
 	invalid: number;
 	invalidRecords: Array<{ index: number; reasons: Reason[] }>;
 	pages: number;
+	/** The records were checked (validateBulkJob); until then the pages hold them as received. */
+	validated: boolean;
 	acceptedAt: string;
 	finishedAt?: string;
 	durationMs?: number;
@@ -500,8 +502,11 @@ interface BulkPage {
 const pageKey = (jobId: string, page: number) => `${jobId}|page|${String(page).padStart(6, '0')}`;
 const jobKey = (jobId: string) => `${jobId}|job`;
 
-/** Validates every record, stores the valid ones in pages and returns the job (status accepted). */
-export async function acceptBulkJob(store: StateStore, envelope: BulkEnvelope, crms: readonly CrmName[]): Promise<BulkJob> {
+/**
+ * Queues the records in pages as they came (fast: the 202 answer waits only for this) and returns
+ * the job (status accepted). validateBulkJob then checks them, before the first CRM is written.
+ */
+export async function acceptBulkJob(store: StateStore, envelope: BulkEnvelope): Promise<BulkJob> {
 	const jobId = randomUUID();
 	const job: BulkJob = {
 		jobId,
@@ -512,41 +517,54 @@ export async function acceptBulkJob(store: StateStore, envelope: BulkEnvelope, c
 		records: envelope.records.length,
 		invalid: 0,
 		invalidRecords: [],
-		pages: 0,
+		pages: Math.ceil(envelope.records.length / PAGE_SIZE),
+		validated: false,
 		acceptedAt: new Date().toISOString(),
 		results: [],
 	};
-	let page: BulkPage = { records: [] };
-	const pages: Array<{ key: string; value: unknown }> = [];
-	const flush = () => {
-		if (!page.records.length) return;
-		pages.push({ key: pageKey(jobId, job.pages++), value: page });
-		page = { records: [] };
-	};
-	envelope.records.forEach((record, index) => {
-		const checked = validateBulkRecord(envelope, record, index, crms);
-		if (!checked.ok) {
-			job.invalid++;
-			if (job.invalidRecords.length < MAX_ERRORS) job.invalidRecords.push({ index, reasons: checked.reasons });
-			return;
-		}
-		const data = envelope.operation === 'create' && typeof checked.value.id !== 'string' ? { ...checked.value, id: randomUUID() } : checked.value;
-		page.records.push({ index, data });
-		if (page.records.length >= PAGE_SIZE) flush();
-	});
-	flush();
-	for (const { value } of pages) {
-		const records = (value as BulkPage).records;
-		if (envelope.operation === 'update') {
-			const flags = await unchangedFlags(store, envelope.entity_type, envelope.operation, records.map((r) => r.data));
-			records.forEach((r, i) => (r.unchanged = flags[i]));
-		} else if (envelope.operation === 'merge') {
-			const resolved = await resolveMergedIds(store, envelope.entity_type, records.map((r) => r.data));
-			records.forEach((r, i) => (r.data = resolved[i]));
-		}
-	}
+	const pages = Array.from({ length: job.pages }, (_, n) => ({
+		key: pageKey(jobId, n),
+		value: { records: envelope.records.slice(n * PAGE_SIZE, (n + 1) * PAGE_SIZE).map((data, i) => ({ index: n * PAGE_SIZE + i, data })) },
+	}));
 	await store.kvPutMany(BULK, [...pages, { key: jobKey(jobId), value: job }]);
 	return job;
+}
+
+/**
+ * Validates every queued record for the CRMs (invalid ones are dropped from the pages and listed
+ * with their reasons), gives creates their unified ids, and reads what update / merge need from the
+ * state store before any CRM is written (see beforeWrites).
+ */
+export async function validateBulkJob(store: StateStore, jobId: string, crms: readonly CrmName[]): Promise<BulkJob> {
+	const job = await getBulkJob(store, jobId);
+	if (!job) throw new Error(`No bulk job ${jobId} in the state store (another sync namespace?)`);
+	if (job.validated) return job;
+	for (let n = 0; n < job.pages; n++) {
+		const page = await store.kvGet<BulkPage>(BULK, pageKey(jobId, n));
+		if (!page) continue;
+		const valid: BulkPage['records'] = [];
+		for (const { index, data: raw } of page.records) {
+			const checked = validateBulkRecord(job, raw, index, crms);
+			if (!checked.ok) {
+				job.invalid++;
+				if (job.invalidRecords.length < MAX_ERRORS) job.invalidRecords.push({ index, reasons: checked.reasons });
+				continue;
+			}
+			const data = job.operation === 'create' && typeof checked.value.id !== 'string' ? { ...checked.value, id: randomUUID() } : checked.value;
+			valid.push({ index, data });
+		}
+		if (job.operation === 'update') {
+			const flags = await unchangedFlags(store, job.entity_type, job.operation, valid.map((r) => r.data));
+			valid.forEach((r, i) => (r.unchanged = flags[i]));
+		} else if (job.operation === 'merge') {
+			const resolved = await resolveMergedIds(store, job.entity_type, valid.map((r) => r.data));
+			valid.forEach((r, i) => (r.data = resolved[i]));
+		}
+		await store.kvPut(BULK, pageKey(jobId, n), { records: valid });
+	}
+	const validated: BulkJob = { ...job, validated: true, status: 'running' };
+	await store.kvPut(BULK, jobKey(jobId), validated);
+	return validated;
 }
 
 export async function getBulkJob(store: StateStore, jobId: string): Promise<BulkJob | undefined> {
@@ -558,6 +576,7 @@ export async function writeBulkJobToCrm(deps: WriteDeps, jobId: string): Promise
 	const store = await deps.store();
 	const job = await getBulkJob(store, jobId);
 	if (!job) throw new Error(`No bulk job ${jobId} in the state store (another sync namespace?)`);
+	if (!job.validated) throw new Error(`Bulk job ${jobId} is not validated yet: put a Validate Request step between the 202 answer and the first CRM`);
 	const started = Date.now();
 	const summary: BulkCrmSummary = { crm: deps.crm, processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, merged: 0, failed: 0, errors: [], durationMs: 0 };
 	for (let n = 0; n < job.pages; n++) {

@@ -26,7 +26,7 @@ export const syncApiProperties: INodeProperties[] = [
 			{
 				name: 'Validate Request',
 				value: 'validate',
-				description: 'Check the webhook body against the schema and the CRMs below; no CRM call. Valid → Success, invalid → Errors (a 400 body with every reason).',
+				description: 'Check the webhook body against the schema and the CRMs below; no CRM call. Valid → Success, invalid → Errors (a 400 body with every reason). For a bulk job (after its 202): checks the queued records.',
 			},
 			{
 				name: 'Write to This CRM',
@@ -41,7 +41,7 @@ export const syncApiProperties: INodeProperties[] = [
 			{
 				name: 'Accept Bulk Job',
 				value: 'acceptBulk',
-				description: 'Check a bulk body (up to 10 MB) and its records, queue the valid records in the state store and output the job ID (for a 202 answer)',
+				description: 'Check a bulk body (up to 10 MB), queue its records in the state store and output the job ID (for a 202 answer); a Validate Request step after the answer checks the records',
 			},
 			{
 				name: 'Get Bulk Job',
@@ -59,6 +59,6 @@ export const syncApiProperties: INodeProperties[] = [
 		options: crmOptions,
 		default: ['salesforce', 'hubspot', 'pipedrive', 'zoho', 'dynamics'],
 		description: 'The CRMs the workflow writes to: their field formats and required fields are checked. (The CRM field above is not used by this step.)',
-		displayOptions: show(['validate', 'acceptBulk']),
+		displayOptions: show(['validate']),
 	},
 ];

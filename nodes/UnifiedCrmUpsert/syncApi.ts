@@ -12,6 +12,7 @@ import {
 	syncResponse,
 	beforeWrites,
 	validateBulkEnvelope,
+	validateBulkJob,
 	validateSyncRequest,
 	withUnifiedId,
 	writeBulkJobToCrm,
@@ -73,6 +74,13 @@ async function validate(ctx: IExecuteFunctions, items: INodeExecutionData[]): Pr
 	const success: INodeExecutionData[] = [];
 	const errors: INodeExecutionData[] = [];
 	for (const [index, item] of items.entries()) {
+		const jobId = (item.json as ChainItem).jobId;
+		if (typeof jobId === 'string') {
+			// A bulk job after its 202 answer: check the queued records.
+			const job = await validateBulkJob(await openStore(ctx)(), jobId, crms);
+			success.push({ json: { ...item.json, status: job.status, invalid: job.invalid }, pairedItem: { item: index } });
+			continue;
+		}
 		const checked = validateSyncRequest(bodyOf(item.json), crms);
 		if (!checked.ok) {
 			errors.push(invalid(checked.reasons, index));
@@ -174,7 +182,6 @@ async function respond(ctx: IExecuteFunctions, items: INodeExecutionData[]): Pro
 }
 
 async function acceptBulk(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
-	const crms = ctx.getNodeParameter('syncApiCrms', 0, []) as CrmName[];
 	const success: INodeExecutionData[] = [];
 	const errors: INodeExecutionData[] = [];
 	for (const [index, item] of items.entries()) {
@@ -184,17 +191,8 @@ async function acceptBulk(ctx: IExecuteFunctions, items: INodeExecutionData[]): 
 			errors.push(invalid(envelope.reasons, index));
 			continue;
 		}
-		const job = await acceptBulkJob(await openStore(ctx)(), envelope.value, crms);
-		const receipt = {
-			jobId: job.jobId,
-			status: job.status,
-			entity_type: job.entity_type,
-			operation: job.operation,
-			records: job.records,
-			invalid: job.invalid,
-			invalidRecords: job.invalidRecords,
-			acceptedAt: job.acceptedAt,
-		};
+		const job = await acceptBulkJob(await openStore(ctx)(), envelope.value);
+		const receipt = { jobId: job.jobId, status: job.status, entity_type: job.entity_type, operation: job.operation, records: job.records, acceptedAt: job.acceptedAt };
 		success.push({ json: receipt as unknown as IDataObject, pairedItem: { item: index } });
 	}
 	return [success, errors];

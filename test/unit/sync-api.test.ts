@@ -14,6 +14,7 @@ import {
 	finishBulkJob,
 	getBulkJob,
 	unchangedFlags,
+	validateBulkJob,
 	validateBulkEnvelope,
 	validateSyncRequest,
 	withUnifiedId,
@@ -254,11 +255,14 @@ describe('writeRequestsToCrm and bulk jobs (sandbox)', () => {
 			1000,
 		);
 		assert.ok(envelope.ok);
-		const job = await acceptBulkJob(store, envelope.value, ['hubspot', 'salesforce']);
+		const job = await acceptBulkJob(store, envelope.value);
 		assert.equal(job.records, 621);
-		assert.equal(job.invalid, 1);
-		assert.equal(job.invalidRecords[0].index, 620);
 		assert.equal(job.pages, 2);
+		await assert.rejects(writeBulkJobToCrm(deps.hubspot, job.jobId), /not validated yet/);
+		const checked = await validateBulkJob(store, job.jobId, ['hubspot', 'salesforce']);
+		assert.equal(checked.invalid, 1);
+		assert.equal(checked.invalidRecords[0].index, 620);
+		assert.equal(checked.invalidRecords[0].reasons[0].path, 'records[620].email');
 		const before = (sandbox.emulators.hubspot!.dump().contacts as unknown[]).length;
 		await writeBulkJobToCrm(deps.hubspot, job.jobId);
 		const written = await writeBulkJobToCrm(deps.salesforce, job.jobId);
