@@ -40,7 +40,11 @@ export async function executeBulk(this: IExecuteFunctions): Promise<INodeExecuti
 	const crm = this.getNodeParameter('crm', 0) as CrmName;
 	const entity = this.getNodeParameter('entity', 0) as EntityType;
 	const input = this.getInputData()[0]?.json ?? {};
-	const log = (line: string) => this.logger.info(`[${this.getNode().name}] ${line}`);
+	// Progress per page: the n8n log (level info) and, in a manual run, the browser console.
+	const log = (line: string) => {
+		this.logger.info(`[${this.getNode().name}] ${line}`);
+		this.sendMessageToUI(line);
+	};
 	try {
 		if (entity !== 'contact') throw new NodeOperationError(this.getNode(), `Bulk sync of ${entity} records is not implemented yet (contacts only)`);
 		const store = await openStore(this);
