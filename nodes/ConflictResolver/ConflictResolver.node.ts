@@ -61,8 +61,8 @@ export class ConflictResolver implements INodeType {
 		defaults: { name: 'Conflict Resolver' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Resolved', 'Needs Review', 'Unchanged'],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Resolved', 'Needs Review', 'Unchanged', 'Correct Source'],
 		credentials: [redisStateCredential],
 		properties: conflictResolverProperties,
 	};
@@ -87,9 +87,9 @@ export class ConflictResolver implements INodeType {
 		};
 
 		try {
-			if (operation === 'resolveReview') return [await resolveReviews.call(this, items, store), [], []];
+			if (operation === 'resolveReview') return [await resolveReviews.call(this, items, store), [], [], []];
 			if ((this.getNodeParameter('against', 0, 'target') as string) === 'syncedState') return await resolveStateItems.call(this, items, options, store);
-			return [...(await resolveItems.call(this, items, options, store)), []];
+			return [...(await resolveItems.call(this, items, options, store)), [], []];
 		} finally {
 			if (storePromise) await storePromise.then((s) => s.close()).catch(() => undefined);
 		}
@@ -212,11 +212,17 @@ async function resolveStateItems(
 	const resolved: INodeExecutionData[] = [];
 	const review: INodeExecutionData[] = [];
 	const unchanged: INodeExecutionData[] = [];
+	const correct: INodeExecutionData[] = [];
 	const audit: AuditEntry[] = [];
 	for (let index = 0; index < items.length; index++) {
 		const pairedItem = { item: index };
 		const json = items[index].json;
 		try {
+			// Deletes, erasures and merges carry no field values to merge: on to the writers as they are.
+			if (typeof json.operation === 'string' && PASSED_ON.includes(json.operation)) {
+				resolved.push({ json: { ...json, action: json.operation }, pairedItem });
+				continue;
+			}
 			const change = stateChangeFromItem(json as Record<string, unknown>, recordField, options.defaultEntity);
 			const { audit: entry, reviewInput, merged, ...resolution } = await resolveAgainstState(opened, change, settings);
 			audit.push(entry);
@@ -229,10 +235,12 @@ async function resolveStateItems(
 			if (resolution.action === 'review' && reviewInput) {
 				const queued = await enqueueForReview(opened, reviewInput, settings, { ...resolution, merged: null, targetPatch: {}, sourcePatch: {}, audit: entry } as unknown as Resolution);
 				review.push({ json: { ...out, reviewId: queued.id }, pairedItem });
-			} else if (resolution.action === 'skip') {
-				unchanged.push({ json: out, pairedItem });
 			} else {
-				resolved.push({ json: out, pairedItem });
+				// Resolved: a new truth for the other CRMs; Correct Source: the source lost a field.
+				const forTargets = resolution.action === 'create' || resolution.changed.length > 0;
+				if (forTargets) resolved.push({ json: out, pairedItem });
+				if (resolution.correctSource) correct.push({ json: out, pairedItem });
+				if (!forTargets && !resolution.correctSource) unchanged.push({ json: out, pairedItem });
 			}
 		} catch (error) {
 			if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: index });
@@ -246,8 +254,10 @@ async function resolveStateItems(
 			throw new NodeOperationError(this.getNode(), `Could not write the audit log: ${(error as Error).message}`);
 		}
 	}
-	return [resolved, review, unchanged];
+	return [resolved, review, unchanged, correct];
 }
+
+const PASSED_ON = ['delete', 'erase', 'merge'];
 
 async function resolveReviews(this: IExecuteFunctions, items: INodeExecutionData[], store: () => Promise<StateStore>): Promise<INodeExecutionData[]> {
 	const out: INodeExecutionData[] = [];

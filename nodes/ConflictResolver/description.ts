@@ -13,8 +13,9 @@ const INPUT_SHAPE =
 const STATE_SHAPE =
 	'Each input item is a change event: <code>{ source, recordId, unifiedId?, entity?, operation?, occurredAt?, record }</code> (CRM Sync Trigger → Field Mapper). ' +
 	'The unified id comes from the cross-reference of <code>recordId</code>. Fields absent from <code>record</code> are not changed. ' +
-	'Output <b>Resolved</b>: the item with <code>record</code> set to the whole resolved record, <code>unifiedId</code>, <code>action</code> (create, update, delete), <code>changed</code>, <code>sourcePatch</code> and <code>correctSource</code> (the source lost a field: write the record back to it too; Unified CRM Upsert skips CRMs that already hold it). ' +
-	'<b>Unchanged</b>: nothing new (duplicates, stale or echoed events).';
+	'Output <b>Resolved</b>: a new resolved record for the other CRMs: the item with <code>record</code> set to the whole resolved record, <code>unifiedId</code>, <code>action</code>, <code>changed</code>, <code>decisions</code>; deletes, erasures and merges pass on unchanged. ' +
+	'<b>Correct Source</b>: the same item when the source CRM lost a field (<code>sourcePatch</code>): write it back there. Unified CRM Upsert skips CRMs that already hold the resolved values. ' +
+	'<b>Unchanged</b>: nothing new (redeliveries, stale or echoed events).';
 
 export const conflictResolverProperties: INodeProperties[] = [
 	{
