@@ -15,9 +15,10 @@ async function main(): Promise<void> {
 	console.log(`machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 	const summary: Record<string, unknown> = { cores: cpus().length, node: process.version, at: new Date().toISOString() };
 	for (const area of areas) {
-		console.log(`\n=== ${area} ===`);
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const bench = require(join(__dirname, area)) as { run(): Promise<unknown> };
+		const bench = require(join(__dirname, area)) as { run?: () => Promise<unknown> };
+		if (typeof bench.run !== 'function') continue; // a helper module shared by benchmarks
+		console.log(`\n=== ${area} ===`);
 		summary[area] = (await bench.run()) ?? null;
 	}
 	if (json) {
