@@ -93,6 +93,14 @@ const ENGAGEMENT_PREFIX: Record<string, string> = { hs_task_: 'tasks', hs_call_:
 const MERGEABLE = new Set(['contacts', 'companies', 'deals']);
 /** The objects an engagement's associations are read for (the activity map's contactIds, dealIds, accountIds). */
 const ENGAGEMENT_LINKS = ['contacts', 'deals', 'companies'] as const;
+/** HubSpot-defined association type ids, engagement → contact / company / deal (crm-wire §2). */
+const ENGAGEMENT_ASSOCIATION_TYPE: Record<string, Record<string, number>> = {
+	notes: { contacts: 202, companies: 190, deals: 214 },
+	tasks: { contacts: 204, companies: 192, deals: 216 },
+	calls: { contacts: 194, companies: 182, deals: 206 },
+	meetings: { contacts: 200, companies: 188, deals: 212 },
+	emails: { contacts: 198, companies: 186, deals: 210 },
+};
 
 const DEFAULT_PROPERTIES: Record<string, string[]> = {
 	contacts: ['email', 'firstname', 'lastname', 'phone', 'mobilephone', 'company', 'jobtitle', 'lifecyclestage', 'hs_lead_status', 'address', 'city', 'state', 'zip', 'country', 'hubspot_owner_id', 'createdate', 'lastmodifieddate'],
@@ -237,7 +245,7 @@ export class HubSpotConnector implements CrmConnector {
 				outcomes.push(
 					...(await isolateFailures(batch, async (part) => {
 						const response = await this.callBatch('batch.create', (c) =>
-							c.crm.objects.batchApi.create(objectType, { inputs: part.map((r) => ({ properties: toProperties(r.fields), associations: [] })) }),
+							c.crm.objects.batchApi.create(objectType, { inputs: part.map((r) => ({ properties: toProperties(omit(r.fields, 'associations')), associations: createAssociations(objectType, r.fields.associations) as never[] })) }),
 							false,
 						);
 						// Batch create results come back in input order, minus the failed inputs (context.inputIndex).
@@ -263,7 +271,8 @@ export class HubSpotConnector implements CrmConnector {
 				outcomes.push(
 					...(await isolateFailures(batch, async (part) => {
 						const response = await this.callBatch('batch.update', (c) =>
-							c.crm.objects.batchApi.update(objectType, { inputs: part.map((r) => ({ id: r.id, properties: toProperties(r.fields) })) }),
+							// Links are written on create only (`associations` is no property; see MAPPING.md).
+							c.crm.objects.batchApi.update(objectType, { inputs: part.map((r) => ({ id: r.id, properties: toProperties(omit(r.fields, 'associations')) })) }),
 						);
 						const byId = new Map<string, WriteOutcome>();
 						for (const result of response.results) byId.set(result.id, { ref: -1, status: 'updated', id: result.id });
@@ -655,6 +664,22 @@ function toRecord(object: HsObject): CrmRecord {
 function v3Associations(block: NonNullable<HsObject['associations']>): Record<string, { results: Array<{ id: string; type?: string }> }> {
 	const out: Record<string, { results: Array<{ id: string; type?: string }> }> = {};
 	for (const [objectType, list] of Object.entries(block)) out[objectType] = { results: (list?.results ?? []).map((r) => ({ id: String(r.id), ...(r.type ? { type: r.type } : {}) })) };
+	return out;
+}
+
+/**
+ * A record's `associations` block (v3 read shape, `{contacts: {results: [{id}]}}`) as the inputs of
+ * a create: one per linked id, with the engagement's default association type.
+ */
+function createAssociations(objectType: string, block: unknown): Array<{ to: { id: string }; types: Array<{ associationCategory: string; associationTypeId: number }> }> {
+	const types = ENGAGEMENT_ASSOCIATION_TYPE[objectType];
+	if (!types || typeof block !== 'object' || block === null) return [];
+	const out = [];
+	for (const [toType, list] of Object.entries(block as Record<string, { results?: Array<{ id?: unknown }> }>)) {
+		const typeId = types[toType];
+		if (typeId === undefined) continue;
+		for (const r of list?.results ?? []) if (r?.id !== undefined && r.id !== null && r.id !== '') out.push({ to: { id: String(r.id) }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId }] });
+	}
 	return out;
 }
 

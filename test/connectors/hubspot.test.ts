@@ -412,4 +412,32 @@ describe('HubSpot connector: engagements read with their associations', () => {
 		const [bare] = await c.create('activity', [{ ref: 0, fields: { hs_note_body: 'no links', hs_timestamp: String(start) } }]);
 		assert.equal((await c.get('activity', idOf(bare)))?.fields.associations, undefined);
 	});
+
+	test('a unified activity with links is created with them as associations; an update leaves them alone', async () => {
+		const c = connector();
+		const [contact] = await c.create('contact', [{ ref: 0, fields: { email: 'assoc.writer@example.com', firstname: 'Writer' } }]);
+		const [company] = await c.create('account', [{ ref: 0, fields: { name: 'Writer Co' } }]);
+		const [deal] = await c.create('opportunity', [{ ref: 0, fields: { dealname: 'Writer deal' } }]);
+		const call = { type: 'call', subject: 'Linked call', timestamp: '2026-03-10T09:00:00.000Z', duration: 600, contactIds: [idOf(contact)], accountIds: [idOf(company)], dealIds: [idOf(deal)] };
+		const fields = compileMapping({ direction: 'fromUnified', entity: 'activity', target: 'hubspot', mode: 'lenient' }).map(call).record;
+		const [created] = await c.create('activity', [{ ref: 0, fields }]);
+		const id = idOf(created);
+		assert.equal(dump('calls').find((r) => r.id === id)?.properties.associations, undefined, 'not written as a property');
+		const read = compileMapping({ direction: 'toUnified', entity: 'activity', source: 'hubspot', mode: 'lenient' }).map((await c.get('activity', id))!.fields).record;
+		assert.deepEqual([read.type, read.subject, read.contactIds, read.accountIds, read.dealIds], ['call', 'Linked call', [idOf(contact)], [idOf(company)], [idOf(deal)]]);
+
+		const [updated] = await c.update('activity', [{ ref: 0, id, fields: { ...fields, hs_call_title: 'Linked call (edited)' } }]);
+		assert.equal(updated.status, 'updated', JSON.stringify(updated));
+		const again = (await c.get('activity', id))!.fields;
+		assert.equal(again.hs_call_title, 'Linked call (edited)');
+		assert.deepEqual((again.associations as Record<string, { results: Array<{ id: string }> }>).contacts.results.map((r) => r.id), [idOf(contact)]);
+
+		// A link to a record HubSpot does not have fails that activity alone, with HubSpot's reason.
+		const [bad, good] = await c.create('activity', [
+			{ ref: 0, fields: { hs_note_body: 'to nobody', hs_timestamp: '1773133200000', associations: { contacts: { results: [{ id: '999999999' }] } } } },
+			{ ref: 1, fields: { hs_note_body: 'to the contact', hs_timestamp: '1773133200000', associations: { contacts: { results: [{ id: idOf(contact) }] } } } },
+		]);
+		assert.equal(bad.status, 'failed');
+		ok(good);
+	});
 });

@@ -29,10 +29,11 @@ describe('HubSpot engagement links', () => {
 		assert.equal('contactIds' in hubspotToUnified.map({ hs_call_title: 'Intro', hs_timestamp: '1709649000000' }).record, false);
 	});
 
-	test('not written: the connector creates engagements without associations', () => {
-		const w = compileMapping({ direction: 'fromUnified', target: 'hubspot', entity: 'activity', mode: 'strict' }).map({ type: 'note', body: 'x', timestamp: '2024-03-05T14:30:00.000Z', contactIds: ['101'] });
-		assert.equal('associations' in w.record, false);
-		assert.deepEqual(w.record, { hs_note_body: 'x', hs_timestamp: '1709649000000' });
+	test('written as an associations block in the read shape (the connector creates the engagement with them)', () => {
+		const w = compileMapping({ direction: 'fromUnified', target: 'hubspot', entity: 'activity', mode: 'strict' }).map({ type: 'note', body: 'x', timestamp: '2024-03-05T14:30:00.000Z', contactIds: ['101'], dealIds: ['7'] });
+		assert.deepEqual(w.record, { hs_note_body: 'x', hs_timestamp: '1709649000000', associations: { contacts: { results: [{ id: '101' }] }, deals: { results: [{ id: '7' }] } } });
+		const none = compileMapping({ direction: 'fromUnified', target: 'hubspot', entity: 'activity', mode: 'strict' }).map({ type: 'note', body: 'x', timestamp: '2024-03-05T14:30:00.000Z' });
+		assert.equal('associations' in none.record, false);
 	});
 
 	test('HubSpot → Salesforce: the (translated) contact becomes WhoId, the deal WhatId', () => {

@@ -103,9 +103,18 @@ function associated(objectType: string): ShapeReader {
 	};
 }
 
-/** Read-only: the connector creates engagements without associations (see MAPPING.md). */
+/** Written in the same shape; the connector sends it as create-time associations (see MAPPING.md). */
 function link(unified: string, objectType: string): FieldSpec {
-	return field(unified, `associations.${objectType}`, 'id', { ref: true, keys: ['associations'], read: associated(objectType), write: false, format: { list: true } });
+	return field(unified, `associations.${objectType}`, 'id', {
+		ref: true,
+		keys: ['associations'],
+		read: associated(objectType),
+		write: (out, v) => {
+			const ids = (Array.isArray(v) ? v : [v]).filter(hasValue).map(String);
+			if (ids.length) out.associations = { ...(out.associations as Record<string, unknown> | undefined), [objectType]: { results: ids.map((id) => ({ id })) } };
+		},
+		format: { list: true },
+	});
 }
 
 /** HubSpot reads answer datetimes as ISO strings; writes (and some payloads) use epoch ms. */
