@@ -339,14 +339,15 @@ export class HubSpotConnector implements CrmConnector {
 	async merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]> {
 		const objectType = this.objectTypes(entity)[0];
 		if (this.isActivity(entity) || !MERGEABLE.has(objectType)) throw new NotImplementedError(`HubSpot merge of ${entity} (HubSpot merges contacts, companies and deals only)`);
-		const api = { contacts: this.client.crm.contacts, companies: this.client.crm.companies, deals: this.client.crm.deals }[objectType as 'contacts'];
+		// The API object comes from `c` inside call(): setting the token rebuilds the SDK's clients.
+		const api = (c: Client) => ({ contacts: c.crm.contacts, companies: c.crm.companies, deals: c.crm.deals })[objectType as 'contacts'];
 		const outcomes: WriteOutcome[] = [];
 		for (const request of requests) {
 			// HubSpot merges one object per call; chain them into the master.
 			let survivor = request.masterId;
 			try {
 				for (const loser of request.mergeIds) {
-					const merged = (await this.call('merge', () => api.basicApi.merge({ primaryObjectId: survivor, objectIdToMerge: loser }))) as HsObject;
+					const merged = (await this.call('merge', (c) => api(c).basicApi.merge({ primaryObjectId: survivor, objectIdToMerge: loser }))) as HsObject;
 					survivor = merged.id;
 				}
 				outcomes.push({ ref: request.ref, status: 'merged', id: survivor, mergedIds: request.mergeIds });

@@ -202,7 +202,8 @@ describe('HubSpot connector', () => {
 		]);
 		ok(made[0]);
 		ok(made[1]);
-		const merged = await c.merge('contact', [
+		// A fresh connector, as in n8n (one per execution): merge is its first call.
+		const merged = await connector().merge('contact', [
 			{ ref: 0, masterId: made[0].id, mergeIds: [made[1].id] },
 			{ ref: 1, masterId: made[0].id, mergeIds: ['111111111'] },
 		]);
