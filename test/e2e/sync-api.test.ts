@@ -198,7 +198,6 @@ test('create, update, merge and delete through the API land in all five CRMs', a
 	const merged = await sync({ entity_type: 'contact', operation: 'merge', data: { masterId: 'app-100', mergedIds: ['app-101'] } });
 	const mergedBy = byCrm(merged.body);
 	for (const crm of CRMS) {
-		if (crm === 'hubspot') continue; // see the todo below
 		assert.equal(mergedBy[crm].status, 'merged', `${crm}: ${JSON.stringify(mergedBy[crm])}`);
 		assert.ok(contactById(crm, ids[crm]), `${crm}: the master survives`);
 		const loser = contactById(crm, byCrm(dup.body)[crm].id!);
@@ -222,15 +221,6 @@ test('Pipedrive: an update of lastName alone keeps the first name', { todo: 'the
 	await sync({ entity_type: 'contact', operation: 'update', data: { id: 'app-300', lastName: 'Rive' } });
 	const row = contactById('pipedrive', id)!;
 	assert.deepEqual([row.first_name, row.last_name], ['Pat', 'Rive']);
-});
-
-test('HubSpot merge through the API', { todo: 'lib/connectors/hubspot.ts merge() takes the SDK api object before call() sets the token, so a fresh connector answers 401' }, async () => {
-	for (const [id, email] of [['app-200', 'm1@example.com'], ['app-201', 'm2@example.com']]) {
-		const created = await sync({ entity_type: 'contact', operation: 'create', data: { id, email, lastName: 'Merge' } });
-		assert.equal(byCrm(created.body).hubspot.status, 'created', JSON.stringify(created.body));
-	}
-	const merged = await sync({ entity_type: 'contact', operation: 'merge', data: { masterId: 'app-200', mergedIds: ['app-201'] } });
-	assert.equal(byCrm(merged.body).hubspot.status, 'merged', JSON.stringify(byCrm(merged.body).hubspot));
 });
 
 test('bulk: 202 with a job id at once, then every valid record lands in every CRM; GET shows the outcome', async () => {
