@@ -34,7 +34,11 @@ const credentialList = [
 	...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
 		name,
 		required: true,
-		displayOptions: { show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] } },
+		displayOptions: {
+			show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] },
+			// Sync API steps that call no CRM.
+			hide: { syncApiStep: ['validate', 'respond', 'acceptBulk', 'bulkStatus'] },
+		},
 	})),
 	redisStateCredential,
 ];

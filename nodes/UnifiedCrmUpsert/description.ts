@@ -2,7 +2,7 @@ import type { INodeProperties } from 'n8n-workflow';
 import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 import { bulkOperationOptions, bulkProperties } from './bulk.description';
-import { syncApiOperationOptions, syncApiProperties } from './syncApi.description';
+import { SYNC_API_OPERATION, syncApiOperationOptions, syncApiProperties } from './syncApi.description';
 
 export { crmOptions };
 
@@ -71,6 +71,7 @@ export const upsertProperties: INodeProperties[] = [
 		noDataExpression: true,
 		options: entityOptions,
 		default: 'contact',
+		displayOptions: { hide: { operation: [SYNC_API_OPERATION] } },
 	},
 	{
 		displayName: 'Operation',
@@ -131,6 +132,7 @@ export const upsertProperties: INodeProperties[] = [
 		placeholder: 'body',
 		description:
 			'Dot path of the record inside each input item, e.g. "body" behind a Webhook node. Empty means the whole item. A static path keeps the workflow free of per-execution expressions.',
+		displayOptions: { hide: { operation: [SYNC_API_OPERATION] } },
 	},
 	syncNamespaceProperty('cross-references, snapshots, echo fingerprints'),
 	stateBackendProperty(undefined, 'For queue mode and several hosts; also shares rate-limit budgets across workers'),
@@ -140,6 +142,7 @@ export const upsertProperties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add option',
 		default: {},
+		displayOptions: { hide: { operation: [SYNC_API_OPERATION] } },
 		options: [
 			{
 				displayName: 'Batch Size',
