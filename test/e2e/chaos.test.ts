@@ -63,6 +63,18 @@ before(async () => {
 	}
 });
 
+/** How n8n answered webhook attempts: status (or the sender's error) → count, with one reply body per status. */
+function answers(list: Array<{ status?: number; error?: string; responseBody?: string }>): Record<string, string> {
+	const counts = new Map<string, { n: number; sample: string }>();
+	for (const d of list) {
+		const key = d.status !== undefined ? String(d.status) : (d.error ?? 'no answer').slice(0, 60);
+		const entry = counts.get(key) ?? { n: 0, sample: (d.responseBody ?? '').slice(0, 120) };
+		entry.n++;
+		counts.set(key, entry);
+	}
+	return Object.fromEntries([...counts].map(([key, { n, sample }]) => [key, sample ? `${n} (${sample})` : String(n)]));
+}
+
 after(async () => {
 	await n8n?.stop();
 	await sandbox?.stop();
@@ -83,6 +95,7 @@ test(`chaos: ${MUTATIONS} mutations across five CRMs under faults converge (last
 		`mutations: ${log.length} (create ${kinds('create')}, update ${kinds('update')}, delete ${kinds('delete')}, concurrent pairs ${new Set(log.map((m) => m.concurrentPair).filter(Boolean)).size}) on ${result.contacts} contacts`,
 		`load: ${(loadMs / 1000).toFixed(1)} s; time to quiescence after the load: ${(quiescenceMs / 1000).toFixed(1)} s`,
 		`webhook deliveries: ${deliveries.length} (duplicates ${deliveries.filter((d) => d.duplicate).length}, not ok ${deliveries.filter((d) => !d.ok).length})`,
+		`not-ok deliveries by CRM and answer: ${CRMS.map((crm) => `${crm} ${JSON.stringify(answers(sandbox.emulators[crm]!.deliveries().filter((d) => !d.ok)))}`).join('; ')}`,
 		`API requests from the sync: ${CRMS.map((crm) => `${crm} ${result.requests[crm].total} ${JSON.stringify(result.requests[crm].faults)}`).join('; ')}`,
 		`writes: ${totalWrites} (${CRMS.map((crm) => `${crm} ${result.writes[crm]}`).join(', ')}); writes/mutation ${(totalWrites / log.length).toFixed(2)}`,
 		`mismatches: ${result.mismatches.length}; duplicates: ${result.duplicates.length}`,
