@@ -23,7 +23,8 @@ const workflow = {
 	nodes: [
 		{
 			id: '0b0e0000-0000-4000-8000-000000000001', name: 'HubSpot', type: 'n8n-nodes-crm-sync.crmSyncTrigger', typeVersion: 1, position: [0, 0],
-			webhookId: 'bench-hubspot', parameters: { crm: 'hubspot', secret: SECRET },
+			// No full-record fetch: this measures the webhook → execution cost alone (n8n-webhook.ts covers the whole sync).
+			webhookId: 'bench-hubspot', parameters: { crm: 'hubspot', secret: SECRET, fetchRecords: false },
 		},
 	],
 };
