@@ -220,7 +220,8 @@ async function quiescent(workflow: Template): Promise<number> {
 			last = count;
 			stableSince = Date.now();
 		}
-		return Date.now() - stableSince > 4000;
+		// Executions show up once finished; on a loaded machine that can take a few seconds.
+		return Date.now() - stableSince > 8000;
 	}, 90_000);
 	return last;
 }
@@ -296,6 +297,8 @@ async function concurrentEdits(workflow: Template, tag: string, n: number, first
 		for (const h of byCrm(b)) statuses.push(await forward(h));
 	}
 	assert.ok(statuses.every((s) => s >= 200 && s < 300), `n8n answered ${statuses.join(', ')}`);
+	// Both scenarios converge on Salesforce's value; wait for it (the assertion afterwards reports a miss).
+	await waitFor(async () => CRMS.every((crm) => phoneOf(crm, contactIn(crm, email)[0]) === values.salesforce), 60_000).catch(() => undefined);
 	const settled = await quiescent(workflow);
 	return { email, phones: values, executions: settled };
 }
