@@ -410,12 +410,11 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 	if (job.status === 'finished' || progress.done) return { job, stats: progress.stats };
 	if (options.owner !== undefined && job.owner !== undefined && job.owner !== options.owner) throw new Error(takenOver(job));
 
-	const writer = (operation: 'upsert' | 'create') =>
-		new UpsertWriter(
+	const upserts = new UpsertWriter(
 			{
 				crm: target,
 				entity: job.entity,
-				operation,
+				operation: 'upsert',
 				inputFormat: 'unified',
 				matchKey: 'email',
 				dryRun: job.dryRun,
@@ -428,8 +427,6 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 			connector,
 			async () => store,
 		);
-	const upserts = writer('upsert');
-	const creates = writer('create');
 	// CRMs without batch writes (Pipedrive) get more records in flight; the connector's limiter paces them.
 	const concurrency = Math.max(1, options.concurrency ?? (connector().maxBatchSize(job.entity, 'upsert') === 1 ? 16 : DEFAULT_WRITE_CONCURRENCY));
 	const started = Date.now();
@@ -444,16 +441,12 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 		const resolved = await resolveReferences(store, mine.map((r) => ({ source: r.source, recordId: r.recordId, record: r.record })), { entity: job.entity, target });
 		const items: InputItem[] = mine.map((r, index) => ({ index, record: resolved[index].record, unifiedId: r.unifiedId }));
 		stats.referencesDropped = (stats.referencesDropped ?? 0) + resolved.filter((r) => r.missing.length).length;
-		// Records without an email cannot be matched in the target: created once, then updated through the cross-reference.
-		const noEmail = items.filter((item) => !normaliseEmail(item.record.email));
-		const linked = noEmail.length && !job.dryRun ? await store.getCrossRefs(job.entity, noEmail.map((item) => item.unifiedId!)) : new Map();
-		const toCreate = new Set(noEmail.filter((item) => !linked.get(item.unifiedId!)?.ids[target]));
-		const toUpsert = items.filter((item) => !toCreate.has(item));
+		// Records without an email fail in the upsert with the reason (MISSING_MATCH_KEY): created blind, one
+		// could be created twice if the run dies between the CRM's answer and the cross-reference write.
 		// Batches of one page at once: the page has no two records with one email (foldSameEmail), so they cannot race.
-		const size = Math.ceil(toUpsert.length / concurrency) || 1;
+		const size = Math.ceil(items.length / concurrency) || 1;
 		const runs: Array<Promise<ItemResult[]>> = [];
-		for (let i = 0; i < toUpsert.length; i += size) runs.push(upserts.run(toUpsert.slice(i, i + size)));
-		if (toCreate.size) runs.push(creates.run([...toCreate]));
+		for (let i = 0; i < items.length; i += size) runs.push(upserts.run(items.slice(i, i + size)));
 		const results = (await Promise.all(runs)).flat();
 		const failures: BulkFailure[] = [];
 		for (const result of results) {
