@@ -388,6 +388,11 @@ async function captureServer() {
 		 * The captured webhooks of `source` carrying the given emails, in that order. Others are
 		 * dropped: the same subscription also reports the sync's own writes when `source` is a target.
 		 */
+		takeAll(source: Crm): Array<{ headers: Record<string, string>; body: string }> {
+			const all = captured.get(`/${source}`) ?? [];
+			captured.delete(`/${source}`);
+			return all;
+		},
 		take(source: Crm, emails: string[], emailOf: (body: string) => string): Array<{ email: string; headers: Record<string, string>; body: string }> {
 			const byEmail = new Map<string, { headers: Record<string, string>; body: string }>();
 			for (const c of captured.get(`/${source}`) ?? []) byEmail.set(emailOf(c.body).toLowerCase(), c);
@@ -399,6 +404,14 @@ async function captureServer() {
 			});
 		},
 	};
+}
+
+/** One CRM-native batch webhook: many events in one request. */
+export interface NativeBatch {
+	source: 'salesforce' | 'hubspot';
+	emails: string[];
+	headers: Record<string, string>;
+	body: string;
 }
 
 export interface RigOptions {
@@ -447,6 +460,7 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 	});
 	if (!pdHook.ok) throw new Error(`Pipedrive webhook: ${pdHook.status} ${await pdHook.text()}`);
 	sandbox.emulators.salesforce!.addSubscription({ type: 'changeEvent', url: capture.url('salesforce'), secret: secret('salesforce'), entities: ['Contact'] });
+	sandbox.emulators.hubspot!.addSubscription({ url: capture.url('hubspot'), clientSecret: secret('hubspot'), types: ['contact.creation'] });
 	if (options.echoes) {
 		const e = sandbox.emulators;
 		e.hubspot!.addSubscription({ url: hookUrl('hubspot'), clientSecret: secret('hubspot'), types: ['contact.creation', 'contact.propertyChange'] });
@@ -482,7 +496,7 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 	 * `batches` Salesforce JSON webhooks, each an array of `size` real change events (contacts
 	 * created in Salesforce's UI), signed as one body: the CRM-native batch of the working sources.
 	 */
-	async function salesforceBatches(batches: number, size: number): Promise<Array<CapturedWebhook & { emails: string[] }>> {
+	async function salesforceBatches(batches: number, size: number): Promise<NativeBatch[]> {
 		const emails: string[] = [];
 		for (let i = 0; i < batches * size; i++) {
 			const k = ++serial;
@@ -495,12 +509,53 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 			const slice = events.slice(b * size, (b + 1) * size);
 			const body = JSON.stringify(slice.map((e) => JSON.parse(e.body) as unknown));
 			return {
-				email: '',
+				source: 'salesforce' as const,
 				emails: slice.map((e) => e.email),
 				headers: { 'content-type': 'application/json', 'x-sfdc-signature': createHmac('sha256', secret('salesforce')).update(body).digest('base64') },
 				body,
 			};
 		});
+	}
+
+	/**
+	 * `batches` HubSpot webhooks, each an array of `size` real contact.creation events (contacts
+	 * created in HubSpot's UI; the trigger fetches each record). Signed when sent (see postBatch).
+	 */
+	async function hubspotBatches(batches: number, size: number): Promise<NativeBatch[]> {
+		const emails: string[] = [];
+		for (let i = 0; i < batches * size; i++) {
+			const k = ++serial;
+			emails.push(`bench${k}.${run}@hubspot.example`);
+			await admin('hubspot', '/__admin/objects/contacts', { properties: { firstname: `Bench${k}`, lastname: `Contact${run}`, email: emails[i], phone: `+1415${String(7_000_000 + k).padStart(7, '0')}` } });
+		}
+		await sandbox.emulators.hubspot!.webhooksIdle();
+		const contacts = (sandbox.emulators.hubspot as unknown as { store: RecordStore }).store.collection('contacts')!;
+		// HubSpot batches events itself; flatten its arrays and regroup them into arrays of `size`.
+		const flat = capture.takeAll('hubspot').flatMap((c) => JSON.parse(c.body) as Array<{ objectId: number }>);
+		const byEmail = new Map(flat.map((event) => [String(contacts.get(String(event.objectId))?.fields.email ?? '').toLowerCase(), event]));
+		const events = emails.map((email) => {
+			const event = byEmail.get(email);
+			if (!event) throw new Error(`hubspot sent no contact.creation for ${email}`);
+			return event;
+		});
+		return Array.from({ length: batches }, (_, b) => ({
+			source: 'hubspot' as const,
+			emails: emails.slice(b * size, (b + 1) * size),
+			body: JSON.stringify(events.slice(b * size, (b + 1) * size)),
+			headers: { 'content-type': 'application/json' },
+		}));
+	}
+
+	/** Posts a native batch; HubSpot's v3 signature covers the URL called and a fresh timestamp. */
+	async function postBatch(batch: NativeBatch): Promise<Response> {
+		const url = hookUrl(batch.source);
+		const headers = { ...batch.headers };
+		if (batch.source === 'hubspot') {
+			const timestamp = String(Date.now());
+			headers['x-hubspot-request-timestamp'] = timestamp;
+			headers['x-hubspot-signature-v3'] = createHmac('sha256', secret('hubspot')).update(`POST${url}${batch.body}${timestamp}`).digest('base64');
+		}
+		return fetch(url, { method: 'POST', headers, body: batch.body });
 	}
 
 	const watcher = new CompletionWatcher(sandbox);
@@ -511,6 +566,8 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 		hookUrl,
 		pipedriveEvents,
 		salesforceBatches,
+		hubspotBatches,
+		postBatch,
 		watcher,
 		/** Posts a captured webhook to n8n; resolves when every target holds the contact. */
 		async deliver(crm: Crm, hook: CapturedWebhook, targets: readonly Crm[]): Promise<Completion & { ackMs: number }> {

@@ -5,15 +5,17 @@
 // Source: Pipedrive "create person" webhooks (one record each) as the sandbox sends them, captured
 // and replayed, so the clock starts at our send. Latency = send → the contact's creation time in
 // the last of HubSpot, Salesforce, Zoho and Dynamics (read from the emulators' stores, not polled
-// over HTTP). CRM-native batches: Salesforce change-event arrays of 100 (the biggest native batch
-// among the sources whose webhooks carry the record; HubSpot's carry none yet), written to
-// HubSpot, Pipedrive, Zoho and Dynamics.
+// over HTTP). CRM-native batches: Salesforce change-event arrays of 100 (they carry the record),
+// or HubSpot contact.creation arrays of 100 (the trigger fetches the records), written to the
+// other four CRMs.
 //
 //   npm run build && npx tsx test/bench/n8n-webhook.ts [--json]
 // Size (defaults keep it to a few minutes):
 //   N8N_BENCH_EVENTS=200             sequential events (and floor requests); default 50
 //   N8N_BENCH_RAMP=1,2,4,8,16,32     concurrency levels of the throughput ramp; default 1,2,4,8,16
-//   N8N_BENCH_BATCHES=5              Salesforce batches of 100; default 3 (0 skips)
+//   N8N_BENCH_BATCHES=5              native batches of 100; default 3 (0 skips)
+//   N8N_BENCH_BATCH_SOURCE=hubspot   HubSpot contact.creation arrays (the trigger fetches each
+//                                    record) instead of Salesforce change-event arrays
 //   N8N_BENCH_CONFIGS=default,save-none,legacy,legacy+save-none   (N8N_CONFIGS in n8n-bench-lib);
 //                                    default: default,legacy+save-none
 //   N8N_BENCH_ECHOES=1               also subscribe the targets' webhooks, so every write echoes back
@@ -38,6 +40,7 @@ const EVENTS = Number(process.env.N8N_BENCH_EVENTS) || 50;
 const RAMP_LEVELS = (process.env.N8N_BENCH_RAMP || '1,2,4,8,16').split(',').map(Number);
 const BATCHES = process.env.N8N_BENCH_BATCHES === undefined ? 3 : Number(process.env.N8N_BENCH_BATCHES);
 const BATCH_SIZE = 100;
+const BATCH_SOURCE = process.env.N8N_BENCH_BATCH_SOURCE === 'hubspot' ? 'hubspot' : 'salesforce';
 const CONFIGS = (process.env.N8N_BENCH_CONFIGS || 'default,legacy+save-none').split(',');
 const ECHOES = process.env.N8N_BENCH_ECHOES === '1';
 const WARM_UP = 10;
@@ -107,8 +110,8 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 
 	let batches: unknown = null;
 	if (BATCHES > 0) {
-		const hooks = await rig.salesforceBatches(BATCHES, BATCH_SIZE);
-		const batchTargets = targetsOf('salesforce');
+		const hooks = BATCH_SOURCE === 'hubspot' ? await rig.hubspotBatches(BATCHES, BATCH_SIZE) : await rig.salesforceBatches(BATCHES, BATCH_SIZE);
+		const batchTargets = targetsOf(BATCH_SOURCE);
 		const batchMeter = cpuMeter(rig.n8n.userFolder, cpus().length);
 		const start = Date.now();
 		const perBatch: number[] = [];
@@ -117,8 +120,8 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 		for (const hook of hooks) {
 			const sentAt = Date.now();
 			const done = Promise.all(hook.emails.map((email) => rig.watcher.track(email, sentAt, batchTargets)));
-			const res = await postJson(rig.hookUrl('salesforce'), hook.body, hook.headers);
-			if (res.status !== 200) throw new Error(`Salesforce batch: HTTP ${res.status} ${await res.text()}`);
+			const res = await rig.postBatch(hook);
+			if (res.status !== 200) throw new Error(`${BATCH_SOURCE} batch: HTTP ${res.status} ${await res.text()}`);
 			const completions = await done;
 			perBatch.push(Math.max(...completions.map((c) => c.latencyMs)));
 			for (const c of completions) for (const [crm, t] of Object.entries(c.perTargetMs)) lastPerTarget[crm] = Math.max(lastPerTarget[crm] ?? 0, t);
@@ -126,8 +129,8 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 		const wallS = (Date.now() - start) / 1000;
 		const perSecond = +((BATCHES * BATCH_SIZE) / wallS).toFixed(1);
 		const batchCpu = batchMeter.stop();
-		batches = { batches: BATCHES, size: BATCH_SIZE, eventsPerSecond: perSecond, perBatch: summarize(perBatch), slowestTargetMsPerBatch: lastPerTarget, cpu: batchCpu };
-		console.log(`[${name}] batches: Salesforce arrays of ${BATCH_SIZE} → 4 CRMs written: ${perSecond} events/s (${BATCHES} batches, per batch ${describeLatency(summarize(perBatch))})`);
+		batches = { source: BATCH_SOURCE, batches: BATCHES, size: BATCH_SIZE, eventsPerSecond: perSecond, perBatch: summarize(perBatch), slowestTargetMsPerBatch: lastPerTarget, cpu: batchCpu };
+		console.log(`[${name}] batches: ${BATCH_SOURCE} arrays of ${BATCH_SIZE} → 4 CRMs written: ${perSecond} events/s (${BATCHES} batches, per batch ${describeLatency(summarize(perBatch))})`);
 		console.log(`[${name}]   slowest write per target within a batch: ${Object.entries(lastPerTarget).map(([crm, t]) => `${crm} ${Math.round(t)} ms`).join(', ')}`);
 		console.log(`[${name}]   batch phase: ${describeCpu(batchCpu)}`);
 	}
