@@ -21,8 +21,8 @@ if (!existsSync(join(root, 'node_modules/.bin/tsx')) || !existsSync(join(root, '
 	run('npm ci --no-audit --no-fund --loglevel=error');
 }
 
-// Debian packages the tests need: `--apt=redis-server,chromium` (command that proves each is there).
-const APT_CHECKS = { 'redis-server': 'redis-server', chromium: 'chromium' };
+// Debian packages the tests need: `--apt=redis-server,postgresql,chromium` (command that proves each is there).
+const APT_CHECKS = { 'redis-server': 'redis-server', postgresql: 'pg_ctlcluster', chromium: 'chromium' };
 const aptArg = process.argv.find((a) => a.startsWith('--apt='));
 const missing = (aptArg ? aptArg.slice(6).split(',') : []).filter((pkg) => !has(APT_CHECKS[pkg] ?? pkg));
 if (missing.length > 0) {
