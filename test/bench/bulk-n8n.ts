@@ -184,6 +184,8 @@ export function peakRss(pid: number): number {
 export interface BulkExecution {
 	id: string;
 	status: string;
+	/** The node that failed and its message, when the execution failed. */
+	error?: string;
 	runData: RunData;
 	/** Output items of a node's first output (Success), or of its second (Errors). */
 	output(node: string, index?: 0 | 1): Array<Record<string, unknown>>;
@@ -220,16 +222,18 @@ async function executionIds(rig: BulkRig, workflowId: string): Promise<string[]>
 
 /** Waits for an execution to end and returns its data. */
 export async function waitForExecution(rig: BulkRig, executionId: string, timeoutMs: number): Promise<Omit<BulkExecution, 'wallMs'>> {
-	let execution: { status: string; stoppedAt?: string | null; data?: { resultData: { runData: RunData } } } | undefined;
+	let execution: { status: string; stoppedAt?: string | null; data?: { resultData: { runData: RunData; error?: { message?: string }; lastNodeExecuted?: string } } } | undefined;
 	await waitFor(async () => {
 		execution = await rig.n8n.api('GET', `/api/v1/executions/${executionId}?includeData=false`);
 		return !!execution?.stoppedAt && execution.status !== 'running' && execution.status !== 'new';
 	}, timeoutMs);
 	execution = await rig.n8n.api('GET', `/api/v1/executions/${executionId}?includeData=true`);
 	const runData = execution!.data?.resultData.runData ?? {};
+	const failure = execution!.data?.resultData.error;
 	return {
 		id: executionId,
 		status: execution!.status,
+		error: failure ? `${execution!.data?.resultData.lastNodeExecuted ?? '?'}: ${failure.message ?? JSON.stringify(failure)}` : undefined,
 		runData,
 		output: (node, index = 0) => (runData[node]?.[runData[node].length - 1]?.data.main[index] ?? []).map((item) => item.json),
 	};
@@ -262,7 +266,7 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 		const summary = run.output('Summary + sync history')[0] as Record<string, unknown> | undefined;
 		const rss = peakRss(pid);
 		if (!summary) {
-			console.log(`  ${size} limits ${limits ? 'on' : 'off'}: execution ${run.status}, no summary (see n8n log ${rig.n8n.logFile})`);
+			console.log(`  ${size} limits ${limits ? 'on' : 'off'}: execution ${run.status} after ${(run.wallMs / 1000).toFixed(1)} s, no summary: ${run.error ?? 'no error recorded'}`);
 			return;
 		}
 		const perTarget = summary.targets as Record<string, { processed: number; created: number; updated: number; failed: number; durationMs: number }>;
