@@ -2,7 +2,8 @@
 // the change it carries (CRM Sync Trigger items: create / update / restore → upsert, delete →
 // delete, delete with `erase: true` (or operation erase) → GDPR erase, merge → merge). Items are grouped by operation and each group
 // runs through the UpsertWriter. Target records are found through the cross-reference of the
-// item's unified id. Also here: the opt-out guard of the upsert group (a synced email opt-out is
+// item's unified id; an entity without a match key (activities) is updated where it is linked
+// in the target and created elsewhere. Also here: the opt-out guard of the upsert group (a synced email opt-out is
 // never reverted by a change that did not touch it) and the state clean-up of an erasure.
 
 import { randomUUID } from 'node:crypto';
@@ -52,7 +53,10 @@ export async function writeByOperation(
 	const upserts = groups.get('upsert') ?? [];
 	if (upserts.length) {
 		const kept = store ? await keepOptOuts(job, upserts, store) : new Map<number, string>();
-		for (const r of await run('upsert', upserts)) results.push(kept.has(r.index) ? { ...r, json: { ...r.json, consent: kept.get(r.index) } } : r);
+		const writes = hasMatchKey(job, connector) ? [['upsert', upserts] as const] : await byLink(job, upserts, store);
+		for (const [operation, group] of writes) {
+			if (group.length) for (const r of await run(operation, group)) results.push(kept.has(r.index) ? { ...r, json: { ...r.json, consent: kept.get(r.index) } } : r);
+		}
 	}
 	for (const operation of ['delete', 'erase'] as const) {
 		const all = groups.get(operation) ?? [];
@@ -78,6 +82,24 @@ export async function writeByOperation(
 
 function result(job: Omit<WriteJob, 'operation'>, item: InputItem, ok: boolean, json: Record<string, unknown>): ItemResult {
 	return { index: item.index, ok, json: { ...json, crm: job.crm, entity: job.entity, operation: json.operation ?? AUTO_OPERATION, ...(item.unifiedId ? { unifiedId: item.unifiedId } : {}) } };
+}
+
+/** Can this CRM find existing records by the job's match key (activities have none)? */
+function hasMatchKey(job: Omit<WriteJob, 'operation'>, connector: () => CrmConnector): boolean {
+	const key = job.matchKey.trim();
+	if (key === 'email' || key === 'phone') return connector().matchField(job.entity, key) !== undefined;
+	return key !== '';
+}
+
+/** Entities without a match key: items linked in this CRM (cross-reference or crmId) are updated by id, the others created. */
+async function byLink(job: Omit<WriteJob, 'operation'>, group: EventItem[], store: StateStore | undefined): Promise<Array<readonly [WriteOperationName, EventItem[]]>> {
+	const ids = [...new Set(group.map((i) => i.unifiedId).filter((u): u is string => !!u))];
+	const refs = store && ids.length ? await store.getCrossRefs(job.entity, ids) : undefined;
+	const linked = (i: EventItem) => !!i.record.crmId || !!(i.unifiedId && refs?.get(i.unifiedId)?.ids[job.crm]);
+	return [
+		['update', group.filter(linked)],
+		['create', group.filter((i) => !linked(i))],
+	];
 }
 
 /** Deletes: the target's record id from the cross-reference; records never synced here are absent (nothing to do). */

@@ -164,7 +164,8 @@ test('the template is expression-free, has sticky notes, and loops Retry Later t
 		const mapper = template.nodes.find((n) => n.name.startsWith('unified → ') && n.parameters.targetCrm === crm)!;
 		assert.equal(mapper.parameters.resolveReferences, true);
 		const [mapped, invalid, retry] = template.connections[mapper.name].main;
-		assert.equal(mapped[0].node.startsWith('Create activity in'), true);
+		assert.equal(mapped[0].node.startsWith('Write activity to'), true);
+		assert.equal(template.nodes.find((n) => n.name === mapped[0].node)!.parameters.operation, 'auto', 'written by the event operation');
 		assert.equal(invalid[0].node, 'Activity errors');
 		const wait = template.nodes.find((n) => n.name === retry[0].node)!;
 		assert.equal(wait.type, 'n8n-nodes-base.wait');
@@ -234,9 +235,7 @@ test('an activity whose contact never arrives ends in the error output with its 
 	assert.equal(salesforceTasks('Call Linus about vitamins').length, 0);
 });
 
-test('an activity logged in HubSpot appears in Salesforce attached to the right contact', {
-	todo: 'the HubSpot connector reads engagements without their associations, so the fetched activity has no contact to attach (see the report)',
-}, async () => {
+test('an activity logged in HubSpot appears in Salesforce attached to the right contact', async () => {
 	const ids = await syncContact('u-ada', 'Ada', 'Lovelace', ['hubspot', 'salesforce']);
 	sandbox.emulators.hubspot!.addSubscription({
 		url: hookUrl('hubspot'), clientSecret: String(trigger('hubspot').parameters.secret),
@@ -250,11 +249,27 @@ test('an activity logged in HubSpot appears in Salesforce attached to the right 
 			associations: [{ to: { id: ids.hubspot }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 202 }] }],
 		}),
 	});
-	assert.ok(res.ok, await res.text());
+	const text = await res.text();
+	assert.ok(res.ok, text);
+	const noteId = String((JSON.parse(text) as { id: string }).id);
 	await waitFor(async () => rows('salesforce', 'Task').some((t) => t.Description === 'Ada asked for the engine drawings'), 30_000).catch(async (error) => {
 		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
 	});
 	const task = rows('salesforce', 'Task').find((t) => t.Description === 'Ada asked for the engine drawings')!;
 	assert.equal(task.Type, 'Note');
 	assert.equal(task.WhoId, ids.salesforce);
+
+	// An edit in HubSpot updates that Task (found by the cross-reference): no second copy.
+	const edit = await fetch(`${sandbox.urls.hubspot}/crm/v3/objects/notes/${noteId}`, {
+		method: 'PATCH',
+		headers: { authorization: 'Bearer pat-sandbox', 'content-type': 'application/json' },
+		body: JSON.stringify({ properties: { hs_note_body: 'Ada asked for the engine drawings (sent)' } }),
+	});
+	assert.ok(edit.ok, await edit.text());
+	await waitFor(async () => rows('salesforce', 'Task').some((t) => t.Description === 'Ada asked for the engine drawings (sent)'), 30_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
+	});
+	const copies = rows('salesforce', 'Task').filter((t) => String(t.Description).startsWith('Ada asked for the engine drawings') && !t.IsDeleted);
+	assert.deepEqual(copies.map((t) => t.Id), [task.Id], 'the synced Task was updated, not copied');
+	assert.equal(copies[0].WhoId, ids.salesforce);
 });
