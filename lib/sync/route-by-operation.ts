@@ -53,7 +53,8 @@ export async function writeByOperation(
 	const upserts = groups.get('upsert') ?? [];
 	if (upserts.length) {
 		const kept = store ? await keepOptOuts(job, upserts, store) : new Map<number, string>();
-		const writes = hasMatchKey(job, connector) ? [['upsert', upserts] as const] : await byLink(job, upserts, store);
+		// A dry run writes nothing (and has no credentials to build a connector with).
+		const writes = job.dryRun || hasMatchKey(job, connector) ? [['upsert', upserts] as const] : await byLink(job, upserts, store);
 		for (const [operation, group] of writes) {
 			if (group.length) for (const r of await run(operation, group)) results.push(kept.has(r.index) ? { ...r, json: { ...r.json, consent: kept.get(r.index) } } : r);
 		}
