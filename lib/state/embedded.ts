@@ -112,6 +112,8 @@ export async function openEmbeddedStateStore(config: EmbeddedStateStoreConfig): 
 		db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(config.busyTimeoutMs ?? 5000))}`);
 		db.exec('PRAGMA journal_mode = WAL');
 		db.exec('PRAGMA synchronous = NORMAL');
+		// GDPR erasure: deleted rows are overwritten, not left readable in free pages.
+		db.exec('PRAGMA secure_delete = ON');
 		db.exec(SCHEMA);
 	} catch (error) {
 		throw new StateStoreError(
