@@ -187,8 +187,10 @@ export interface BulkExecution {
 	/** The node that failed and its message, when the execution failed. */
 	error?: string;
 	runData: RunData;
-	/** Output items of a node's first output (Success), or of its second (Errors). */
+	/** Output items of a node's last run: first output (Success), or second (Errors). */
 	output(node: string, index?: 0 | 1): Array<Record<string, unknown>>;
+	/** Output items of all runs of a node (a node fed by several branches runs once per branch). */
+	allOutputs(node: string, index?: 0 | 1): Array<Record<string, unknown>>;
 	/** Wall time from the webhook call to the end of the execution. */
 	wallMs: number;
 }
@@ -236,6 +238,7 @@ export async function waitForExecution(rig: BulkRig, executionId: string, timeou
 		error: failure ? `${execution!.data?.resultData.lastNodeExecuted ?? '?'}: ${failure.message ?? JSON.stringify(failure)}` : undefined,
 		runData,
 		output: (node, index = 0) => (runData[node]?.[runData[node].length - 1]?.data.main[index] ?? []).map((item) => item.json),
+		allOutputs: (node, index = 0) => (runData[node] ?? []).flatMap((r) => r.data.main[index] ?? []).map((item) => item.json),
 	};
 }
 

@@ -57,7 +57,7 @@ test('the bulk sync converges all five CRMs with no duplicates, and the summary 
 	// Contacts without an email cannot be matched in a target: each fails, per target, with the reason.
 	assert.ok(withoutEmail > 0, 'the seed has contacts without email');
 	assert.equal(summary.failed, withoutEmail * TARGETS.length);
-	const failed = run.output('Failed records');
+	const failed = run.allOutputs('Failed records');
 	assert.equal(failed.length, withoutEmail * TARGETS.length);
 	assert.ok(failed.every((f) => f.code === 'MISSING_MATCH_KEY' && /needs a value/.test(String(f.error)) && f.recordId), JSON.stringify(failed[0]));
 	for (const crm of TARGETS) {
