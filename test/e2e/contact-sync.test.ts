@@ -10,9 +10,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { appUserIdFor } from '../../sandbox/dynamics';
 import { sandboxCredentials } from './fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
+import { subscribeTriggers, withSandboxMarkers } from './subscriptions';
 
 const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
 type Crm = (typeof CRMS)[number];
@@ -33,44 +33,10 @@ const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync
 const triggers = Object.fromEntries(
 	template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger').map((n) => [n.parameters.crm as Crm, n]),
 ) as Record<Crm, TemplateNode>;
-const secret = (crm: Crm) => String(triggers[crm].parameters.secret);
-
-/** The template as a user sets it up for this sandbox: the identities our writes carry in each CRM. */
-function configured(): Template {
-	const markers: Partial<Record<Crm, string>> = {
-		hubspot: '1160452', // the sandbox private app's id (sourceId of our HubSpot writes)
-		pipedrive: '1', // the API token's user
-		salesforce: 'n8n-crm-sync', // Sforce-Call-Options client name of our writes
-		dynamics: appUserIdFor('sandbox-client'), // the application user of our client id
-	};
-	const copy = JSON.parse(JSON.stringify(template)) as Template;
-	for (const node of copy.nodes) {
-		const crm = node.parameters.crm as Crm;
-		if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && markers[crm]) node.parameters.ownChangeMarkers = markers[crm];
-	}
-	return copy;
-}
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
 const hookUrl = (crm: Crm) => `${n8n.baseUrl}/webhook/${triggers[crm].webhookId}/${crm}`;
-
-async function subscribeAll(): Promise<void> {
-	const e = sandbox.emulators;
-	e.hubspot!.addSubscription({ url: hookUrl('hubspot'), clientSecret: secret('hubspot'), types: ['contact.creation', 'contact.propertyChange', 'contact.deletion', 'contact.privacyDeletion'] });
-	e.salesforce!.addSubscription({ type: 'changeEvent', url: hookUrl('salesforce'), secret: secret('salesforce'), entities: ['Contact'] });
-	e.zoho!.addSubscription({ url: hookUrl('zoho'), events: ['Contacts.all'], token: secret('zoho') });
-	e.dynamics!.addSubscription({ url: hookUrl('dynamics'), entity: 'contact', messages: ['Create', 'Update', 'Delete'], authType: 'WebhookKey', key: secret('dynamics') });
-	const res = await fetch(`${sandbox.urls.pipedrive}/v1/webhooks`, {
-		method: 'POST',
-		headers: { 'x-api-token': 'sandbox-token', 'content-type': 'application/json' },
-		body: JSON.stringify({
-			subscription_url: hookUrl('pipedrive'), event_action: '*', event_object: 'person', version: '2.0',
-			http_auth_user: triggers.pipedrive.parameters.basicAuthUser, http_auth_password: secret('pipedrive'),
-		}),
-	});
-	assert.ok(res.ok, await res.text());
-}
 
 /** A write by a person in Pipedrive's UI (user 2, change_source "app"), not by this sync. */
 async function pipedriveUi(method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
@@ -208,11 +174,12 @@ async function quiescent(): Promise<number> {
 
 before(async () => {
 	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001 });
-	n8n = await startN8n({ workflowObjects: [configured() as unknown as Record<string, unknown>], credentials: sandboxCredentials(sandbox.urls) });
+	n8n = await startN8n({ workflowObjects: [withSandboxMarkers(template) as unknown as Record<string, unknown>], credentials: sandboxCredentials(sandbox.urls) });
 	for (const crm of CRMS) {
 		await waitFor(async () => (await fetch(hookUrl(crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
 	}
-	await subscribeAll();
+	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template]);
+	assert.deepEqual(failed, []);
 });
 
 after(async () => {
