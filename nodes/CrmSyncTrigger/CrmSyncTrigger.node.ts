@@ -29,6 +29,12 @@ import { createSubscription, credentials, deleteSubscription, renewSubscriptionI
 
 type RawRequest = IncomingMessage & { originalUrl?: string; rawBody?: Buffer; readRawBody?: () => Promise<void> };
 
+/**
+ * Reads made before answering stay within the CRM's delivery timeout (HubSpot's is about 5 s):
+ * a slow or failing read answers 503 in time, and the CRM redelivers.
+ */
+const FETCH_BUDGET = { timeoutMs: 2_000, retry: { maxAttempts: 2, maxElapsedMs: 3_500 } };
+
 /** Answers the request directly: bad requests and empty deliveries start no execution. */
 function send(res: ServerResponse, reply: WebhookReply): void {
 	res.statusCode = reply.status;
@@ -155,7 +161,7 @@ export class CrmSyncTrigger implements INodeType {
 				ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
 				isEcho: dropEchoes ? (event) => isEchoOfOwnWrite(store!, event) : undefined,
 				fetchRecords,
-				reader: () => createConnector(crm, crmCredentials!, { store }),
+				reader: () => createConnector(crm, crmCredentials!, { store, ...FETCH_BUDGET }),
 			});
 		} catch (error) {
 			// Not recorded = not acknowledged: the CRM redelivers later (claims were released).
