@@ -50,6 +50,9 @@ export interface ItemResult {
 	json: Record<string, unknown>;
 }
 
+/** Records handed at once to a connector whose CRM has no batch endpoints. */
+const UNBATCHED_CALL_RECORDS = 100;
+
 /** How long echo fingerprints of our writes are kept (a CRM webhook or poll arrives well within it). */
 export const ECHO_TTL_MS = 15 * 60_000;
 
@@ -105,7 +108,10 @@ export class UpsertWriter {
 		const store = job.recordState && this.store ? await this.store() : undefined;
 		if (store) await this.attachCrossRefs(store, prepared);
 		const connector = this.connector();
-		const batchSize = Math.max(1, Math.min(job.batchSize || Infinity, connector.maxBatchSize(job.entity, job.operation === 'erase' ? 'delete' : job.operation)));
+		const perCall = connector.maxBatchSize(job.entity, job.operation === 'erase' ? 'delete' : job.operation);
+		// A CRM without batch endpoints (Pipedrive) still gets many records per connector call, so that
+		// it can read its list once instead of searching per record and write in parallel.
+		const batchSize = Math.max(1, Math.min(job.batchSize || Infinity, perCall === 1 ? UNBATCHED_CALL_RECORDS : perCall));
 		for (let start = 0; start < prepared.length; start += batchSize) {
 			const batch = prepared.slice(start, start + batchSize);
 			let batchResults: ItemResult[];
