@@ -194,6 +194,12 @@ export class FieldMapper implements INodeType {
 		const records: Array<{ index: number; record: Record<string, unknown> }> = [];
 		for (let index = 0; index < items.length; index++) {
 			const json = items[index].json;
+			// Change events of a delete or merge carry no record to map: they go on as they are, and
+			// Unified CRM Upsert (From Item) applies them through the cross-reference.
+			if (recordField && (json.operation === 'delete' || json.operation === 'merge')) {
+				mapped.push({ json, pairedItem: { item: index } });
+				continue;
+			}
 			const record = recordField ? json[recordField] : json;
 			if (!isRecord(record)) {
 				reject(index, [{ field: recordField, reason: `expected an object to map, got ${Array.isArray(record) ? 'an array' : typeof record}` }]);

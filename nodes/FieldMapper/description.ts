@@ -365,7 +365,7 @@ export const fieldMapperProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'record',
-				description: 'Map the object in this field of each item (e.g. `record` of a sync event) instead of the whole item; the output keeps the other fields',
+				description: 'Map the object in this field of each item (e.g. `record` of a sync event) instead of the whole item; the output keeps the other fields. Delete and merge events pass through unmapped.',
 			},
 			{
 				displayName: 'Use Source and Entity of Sync Events',

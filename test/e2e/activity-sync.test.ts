@@ -239,7 +239,7 @@ test('an activity logged in HubSpot appears in Salesforce attached to the right 
 	const ids = await syncContact('u-ada', 'Ada', 'Lovelace', ['hubspot', 'salesforce']);
 	sandbox.emulators.hubspot!.addSubscription({
 		url: hookUrl('hubspot'), clientSecret: String(trigger('hubspot').parameters.secret),
-		types: ['object.creation', 'object.propertyChange', 'object.associationChange'],
+		types: ['object.creation', 'object.propertyChange', 'object.associationChange', 'object.deletion'],
 	});
 	const res = await fetch(`${sandbox.urls.hubspot}/crm/v3/objects/notes`, {
 		method: 'POST',
@@ -272,4 +272,11 @@ test('an activity logged in HubSpot appears in Salesforce attached to the right 
 	const copies = rows('salesforce', 'Task').filter((t) => String(t.Description).startsWith('Ada asked for the engine drawings') && !t.IsDeleted);
 	assert.deepEqual(copies.map((t) => t.Id), [task.Id], 'the synced Task was updated, not copied');
 	assert.equal(copies[0].WhoId, ids.salesforce);
+
+	// A delete in HubSpot deletes that Task (the delete event passes the mappers unmapped).
+	const removed = await fetch(`${sandbox.urls.hubspot}/crm/v3/objects/notes/${noteId}`, { method: 'DELETE', headers: { authorization: 'Bearer pat-sandbox' } });
+	assert.ok(removed.ok, await removed.text());
+	await waitFor(async () => !rows('salesforce', 'Task').some((t) => t.Id === task.Id && !t.IsDeleted), 30_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
+	});
 });

@@ -55,7 +55,7 @@ export async function subscribeTrigger(sandbox: Sandbox, baseUrl: string, node: 
 			case 'hubspot': {
 				const types =
 					entity === 'activity'
-						? ['object.creation', 'object.propertyChange', 'object.associationChange']
+						? ['object.creation', 'object.propertyChange', 'object.associationChange', 'object.deletion']
 						: ['creation', 'propertyChange', 'deletion', ...(HUBSPOT_OBJECT[entity] === 'contact' ? ['privacyDeletion'] : [])].map((t) => `${HUBSPOT_OBJECT[entity]}.${t}`);
 				emulator.addSubscription({ url, clientSecret: secret, types });
 				break;
