@@ -230,7 +230,8 @@ test('an activity whose contact never arrives ends in the error output with its 
 	const ofThisActivity = (await errorItems()).filter((i) => ((i.record as Row)?.record as Row)?.subject === 'Call Linus about vitamins');
 	assert.deepEqual(ofThisActivity.map((i) => String(i.reason).match(/has no (\w+) record/)?.[1]).sort(), ['dynamics', 'hubspot', 'salesforce', 'zoho']);
 	assert.ok(Math.max(...ofThisActivity.map((i) => Number(i.attempts))) >= 5, `attempts: ${ofThisActivity.map((i) => i.attempts).join(', ')}`);
-	assert.ok(elapsed >= RETRY_LIMIT_S, `gave up after ${elapsed} s, not before the limit`);
+	// The limit counts from the change's time in Pipedrive, which has whole seconds: up to 1 s earlier than `started`.
+	assert.ok(elapsed >= RETRY_LIMIT_S - 1, `gave up after ${elapsed} s, not before the limit`);
 	assert.equal(((item.record as Row).record as Row).subject, 'Call Linus about vitamins', 'the error item carries the activity');
 	assert.equal(salesforceTasks('Call Linus about vitamins').length, 0);
 });
