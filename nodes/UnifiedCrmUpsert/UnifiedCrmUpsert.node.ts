@@ -19,6 +19,7 @@ import { executeBulk, isBulkOperation } from './bulk';
 import { executeSyncApi, isSyncApiOperation } from './syncApi';
 import { UpsertWriter, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
 import { AUTO_OPERATION, writeByOperation, type EventItem } from '../../lib/sync/route-by-operation';
+import { credentialFor } from './credentialType';
 
 interface NodeOptions {
 	batchSize?: number;
@@ -134,13 +135,6 @@ export class UnifiedCrmUpsert implements INodeType {
 		errors.sort((a, b) => (a.pairedItem as { item: number }).item - (b.pairedItem as { item: number }).item);
 		return [success, errors];
 	}
-}
-
-function credentialFor(ctx: IExecuteFunctions, crm: CrmName): string {
-	const auth = AUTH_PARAMETER[crm] ? (ctx.getNodeParameter(AUTH_PARAMETER[crm], 0) as string) : '';
-	const entry = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth);
-	if (!entry) throw new NodeOperationError(ctx.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
-	return entry[2];
 }
 
 /**

@@ -17,7 +17,7 @@ import type { StateStore } from '../../lib/state';
 import { finishJob, parseBulkSettings, readSourceToSpool, writeSpoolToTarget, type BulkFailure } from '../../lib/sync/bulk';
 import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
 import { BULK_FINISH, BULK_READ, BULK_WRITE } from './bulk.description';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from './description';
+import { credentialFor } from './credentialType';
 
 const OPERATIONS: readonly string[] = [BULK_READ, BULK_WRITE, BULK_FINISH];
 
@@ -108,16 +108,9 @@ function jobOf(ctx: IExecuteFunctions, input: IDataObject): { jobId: string; sou
 async function connectorFor(ctx: IExecuteFunctions, crm: CrmName, store: StateStore): Promise<() => CrmConnector> {
 	const limits = ctx.getNodeParameter('bulkClientRateLimit', 0, 'documented') === 'none' ? NO_RATE_LIMIT : undefined;
 	const runtime: ConnectorRuntime = { store, ...(limits ? { limits } : {}) };
-	const credentials = (await ctx.getCredentials(credentialType(ctx, crm))) as IDataObject;
+	const credentials = (await ctx.getCredentials(credentialFor(ctx, crm))) as IDataObject;
 	let connector: CrmConnector | undefined;
 	return () => (connector ??= createConnector(crm, credentials, runtime));
-}
-
-function credentialType(ctx: IExecuteFunctions, crm: CrmName): string {
-	const auth = AUTH_PARAMETER[crm] ? (ctx.getNodeParameter(AUTH_PARAMETER[crm], 0) as string) : '';
-	const entry = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth);
-	if (!entry) throw new NodeOperationError(ctx.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
-	return entry[2];
 }
 
 /** The shared state store of this node's namespace (bulk jobs cannot run without one). */

@@ -23,8 +23,8 @@ import {
 	type WriteDeps,
 } from '../../lib/sync/sync-api';
 import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from './description';
 import { SYNC_API_OPERATION } from './syncApi.description';
+import { credentialFor } from './credentialType';
 
 /** Writes asked to trigger workflows carry another Salesforce client marker, so triggers that drop our own changes by marker still see them. */
 const TRIGGERING_MARKER = `${DEFAULT_CHANGE_SOURCE_MARKER}-api`;
@@ -216,13 +216,6 @@ function bodySize(json: IDataObject, body: unknown): number {
 	const header = (json.headers as IDataObject | undefined)?.['content-length'];
 	const length = Number(header);
 	return Number.isFinite(length) && length > 0 ? length : Buffer.byteLength(JSON.stringify(body) ?? '');
-}
-
-function credentialFor(ctx: IExecuteFunctions, crm: CrmName): string {
-	const auth = AUTH_PARAMETER[crm] ? (ctx.getNodeParameter(AUTH_PARAMETER[crm], 0) as string) : '';
-	const entry = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth);
-	if (!entry) throw new NodeOperationError(ctx.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
-	return entry[2];
 }
 
 /** The shared state store of this node's namespace (ids resolve through it; bulk jobs wait in it). */
