@@ -6,6 +6,7 @@
 
 import type { AxiosInstance } from 'axios';
 import { v1, v2 } from 'pipedrive';
+import { personName, storedNameHalves } from '../mapping/crm/pipedrive';
 import type { EntityType } from '../model';
 import type { CrmFields, FieldType } from './types';
 
@@ -155,15 +156,18 @@ export function isCustomFieldKey(name: string): boolean {
 
 /**
  * CRM fields → request body. Persons take `email`/`phone` strings (or arrays of strings) as a
- * convenience and send them as v2 `emails`/`phones` lists; v2 objects take custom fields under
- * `custom_fields`, v1 leads at the top level.
+ * convenience and send them as v2 `emails`/`phones` lists, and `first_name`/`last_name` (which
+ * v2 reads return but does not write) as `name` unless `name` is given; v2 objects take custom
+ * fields under `custom_fields`, v1 leads at the top level.
  */
 export function toRequestBody(entity: EntityType, fields: CrmFields): CrmFields {
 	const body: CrmFields = {};
 	const custom: CrmFields = {};
 	for (const [name, value] of Object.entries(fields)) {
 		if (value === undefined) continue;
-		if (entity === 'contact' && (name === 'email' || name === 'phone')) {
+		if (entity === 'contact' && (name === 'first_name' || name === 'last_name')) {
+			if (fields.name === undefined) body.name = personName(fields.first_name, fields.last_name);
+		} else if (entity === 'contact' && (name === 'email' || name === 'phone')) {
 			const list = name === 'email' ? 'emails' : 'phones';
 			if (fields[list] === undefined) body[list] = contactList(value);
 		} else if (entity !== 'lead' && isCustomFieldKey(name)) {
@@ -176,6 +180,24 @@ export function toRequestBody(entity: EntityType, fields: CrmFields): CrmFields 
 	}
 	if (Object.keys(custom).length) body.custom_fields = custom;
 	return body;
+}
+
+/**
+ * True when a person's fields give one name half and no `name`: an update must take the other
+ * half from the stored person (withStoredNameHalf), or `name` would lose it.
+ */
+export function lacksNameHalf(entity: EntityType, fields: CrmFields): boolean {
+	return entity === 'contact' && fields.name === undefined && (fields.first_name === undefined) !== (fields.last_name === undefined);
+}
+
+/** `fields` with the missing name half taken from the stored person. */
+export function withStoredNameHalf(fields: CrmFields, stored: CrmFields): CrmFields {
+	const halves = storedNameHalves(stored);
+	return {
+		...fields,
+		first_name: fields.first_name !== undefined ? fields.first_name : halves.firstName,
+		last_name: fields.last_name !== undefined ? fields.last_name : halves.lastName,
+	};
 }
 
 function contactList(value: unknown): Array<{ value: string; primary: boolean; label: string }> {

@@ -14,11 +14,13 @@ import {
 	entityApi,
 	fieldType,
 	isCustomFieldKey,
+	lacksNameHalf,
 	matchValue,
 	normaliseMatch,
 	recordMatches,
 	storedMatchValues,
 	toRequestBody,
+	withStoredNameHalf,
 	type EntityApi,
 	type SdkConfigs,
 	type SdkRequest,
@@ -522,8 +524,15 @@ export class PipedriveConnector implements CrmConnector {
 		return String(id);
 	}
 
+	/** PATCH; an update of one name half first reads the person for the other (v2 writes `name` only). */
 	private async updateOne(api: EntityApi, id: string, fields: CrmFields): Promise<void> {
-		await this.send(`${api.name}.update`, 'default', (c) => api.update(c, id, toRequestBody(entityOf(api), fields)));
+		const entity = entityOf(api);
+		if (lacksNameHalf(entity, fields)) {
+			const stored = await this.get(entity, id);
+			if (!stored) throw new CrmError(`Pipedrive: ${api.name} ${id} not found`, 'pipedrive', 'validation', { httpStatus: 404, code: 'NOT_FOUND' });
+			fields = withStoredNameHalf(fields, stored.fields);
+		}
+		await this.send(`${api.name}.update`, 'default', (c) => api.update(c, id, toRequestBody(entity, fields)));
 	}
 
 	/** The search endpoint's `fields` value for match key `field`; throws for keys Pipedrive cannot search. */

@@ -7,6 +7,7 @@ import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
 import { create, PipedriveConnector, type PipedriveConfig } from '../../lib/connectors/pipedrive';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
+import { compileMapping } from '../../lib/mapping';
 
 let sandbox: Sandbox;
 let emulator: Emulator;
@@ -120,6 +121,48 @@ describe('Pipedrive connector: CRUD of every entity', () => {
 			assert.equal(ok((await pd.delete(entity, [{ ref: 0, id }]))[0]).status, 'deleted');
 			assert.equal(await pd.get(entity, id), undefined, `${entity} gone`);
 		}
+	});
+});
+
+describe('Pipedrive connector: person names (v2 writes name only)', () => {
+	const toPipedrive = compileMapping({ direction: 'fromUnified', target: 'pipedrive', entity: 'contact' });
+	/** The API calls made while `work` runs, as "METHOD /path". */
+	async function callsDuring(work: () => Promise<unknown>): Promise<string[]> {
+		const before = emulator.requests().length;
+		await work();
+		return emulator.requests().slice(before).map((r) => `${r.method} ${r.path.replace(/\/\d+$/, '/:id')}`);
+	}
+
+	test('an update of lastName alone keeps the stored first name: one GET, then PATCH name', async () => {
+		const pd = connector();
+		const id = ok((await pd.create('contact', [{ ref: 0, fields: toPipedrive.map({ email: 'pat@example.com', firstName: 'Pat', lastName: 'Drive' }).record }]))[0]).id;
+
+		const fields = toPipedrive.map({ lastName: 'Rive' }).record;
+		const calls = await callsDuring(async () => assert.deepEqual(await pd.update('contact', [{ ref: 0, id, fields }]), [{ ref: 0, status: 'updated', id }]));
+		assert.deepEqual(calls, ['GET /api/v2/persons/:id', 'PATCH /api/v2/persons/:id']);
+		const stored = (await pd.get('contact', id))!.fields;
+		assert.deepEqual([stored.first_name, stored.last_name, stored.name], ['Pat', 'Rive', 'Pat Rive']);
+
+		// firstName alone, through upsert's update path.
+		const [upserted] = await pd.upsert('contact', 'email', [{ ref: 0, fields: toPipedrive.map({ email: 'pat@example.com', firstName: 'Patricia' }).record }]);
+		assert.deepEqual(upserted, { ref: 0, status: 'updated', id });
+		assert.equal((await pd.get('contact', id))!.fields.name, 'Patricia Rive');
+	});
+
+	test('full-name updates and creates send name without reading the person; a lone half of a missing person fails clearly', async () => {
+		const pd = connector();
+		let id = '';
+		const createCalls = await callsDuring(async () => (id = ok((await pd.create('contact', [{ ref: 0, fields: toPipedrive.map({ lastName: 'Solo' }).record }]))[0]).id));
+		assert.deepEqual(createCalls, ['POST /api/v2/persons']);
+		assert.equal((await pd.get('contact', id))!.fields.name, 'Solo');
+
+		const updateCalls = await callsDuring(() => pd.update('contact', [{ ref: 0, id, fields: toPipedrive.map({ firstName: 'Han', lastName: 'Solo' }).record }]));
+		assert.deepEqual(updateCalls, ['PATCH /api/v2/persons/:id']);
+		assert.equal((await pd.get('contact', id))!.fields.name, 'Han Solo');
+
+		const [missing] = await pd.update('contact', [{ ref: 4, id: '999999', fields: { last_name: 'Nobody' } }]);
+		assert.equal(failed(missing).category, 'validation');
+		assert.match(failed(missing).message, /persons 999999 not found/);
 	});
 });
 

@@ -1,5 +1,6 @@
 // Pipedrive default maps (API v2 objects; leads are v1). Person names: v2 writes `name` only,
-// reads also return first_name/last_name. Ids are integers except lead ids (UUIDs).
+// reads also return first_name/last_name (a lone half: see writeName). Ids are integers except
+// lead ids (UUIDs).
 import { field, firstWords, joinNonEmpty, lastWord, pipedriveMulti, singleLink } from '../shapes';
 import { valueMap } from '../vocabulary';
 import type { CrmMaps, FieldSpec } from '../types';
@@ -33,8 +34,27 @@ function address(key: string): FieldSpec[] {
 	];
 }
 
-const writeName = (out: Record<string, unknown>, _v: unknown, u: Record<string, unknown>) => {
-	const name = joinNonEmpty([u.firstName, u.lastName], ' ');
+/** A person's v2 `name`: the halves joined by a space. */
+export function personName(firstName: unknown, lastName: unknown): string | undefined {
+	return joinNonEmpty([firstName, lastName], ' ');
+}
+
+/** The name halves of a stored person: v2 reads give first_name / last_name, else split `name`. */
+export function storedNameHalves(r: Record<string, unknown>): { firstName: unknown; lastName: unknown } {
+	return { firstName: r.first_name ?? firstWords(r.name), lastName: r.last_name ?? lastWord(r.name) };
+}
+
+/**
+ * With both halves the map writes `name`. A lone half (an update of lastName alone) is written as
+ * first_name / last_name: `name` from it would drop the other half, which only the connector can
+ * read from the stored person before it sends `name`.
+ */
+const writeName = (half: 'first_name' | 'last_name') => (out: Record<string, unknown>, v: unknown, u: Record<string, unknown>) => {
+	if (u.firstName === undefined || u.lastName === undefined) {
+		out[half] = v;
+		return;
+	}
+	const name = personName(u.firstName, u.lastName);
 	if (name !== undefined) out.name = name;
 };
 
@@ -45,8 +65,8 @@ export const pipedriveMaps: CrmMaps = {
 	contact: {
 		object: 'persons',
 		fields: [
-			field('firstName', 'first_name', 'string', { max: NAME, read: (r) => r.first_name ?? firstWords(r.name), write: writeName, keys: ['name'] }),
-			field('lastName', 'last_name', 'string', { max: NAME, read: (r) => r.last_name ?? lastWord(r.name), write: writeName }),
+			field('firstName', 'first_name', 'string', { max: NAME, read: (r) => storedNameHalves(r).firstName, write: writeName('first_name'), keys: ['name'] }),
+			field('lastName', 'last_name', 'string', { max: NAME, read: (r) => storedNameHalves(r).lastName, write: writeName('last_name') }),
 			field('email', 'emails', 'email', pipedriveMulti('emails')),
 			field('phone', 'phones', 'phone', pipedriveMulti('phones', undefined, 'mobile')),
 			field('mobilePhone', 'phones', 'phone', pipedriveMulti('phones', 'mobile')),
