@@ -12,7 +12,10 @@ export class LockTimeoutError extends Error {
 }
 
 export interface LockOptions {
-	/** Lock lifetime: a crashed holder frees it after this. Default 30 s. */
+	/**
+	 * Lock lifetime: a crashed holder frees it after this. Default 30 s. A live holder renews it
+	 * every third of it, so a critical section may outlast it (a CRM write that retries for minutes).
+	 */
 	ttlMs?: number;
 	/** Give up after this. Default 20 s. */
 	waitMs?: number;
@@ -31,20 +34,28 @@ async function acquire(store: Pick<StateStore, 'acquireLock'>, resource: string,
 	}
 }
 
+type LockingStore = Pick<StateStore, 'acquireLock' | 'releaseLock' | 'extendLock'>;
+
 /** Run `fn` holding the lock on `resource`; the lock is released even when `fn` throws. */
-export async function withLock<T>(store: Pick<StateStore, 'acquireLock' | 'releaseLock'>, resource: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function withLock<T>(store: LockingStore, resource: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
 	return withLocks(store, [resource], fn, options);
 }
 
 /** Several locks, taken in sorted order (so two callers never wait on each other in a cycle). */
-export async function withLocks<T>(store: Pick<StateStore, 'acquireLock' | 'releaseLock'>, resources: string[], fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function withLocks<T>(store: LockingStore, resources: string[], fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
 	const ttlMs = options.ttlMs ?? 30_000;
 	const waitMs = options.waitMs ?? 20_000;
 	const held: LockHandle[] = [];
+	// Renew while held: an expired lock would let a second holder in while the first still works.
+	const renewal = setInterval(() => {
+		for (const handle of held) store.extendLock(handle.resource, handle.token, ttlMs).catch(() => undefined);
+	}, ttlMs / 3);
+	renewal.unref();
 	try {
 		for (const resource of [...new Set(resources)].sort()) held.push(await acquire(store, resource, ttlMs, waitMs));
 		return await fn();
 	} finally {
+		clearInterval(renewal);
 		for (const handle of held.reverse()) await store.releaseLock(handle.resource, handle.token).catch(() => undefined);
 	}
 }

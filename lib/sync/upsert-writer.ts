@@ -7,7 +7,7 @@ import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
 import { CrmError, NotImplementedError } from '../connectors';
 import { compileMapping, type CompiledMapping } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
-import { echoFingerprint, holdsAll, markHeld, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
+import { echoFingerprint, holdsAll, LockTimeoutError, markHeld, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 
 export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
 
@@ -52,6 +52,9 @@ export interface ItemResult {
 
 /** Records handed at once to a connector whose CRM has no batch endpoints. */
 const UNBATCHED_CALL_RECORDS = 100;
+
+/** Rounds a lock holder writes a record whose resolved truth changed during its previous write. */
+const LATEST_WRITE_ROUNDS = 4;
 
 /** How long echo fingerprints of our writes are kept (a CRM webhook or poll arrives well within it). */
 export const ECHO_TTL_MS = 15 * 60_000;
@@ -216,31 +219,46 @@ export class UpsertWriter {
 
 	/**
 	 * Records whose snapshot is the resolved truth (Conflict Resolver, synced-state mode): under a
-	 * short lock per (record, CRM), re-read the snapshot and write its values as they are now, so
-	 * of two executions writing one record to this CRM the last one always writes the newest truth.
-	 * A CRM that already holds every resolved value is not written (no echo, no loop).
+	 * lock per (record, CRM), re-read the snapshot and write its values as they are now, so of two
+	 * executions writing one record to this CRM the last one always writes the newest truth. A CRM
+	 * that already holds every resolved value is not written (no echo, no loop). A write can take
+	 * minutes while the CRM fails and is retried: a truth committed meanwhile is written by the lock
+	 * holder in another round, so an execution that cannot get the lock in time leaves it to the holder.
 	 */
 	private async upsertLatest(connector: CrmConnector, store: StateStore, batch: Prepared[]): Promise<ItemResult[]> {
 		const { job } = this;
 		const locks = batch.map((p) => `write:${job.entity}:${p.item.unifiedId}:${job.crm}`);
-		return withLocks(store, locks, async () => {
-			const fresh = await store.getSnapshots(job.entity, batch.map((p) => p.item.unifiedId!));
-			const results: ItemResult[] = [];
+		try {
+			return await withLocks(store, locks, () => this.writeLatestRounds(connector, store, batch), { ttlMs: 60_000, waitMs: 60_000 });
+		} catch (error) {
+			if (!(error instanceof LockTimeoutError)) throw error;
+			return batch.map((p) => ({ index: p.item.index, ok: true, json: this.base(p, { status: 'deferred', id: p.crmId ?? null, reason: `another execution is writing this record to ${job.crm} and writes the newest values when its write ends` }) }));
+		}
+	}
+
+	private async writeLatestRounds(connector: CrmConnector, store: StateStore, batch: Prepared[]): Promise<ItemResult[]> {
+		const { job } = this;
+		const results = new Map<Prepared, ItemResult>();
+		let pending = batch;
+		for (let round = 0; round < LATEST_WRITE_ROUNDS && pending.length > 0; round++) {
+			const fresh = await store.getSnapshots(job.entity, pending.map((p) => p.item.unifiedId!));
 			const byId: Prepared[] = [];
 			const byKey: Prepared[] = [];
 			const truths = new Map<Prepared, UnifiedRecord>();
-			for (const p of batch) {
+			const revisions = new Map<Prepared, number | undefined>();
+			for (const p of pending) {
 				const snapshot = fresh.get(p.item.unifiedId!);
 				if (!isResolvedTruth(snapshot)) {
-					results.push(this.fail(p.item, 'The synced record was deleted or merged away while this write waited', { category: 'conflict', code: 'STATE_CHANGED' }));
+					if (!results.has(p)) results.set(p, this.fail(p.item, 'The synced record was deleted or merged away while this write waited', { category: 'conflict', code: 'STATE_CHANGED' }));
 					continue;
 				}
 				if (p.crmId && holdsAll(snapshot.held?.[job.crm]?.fields, snapshot.record)) {
-					results.push({ index: p.item.index, ok: true, json: this.base(p, { status: 'unchanged', id: p.crmId, revision: snapshot.revision }) });
+					if (!results.has(p)) results.set(p, { index: p.item.index, ok: true, json: this.base(p, { status: 'unchanged', id: p.crmId, revision: snapshot.revision }) });
 					continue;
 				}
 				this.overlayTruth(p, snapshot.record);
 				truths.set(p, snapshot.record);
+				revisions.set(p, snapshot.revision);
 				(p.crmId ? byId : byKey).push(p);
 			}
 			const matchField = byKey.length ? this.crmMatchField(connector) : '';
@@ -248,9 +266,18 @@ export class UpsertWriter {
 				...(byId.length ? await connector.update(job.entity, byId.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields }))) : []),
 				...(byKey.length ? await connector.upsert(job.entity, matchField, byKey.map((p, ref) => ({ ref: ref + byId.length, fields: p.fields }))) : []),
 			];
-			results.push(...(await this.finishWrites(store, [...byId, ...byKey], outcomes, fresh, truths)));
-			return results;
-		}, { ttlMs: 60_000, waitMs: 60_000 });
+			const written = [...byId, ...byKey];
+			const byIndex = new Map(written.map((p) => [p.item.index, p]));
+			for (const result of await this.finishWrites(store, written, outcomes, fresh, truths)) {
+				const p = byIndex.get(result.index)!;
+				results.set(p, result);
+				if (result.ok && typeof result.json.id === 'string') p.crmId = result.json.id;
+			}
+			// The truth may have moved on while the CRM took the write: another round writes it.
+			const after = await store.getSnapshots(job.entity, written.map((p) => p.item.unifiedId!));
+			pending = written.filter((p) => results.get(p)!.ok && isResolvedTruth(after.get(p.item.unifiedId!)) && after.get(p.item.unifiedId!)!.revision !== revisions.get(p));
+		}
+		return [...results.values()];
 	}
 
 	/** The item's fields with the resolved values on top (default map; the item's extra fields stay). */

@@ -81,6 +81,28 @@ function suite(name: string, open: () => Promise<StateStore>): void {
 			await store.close();
 		});
 
+		test('a truth committed while the CRM takes the write is written by the same writer in another round', async () => {
+			const store = await open();
+			const email = `slow.${randomUUID().slice(0, 8)}@example.com`;
+			const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
+			await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+			await store.link({ entity: 'contact', unifiedId: created.unifiedId, crm: 'salesforce', recordId: 'sf-slow' });
+			await resolveAgainstState(store, { entity: 'contact', source: 'salesforce', recordId: 'sf-slow', record: { phone: '+14155550111' }, modifiedAt: new Date(Date.now() - 1000) }, LMW);
+			sandbox.emulators.hubspot!.setFaults({ latencyMs: 800 });
+			try {
+				const writing = writer(store).run([item(created.unifiedId, email, '+14155550111')]);
+				await new Promise((r) => setTimeout(r, 300));
+				// Committed while HubSpot still takes the write of the previous truth; its own writer would wait on the lock.
+				await resolveAgainstState(store, { entity: 'contact', source: 'salesforce', recordId: 'sf-slow', record: { phone: '+14155550122' }, modifiedAt: new Date() }, LMW);
+				const [result] = await writing;
+				assert.equal(result.ok, true, JSON.stringify(result.json));
+			} finally {
+				sandbox.emulators.hubspot!.setFaults({});
+			}
+			assert.equal(hubspotContact(email)[0].phone, '+14155550122', 'HubSpot ends with the truth committed during the write');
+			await store.close();
+		});
+
 		test('racing writers and a commit: the last write to the CRM carries the newest truth (10 rounds)', async () => {
 			const store = await open();
 			for (let round = 0; round < 10; round++) {

@@ -342,7 +342,7 @@ describe('strict vs lenient, overrides', () => {
 	test('CRM → CRM does not copy CRM-local reference ids', () => {
 		const m = compileMapping({ direction: 'crmToCrm', source: 'salesforce', target: 'pipedrive', entity: 'contact', includeUnmapped: true });
 		const r = m.map({ LastName: 'Doe', OwnerId: '005x', AccountId: '001x' });
-		assert.deepEqual(r.record, { name: 'Doe' });
+		assert.deepEqual(r.record, { last_name: 'Doe' });
 	});
 
 	test('bad configuration fails at compile time with clear errors', () => {

@@ -309,6 +309,13 @@ function contract(name: string, open: Open): void {
 			assert.equal(await store.kvGet('c', 'counter'), 8);
 			await store.acquireLock('taken', 60_000);
 			await assert.rejects(withLock(store, 'taken', async () => 1, { waitMs: 100 }), LockTimeoutError);
+			// A holder working longer than the lock's lifetime keeps it (renewed), and frees it at the end.
+			const intruder = await withLock(store, 'long', async () => {
+				await sleep(900);
+				return store.acquireLock('long', 300);
+			}, { ttlMs: 300 });
+			assert.equal(intruder, undefined, 'nobody else takes a lock whose holder is still working');
+			assert.ok(await store.acquireLock('long', 300), 'released after the work');
 			await store.close();
 		});
 
