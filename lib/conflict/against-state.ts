@@ -279,7 +279,7 @@ function finish(options: ResolvedOptions, change: StateChange, unifiedId: string
 			fields: outcome.decisions.map((d) => d.field),
 			winner: outcome.needsReview ? 'review' : decided.length === 0 ? 'no-conflict' : winners.length === 1 ? winners[0] : 'mixed',
 			details: {
-				source: outcome.source, action: outcome.action, reason: outcome.reason, revision: outcome.revision, conflicts: outcome.conflicts,
+				source: outcome.source, modifiedAt: change.modifiedAt, action: outcome.action, reason: outcome.reason, revision: outcome.revision, conflicts: outcome.conflicts,
 				decisions: outcome.decisions.map((d) => ({ field: d.field, change: d.change, winner: d.winnerCrm, reason: d.reason })),
 			},
 			values,

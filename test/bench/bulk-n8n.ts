@@ -278,6 +278,7 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 				`${Math.round((size * targets.length) / (run.wallMs / 1000))} writes/s, n8n peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB, failed ${String(summary.failed)}`,
 		);
 		console.log(`         read ${(Number((summary.read as Record<string, number>).durationMs) / 1000).toFixed(1)} s; ` + Object.keys(perTarget).map((crm) => `${crm} ${(perTarget[crm].durationMs / 1000).toFixed(1)} s (${Math.round(perTarget[crm].processed / (perTarget[crm].durationMs / 1000))}/s)`).join(', '));
+		if (Number(summary.failed) > 0) console.log(`         failed: ${failureReasons(run.allOutputs('Failed records'))}`);
 		if (limits) {
 			for (const crm of Object.keys(perTarget) as CrmName[]) {
 				const limit = SHORT_WINDOW[crm];
@@ -292,6 +293,16 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 	} finally {
 		await rig.stop();
 	}
+}
+
+/** Failed records by CRM and reason (the first 80 characters of the message), most frequent first. */
+function failureReasons(items: Array<Record<string, unknown>>): string {
+	const counts = new Map<string, number>();
+	for (const item of items) {
+		const key = `${String(item.crm ?? '?')}: ${String(item.error ?? item.message ?? JSON.stringify(item)).slice(0, 80)}`;
+		counts.set(key, (counts.get(key) ?? 0) + 1);
+	}
+	return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, n]) => `${n} × ${k}`).join('; ');
 }
 
 export async function run(): Promise<void> {

@@ -17,6 +17,7 @@ import { check, describeMismatches } from './chaos/checker';
 import { CRMS, configureContactSync, hookUrls, subscribeContactSync, type Template } from './chaos/crms';
 import { runLoad } from './chaos/load';
 import { waitForQuiescence } from './chaos/quiescence';
+import { withAuditValues, writeTrace } from './chaos/trace';
 import { sandboxCredentials } from './fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
 
@@ -25,10 +26,13 @@ const SEED = Number(process.env.CHAOS_SEED || 7);
 /** Target mutations per second: each one causes about five executions (its event and four echoes). */
 const RATE = Number(process.env.CHAOS_RATE || 3);
 const LANES = 3;
+/** A file to write what happened to the mismatched contacts into (turns on audit values). */
+const TRACE = process.env.CHAOS_TRACE;
 /** Average writes per mutation above this mean echoes loop (a mutation needs four, one per other CRM, plus the resolved record written back to its source). */
 const MAX_WRITES_PER_MUTATION = 8;
 
-const template = configureContactSync(JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template);
+const configured = configureContactSync(JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template);
+const template = TRACE ? withAuditValues(configured) : configured;
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
@@ -112,6 +116,7 @@ test(`chaos: ${MUTATIONS} mutations across five CRMs under faults converge (last
 	const report = figures.join('\n');
 	t.diagnostic(report);
 	console.log(`\n--- chaos figures ---\n${report}\n`);
+	if (TRACE && result.mismatches.length && !n8n.queue) await writeTrace(TRACE, sandbox, n8n.userFolder, 'contact-sync', log, result.mismatches);
 
 	assert.equal(result.duplicates.length, 0, 'no duplicate records');
 	assert.ok(totalWrites / log.length <= MAX_WRITES_PER_MUTATION, `writes per mutation ${(totalWrites / log.length).toFixed(2)} > ${MAX_WRITES_PER_MUTATION}: echoes loop`);

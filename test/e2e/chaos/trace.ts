@@ -1,0 +1,59 @@
+// What happened to the contacts the checker found wrong (CHAOS_TRACE=<file>): their mutations,
+// the synced state's snapshot and audit trail (with values: the test turns on the Conflict
+// Resolver's "Audit Field Values"), the webhooks each CRM sent about them and the API requests
+// that touched them. For diagnosis; the test itself does not read it.
+import { writeFileSync } from 'node:fs';
+
+import type { Sandbox } from '../../../sandbox';
+import { defaultEmbeddedStatePath, openStateStore } from '../../../lib/state';
+import type { Mismatch } from './checker';
+import { CRMS, contactsIn, type Crm, type Template } from './crms';
+import type { Mutation } from './load';
+
+/** The template with audit values on in every Conflict Resolver. */
+export function withAuditValues(template: Template): Template {
+	const copy = JSON.parse(JSON.stringify(template)) as Template;
+	for (const node of copy.nodes) {
+		if (node.type === 'n8n-nodes-crm-sync.conflictResolver') node.parameters.options = { ...(node.parameters.options as object), auditValues: true };
+	}
+	return copy;
+}
+
+export async function writeTrace(file: string, sandbox: Sandbox, userFolder: string, namespace: string, log: Mutation[], mismatches: Mismatch[], contacts = 8): Promise<void> {
+	const store = await openStateStore({ backend: 'embedded', namespace, path: defaultEmbeddedStatePath({ N8N_USER_FOLDER: userFolder }, '') });
+	try {
+		const audit = await store.listAudit({ limit: 1_000_000 });
+		const emails = [...new Set(mismatches.map((m) => m.email))].slice(0, contacts);
+		const held = Object.fromEntries(CRMS.map((crm) => [crm, contactsIn(sandbox, crm)])) as Record<Crm, ReturnType<typeof contactsIn>>;
+		const traces = [];
+		for (const email of emails) {
+			const ids = Object.fromEntries(CRMS.map((crm) => [crm, held[crm].filter((c) => c.email === email).map((c) => c.id)])) as Record<Crm, string[]>;
+			let unifiedId: string | undefined;
+			for (const crm of CRMS) for (const id of ids[crm]) unifiedId ??= await store.findUnifiedId('contact', crm, id);
+			const refs = unifiedId ? (await store.getCrossRefs('contact', [unifiedId])).get(unifiedId)?.ids : undefined;
+			const known = (crm: Crm) => [...new Set([...ids[crm], ...(refs?.[crm] ? [String(refs[crm])] : [])])];
+			traces.push({
+				email,
+				unifiedId,
+				mismatches: mismatches.filter((m) => m.email === email),
+				mutations: log.filter((m) => m.email === email),
+				ids: Object.fromEntries(CRMS.map((crm) => [crm, known(crm)])),
+				snapshot: unifiedId ? await store.getSnapshot('contact', unifiedId) : undefined,
+				audit: audit.filter((a) => a.unifiedId === unifiedId).sort((a, b) => a.seq - b.seq),
+				webhooks: CRMS.flatMap((crm) =>
+					sandbox.emulators[crm]!.deliveries()
+						.filter((d) => d.body.includes(email) || known(crm).some((id) => d.body.includes(id)))
+						.map((d) => ({ crm, sentAt: new Date(d.sentAt).toISOString(), deliveryId: d.deliveryId, attempt: d.attempt, duplicate: d.duplicate, status: d.status, ok: d.ok, body: d.body.slice(0, 1500) })),
+				).sort((a, b) => a.sentAt.localeCompare(b.sentAt)),
+				requests: CRMS.flatMap((crm) =>
+					sandbox.emulators[crm]!.requests()
+						.filter((r) => known(crm).some((id) => r.path.includes(id)))
+						.map((r) => ({ crm, at: new Date(r.at).toISOString(), method: r.method, path: r.path, status: r.status, fault: r.fault })),
+				).sort((a, b) => a.at.localeCompare(b.at)),
+			});
+		}
+		writeFileSync(file, JSON.stringify(traces, null, 1));
+	} finally {
+		await store.close();
+	}
+}
