@@ -254,7 +254,7 @@ export async function runBulk(rig: BulkRig, workflowId: string, path: string, ti
 
 /** The sandbox's documented short-window limits per credential (sandbox/<crm>); Salesforce and Zoho only have daily quotas there. */
 const SHORT_WINDOW: Partial<Record<CrmName, { requests: number; intervalMs: number; recordsPerRequest: number; policy: string }>> = {
-	pipedrive: { requests: 80, intervalMs: 2000, recordsPerRequest: 0.5, policy: '80 requests / 2 s; no batch API: search + write per record' },
+	pipedrive: { requests: 80, intervalMs: 2000, recordsPerRequest: 1, policy: '80 requests / 2 s; no batch API: one write per record' },
 	dynamics: { requests: 6000, intervalMs: 300_000, recordsPerRequest: 1000, policy: '6000 requests / 5 min; $batch of up to 1000' },
 };
 
