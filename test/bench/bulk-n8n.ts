@@ -299,7 +299,7 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 function failureReasons(items: Array<Record<string, unknown>>): string {
 	const counts = new Map<string, number>();
 	for (const item of items) {
-		const key = `${String(item.crm ?? '?')}: ${String(item.error ?? item.message ?? JSON.stringify(item)).slice(0, 80)}`;
+		const key = `${String(item.target ?? item.crm ?? '?')}: ${String(item.error ?? item.message ?? JSON.stringify(item)).slice(0, 80)}`;
 		counts.set(key, (counts.get(key) ?? 0) + 1);
 	}
 	return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, n]) => `${n} × ${k}`).join('; ');
