@@ -233,7 +233,8 @@ async function spawnN8n(cli: string, args: string[], env: NodeJS.ProcessEnv, log
 		stdio: logFile ? ['ignore', 'pipe', 'pipe'] : 'inherit',
 	});
 	if (logFile) {
-		const out = createWriteStream(logFile);
+		// Appended: a restart on the same user folder keeps the log of the run before it.
+		const out = createWriteStream(logFile, { flags: 'a' });
 		child.stdout!.pipe(out);
 		child.stderr!.pipe(out);
 	}
