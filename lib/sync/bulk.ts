@@ -13,11 +13,12 @@
 //   position is committed; if the process dies between the two, the next read gets the same page
 //   again (same first event id) and only commits it;
 // - writing: a target's next page is stored after each page; a page cut short is written again,
-//   which upserts the same records (by cross-reference or email): nothing is duplicated.
+//   which upserts the same records (by cross-reference or email): nothing is duplicated. Records
+//   without an email are created under a claim in the state store (see "records without an email").
 
 import { randomUUID } from 'node:crypto';
 
-import type { CrmConnector } from '../connectors/types';
+import { CrmError, type CrmConnector } from '../connectors/types';
 import { unifiedValues } from '../events/echo';
 import { chooseMaster, normaliseEmail } from '../matching';
 import { CRM_NAMES, type CrmName, type EntityType, type UnifiedRecord } from '../model';
@@ -25,7 +26,7 @@ import { pollChanges, type PollMode } from '../polling';
 import type { CrossRefLink, StateStore } from '../state/types';
 import { bulkPollStore } from './bulk-poll-store';
 import { resolveReferences } from './associations';
-import { UpsertWriter, type InputItem, type ItemResult } from './upsert-writer';
+import { UpsertWriter, type InputItem, type ItemResult, type WriteJob } from './upsert-writer';
 
 export const BULK_COLLECTION = 'bulk';
 export const BULK_MODES = ['incremental', 'full', 'force-overwrite'] as const;
@@ -410,23 +411,21 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 	if (job.status === 'finished' || progress.done) return { job, stats: progress.stats };
 	if (options.owner !== undefined && job.owner !== undefined && job.owner !== options.owner) throw new Error(takenOver(job));
 
-	const upserts = new UpsertWriter(
-			{
-				crm: target,
-				entity: job.entity,
-				operation: 'upsert',
-				inputFormat: 'unified',
-				matchKey: 'email',
-				dryRun: job.dryRun,
-				batchSize: job.batchSize,
-				forceOverwrite: job.mode === 'force-overwrite',
-				// A whole-call failure (auth, outage, throttled past retries) stops the job at its checkpoint instead of failing records.
-				continueOnFail: false,
-				recordState: !job.dryRun,
-			},
-			connector,
-			async () => store,
-		);
+	const writeJob: WriteJob = {
+		crm: target,
+		entity: job.entity,
+		operation: 'upsert',
+		inputFormat: 'unified',
+		matchKey: 'email',
+		dryRun: job.dryRun,
+		batchSize: job.batchSize,
+		forceOverwrite: job.mode === 'force-overwrite',
+		// A whole-call failure (auth, outage, throttled past retries) stops the job at its checkpoint instead of failing records.
+		continueOnFail: false,
+		recordState: !job.dryRun,
+	};
+	const upserts = new UpsertWriter(writeJob, connector, async () => store);
+	const creates = new UpsertWriter({ ...writeJob, operation: 'create' }, connector, async () => store);
 	// CRMs without batch writes (Pipedrive) get more records in flight; the connector's limiter paces them.
 	const concurrency = Math.max(1, options.concurrency ?? (connector().maxBatchSize(job.entity, 'upsert') === 1 ? 16 : DEFAULT_WRITE_CONCURRENCY));
 	const started = Date.now();
@@ -441,13 +440,15 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 		const resolved = await resolveReferences(store, mine.map((r) => ({ source: r.source, recordId: r.recordId, record: r.record })), { entity: job.entity, target });
 		const items: InputItem[] = mine.map((r, index) => ({ index, record: resolved[index].record, unifiedId: r.unifiedId }));
 		stats.referencesDropped = (stats.referencesDropped ?? 0) + resolved.filter((r) => r.missing.length).length;
-		// Records without an email fail in the upsert with the reason (MISSING_MATCH_KEY): created blind, one
-		// could be created twice if the run dies between the CRM's answer and the cross-reference write.
+		// Records without an email and not linked in this target yet cannot be upserted: they are created
+		// once, under a claim (createOnce, below). A dry run counts them with the rest and claims nothing.
+		const plan = job.dryRun ? { upsert: items, create: [], interrupted: [] } : await planCreates(store, job, target, items);
 		// Batches of one page at once: the page has no two records with one email (foldSameEmail), so they cannot race.
-		const size = Math.ceil(items.length / concurrency) || 1;
+		const size = Math.ceil(plan.upsert.length / concurrency) || 1;
 		const runs: Array<Promise<ItemResult[]>> = [];
-		for (let i = 0; i < items.length; i += size) runs.push(upserts.run(items.slice(i, i + size)));
-		const results = (await Promise.all(runs)).flat();
+		for (let i = 0; i < plan.upsert.length; i += size) runs.push(upserts.run(plan.upsert.slice(i, i + size)));
+		// The few creates after the page's upserts: a claim is open only briefly, at the end of the page.
+		const results = [...(await Promise.all(runs)).flat(), ...plan.interrupted, ...(await createOnce(store, creates, job, target, plan.create))];
 		const failures: BulkFailure[] = [];
 		for (const result of results) {
 			const status = result.json.status;
@@ -473,6 +474,93 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 	await assertOwner(store, job);
 	await saveJob(store, job);
 	return { job, stats: progress.stats };
+}
+
+// ---------------------------------------------------------------- records without an email
+//
+// The upsert matches by email, so a record without one has nothing to match on in the target. Linked
+// there already (cross-reference), it is updated by id like any other record; otherwise it is
+// created, once: claim in the state store → create → cross-reference written (UpsertWriter) →
+// claim released. A claim still there on a later run (this job resumed, or a new job) means an
+// earlier create got no definite answer: the run died, or the CRM failed mid-way, after the record
+// may have been made but before it was linked. Creating it again could make a duplicate, so it
+// fails with INTERRUPTED_CREATE for someone to check. The claim is kept until a run finds the record
+// linked (someone linked it), so it is reported again on every run meanwhile rather than created
+// twice. Claims are keyed by target and record, not by job: a later job must see them too.
+
+interface CreateClaim {
+	jobId: string;
+	at: string;
+}
+
+interface CreatePlan {
+	upsert: InputItem[];
+	create: InputItem[];
+	interrupted: ItemResult[];
+}
+
+const claimKey = (target: CrmName, entity: EntityType, unifiedId: string) => `creating|${target}|${entity}|${unifiedId}`;
+
+/** A CRM answer that says nothing was created (the request was refused), so the record can be created later. */
+const DEFINITE_FAILURES: unknown[] = ['validation', 'auth', 'rate_limit'];
+
+function hasEmail(record: Record<string, unknown>): boolean {
+	return !isEmpty(typeof record.email === 'string' ? record.email.trim() : record.email);
+}
+
+/** Splits a page: upsert (email, or linked in the target), create (neither), interrupted (an open claim). */
+async function planCreates(store: StateStore, job: BulkJob, target: CrmName, items: InputItem[]): Promise<CreatePlan> {
+	const plan: CreatePlan = { upsert: [], create: [], interrupted: [] };
+	const noEmail = items.filter((item) => !hasEmail(item.record));
+	if (!noEmail.length) return { ...plan, upsert: items };
+	const ids = noEmail.map((item) => item.unifiedId!);
+	const refs = await store.getCrossRefs(job.entity, ids);
+	const claims = await store.kvGetMany<CreateClaim>(BULK_COLLECTION, ids.map((id) => claimKey(target, job.entity, id)));
+	const settled: string[] = [];
+	for (const item of items) {
+		if (hasEmail(item.record)) {
+			plan.upsert.push(item);
+			continue;
+		}
+		const key = claimKey(target, job.entity, item.unifiedId!);
+		const claim = claims.get(key);
+		if (refs.get(item.unifiedId!)?.ids[target]) {
+			plan.upsert.push(item);
+			if (claim) settled.push(key);
+		} else if (claim) {
+			plan.interrupted.push({ index: item.index, ok: false, json: { error: interruptedReason(target, item.unifiedId!, key, claim), category: 'conflict', code: 'INTERRUPTED_CREATE' } });
+		} else plan.create.push(item);
+	}
+	if (settled.length) await store.kvDeleteMany(BULK_COLLECTION, settled);
+	return plan;
+}
+
+function interruptedReason(target: CrmName, unifiedId: string, key: string, claim: CreateClaim): string {
+	return (
+		`Not created again: an earlier create of this record in ${target} (bulk job ${claim.jobId}, ${claim.at}) got no definite answer ` +
+		`(the run stopped or the CRM failed while it was being created), so it may exist in ${target} already without a link. ` +
+		`Check ${target}: link that record to unified id ${unifiedId}, or delete it and the state-store entry "${BULK_COLLECTION}" / "${key}" to have it created.`
+	);
+}
+
+/** Creates records under claims; releases the claims of those the CRM answered definitely. */
+async function createOnce(store: StateStore, creates: UpsertWriter, job: BulkJob, target: CrmName, items: InputItem[]): Promise<ItemResult[]> {
+	if (!items.length) return [];
+	const keys = items.map((item) => claimKey(target, job.entity, item.unifiedId!));
+	const claim: CreateClaim = { jobId: job.id, at: new Date().toISOString() };
+	await store.kvPutMany(BULK_COLLECTION, keys.map((key) => ({ key, value: claim })));
+	let results: ItemResult[];
+	try {
+		results = await creates.run(items);
+	} catch (error) {
+		// A whole-call refusal (e.g. auth) created nothing; anything else may have: those claims stay.
+		if (error instanceof CrmError && DEFINITE_FAILURES.includes(error.category)) await store.kvDeleteMany(BULK_COLLECTION, keys);
+		throw error;
+	}
+	const answered = new Set(results.filter((r) => r.ok || DEFINITE_FAILURES.includes(r.json.category)).map((r) => r.index));
+	const released = items.flatMap((item, i) => (answered.has(item.index) ? [keys[i]] : []));
+	if (released.length) await store.kvDeleteMany(BULK_COLLECTION, released);
+	return results;
 }
 
 function takenOver(job: BulkJob): string {
