@@ -47,15 +47,23 @@ test('killed while writing to Pipedrive, the next run after a restart resumes th
 	const source = contactEmails(SOURCE, dump(SOURCE));
 	const expected = [...new Set(source)].sort();
 	const withoutEmail = contactRecords(SOURCE, dump(SOURCE)).length - source.length;
+	assert.ok(withoutEmail > 0, 'the seed has contacts without email');
+	// Contacts without an email are created once per target. Only one whose create in Pipedrive was in flight at
+	// the kill can fail: it may exist there unlinked, so it is reported (INTERRUPTED_CREATE), never created again.
+	const failed = run.allOutputs('Failed records');
+	assert.ok(failed.every((f) => f.code === 'INTERRUPTED_CREATE' && f.target === 'pipedrive'), JSON.stringify(failed[0]));
 	for (const crm of TARGETS) {
 		const emails = contactEmails(crm, dump(crm));
 		assert.equal(new Set(emails).size, emails.length, `${crm}: duplicate emails`);
 		assert.deepEqual([...emails].sort(), expected, `${crm}: does not hold exactly the source's emails`);
-		assert.equal(contactRecords(crm, dump(crm)).length, expected.length, `${crm}: no other records`);
 		const stats = summary.targets[crm];
+		const interrupted = failed.filter((f) => f.target === crm).length;
+		assert.equal(stats.failed, interrupted, crm);
+		// The source's emails once each, plus one record per contact without email (an interrupted one: there or not).
+		const records = contactRecords(crm, dump(crm)).length;
+		const all = expected.length + withoutEmail;
+		assert.ok(records <= all && records >= all - interrupted, `${crm}: ${records} records, expected ${all}${interrupted ? ` (${interrupted} interrupted creates)` : ''}`);
 		assert.equal(stats.processed, summary.read.spooled, `${crm}: every spooled record handed to ${crm} exactly once`);
-		// Contacts without an email fail (no match key) in every target; the others are written.
-		assert.equal(stats.failed, withoutEmail, crm);
 		assert.equal(stats.created + stats.updated + stats.unchanged + stats.failed, stats.processed, crm);
 	}
 
