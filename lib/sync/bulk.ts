@@ -426,8 +426,9 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 	};
 	const upserts = new UpsertWriter(writeJob, connector, async () => store);
 	const creates = new UpsertWriter({ ...writeJob, operation: 'create' }, connector, async () => store);
-	// CRMs without batch writes (Pipedrive) get more records in flight; the connector's limiter paces them.
-	const concurrency = Math.max(1, options.concurrency ?? (connector().maxBatchSize(job.entity, 'upsert') === 1 ? 16 : DEFAULT_WRITE_CONCURRENCY));
+	// A CRM without batch writes (Pipedrive) gets the whole page in one call: it reads its list once to
+	// match the page (one read per call, so more calls would re-read it) and writes in parallel itself.
+	const concurrency = Math.max(1, options.concurrency ?? (connector().maxBatchSize(job.entity, 'upsert') === 1 ? 1 : DEFAULT_WRITE_CONCURRENCY));
 	const started = Date.now();
 	const before = progress.stats.durationMs;
 	for (let page = progress.nextPage; page < job.pages; page++) {

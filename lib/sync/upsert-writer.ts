@@ -50,8 +50,8 @@ export interface ItemResult {
 	json: Record<string, unknown>;
 }
 
-/** Records handed at once to a connector whose CRM has no batch endpoints. */
-const UNBATCHED_CALL_RECORDS = 100;
+/** Records handed at once to a connector whose CRM has no batch endpoints (a bulk page). */
+const UNBATCHED_CALL_RECORDS = 1000;
 
 /** Rounds a lock holder writes a record whose resolved truth changed during its previous write. */
 const LATEST_WRITE_ROUNDS = 4;
