@@ -45,7 +45,7 @@ before(async () => {
 		// The settings the README recommends for high-volume sync, plus a bounded number of parallel
 		// executions and a DB ping that tolerates a starved CPU (SQLite pings time out under load and
 		// n8n then answers every webhook 503 "Database is not ready").
-		env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', N8N_CONCURRENCY_PRODUCTION_LIMIT: '20', DB_PING_TIMEOUT_MS: '30000' },
+		env: { N8N_EXPRESSION_ENGINE: 'legacy', N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true', EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none', N8N_CONCURRENCY_PRODUCTION_LIMIT: '20', DB_PING_TIMEOUT_MS: '30000' },
 	});
 	const urls = hookUrls(template, n8n.baseUrl);
 	for (const crm of CRMS) {
