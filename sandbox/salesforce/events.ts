@@ -144,8 +144,10 @@ export class SalesforceEvents {
 	// ---- JSON change events --------------------------------------------------------------------
 
 	private sendChangeEvent(sub: WebhookSubscription, info: ChangeInfo): void {
-		const payloadFields = info.changeType === 'DELETE' ? {} : info.changeType === 'UPDATE' ? pick(info.record, info.changed) : nonNull(info.record);
-		const nulled = info.changeType === 'UPDATE' ? info.changed.filter((f) => info.record[f] === null || info.record[f] === undefined) : [];
+		// A person's derived full Name is not a field of its own in CDC: the compound Name{FirstName,LastName} carries the change.
+		const changed = info.changed.filter((f) => !(f === 'Name' && hasCompoundName(info.def)));
+		const payloadFields = info.changeType === 'DELETE' ? {} : info.changeType === 'UPDATE' ? pick(info.record, changed) : nonNull(info.record);
+		const nulled = info.changeType === 'UPDATE' ? changed.filter((f) => info.record[f] === null || info.record[f] === undefined) : [];
 		const header = {
 			entityName: info.def.name,
 			recordIds: [info.id],
@@ -156,7 +158,7 @@ export class SalesforceEvents {
 			commitTimestamp: info.commitTimestamp,
 			commitNumber: this.commitNumber++,
 			commitUser: info.commitUser,
-			changedFields: info.changeType === 'UPDATE' ? compoundNames(info.def, info.changed) : [],
+			changedFields: info.changeType === 'UPDATE' ? compoundNames(info.def, changed) : [],
 			diffFields: [],
 			nulledFields: compoundNames(info.def, nulled),
 		};
@@ -185,6 +187,10 @@ function nonNull(o: Record<string, unknown>): Record<string, unknown> {
 	const out: Record<string, unknown> = {};
 	for (const [k, v] of Object.entries(o)) if (v !== null && v !== undefined && k !== 'IsDeleted' && k !== 'Name') out[k] = v;
 	return out;
+}
+
+function hasCompoundName(def: SObjectDef): boolean {
+	return Object.values(def.fields).some((f) => f.compound === 'Name');
 }
 
 /** CDC nests compound fields: Name{FirstName,LastName}, MailingAddress{Street,City,...}. */

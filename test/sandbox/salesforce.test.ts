@@ -445,6 +445,9 @@ describe('webhooks', () => {
 			assert.deepEqual(msgs[0].data.payload.Name, { FirstName: 'Ada', LastName: 'L' });
 			assert.equal(msgs[0].data.payload.MailingAddress.City, 'London');
 			assert.ok(heads[1].changedFields.includes('Name.LastName'));
+			// The update carries the compound Name with the changed part only, never the derived full name.
+			assert.deepEqual(msgs[1].data.payload.Name, { LastName: 'Lovelace' });
+			assert.ok(!heads[1].changedFields.includes('Name'), JSON.stringify(heads[1].changedFields));
 			assert.deepEqual(heads[1].nulledFields, ['MailingAddress.City']);
 			assert.equal(heads[4].changeOrigin, '');
 			assert.equal(heads[4].commitUser, em.uiUserId);
