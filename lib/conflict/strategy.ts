@@ -52,7 +52,9 @@ export function byPriority(conflict: FieldConflict, options: ResolvedOptions): {
 /**
  * Deterministic tie-break that gives the same answer whichever side is "source" (so two
  * resolvers processing the two directions of one conflict agree): CRM priority, then a
- * non-empty value over an empty one, then the smaller value in canonical JSON order.
+ * non-empty value over an empty one, then CRM name order (the same side for every field of a
+ * tied change, so a record never mixes the values of two edits), then, between two changes of
+ * one CRM, the smaller value in canonical JSON order.
  */
 export function tieBreak(conflict: FieldConflict, options: ResolvedOptions, why: string): StrategyChoice {
 	const priority = byPriority(conflict, options);
@@ -60,11 +62,12 @@ export function tieBreak(conflict: FieldConflict, options: ResolvedOptions, why:
 	const sEmpty = isEmpty(conflict.source.value);
 	const tEmpty = isEmpty(conflict.target.value);
 	if (sEmpty !== tEmpty) return { winner: sEmpty ? 'target' : 'source', reason: `${why}; non-empty value preferred` };
+	if (conflict.source.crm !== conflict.target.crm) {
+		return { winner: conflict.source.crm < conflict.target.crm ? 'source' : 'target', reason: `${why}; crm name order` };
+	}
 	const s = canonicalJson(conflict.source.value);
 	const t = canonicalJson(conflict.target.value);
-	if (s !== t) return { winner: s < t ? 'source' : 'target', reason: `${why}; value order` };
-	const winner: Side = conflict.source.crm <= conflict.target.crm ? 'source' : 'target';
-	return { winner, reason: `${why}; crm name order` };
+	return { winner: s <= t ? 'source' : 'target', reason: `${why}; value order` };
 }
 
 /** Newer timestamp wins; ties (within the skew tolerance) and missing timestamps are tie-broken. */

@@ -171,7 +171,18 @@ describe('last-modified-wins', () => {
 		};
 		const b = resolveConflict(reversed, lmw, NOW);
 		assert.equal(a.merged?.title, b.merged?.title);
-		assert.equal(a.merged?.title, 'CEO', 'value order: "CEO" < "Founder"');
+		assert.equal(a.merged?.title, 'CEO', 'crm name order: hubspot before salesforce');
+	});
+
+	test('a tie on several fields takes every field from the same side (no mix of two edits)', () => {
+		// Value order would take "Ada" (A < Z) from one side and "+1" (1 < 9) from the other.
+		const r = resolveConflict(
+			input({ ...baseRecord, firstName: 'Zoe', phone: '+14155550001' }, { ...baseRecord, firstName: 'Ada', phone: '+14155550009' }, { incoming: T1, target: T1 }),
+			lmw,
+			NOW,
+		);
+		const sides = ['firstName', 'phone'].map((f) => decision(r, f)?.winner);
+		assert.deepEqual([r.merged?.firstName, r.merged?.phone], ['Zoe', '+14155550001'], JSON.stringify(sides));
 	});
 
 	test('a tie prefers a value over an emptied field', () => {
