@@ -222,6 +222,19 @@ function withoutUntouchedConsent(event: EnrichedEvent, fields: Record<string, un
 	return out;
 }
 
+/**
+ * The fetched record with the values an update event carries for the fields it changed on top. By
+ * the time of the fetch, a write of ours may already have replaced a person's change (both within
+ * moments): the fetched record alone would pass for the echo of that write and the change be lost.
+ * An older event's values are no harm: they carry the event's time, and the resolver keeps newer ones.
+ */
+function withEventValues(event: EnrichedEvent, fields: Record<string, unknown>): Record<string, unknown> {
+	const carried = event.record;
+	if (event.operation !== 'update' || !carried || !event.changedFields?.length) return fields;
+	const changed = event.changedFields.filter((f) => f in carried);
+	return changed.length ? { ...fields, ...Object.fromEntries(changed.map((f) => [f, carried[f]])) } : fields;
+}
+
 /** Replaces each create/update/restore event's record with the CRM's current one; gone records become deletes. */
 export async function fetchRecords(events: EnrichedEvent[], reader: RecordReader, concurrency?: number): Promise<EnrichedEvent[]> {
 	const byEntity = new Map<EntityType, string[]>();
@@ -232,7 +245,7 @@ export async function fetchRecords(events: EnrichedEvent[], reader: RecordReader
 		if (!NEEDS_RECORD.has(e.operation)) return e;
 		const record = current.get(`${e.entity}|${e.recordId}`);
 		if (!record) return { ...e, operation: 'delete', record: undefined, changedFields: undefined, fetched: true };
-		return { ...e, record: withoutUntouchedConsent(e, record.fields), fetched: true };
+		return { ...e, record: withoutUntouchedConsent(e, withEventValues(e, record.fields)), fetched: true };
 	});
 }
 

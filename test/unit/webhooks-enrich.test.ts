@@ -97,6 +97,18 @@ describe('fetching through the connector', () => {
 		assert.ok('hs_email_optout' in (optOut.events[0].record ?? {}), 'a change of the opt-out carries it');
 	});
 
+	test('HubSpot: a person\'s change already overwritten by another write keeps its own values (not taken for that write\'s echo)', async () => {
+		const created = await admin('hubspot', '/__admin/objects/contacts', { properties: { email: 'dorothy@hubspot.example', firstname: 'Dorothy', lastname: 'Vaughan', phone: '+14155550128' } });
+		const id = String(created.id);
+		// The person renames her; a sync write lands a moment later, before the webhook is processed.
+		const change = parsed('hubspot', [hubspotEvent('contact.propertyChange', id, { propertyName: 'lastname', propertyValue: 'Johnson' })]);
+		await admin('hubspot', `/__admin/objects/contacts/${id}`, { properties: { lastname: 'Synced', phone: '+14155550199' } }, 'PATCH');
+		const result = await acceptAndEnrich(change, { store, fetchRecords: true, reader: hubspot, isEcho: async () => false });
+		assert.equal(result.events[0].record?.lastname, 'Johnson', 'the changed field keeps the value of the change');
+		assert.equal(result.events[0].record?.phone, '+14155550199', 'fields the event did not change are as fetched');
+		assert.equal(result.events[0].record?.firstname, 'Dorothy');
+	});
+
 	test('a record that no longer exists is emitted as a delete; privacyDeletion is a delete flagged as erasure', async () => {
 		const result = await acceptAndEnrich(
 			parsed('hubspot', [hubspotEvent('contact.propertyChange', '99999999', { propertyName: 'lastname', propertyValue: 'x' }), hubspotEvent('contact.privacyDeletion', '55555555')]),
