@@ -29,6 +29,9 @@ export interface CheckResult {
 	requests: Record<Crm, { total: number; faults: Record<string, number> }>;
 }
 
+/** Last-modified-wins takes changes this close as simultaneous (the resolver's default clock-skew tolerance). */
+const TIE_MS = 1000;
+
 const show = (v?: ContactValues) => (v ? `${v.firstName} ${v.lastName} ${v.phone}` : 'absent');
 const same = (a: ContactValues, b: StoredContact) => a.firstName === b.firstName && a.lastName === b.lastName && a.phone === b.phone;
 
@@ -57,9 +60,10 @@ export function check(sandbox: Sandbox, log: Mutation[]): CheckResult {
 			for (const crm of CRMS) if (found[crm]) mismatches.push({ kind: 'not deleted', email, crm, scenario, expected: 'absent', actual: show(found[crm]) });
 			continue;
 		}
-		// Last-modified-wins: the newest mutation's values; for a concurrent pair either edit may be
-		// the newer one in the CRMs' clocks, but all five must agree on it.
-		const candidates = pair.length === 2 ? pair.map((m) => m.values!) : [newest.values!];
+		// Last-modified-wins: the newest mutation's values; for a concurrent pair, or edits within the
+		// clock-skew tolerance of the newest, any of them may win, but all five must agree on one.
+		const ties = history.filter((m) => m !== newest && m.kind !== 'delete' && newest.doneAt - m.doneAt < TIE_MS);
+		const candidates = [...new Set([newest, ...pair, ...ties])].map((m) => m.values!);
 		const agreed = candidates.find((v) => CRMS.every((crm) => found[crm] && same(v, found[crm]!)));
 		if (agreed) continue;
 		const expected = candidates.map(show).join(' or ');
@@ -70,7 +74,7 @@ export function check(sandbox: Sandbox, log: Mutation[]): CheckResult {
 				continue;
 			}
 			if (candidates.some((v) => same(v, actual))) {
-				if (pair.length === 2) mismatches.push({ kind: 'diverged', email, crm, scenario, expected: `all five equal: ${expected}`, actual: show(actual) });
+				if (candidates.length > 1) mismatches.push({ kind: 'diverged', email, crm, scenario, expected: `all five equal: ${expected}`, actual: show(actual) });
 				continue;
 			}
 			const older = history.some((m) => m.values && same(m.values, actual));
