@@ -173,11 +173,11 @@ export function listenerPid(port: number): number {
 	return Number(match[1]);
 }
 
-/** Peak resident set size (VmHWM) of a process in bytes. */
-export function peakRss(pid: number): number {
+/** Peak (VmHWM) or current (VmRSS) resident set size of a process in bytes. */
+export function peakRss(pid: number, which: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
 	const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-	const kb = /VmHWM:\s+(\d+) kB/.exec(status);
-	if (!kb) throw new Error(`no VmHWM for ${pid}`);
+	const kb = new RegExp(`${which}:\\s+(\\d+) kB`).exec(status);
+	if (!kb) throw new Error(`no ${which} for ${pid}`);
 	return Number(kb[1]) * 1024;
 }
 
@@ -265,6 +265,7 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 	const rig = await startBulkRig({ contacts: size, rateLimits: limits, workflows: [workflow], env: { N8N_LOG_LEVEL: 'warn' } });
 	try {
 		const pid = rig.pid();
+		const idle = peakRss(pid, 'VmRSS');
 		const run = await runBulk(rig, id, path, 4 * 60 * 60_000);
 		const summary = run.output('Summary + sync history')[0] as Record<string, unknown> | undefined;
 		const rss = peakRss(pid);
@@ -275,7 +276,7 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 		const perTarget = summary.targets as Record<string, { processed: number; created: number; updated: number; failed: number; durationMs: number }>;
 		console.log(
 			`  ${String(size).padStart(6)} limits ${limits ? 'on ' : 'off'}: wall ${(run.wallMs / 1000).toFixed(1)} s, ${Math.round(size / (run.wallMs / 1000))} source records/s, ` +
-				`${Math.round((size * targets.length) / (run.wallMs / 1000))} writes/s, n8n peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB, failed ${String(summary.failed)}`,
+				`${Math.round((size * targets.length) / (run.wallMs / 1000))} writes/s, n8n peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB (${(idle / 2 ** 20).toFixed(0)} MiB before the run), failed ${String(summary.failed)}`,
 		);
 		console.log(`         read ${(Number((summary.read as Record<string, number>).durationMs) / 1000).toFixed(1)} s; ` + Object.keys(perTarget).map((crm) => `${crm} ${(perTarget[crm].durationMs / 1000).toFixed(1)} s (${Math.round(perTarget[crm].processed / (perTarget[crm].durationMs / 1000))}/s)`).join(', '));
 		if (Number(summary.failed) > 0) console.log(`         failed: ${failureReasons(run.allOutputs('Failed records'))}`);
