@@ -1080,9 +1080,10 @@ export class SalesforceEmulator extends BaseEmulator {
 		const c = this.coll(def);
 		let candidates: Iterable<StoredRecord> = c.values({ includeDeleted: all });
 		let presorted = false;
-		// Indexed fast paths on top-level AND conditions: Email = 'x', SystemModstamp/LastModifiedDate > t.
+		// Indexed fast paths on top-level AND conditions: Email = 'x', Email IN (...), SystemModstamp/LastModifiedDate > t.
 		const conjuncts = !q.where ? [] : q.where.kind === 'and' ? q.where.items : [q.where];
 		const emailEq = conjuncts.find((x): x is Extract<Condition, { kind: 'cmp' }> => x.kind === 'cmp' && x.op === '=' && x.field.toLowerCase() === 'email' && x.value.kind === 'string');
+		const emailIn = conjuncts.find((x): x is Extract<Condition, { kind: 'in' }> => x.kind === 'in' && !x.negate && x.field.toLowerCase() === 'email' && x.values.every((v) => v.kind === 'string'));
 		const since = conjuncts.find((x): x is Extract<Condition, { kind: 'cmp' }> => x.kind === 'cmp' && (x.op === '>' || x.op === '>=') && /^(systemmodstamp|lastmodifieddate)$/i.test(x.field) && x.value.kind === 'datetime');
 		// Id = 'x' / Id IN (...): look the records up instead of scanning.
 		let idValues: Literal[] | undefined;
@@ -1099,6 +1100,10 @@ export class SalesforceEmulator extends BaseEmulator {
 				.sort((a, b) => a.seq - b.seq);
 		} else if (emailEq && def.fields.Email) {
 			candidates = c.findBy('email', (emailEq.value as { value: string }).value, { includeDeleted: all });
+		} else if (emailIn && def.fields.Email) {
+			const found = new Map<string, StoredRecord>();
+			for (const v of emailIn.values) for (const r of c.findBy('email', (v as { value: string }).value, { includeDeleted: all })) found.set(r.id, r);
+			candidates = [...found.values()].sort((a, b) => a.seq - b.seq);
 		} else if (since) {
 			candidates = c.changedSince((since.value as { value: number }).value, { inclusive: since.op === '>=', includeDeleted: all });
 			presorted = q.orderBy.length === 1 && /^(systemmodstamp|lastmodifieddate)$/i.test(q.orderBy[0].field) && !q.orderBy[0].desc;

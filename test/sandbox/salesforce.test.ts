@@ -219,6 +219,7 @@ describe('SOQL', () => {
 		assert.equal((await q("SELECT Id FROM Contact WHERE Email LIKE '%@acme.example.com'")).length, 2);
 		assert.equal((await q("SELECT Id FROM Contact WHERE LastName IN ('Ames', 'Cole')")).length, 2);
 		assert.equal((await q("SELECT Id FROM Contact WHERE LastName NOT IN ('Ames')")).length, 2);
+		assert.deepEqual((await q("SELECT LastName FROM Contact WHERE Email IN ('BOB@acme.example.com', 'nobody@x.example', 'ann.o\\'neil@acme.example.com') AND LastName != 'Nope'")).map((r) => r.LastName), ['Ames', 'Bates']);
 		assert.equal((await q('SELECT Id FROM Contact WHERE HasOptedOutOfEmail = true')).length, 1);
 		assert.equal((await q('SELECT Id FROM Contact WHERE Email = null')).length, 1);
 		assert.equal((await q("SELECT Id FROM Contact WHERE (LastName = 'Ames' OR LastName = 'Bates') AND NOT FirstName = 'Bob'")).length, 1);
