@@ -429,12 +429,14 @@ export class DynamicsConnector implements CrmConnector {
 		let pending = requests;
 		while (pending.length) {
 			const batch = pending.slice(0, BATCH_MAX);
-			const { contentType, body } = buildBatch(batch.map(operation));
+			const operations = batch.map(operation);
+			const { contentType, body } = buildBatch(operations);
 			const res = await this.call<string>(
 				'$batch',
 				{ method: 'POST', url: `${this.base}/$batch`, headers: { 'Content-Type': contentType, Prefer: 'odata.continue-on-error' }, body },
-				// A batch whose reply was lost may have been applied; creates must not run twice.
-				false,
+				// A batch whose reply was lost may have been applied: one of updates (PATCH) only is sent
+				// again, but creates must not run twice, and a repeated delete would answer 404.
+				operations.every((o) => o.method === 'PATCH'),
 			);
 			const results = parseBatchResponse(res.headers.get('content-type'), typeof res.body === 'string' ? res.body : JSON.stringify(res.body ?? ''), batch.length);
 			const unanswered: R[] = [];

@@ -256,6 +256,21 @@ describe('Dynamics connector: throttling, 5xx, tokens', () => {
 		assert.equal(rows('contacts').length, 10);
 	});
 
+	test('an update whose reply never came is sent again (updates only: a create may have been applied)', async () => {
+		const dv = connector({}, { timeoutMs: 300 });
+		const id = ok((await dv.create('contact', [{ ref: 0, fields: { lastname: 'Hung' } }]))[0]).id;
+		emulator.setFaults({ hangRate: 0.5, seed: 5, pathPattern: '\\$batch' });
+		const events: TransportEvent[] = [];
+		const retrying = connector({}, { timeoutMs: 300, onEvent: (e) => events.push(e) });
+		try {
+			for (let i = 0; i < 6; i++) ok((await retrying.update('contact', [{ ref: 0, id, fields: { lastname: `Hung ${i}` } }]))[0]);
+		} finally {
+			emulator.setFaults({});
+		}
+		assert.ok(events.some((e) => e.type === 'retry' && e.error?.code === 'TIMEOUT'), 'a timed-out update was retried');
+		assert.equal(rows('contacts').find((r) => r.contactid === id)?.lastname, 'Hung 5');
+	});
+
 	test('client credentials: a new token on expiry / 401; a refused token without credentials is an auth error', async () => {
 		emulator.setStrictAuth(true);
 		const events: TransportEvent[] = [];
