@@ -201,6 +201,11 @@ export class UpsertWriter {
 				latest.push(p);
 				continue;
 			}
+			if (store && snapshot?.deletedAt && snapshot.revision !== undefined) {
+				// Resolved, then deleted (tombstone) before this write: writing by key would bring it back.
+				results.push(this.fail(p.item, `The synced record was deleted (in ${snapshot.deletedBy ?? 'a CRM'} at ${snapshot.deletedAt}) after this change was resolved; not re-created`, { category: 'conflict', code: 'STATE_CHANGED' }));
+				continue;
+			}
 			if (!job.forceOverwrite && p.crmId && snapshot && !snapshot.deletedAt && p.unified && sameAsSnapshot(p.unified, snapshot.record)) {
 				results.push({ index: p.item.index, ok: true, json: this.base(p, { status: 'unchanged', id: p.crmId }) });
 				continue;
@@ -363,7 +368,8 @@ export class UpsertWriter {
 					// Tombstone, so an older update from another CRM does not re-create the record.
 					const previous = await store.getSnapshot(job.entity, unifiedId);
 					const now = new Date().toISOString();
-					await store.putSnapshot({ entity: job.entity, unifiedId, record: previous?.record ?? {}, fieldModifiedAt: previous?.fieldModifiedAt ?? {}, syncedAt: now, deletedAt: now, deletedBy: job.crm });
+					// The rest of the snapshot stays: a resolved truth's tombstone is still one (its revision).
+					await store.putSnapshot({ ...previous, entity: job.entity, unifiedId, record: previous?.record ?? {}, fieldModifiedAt: previous?.fieldModifiedAt ?? {}, syncedAt: now, deletedAt: now, deletedBy: job.crm });
 				}
 			}
 			results.push({ index: p.item.index, ok: true, json: this.base(p, { status: job.operation === 'erase' ? 'erased' : 'deleted', id: outcome.id, unifiedId: unifiedId ?? null }) });

@@ -103,6 +103,27 @@ function suite(name: string, open: () => Promise<StateStore>): void {
 			await store.close();
 		});
 
+		test('a late write of a record deleted after it was resolved does not bring it back', async () => {
+			const store = await open();
+			const email = `late.${randomUUID().slice(0, 8)}@example.com`;
+			const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
+			const [first] = await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+			const deleting = new UpsertWriter(
+				{ crm: 'hubspot', entity: 'contact', operation: 'delete', inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
+				() => createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! }),
+				async () => store,
+			);
+			const [deleted] = await deleting.run([{ index: 0, unifiedId: created.unifiedId, record: { crmId: first.json.id } }]);
+			assert.equal(deleted.json.status, 'deleted', JSON.stringify(deleted.json));
+			// An execution that resolved a change before the delete writes late.
+			const [late] = await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+			assert.equal(late.ok, false);
+			assert.equal(late.json.code, 'STATE_CHANGED', JSON.stringify(late.json));
+			assert.equal(hubspotContact(email).length, 0, 'not re-created');
+			assert.ok((await store.getSnapshot('contact', created.unifiedId))?.deletedAt, 'still a tombstone');
+			await store.close();
+		});
+
 		test('racing writers and a commit: the last write to the CRM carries the newest truth (10 rounds)', async () => {
 			const store = await open();
 			for (let round = 0; round < 10; round++) {
