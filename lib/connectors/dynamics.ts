@@ -434,9 +434,9 @@ export class DynamicsConnector implements CrmConnector {
 			const res = await this.call<string>(
 				'$batch',
 				{ method: 'POST', url: `${this.base}/$batch`, headers: { 'Content-Type': contentType, Prefer: 'odata.continue-on-error' }, body },
-				// A batch whose reply was lost may have been applied: one of updates (PATCH) only is sent
-				// again, but creates must not run twice, and a repeated delete would answer 404.
-				operations.every((o) => o.method === 'PATCH'),
+				// A batch whose reply was lost may have been applied: updates and deletes are sent again
+				// (a delete already done then answers 404 for that record), creates must not run twice.
+				operations.every((o) => o.method !== 'POST'),
 			);
 			const results = parseBatchResponse(res.headers.get('content-type'), typeof res.body === 'string' ? res.body : JSON.stringify(res.body ?? ''), batch.length);
 			const unanswered: R[] = [];
