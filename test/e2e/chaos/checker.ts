@@ -1,5 +1,5 @@
 // After quiescence: what each CRM holds against what the mutation log and the configured
-// strategy (last-modified-wins) dictate, duplicates, and the writes the sync made per mutation.
+// strategy (last-modified-wins, tombstone deletes) dictate, duplicates, and the writes the sync made per mutation.
 import type { ApiRequestRecord, Sandbox } from '../../../sandbox';
 import { CRMS, contactsIn, type ContactValues, type Crm, type StoredContact } from './crms';
 import type { Mutation } from './load';
@@ -56,7 +56,10 @@ export function check(sandbox: Sandbox, log: Mutation[]): CheckResult {
 			: `${newest.kind} in ${newest.crm}`;
 		const found = Object.fromEntries(CRMS.map((crm) => [crm, held[crm].find((c) => c.email === email)])) as Record<Crm, StoredContact | undefined>;
 
-		if (newest.kind === 'delete') {
+		// The delete policy is tombstone: once deleted (since its last create), a contact stays deleted,
+		// even when a CRM the delete had not reached yet was edited afterwards.
+		const lastCreate = history.map((m) => m.kind).lastIndexOf('create');
+		if (history.slice(lastCreate + 1).some((m) => m.kind === 'delete')) {
 			for (const crm of CRMS) if (found[crm]) mismatches.push({ kind: 'not deleted', email, crm, scenario, expected: 'absent', actual: show(found[crm]) });
 			continue;
 		}
