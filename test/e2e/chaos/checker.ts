@@ -65,7 +65,8 @@ export function check(sandbox: Sandbox, log: Mutation[]): CheckResult {
 		}
 		// Last-modified-wins: the newest mutation's values; for a concurrent pair, or edits within the
 		// clock-skew tolerance of the newest, any of them may win, but all five must agree on one.
-		const ties = history.filter((m) => m !== newest && m.kind !== 'delete' && newest.doneAt - m.doneAt < TIE_MS);
+		// Pipedrive's change times have whole seconds, so its edits can look up to 1 s older.
+		const ties = history.filter((m) => m !== newest && m.kind !== 'delete' && newest.doneAt - m.doneAt < TIE_MS + (m.crm === 'pipedrive' || newest.crm === 'pipedrive' ? 1000 : 0));
 		const candidates = [...new Set([newest, ...pair, ...ties])].map((m) => m.values!);
 		const agreed = candidates.find((v) => CRMS.every((crm) => found[crm] && same(v, found[crm]!)));
 		if (agreed) continue;
