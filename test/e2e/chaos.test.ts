@@ -109,7 +109,7 @@ test(`chaos: ${MUTATIONS} mutations across five CRMs under faults converge (last
 		`not-ok deliveries by CRM and answer: ${CRMS.map((crm) => `${crm} ${JSON.stringify(answers(sandbox.emulators[crm]!.deliveries().filter((d) => !d.ok)))}`).join('; ')}`,
 		`API requests from the sync: ${CRMS.map((crm) => `${crm} ${result.requests[crm].total} ${JSON.stringify(result.requests[crm].faults)}`).join('; ')}`,
 		`writes: ${totalWrites} (${CRMS.map((crm) => `${crm} ${result.writes[crm]}`).join(', ')}); writes/mutation ${(totalWrites / log.length).toFixed(2)}`,
-		`mismatches: ${result.mismatches.length}; duplicates: ${result.duplicates.length}`,
+		`mismatches: ${result.mismatches.length}; duplicates: ${result.duplicates.length}; tied edits merged field by field: ${result.fieldMixes.length}${result.fieldMixes.length ? ` (${result.fieldMixes.slice(0, 5).join(', ')})` : ''}`,
 	];
 	if (result.mismatches.length) figures.push(describeMismatches(result.mismatches));
 	for (const d of result.duplicates.slice(0, 10)) figures.push(`  duplicate in ${d.crm}: ${d.email} ids ${d.ids.join(', ')}`);

@@ -25,6 +25,8 @@ export interface CheckResult {
 	contacts: number;
 	mismatches: Mismatch[];
 	duplicates: Array<{ crm: Crm; email: string; ids: string[] }>;
+	/** Contacts whose five CRMs agree on a field-by-field mix of edits that tied (see check). */
+	fieldMixes: string[];
 	writes: Record<Crm, number>;
 	requests: Record<Crm, { total: number; faults: Record<string, number> }>;
 }
@@ -33,7 +35,8 @@ export interface CheckResult {
 const TIE_MS = 1000;
 
 const show = (v?: ContactValues) => (v ? `${v.firstName} ${v.lastName} ${v.phone}` : 'absent');
-const same = (a: ContactValues, b: StoredContact) => a.firstName === b.firstName && a.lastName === b.lastName && a.phone === b.phone;
+const FIELDS = ['firstName', 'lastName', 'phone'] as const;
+const same = (a: ContactValues, b: StoredContact) => FIELDS.every((f) => a[f] === b[f]);
 
 /** API requests that change data: anything but reads, searches and token calls, answered 2xx. */
 export function isWrite(request: ApiRequestRecord): boolean {
@@ -47,6 +50,7 @@ export function check(sandbox: Sandbox, log: Mutation[]): CheckResult {
 	const held = Object.fromEntries(CRMS.map((crm) => [crm, contactsIn(sandbox, crm)])) as Record<Crm, StoredContact[]>;
 
 	const mismatches: Mismatch[] = [];
+	const fieldMixes: string[] = [];
 	for (const [email, history] of byEmail) {
 		history.sort((a, b) => a.doneAt - b.doneAt || a.seq - b.seq);
 		const newest = history[history.length - 1];
@@ -70,6 +74,15 @@ export function check(sandbox: Sandbox, log: Mutation[]): CheckResult {
 		const candidates = [...new Set([newest, ...pair, ...ties])].map((m) => m.values!);
 		const agreed = candidates.find((v) => CRMS.every((crm) => found[crm] && same(v, found[crm]!)));
 		if (agreed) continue;
+		// The resolver merges field by field: a field an edit set to the value it already had is not a
+		// change there, so a tied edit can win some fields and lose others. Such a mix is what the
+		// strategy dictates, provided every field holds one of the tied edits' values and all five agree.
+		const first = found[CRMS[0]];
+		if (first && candidates.length > 1 && CRMS.every((crm) => found[crm] && FIELDS.every((f) => found[crm]![f] === first[f]))
+			&& FIELDS.every((f) => candidates.some((v) => v[f] === first[f]))) {
+			fieldMixes.push(email);
+			continue;
+		}
 		const expected = candidates.map(show).join(' or ');
 		for (const crm of CRMS) {
 			const actual = found[crm];
@@ -102,7 +115,7 @@ export function check(sandbox: Sandbox, log: Mutation[]): CheckResult {
 		for (const r of all) if (r.fault) faults[r.fault] = (faults[r.fault] ?? 0) + 1;
 		requests[crm] = { total: all.length, faults };
 	}
-	return { contacts: byEmail.size, mismatches, duplicates, writes, requests };
+	return { contacts: byEmail.size, mismatches, fieldMixes, duplicates, writes, requests };
 }
 
 /** A short account of the mismatches: counts per kind, per CRM and per scenario, and examples. */
