@@ -17,7 +17,7 @@ import { check, describeMismatches } from './chaos/checker';
 import { CRMS, configureContactSync, hookUrls, subscribeContactSync, type Template } from './chaos/crms';
 import { runLoad } from './chaos/load';
 import { waitForQuiescence } from './chaos/quiescence';
-import { withAuditValues, writeTrace } from './chaos/trace';
+import { templateStore, withAuditValues, writeTrace } from './chaos/trace';
 import { sandboxCredentials } from './fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
 
@@ -116,7 +116,7 @@ test(`chaos: ${MUTATIONS} mutations across five CRMs under faults converge (last
 	const report = figures.join('\n');
 	t.diagnostic(report);
 	console.log(`\n--- chaos figures ---\n${report}\n`);
-	if (TRACE && result.mismatches.length && !n8n.queue) await writeTrace(TRACE, sandbox, n8n.userFolder, 'contact-sync', log, result.mismatches);
+	if (TRACE && result.mismatches.length) await writeTrace(TRACE, sandbox, templateStore('contact-sync', n8n.userFolder, n8n.queue?.redis), log, result.mismatches);
 
 	assert.equal(result.duplicates.length, 0, 'no duplicate records');
 	assert.ok(totalWrites / log.length <= MAX_WRITES_PER_MUTATION, `writes per mutation ${(totalWrites / log.length).toFixed(2)} > ${MAX_WRITES_PER_MUTATION}: echoes loop`);

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 
 import type { Sandbox } from '../../../sandbox';
-import { defaultEmbeddedStatePath, openStateStore } from '../../../lib/state';
+import { defaultEmbeddedStatePath, openStateStore, type StateStoreConfig } from '../../../lib/state';
 import type { Mismatch } from './checker';
 import { CRMS, contactsIn, type Crm, type Template } from './crms';
 import type { Mutation } from './load';
@@ -19,8 +19,15 @@ export function withAuditValues(template: Template): Template {
 	return copy;
 }
 
-export async function writeTrace(file: string, sandbox: Sandbox, userFolder: string, namespace: string, log: Mutation[], mismatches: Mismatch[], contacts = 8): Promise<void> {
-	const store = await openStateStore({ backend: 'embedded', namespace, path: defaultEmbeddedStatePath({ N8N_USER_FOLDER: userFolder }, '') });
+/** The state store the template's nodes use: embedded in n8n's user folder, or (queue mode) on Redis. */
+export function templateStore(namespace: string, userFolder: string, redis?: { host: string; port: number }): StateStoreConfig {
+	return redis
+		? { backend: 'redis', namespace, redis }
+		: { backend: 'embedded', namespace, path: defaultEmbeddedStatePath({ N8N_USER_FOLDER: userFolder }, '') };
+}
+
+export async function writeTrace(file: string, sandbox: Sandbox, storeConfig: StateStoreConfig, log: Mutation[], mismatches: Mismatch[], contacts = 8): Promise<void> {
+	const store = await openStateStore(storeConfig);
 	try {
 		const audit = await store.listAudit({ limit: 1_000_000 });
 		const emails = [...new Set(mismatches.map((m) => m.email))].slice(0, contacts);
