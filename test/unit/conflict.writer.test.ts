@@ -50,8 +50,19 @@ function hubspotContact(email: string): Record<string, unknown>[] {
 	return rows.filter((r) => r.properties.email === email && !r.archived).map((r) => r.properties);
 }
 
-function suite(name: string, open: () => Promise<StateStore>): void {
+function suite(name: string, openStore: () => Promise<StateStore>): void {
 	describe(`writer with the resolved truth: ${name}`, () => {
+		// Closed after the suite, so a failing assertion cannot leave a store open and hang the run.
+		const opened: StateStore[] = [];
+		const open = async () => {
+			const store = await openStore();
+			opened.push(store);
+			return store;
+		};
+		after(async () => {
+			for (const store of opened) await store.close();
+		});
+
 		test('a stale item writes the newest truth; a second write is skipped; the write leaves an echo fingerprint', async () => {
 			const store = await open();
 			const email = `ada.${randomUUID().slice(0, 8)}@example.com`;
@@ -78,7 +89,6 @@ function suite(name: string, open: () => Promise<StateStore>): void {
 			assert.equal(snap?.fieldSource?.phone, 'salesforce');
 			assert.ok(snap?.held?.hubspot, 'held values of HubSpot recorded');
 			assert.equal(await store.consumeEcho('hubspot', 'contact', hubspotId, unifiedValues('hubspot', 'contact', contact)), true, 'the echo of the write is recognised');
-			await store.close();
 		});
 
 		test('a truth committed while the CRM takes the write is written by the same writer in another round', async () => {
@@ -100,7 +110,6 @@ function suite(name: string, open: () => Promise<StateStore>): void {
 				sandbox.emulators.hubspot!.setFaults({});
 			}
 			assert.equal(hubspotContact(email)[0].phone, '+14155550122', 'HubSpot ends with the truth committed during the write');
-			await store.close();
 		});
 
 		test('a late write of a record deleted after it was resolved does not bring it back', async () => {
@@ -121,7 +130,6 @@ function suite(name: string, open: () => Promise<StateStore>): void {
 			assert.equal(late.json.code, 'STATE_CHANGED', JSON.stringify(late.json));
 			assert.equal(hubspotContact(email).length, 0, 'not re-created');
 			assert.ok((await store.getSnapshot('contact', created.unifiedId))?.deletedAt, 'still a tombstone');
-			await store.close();
 		});
 
 		test('racing writers and a commit: the last write to the CRM carries the newest truth (10 rounds)', async () => {
@@ -144,7 +152,6 @@ function suite(name: string, open: () => Promise<StateStore>): void {
 				for (const [r] of results) assert.equal(r.ok, true, JSON.stringify(r.json));
 				assert.equal(hubspotContact(email)[0].phone, newPhone, `round ${round}`);
 			}
-			await store.close();
 		});
 	});
 }
