@@ -27,6 +27,7 @@ interface NodeOptions {
 	maxRecords?: number;
 	forceOverwrite?: boolean;
 	recordState?: boolean;
+	requestTimeout?: number;
 	statePath?: string;
 }
 
@@ -114,7 +115,7 @@ export class UnifiedCrmUpsert implements INodeType {
 		let credentials: IDataObject | undefined;
 		if (!job.dryRun) {
 			credentials = (await this.getCredentials(credentialName)) as IDataObject;
-			runtime = { store: store && job.recordState ? await store() : undefined };
+			runtime = { store: store && job.recordState ? await store() : undefined, timeoutMs: (options.requestTimeout || 60) * 1000 };
 		}
 
 		let results;

@@ -28,6 +28,7 @@ interface BulkNodeOptions {
 	batchSize?: number;
 	dryRun?: boolean;
 	maxRecords?: number;
+	requestTimeout?: number;
 	statePath?: string;
 }
 
@@ -107,7 +108,8 @@ function jobOf(ctx: IExecuteFunctions, input: IDataObject): { jobId: string; sou
 /** A connector factory for this node's CRM and credential. */
 async function connectorFor(ctx: IExecuteFunctions, crm: CrmName, store: StateStore): Promise<() => CrmConnector> {
 	const limits = ctx.getNodeParameter('bulkClientRateLimit', 0, 'documented') === 'none' ? NO_RATE_LIMIT : undefined;
-	const runtime: ConnectorRuntime = { store, ...(limits ? { limits } : {}) };
+	const { requestTimeout } = ctx.getNodeParameter('options', 0, {}) as BulkNodeOptions;
+	const runtime: ConnectorRuntime = { store, timeoutMs: (requestTimeout || 60) * 1000, ...(limits ? { limits } : {}) };
 	const credentials = (await ctx.getCredentials(credentialFor(ctx, crm))) as IDataObject;
 	let connector: CrmConnector | undefined;
 	return () => (connector ??= createConnector(crm, credentials, runtime));

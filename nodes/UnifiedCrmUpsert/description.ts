@@ -182,6 +182,14 @@ export const upsertProperties: INodeProperties[] = [
 				description: 'Whether to keep cross-references, synced snapshots and echo fingerprints in the state store',
 			},
 			{
+				displayName: 'Request Timeout (Seconds)',
+				name: 'requestTimeout',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 60,
+				description: 'How long to wait for each CRM request before trying it again. A create the CRM may already have applied is not sent twice; it goes to the Errors output.',
+			},
+			{
 				displayName: 'State File Path',
 				name: 'statePath',
 				type: 'string',

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { hasConnector } from '../../lib/connectors';
 import { CRM_NAMES, type CrmName } from '../../lib/model';
 import { EMULATOR_FACTORIES, startSandbox, type Sandbox } from '../../sandbox';
+import { FaultInjector } from '../../sandbox/common/faults';
 import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
 import { lastRunData, postWebhook, startN8n, type N8nInstance } from './harness';
 
@@ -14,8 +15,8 @@ const VALIDATES_EMAIL = new Set<CrmName>(['hubspot', 'salesforce', 'zoho']);
 
 const crms = CRM_NAMES.filter((crm) => hasConnector(crm) && EMULATOR_FACTORIES[crm]);
 
-function workflow(crm: CrmName, operation: 'upsert' | 'erase'): Record<string, unknown> {
-	const id = `crmSyncE2e${crm.slice(0, 3)}${operation.slice(0, 2)}`;
+function workflow(crm: CrmName, operation: 'upsert' | 'erase', variant: { path: string; options: Record<string, unknown> } = { path: operation, options: {} }): Record<string, unknown> {
+	const id = `crmSyncE2e${crm.slice(0, 3)}${variant.path.slice(0, 2)}`;
 	const ref = CREDENTIAL_REFS[crm];
 	return {
 		id,
@@ -28,7 +29,7 @@ function workflow(crm: CrmName, operation: 'upsert' | 'erase'): Record<string, u
 				typeVersion: 2,
 				position: [0, 0],
 				webhookId: `${id}-hook-id`,
-				parameters: { httpMethod: 'POST', path: `e2e/${crm}/${operation}`, responseMode: 'lastNode', responseData: 'allEntries', options: {} },
+				parameters: { httpMethod: 'POST', path: `e2e/${crm}/${variant.path}`, responseMode: 'lastNode', responseData: 'allEntries', options: {} },
 			},
 			{
 				id: `${id}-node`,
@@ -43,7 +44,7 @@ function workflow(crm: CrmName, operation: 'upsert' | 'erase'): Record<string, u
 					...(operation === 'upsert' ? { inputFormat: 'unified', matchKey: 'email' } : {}),
 					recordPath: 'body',
 					syncNamespace: 'e2e',
-					options: {},
+					options: variant.options,
 				},
 				credentials: { [ref.type]: { id: ref.id, name: ref.name } },
 			},
@@ -61,7 +62,10 @@ let n8n: N8nInstance;
 before(async () => {
 	sandbox = await startSandbox({ crms });
 	n8n = await startN8n({
-		workflowObjects: crms.flatMap((crm) => [workflow(crm, 'upsert'), workflow(crm, 'erase')]),
+		workflowObjects: [
+			...crms.flatMap((crm) => [workflow(crm, 'upsert'), workflow(crm, 'erase')]),
+			workflow('hubspot', 'upsert', { path: 'timeout', options: { requestTimeout: 2 } }),
+		],
 		credentials: sandboxCredentials(sandbox.urls),
 	});
 });
@@ -121,4 +125,24 @@ describe('Unified CRM Upsert in n8n', () => {
 			assert.notEqual(recreated.id, created.id);
 		});
 	}
+
+	test('hubspot: a write the CRM never answers is sent again after the Request Timeout option, not after 60 s', async () => {
+		// The sandbox draws its faults from a seeded PRNG: pick a seed whose first upsert hangs and whose second is answered.
+		const faults = (seed: number) => ({ seed, hangRate: 0.5, pathPattern: 'batch/upsert$' });
+		const seed = Array.from({ length: 100 }, (_, i) => i + 1).find((candidate) => {
+			const injector = new FaultInjector(faults(candidate));
+			return injector.forRequest('/crm/v3/objects/contacts/batch/upsert').kind === 'hang' && injector.forRequest('/crm/v3/objects/contacts/batch/upsert').kind === 'none';
+		})!;
+		sandbox.emulators.hubspot!.setFaults(faults(seed));
+		try {
+			const started = Date.now();
+			const [created] = await post('hubspot', 'timeout', { unifiedId: 'u-hubspot-timeout', email: 'grace.timeout@example.com', firstName: 'Grace', lastName: 'Hopper' });
+			const elapsed = Date.now() - started;
+			assert.equal(created.status, 'created');
+			assert.ok(elapsed >= 2_000, `waited for the 2 s timeout before the second attempt (${elapsed} ms)`);
+			assert.ok(elapsed < 30_000, `the second attempt came after the 2 s timeout, not the 60 s default (${elapsed} ms)`);
+		} finally {
+			sandbox.emulators.hubspot!.setFaults({});
+		}
+	});
 });
