@@ -296,6 +296,8 @@ export interface QueueInfo {
 	/** n8n's built-in Redis credential the package nodes use in queue mode. */
 	redisCredential: CredentialFixture;
 	logFiles: string[];
+	/** Kills (SIGKILL) the process that writes this log file, as a crash would; the others go on. */
+	kill(logFile: string): Promise<void>;
 }
 
 /** The credential id and name useRedisStateStore references. */
@@ -306,7 +308,8 @@ export function redisCredential(host: string, port: number): CredentialFixture {
 }
 
 /** Package node types that keep sync state (they have the "State Store" parameter). */
-const STATEFUL_NODE_TYPES = ['crmSyncTrigger', 'crmSyncPollTrigger', 'duplicateDetector', 'conflictResolver', 'unifiedCrmUpsert'].map(
+/** The package nodes with a State Backend parameter. */
+const STATEFUL_NODE_TYPES = ['crmSyncTrigger', 'crmSyncPollTrigger', 'fieldMapper', 'duplicateDetector', 'conflictResolver', 'unifiedCrmUpsert'].map(
 	(name) => `${PACKAGE_NAME}.${name}`,
 );
 
@@ -318,6 +321,8 @@ export function useRedisStateStore<T extends Record<string, unknown>>(workflow: 
 	const copy = JSON.parse(JSON.stringify(workflow)) as T & { nodes?: Array<{ type: string; parameters?: Record<string, unknown>; credentials?: Record<string, unknown> }> };
 	for (const node of copy.nodes ?? []) {
 		if (!STATEFUL_NODE_TYPES.includes(node.type)) continue;
+		// The Field Mapper uses the store only to resolve references.
+		if (node.type === `${PACKAGE_NAME}.fieldMapper` && node.parameters?.resolveReferences !== true) continue;
 		node.parameters = { ...node.parameters, stateBackend: 'redis' };
 		node.credentials = { ...node.credentials, redis: { id: credential.id, name: credential.name } };
 	}
@@ -534,6 +539,14 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 				redis: { host: '127.0.0.1', port: redis.port },
 				redisCredential: redisFixture,
 				logFiles: processes.map((p) => p.logFile!),
+				async kill(logFile: string) {
+					const target = processes.find((p) => p.logFile === logFile);
+					if (!target) throw new Error(`no n8n process writes ${logFile}`);
+					if (target.child.exitCode !== null || target.child.signalCode !== null) return;
+					const exited = new Promise((resolveExit) => target.child.once('exit', resolveExit));
+					target.child.kill('SIGKILL');
+					await exited;
+				},
 			},
 			api: ownerApi(baseUrl, session),
 			stop: stopAll,
