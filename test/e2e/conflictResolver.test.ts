@@ -67,6 +67,9 @@ describe('Conflict Resolver in n8n', () => {
 	before(async () => {
 		redis = await startRedisServer();
 		n8n = await startN8n({
+			// This file checks each store backend by name (the embedded file in the user folder, its own
+			// Redis), which queue mode's switch of every node to the shared Redis store would undo.
+			queue: false,
 			credentials: [{ ...REDIS_CREDENTIAL, type: 'redis', data: { host: '127.0.0.1', port: redis.port, database: 0, password: '', user: '', ssl: false } }],
 			workflowObjects: [
 				workflow(

@@ -434,7 +434,7 @@ async function portOpen(port: number): Promise<boolean> {
  * webhooks (/webhook/...) go to the webhook processor, everything else to main. Existing tests keep
  * using `baseUrl` unchanged.
  */
-async function startRouter(mainPort: number, webhookPort: number): Promise<Service> {
+async function startRouter(mainPort: number, webhookPort: number, port: number): Promise<Service> {
 	const server = createHttpServer((req, res) => {
 		const target = req.url?.startsWith('/webhook/') ? webhookPort : mainPort;
 		const upstream = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
@@ -448,7 +448,6 @@ async function startRouter(mainPort: number, webhookPort: number): Promise<Servi
 		req.pipe(upstream);
 	});
 	server.keepAliveTimeout = 65_000;
-	const port = await freePort();
 	await new Promise<void>((resolveListen) => server.listen(port, '127.0.0.1', resolveListen));
 	return {
 		port,
@@ -477,7 +476,10 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 		const redisFixture = redisCredential('127.0.0.1', redis.port);
 		const mainPort = await freePort();
 		const webhookPort = await freePort();
+		const routerPort = await freePort();
 		const env = await n8nEnv(cli, userFolder, mainPort, {
+			// The public address, as behind a load balancer: the URLs triggers register with the CRMs.
+			WEBHOOK_URL: `http://127.0.0.1:${routerPort}/`,
 			EXECUTIONS_MODE: 'queue',
 			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
 			QUEUE_BULL_REDIS_PORT: String(redis.port),
@@ -524,7 +526,7 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 		}
 		await Promise.all(waits);
 
-		const router = await startRouter(mainPort, webhookPort);
+		const router = await startRouter(mainPort, webhookPort, routerPort);
 		services.push(router);
 		const baseUrl = `http://127.0.0.1:${router.port}`;
 		const session = { cookie: await login(baseUrl) };
