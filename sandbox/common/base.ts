@@ -388,6 +388,7 @@ export abstract class BaseEmulator implements Emulator {
 				crm: this.crm,
 				url: this.baseUrl,
 				requests: this.requestCount,
+				hanging: this.hanging.size,
 				records: Object.fromEntries(this.store.types().map((t) => [t, this.store.require(t).size])),
 			}),
 		);
