@@ -399,3 +399,33 @@ test('a GDPR erasure in HubSpot erases the contact in the other four and leaves 
 	for (const pii of [/\bmary\b/, /\bjackson\b/, /mary\.jackson@hubspot\.example/, /4155550126/, /mathematician \(hubspot\)/]) assert.doesNotMatch(state, pii, `the state store still holds ${pii}`);
 	assert.match(state, /easley/, 'other people\'s data is still there');
 });
+
+test('a CRM that never answers a create does not stop the others: its write goes to the error output', async () => {
+	const email = 'christine.darden@dynamics.example';
+	const others: Crm[] = ['hubspot', 'pipedrive', 'zoho'];
+	await quiescent();
+	// Salesforce takes every create and never answers: the 20 s Request Timeout ends the wait, and a
+	// create (which may have been applied) is not sent again.
+	sandbox.emulators.salesforce!.setFaults({ seed: 1, hangRate: 1, pathPattern: '/composite/sobjects$|/sobjects/Contact$' });
+	try {
+		await createInUi('dynamics', 'Christine', 'Darden', email, '+14155550128', 'Mathematician (dynamics)');
+		await waitFor(async () => others.every((crm) => contactIn(crm, email).length === 1), 60_000).catch(async (error) => {
+			throw new Error(`${(error as Error).message}; present in: ${others.filter((crm) => contactIn(crm, email).length > 0).join(', ') || 'none'}\n${await executionReport()}`);
+		});
+		let failure: Row | undefined;
+		await waitFor(async () => {
+			const list = await n8n.api<{ data: Array<{ id: string; status: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=10`);
+			for (const { id } of list.data) {
+				const execution = await n8n.api<{ data: { resultData: { runData: Record<string, Array<{ data?: { main: Array<Array<{ json: Row }> | null> } }>> } } }>('GET', `/api/v1/executions/${id}?includeData=true`);
+				const reviewed = (execution.data.resultData.runData['Review queue and errors'] ?? []).flatMap((run) => (run.data?.main[0] ?? []).map((item) => item.json));
+				failure ??= reviewed.find((item) => item.crm === 'salesforce' && String(item.error).includes('no response within 20000 ms'));
+			}
+			return failure !== undefined;
+		}, 60_000).catch(async (error) => {
+			throw new Error(`${(error as Error).message}: no Salesforce timeout in "Review queue and errors"\n${await executionReport()}`);
+		});
+		assert.equal(contactIn('salesforce', email).length, 0, 'the hung create was not applied');
+	} finally {
+		sandbox.emulators.salesforce!.setFaults({});
+	}
+});
