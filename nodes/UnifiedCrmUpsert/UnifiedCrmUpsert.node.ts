@@ -14,7 +14,7 @@ import type { CrmName, EntityType } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
 import { getPath } from '../../lib/util/path';
 import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES, upsertProperties } from './description';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES, requestTimeoutMs, upsertProperties } from './description';
 import { executeBulk, isBulkOperation } from './bulk';
 import { executeSyncApi, isSyncApiOperation } from './syncApi';
 import { UpsertWriter, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
@@ -115,7 +115,7 @@ export class UnifiedCrmUpsert implements INodeType {
 		let credentials: IDataObject | undefined;
 		if (!job.dryRun) {
 			credentials = (await this.getCredentials(credentialName)) as IDataObject;
-			runtime = { store: store && job.recordState ? await store() : undefined, timeoutMs: (options.requestTimeout || 60) * 1000 };
+			runtime = { store: store && job.recordState ? await store() : undefined, timeoutMs: requestTimeoutMs(options) };
 		}
 
 		let results;

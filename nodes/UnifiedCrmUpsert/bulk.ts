@@ -18,6 +18,7 @@ import { finishJob, parseBulkSettings, readSourceToSpool, writeSpoolToTarget, ty
 import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
 import { BULK_FINISH, BULK_READ, BULK_WRITE } from './bulk.description';
 import { credentialFor } from './credentialType';
+import { requestTimeoutMs } from './description';
 
 const OPERATIONS: readonly string[] = [BULK_READ, BULK_WRITE, BULK_FINISH];
 
@@ -108,8 +109,8 @@ function jobOf(ctx: IExecuteFunctions, input: IDataObject): { jobId: string; sou
 /** A connector factory for this node's CRM and credential. */
 async function connectorFor(ctx: IExecuteFunctions, crm: CrmName, store: StateStore): Promise<() => CrmConnector> {
 	const limits = ctx.getNodeParameter('bulkClientRateLimit', 0, 'documented') === 'none' ? NO_RATE_LIMIT : undefined;
-	const { requestTimeout } = ctx.getNodeParameter('options', 0, {}) as BulkNodeOptions;
-	const runtime: ConnectorRuntime = { store, timeoutMs: (requestTimeout || 60) * 1000, ...(limits ? { limits } : {}) };
+	const timeoutMs = requestTimeoutMs(ctx.getNodeParameter('options', 0, {}) as BulkNodeOptions);
+	const runtime: ConnectorRuntime = { store, timeoutMs, ...(limits ? { limits } : {}) };
 	const credentials = (await ctx.getCredentials(credentialFor(ctx, crm))) as IDataObject;
 	let connector: CrmConnector | undefined;
 	return () => (connector ??= createConnector(crm, credentials, runtime));

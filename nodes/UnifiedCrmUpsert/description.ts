@@ -31,6 +31,11 @@ export const CREDENTIAL_TYPES: ReadonlyArray<readonly [string, string, string]> 
 /** The authentication parameter of CRMs that offer more than one credential type. */
 export const AUTH_PARAMETER: Record<string, string> = { hubspot: 'hubspotAuthentication', pipedrive: 'pipedriveAuthentication' };
 
+/** The Request Timeout option (seconds, default 60) as the connectors' per-attempt timeout in ms. */
+export function requestTimeoutMs(options: { requestTimeout?: number }): number {
+	return (options.requestTimeout || 60) * 1000;
+}
+
 export const upsertProperties: INodeProperties[] = [
 	{
 		displayName: 'CRM',
