@@ -55,6 +55,8 @@ const UNBATCHED_CALL_RECORDS = 1000;
 
 /** Rounds a lock holder writes a record whose resolved truth changed during its previous write. */
 const LATEST_WRITE_ROUNDS = 4;
+/** A CRM write can retry for minutes: the lock is renewed while held; a waiter gives up after a minute. */
+const WRITE_LOCK = { ttlMs: 60_000, waitMs: 60_000 };
 
 /** How long echo fingerprints of our writes are kept (a CRM webhook or poll arrives well within it). */
 export const ECHO_TTL_MS = 15 * 60_000;
@@ -232,9 +234,9 @@ export class UpsertWriter {
 	 */
 	private async upsertLatest(connector: CrmConnector, store: StateStore, batch: Prepared[]): Promise<ItemResult[]> {
 		const { job } = this;
-		const locks = batch.map((p) => `write:${job.entity}:${p.item.unifiedId}:${job.crm}`);
+		const locks = batch.map((p) => this.writeLock(p.item.unifiedId!));
 		try {
-			return await withLocks(store, locks, () => this.writeLatestRounds(connector, store, batch), { ttlMs: 60_000, waitMs: 60_000 });
+			return await withLocks(store, locks, () => this.writeLatestRounds(connector, store, batch), WRITE_LOCK);
 		} catch (error) {
 			if (!(error instanceof LockTimeoutError)) throw error;
 			return batch.map((p) => ({ index: p.item.index, ok: true, json: this.base(p, { status: 'deferred', id: p.crmId ?? null, reason: `another execution is writing this record to ${job.crm} and writes the newest values when its write ends` }) }));
@@ -344,8 +346,35 @@ export class UpsertWriter {
 		return results;
 	}
 
-	/** delete, and erase (GDPR): delete in the CRM, then drop the record's personal data from the state store. */
+	/**
+	 * delete and erase, under the same per-(record, CRM) locks as the writes of resolved truths: a
+	 * delete that arrives while the record's write to this CRM is still in flight (retrying a
+	 * failed or unanswered call) waits for it, then deletes what it wrote, found by the
+	 * cross-reference the write left. Without the wait the delete finds no record yet and the
+	 * write lands after it. A lock not freed in time does not hold the delete back.
+	 */
 	private async remove(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
+		const ids = batch.map((p) => p.item.unifiedId).filter((x): x is string => !!x);
+		if (!store || !ids.length) return this.removeNow(connector, store, batch);
+		const removeWithFreshRefs = async () => {
+			await this.attachCrossRefs(store, batch);
+			return this.removeNow(connector, store, batch);
+		};
+		try {
+			return await withLocks(store, ids.map((id) => this.writeLock(id)), removeWithFreshRefs, WRITE_LOCK);
+		} catch (error) {
+			if (!(error instanceof LockTimeoutError)) throw error;
+			return removeWithFreshRefs();
+		}
+	}
+
+	/** The lock held while a record is written to (or deleted from) this job's CRM. */
+	private writeLock(unifiedId: string): string {
+		return `write:${this.job.entity}:${unifiedId}:${this.job.crm}`;
+	}
+
+	/** delete, and erase (GDPR): delete in the CRM, then drop the record's personal data from the state store. */
+	private async removeNow(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
 		const { job } = this;
 		const results: ItemResult[] = [];
 		const ready = batch.filter((p) => p.crmId);

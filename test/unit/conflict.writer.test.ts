@@ -42,6 +42,15 @@ function writer(store: StateStore): UpsertWriter {
 	);
 }
 
+function deleter(store: StateStore): UpsertWriter {
+	const connector = createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! });
+	return new UpsertWriter(
+		{ crm: 'hubspot', entity: 'contact', operation: 'delete', inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
+		() => connector,
+		async () => store,
+	);
+}
+
 /** What the unified → HubSpot Field Mapper gives the upsert node (HubSpot field names). */
 const item = (unifiedId: string, email: string, phone: string, index = 0): InputItem => ({ index, unifiedId, record: { email, firstname: 'Ada', lastname: 'Lovelace', phone } });
 
@@ -117,12 +126,7 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			const email = `late.${randomUUID().slice(0, 8)}@example.com`;
 			const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
 			const [first] = await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
-			const deleting = new UpsertWriter(
-				{ crm: 'hubspot', entity: 'contact', operation: 'delete', inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
-				() => createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! }),
-				async () => store,
-			);
-			const [deleted] = await deleting.run([{ index: 0, unifiedId: created.unifiedId, record: { crmId: first.json.id } }]);
+			const [deleted] = await deleter(store).run([{ index: 0, unifiedId: created.unifiedId, record: { crmId: first.json.id } }]);
 			assert.equal(deleted.json.status, 'deleted', JSON.stringify(deleted.json));
 			// An execution that resolved a change before the delete writes late.
 			const [late] = await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
@@ -130,6 +134,28 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			assert.equal(late.json.code, 'STATE_CHANGED', JSON.stringify(late.json));
 			assert.equal(hubspotContact(email).length, 0, 'not re-created');
 			assert.ok((await store.getSnapshot('contact', created.unifiedId))?.deletedAt, 'still a tombstone');
+		});
+
+		test('a delete that arrives while the first write to the CRM is in flight waits for it and deletes what it wrote', async () => {
+			const store = await open();
+			const email = `inflight.${randomUUID().slice(0, 8)}@example.com`;
+			const pipedriveId = randomUUID();
+			const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: pipedriveId, record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
+			sandbox.emulators.hubspot!.setFaults({ latencyMs: 800 });
+			try {
+				const writing = writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+				await new Promise((r) => setTimeout(r, 300));
+				// Deleted in Pipedrive while HubSpot still takes the create: the delete item has no HubSpot id yet.
+				await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: pipedriveId, deleted: true, modifiedAt: new Date() }, LMW);
+				const [deleted] = await deleter(store).run([{ index: 0, unifiedId: created.unifiedId, record: {} }]);
+				const [written] = await writing;
+				assert.equal(written.ok, true, JSON.stringify(written.json));
+				assert.equal(deleted.json.status, 'deleted', JSON.stringify(deleted.json));
+				assert.equal(deleted.json.id, written.json.id, 'the delete found the record the write created');
+			} finally {
+				sandbox.emulators.hubspot!.setFaults({});
+			}
+			assert.equal(hubspotContact(email).length, 0, 'the record created during the delete is gone');
 		});
 
 		test('racing writers and a commit: the last write to the CRM carries the newest truth (10 rounds)', async () => {
