@@ -231,8 +231,11 @@ function mergeIntoState(change: StateChange, unifiedId: string, snapshot: Snapsh
 	}
 
 	// What the source holds now: its provided values, unless the event is older than what we knew.
+	// Within the skew tolerance the order is unknown (Pipedrive stamps whole seconds): take the
+	// event's values, so a person's edit right after our write that lost is corrected; at worst
+	// the source gets the truth it already has once more.
 	const nextHeld: HeldValues | undefined =
-		heldAt === undefined || eventTime >= heldAt
+		heldAt === undefined || eventTime + options.clockSkewToleranceMs >= heldAt
 			? { at: iso(Math.max(eventTime, heldAt ?? eventTime)), fields: { ...(held?.fields ?? {}), ...Object.fromEntries(provided.map(([f, v]) => [f, heldValueHash(v)])) } }
 			: held;
 	const heldChanged = JSON.stringify(nextHeld) !== JSON.stringify(held);

@@ -140,6 +140,28 @@ function suite(name: string, open: () => Promise<StateStore>): void {
 			await store.close();
 		});
 
+		test('an edit that ties with the truth and lands just after our write (whole-second time) is corrected', async () => {
+			const store = await open();
+			const id = await syncedEverywhere(store);
+			const dynamicsEdit = await resolveAgainstState(store, change('dynamics', { firstName: 'Ada' }, 10.2), LMW);
+			assert.deepEqual(dynamicsEdit.changed, ['firstName']);
+			// Our write of Ada reaches Pipedrive at 10.8 s; a person there types Barbara at 10.9 s,
+			// which Pipedrive stamps 10 s. The tie goes to Dynamics (name order), so Pipedrive owes Ada.
+			await markHeld(store, 'contact', id, 'pipedrive', dynamicsEdit.merged!, new Date(T0 + 10_800));
+			const pd = await resolveAgainstState(store, change('pipedrive', { firstName: 'Barbara' }, 10), LMW);
+			assert.deepEqual(pd.conflicts, ['firstName']);
+			assert.equal((await store.getSnapshot('contact', id))?.record.firstName, 'Ada');
+			assert.equal(pd.correctSource, true, 'Pipedrive holds Barbara: it is corrected');
+			assert.deepEqual(pd.sourcePatch, { firstName: 'Ada' });
+			// An event clearly older than the write changes nothing of what Pipedrive is known to hold.
+			const stale = await resolveAgainstState(store, change('pipedrive', { firstName: 'Grace' }, 5), LMW);
+			assert.equal(stale.correctSource, true, 'still owed from the tie above');
+			await markHeld(store, 'contact', id, 'pipedrive', dynamicsEdit.merged!, new Date(T0 + 12_000));
+			const staleAgain = await resolveAgainstState(store, change('pipedrive', { firstName: 'Barbara' }, 10), LMW);
+			assert.equal(staleAgain.action, 'skip', 'after the correction, the old event is stale');
+			await store.close();
+		});
+
 		test('a full-record event keeps the values the CRM already held (stale fields are not changes)', async () => {
 			const store = await open();
 			const id = await syncedEverywhere(store);
