@@ -12,6 +12,7 @@ import { resolveAgainstState, type ConflictOptions, type StateChange } from '../
 import type { CrmName } from '../../lib/model';
 import { markHeld, openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { startRedisServer, type RedisServer } from './state.redis-server';
+import { closedAfterSuite } from './suite-stores';
 
 const CRMS: CrmName[] = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'];
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
@@ -34,8 +35,9 @@ async function syncedEverywhere(store: StateStore): Promise<string> {
 	return first.unifiedId;
 }
 
-function suite(name: string, open: () => Promise<StateStore>): void {
+function suite(name: string, openStore: () => Promise<StateStore>): void {
 	describe(`resolver against the synced state: ${name}`, () => {
+		const open = closedAfterSuite(openStore);
 		test('first sight: a snapshot with revision, field times and origin; the source is linked', async () => {
 			const store = await open();
 			const r = await resolveAgainstState(store, change('pipedrive', { ...GRACE, id: '1' }, 0), LMW);

@@ -17,6 +17,7 @@ import { unifiedValues } from '../../lib/events/echo';
 import { openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { UpsertWriter, type InputItem } from '../../lib/sync/upsert-writer';
 import { startRedisServer, type RedisServer } from './state.redis-server';
+import { closedAfterSuite } from './suite-stores';
 
 const LMW: ConflictOptions = { strategy: 'last-modified-wins' };
 let sandbox: Sandbox;
@@ -61,16 +62,7 @@ function hubspotContact(email: string): Record<string, unknown>[] {
 
 function suite(name: string, openStore: () => Promise<StateStore>): void {
 	describe(`writer with the resolved truth: ${name}`, () => {
-		// Closed after the suite, so a failing assertion cannot leave a store open and hang the run.
-		const opened: StateStore[] = [];
-		const open = async () => {
-			const store = await openStore();
-			opened.push(store);
-			return store;
-		};
-		after(async () => {
-			for (const store of opened) await store.close();
-		});
+		const open = closedAfterSuite(openStore);
 
 		test('a stale item writes the newest truth; a second write is skipped; the write leaves an echo fingerprint', async () => {
 			const store = await open();

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { echoFingerprint, heldValueHash, LockTimeoutError, openStateStore, StateStoreError, withLock, type Snapshot, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { startRedisServer, type RedisServer } from './state.redis-server';
+import { closedAfterSuite } from './suite-stores';
 
 type Open = (overrides?: Partial<StateStoreConfig>) => Promise<StateStore>;
 
@@ -19,8 +20,9 @@ function snapshot(unifiedId: string, record: Record<string, unknown>, extra: Par
 	return { entity: 'contact', unifiedId, record, fieldModifiedAt: {}, syncedAt: '2026-01-01T00:00:00.000Z', ...extra };
 }
 
-function contract(name: string, open: Open): void {
+function contract(name: string, openStore: Open): void {
 	describe(`StateStore contract: ${name}`, () => {
+		const open = closedAfterSuite(openStore);
 		test('cursors are per source and entity, and overwrite', async () => {
 			const store = await open();
 			assert.equal(await store.getCursor('hubspot', 'contact'), undefined);
