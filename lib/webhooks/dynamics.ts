@@ -136,4 +136,4 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	return { events: [event], skipped: [] };
 }
 
-export const dynamics: CrmWebhookModule = { contentTypes, verify, parse };
+export const dynamics: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };

@@ -200,4 +200,4 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	return { events, skipped };
 }
 
-export const hubspot: CrmWebhookModule = { contentTypes, verify, parse };
+export const hubspot: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };

@@ -133,4 +133,4 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	return { events: [event], skipped: [] };
 }
 
-export const pipedrive: CrmWebhookModule = { contentTypes, verify, parse };
+export const pipedrive: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };

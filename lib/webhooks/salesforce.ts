@@ -308,4 +308,4 @@ export function successReply(request: WebhookRequest): WebhookReply | undefined 
 	return { status: 200, contentType: 'text/xml; charset=utf-8', body: OUTBOUND_MESSAGE_ACK };
 }
 
-export const salesforce: CrmWebhookModule = { contentTypes, verify, parse, successReply };
+export const salesforce: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse, successReply };

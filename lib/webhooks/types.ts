@@ -73,6 +73,11 @@ export type WebhookOutcome =
 export interface CrmWebhookModule {
 	/** Content types (without parameters) this CRM sends. */
 	readonly contentTypes: readonly string[];
+	/**
+	 * Whether the CRM sends a delivery again when it is answered with an error (crm-wire §2-§5):
+	 * HubSpot, Pipedrive, Salesforce and Dynamics (on 502/503/504) do; Zoho does not.
+	 */
+	readonly redelivers: boolean;
 	/** Throws WebhookRejection (401 for bad credentials, 400 for a body it must read first). */
 	verify(request: WebhookRequest, config: VerifyConfig): void;
 	/** Throws WebhookRejection (400) when the body as a whole is unusable. */

@@ -97,4 +97,4 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	return { events, skipped };
 }
 
-export const zoho: CrmWebhookModule = { contentTypes, verify, parse };
+export const zoho: CrmWebhookModule = { contentTypes, redelivers: false, verify, parse };

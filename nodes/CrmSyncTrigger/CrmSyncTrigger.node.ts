@@ -20,6 +20,7 @@ import {
 	DEFAULT_IDEMPOTENCY_TTL_MS,
 	handleWebhook,
 	RecordFetchError,
+	WEBHOOK_MODULES,
 	type EnrichedEvent,
 	type WebhookReply,
 } from '../../lib/webhooks';
@@ -34,6 +35,8 @@ type RawRequest = IncomingMessage & { originalUrl?: string; rawBody?: Buffer; re
  * a slow or failing read answers 503 in time, and the CRM redelivers.
  */
 const FETCH_BUDGET = { timeoutMs: 2_000, retry: { maxAttempts: 2, maxElapsedMs: 3_500 } };
+/** A CRM that never redelivers (Zoho) is answered first; its reads then get the full retry budget. */
+const FETCH_AFTER_ANSWER_BUDGET = { timeoutMs: 20_000 };
 
 /** Answers the request directly: bad requests and empty deliveries start no execution. */
 function send(res: ServerResponse, reply: WebhookReply): void {
@@ -142,6 +145,10 @@ export class CrmSyncTrigger implements INodeType {
 		if (!outcome.ok) return reply(outcome.reply);
 		await renewSubscriptionIfDue(this); // only once the request proved it comes from the CRM
 
+		// A CRM that redelivers is answered after the reads (503 when they fail, so it sends again).
+		// One that does not would lose the change on a 503: it is answered now, and read with retries.
+		const answerFirst = !WEBHOOK_MODULES[crm].redelivers;
+		if (answerFirst) send(res, outcome.reply);
 		let accepted;
 		try {
 			const dropRedeliveries = this.getNodeParameter('dropRedeliveries', true) as boolean;
@@ -161,17 +168,21 @@ export class CrmSyncTrigger implements INodeType {
 				ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
 				isEcho: dropEchoes ? (event) => isEchoOfOwnWrite(store!, event) : undefined,
 				fetchRecords,
-				reader: () => createConnector(crm, crmCredentials!, { store, ...FETCH_BUDGET }),
+				reader: () => createConnector(crm, crmCredentials!, { store, ...(answerFirst ? FETCH_AFTER_ANSWER_BUDGET : FETCH_BUDGET) }),
 			});
 		} catch (error) {
 			// Not recorded = not acknowledged: the CRM redelivers later (claims were released).
 			const what = error instanceof RecordFetchError ? 'CRM unavailable' : error instanceof StateStoreError ? 'state store unavailable' : 'cannot process the events';
-			return reply(json(503, { error: `${what}: ${(error as Error).message}` }));
+			const message = `${what}: ${(error as Error).message}`;
+			if (!answerFirst) return reply(json(503, { error: message }));
+			// Already answered and never redelivered: the log keeps which records missed this sync.
+			this.logger.error(`CRM Sync Trigger: a ${crm} notification was not synced (${message}); records: ${outcome.events.map((e) => `${e.entity} ${e.recordId}`).join(', ')}`);
+			return { noWebhookResponse: true };
 		}
-		if (accepted.events.length === 0) return reply(outcome.reply);
+		if (accepted.events.length === 0) return answerFirst ? { noWebhookResponse: true } : reply(outcome.reply);
 
 		const includeRaw = this.getNodeParameter('includeRaw', false) as boolean;
-		send(res, outcome.reply);
+		if (!answerFirst) send(res, outcome.reply);
 		return { noWebhookResponse: true, workflowData: [accepted.events.map((event) => toItem(event, includeRaw))] };
 	}
 }

@@ -255,11 +255,13 @@ async function createInUi(crm: Crm, first: string, last: string, email: string, 
 	assert.ok(res.ok, `${crm}: ${res.status} ${await res.text()}`);
 }
 
-async function createdInOthers(source: Crm, first: string, last: string, phone: string, timeoutMs = 30_000): Promise<void> {
+/** `beforeCreate` runs once the sync is quiet, right before the contact is created in `source`. */
+async function createdInOthers(source: Crm, first: string, last: string, phone: string, timeoutMs = 30_000, beforeCreate?: () => void): Promise<void> {
 	const email = `${first}.${last}@${source}.example`.toLowerCase();
 	const jobTitle = `Mathematician (${source})`;
 	const targets = CRMS.filter((crm) => crm !== source);
 	await quiescent();
+	beforeCreate?.();
 	await createInUi(source, first, last, email, phone, jobTitle);
 	await waitFor(async () => targets.every((crm) => contactIn(crm, email).length > 0), timeoutMs).catch(async (error) => {
 		throw new Error(`${(error as Error).message}; present in: ${targets.filter((crm) => contactIn(crm, email).length > 0).join(', ') || 'none'}\n${await executionReport()}`);
@@ -295,6 +297,26 @@ test('an update in Dynamics (step with a post image) follows in the other four',
 // triggers fetch the record (Fetch Full Records) before emitting it.
 test('a contact created in HubSpot appears, mapped, in the other four', () => createdInOthers('hubspot', 'Mary', 'Jackson', '+14155550126'));
 test('a contact created in Zoho appears, mapped, in the other four', () => createdInOthers('zoho', 'Annie', 'Easley', '+14155550127'));
+
+// Zoho never sends a notification again, so a 503 would lose the change: the trigger answers 200
+// at once and reads the record with retries. Here every Zoho read is throttled for 2.5 s, longer
+// than the read budget of CRMs that do redeliver (2 attempts, then 503).
+test('a Zoho notification whose record cannot be read at first is answered 200 and still synced', async () => {
+	const zoho = sandbox.emulators.zoho!;
+	const before = zoho.deliveries().length;
+	let clear: NodeJS.Timeout | undefined;
+	try {
+		await createdInOthers('zoho', 'Gladys', 'West', '+14155550128', 30_000, () => {
+			zoho.setFaults({ throttleRate: 1, pathPattern: '^/crm/v6/Contacts' });
+			clear = setTimeout(() => zoho.setFaults({}), 2_500);
+		});
+	} finally {
+		clearTimeout(clear);
+		zoho.setFaults({});
+	}
+	const answers = zoho.deliveries().slice(before).map((d) => d.status);
+	assert.ok(answers.length > 0 && answers.every((status) => status === 200), `Zoho deliveries answered ${answers.join(', ')}`);
+});
 
 async function ui(crm: Crm, method: string, path: string, body?: unknown): Promise<void> {
 	const res = await fetch(`${sandbox.urls[crm]}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
