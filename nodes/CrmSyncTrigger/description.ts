@@ -96,7 +96,7 @@ const fetchRecordsProperty = (crms: string[], fetchByDefault: boolean): INodePro
 	noDataExpression: true,
 	default: fetchByDefault,
 	description:
-		"Whether to group the events of one record in a request into one item and read the record's current state from the CRM (with the credential below) before emitting it. A record that no longer exists is emitted as a delete. If the CRM cannot be read, the request is answered 503 and the CRM redelivers it.",
+		"Whether to group the events of one record in a request into one item and read the record's current state from the CRM (with the credential below) before emitting it. A record that no longer exists is emitted as a delete. If the CRM cannot be read, the request is answered 503 and the CRM redelivers it. Zoho, which never redelivers, is answered at once and read with retries.",
 	displayOptions: show(crms),
 });
 const fetchRecordsProperties: INodeProperties[] = [
