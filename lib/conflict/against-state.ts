@@ -14,7 +14,7 @@
 // the result says the source must be corrected (the writer decides per CRM, see upsert-writer.ts).
 
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
-import { heldValueHash, snapshotLock, syncIdentity, withLock, type AuditEntry, type HeldValues, type LockOptions, type Snapshot, type StateStore } from '../state';
+import { heldValueHash, snapshotLock, syncIdentity, UNKNOWN_HELD, withLock, type AuditEntry, type HeldValues, type LockOptions, type Snapshot, type StateStore } from '../state';
 import { guardConsent } from './consent';
 import { ConflictError, normalizeOptions } from './options';
 import { strategies } from './strategies';
@@ -231,13 +231,16 @@ function mergeIntoState(change: StateChange, unifiedId: string, snapshot: Snapsh
 	}
 
 	// What the source holds now: its provided values, unless the event is older than what we knew.
-	// Within the skew tolerance the order is unknown (Pipedrive stamps whole seconds): take the
-	// event's values, so a person's edit right after our write that lost is corrected; at worst
-	// the source gets the truth it already has once more.
-	const nextHeld: HeldValues | undefined =
-		heldAt === undefined || eventTime + options.clockSkewToleranceMs >= heldAt
-			? { at: iso(Math.max(eventTime, heldAt ?? eventTime)), fields: { ...(held?.fields ?? {}), ...Object.fromEntries(provided.map(([f, v]) => [f, heldValueHash(v)])) } }
-			: held;
+	// An event just older than our write (within the skew tolerance; Pipedrive stamps whole
+	// seconds) may also be a person's edit made just after it, or one our write overwrote: the
+	// fields it reports differently are unknown, so the truth is written to the source again.
+	let nextHeld: HeldValues | undefined = held;
+	if (heldAt === undefined || eventTime >= heldAt) {
+		nextHeld = { at: iso(Math.max(eventTime, heldAt ?? eventTime)), fields: { ...(held?.fields ?? {}), ...Object.fromEntries(provided.map(([f, v]) => [f, heldValueHash(v)])) } };
+	} else if (held && eventTime + options.clockSkewToleranceMs >= heldAt) {
+		const differing = provided.filter(([f, v]) => held.fields[f] !== heldValueHash(v));
+		nextHeld = { at: held.at, fields: { ...held.fields, ...Object.fromEntries(differing.map(([f]) => [f, UNKNOWN_HELD])) } };
+	}
 	const heldChanged = JSON.stringify(nextHeld) !== JSON.stringify(held);
 	if (!snapshot) {
 		out.changed = Object.keys(record).sort();

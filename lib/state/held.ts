@@ -6,6 +6,9 @@ import { heldValueHash } from './fingerprint';
 import { snapshotLock, withLock } from './lock';
 import type { StateStore } from './types';
 
+/** A held value that equals no value's hash: what the CRM holds for the field is not known. */
+export const UNKNOWN_HELD = 'unknown';
+
 /** Hash per field of `record` (the form Snapshot.held keeps). */
 export function heldHashes(record: UnifiedRecord): Record<string, string> {
 	return Object.fromEntries(Object.entries(record).map(([field, value]) => [field, heldValueHash(value)]));

@@ -164,6 +164,20 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			await store.close();
 		});
 
+		test('an edit that wins a tie but that our write of the older truth may have overwritten is written again', async () => {
+			const store = await open();
+			const id = await syncedEverywhere(store);
+			const pipedriveEdit = await resolveAgainstState(store, change('pipedrive', { firstName: 'Radia' }, 10), LMW);
+			assert.deepEqual(pipedriveEdit.changed, ['firstName']);
+			// A person types Donald in HubSpot at 10.255 s; our write of Radia reaches HubSpot at 10.322 s.
+			await markHeld(store, 'contact', id, 'hubspot', pipedriveEdit.merged!, new Date(T0 + 10_322));
+			const hs = await resolveAgainstState(store, change('hubspot', { firstName: 'Donald' }, 10.255), LMW);
+			assert.deepEqual(hs.changed, ['firstName'], 'HubSpot wins the tie (name order)');
+			assert.equal(hs.correctSource, true, 'HubSpot may hold Radia now: Donald is written back');
+			assert.deepEqual(hs.sourcePatch, { firstName: 'Donald' });
+			await store.close();
+		});
+
 		test('a full-record event keeps the values the CRM already held (stale fields are not changes)', async () => {
 			const store = await open();
 			const id = await syncedEverywhere(store);
