@@ -34,23 +34,16 @@ after(async () => {
 	fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function writer(store: StateStore): UpsertWriter {
+function writer(store: StateStore, operation: 'upsert' | 'delete' = 'upsert'): UpsertWriter {
 	const connector = createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! });
 	return new UpsertWriter(
-		{ crm: 'hubspot', entity: 'contact', operation: 'upsert', inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
+		{ crm: 'hubspot', entity: 'contact', operation, inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
 		() => connector,
 		async () => store,
 	);
 }
 
-function deleter(store: StateStore): UpsertWriter {
-	const connector = createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! });
-	return new UpsertWriter(
-		{ crm: 'hubspot', entity: 'contact', operation: 'delete', inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
-		() => connector,
-		async () => store,
-	);
-}
+const deleter = (store: StateStore) => writer(store, 'delete');
 
 /** What the unified → HubSpot Field Mapper gives the upsert node (HubSpot field names). */
 const item = (unifiedId: string, email: string, phone: string, index = 0): InputItem => ({ index, unifiedId, record: { email, firstname: 'Ada', lastname: 'Lovelace', phone } });
