@@ -307,6 +307,7 @@ export abstract class BaseEmulator implements Emulator {
 		};
 		const isAdmin = ctx.path.startsWith('/__admin/');
 		let throttled = false;
+		let lostReply = false;
 		try {
 			if (!isAdmin) {
 				this.requestCount++;
@@ -322,8 +323,7 @@ export abstract class BaseEmulator implements Emulator {
 					return;
 				}
 				if (fault.kind === 'hang') {
-					this.hanging.add(res);
-					res.on('close', () => this.hanging.delete(res));
+					this.hang(res);
 					req.resume();
 					return;
 				}
@@ -332,6 +332,7 @@ export abstract class BaseEmulator implements Emulator {
 					return this.send(res, this.faultReply(ctx));
 				}
 				throttled = fault.kind === 'throttle';
+				lostReply = fault.kind === 'lostReply';
 			}
 			const raw = await readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY);
 			if (raw === undefined) return this.send(res, this.payloadTooLargeReply(), true);
@@ -350,6 +351,7 @@ export abstract class BaseEmulator implements Emulator {
 			}
 			if (!reply) reply = await m.handler(ctx);
 			if (!isAdmin) this.decorate(ctx, reply);
+			if (lostReply) return this.hang(res);
 			this.send(res, reply);
 		} catch (err) {
 			if (err instanceof ReplyError) {
@@ -359,6 +361,12 @@ export abstract class BaseEmulator implements Emulator {
 			console.error(`[sandbox ${this.crm}] ${ctx.method} ${ctx.path}:`, err);
 			this.send(res, this.internalErrorReply(ctx, err));
 		}
+	}
+
+	/** Never answers; the connection stays open until the client gives up or the emulator closes. */
+	private hang(res: ServerResponse): void {
+		this.hanging.add(res);
+		res.on('close', () => this.hanging.delete(res));
 	}
 
 	private send(res: ServerResponse, reply: Reply, close = false): void {

@@ -57,6 +57,8 @@ export interface FaultOptions {
 	hangRate?: number;
 	/** Share of API requests whose TCP connection is destroyed without a response. */
 	dropRate?: number;
+	/** Share of API requests carried out whose reply never arrives (the change is made; the client must time out). */
+	lostReplyRate?: number;
 	/**
 	 * Share of authenticated API requests refused with the CRM's own throttle reply, as if its
 	 * shortest rate-limit window were used up (Retry-After about 1 s), whether or not rate limits
@@ -65,6 +67,8 @@ export interface FaultOptions {
 	throttleRate?: number;
 	/** Only requests whose path matches this regex source are faulted (default: all API paths). */
 	pathPattern?: string;
+	/** Request faults stop after this many (default: no limit); e.g. 1 faults only the first matching request. */
+	maxFaults?: number;
 	/** Share of webhook deliveries sent twice. */
 	webhookDuplicateRate?: number;
 	/** Share of webhook deliveries held back by up to `webhookReorderWindowMs` so later ones overtake. */
@@ -145,7 +149,7 @@ export interface ApiRequestRecord {
 	/** Status sent; missing when no response was sent (hang, drop). */
 	status?: number;
 	/** The injected fault, if any. */
-	fault?: 'error' | 'hang' | 'drop' | 'throttle';
+	fault?: 'error' | 'hang' | 'drop' | 'throttle' | 'lostReply';
 }
 
 /** A webhook subscription (created by a CRM's own API or by the admin API). */

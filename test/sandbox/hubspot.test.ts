@@ -584,6 +584,30 @@ describe('fault injection', () => {
 		em.setFaults({});
 	});
 
+	test('a lost reply carries the write out; a hang does not', async () => {
+		const post = (lastname: string) =>
+			fetch(`${url}/crm/v3/objects/contacts`, {
+				method: 'POST',
+				headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+				body: JSON.stringify({ properties: { lastname } }),
+				signal: AbortSignal.timeout(150),
+			});
+		const named = async (lastname: string) => (await client().crm.contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'lastname', operator: 'EQ' as never, value: lastname }] }] })).total;
+		try {
+			em.setFaults({ lostReplyRate: 1, pathPattern: '/crm/v3/objects/contacts$' });
+			await assert.rejects(post('Lost reply'));
+			em.setFaults({ hangRate: 1, pathPattern: '/crm/v3/objects/contacts$', maxFaults: 1 });
+			await assert.rejects(post('Hung request'));
+			assert.equal((await post('After the last fault')).status, 201, 'maxFaults: 1 faults only the first request');
+			assert.throws(() => em.setFaults({ maxFaults: -1 }), /maxFaults/);
+		} finally {
+			em.setFaults({});
+		}
+		assert.equal(await named('Lost reply'), 1);
+		assert.equal(await named('Hung request'), 0);
+		assert.equal(await named('After the last fault'), 1);
+	});
+
 	test('duplicate webhook deliveries share a delivery id; admin API sets faults and lists deliveries', async () => {
 		const rx = await receiver();
 		try {
