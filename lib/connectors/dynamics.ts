@@ -14,6 +14,7 @@ import {
 	CrmError,
 	HttpStatusError,
 	httpRequest,
+	isUnanswered,
 	Transport,
 	TokenManager,
 	tokenManagerFor,
@@ -467,8 +468,11 @@ export class DynamicsConnector implements CrmConnector {
 		);
 	}
 
-	/** Upsert without an alternate key: look the keys up, PATCH (If-Match: *) the single match, POST otherwise. */
-	private async searchThenWrite(entity: EntityType, info: EntityInfo, matchKey: string, records: Array<UpsertRequest & { value: string }>): Promise<WriteOutcome[]> {
+	/**
+	 * Upsert without an alternate key: look the keys up, PATCH (If-Match: *) the single match, POST otherwise.
+	 * `settleUnanswered`: a create that got no answer may have landed; OData reads its own writes, so one more lookup tells.
+	 */
+	private async searchThenWrite(entity: EntityType, info: EntityInfo, matchKey: string, records: Array<UpsertRequest & { value: string }>, settleUnanswered = true): Promise<WriteOutcome[]> {
 		const outcomes: WriteOutcome[] = [];
 		// Repeated keys go in later rounds so a record created in one round is updated by the next.
 		const rounds: Array<typeof records> = [];
@@ -494,9 +498,18 @@ export class DynamicsConnector implements CrmConnector {
 				} else if (ids.length === 1) updates.push({ ref: r.ref, id: ids[0], fields: r.fields });
 				else creates.push(r);
 			}
-			outcomes.push(...(await this.update(entity, updates)), ...(await this.create(entity, creates)));
+			outcomes.push(...(await this.update(entity, updates)), ...(await this.createOrSettle(entity, info, matchKey, creates, settleUnanswered)));
 		}
 		return outcomes;
+	}
+
+	private async createOrSettle(entity: EntityType, info: EntityInfo, matchKey: string, records: Array<UpsertRequest & { value: string }>, settleUnanswered: boolean): Promise<WriteOutcome[]> {
+		try {
+			return await this.create(entity, records);
+		} catch (error) {
+			if (!settleUnanswered || !isUnanswered(error)) throw error;
+			return this.searchThenWrite(entity, info, matchKey, records, false);
+		}
 	}
 
 	private async filteredChanges(info: EntityInfo, cursor: DvCursor, pageSize: number, options: ListChangesOptions): Promise<ChangePage> {

@@ -9,7 +9,7 @@
 import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { v1, v2 } from 'pipedrive';
 import type { ChangeOrigin, EntityType } from '../model';
-import { classifyGeneric, credentialKey, CrmError, Transport, TokenManager, tokenManagerFor, type AccessToken } from '../http';
+import { classifyGeneric, credentialKey, CrmError, isUnanswered, Transport, TokenManager, tokenManagerFor, type AccessToken } from '../http';
 import {
 	entityApi,
 	fieldType,
@@ -107,6 +107,9 @@ const PAGE_MAX = 500;
  */
 const PREFETCH_MIN_KEYS = 20;
 const PREFETCH_PAGES_PER_KEY = 2;
+// A create that got no answer is looked for among records changed from this long before it (allows for clock skew).
+const UNANSWERED_LOOKBACK_MS = 5 * 60_000;
+const UNANSWERED_MAX_PAGES = 20;
 /** Records written at once; the credential limiter keeps the burst window. */
 const WRITE_CONCURRENCY = 8;
 
@@ -288,7 +291,7 @@ export class PipedriveConnector implements CrmConnector {
 			for (const { ref, fields } of requests) {
 				try {
 					if (id === undefined) {
-						id = await this.createOne(api, fields);
+						id = await this.createOrSettle(api, entity, matchKey, key, fields);
 						results.push({ ref, status: 'created', id });
 					} else {
 						await this.updateOne(api, id, fields);
@@ -304,14 +307,33 @@ export class PipedriveConnector implements CrmConnector {
 	}
 
 	/**
-	 * Reads every record of the entity through the list endpoint into {normalised key → ids}.
+	 * A create that got no answer may have landed. The search index may lag behind writes, so the
+	 * record is looked for in the list of records changed since just before the create; a second
+	 * create is sent only when none has the key.
+	 */
+	private async createOrSettle(api: EntityApi, entity: EntityType, matchKey: string, key: string, fields: CrmFields): Promise<string> {
+		const started = Date.now();
+		try {
+			return await this.createOne(api, fields);
+		} catch (error) {
+			if (!isUnanswered(error)) throw error;
+			const since = new Date(started - UNANSWERED_LOOKBACK_MS).toISOString();
+			const ids = (await this.prefetchIndex(entity, matchKey, UNANSWERED_MAX_PAGES, since))?.get(key);
+			if (ids === undefined || ids.length === 0) return this.createOne(api, fields);
+			if (ids.length === 1) return ids[0];
+			throw error;
+		}
+	}
+
+	/**
+	 * Reads every record of the entity (changed from `since`) through the list endpoint into {normalised key → ids}.
 	 * Gives up (undefined: search instead) after `maxPages`, where searching would have been cheaper.
 	 */
-	private async prefetchIndex(entity: EntityType, field: string, maxPages: number): Promise<Map<string, string[]> | undefined> {
+	private async prefetchIndex(entity: EntityType, field: string, maxPages: number, since?: string): Promise<Map<string, string[]> | undefined> {
 		const index = new Map<string, string[]>();
 		let cursor: string | undefined;
 		for (let page = 0; page < maxPages; page++) {
-			const changes = await this.listChanges(entity, { cursor, pageSize: PAGE_MAX, includeDeleted: false });
+			const changes = await this.listChanges(entity, { cursor, since, pageSize: PAGE_MAX, includeDeleted: false });
 			for (const record of changes.records) {
 				for (const key of storedMatchValues(entity, field, record.fields)) index.set(key, [...new Set([...(index.get(key) ?? []), record.id])]);
 			}

@@ -20,7 +20,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Connection } from 'jsforce';
 import type { EntityType } from '../model';
-import { classifyGeneric, credentialKey, CrmError, httpRequest, HttpStatusError, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../http';
+import { classifyGeneric, credentialKey, CrmError, httpRequest, HttpStatusError, isUnanswered, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../http';
 import {
 	byRef,
 	chunk,
@@ -403,7 +403,8 @@ export class SalesforceConnector implements CrmConnector {
 		);
 	}
 
-	private async searchThenWrite(entity: EntityType, matchKey: string, records: Array<UpsertRequest & { key: string }>): Promise<WriteOutcome[]> {
+	/** `settleUnanswered`: a create that got no answer may have landed; SOQL reads its own writes, so one more lookup tells. */
+	private async searchThenWrite(entity: EntityType, matchKey: string, records: Array<UpsertRequest & { key: string }>, settleUnanswered = true): Promise<WriteOutcome[]> {
 		const lastByKey = new Map<string, UpsertRequest & { key: string }>();
 		for (const r of records) lastByKey.set(r.key, r);
 		const written = [...new Set([...lastByKey.values()].flatMap((r) => Object.keys(r.fields)))];
@@ -413,16 +414,26 @@ export class SalesforceConnector implements CrmConnector {
 			if (!existing.has(key)) existing.set(key, found);
 		}
 		const results = new Map<number, WriteOutcome>();
-		const toCreate: CreateRequest[] = [];
+		const toCreate: Array<UpsertRequest & { key: string }> = [];
 		const toUpdate: UpdateRequest[] = [];
 		for (const r of lastByKey.values()) {
 			const found = existing.get(r.key);
-			if (!found) toCreate.push({ ref: r.ref, fields: r.fields });
+			if (!found) toCreate.push(r);
 			else if (sameValues(r.fields, found.fields)) results.set(r.ref, { ref: r.ref, status: 'unchanged', id: found.id });
 			else toUpdate.push({ ref: r.ref, id: found.id, fields: omitKey(r.fields, matchKey) });
 		}
-		for (const o of [...(await this.create(entity, toCreate)), ...(await this.update(entity, toUpdate))]) results.set(o.ref, o);
+		for (const o of [...(await this.createOrSettle(entity, matchKey, toCreate, settleUnanswered)), ...(await this.update(entity, toUpdate))]) results.set(o.ref, o);
 		return records.map((r) => ({ ...results.get(lastByKey.get(r.key)!.ref)!, ref: r.ref }));
+	}
+
+	private async createOrSettle(entity: EntityType, matchKey: string, records: Array<UpsertRequest & { key: string }>, settleUnanswered: boolean): Promise<WriteOutcome[]> {
+		try {
+			return await this.create(entity, records.map(({ ref, fields }) => ({ ref, fields })));
+		} catch (error) {
+			if (!settleUnanswered || !isUnanswered(error)) throw error;
+			// Found as sent: the unanswered create landed.
+			return (await this.searchThenWrite(entity, matchKey, records, false)).map((o) => (o.status === 'unchanged' ? { ...o, status: 'created' } : o));
+		}
 	}
 
 	private fields(object: string, options: ReadOptions): string[] {

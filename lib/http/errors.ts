@@ -93,6 +93,11 @@ export function isNetworkError(error: unknown): boolean {
 	return false;
 }
 
+/** A request with no answer (timed out, or the connection broke): it may or may not have taken effect. */
+export function isUnanswered(error: unknown): boolean {
+	return error instanceof CrmError && (error.code === 'TIMEOUT' || error.code === 'NETWORK');
+}
+
 /**
  * Parses a Retry-After header (delta-seconds or HTTP date) into ms. Undefined when absent or invalid.
  * `headers` may be a plain object (any key case), a Headers instance or a Map.

@@ -6,7 +6,7 @@
 
 import type { CrmName } from '../model';
 import type { StateStore } from '../state/types';
-import { CrmError } from './errors';
+import { CrmError, isUnanswered } from './errors';
 import { httpRequest, type HttpRequest, type HttpResponse } from './fetch';
 import { rateLimiterFor, type CredentialRateLimiter, type RateLimitSpec } from './limiter';
 import { DEFAULT_RETRY_POLICY, retryDelay, sleep, type RandomFn, type RetryPolicy } from './retry';
@@ -99,7 +99,7 @@ export class Transport {
 					await this.refresh(label, attempt, token, error);
 					continue;
 				}
-				if (options.idempotent === false && (error.code === 'TIMEOUT' || error.code === 'NETWORK')) throw error;
+				if (options.idempotent === false && isUnanswered(error)) throw error;
 				const delay = retryDelay(error, attempt, this.policy, this.options.random);
 				if (delay === undefined || Date.now() + delay - started > this.policy.maxElapsedMs) throw error;
 				if (error.category === 'rate_limit') {

@@ -90,7 +90,7 @@ export const upsertProperties: INodeProperties[] = [
 				name: 'From Item (Event Operation)',
 				value: 'auto',
 				action: 'Write each item by its event operation',
-				description: "Each item's operation field (CRM Sync Trigger items): create/update/restore → upsert, delete → delete, erase → GDPR erase, merge → merge; records are found through the cross-reference of the item's unifiedId",
+				description: "Each item's operation field (CRM Sync Trigger items): create/update/restore → upsert, delete → delete, erase → GDPR erase, merge → merge; records are found through the cross-reference of the item's unifiedId. A delete made in this CRM itself is skipped, unless the item has deleteInSource: true",
 			},
 			{
 				name: 'GDPR Erase',
@@ -192,7 +192,7 @@ export const upsertProperties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 60,
-				description: 'How long to wait for each CRM request before trying it again. A create the CRM may already have applied is not sent twice; it goes to the Errors output.',
+				description: 'How long to wait for each CRM request before trying it again. A create that got no answer is not simply sent again (the CRM may have applied it): an upsert into Salesforce, Pipedrive or Dynamics looks the record up once more and creates it only if it is not there; otherwise it goes to the Errors output.',
 			},
 			{
 				displayName: 'State File Path',

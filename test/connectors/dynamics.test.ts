@@ -147,6 +147,18 @@ describe('Dynamics connector: records', () => {
 		assert.equal((await dv.get('contact', a))?.fields.lastname, 'A2');
 	});
 
+	for (const [fault, landed] of [['lostReplyRate', true], ['hangRate', false]] as const) {
+		test(`search + write upsert whose create got no answer (${landed ? 'it was made' : 'it was not'}): looked up again, one record`, async () => {
+			const dv = connector({}, { timeoutMs: 300 });
+			const title = `Unanswered ${fault}`;
+			ok((await dv.upsert('contact', 'jobtitle', [{ ref: 0, fields: { lastname: 'Learns the key', jobtitle: 'Not a key' } }]))[0]);
+			emulator.setFaults({ [fault]: 1, maxFaults: 1, pathPattern: '\\$batch' });
+			const [outcome] = await dv.upsert('contact', 'jobtitle', [{ ref: 0, fields: { lastname: 'Unanswered', jobtitle: title } }]);
+			assert.equal(ok(outcome).status, landed ? 'updated' : 'created');
+			assert.deepEqual(rows('contacts').filter((r) => r.jobtitle === title).map((r) => r.contactid), [ok(outcome).id]);
+		});
+	}
+
 	test('accounts, leads, opportunities and tasks with @odata.bind lookups', async () => {
 		const dv = connector();
 		const account = ok((await dv.create('account', [{ ref: 0, fields: { name: 'Acme', accountnumber: 'A-1' } }]))[0]).id;

@@ -207,6 +207,21 @@ describe('Pipedrive connector: upsert and merge', () => {
 		assert.equal((await pd.get('contact', existing[3]))?.fields.name, 'Upserted 3');
 	});
 
+	for (const [fault, landed] of [['lostReplyRate', true], ['hangRate', false]] as const) {
+		test(`upsert whose create got no answer (${landed ? 'it was made' : 'it was not'}): looked for in the list of recent changes, one record`, async () => {
+			const pd = connector({}, { timeoutMs: 300 });
+			const email = `unanswered-${fault}@example.com`;
+			emulator.setFaults({ [fault]: 1, maxFaults: 1, pathPattern: '^/api/v2/persons$' });
+			const [outcome] = await pd.upsert('contact', 'email', [{ ref: 0, fields: { name: 'Unanswered', email } }]);
+			assert.equal(ok(outcome).status, 'created');
+			const stored = await pd.search('contact', 'email', [email]);
+			assert.deepEqual(stored.map((r) => r.id), [ok(outcome).id]);
+			// The search index may lag behind writes: the list endpoint is what is read after the lost create.
+			const calls = emulator.requests().map((r) => `${r.method} ${r.path}${r.fault ? ` (${r.fault})` : ''}`);
+			assert.deepEqual(calls.slice(0, 4), ['GET /api/v2/persons/search', `POST /api/v2/persons (${landed ? 'lostReply' : 'hang'})`, 'GET /api/v2/persons', ...(landed ? ['GET /api/v2/persons/search'] : ['POST /api/v2/persons'])]);
+		});
+	}
+
 	test('upsert by an unsearchable key is refused before anything is written', async () => {
 		await assert.rejects(connector().upsert('contact', 'job_title', [{ ref: 0, fields: { name: 'X', job_title: 'Y' } }]), /cannot search persons by job_title/);
 	});

@@ -114,6 +114,24 @@ describe('Salesforce connector', () => {
 		assert.equal(rows('Contact').filter((r) => String(r.Email).toLowerCase() === 'grace@example.com').length, 1);
 	});
 
+	for (const [fault, landed] of [['lostReplyRate', true], ['hangRate', false]] as const) {
+		test(`upsert by Email whose create got no answer (${landed ? 'it was made' : 'it was not'}): looked up again, one record`, async () => {
+			const c = connector({ timeoutMs: 300 });
+			await c.testConnection();
+			const email = `unanswered-${fault}@example.com`;
+			sf.setFaults({ [fault]: 1, maxFaults: 1, pathPattern: '/composite/sobjects$' });
+			let outcomes: WriteOutcome[];
+			try {
+				outcomes = await c.upsert('contact', 'Email', [{ ref: 0, fields: { Email: email, LastName: 'Unanswered' } }]);
+			} finally {
+				sf.setFaults({});
+			}
+			assert.equal(outcomes[0].status, 'created');
+			const stored = rows('Contact').filter((r) => r.Email === email && !r.IsDeleted);
+			assert.deepEqual(stored.map((r) => r.Id), [idOf(outcomes[0])]);
+		});
+	}
+
 	test('upsert by an external id field: sObject Collections upsert in chunks of 200', async () => {
 		const c = connector();
 		const records = Array.from({ length: 450 }, (_, i) => ({ ref: i, fields: { Ext_Id__c: `E${i}`, Name: `Account ${i}` } }));

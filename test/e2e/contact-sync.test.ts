@@ -426,8 +426,8 @@ test('a CRM that never answers a create does not stop the others: its write goes
 	const email = 'christine.darden@dynamics.example';
 	const others: Crm[] = ['hubspot', 'pipedrive', 'zoho'];
 	await quiescent();
-	// Salesforce takes every create and never answers: the 20 s Request Timeout ends the wait, and a
-	// create (which may have been applied) is not sent again.
+	// Salesforce takes every create and never answers: the 20 s Request Timeout ends the wait; the
+	// lookup by email finds nothing, the one more create hangs too, and the write goes to the errors.
 	sandbox.emulators.salesforce!.setFaults({ seed: 1, hangRate: 1, pathPattern: '/composite/sobjects$|/sobjects/Contact$' });
 	try {
 		await createInUi('dynamics', 'Christine', 'Darden', email, '+14155550128', 'Mathematician (dynamics)');
