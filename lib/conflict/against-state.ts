@@ -55,6 +55,7 @@ export interface StateResolution {
 	changed: string[];
 	/** Fields where the source holds something else than the truth (to write back to it). */
 	sourcePatch: UnifiedRecord;
+	/** The source must be corrected: with sourcePatch, or (action delete) the record deleted there. */
 	correctSource: boolean;
 	decisions: FieldDecision[];
 	conflicts: string[];
@@ -90,7 +91,13 @@ export async function resolveAgainstState(
 		const at = now();
 		const snapshot = await store.getSnapshot(change.entity, unifiedId);
 		if (snapshot?.deletedAt && resolved.deletePolicy === 'tombstone') {
-			return finish(resolved, change, unifiedId, at, { action: 'skip', merged: null, reason: `tombstoned (deleted in ${snapshot.deletedBy ?? 'a CRM'} at ${snapshot.deletedAt}); not re-created` });
+			const deleted = `deleted in ${snapshot.deletedBy ?? 'a CRM'} at ${snapshot.deletedAt}`;
+			// Changed in the source after the delete: the delete never reached it (a failed write), so it is owed there.
+			const eventTime = parseTime(change.modifiedAt);
+			if (eventTime !== undefined && eventTime > Date.parse(snapshot.deletedAt) + resolved.clockSkewToleranceMs) {
+				return finish(resolved, change, unifiedId, at, { action: 'delete', merged: null, correctSource: true, reason: `tombstoned (${deleted}), and changed in ${change.source} after that: deleted there too` });
+			}
+			return finish(resolved, change, unifiedId, at, { action: 'skip', merged: null, reason: `tombstoned (${deleted}); not re-created` });
 		}
 		if (snapshot?.deletedAt) throw new ConflictError(`Synced-state mode supports the tombstone delete policy only (got ${resolved.deletePolicy})`);
 		if (!snapshot && !Object.values(change.record!).some((v) => v !== undefined)) {

@@ -62,9 +62,11 @@ export async function writeByOperation(
 	for (const operation of ['delete', 'erase'] as const) {
 		const all = groups.get(operation) ?? [];
 		if (!all.length) continue;
-		// The source CRM itself (templates may write the resolved record back to it): already done there.
-		const group = all.filter((item) => item.event.source !== job.crm);
-		for (const item of all.filter((i) => i.event.source === job.crm)) results.push(result(job, item, true, { status: 'absent', operation, reason: `${operation} made in ${job.crm} itself` }));
+		// The source CRM itself (templates may write the resolved record back to it): already done there,
+		// unless the Conflict Resolver found the record still there after a delete elsewhere (deleteInSource).
+		const madeHere = (item: EventItem) => item.event.source === job.crm && item.event.deleteInSource !== true;
+		const group = all.filter((item) => !madeHere(item));
+		for (const item of all.filter(madeHere)) results.push(result(job, item, true, { status: 'absent', operation, reason: `${operation} made in ${job.crm} itself` }));
 		const { ready, absent } = store ? await withTargetIds(job, group, store) : { ready: group, absent: [] };
 		for (const item of absent) results.push(result(job, item, true, { status: 'absent', operation, reason: `no linked record in ${job.crm}` }));
 		if (ready.length) results.push(...(await run(operation, ready)));

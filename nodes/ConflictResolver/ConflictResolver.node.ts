@@ -235,6 +235,9 @@ async function resolveStateItems(
 			if (resolution.action === 'review' && reviewInput) {
 				const queued = await enqueueForReview(opened, reviewInput, settings, { ...resolution, merged: null, targetPatch: {}, sourcePatch: {}, audit: entry } as unknown as Resolution);
 				review.push({ json: { ...out, reviewId: queued.id }, pairedItem });
+			} else if (resolution.action === 'delete') {
+				// Tombstoned, yet still in the source: the delete is owed there (Unified CRM Upsert: deleteInSource).
+				correct.push({ json: { ...out, operation: 'delete', deleteInSource: true }, pairedItem });
 			} else {
 				// Resolved: a new truth for the other CRMs; Correct Source: the source lost a field.
 				const forTargets = resolution.action === 'create' || resolution.changed.length > 0;

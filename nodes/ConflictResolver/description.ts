@@ -15,6 +15,7 @@ const STATE_SHAPE =
 	'The unified id comes from the cross-reference of <code>recordId</code>. Fields absent from <code>record</code> are not changed. ' +
 	'Output <b>Resolved</b>: a new resolved record for the other CRMs: the item with <code>record</code> set to the whole resolved record, <code>unifiedId</code>, <code>action</code>, <code>changed</code>, <code>decisions</code>; deletes, erasures and merges pass on unchanged. ' +
 	'<b>Correct Source</b>: the same item when the source CRM lost a field (<code>sourcePatch</code>): write it back there. Unified CRM Upsert skips CRMs that already hold the resolved values. ' +
+	'Also a change to a deleted (tombstoned) record made in the source after the delete, which the delete never reached: the item with <code>operation: delete</code> and <code>deleteInSource: true</code>, to delete it there. ' +
 	'<b>Unchanged</b>: nothing new (redeliveries, stale or echoed events).';
 
 export const conflictResolverProperties: INodeProperties[] = [

@@ -219,13 +219,26 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			await store.close();
 		});
 
-		test('a tombstoned record is not re-created; a change without recordId or unifiedId is refused', async () => {
+		test('a tombstoned record is not re-created; one changed in its CRM after the delete is owed a delete there; a change without recordId or unifiedId is refused', async () => {
 			const store = await open();
 			const id = await syncedEverywhere(store);
 			const snap = (await store.getSnapshot('contact', id))!;
 			await store.putSnapshot({ ...snap, deletedAt: at(5), deletedBy: 'zoho' });
-			const r = await resolveAgainstState(store, change('hubspot', { phone: '+1' }, 10), LMW);
-			assert.equal(r.action, 'skip');
+			// Made before the delete (late delivery), or within the skew tolerance: nothing to do.
+			for (const seconds of [3, 5.9]) {
+				const late = await resolveAgainstState(store, change('hubspot', { phone: '+1' }, seconds), LMW);
+				assert.equal(late.action, 'skip');
+				assert.equal(late.correctSource, false);
+			}
+			// Made after it: HubSpot still has the record (the delete did not reach it).
+			const after = await resolveAgainstState(store, change('hubspot', { phone: '+1' }, 10), LMW);
+			assert.equal(after.action, 'delete');
+			assert.equal(after.correctSource, true);
+			assert.equal(after.merged, null);
+			assert.match(after.reason, /changed in hubspot after that: deleted there too/);
+			const kept = await store.getSnapshot('contact', id);
+			assert.equal(kept?.deletedAt, at(5), 'still the tombstone');
+			assert.equal(kept?.record.phone, snap.record.phone);
 			await assert.rejects(resolveAgainstState(store, { entity: 'contact', source: 'hubspot', record: {} }, LMW), /recordId/);
 			await store.close();
 		});

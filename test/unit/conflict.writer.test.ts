@@ -15,6 +15,7 @@ import { resolveAgainstState, type ConflictOptions } from '../../lib/conflict';
 import { createConnector } from '../../lib/connectors';
 import { unifiedValues } from '../../lib/events/echo';
 import { openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
+import { writeByOperation } from '../../lib/sync/route-by-operation';
 import { UpsertWriter, type InputItem } from '../../lib/sync/upsert-writer';
 import { startRedisServer, type RedisServer } from './state.redis-server';
 import { closedAfterSuite } from './suite-stores';
@@ -119,6 +120,33 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			assert.equal(late.json.code, 'STATE_CHANGED', JSON.stringify(late.json));
 			assert.equal(hubspotContact(email).length, 0, 'not re-created');
 			assert.ok((await store.getSnapshot('contact', created.unifiedId))?.deletedAt, 'still a tombstone');
+		});
+
+		test('a record changed in its CRM after a delete that never reached it there is deleted there (Correct Source → From Item)', async () => {
+			const store = await open();
+			const email = `owed.${randomUUID().slice(0, 8)}@example.com`;
+			const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 60_000) }, LMW);
+			const [first] = await writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+			const hubspotId = String(first.json.id);
+			// Deleted in Dynamics and in the others, but the delete to HubSpot failed: the tombstone is there, the HubSpot link too.
+			const snapshot = (await store.getSnapshot('contact', created.unifiedId))!;
+			await store.putSnapshot({ ...snapshot, deletedAt: new Date(Date.now() - 30_000).toISOString(), deletedBy: 'zoho' });
+			const change = await resolveAgainstState(store, { entity: 'contact', source: 'hubspot', recordId: hubspotId, record: { phone: '+14155550177' }, modifiedAt: new Date() }, LMW);
+			assert.equal(change.action, 'delete', change.reason);
+			assert.equal(change.correctSource, true);
+
+			const connector = createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! });
+			const job = { crm: 'hubspot' as const, entity: 'contact' as const, inputFormat: 'crm' as const, matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true };
+			const event = { operation: 'delete', source: 'hubspot', unifiedId: created.unifiedId };
+			// Without the flag, a delete whose source is this CRM counts as made here.
+			const [madeHere] = await writeByOperation(job, [{ index: 0, unifiedId: created.unifiedId, record: {}, event }], () => connector, async () => store);
+			assert.equal(madeHere.json.status, 'absent', JSON.stringify(madeHere.json));
+			assert.equal(hubspotContact(email).length, 1);
+			const [owed] = await writeByOperation(job, [{ index: 0, unifiedId: created.unifiedId, record: {}, event: { ...event, deleteInSource: true } }], () => connector, async () => store);
+			assert.equal(owed.json.status, 'deleted', JSON.stringify(owed.json));
+			assert.equal(owed.json.id, hubspotId);
+			assert.equal(hubspotContact(email).length, 0);
+			assert.equal(await store.findUnifiedId('contact', 'hubspot', hubspotId), undefined, 'unlinked');
 		});
 
 		test('a delete that arrives while the first write to the CRM is in flight waits for it and deletes what it wrote', async () => {
