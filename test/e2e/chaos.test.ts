@@ -1,7 +1,7 @@
 // Chaos consistency: the contact-sync template in a real n8n, wired to the five sandbox CRMs by
 // their own signed webhooks, under random creates, updates and deletes (concurrent edits of one
 // contact in two CRMs included) while the CRM APIs our nodes call fail (10% 5xx, 5% throttled, 2%
-// never answer) and webhooks arrive twice or out of order. After quiescence a checker compares
+// never answer: half before and half after carrying the request out) and webhooks arrive twice or out of order. After quiescence a checker compares
 // every CRM with what last-modified-wins dictates, looks for duplicates and counts writes.
 //
 // Small by default (60 mutations); CHAOS_MUTATIONS=10000 for the full size. CRM_SYNC_E2E_QUEUE=1
@@ -59,7 +59,9 @@ before(async () => {
 			// Salesforce has no short-window throttle: its only limit is the daily one (403), which a
 			// client rightly does not retry, so it gets no throttle faults.
 			throttleRate: crm === 'salesforce' ? 0 : 0.05,
-			hangRate: 0.02,
+			// Timeouts: half never reach the CRM, half are carried out and their reply is lost.
+			hangRate: 0.01,
+			lostReplyRate: 0.01,
 			webhookDuplicateRate: 0.1,
 			webhookReorderRate: 0.2,
 			webhookReorderWindowMs: 500,
