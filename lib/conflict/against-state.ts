@@ -37,6 +37,8 @@ export interface StateChange {
 	/** Per-field change times, when the CRM tells them. */
 	fieldModifiedAt?: Record<string, TimeInput>;
 	deleted?: boolean;
+	/** Undeleted in the source (recycle bin): a person's choice, never undone by an owed delete. */
+	restored?: boolean;
 }
 
 export type StateAction = 'create' | 'update' | 'skip' | 'delete' | 'review';
@@ -94,7 +96,7 @@ export async function resolveAgainstState(
 			const deleted = `deleted in ${snapshot.deletedBy ?? 'a CRM'} at ${snapshot.deletedAt}`;
 			// Changed in the source after the delete: the delete never reached it (a failed write), so it is owed there.
 			const eventTime = parseTime(change.modifiedAt);
-			if (eventTime !== undefined && eventTime > Date.parse(snapshot.deletedAt) + resolved.clockSkewToleranceMs) {
+			if (!change.restored && eventTime !== undefined && eventTime > Date.parse(snapshot.deletedAt) + resolved.clockSkewToleranceMs) {
 				return finish(resolved, change, unifiedId, at, { action: 'delete', merged: null, correctSource: true, reason: `tombstoned (${deleted}), and changed in ${change.source} after that: deleted there too` });
 			}
 			return finish(resolved, change, unifiedId, at, { action: 'skip', merged: null, reason: `tombstoned (${deleted}); not re-created` });

@@ -125,5 +125,6 @@ export function stateChangeFromItem(json: Record<string, unknown>, recordField: 
 		modifiedAt: (json.occurredAt ?? json.incomingModifiedAt) as TimeInput | undefined,
 		fieldModifiedAt: times(json.fieldModifiedAt ?? json.incomingFieldModifiedAt, 'fieldModifiedAt'),
 		deleted,
+		restored: json.operation === 'restore',
 	};
 }

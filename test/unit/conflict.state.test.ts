@@ -236,6 +236,9 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			assert.equal(after.correctSource, true);
 			assert.equal(after.merged, null);
 			assert.match(after.reason, /changed in hubspot after that: deleted there too/);
+			// Restored from the recycle bin there: a person's choice, not undone.
+			const restored = await resolveAgainstState(store, { ...change('hubspot', { phone: '+1' }, 12), restored: true }, LMW);
+			assert.equal(restored.action, 'skip');
 			const kept = await store.getSnapshot('contact', id);
 			assert.equal(kept?.deletedAt, at(5), 'still the tombstone');
 			assert.equal(kept?.record.phone, snap.record.phone);
