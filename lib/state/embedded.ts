@@ -387,28 +387,44 @@ class EmbeddedStateStore implements StateStore {
 		});
 	}
 
+	/** The live fingerprint of the record that `observed` matches. */
+	private liveEcho(crm: CrmName, entity: EntityType, recordId: string, observed: UnifiedRecord): EchoFingerprint | undefined {
+		const rows = this.stmt(
+			'SELECT hash, fields FROM echoes WHERE ns = ? AND crm = ? AND entity = ? AND record_id = ? AND expires_at > ?',
+		).all(this.namespace, crm, entity, recordId, Date.now()) as Row[];
+		for (const row of rows) {
+			const fields = JSON.parse(String(row.fields)) as string[];
+			if (fieldsHash(observed, fields) === row.hash) return { crm, entity, recordId, fields, hash: String(row.hash) };
+		}
+		return undefined;
+	}
+
+	private deleteEcho(f: EchoFingerprint): boolean {
+		const result = this.stmt('DELETE FROM echoes WHERE ns = ? AND crm = ? AND entity = ? AND record_id = ? AND hash = ?').run(
+			this.namespace,
+			f.crm,
+			f.entity,
+			f.recordId,
+			f.hash,
+		);
+		return Number(result.changes) > 0;
+	}
+
 	consumeEcho(crm: CrmName, entity: EntityType, recordId: string, observed: UnifiedRecord): Promise<boolean> {
 		return this.op('consumeEcho', () =>
 			this.tx(() => {
-				const rows = this.stmt(
-					'SELECT hash, fields FROM echoes WHERE ns = ? AND crm = ? AND entity = ? AND record_id = ? AND expires_at > ?',
-				).all(this.namespace, crm, entity, recordId, Date.now()) as Row[];
-				for (const row of rows) {
-					const fields = JSON.parse(String(row.fields)) as string[];
-					if (fieldsHash(observed, fields) === row.hash) {
-						this.stmt('DELETE FROM echoes WHERE ns = ? AND crm = ? AND entity = ? AND record_id = ? AND hash = ?').run(
-							this.namespace,
-							crm,
-							entity,
-							recordId,
-							String(row.hash),
-						);
-						return true;
-					}
-				}
-				return false;
+				const match = this.liveEcho(crm, entity, recordId, observed);
+				return match !== undefined && this.deleteEcho(match);
 			}),
 		);
+	}
+
+	matchEcho(crm: CrmName, entity: EntityType, recordId: string, observed: UnifiedRecord): Promise<EchoFingerprint | undefined> {
+		return this.op('matchEcho', () => this.liveEcho(crm, entity, recordId, observed));
+	}
+
+	consumeEchoes(fingerprints: EchoFingerprint[]): Promise<number> {
+		return this.op('consumeEchoes', () => this.tx(() => fingerprints.filter((f) => this.deleteEcho(f)).length));
 	}
 
 	// ---- idempotency ----

@@ -432,6 +432,27 @@ class RedisStateStore implements StateStore {
 		});
 	}
 
+	matchEcho(crm: CrmName, entity: EntityType, recordId: string, observed: UnifiedRecord): Promise<EchoFingerprint | undefined> {
+		return this.op('matchEcho', async () => {
+			const all = await this.client.hgetall(this.echoKey(crm, entity, recordId));
+			const now = Date.now();
+			for (const [hash, json] of Object.entries(all)) {
+				const { fields, expiresAt } = JSON.parse(json) as { fields: string[]; expiresAt: number };
+				if (expiresAt > now && fieldsHash(observed, fields) === hash) return { crm, entity, recordId, fields, hash };
+			}
+			return undefined;
+		});
+	}
+
+	consumeEchoes(fingerprints: EchoFingerprint[]): Promise<number> {
+		return this.op('consumeEchoes', async () => {
+			if (fingerprints.length === 0) return 0;
+			const pipeline = this.client.pipeline();
+			for (const f of fingerprints) pipeline.hdel(this.echoKey(f.crm, f.entity, f.recordId), f.hash);
+			return (await this.exec(pipeline)).reduce<number>((sum, deleted) => sum + Number(deleted), 0);
+		});
+	}
+
 	// ---- idempotency ----
 
 	claimIdempotencyKey(key: string, ttlMs: number): Promise<boolean> {

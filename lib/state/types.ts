@@ -289,6 +289,15 @@ export interface StateStore {
 	 * to the fingerprint's fields. A match is consumed (deleted) and returns true.
 	 */
 	consumeEcho(crm: CrmName, entity: EntityType, recordId: string, observed: UnifiedRecord): Promise<boolean>;
+	/**
+	 * consumeEcho in two steps, for callers that may still fail after the check: the live
+	 * fingerprint `observed` matches, or undefined; nothing is consumed. Consume the match with
+	 * consumeEchoes once the change was handled, so that a redelivery after a failure is still
+	 * recognised.
+	 */
+	matchEcho(crm: CrmName, entity: EntityType, recordId: string, observed: UnifiedRecord): Promise<EchoFingerprint | undefined>;
+	/** Delete these fingerprints (from matchEcho). Returns how many still existed. */
+	consumeEchoes(fingerprints: EchoFingerprint[]): Promise<number>;
 
 	// ---- idempotency ----
 	/**

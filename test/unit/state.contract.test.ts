@@ -128,6 +128,31 @@ function contract(name: string, openStore: Open): void {
 			await store.close();
 		});
 
+		test('echo fingerprints: matchEcho does not consume; consumeEchoes consumes exactly the matches', async () => {
+			const store = await open();
+			const written = { email: 'b@x.io', phone: '+4930124' };
+			const other = { email: 'c@x.io' };
+			await store.recordEchoes([echoFingerprint('hubspot', 'contact', '201', written), echoFingerprint('hubspot', 'contact', '201', other)], 60_000);
+			const observed = { ...written, firstName: 'Bo' };
+			assert.equal(await store.matchEcho('hubspot', 'contact', '201', { ...observed, phone: '+49999' }), undefined, 'different value: no match');
+			assert.equal(await store.matchEcho('zoho', 'contact', '201', observed), undefined, 'other CRM');
+			const match = await store.matchEcho('hubspot', 'contact', '201', observed);
+			assert.deepEqual(match, echoFingerprint('hubspot', 'contact', '201', written));
+			assert.deepEqual(await store.matchEcho('hubspot', 'contact', '201', observed), match, 'matching twice: still there');
+			assert.equal(await store.consumeEchoes([match!]), 1);
+			assert.equal(await store.matchEcho('hubspot', 'contact', '201', observed), undefined, 'consumed');
+			assert.equal(await store.consumeEchoes([match!]), 0, 'consumed once');
+			assert.equal(await store.consumeEcho('hubspot', 'contact', '201', other), true, 'the other write of the record is left alone');
+			assert.equal(await store.consumeEchoes([]), 0);
+
+			await store.recordEchoes([echoFingerprint('hubspot', 'contact', '202', written)], 30);
+			await sleep(80);
+			assert.equal(await store.matchEcho('hubspot', 'contact', '202', written), undefined, 'expired');
+			await store.close();
+			await assert.rejects(store.matchEcho('hubspot', 'contact', '201', observed), StateStoreError);
+			await assert.rejects(store.consumeEchoes([match!]), StateStoreError);
+		});
+
 		test('idempotency keys: first claim wins, batch, TTL, release', async () => {
 			const store = await open();
 			assert.equal(await store.claimIdempotencyKey('evt-1', 60_000), true);
