@@ -6,7 +6,7 @@ import { Zone } from './dates';
 import { compileFirstOf, compileGetter, compileSetter, splitPath, type Getter, type Setter } from './paths';
 import { compileStage, plainKey, type RunState, type Step, type StageRunner } from './runner';
 import { firstWords, joinNonEmpty, lastWord } from './shapes';
-import { buildTransform, namedTransform, resolveCountry, type TransformSettings } from './transformers';
+import { buildTransform, namedTransform, resolveCountry, textOf, type TransformSettings } from './transformers';
 import { extendValueMap } from './vocabulary';
 import {
 	COMPUTED_OPS,
@@ -192,7 +192,7 @@ function ruleStep(rule: RuleSpec, index: number, finalSide: Side, targetMap: Ent
 		tx = (v, cx) => {
 			const out = base(v, cx);
 			if (cx.problem !== undefined || out === null) return out;
-			const hit = values.get(String(out));
+			const hit = values.get(textOf(out));
 			return hit !== undefined ? hit : out;
 		};
 	}
@@ -228,7 +228,7 @@ function computedStep(spec: ComputedSpec, index: number): Step {
 				else {
 					const v = p(r);
 					if (v !== undefined && v !== null && v !== '') {
-						s += String(v);
+						s += textOf(v);
 						any = true;
 					}
 				}

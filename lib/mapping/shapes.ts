@@ -1,5 +1,6 @@
 // Readers and writers for CRM shapes a flat field cannot express: lookup objects, OData binds,
 // Pipedrive's emails[]/phones[] arrays, single links that the unified model holds as id lists.
+import { textOf } from './transformers';
 import type { FieldSpec, FieldType, ShapeReader, ShapeWriter } from './types';
 
 export function field(unified: string, crm: string, type: FieldType, extra: Partial<FieldSpec> = {}): FieldSpec {
@@ -51,7 +52,7 @@ export function odataLookup(attr: string, navProperty: string, entitySet: string
 			return r[bindKey] === undefined ? undefined : bindId(r[bindKey]);
 		},
 		write: (out, v) => {
-			out[bindKey] = v === null ? null : `/${entitySet}(${v})`;
+			out[bindKey] = v === null ? null : `/${entitySet}(${textOf(v)})`;
 		},
 	};
 }
@@ -130,7 +131,7 @@ export function joinNonEmpty(parts: unknown[], separator: string): string | unde
 	let out = '';
 	for (const p of parts) {
 		if (p === undefined || p === null || p === '') continue;
-		out = out === '' ? String(p) : out + separator + String(p);
+		out = out === '' ? textOf(p) : out + separator + textOf(p);
 	}
 	return out === '' ? undefined : out;
 }

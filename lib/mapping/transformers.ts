@@ -37,6 +37,19 @@ export function resolveCountry(country: string | undefined): CountryCode | undef
 	return c;
 }
 
+/**
+ * String(v) that never throws. String calls a value's own toString/valueOf, so data such as
+ * {"toString": 1} (or an array holding it) makes it throw a TypeError; such a value reads as its
+ * type tag, e.g. "[object Object]", as any other plain object does.
+ */
+export function textOf(value: unknown): string {
+	try {
+		return String(value);
+	} catch {
+		return Object.prototype.toString.call(value);
+	}
+}
+
 function describe(value: unknown): string {
 	if (value === null) return 'null';
 	if (Array.isArray(value)) return 'an array';
@@ -145,7 +158,7 @@ function numberT(integer: boolean, asString: boolean): Transform {
 const currency: Transform = (v, cx) => {
 	if (v === null) return null;
 	if (typeof v !== 'string' || !CURRENCY_RE.test(v.trim())) {
-		cx.problem = `"${String(v)}" is not an ISO 4217 currency code`;
+		cx.problem = `"${textOf(v)}" is not an ISO 4217 currency code`;
 		return v;
 	}
 	return v.trim().toUpperCase();
@@ -163,7 +176,7 @@ function booleanT(asString: boolean): Transform {
 		else if (typeof v === 'string' && TRUE_WORDS.has(v.trim().toLowerCase())) b = true;
 		else if (typeof v === 'string' && FALSE_WORDS.has(v.trim().toLowerCase())) b = false;
 		else {
-			cx.problem = `"${String(v)}" is not a yes/no value`;
+			cx.problem = `"${textOf(v)}" is not a yes/no value`;
 			return v;
 		}
 		return asString ? (b ? 'true' : 'false') : b;
@@ -176,7 +189,7 @@ function dateT(side: Side, format: FieldFormat | undefined, zone: Zone): Transfo
 		if (v === null || v === '') return null;
 		const d = parseDateOnly(v, zone);
 		if (d === '') {
-			cx.problem = `"${String(v)}" is not a valid date`;
+			cx.problem = `"${textOf(v)}" is not a valid date`;
 			return v;
 		}
 		return side !== 'unified' && epoch ? String(midnightUtc(d)) : d;
@@ -189,7 +202,7 @@ function datetimeT(side: Side, format: FieldFormat | undefined, zone: Zone): Tra
 		if (v === null || v === '') return null;
 		const ms = parseInstant(v, zone);
 		if (Number.isNaN(ms) || Math.abs(ms) > 8.64e15) {
-			cx.problem = `"${String(v)}" is not a valid date-time`;
+			cx.problem = `"${textOf(v)}" is not a valid date-time`;
 			return v;
 		}
 		switch (how) {
@@ -224,7 +237,7 @@ const postalCode: Transform = (v, cx) => {
 		cx.problem = `expected a postal code, got ${describe(v)}`;
 		return v;
 	}
-	const s = String(v).trim().toUpperCase();
+	const s = textOf(v).trim().toUpperCase();
 	if (s === '') return null;
 	if (!POSTAL_RE.test(s)) cx.problem = `"${v}" is not a postal code`;
 	return s;
@@ -248,14 +261,14 @@ function idT(format: FieldFormat | undefined, idKind: 'string' | 'integer' | 'gu
 		if (v === null) return null;
 		if (idKind === 'integer') {
 			const n = typeof v === 'string' && /^\d+$/.test(v) ? +v : v;
-			if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) cx.problem = `"${String(v)}" is not a numeric record id`;
+			if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) cx.problem = `"${textOf(v)}" is not a numeric record id`;
 			return n;
 		}
 		if (typeof v !== 'string' && typeof v !== 'number') {
 			cx.problem = `expected a record id, got ${describe(v)}`;
 			return v;
 		}
-		const s = String(v);
+		const s = textOf(v);
 		if (s === '') return null;
 		if (idKind === 'guid' && !GUID_RE.test(s)) cx.problem = `"${s}" is not a GUID`;
 		return s;
@@ -276,18 +289,19 @@ function picklist(side: Side, values: ValueMap | undefined, asString: boolean): 
 	if (side === 'unified') {
 		return (v, cx) => {
 			if (v === null || v === '') return null;
-			const hit = readValue(values, v);
-			if (hit === undefined) cx.problem = `"${String(v)}" is not in the value map`;
+			const hit = readValue(values, textOf(v));
+			if (hit === undefined) cx.problem = `"${textOf(v)}" is not in the value map`;
 			return hit ?? v;
 		};
 	}
 	return (v, cx) => {
 		if (v === null || v === '') return null;
-		let hit = values.write.get(String(v));
+		const key = textOf(v);
+		let hit = values.write.get(key);
 		// Already a CRM value (e.g. 'Web' given instead of canonical 'web'): keep it.
-		if (hit === undefined && readValue(values, v) !== undefined) hit = v as string | number;
+		if (hit === undefined && readValue(values, key) !== undefined) hit = v as string | number;
 		if (hit === undefined) {
-			cx.problem = `"${String(v)}" has no value in the target picklist`;
+			cx.problem = `"${textOf(v)}" has no value in the target picklist`;
 			return v;
 		}
 		return asString ? String(hit) : hit;

@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Zone } from '../../lib/mapping/dates';
-import { buildTransform, namedTransform, resolveCountry, type TransformSettings, type TransformSpec } from '../../lib/mapping/transformers';
+import { joinNonEmpty, odataLookup } from '../../lib/mapping/shapes';
+import { buildTransform, namedTransform, resolveCountry, textOf, type TransformSettings, type TransformSpec } from '../../lib/mapping/transformers';
 import { valueMap } from '../../lib/mapping/vocabulary';
 import type { FieldType, Side } from '../../lib/mapping/types';
 
@@ -182,4 +183,36 @@ describe('text, URL, postal code, state code, ids, picklists', () => {
 		bad(run({ type: 'picklist', values }, 'fax', UTC, 'salesforce'), /no value in the target picklist/);
 	});
 	test('unknown rule transformer is a configuration error', () => assert.throws(() => namedTransform('rot13', 'unified', UTC, undefined), /unknown transformer "rot13"/));
+});
+
+// Values String() cannot convert: their own toString/valueOf are not functions (JSON bodies can say so).
+describe('hostile values', () => {
+	const hostile = [JSON.parse('{"toString":1,"valueOf":1}'), [JSON.parse('{"toString":1}')], Object.create(null)];
+	const types: FieldType[] = ['string', 'email', 'phone', 'number', 'integer', 'currency', 'boolean', 'date', 'datetime', 'url', 'postalCode', 'stateCode', 'id', 'picklist'];
+	const values = valueMap([['web', 'Web']]);
+	for (const side of ['unified', 'salesforce', 'hubspot', 'pipedrive'] as Side[]) {
+		test(`every type reports a problem instead of throwing (${side})`, () => {
+			for (const type of types) {
+				for (const value of hostile) {
+					for (const format of [undefined, { list: true }, { id: 'integer' as const }, { date: 'epochMs' as const, asString: true }]) {
+						const r = run({ type, values, format }, value, UTC, side);
+						assert.ok(r.problem, `${type} ${side}: expected a problem for ${textOf(value)}, got ${JSON.stringify(r)}`);
+					}
+				}
+			}
+		});
+	}
+	test('textOf is String() where String() works, and a type tag where it throws', () => {
+		assert.equal(textOf(42), '42');
+		assert.equal(textOf(['a', 'b']), 'a,b');
+		assert.equal(textOf(null), 'null');
+		assert.equal(textOf(hostile[0]), '[object Object]');
+		assert.equal(textOf(hostile[1]), '[object Array]');
+	});
+	test('shapes join and bind such values without throwing', () => {
+		assert.equal(joinNonEmpty(['Ada', hostile[0]], ' '), 'Ada [object Object]');
+		const out: Record<string, unknown> = {};
+		odataLookup('parentcustomerid', 'parentcustomerid_account', 'accounts').write!(out, hostile[0], {});
+		assert.equal(out['parentcustomerid_account@odata.bind'], '/accounts([object Object])');
+	});
 });

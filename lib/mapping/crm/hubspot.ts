@@ -1,6 +1,7 @@
 // HubSpot default maps. The mapper works on the flat `properties` map the connector sends and
 // receives; every property value is written as a string (numbers, booleans, epoch-ms dates).
 import { field } from '../shapes';
+import { textOf } from '../transformers';
 import { valueMap } from '../vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader } from '../types';
 
@@ -110,7 +111,7 @@ function link(unified: string, objectType: string): FieldSpec {
 		keys: ['associations'],
 		read: associated(objectType),
 		write: (out, v) => {
-			const ids = (Array.isArray(v) ? v : [v]).filter(hasValue).map(String);
+			const ids = (Array.isArray(v) ? v : [v]).filter(hasValue).map(textOf);
 			if (ids.length) out.associations = { ...(out.associations as Record<string, unknown> | undefined), [objectType]: { results: ids.map((id) => ({ id })) } };
 		},
 		format: { list: true },
@@ -120,7 +121,7 @@ function link(unified: string, objectType: string): FieldSpec {
 /** HubSpot reads answer datetimes as ISO strings; writes (and some payloads) use epoch ms. */
 function epochMs(v: unknown): number {
 	if (!hasValue(v)) return NaN;
-	return /^\d+$/.test(String(v)) ? Number(v) : Date.parse(String(v));
+	return /^\d+$/.test(textOf(v)) ? Number(v) : Date.parse(textOf(v));
 }
 
 function firstOf(keys: (string | undefined)[]): ShapeReader {
