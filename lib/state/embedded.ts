@@ -14,6 +14,8 @@ import {
 	auditLimit,
 	decodeCursor,
 	encodeCursor,
+	erasePerson,
+	type ErasureSteps,
 	kvScanLimit,
 	prefixUpperBound,
 	prepareAuditEntries,
@@ -22,7 +24,9 @@ import {
 	jsonValue,
 	validateLink,
 	validateSnapshot,
+	validateInboxEntry,
 	validateTtl,
+	inboxLimit,
 	windowStart,
 } from './shared';
 import type {
@@ -31,6 +35,9 @@ import type {
 	CrossRefLink,
 	EchoFingerprint,
 	EmbeddedStateStoreConfig,
+	ErasureRequest,
+	ErasureResult,
+	InboxEntry,
 	KvEntry,
 	KvScanOptions,
 	LockHandle,
@@ -72,13 +79,18 @@ CREATE TABLE IF NOT EXISTS counters (ns TEXT NOT NULL, key TEXT NOT NULL, window
 	expires_at INTEGER NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kv (ns TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
 	PRIMARY KEY (ns, collection, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (ns TEXT NOT NULL, id TEXT NOT NULL, crm TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL,
+	added_at INTEGER NOT NULL, claimed_until INTEGER NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS inbox_by_crm ON inbox (ns, crm, added_at);
 `;
 
 /** Tables holding namespaced data (for clearNamespace). */
-const TABLES = ['cursors', 'xref', 'snapshots', 'echoes', 'idempotency', 'locks', 'reviews', 'audit', 'buckets', 'counters', 'kv'];
+const TABLES = ['cursors', 'xref', 'snapshots', 'echoes', 'idempotency', 'locks', 'reviews', 'audit', 'buckets', 'counters', 'kv', 'inbox'];
 
 /** SQLite's default host-parameter limit is 32766; stay far below it. */
 const CHUNK = 500;
+/** How long an erasure waits for other processes' readers to let the write-ahead log be truncated. */
+const SCRUB_WAIT_MS = 5000;
 /** Purge expired rows every this many TTL-bearing writes. */
 const PURGE_EVERY = 1000;
 
@@ -500,6 +512,43 @@ class EmbeddedStateStore implements StateStore {
 		});
 	}
 
+	// ---- inbox ----
+
+	inboxAdd(entry: { id: string; crm: CrmName; payload: string }): Promise<void> {
+		return this.op('inboxAdd', () => {
+			validateInboxEntry('embedded', entry);
+			this.stmt('INSERT OR IGNORE INTO inbox (ns, id, crm, payload, attempts, added_at, claimed_until) VALUES (?, ?, ?, ?, 0, ?, 0)').run(
+				this.namespace,
+				entry.id,
+				entry.crm,
+				entry.payload,
+				Date.now(),
+			);
+		});
+	}
+
+	inboxClaim(crm: CrmName, leaseMs: number, limit: number): Promise<InboxEntry[]> {
+		return this.op('inboxClaim', () => {
+			validateTtl('embedded', leaseMs);
+			const now = Date.now();
+			// One statement: the entries it picks are leased before any other process can pick them.
+			const rows = this.stmt(
+				`UPDATE inbox SET attempts = attempts + 1, claimed_until = ? WHERE ns = ? AND id IN (
+					SELECT id FROM inbox WHERE ns = ? AND crm = ? AND claimed_until <= ? ORDER BY added_at, id LIMIT ?)
+				 RETURNING id, crm, payload, attempts, added_at`,
+			).all(now + leaseMs, this.namespace, this.namespace, crm, now, inboxLimit(limit)) as Row[];
+			return rows
+				.map((row) => ({ id: String(row.id), crm: row.crm as CrmName, payload: String(row.payload), attempts: Number(row.attempts), addedAt: Number(row.added_at) }))
+				.sort((a, b) => a.addedAt - b.addedAt || (a.id < b.id ? -1 : 1));
+		});
+	}
+
+	inboxDelete(id: string): Promise<void> {
+		return this.op('inboxDelete', () => {
+			this.stmt('DELETE FROM inbox WHERE ns = ? AND id = ?').run(this.namespace, id);
+		});
+	}
+
 	// ---- review queue ----
 
 	enqueueReview(item: NewReviewItem): Promise<ReviewItem> {
@@ -699,6 +748,66 @@ class EmbeddedStateStore implements StateStore {
 				next: rows.length > limit ? String(rows[limit - 1].key) : undefined,
 			};
 		});
+	}
+
+	// ---- GDPR erasure (the rule is shared.erasePerson) ----
+
+	erasePerson(request: ErasureRequest): Promise<ErasureResult> {
+		return erasePerson(this, this.erasureSteps, request);
+	}
+
+	private readonly erasureSteps: ErasureSteps = {
+		deleteEchoes: (entity, records) =>
+			this.op('erasePerson', () =>
+				this.tx(() => {
+					const remove = this.stmt('DELETE FROM echoes WHERE ns = ? AND crm = ? AND entity = ? AND record_id = ?');
+					return records.reduce((n, r) => n + Number(remove.run(this.namespace, r.crm, entity, r.recordId).changes), 0);
+				}),
+			),
+		replaceAudit: (entries) =>
+			this.op('erasePerson', () =>
+				this.tx(() => {
+					const update = this.stmt('UPDATE audit SET doc = ? WHERE ns = ? AND seq = ?');
+					for (const { seq, ...entry } of entries) update.run(JSON.stringify(entry), this.namespace, seq);
+				}),
+			),
+		inboxEntries: () =>
+			this.op('erasePerson', () =>
+				(this.stmt('SELECT id, crm, payload FROM inbox WHERE ns = ?').all(this.namespace) as Row[]).map((row) => ({
+					id: String(row.id),
+					crm: row.crm as CrmName,
+					payload: String(row.payload),
+				})),
+			),
+		updateInbox: (rewritten, deleted) =>
+			this.op('erasePerson', () =>
+				this.tx(() => {
+					for (const { id, payload } of rewritten) this.stmt('UPDATE inbox SET payload = ? WHERE ns = ? AND id = ?').run(payload, this.namespace, id);
+					for (const id of deleted) this.stmt('DELETE FROM inbox WHERE ns = ? AND id = ?').run(this.namespace, id);
+				}),
+			),
+		scrub: () => this.checkpointAndTruncate(),
+	};
+
+	/**
+	 * Deleted rows are zeroed in the database file (secure_delete), but the write-ahead log still
+	 * holds the pages as they were before: copy it into the file and truncate it. That needs a
+	 * moment without readers in other processes; it is retried, then reported.
+	 */
+	private async checkpointAndTruncate(): Promise<void> {
+		const deadline = Date.now() + SCRUB_WAIT_MS;
+		for (;;) {
+			const row = await this.op('erasePerson', () => this.stmt('PRAGMA wal_checkpoint(TRUNCATE)').get());
+			if (Number(row?.busy) === 0) return;
+			if (Date.now() >= deadline) {
+				throw new StateStoreError(
+					'conflict',
+					'embedded',
+					`Embedded state store (${this.config.path}): the erased data is deleted, but other processes kept reading the file for ${SCRUB_WAIT_MS} ms, so its write-ahead log still holds a copy; run the erasure again`,
+				);
+			}
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
 	}
 
 	// ---- maintenance ----

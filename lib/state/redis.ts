@@ -20,6 +20,8 @@ import {
 	reviewLimit,
 	validateBucket,
 	validateLink,
+	inboxLimit,
+	validateInboxEntry,
 	validateSnapshot,
 	validateTtl,
 } from './shared';
@@ -28,6 +30,7 @@ import type {
 	CrossRef,
 	CrossRefLink,
 	EchoFingerprint,
+	InboxEntry,
 	KvEntry,
 	KvScanOptions,
 	LockHandle,
@@ -168,6 +171,46 @@ redis.call('PEXPIRE', KEYS[1], start + w - now + 1000)
 return {count, start + w}
 `;
 
+// Inbox. KEYS[1] = the CRM's queue (sorted set: id by added time), KEYS[2] = entries (hash id ->
+// JSON {crm, payload}). ARGV = id, JSON. Adds only a new id; the added time is the server's.
+const INBOX_ADD_SCRIPT = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+${NOW_MS_LUA}
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 1
+`;
+
+// KEYS[1] = the CRM's queue, KEYS[2] = entries, KEYS[3] = attempts (hash id -> n), KEYS[4] = leases
+// (hash id -> ms until which it is claimed). ARGV = leaseMs, limit. Walks the queue oldest first,
+// skipping leased entries; returns flat (id, JSON, attempts, added time).
+const INBOX_CLAIM_SCRIPT = `
+${NOW_MS_LUA}
+local lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local claimed, count, start = {}, 0, 0
+while count < limit do
+	local page = redis.call('ZRANGE', KEYS[1], start, start + 99, 'WITHSCORES')
+	if #page == 0 then break end
+	for i = 1, #page, 2 do
+		local id = page[i]
+		local leasedUntil = tonumber(redis.call('HGET', KEYS[4], id) or '0')
+		local doc = redis.call('HGET', KEYS[2], id)
+		if doc and leasedUntil <= now then
+			local attempts = redis.call('HINCRBY', KEYS[3], id, 1)
+			redis.call('HSET', KEYS[4], id, tostring(now + lease))
+			table.insert(claimed, id)
+			table.insert(claimed, doc)
+			table.insert(claimed, attempts)
+			table.insert(claimed, page[i + 1])
+			count = count + 1
+			if count >= limit then break end
+		end
+	end
+	start = start + 100
+end
+return claimed
+`;
+
 interface StoredReview {
 	seq: number;
 	item: ReviewItem;
@@ -185,6 +228,8 @@ export async function openRedisStateStore(config: RedisStateStoreConfig): Promis
 		db: options.db ?? 0,
 		tls: options.tls ? {} : undefined,
 		connectTimeout: options.connectTimeoutMs ?? 5000,
+		// A hung Redis (stopped, overloaded) must fail a command, not leave it waiting forever.
+		commandTimeout: options.commandTimeoutMs ?? 2000,
 		lazyConnect: true,
 		// Fail fast instead of queueing forever while Redis is down: callers must know.
 		enableOfflineQueue: false,
@@ -496,6 +541,47 @@ class RedisStateStore implements StateStore {
 		return this.op('extendLock', async () => {
 			validateTtl('redis', ttlMs);
 			return (await this.client.eval(EXTEND_LOCK_SCRIPT, 1, this.key('lock', resource), token, String(Math.ceil(ttlMs)))) === 1;
+		});
+	}
+
+	// ---- inbox ----
+
+	private inboxKeys(crm: CrmName): string[] {
+		return [this.key('inbox', 'queue', crm), this.key('inbox', 'entries'), this.key('inbox', 'attempts'), this.key('inbox', 'leases')];
+	}
+
+	inboxAdd(entry: { id: string; crm: CrmName; payload: string }): Promise<void> {
+		return this.op('inboxAdd', async () => {
+			validateInboxEntry('redis', entry);
+			const [queue, entries] = this.inboxKeys(entry.crm);
+			await this.client.eval(INBOX_ADD_SCRIPT, 2, queue, entries, entry.id, JSON.stringify({ crm: entry.crm, payload: entry.payload }));
+		});
+	}
+
+	inboxClaim(crm: CrmName, leaseMs: number, limit: number): Promise<InboxEntry[]> {
+		return this.op('inboxClaim', async () => {
+			validateTtl('redis', leaseMs);
+			const keys = this.inboxKeys(crm);
+			const flat = (await this.client.eval(INBOX_CLAIM_SCRIPT, keys.length, ...keys, String(Math.ceil(leaseMs)), String(inboxLimit(limit)))) as Array<string | number>;
+			const claimed: InboxEntry[] = [];
+			for (let i = 0; i < flat.length; i += 4) {
+				const { payload } = JSON.parse(String(flat[i + 1])) as { payload: string };
+				claimed.push({ id: String(flat[i]), crm, payload, attempts: Number(flat[i + 2]), addedAt: Number(flat[i + 3]) });
+			}
+			return claimed;
+		});
+	}
+
+	inboxDelete(id: string): Promise<void> {
+		return this.op('inboxDelete', async () => {
+			// The entry's CRM is not known here: remove the id from every CRM's queue.
+			const multi = this.client.multi();
+			for (const crm of CRM_NAMES) multi.zrem(this.inboxKeys(crm)[0], id);
+			const [, entries, attempts, leases] = this.inboxKeys(CRM_NAMES[0]);
+			multi.hdel(entries, id);
+			multi.hdel(attempts, id);
+			multi.hdel(leases, id);
+			await this.exec(multi);
 		});
 	}
 

@@ -48,6 +48,11 @@ export interface RedisConnectionOptions {
 	tls?: boolean;
 	/** Fail the connection attempt after this long. Default 5000 ms. */
 	connectTimeoutMs?: number;
+	/**
+	 * Fail a command that got no reply within this long (a hung or stopped Redis), so a webhook is
+	 * answered 503 and redelivered instead of hanging. Default 2000 ms.
+	 */
+	commandTimeoutMs?: number;
 }
 
 export interface RedisStateStoreConfig extends StateStoreCommonConfig {
@@ -236,6 +241,18 @@ export interface KvScanOptions {
 	limit?: number;
 }
 
+/** A CRM notification kept in the inbox until its events were handed on (see StateStore.inboxAdd). */
+export interface InboxEntry {
+	id: string;
+	crm: CrmName;
+	/** The notification as JSON text. */
+	payload: string;
+	/** How many times it was claimed (this claim included). */
+	attempts: number;
+	/** When it was added (epoch ms). */
+	addedAt: number;
+}
+
 export interface StateStore {
 	readonly backend: StateBackend;
 	readonly namespace: string;
@@ -317,6 +334,18 @@ export interface StateStore {
 	releaseLock(resource: string, token: string): Promise<boolean>;
 	/** Push the expiry to now + ttlMs if `token` still owns it. */
 	extendLock(resource: string, token: string, ttlMs: number): Promise<boolean>;
+
+	// ---- inbox: notifications a CRM sends only once (Zoho), kept from before they are answered ----
+	/** Durably adds a notification (payload: JSON text) before it is answered. Idempotent by id. */
+	inboxAdd(entry: { id: string; crm: CrmName; payload: string }): Promise<void>;
+	/**
+	 * Claims up to `limit` entries of this CRM that no one has claimed within `leaseMs` (oldest
+	 * first); each claim adds 1 to attempts. Safe across processes: an entry is handed to one
+	 * claimer per lease. An entry claimed but not deleted is handed out again after its lease.
+	 */
+	inboxClaim(crm: CrmName, leaseMs: number, limit: number): Promise<InboxEntry[]>;
+	/** Removes an entry once its events were handed to an execution (or to an error item). */
+	inboxDelete(id: string): Promise<void>;
 
 	// ---- review queue ----
 	enqueueReview(item: NewReviewItem): Promise<ReviewItem>;

@@ -194,6 +194,56 @@ function contract(name: string, openStore: Open): void {
 			await store.close();
 		});
 
+		test('inbox: add is idempotent by id, claim is oldest first per CRM, leased, counts attempts; delete removes', async () => {
+			const store = await open();
+			await store.inboxAdd({ id: 'n1', crm: 'zoho', payload: '{"ids":["1"]}' });
+			await sleep(2);
+			await store.inboxAdd({ id: 'n2', crm: 'zoho', payload: '{"ids":["2"],"name":"Zoë ✓"}' });
+			await store.inboxAdd({ id: 'n1', crm: 'zoho', payload: '{"changed":true}' });
+			await store.inboxAdd({ id: 'h1', crm: 'hubspot', payload: '[]' });
+			const first = await store.inboxClaim('zoho', 60_000, 10);
+			assert.deepEqual(first.map((e) => [e.id, e.crm, e.payload, e.attempts]), [
+				['n1', 'zoho', '{"ids":["1"]}', 1],
+				['n2', 'zoho', '{"ids":["2"],"name":"Zoë ✓"}', 1],
+			]);
+			assert.ok(first[0].addedAt <= first[1].addedAt && Math.abs(first[0].addedAt - Date.now()) < 60_000, 'addedAt is epoch ms');
+			assert.deepEqual(await store.inboxClaim('zoho', 60_000, 10), [], 'leased: not handed out again');
+			await store.inboxDelete('n1');
+			await store.inboxDelete('n1');
+			assert.deepEqual((await store.inboxClaim('hubspot', 60_000, 10)).map((e) => e.id), ['h1'], 'CRMs are separate');
+
+			// An entry claimed and not deleted (the process died) is handed out again after its lease.
+			await store.inboxAdd({ id: 'n3', crm: 'zoho', payload: '{}' });
+			assert.deepEqual((await store.inboxClaim('zoho', 50, 1)).map((e) => e.id), ['n3']);
+			await sleep(80);
+			const again = await store.inboxClaim('zoho', 60_000, 10);
+			assert.deepEqual(again.map((e) => [e.id, e.attempts]), [['n3', 2]]);
+			await assert.rejects(store.inboxAdd({ id: '', crm: 'zoho', payload: '{}' }), (e: unknown) => e instanceof StateStoreError && e.code === 'invalid-argument');
+			await assert.rejects(store.inboxClaim('zoho', 0, 1), (e: unknown) => e instanceof StateStoreError && e.code === 'invalid-argument');
+			// Kept across a restart (a new store on the same storage), and removed by clearNamespace.
+			const reopened = await open({ namespace: store.namespace });
+			await store.close();
+			await sleep(5);
+			await reopened.inboxAdd({ id: 'n4', crm: 'zoho', payload: '{}' });
+			assert.deepEqual((await reopened.inboxClaim('zoho', 30, 10)).map((e) => e.id), ['n4']);
+			await reopened.clearNamespace();
+			await sleep(50);
+			assert.deepEqual(await reopened.inboxClaim('zoho', 30, 10), []);
+			await reopened.close();
+		});
+
+		test('inbox: concurrent claimers never get the same entry within a lease', async () => {
+			const store = await open();
+			const claimers = await Promise.all([open({ namespace: store.namespace }), open({ namespace: store.namespace }), open({ namespace: store.namespace })]);
+			for (let i = 0; i < 60; i++) await store.inboxAdd({ id: `e${String(i).padStart(2, '0')}`, crm: 'zoho', payload: `{"i":${i}}` });
+			const rounds = await Promise.all(claimers.flatMap((c) => Array.from({ length: 5 }, () => c.inboxClaim('zoho', 60_000, 5))));
+			const ids = rounds.flat().map((e) => e.id);
+			assert.equal(ids.length, 60, 'all 60 handed out by 15 claims of 5');
+			assert.equal(new Set(ids).size, 60, 'no entry handed out twice');
+			assert.ok(rounds.flat().every((e) => e.attempts === 1));
+			await Promise.all([store, ...claimers].map((s) => s.close()));
+		});
+
 		test('review queue: enqueue, list in order with paging, resolve once, remove', async () => {
 			const store = await open();
 			const items = [];

@@ -100,6 +100,41 @@ describe('redis state store failures', () => {
 		}
 	});
 
+	test('a hung Redis (SIGSTOP): operations reject with StateStoreError within ~3 s, and work again after SIGCONT', async () => {
+		const server = await startRedisServer();
+		const store = await openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port: server.port }, namespace: 'n' });
+		const pid = server.process.pid!;
+		try {
+			assert.equal(await store.claimIdempotencyKey('evt-1', 60_000), true);
+			process.kill(pid, 'SIGSTOP');
+			// A plain command, a MULTI and a Lua script: none may wait for the stopped server.
+			const operations = [
+				store.claimIdempotencyKey('evt-2', 60_000),
+				store.putSnapshot({ entity: 'contact', unifiedId: 'u', record: {}, fieldModifiedAt: {}, syncedAt: '' }),
+				store.inboxAdd({ id: 'n1', crm: 'zoho', payload: '{}' }),
+			];
+			const started = Date.now();
+			const settled = await Promise.race([
+				Promise.allSettled(operations),
+				new Promise<'still pending'>((resolve) => setTimeout(() => resolve('still pending'), 5000).unref()),
+			]);
+			const elapsed = Date.now() - started;
+			assert.notEqual(settled, 'still pending', 'operations still pending 5 s after Redis stopped');
+			for (const result of settled as PromiseSettledResult<unknown>[]) {
+				assert.equal(result.status, 'rejected');
+				isUnavailable((result as PromiseRejectedResult).reason);
+				assert.match(String((result as PromiseRejectedResult).reason.message), /timed out/);
+			}
+			assert.ok(elapsed < 3000, `rejected after ${elapsed} ms`);
+			process.kill(pid, 'SIGCONT');
+			assert.equal(await store.claimIdempotencyKey('evt-3', 60_000), true, 'the same store works again');
+		} finally {
+			process.kill(pid, 'SIGCONT');
+			await store.close();
+			await server.stop();
+		}
+	});
+
 	test('wrong password: a clear error', async () => {
 		const server = await startRedisServer();
 		try {
