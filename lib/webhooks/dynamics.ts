@@ -3,7 +3,22 @@
 // (WebhookKey auth).
 
 import type { EntityType, SyncOperation } from '../model';
-import { activeSecrets, badRequest, header, idString, isObject, isoFromString, jsonBody, matchesAny, queryParam, unauthorized } from './common';
+import {
+	activeSecrets,
+	badRequest,
+	header,
+	idString,
+	isObject,
+	isoFromEpochMs,
+	isoFromString,
+	jsonBody,
+	lookup,
+	matchesAny,
+	parseEach,
+	queryParam,
+	quote,
+	unauthorized,
+} from './common';
 import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
 
 /** HttpHeader auth: the key goes in this header. */
@@ -47,7 +62,7 @@ const WCF_DATE = /^\/Date\((-?\d+)([+-]\d{4})?\)\/$/;
 /** `/Date(1506384247000-0700)/` → ISO. The number is UTC ms; the offset is display only. */
 export function wcfDate(value: unknown): string | undefined {
 	const match = typeof value === 'string' ? WCF_DATE.exec(value) : null;
-	return match ? new Date(Number(match[1])).toISOString() : undefined;
+	return match ? isoFromEpochMs(Number(match[1])) : undefined;
 }
 
 /** Data contract values → plain JSON: dates, lookups, option sets, money. */
@@ -84,18 +99,13 @@ const guid = (value: unknown) => {
 	return id && id !== EMPTY_GUID ? id.toLowerCase() : undefined;
 };
 
-export function parse(request: WebhookRequest): ParsedWebhook {
-	const context = jsonBody(request);
-	if (!isObject(context) || typeof context.MessageName !== 'string') {
-		throw badRequest('not a RemoteExecutionContext: no MessageName');
-	}
-	const message = context.MessageName;
-	const entityName = String(context.PrimaryEntityName ?? '');
-	const entity = ENTITY[entityName];
-	const operation = MESSAGE_OPERATION[message];
-	const skip = (reason: string): ParsedWebhook => ({ events: [], skipped: [{ index: 0, reason }] });
-	if (!entity) return skip(`unsupported PrimaryEntityName ${JSON.stringify(entityName)}`);
-	if (!operation) return skip(`unsupported MessageName ${JSON.stringify(message)}`);
+/** One change per request: a change that cannot be read is skipped (index 0), not refused. */
+function toEvent(context: Record<string, unknown>): CapturedEvent | string {
+	const message = context.MessageName as string;
+	const entity = lookup(ENTITY, context.PrimaryEntityName);
+	const operation = lookup(MESSAGE_OPERATION, message);
+	if (!entity) return `unsupported PrimaryEntityName ${quote(context.PrimaryEntityName ?? '')}`;
+	if (!operation) return `unsupported MessageName ${quote(message)}`;
 
 	const inputs = keyValues(context.InputParameters);
 	const target = inputs.Target;
@@ -108,15 +118,15 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 		mergedIds = subordinate ? [subordinate] : [];
 	}
 	if (operation === 'create' && !recordId) recordId = guid(keyValues(context.OutputParameters).id);
-	if (!recordId) return skip('missing PrimaryEntityId');
+	if (!recordId) return 'missing PrimaryEntityId';
 
-	const occurredAt = wcfDate(context.OperationCreatedOn) ?? (changed.modifiedon as string | undefined) ?? isoFromString(context.OperationCreatedOn);
-	if (!occurredAt) return skip('missing or invalid OperationCreatedOn');
+	const occurredAt = wcfDate(context.OperationCreatedOn) ?? isoFromString(changed.modifiedon) ?? isoFromString(context.OperationCreatedOn);
+	if (!occurredAt) return 'missing or invalid OperationCreatedOn';
 
 	const event: CapturedEvent = {
 		eventId:
 			guid(context.OperationId) ??
-			`${guid(context.CorrelationId) ?? ''}:${message}:${recordId}:${String(context.Depth ?? '')}`,
+			`${guid(context.CorrelationId) ?? ''}:${message}:${recordId}:${idString(context.Depth) ?? ''}`,
 		source: 'dynamics',
 		entity,
 		operation,
@@ -133,7 +143,15 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	}
 	const initiator = guid(context.InitiatingUserId);
 	if (initiator) event.origin = { actorId: initiator };
-	return { events: [event], skipped: [] };
+	return event;
+}
+
+export function parse(request: WebhookRequest): ParsedWebhook {
+	const context = jsonBody(request);
+	if (!isObject(context) || typeof context.MessageName !== 'string') {
+		throw badRequest('not a RemoteExecutionContext: no MessageName');
+	}
+	return parseEach([context], (item) => toEvent(item as Record<string, unknown>));
 }
 
 export const dynamics: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };

@@ -1,4 +1,5 @@
-// HubSpot webhooks: v3 / v2 / v1 signatures, batched JSON arrays of events.
+// HubSpot webhooks: v3 signatures (v1/v2 only for legacy apps, when enabled), batched JSON
+// arrays of events.
 
 import { createHash, createHmac } from 'node:crypto';
 
@@ -11,10 +12,13 @@ import {
 	isObject,
 	isoFromMs,
 	jsonBody,
+	lookup,
 	matchesAny,
+	parseEach,
+	quote,
 	unauthorized,
 } from './common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, SkippedEvent, VerifyConfig, WebhookRequest } from './types';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
 
 /** v3 timestamps older (or further in the future) than this are refused. */
 export const HUBSPOT_MAX_TIMESTAMP_SKEW_MS = 5 * 60 * 1000;
@@ -75,6 +79,14 @@ export function verify(request: WebhookRequest, config: VerifyConfig): void {
 		return;
 	}
 	const signature = header(request, 'x-hubspot-signature');
+	// v1/v2 sign no timestamp: a captured request (with its v3 headers stripped) would stay valid forever.
+	if (!config.hubspotLegacySignatures) {
+		throw unauthorized(
+			signature === undefined
+				? 'missing X-HubSpot-Signature-v3 header'
+				: 'v1/v2 signatures (X-HubSpot-Signature) are refused: they have no replay protection; enable "Legacy App (v1/v2 Signatures)" (hubspotLegacySignatures) only for an app that cannot send v3',
+		);
+	}
 	if (signature === undefined) throw unauthorized('missing X-HubSpot-Signature-v3 or X-HubSpot-Signature header');
 	const version = (header(request, 'x-hubspot-signature-version') ?? 'v1').toLowerCase();
 	const sha256hex = (secret: string, ...parts: (string | Buffer)[]) => {
@@ -122,10 +134,10 @@ const ACTION_OPERATION: Record<string, SyncOperation> = {
 const LINKED_OBJECT: Record<string, string> = { CONTACT: 'contacts', DEAL: 'deals', COMPANY: 'companies' };
 
 function engagementLink(raw: Record<string, unknown>): Record<string, unknown> {
-	const to = typeof raw.associationType === 'string' ? LINKED_OBJECT[raw.associationType.split('_TO_')[1] ?? ''] : undefined;
+	const to = typeof raw.associationType === 'string' ? lookup(LINKED_OBJECT, raw.associationType.split('_TO_')[1]) : undefined;
 	const id = idString(raw.toObjectId);
 	if (!to || !id || raw.associationRemoved === true) return {};
-	return { associations: { [to]: { results: [{ id, type: String(raw.associationType).toLowerCase() }] } } };
+	return { associations: { [to]: { results: [{ id, type: (raw.associationType as string).toLowerCase() }] } } };
 }
 
 function toEvent(raw: unknown): CapturedEvent | string {
@@ -135,15 +147,12 @@ function toEvent(raw: unknown): CapturedEvent | string {
 	const dot = type.lastIndexOf('.');
 	const prefix = type.slice(0, dot);
 	const action = type.slice(dot + 1);
-	const entity =
-		prefix === 'object' ? OBJECT_TYPE_ENTITY[String(raw.objectTypeId ?? '')] : PREFIX_ENTITY[prefix];
+	const entity = prefix === 'object' ? lookup(OBJECT_TYPE_ENTITY, raw.objectTypeId) : lookup(PREFIX_ENTITY, prefix);
 	if (!entity) {
-		return prefix === 'object'
-			? `unsupported objectTypeId ${JSON.stringify(raw.objectTypeId)}`
-			: `unsupported subscriptionType ${JSON.stringify(type)}`;
+		return prefix === 'object' ? `unsupported objectTypeId ${quote(raw.objectTypeId)}` : `unsupported subscriptionType ${quote(type)}`;
 	}
-	const operation = ACTION_OPERATION[action];
-	if (!operation) return `unsupported subscriptionType ${JSON.stringify(type)}`;
+	const operation = lookup(ACTION_OPERATION, action);
+	if (!operation) return `unsupported subscriptionType ${quote(type)}`;
 	const eventId = idString(raw.eventId);
 	if (!eventId) return 'missing eventId';
 	const occurredAt = isoFromMs(raw.occurredAt);
@@ -190,14 +199,7 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	const list = Array.isArray(body) ? body : isObject(body) ? [body] : undefined;
 	if (!list) throw badRequest('HubSpot payload must be a JSON array of events');
 	if (list.length === 0) throw badRequest('HubSpot payload holds no events');
-	const events: CapturedEvent[] = [];
-	const skipped: SkippedEvent[] = [];
-	list.forEach((raw, index) => {
-		const result = toEvent(raw);
-		if (typeof result === 'string') skipped.push({ index, reason: result });
-		else events.push(result);
-	});
-	return { events, skipped };
+	return parseEach(list, toEvent);
 }
 
 export const hubspot: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };

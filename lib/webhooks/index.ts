@@ -2,7 +2,7 @@
 // Never throws: every failure becomes a 4xx outcome with a reason (never a 5xx for bad input).
 
 import type { CrmName, EntityType } from '../model';
-import { WebhookRejection, mediaType } from './common';
+import { WebhookRejection, configuredSecrets, ipAllowList, mediaType, quote } from './common';
 import { dynamics } from './dynamics';
 import { hubspot } from './hubspot';
 import { pipedrive } from './pipedrive';
@@ -24,12 +24,35 @@ export const WEBHOOK_MODULES: Record<CrmName, CrmWebhookModule> = { hubspot, pip
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export interface HandleOptions extends VerifyConfig {
-	/** Larger bodies get 413. Default DEFAULT_MAX_BODY_BYTES. */
+	/** Larger bodies get 413. Default (also for anything but a finite positive number) DEFAULT_MAX_BODY_BYTES. */
 	maxBodyBytes?: number;
 	/** Keep only events of these entities (default: all). Others are counted as ignored. */
 	entities?: EntityType[];
 	/** When the request arrived (default now); used where a CRM sends no change time. */
 	receivedAt?: Date;
+}
+
+/** What to set so that a CRM's deliveries can be accepted (the secret every request is checked with). */
+const SECRET_TO_SET: Record<CrmName, string> = {
+	hubspot: "Set the Client Secret: HubSpot requests are checked with the app's client secret (X-HubSpot-Signature-v3).",
+	pipedrive: "Set the Basic Auth Password: Pipedrive requests must carry the webhook's HTTP Basic auth user and password.",
+	salesforce:
+		'Set the Secret: Salesforce deliveries must carry it as ?key=… in the Outbound Message URL or sign the JSON body (X-Sfdc-Signature). Organization IDs and Allowed IPs are extra checks, not a replacement.',
+	zoho: 'Set the Token: Zoho notifications must carry the token of the notification channel.',
+	dynamics: 'Set the Key: Dynamics requests must carry the webhook key (?code= or the x-crm-sync-key header).',
+};
+
+/**
+ * Why this configuration would refuse every request (or cannot be used), or undefined when it
+ * can accept deliveries. For refusing to activate a trigger with a clear message.
+ */
+export function activationProblem(crm: CrmName, config: VerifyConfig): string | undefined {
+	if (configuredSecrets(config).length === 0) return SECRET_TO_SET[crm];
+	if (crm === 'salesforce') {
+		const list = ipAllowList((config.allowedIps ?? []).filter((e) => e.trim() !== ''));
+		if ('invalid' in list) return `Allowed IPs: ${quote(list.invalid)} is not an IP address or CIDR range (e.g. 13.108.0.0/14).`;
+	}
+	return undefined;
 }
 
 function jsonReply(status: number, body: unknown, headers?: Record<string, string>): WebhookReply {
@@ -43,7 +66,9 @@ function rejected(crm: CrmName, status: number, reason: string, headers?: Record
 export function handleWebhook(crm: CrmName, request: WebhookRequest, options: HandleOptions): WebhookOutcome {
 	const module = WEBHOOK_MODULES[crm];
 	if (request.method.toUpperCase() !== 'POST') return rejected(crm, 405, `method ${request.method} not allowed; use POST`, { Allow: 'POST' });
-	const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+	// NaN or a non-number compares false with every length: the limit would silently be off.
+	const limit = options.maxBodyBytes;
+	const max = typeof limit === 'number' && Number.isFinite(limit) && limit > 0 ? limit : DEFAULT_MAX_BODY_BYTES;
 	if (request.rawBody.length > max) return rejected(crm, 413, `body of ${request.rawBody.length} bytes exceeds the limit of ${max} bytes`);
 	if (request.rawBody.length === 0) return rejected(crm, 400, 'empty body');
 	const type = mediaType(request);

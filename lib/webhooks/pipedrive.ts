@@ -8,9 +8,13 @@ import {
 	header,
 	idString,
 	isObject,
+	isoFromEpochMs,
 	isoFromString,
 	jsonBody,
+	lookup,
 	matchesAny,
+	parseEach,
+	quote,
 	shortHash,
 	unauthorized,
 } from './common';
@@ -52,8 +56,7 @@ const ACTION_OPERATION: Record<string, SyncOperation> = {
 function pipedriveTime(value: unknown): string | undefined {
 	const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
 	if (typeof n === 'number' && Number.isFinite(n) && n > 0) {
-		const ms = n < 1e11 ? n * 1000 : n < 1e14 ? n : n / 1000;
-		return new Date(ms).toISOString();
+		return isoFromEpochMs(n < 1e11 ? n * 1000 : n < 1e14 ? n : n / 1000);
 	}
 	return isoFromString(value);
 }
@@ -74,18 +77,16 @@ function changedKeys(previous: Record<string, unknown>): string[] {
 	return keys;
 }
 
-export function parse(request: WebhookRequest): ParsedWebhook {
-	const body = jsonBody(request);
-	if (!isObject(body) || !isObject(body.meta)) throw badRequest('Pipedrive payload must be an object with a meta object');
-	const meta = body.meta;
+/** One change per request: a change that cannot be read is skipped (index 0), not refused. */
+function toEvent(body: Record<string, unknown>): CapturedEvent | string {
+	const meta = body.meta as Record<string, unknown>;
 	const isV1 = body.v === 1 || meta.v === 1 || typeof meta.object === 'string';
-	const objectName = String((isV1 ? meta.object : meta.entity) ?? '');
-	const action = String(meta.action ?? '');
-	const entity = OBJECT_ENTITY[objectName];
-	let operation = ACTION_OPERATION[action];
-	const skip = (reason: string): ParsedWebhook => ({ events: [], skipped: [{ index: 0, reason }] });
-	if (!entity) return skip(`unsupported Pipedrive object ${JSON.stringify(objectName)}`);
-	if (!operation) return skip(`unsupported Pipedrive action ${JSON.stringify(action)}`);
+	const objectName = isV1 ? meta.object : meta.entity;
+	const action = meta.action;
+	const entity = lookup(OBJECT_ENTITY, objectName);
+	let operation = lookup(ACTION_OPERATION, action);
+	if (!entity) return `unsupported Pipedrive object ${quote(objectName ?? '')}`;
+	if (!operation) return `unsupported Pipedrive action ${quote(action ?? '')}`;
 
 	const current = isObject(isV1 ? body.current : body.data) ? ((isV1 ? body.current : body.data) as Record<string, unknown>) : undefined;
 	const previous = isObject(body.previous) ? body.previous : undefined;
@@ -103,16 +104,16 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 		mergedIds = [...new Set([idString(previous?.id), recordId].filter((id): id is string => !!id && id !== survivor))];
 		recordId = survivor;
 	}
-	if (!recordId) return skip('missing record id (meta.entity_id / meta.id)');
+	if (!recordId) return 'missing record id (meta.entity_id / meta.id)';
 
 	const stamp = isV1 ? (meta.timestamp_micro ?? meta.timestamp) : meta.timestamp;
 	const occurredAt = pipedriveTime(stamp);
-	if (!occurredAt) return skip('missing or invalid meta.timestamp');
+	if (!occurredAt) return 'missing or invalid meta.timestamp';
 
 	const event: CapturedEvent = {
 		// Stable across redeliveries (attempt/retry differ, the change does not); the content hash
 		// keeps two changes of one record within the same second apart.
-		eventId: `${objectName}:${recordId}:${action}:${String(stamp)}:${shortHash({ current, previous })}`,
+		eventId: `${objectName as string}:${recordId}:${action as string}:${idString(stamp) ?? ''}:${shortHash({ current, previous })}`,
 		source: 'pipedrive',
 		entity,
 		operation,
@@ -130,7 +131,13 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	if (typeof source === 'string' || actor) {
 		event.origin = { ...(typeof source === 'string' ? { source } : {}), ...(actor ? { actorId: actor } : {}) };
 	}
-	return { events: [event], skipped: [] };
+	return event;
+}
+
+export function parse(request: WebhookRequest): ParsedWebhook {
+	const body = jsonBody(request);
+	if (!isObject(body) || !isObject(body.meta)) throw badRequest('Pipedrive payload must be an object with a meta object');
+	return parseEach([body], (item) => toEvent(item as Record<string, unknown>));
 }
 
 export const pipedrive: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };

@@ -1,6 +1,7 @@
-// Salesforce: Outbound Messages (SOAP, no signature: OrganizationId allow-list and/or a URL key)
-// and a JSON form carrying Change Data Capture events (CDC relay or Flow callout), signed with
-// an HMAC of the raw body.
+// Salesforce: Outbound Messages (SOAP, no signature: a URL key, plus an optional OrganizationId
+// allow-list) and a JSON form carrying Change Data Capture events (CDC relay or Flow callout),
+// signed with an HMAC of the raw body. Every delivery needs the secret; an optional IP allow-list
+// is checked on top.
 
 import { createHmac } from 'node:crypto';
 
@@ -8,30 +9,27 @@ import { XMLParser } from 'fast-xml-parser';
 
 import type { EntityType, SyncOperation } from '../model';
 import {
+	activeSecrets,
 	badRequest,
 	cachedBody,
+	checkAllowedIp,
 	header,
 	idString,
 	isObject,
 	isoFromMs,
 	isoFromString,
 	jsonBody,
+	lookup,
 	matchesAny,
 	mediaType,
+	parseEach,
 	queryParam,
+	quote,
 	safeEqual,
 	shortHash,
 	unauthorized,
 } from './common';
-import type {
-	CapturedEvent,
-	CrmWebhookModule,
-	ParsedWebhook,
-	SkippedEvent,
-	VerifyConfig,
-	WebhookReply,
-	WebhookRequest,
-} from './types';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookReply, WebhookRequest } from './types';
 
 /** JSON form: base64(HMAC-SHA256(secret, raw body)) in this header. */
 export const SALESFORCE_SIGNATURE_HEADER = 'x-sfdc-signature';
@@ -105,17 +103,12 @@ function xmlValue(node: unknown): unknown {
 /** OrganizationIds are 15 (case-sensitive) or 18 characters; the first 15 identify the org. */
 const orgKey = (id: string) => id.trim().slice(0, 15);
 
-function verifyOutboundMessage(request: WebhookRequest, config: VerifyConfig): void {
+/** The URL key is the proof of origin; org ids are not secret, so their allow-list only narrows. */
+function verifyOutboundMessage(request: WebhookRequest, secrets: string[], config: VerifyConfig): void {
+	const key = queryParam(request, SALESFORCE_OM_KEY_PARAM);
+	if (key === undefined) throw unauthorized(`missing ?${SALESFORCE_OM_KEY_PARAM}= in the Outbound Message URL`);
+	if (!matchesAny(key, secrets, (secret) => secret)) throw unauthorized(`invalid ?${SALESFORCE_OM_KEY_PARAM}=`);
 	const orgIds = (config.salesforceOrganizationIds ?? []).map(orgKey).filter((id) => id !== '');
-	const secrets = config.secrets.filter((s) => s !== '');
-	if (orgIds.length === 0 && secrets.length === 0) {
-		throw unauthorized('no OrganizationId allow-list or URL key is configured for Outbound Messages');
-	}
-	if (secrets.length > 0) {
-		const key = queryParam(request, SALESFORCE_OM_KEY_PARAM);
-		if (key === undefined) throw unauthorized(`missing ?${SALESFORCE_OM_KEY_PARAM}= in the Outbound Message URL`);
-		if (!matchesAny(key, secrets, (secret) => secret)) throw unauthorized(`invalid ?${SALESFORCE_OM_KEY_PARAM}=`);
-	}
 	if (orgIds.length > 0) {
 		const org = idString(xmlValue(outboundMessage(request).OrganizationId));
 		if (!org) throw badRequest('Outbound Message has no OrganizationId');
@@ -126,29 +119,18 @@ function verifyOutboundMessage(request: WebhookRequest, config: VerifyConfig): v
 }
 
 function parseOutboundMessage(request: WebhookRequest, receivedAt: Date): ParsedWebhook {
-	const notifications = outboundMessage(request);
-	const events: CapturedEvent[] = [];
-	const skipped: SkippedEvent[] = [];
-	const list = asList(notifications.Notification);
+	const list = asList(outboundMessage(request).Notification);
 	if (list.length === 0) throw badRequest('Outbound Message holds no Notification');
-	list.forEach((notification, index) => {
-		if (!isObject(notification) || !isObject(notification.sObject)) {
-			skipped.push({ index, reason: 'Notification has no sObject' });
-			return;
-		}
-		const type = String(notification.sObject['@_type'] ?? '').replace(/^.*:/, '');
-		const entity = SOBJECT_ENTITY[type];
-		if (!entity) {
-			skipped.push({ index, reason: `unsupported sObject type ${JSON.stringify(type)}` });
-			return;
-		}
+	return parseEach(list, (notification) => {
+		if (!isObject(notification) || !isObject(notification.sObject)) return 'Notification has no sObject';
+		const xsiType = notification.sObject['@_type'];
+		const type = typeof xsiType === 'string' ? xsiType.replace(/^.*:/, '') : '';
+		const entity = lookup(SOBJECT_ENTITY, type);
+		if (!entity) return `unsupported sObject type ${quote(type)}`;
 		const record = xmlValue(notification.sObject) as Record<string, unknown>;
 		const recordId = idString(record.Id);
 		const eventId = idString(xmlValue(notification.Id));
-		if (!recordId || !eventId) {
-			skipped.push({ index, reason: 'Notification without Id or sObject Id' });
-			return;
-		}
+		if (!recordId || !eventId) return 'Notification without Id or sObject Id';
 		// Outbound Messages do not say create or update; equal stamps mean a new record.
 		const created = typeof record.CreatedDate === 'string' && record.CreatedDate === record.LastModifiedDate;
 		const event: CapturedEvent = {
@@ -164,16 +146,13 @@ function parseOutboundMessage(request: WebhookRequest, receivedAt: Date): Parsed
 		};
 		const actor = idString(record.LastModifiedById);
 		if (actor) event.origin = { actorId: actor };
-		events.push(event);
+		return event;
 	});
-	return { events, skipped };
 }
 
 // ---------------------------------------------------------------- JSON: CDC events
 
-function verifySignedJson(request: WebhookRequest, config: VerifyConfig): void {
-	const secrets = config.secrets.filter((s) => s !== '');
-	if (secrets.length === 0) throw unauthorized('no secret is configured for this endpoint');
+function verifySignedJson(request: WebhookRequest, secrets: string[]): void {
 	const signature = header(request, SALESFORCE_SIGNATURE_HEADER);
 	if (!signature) throw unauthorized('missing X-Sfdc-Signature header');
 	const ok = matchesAny(signature.trim(), secrets, (secret) => createHmac('sha256', secret).update(request.rawBody).digest('base64'));
@@ -228,13 +207,12 @@ function toChangeEvents(item: unknown): CapturedEvent[] | string {
 	if (!found) return 'not a change event: no ChangeEventHeader';
 	const head = found.payload.ChangeEventHeader as Record<string, unknown>;
 	if (!isObject(head)) return 'not a change event: no ChangeEventHeader';
-	const type = String(head.entityName ?? '');
-	const entity = SOBJECT_ENTITY[type];
-	if (!entity) return `unsupported entityName ${JSON.stringify(type)}`;
-	const changeType = String(head.changeType ?? '');
+	const entity = lookup(SOBJECT_ENTITY, head.entityName);
+	if (!entity) return `unsupported entityName ${quote(head.entityName ?? '')}`;
+	const changeType = head.changeType;
 	if (changeType === 'GAP_OVERFLOW') return 'GAP_OVERFLOW: too many changes to report; re-read the entity by polling';
-	const operation = CHANGE_OPERATION[changeType];
-	if (!operation) return `unsupported changeType ${JSON.stringify(changeType)}`;
+	const operation = lookup(CHANGE_OPERATION, changeType);
+	if (!operation) return `unsupported changeType ${quote(changeType ?? '')}`;
 	const recordIds = asList(head.recordIds).map(idString).filter((id): id is string => id !== undefined);
 	if (recordIds.length === 0) return 'ChangeEventHeader has no recordIds';
 	const occurredAt = isoFromMs(head.commitTimestamp);
@@ -243,11 +221,11 @@ function toChangeEvents(item: unknown): CapturedEvent[] | string {
 	const transactionKey = idString(head.transactionKey);
 	const baseId =
 		transactionKey !== undefined
-			? `${transactionKey}:${String(head.sequenceNumber ?? '')}`
+			? `${transactionKey}:${idString(head.sequenceNumber) ?? ''}`
 			: found.replayId !== undefined
 				? `replay:${found.replayId}`
 				: `hash:${shortHash(found.payload)}`;
-	const isGap = changeType.startsWith('GAP_');
+	const isGap = (changeType as string).startsWith('GAP_');
 	const record = isGap || operation === 'delete' ? undefined : flattenFields(found.payload);
 	const changed = asList(head.changedFields).filter((f): f is string => typeof f === 'string');
 	const changedFields =
@@ -282,21 +260,16 @@ function parseSignedJson(request: WebhookRequest): ParsedWebhook {
 	const list = Array.isArray(body) ? body : isObject(body) && Array.isArray(body.events) ? body.events : isObject(body) ? [body] : undefined;
 	if (!list) throw badRequest('Salesforce JSON payload must be a change event, an array of them, or {events: [...]}');
 	if (list.length === 0) throw badRequest('Salesforce JSON payload holds no events');
-	const events: CapturedEvent[] = [];
-	const skipped: SkippedEvent[] = [];
-	list.forEach((item, index) => {
-		const result = toChangeEvents(item);
-		if (typeof result === 'string') skipped.push({ index, reason: result });
-		else events.push(...result);
-	});
-	return { events, skipped };
+	return parseEach(list, toChangeEvents);
 }
 
 // ---------------------------------------------------------------- module
 
 export function verify(request: WebhookRequest, config: VerifyConfig): void {
-	if (isOutboundMessage(request)) verifyOutboundMessage(request, config);
-	else verifySignedJson(request, config);
+	const secrets = activeSecrets(config);
+	checkAllowedIp(request, config.allowedIps);
+	if (isOutboundMessage(request)) verifyOutboundMessage(request, secrets, config);
+	else verifySignedJson(request, secrets);
 }
 
 export function parse(request: WebhookRequest, receivedAt: Date = new Date()): ParsedWebhook {

@@ -17,6 +17,8 @@ export interface WebhookRequest {
 	 * rebuilt from the Host / X-Forwarded-* headers.
 	 */
 	publicUrls?: string[];
+	/** The sender's IP address, for Salesforce's optional IP allow-list (e.g. `13.110.1.1`, `::ffff:13.110.1.1`). */
+	remoteAddress?: string;
 }
 
 /** What a request is checked against. */
@@ -28,8 +30,21 @@ export interface VerifyConfig {
 	 * Message); Zoho the watch `token`; Dynamics the webhook key.
 	 */
 	secrets: string[];
-	/** Salesforce Outbound Messages: accepted OrganizationIds (15 or 18 characters). */
+	/**
+	 * Salesforce Outbound Messages: accepted OrganizationIds (15 or 18 characters). An extra
+	 * check on top of the secret: org ids are not secret.
+	 */
 	salesforceOrganizationIds?: string[];
+	/**
+	 * Salesforce: accepted sender addresses, IPs or CIDR ranges (`13.108.0.0/14`). An extra check
+	 * on top of the secret; empty = no IP check.
+	 */
+	allowedIps?: string[];
+	/**
+	 * HubSpot: also accept v1/v2 signatures (X-HubSpot-Signature). They carry no timestamp, so a
+	 * captured request stays valid forever: only for legacy apps that cannot send v3. Default false.
+	 */
+	hubspotLegacySignatures?: boolean;
 	/** Clock in ms, for tests. Default Date.now. */
 	now?: () => number;
 }

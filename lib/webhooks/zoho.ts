@@ -2,8 +2,20 @@
 // in the body and checked against the secrets.
 
 import type { EntityType, SyncOperation } from '../model';
-import { activeSecrets, badRequest, idString, isObject, isoFromMs, jsonBody, matchesAny, unauthorized } from './common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, SkippedEvent, VerifyConfig, WebhookRequest } from './types';
+import {
+	activeSecrets,
+	badRequest,
+	idString,
+	isObject,
+	isoFromMs,
+	jsonBody,
+	lookup,
+	matchesAny,
+	parseEach,
+	quote,
+	unauthorized,
+} from './common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
 
 export const contentTypes = ['application/json'] as const;
 
@@ -56,31 +68,27 @@ function affectedValues(value: unknown): Map<string, Record<string, unknown>> {
 
 export function parse(request: WebhookRequest): ParsedWebhook {
 	const notification = body(request);
-	const moduleName = String(notification.module ?? '');
-	const entity = MODULE_ENTITY[moduleName];
-	const operation = OPERATION[String(notification.operation ?? '')];
+	const moduleName = notification.module;
+	const entity = lookup(MODULE_ENTITY, moduleName);
+	const operation = lookup(OPERATION, notification.operation);
 	const ids = Array.isArray(notification.ids) ? notification.ids : undefined;
 	if (!ids) throw badRequest('Zoho notification has no ids array');
+	// The notification-level fields hold for every id: when one is unusable, each id is reported.
 	const skipAll = (reason: string): ParsedWebhook => ({ events: [], skipped: ids.map((_, index) => ({ index, reason })) });
-	if (!entity) return skipAll(`unsupported Zoho module ${JSON.stringify(moduleName)}`);
-	if (!operation) return skipAll(`unsupported Zoho operation ${JSON.stringify(notification.operation)}`);
+	if (!entity) return skipAll(`unsupported Zoho module ${quote(moduleName ?? '')}`);
+	if (!operation) return skipAll(`unsupported Zoho operation ${quote(notification.operation)}`);
 	const occurredAt = isoFromMs(notification.server_time);
 	if (!occurredAt) return skipAll('missing or invalid server_time');
 
 	const fields = affectedFields(notification.affected_fields);
 	const values = affectedValues(notification.affected_values);
 	const channel = idString(notification.channel_id) ?? '';
-	const events: CapturedEvent[] = [];
-	const skipped: SkippedEvent[] = [];
-	ids.forEach((rawId, index) => {
+	return parseEach(ids, (rawId) => {
 		const recordId = idString(rawId);
-		if (!recordId) {
-			skipped.push({ index, reason: 'record id is not a string or number' });
-			return;
-		}
+		if (!recordId) return 'record id is not a string or number';
 		const event: CapturedEvent = {
 			// A redelivered notification repeats channel, time and ids.
-			eventId: `${channel}:${moduleName}:${recordId}:${String(notification.operation)}:${String(notification.server_time)}`,
+			eventId: `${channel}:${moduleName as string}:${recordId}:${notification.operation as string}:${idString(notification.server_time) ?? ''}`,
 			source: 'zoho',
 			entity,
 			operation,
@@ -92,9 +100,8 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 		if (operation === 'update' && changed) event.changedFields = changed;
 		const record = values.get(recordId);
 		if (record && operation !== 'delete') event.record = record;
-		events.push(event);
+		return event;
 	});
-	return { events, skipped };
 }
 
 export const zoho: CrmWebhookModule = { contentTypes, redelivers: false, verify, parse };

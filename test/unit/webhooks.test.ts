@@ -14,6 +14,7 @@ import {
 	DEFAULT_MAX_BODY_BYTES,
 	OUTBOUND_MESSAGE_ACK,
 	acceptEvents,
+	activationProblem,
 	handleWebhook,
 	isOwnChange,
 	type CapturedEvent,
@@ -168,19 +169,21 @@ describe('HubSpot', () => {
 		accepted(handle('hubspot', behindProxy));
 	});
 
-	test('v1 and v2 signatures (sha256 hex), both secrets; wrong ones are 401', () => {
+	test('legacy apps: v1 and v2 signatures (sha256 hex), both secrets, only with hubspotLegacySignatures; wrong ones are 401', () => {
 		const uri = `https://${HS_HOST}${HS_PATH}`;
+		const legacy = { hubspotLegacySignatures: true };
 		for (const secret of [CURRENT, PREVIOUS]) {
 			const v1 = createHash('sha256').update(secret + body).digest('hex');
 			assert.equal(v1, Signature.getSignature('POST', 'v1', { signature: '', clientSecret: secret, requestBody: body }));
 			const base = { 'content-type': 'application/json', host: HS_HOST, 'x-forwarded-proto': 'https' };
-			accepted(handle('hubspot', req(body, { ...base, 'x-hubspot-signature': v1, 'x-hubspot-signature-version': 'v1' }, HS_PATH)));
+			accepted(handle('hubspot', req(body, { ...base, 'x-hubspot-signature': v1, 'x-hubspot-signature-version': 'v1' }, HS_PATH), legacy));
 			const v2 = createHash('sha256').update(`${secret}POST${uri}${body}`).digest('hex');
-			accepted(handle('hubspot', req(body, { ...base, 'x-hubspot-signature': v2, 'x-hubspot-signature-version': 'v2' }, HS_PATH)));
+			accepted(handle('hubspot', req(body, { ...base, 'x-hubspot-signature': v2, 'x-hubspot-signature-version': 'v2' }, HS_PATH), legacy));
 		}
 		const bad = createHash('sha256').update('nope' + body).digest('hex');
-		refused(handle('hubspot', req(body, { 'content-type': 'application/json', 'x-hubspot-signature': bad }, HS_PATH)), 401, /v1/);
-		refused(handle('hubspot', req(body, { 'content-type': 'application/json' }, HS_PATH)), 401, /missing/);
+		refused(handle('hubspot', req(body, { 'content-type': 'application/json', 'x-hubspot-signature': bad }, HS_PATH), legacy), 401, /v1/);
+		refused(handle('hubspot', req(body, { 'content-type': 'application/json' }, HS_PATH), legacy), 401, /missing/);
+		refused(handle('hubspot', req(body, { 'content-type': 'application/json' }, HS_PATH)), 401, /missing X-HubSpot-Signature-v3/);
 	});
 
 	test('a batched array becomes one event per element, with entity, operation, ids and origin', () => {
@@ -426,11 +429,12 @@ const cdcReq = (body: string, signature = sign(body)) =>
 	req(body, { 'content-type': 'application/json', 'x-sfdc-signature': signature }, '/webhook/abc/salesforce');
 
 describe('Salesforce Outbound Message', () => {
-	test('OrganizationId allow-list (15- or 18-character ids); a foreign org is 401', () => {
-		accepted(handle('salesforce', omReq(outboundMessage()), { secrets: [], salesforceOrganizationIds: [ORG.slice(0, 15)] }));
-		accepted(handle('salesforce', omReq(outboundMessage(ORG.slice(0, 15))), { secrets: [], salesforceOrganizationIds: [ORG] }));
-		refused(handle('salesforce', omReq(outboundMessage('00D000000000001AAA')), { secrets: [], salesforceOrganizationIds: [ORG] }), 401, /allow-list/);
-		refused(handle('salesforce', omReq(outboundMessage()), { secrets: [], salesforceOrganizationIds: [] }), 401, /no OrganizationId/);
+	test('OrganizationId allow-list (15- or 18-character ids) on top of the URL key; a foreign org is 401', () => {
+		const url = `/webhook/abc/salesforce?key=${CURRENT}`;
+		accepted(handle('salesforce', omReq(outboundMessage(), url), { salesforceOrganizationIds: [ORG.slice(0, 15)] }));
+		accepted(handle('salesforce', omReq(outboundMessage(ORG.slice(0, 15)), url), { salesforceOrganizationIds: [ORG] }));
+		refused(handle('salesforce', omReq(outboundMessage('00D000000000001AAA'), url), { salesforceOrganizationIds: [ORG] }), 401, /allow-list/);
+		refused(handle('salesforce', omReq(outboundMessage(), url), { secrets: [], salesforceOrganizationIds: [ORG] }), 401, /no secret/);
 	});
 
 	test('URL key with the current and the previous secret; wrong or missing is 401; both checks when both are set', () => {
@@ -772,5 +776,154 @@ describe('own-change markers', () => {
 			await store.close();
 			fs.rmSync(dir, { recursive: true, force: true });
 		}
+	});
+});
+
+// ------------------------------------------------------------------------------- issue 17: hardening
+
+describe('issue 17: every delivery needs its secret, legacy signatures are opt-in, bad elements are skipped', () => {
+	const crms: CrmName[] = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'];
+	const omUrl = `/webhook/abc/salesforce?key=${CURRENT}`;
+
+	test('1: an anonymous Outbound Message that carries an allowed OrganizationId is refused without the secret', () => {
+		const orgOnly = { secrets: [], salesforceOrganizationIds: [ORG] };
+		refused(handle('salesforce', omReq(outboundMessage()), orgOnly), 401, /no secret is configured/);
+		refused(handle('salesforce', omReq(outboundMessage(), omUrl), orgOnly), 401, /no secret is configured/);
+		// With the secret, the org id is checked on top: key and org must both match.
+		refused(handle('salesforce', omReq(outboundMessage()), { salesforceOrganizationIds: [ORG] }), 401, /missing \?key=/);
+		accepted(handle('salesforce', omReq(outboundMessage(), omUrl), { salesforceOrganizationIds: [ORG] }));
+	});
+
+	test('1: activationProblem says what to set when no secret is configured, for every CRM', () => {
+		const problem = activationProblem('salesforce', { secrets: ['', ''], salesforceOrganizationIds: [ORG] });
+		assert.match(problem ?? '', /^Set the Secret: .*\?key=.*Outbound Message URL.*sign the JSON body/);
+		for (const crm of crms) {
+			assert.match(activationProblem(crm, { secrets: [] }) ?? '', /^Set the /, crm);
+			assert.equal(activationProblem(crm, { secrets: ['', CURRENT] }), undefined, crm);
+		}
+		assert.match(activationProblem('salesforce', { secrets: [CURRENT], allowedIps: ['13.108.0.0/14', '13.110.0.0/99'] }) ?? '', /"13\.110\.0\.0\/99" is not an IP/);
+		assert.equal(activationProblem('salesforce', { secrets: [CURRENT], allowedIps: ['13.108.0.0/14', ' 2001:db8::/32 ', '203.0.113.7', ''] }), undefined);
+	});
+
+	test('1: a non-empty Salesforce IP allow-list refuses other senders (403), for both forms, on top of the secret', () => {
+		const allowedIps = ['13.108.0.0/14', '2001:db8::/32'];
+		const from = (request: WebhookRequest, remoteAddress?: string) => ({ ...request, remoteAddress });
+		for (const address of ['13.110.1.1', '::ffff:13.110.1.1', '2001:db8::5']) {
+			accepted(handle('salesforce', from(omReq(outboundMessage(), omUrl), address), { allowedIps }));
+		}
+		refused(handle('salesforce', from(omReq(outboundMessage(), omUrl), '203.0.113.9'), { allowedIps }), 403, /203\.0\.113\.9.*not in the IP allow-list/);
+		refused(handle('salesforce', from(omReq(outboundMessage(), omUrl)), { allowedIps }), 403, /unknown.*allow-list/);
+		const cdc = JSON.stringify(cdcMessage({}));
+		accepted(handle('salesforce', from(cdcReq(cdc), '13.108.0.1'), { allowedIps }));
+		refused(handle('salesforce', from(cdcReq(cdc), '198.51.100.1'), { allowedIps }), 403);
+		// The allow-list never replaces the secret.
+		refused(handle('salesforce', from(omReq(outboundMessage()), '13.110.1.1'), { allowedIps, secrets: [] }), 401, /no secret/);
+		refused(handle('salesforce', from(omReq(outboundMessage()), '13.110.1.1'), { allowedIps }), 401, /missing \?key=/);
+	});
+
+	test('2: HubSpot v1/v2 signatures without v3 are refused unless the legacy option is on', () => {
+		const body = JSON.stringify(hubspotBatch);
+		const base = { 'content-type': 'application/json', host: HS_HOST, 'x-forwarded-proto': 'https' };
+		const v1 = createHash('sha256').update(CURRENT + body).digest('hex');
+		const v2 = createHash('sha256').update(`${CURRENT}POSThttps://${HS_HOST}${HS_PATH}${body}`).digest('hex');
+		for (const [signature, version] of [[v1, 'v1'], [v2, 'v2']]) {
+			// A captured request with its v3 headers stripped: validly signed, days old.
+			const replay = req(body, { ...base, 'x-hubspot-signature': signature, 'x-hubspot-signature-version': version }, HS_PATH);
+			refused(handle('hubspot', replay), 401, /no replay protection.*Legacy App \(v1\/v2 Signatures\)/);
+			accepted(handle('hubspot', replay, { hubspotLegacySignatures: true }));
+		}
+		// With v3 present, v3 alone decides, even for legacy apps.
+		const forged = hubspotV3(body, { secret: 'wrong' });
+		forged.headers['x-hubspot-signature'] = v1;
+		refused(handle('hubspot', forged, { hubspotLegacySignatures: true }), 401, /v3/);
+	});
+
+	test('3: a missing secret is 401 with the same reason for all five CRMs (Salesforce included, both forms)', () => {
+		const missing = { secrets: [undefined as unknown as string, ''] };
+		const requests: Array<[CrmName, WebhookRequest]> = [
+			['hubspot', hubspotV3(JSON.stringify(hubspotBatch))],
+			['pipedrive', pipedriveReq(pipedriveV2Change)],
+			['salesforce', omReq(outboundMessage(), omUrl)],
+			['salesforce', cdcReq(JSON.stringify(cdcMessage({})))],
+			['zoho', zohoReq(zohoNotification(CURRENT))],
+			['dynamics', dynReq(executionContext('Update'), { 'x-crm-sync-key': CURRENT })],
+		];
+		for (const [crm, request] of requests) refused(handle(crm, request, missing), 401, /^no secret is configured for this endpoint$/);
+	});
+
+	test('4: a max body size that is not a finite positive number keeps the default limit', () => {
+		const big = Buffer.alloc(DEFAULT_MAX_BODY_BYTES + 1, 0x20);
+		for (const maxBodyBytes of [Number.NaN, 'abc' as unknown as number, Number.POSITIVE_INFINITY, 0, -5, undefined]) {
+			for (const crm of crms) {
+				refused(handle(crm, req(big, { 'content-type': 'application/json' }), { maxBodyBytes }), 413, new RegExp(`limit of ${DEFAULT_MAX_BODY_BYTES} bytes`));
+			}
+		}
+	});
+
+	// JSON.parse gives an own `toString` key: String() on such an object throws.
+	const unprintable = { toString: 1 };
+
+	test('7: HubSpot and Salesforce batches: a bad element is skipped with a reason, the good ones go on (200)', () => {
+		const hubspot = JSON.stringify([
+			hubspotBatch[0],
+			{ ...hubspotBatch[4], eventId: 11, objectTypeId: unprintable },
+			{ ...hubspotBatch[1], eventId: 12, subscriptionType: 'contact.constructor' },
+			{ ...hubspotBatch[1], eventId: 13, subscriptionType: 'constructor.creation' },
+			hubspotBatch[2],
+		]);
+		const hs = accepted(handle('hubspot', hubspotV3(hubspot)));
+		assert.equal(hs.reply.status, 200);
+		assert.deepEqual(hs.events.map((e) => e.eventId), ['3816279340', '3816279342']);
+		assert.deepEqual(hs.skipped.map((s) => s.index), [1, 2, 3]);
+		assert.match(hs.skipped[0].reason, /unsupported objectTypeId \{"toString":1\}/);
+		assert.match(hs.skipped[1].reason, /contact\.constructor/);
+
+		const good = cdcMessage({});
+		const cdc = JSON.stringify([cdcMessage({ entityName: unprintable }), good, cdcMessage({ changeType: 'toString', sequenceNumber: 9 })]);
+		const sf = accepted(handle('salesforce', cdcReq(cdc)));
+		assert.equal(sf.events.length, 1);
+		assert.deepEqual(sf.skipped.map((s) => s.index), [0, 2]);
+		assert.match(sf.skipped[0].reason, /entityName/);
+		assert.match(sf.skipped[1].reason, /changeType "toString"/);
+
+		const om = outboundMessage(ORG, 2).replace('xsi:type="sf:Lead"', 'xsi:type="sf:constructor"');
+		const sfOm = accepted(handle('salesforce', omReq(om, omUrl)));
+		assert.equal(sfOm.reply.body, OUTBOUND_MESSAGE_ACK);
+		assert.deepEqual(sfOm.events.map((e) => e.entity), ['contact']);
+		assert.deepEqual(sfOm.skipped, [{ index: 1, reason: 'unsupported sObject type "constructor"' }]);
+	});
+
+	test('7: Pipedrive, Zoho and Dynamics: a bad field skips the change with a reason instead of a 400', () => {
+		const secrets = [`crm-sync:${CURRENT}`];
+		const farStamp = { ...pipedriveV2Change, meta: { ...pipedriveV2Change.meta, timestamp: 1e20 } };
+		const pd = accepted(handle('pipedrive', pipedriveReq(farStamp), { secrets }));
+		assert.deepEqual([pd.reply.status, pd.events.length, pd.skipped[0].index], [200, 0, 0]);
+		assert.match(pd.skipped[0].reason, /timestamp/);
+		const odd = { ...pipedriveV2Change, meta: { ...pipedriveV2Change.meta, entity: unprintable } };
+		assert.match(accepted(handle('pipedrive', pipedriveReq(odd), { secrets })).skipped[0].reason, /unsupported Pipedrive object/);
+
+		const zoho = accepted(handle('zoho', zohoReq(zohoNotification(CURRENT, { module: unprintable }))));
+		assert.equal(zoho.events.length, 0);
+		assert.deepEqual(zoho.skipped.map((s) => s.index), [0, 1], 'each id is reported');
+		assert.match(zoho.skipped[0].reason, /unsupported Zoho module/);
+		assert.match(accepted(handle('zoho', zohoReq(zohoNotification(CURRENT, { operation: 'constructor' })))).skipped[0].reason, /operation "constructor"/);
+
+		const key = { 'x-crm-sync-key': CURRENT };
+		const dyn = accepted(handle('dynamics', dynReq(executionContext('Update', { PrimaryEntityName: unprintable }), key)));
+		assert.deepEqual([dyn.events.length, dyn.skipped[0].index], [0, 0]);
+		assert.match(dyn.skipped[0].reason, /PrimaryEntityName/);
+		// A date out of Date's range stays the value it was sent as; the change goes on.
+		const context = executionContext('Update');
+		const target = context.InputParameters[0].value as { Attributes: Array<{ key: string; value: unknown }> };
+		target.Attributes.push({ key: 'birthdate', value: '/Date(99999999999999999)/' });
+		const [event] = accepted(handle('dynamics', dynReq(context, key))).events;
+		assert.equal(event.record?.birthdate, '/Date(99999999999999999)/');
+	});
+
+	test('7: a body unusable as a whole is still 400, and only after the signature was checked', () => {
+		refused(handle('hubspot', hubspotV3('{"eventId": 1')), 400, /malformed JSON/);
+		refused(handle('pipedrive', pipedriveReq([1, 2]), { secrets: [`crm-sync:${CURRENT}`] }), 400, /meta/);
+		const unsigned = JSON.stringify([{ ...hubspotBatch[0], objectTypeId: unprintable }]);
+		refused(handle('hubspot', req(unsigned, { 'content-type': 'application/json' })), 401);
 	});
 });
