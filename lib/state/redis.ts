@@ -14,6 +14,8 @@ import {
 	auditLimit,
 	decodeCursor,
 	encodeCursor,
+	erasePerson,
+	type ErasureSteps,
 	jsonValue,
 	kvScanLimit,
 	prepareAuditEntries,
@@ -30,6 +32,8 @@ import type {
 	CrossRef,
 	CrossRefLink,
 	EchoFingerprint,
+	ErasureRequest,
+	ErasureResult,
 	InboxEntry,
 	KvEntry,
 	KvScanOptions,
@@ -130,6 +134,12 @@ return 0
 const EXTEND_LOCK_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
+`;
+
+// GDPR erasure: rewrite a hash field only if it is still there.
+const REPLACE_IF_PRESENT_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
 `;
 
 // Resolve a review only if still open: ZREM from the open set is the atomic claim.
@@ -776,6 +786,43 @@ class RedisStateStore implements StateStore {
 			return { items, next: keys.length > limit ? page[page.length - 1] : undefined };
 		});
 	}
+
+	// ---- GDPR erasure (the rule is shared.erasePerson) ----
+
+	erasePerson(request: ErasureRequest): Promise<ErasureResult> {
+		return erasePerson(this, this.erasureSteps, request);
+	}
+
+	private readonly erasureSteps: ErasureSteps = {
+		deleteEchoes: (entity, records) =>
+			this.op('erasePerson', async () => (records.length ? await this.client.del(...records.map((r) => this.echoKey(r.crm, entity, r.recordId))) : 0)),
+		replaceAudit: (entries) =>
+			this.op('erasePerson', async () => {
+				// Same seq (score), new doc: remove the old member, add the new one, atomically.
+				const multi = this.client.multi();
+				for (const entry of entries) {
+					multi.zremrangebyscore(this.key('audit', 'log'), entry.seq, entry.seq);
+					multi.zadd(this.key('audit', 'log'), entry.seq, JSON.stringify(entry));
+				}
+				await this.exec(multi);
+			}),
+		inboxEntries: () =>
+			this.op('erasePerson', async () =>
+				Object.entries(await this.client.hgetall(this.key('inbox', 'entries'))).map(([id, json]) => ({ id, ...(JSON.parse(json) as { crm: CrmName; payload: string }) })),
+			),
+		updateInbox: (rewritten, deleted) =>
+			this.op('erasePerson', async () => {
+				const entries = this.key('inbox', 'entries');
+				for (const { id, payload } of rewritten) {
+					const json = await this.client.hget(entries, id);
+					// Only an entry still there (its run may have removed it meanwhile).
+					if (json) await this.client.eval(REPLACE_IF_PRESENT_SCRIPT, 1, entries, id, JSON.stringify({ ...(JSON.parse(json) as object), payload }));
+				}
+				for (const id of deleted) await this.inboxDelete(id);
+			}),
+		// Deleted keys are gone from memory; copies in RDB / AOF files are the server's to rewrite.
+		scrub: async () => undefined,
+	};
 
 	// ---- maintenance ----
 

@@ -253,6 +253,47 @@ export interface InboxEntry {
 	addedAt: number;
 }
 
+/** One record in one CRM. */
+export interface CrmRecordRef {
+	crm: CrmName;
+	recordId: string;
+}
+
+/** Whom a GDPR erasure forgets (StateStore.erasePerson). */
+export interface ErasureRequest {
+	entity: EntityType;
+	/** The person's unified ids. */
+	unifiedIds: string[];
+	/** Their CRM records beyond those linked to the unified ids (e.g. the erased source record, already unlinked). */
+	records?: CrmRecordRef[];
+	/**
+	 * Also every CRM record linked to the unified ids: their links and echo fingerprints. Default
+	 * true. False while other steps still need those links to erase the person in their CRMs (one
+	 * node per CRM): each then passes its own record in `records`.
+	 */
+	includeLinked?: boolean;
+	/** Erasers of key/value docs that hold people in their own format (spool pages, duplicate index). */
+	erasers?: PersonEraser[];
+}
+
+/** The person as an erasure found them: given ids, linked ids, and emails from their snapshots. */
+export interface ErasedPerson {
+	entity: EntityType;
+	unifiedIds: string[];
+	records: CrmRecordRef[];
+	/** Trimmed, lower-cased: finds their records in docs that have no id for them yet. */
+	emails: string[];
+}
+
+/** Removes one person from the docs of one key/value format; returns how many docs it changed. */
+export type PersonEraser = (store: StateStore, person: ErasedPerson) => Promise<number>;
+
+export interface ErasureResult {
+	person: ErasedPerson;
+	/** Rows, keys and docs deleted or rewritten. */
+	removed: number;
+}
+
 export interface StateStore {
 	readonly backend: StateBackend;
 	readonly namespace: string;
@@ -384,6 +425,16 @@ export interface StateStore {
 	kvDeleteMany(collection: string, keys: string[]): Promise<number>;
 	/** Keys in ascending order, paged: pass the returned `next` as `after`. */
 	kvScan<T = unknown>(collection: string, options?: KvScanOptions): Promise<Page<KvEntry<T>>>;
+
+	// ---- GDPR erasure ----
+	/**
+	 * Forget one person: by every unified id and every CRM record id (given or linked), delete
+	 * links, snapshots, echo fingerprints, review items and inbox events, drop the values of
+	 * audit entries, run the request's erasers, then leave no copy readable in the storage (the
+	 * embedded file's write-ahead log is checkpointed and truncated). Safe to run again: what finds
+	 * the person (links, snapshots) is deleted last, so a failed erasure is simply repeated.
+	 */
+	erasePerson(request: ErasureRequest): Promise<ErasureResult>;
 
 	// ---- maintenance ----
 	/** Delete expired echoes, idempotency keys, locks and counters now (also done lazily). */
