@@ -6,7 +6,7 @@ import { Zone } from '../../lib/mapping/dates';
 import { joinNonEmpty, odataLookup } from '../../lib/mapping/shapes';
 import { buildTransform, namedTransform, resolveCountry, textOf, type TransformSettings, type TransformSpec } from '../../lib/mapping/transformers';
 import { valueMap } from '../../lib/mapping/vocabulary';
-import type { FieldType, Side } from '../../lib/mapping/types';
+import type { FieldType, ShapeWriter, Side } from '../../lib/mapping/types';
 
 const UTC: TransformSettings = { zone: new Zone('UTC'), phoneFormat: 'asIs', defaultCountry: undefined };
 
@@ -212,7 +212,7 @@ describe('hostile values', () => {
 	test('shapes join and bind such values without throwing', () => {
 		assert.equal(joinNonEmpty(['Ada', hostile[0]], ' '), 'Ada [object Object]');
 		const out: Record<string, unknown> = {};
-		odataLookup('parentcustomerid', 'parentcustomerid_account', 'accounts').write!(out, hostile[0], {});
+		(odataLookup('parentcustomerid', 'parentcustomerid_account', 'accounts').write as ShapeWriter)(out, hostile[0], {});
 		assert.equal(out['parentcustomerid_account@odata.bind'], '/accounts([object Object])');
 	});
 });
