@@ -452,7 +452,9 @@ export async function beforeWrites(store: StateStore, request: SyncApiRequest): 
 // answer does not wait for the CRMs); each CRM node writes the pages, the last step records the
 // outcome and deletes the pages (they hold personal data). `GET …/crm/bulk?job=<id>` reads the job.
 
-const BULK = 'syncApi.bulk';
+/** Bulk jobs and their pages (exported for the GDPR erasure, lib/sync/erasure.ts). */
+export const SYNC_API_BULK_COLLECTION = 'syncApi.bulk';
+const BULK = SYNC_API_BULK_COLLECTION;
 const PAGE_SIZE = 500;
 /** Per-record errors kept per CRM and for invalid records (the counts are always complete). */
 const MAX_ERRORS = 200;
@@ -495,7 +497,7 @@ export interface BulkJob {
 	results: BulkCrmSummary[];
 }
 
-interface BulkPage {
+export interface BulkPage {
 	records: Array<{ index: number; data: Record<string, unknown>; unchanged?: boolean }>;
 }
 
