@@ -6,7 +6,7 @@ import type { StateStore, StateStoreConfig } from './types';
 export * from './types';
 export * from './errors';
 export { canonicalJson, echoFingerprint, fieldsHash, heldValueHash } from './fingerprint';
-export { LockTimeoutError, snapshotLock, withLock, withLocks, type LockOptions } from './lock';
+export { LockLostError, LockTimeoutError, snapshotLock, withLock, withLocks, type LockOptions } from './lock';
 export { syncIdentities, syncIdentity } from './identity';
 export { heldHashes, holdsAll, markHeld, UNKNOWN_HELD } from './held';
 export { defaultEmbeddedStatePath, n8nUserFolder } from './paths';

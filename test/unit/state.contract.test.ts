@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { echoFingerprint, heldValueHash, LockTimeoutError, openStateStore, StateStoreError, withLock, type Snapshot, type StateStore, type StateStoreConfig } from '../../lib/state';
+import { echoFingerprint, heldValueHash, LockLostError, LockTimeoutError, openStateStore, StateStoreError, withLock, type Snapshot, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { startRedisServer, type RedisServer } from './state.redis-server';
 import { closedAfterSuite } from './suite-stores';
 
@@ -394,6 +394,40 @@ function contract(name: string, openStore: Open): void {
 			assert.equal(intruder, undefined, 'nobody else takes a lock whose holder is still working');
 			assert.ok(await store.acquireLock('long', 300), 'released after the work');
 			await store.close();
+		});
+
+		test('a holder that lost its lock is told (AbortSignal), stops before its write, and the caller gets LockLostError', async () => {
+			const store = await open();
+			const intruder = await open({ namespace: store.namespace });
+			let taken: Awaited<ReturnType<StateStore['acquireLock']>>;
+			const work = withLock(
+				store,
+				'lost',
+				async (signal) => {
+					// The holder stalls past the lock's lifetime (a long GC pause, a blocked event loop): no renewal runs meanwhile.
+					Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 450);
+					taken = await intruder.acquireLock('lost', 60_000);
+					await sleep(300);
+					signal.throwIfAborted();
+					await store.kvPut('c', 'written', 'by a holder without its lock');
+				},
+				{ ttlMs: 300 },
+			);
+			await assert.rejects(work, (e: unknown) => e instanceof LockLostError && e.resource === 'lost' && /expired/.test(e.message));
+			assert.ok(taken, 'another holder took the expired lock');
+			assert.equal(await store.kvGet('c', 'written'), undefined, 'the first holder stopped before its write');
+			assert.equal(await intruder.releaseLock('lost', taken.token), true, "the new holder's lock was left alone");
+
+			// Work that ignores the signal and finishes anyway: its caller still learns that the lock was lost.
+			const ignored = withLock(store, 'lost-2', async () => {
+				Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 450);
+				await intruder.acquireLock('lost-2', 60_000);
+				await sleep(300);
+				return 'done';
+			}, { ttlMs: 300 });
+			await assert.rejects(ignored, LockLostError);
+			await store.close();
+			await intruder.close();
 		});
 
 		test('a closed store rejects with code closed', async () => {

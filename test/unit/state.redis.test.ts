@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 
 import { Redis } from 'ioredis';
 
-import { openStateStore, StateStoreError } from '../../lib/state';
+import { LockLostError, openStateStore, StateStoreError, withLock } from '../../lib/state';
 import { startRedisServer, type RedisServer } from './state.redis-server';
 
 async function unusedPort(): Promise<number> {
@@ -128,6 +128,35 @@ describe('redis state store failures', () => {
 			assert.ok(elapsed < 3000, `rejected after ${elapsed} ms`);
 			process.kill(pid, 'SIGCONT');
 			assert.equal(await store.claimIdempotencyKey('evt-3', 60_000), true, 'the same store works again');
+		} finally {
+			process.kill(pid, 'SIGCONT');
+			await store.close();
+			await server.stop();
+		}
+	});
+
+	test('a lock whose renewal fails (Redis hung) stops the work under it with LockLostError', async () => {
+		const server = await startRedisServer();
+		const store = await openStateStore({ backend: 'redis', redis: { host: '127.0.0.1', port: server.port }, namespace: 'n' });
+		const pid = server.process.pid!;
+		let aborted = false;
+		try {
+			const work = withLock(
+				store,
+				'renewal-fails',
+				async (signal) => {
+					process.kill(pid, 'SIGSTOP');
+					// The renewal (every 200 ms) times out after 2 s: the work is told within ~2.5 s.
+					const deadline = Date.now() + 6000;
+					while (!signal.aborted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+					aborted = signal.aborted;
+					process.kill(pid, 'SIGCONT');
+					signal.throwIfAborted();
+				},
+				{ ttlMs: 600 },
+			);
+			await assert.rejects(work, (e: unknown) => e instanceof LockLostError && /renewing it failed/.test(e.message) && e.cause instanceof StateStoreError);
+			assert.ok(aborted, 'the signal was aborted while the work ran');
 		} finally {
 			process.kill(pid, 'SIGCONT');
 			await store.close();
