@@ -3,7 +3,7 @@
 
 import { compileMapping, type CompiledMapping } from '../mapping';
 import type { CrmName, EntityType, SyncEvent, UnifiedRecord } from '../model';
-import type { StateStore } from '../state/types';
+import type { EchoFingerprint, StateStore } from '../state/types';
 
 const toUnified = new Map<string, CompiledMapping>();
 
@@ -22,18 +22,12 @@ export function unifiedValues(crm: CrmName, entity: EntityType, fields: Record<s
 }
 
 /**
- * Is this event the echo of one of our writes? Only create/update events carrying the record's
- * values can be compared. A match consumes the fingerprint (see StateStore.consumeEcho).
+ * The fingerprint of our write this event is the echo of, or undefined. Only create/update events
+ * carrying the record's values can be compared. Nothing is consumed: the caller consumes the match
+ * (StateStore.consumeEchoes) once the event was handled, so that after a failure the redelivery is
+ * still recognised as an echo.
  */
-export async function isEchoOfOwnWrite(store: Pick<StateStore, 'consumeEcho'>, event: SyncEvent): Promise<boolean> {
-	if (!event.record || (event.operation !== 'create' && event.operation !== 'update')) return false;
-	return store.consumeEcho(event.source, event.entity, event.recordId, unifiedValues(event.source, event.entity, event.record));
-}
-
-/** Splits events into the ones to emit and the echoes of our own writes (consumed). */
-export async function dropEchoes<T extends SyncEvent>(store: Pick<StateStore, 'consumeEcho'>, events: T[]): Promise<{ kept: T[]; echoes: T[] }> {
-	const kept: T[] = [];
-	const echoes: T[] = [];
-	for (const event of events) ((await isEchoOfOwnWrite(store, event)) ? echoes : kept).push(event);
-	return { kept, echoes };
+export async function isEchoOfOwnWrite(store: Pick<StateStore, 'matchEcho'>, event: SyncEvent): Promise<EchoFingerprint | undefined> {
+	if (!event.record || (event.operation !== 'create' && event.operation !== 'update')) return undefined;
+	return store.matchEcho(event.source, event.entity, event.recordId, unifiedValues(event.source, event.entity, event.record));
 }

@@ -15,7 +15,7 @@
 import type { ChangedRecord, CrmConnector, DeletedRecord } from '../connectors/types';
 import { isEchoOfOwnWrite } from '../events/echo';
 import type { CrmName, EntityType, SyncEvent, SyncOperation } from '../model';
-import type { StateStore } from '../state/types';
+import type { EchoFingerprint, StateStore } from '../state/types';
 import { isOwnChange } from '../webhooks/accept';
 import type { CapturedEvent } from '../webhooks/types';
 import { commitState, handledKeys, loadState, pruneHandled, seenKey, type PollMode, type PollState } from './state';
@@ -47,7 +47,7 @@ export interface PollOptions {
 	fields?: string[];
 	/** Values identifying our writes in the CRM's change-source markers (see lib/webhooks isOwnChange). */
 	ownChangeMarkers?: readonly string[];
-	/** Drop echoes of our writes by the upsert's fingerprints (consumes them). Default true. */
+	/** Drop echoes of our writes by the upsert's fingerprints (consumed by commit()). Default true. */
 	dropEchoes?: boolean;
 	maxPages?: number;
 	/** Wall clock in ms (tests). */
@@ -64,7 +64,7 @@ export interface PollBatch {
 	read: number;
 	/** The CRM has more changes right now: the next poll goes on where this one stopped. */
 	hasMore: boolean;
-	/** Stores the new position and the handled keys, atomically. Call after handing the events on. Rejects when the store cannot. */
+	/** Consumes the echoes' fingerprints, then stores the new position and the handled keys, atomically. Call after handing the events on. Rejects when the store cannot. */
 	commit(): Promise<void>;
 }
 
@@ -115,8 +115,8 @@ function configKey(mode: PollMode, since: string | undefined): string {
 
 /**
  * One poll: reads up to `maxRecords` changes and returns them with `commit()`. Nothing is stored
- * before commit() (except consumed echo fingerprints), so a caller that only looks (n8n's manual
- * test) just does not commit.
+ * before commit() (echo fingerprints are consumed by it too), so a caller that only looks (n8n's
+ * manual test) just does not commit, and a failed poll's echoes are still echoes when read again.
  */
 export async function pollChanges(connector: CrmConnector, store: StateStore, options: PollOptions): Promise<PollBatch> {
 	const crm = connector.crm;
@@ -165,6 +165,7 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 	const handled: string[] = [];
 	const thisPoll = new Set<string>();
 	const dropped = { duplicates: 0, ownChanges: 0, echoes: 0 };
+	const echoMatches: EchoFingerprint[] = [];
 	let watermark = stored?.watermark;
 	let fresh = 0;
 	let pages = 0;
@@ -211,9 +212,15 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 			if (watermark === undefined || candidate.stamp > watermark) watermark = candidate.stamp;
 			thisPoll.add(candidate.key);
 			handled.push(candidate.key);
-			if (candidate.own) dropped.ownChanges++;
-			else if (options.dropEchoes !== false && (await isEchoOfOwnWrite(store, candidate.event))) dropped.echoes++;
-			else events.push(candidate.event);
+			if (candidate.own) {
+				dropped.ownChanges++;
+				continue;
+			}
+			const echo = options.dropEchoes === false ? undefined : await isEchoOfOwnWrite(store, candidate.event);
+			if (echo) {
+				dropped.echoes++;
+				echoMatches.push(echo);
+			} else events.push(candidate.event);
 		}
 		if (resumeAt) break;
 		if (page.hasMore && page.cursor === cursor && candidates.length === 0) {
@@ -240,6 +247,9 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 		read,
 		hasMore,
 		async commit() {
+			// Echoes first: if the position then cannot be stored, the re-read only lets our own write
+			// through as a change, while a failed consume after it could not be reported (moved on).
+			if (echoMatches.length) await store.consumeEchoes(echoMatches);
 			await commitState(store, crm, entity, next, handled);
 			// Keys older than any later re-read can reach are garbage; failing to prune loses nothing.
 			if (watermark && !hasMore) {

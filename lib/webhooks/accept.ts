@@ -1,7 +1,7 @@
 // Which captured events go on: redeliveries (idempotency keys in the state store) and this
 // package's own writes (the CRMs' change-source markers) are dropped.
 
-import type { StateStore } from '../state/types';
+import type { EchoFingerprint, StateStore } from '../state/types';
 import type { CapturedEvent } from './types';
 
 /** Key under which an event is claimed in the state store. */
@@ -44,14 +44,22 @@ export interface AcceptedEvents {
 	ownChanges: CapturedEvent[];
 	/** Echoes of this package's writes recognised by `isEcho` (fingerprints). */
 	echoes: CapturedEvent[];
+	/** The fingerprints the echoes matched: consume them (StateStore.consumeEchoes) once the request succeeded. */
+	echoMatches: EchoFingerprint[];
 }
+
+/**
+ * Fingerprint check of one record's observed change: the matched fingerprint of our write (e.g.
+ * lib/events isEchoOfOwnWrite; the caller consumes it once the request succeeded), `true` for an
+ * echo with nothing left to consume, or false/undefined when it is no echo.
+ */
+export type EchoCheck = (event: CapturedEvent) => Promise<EchoFingerprint | boolean | undefined>;
 
 export interface AcceptOptions {
 	markers?: readonly string[];
 	store?: Pick<StateStore, 'claimIdempotencyKeys' | 'releaseIdempotencyKey'>;
 	ttlMs?: number;
-	/** Fingerprint check of one record's observed change (e.g. lib/events isEchoOfOwnWrite). */
-	isEcho?: (event: CapturedEvent) => Promise<boolean>;
+	isEcho?: EchoCheck;
 }
 
 /**
@@ -81,7 +89,7 @@ function merged(group: CapturedEvent[]): CapturedEvent {
  * (fingerprints). Own changes are dropped before claiming; the rest are claimed atomically for
  * `ttlMs`. Rejects (StateStoreError) when the store cannot record the claims or check echoes;
  * claims made by this call are then released, so that the caller can answer with an error and
- * the CRM's redelivery is processed.
+ * the CRM's redelivery is processed. Matched fingerprints are not consumed here (see echoMatches).
  */
 export async function acceptEvents(events: CapturedEvent[], options: AcceptOptions): Promise<AcceptedEvents> {
 	const markers = options.markers ?? [];
@@ -89,16 +97,22 @@ export async function acceptEvents(events: CapturedEvent[], options: AcceptOptio
 	const candidates: CapturedEvent[] = [];
 	for (const event of events) (isOwnChange(event, markers) ? ownChanges : candidates).push(event);
 	const { store, isEcho } = options;
-	if (!store || candidates.length === 0) return { fresh: candidates, duplicates: [], ownChanges, echoes: [] };
+	if (!store || candidates.length === 0) return { fresh: candidates, duplicates: [], ownChanges, echoes: [], echoMatches: [] };
 	const claimed = await store.claimIdempotencyKeys(candidates.map(idempotencyKey), options.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS);
 	const claimedNow: CapturedEvent[] = [];
 	const duplicates: CapturedEvent[] = [];
 	candidates.forEach((event, i) => (claimed[i] ? claimedNow : duplicates).push(event));
-	if (!isEcho) return { fresh: claimedNow, duplicates, ownChanges, echoes: [] };
+	if (!isEcho) return { fresh: claimedNow, duplicates, ownChanges, echoes: [], echoMatches: [] };
 	try {
 		const echoed = new Set<CapturedEvent>();
-		for (const group of groupByRecord(claimedNow)) if (await isEcho(merged(group))) for (const e of group) echoed.add(e);
-		return { fresh: claimedNow.filter((e) => !echoed.has(e)), duplicates, ownChanges, echoes: [...echoed] };
+		const echoMatches: EchoFingerprint[] = [];
+		for (const group of groupByRecord(claimedNow)) {
+			const match = await isEcho(merged(group));
+			if (!match) continue;
+			for (const e of group) echoed.add(e);
+			if (match !== true) echoMatches.push(match);
+		}
+		return { fresh: claimedNow.filter((e) => !echoed.has(e)), duplicates, ownChanges, echoes: [...echoed], echoMatches };
 	} catch (error) {
 		await Promise.allSettled([...new Set(claimedNow.map(idempotencyKey))].map((key) => store.releaseIdempotencyKey(key)));
 		throw error;

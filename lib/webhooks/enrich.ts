@@ -16,7 +16,7 @@ import { DEFAULT_CONSENT_FIELDS } from '../conflict/types';
 import type { CrmRecord, ReadOptions } from '../connectors/types';
 import { defaultMap } from '../mapping';
 import type { CrmName, EntityType, SyncOperation } from '../model';
-import type { StateStore } from '../state/types';
+import type { EchoFingerprint, StateStore } from '../state/types';
 import { acceptEvents, idempotencyKey, type AcceptOptions } from './accept';
 import type { CapturedEvent } from './types';
 
@@ -42,10 +42,10 @@ export interface RecordReader {
 	search(entity: EntityType, field: string, values: string[], options?: ReadOptions): Promise<CrmRecord[]>;
 }
 
-export type EnrichStore = Pick<StateStore, 'claimIdempotencyKeys' | 'releaseIdempotencyKey' | 'findUnifiedIds' | 'getCrossRefs' | 'linkMany'>;
+export type EnrichStore = Pick<StateStore, 'claimIdempotencyKeys' | 'releaseIdempotencyKey' | 'findUnifiedIds' | 'getCrossRefs' | 'linkMany' | 'consumeEchoes'>;
 
 export interface EnrichOptions extends Omit<AcceptOptions, 'store'> {
-	/** State store: idempotency, echoes, cross-references. Without it, events are only grouped/fetched. */
+	/** State store: idempotency, echoes (matches consumed on success), cross-references. Without it, events are only grouped/fetched. */
 	store?: EnrichStore;
 	/** Group the events of a record and fetch the record (needs `reader`). */
 	fetchRecords: boolean;
@@ -299,7 +299,8 @@ export async function attachUnifiedIds(events: EnrichedEvent[], store: Pick<Stat
 /**
  * The whole step: own changes and redeliveries dropped, events grouped and (option) fetched,
  * echoes dropped, unified ids attached. Rejects (RecordFetchError, StateStoreError) after
- * releasing the claims it made; the caller answers 503.
+ * releasing the claims it made; the caller answers 503. The echoes' fingerprints are consumed
+ * last, once nothing can fail any more: the redelivery of a failed request is still an echo.
  */
 export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOptions): Promise<EnrichResult> {
 	const { store, fetchRecords: fetch, reader, isEcho } = options;
@@ -312,12 +313,20 @@ export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOp
 			fresh = await fetchRecords(fresh, reader(), options.concurrency);
 		}
 		const echoes: EnrichedEvent[] = [];
+		const echoMatches: EchoFingerprint[] = [...accepted.echoMatches];
 		if (fetch && isEcho) {
 			const kept: EnrichedEvent[] = [];
-			for (const e of fresh) ((e.operation === 'create' || e.operation === 'update') && (await isEcho(e as CapturedEvent)) ? echoes : kept).push(e);
+			for (const e of fresh) {
+				const match = e.operation === 'create' || e.operation === 'update' ? await isEcho(e) : undefined;
+				(match ? echoes : kept).push(e);
+				if (match && match !== true) echoMatches.push(match);
+			}
 			fresh = kept;
 		}
-		if (store) fresh = await attachUnifiedIds(fresh, store);
+		if (store) {
+			fresh = await attachUnifiedIds(fresh, store);
+			if (echoMatches.length) await store.consumeEchoes(echoMatches);
+		}
 		return { events: fresh, duplicates: accepted.duplicates, ownChanges: accepted.ownChanges, echoes: [...accepted.echoes, ...echoes] };
 	} catch (error) {
 		if (store) await Promise.allSettled([...new Set(accepted.fresh.map(idempotencyKey))].map((key) => store.releaseIdempotencyKey(key)));

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { createConnector } from '../../lib/connectors';
-import { openStateStore, type StateStore } from '../../lib/state';
+import { unifiedValues, isEchoOfOwnWrite } from '../../lib/events/echo';
+import { echoFingerprint, openStateStore, type StateStore } from '../../lib/state';
 import { acceptAndEnrich, groupEvents, idempotencyKey, RecordFetchError, WEBHOOK_MODULES, type CapturedEvent } from '../../lib/webhooks';
 
 let sandbox: Sandbox;
@@ -167,5 +168,65 @@ describe('fetching through the connector', () => {
 		assert.equal(result.events[0].operation, 'merge');
 		assert.equal(result.events[0].unifiedId, 'u-win');
 		assert.deepEqual(result.events[0].mergedIdsByCrm, { zoho: ['z-502'], salesforce: ['s-502'] });
+	});
+});
+
+describe('echoes of our writes: consumed only by a request that succeeded', () => {
+	/** A HubSpot contact as our write left it, with the fingerprint Unified CRM Upsert stores for that write. */
+	async function writtenByUs(email: string, lastname: string): Promise<string> {
+		const created = await admin('hubspot', '/__admin/objects/contacts', { properties: { email, lastname } });
+		const id = String(created.id);
+		await store.recordEchoes([echoFingerprint('hubspot', 'contact', id, unifiedValues('hubspot', 'contact', { email, lastname }))], 60_000);
+		return id;
+	}
+
+	/** One request: our write's two property events, and a person's change of another record. */
+	async function request(tag: string) {
+		const ours = await writtenByUs(`ours.${tag}@hubspot.example`, 'Ours');
+		const other = String((await admin('hubspot', '/__admin/objects/contacts', { properties: { email: `theirs.${tag}@hubspot.example`, lastname: 'Theirs' } })).id);
+		const events = () =>
+			parsed('hubspot', [
+				hubspotEvent('contact.propertyChange', ours, { propertyName: 'email', propertyValue: `ours.${tag}@hubspot.example` }),
+				hubspotEvent('contact.propertyChange', ours, { propertyName: 'lastname', propertyValue: 'Ours' }),
+				hubspotEvent('contact.propertyChange', other, { propertyName: 'lastname', propertyValue: 'Theirs' }),
+			]);
+		return { ours, other, events: events(), sameValuesLater: events };
+	}
+
+	// The check as the trigger node passes it.
+	const isEcho = (event: CapturedEvent) => isEchoOfOwnWrite(store, event);
+
+	for (const fetchRecords of [true, false]) {
+		test(`${fetchRecords ? 'fetched records' : 'values the webhook carried'}: the store fails after the echo was recognised; the redelivery is still an echo`, async () => {
+			const { ours, other, events, sameValuesLater } = await request(`store-${fetchRecords}`);
+			// The state store goes away while the second record is checked, after ours was recognised.
+			const failing = async (event: CapturedEvent) => {
+				if (event.recordId === other) throw new Error('state store went away');
+				return isEcho(event);
+			};
+			await assert.rejects(acceptAndEnrich(events, { store, fetchRecords, reader: hubspot, isEcho: failing }), /went away/);
+
+			const redelivery = await acceptAndEnrich(events, { store, fetchRecords, reader: hubspot, isEcho });
+			assert.deepEqual([...new Set(redelivery.echoes.map((e) => e.recordId))], [ours], 'our write is still recognised');
+			assert.deepEqual(redelivery.events.map((e) => e.recordId), [other]);
+
+			// The successful request consumed the fingerprint: the same values reported again are a change.
+			const later = await acceptAndEnrich(sameValuesLater(), { store, fetchRecords, reader: hubspot, isEcho });
+			assert.deepEqual([...new Set(later.events.map((e) => e.recordId))].sort(), [ours, other].sort());
+			assert.equal(later.echoes.length, 0);
+		});
+	}
+
+	test('a record read fails (RecordFetchError, 503): the redelivery is still an echo', async () => {
+		const { ours, other, events } = await request('read');
+		sandbox.emulators.hubspot!.setFaults({ errorRate: 1, pathPattern: `/contacts/${other}` });
+		try {
+			await assert.rejects(acceptAndEnrich(events, { store, fetchRecords: true, reader: hubspot, isEcho }), RecordFetchError);
+		} finally {
+			sandbox.emulators.hubspot!.setFaults({});
+		}
+		const redelivery = await acceptAndEnrich(events, { store, fetchRecords: true, reader: hubspot, isEcho });
+		assert.deepEqual(redelivery.echoes.map((e) => e.recordId), [ours]);
+		assert.deepEqual(redelivery.events.map((e) => e.recordId), [other]);
 	});
 });
