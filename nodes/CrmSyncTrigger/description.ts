@@ -11,7 +11,7 @@ const showRegistered = (crm: string, registered: boolean) => ({ show: { crm: [cr
 const setupNotices: INodeProperties[] = [
 	{
 		displayName:
-			'In your HubSpot app (Webhooks), set the target URL to this node\'s Production URL and subscribe to contact/company/deal events. Paste the app\'s Client Secret below: requests are checked with HubSpot\'s v3 signature (v1/v2 also accepted) and refused when older than 5 minutes.',
+			'In your HubSpot app (Webhooks), set the target URL to this node\'s Production URL and subscribe to contact/company/deal events. Paste the app\'s Client Secret below: requests are checked with HubSpot\'s v3 signature and refused when older than 5 minutes (v1/v2 signatures only with Legacy App below).',
 		name: 'setupHubspot',
 		type: 'notice',
 		default: '',
@@ -35,7 +35,7 @@ const setupNotices: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'Outbound Messages: use this node\'s Production URL with ?key=YOUR_SECRET appended as the endpoint, and/or list your Organization ID below; the node answers with the SOAP Ack. Change events (CDC relay or Flow HTTP callout): POST the change-event JSON with header X-Sfdc-Signature = base64(HMAC-SHA256(secret, raw body)).',
+			'Set the Secret below: every Salesforce delivery must carry it. Outbound Messages: use this node\'s Production URL with ?key=YOUR_SECRET appended as the endpoint URL; the node answers with the SOAP Ack. Change events (CDC relay or Flow HTTP callout): POST the change-event JSON with header X-Sfdc-Signature = base64(HMAC-SHA256(secret, raw body)). Organization IDs and Allowed IPs are optional extra checks.',
 		name: 'setupSalesforce',
 		type: 'notice',
 		default: '',
@@ -144,6 +144,15 @@ export const triggerProperties: INodeProperties[] = [
 	secret('hubspot', 'Client Secret', 'The HubSpot app\'s client secret, used to check X-HubSpot-Signature(-v3)'),
 	previousSecret('hubspot', 'Previous Client Secret'),
 	{
+		displayName: 'Legacy App (v1/v2 Signatures)',
+		name: 'hubspotLegacySignatures',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to also accept requests signed only with X-HubSpot-Signature (v1/v2). These signatures carry no timestamp, so they have no replay protection: a captured request is accepted again at any time. Use only for an app that cannot send v3 signatures.',
+		displayOptions: show(['hubspot']),
+	},
+	{
 		displayName: 'Basic Auth User',
 		name: 'basicAuthUser',
 		type: 'string',
@@ -157,7 +166,7 @@ export const triggerProperties: INodeProperties[] = [
 	secret(
 		'salesforce',
 		'Secret',
-		'HMAC secret of the JSON change-event form, and the ?key= value of the Outbound Message URL. May be empty for Outbound Messages when Organization IDs are set.',
+		'Required. The ?key= value of the Outbound Message URL, and the HMAC secret of the JSON change-event form.',
 	),
 	previousSecret('salesforce', 'Previous Secret'),
 	{
@@ -166,7 +175,18 @@ export const triggerProperties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: '00D5g000004ABCD',
-		description: 'Comma-separated. Outbound Messages from other orgs are refused. When both this and a secret are set, both must match.',
+		description:
+			'Comma-separated. An extra check on top of the Secret (organization IDs are not secret): Outbound Messages from other orgs are refused.',
+		displayOptions: show(['salesforce']),
+	},
+	{
+		displayName: 'Allowed IPs',
+		name: 'salesforceAllowedIps',
+		type: 'string',
+		default: '',
+		placeholder: '13.108.0.0/14, 2001:db8::/32',
+		description:
+			'Comma-separated IP addresses or CIDR ranges (e.g. Salesforce\'s published ranges, or your CDC relay). An extra check on top of the Secret: requests from other addresses are refused. Empty: no IP check.',
 		displayOptions: show(['salesforce']),
 	},
 	secret('zoho', 'Token', 'The token of the notification channel (watch), at most 50 characters; Zoho sends it with every notification'),
