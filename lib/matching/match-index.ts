@@ -12,7 +12,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { UnifiedRecord } from '../model';
-import type { KvEntry, Page, StateStore } from '../state/types';
+import type { ErasedPerson, KvEntry, Page, StateStore } from '../state/types';
 import { BlockIndex, blockingKeys, DEFAULT_MAX_BLOCK_SIZE } from './blocking';
 import { evenSample, randomObservations, type MatchOptions } from './detector';
 import { MATCH_FIELDS, prepareRecord } from './prepare';
@@ -252,6 +252,23 @@ export class MatchIndex {
 		index.dirty.clear();
 		return index;
 	}
+}
+
+/**
+ * GDPR erasure (a PersonEraser for StateStore.erasePerson): the person's docs leave the index,
+ * those keyed by a unified id, and those keyed by a CRM record id of theirs (the doc's `source`
+ * tells the CRM where it has one), with a change-log entry so that the indexes other processes
+ * keep in memory drop them too.
+ */
+export async function eraseFromMatchIndex(store: MatchIndexStore, person: ErasedPerson): Promise<number> {
+	const keys = [...new Set([...person.unifiedIds, ...person.records.map((r) => r.recordId)])];
+	const docs = await store.kvGetMany<UnifiedRecord>(INDEX_COLLECTION, keys);
+	const theirs = [...docs].filter(([key, doc]) => person.unifiedIds.includes(key) || person.records.some((r) => r.recordId === key && (doc.source === undefined || doc.source === r.crm)));
+	if (theirs.length === 0) return 0;
+	const ids = theirs.map(([key]) => key);
+	await store.kvDeleteMany(INDEX_COLLECTION, ids);
+	await store.kvPutMany(INDEX_LOG_COLLECTION, [{ key: `${logKeyAt(Date.now())}|${randomUUID()}`, value: ids }]);
+	return ids.length;
 }
 
 /** Delete change-log entries older than `before` (ms since epoch). */
