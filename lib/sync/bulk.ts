@@ -15,16 +15,22 @@
 // - writing: a target's next page is stored after each page; a page cut short is written again,
 //   which upserts the same records (by cross-reference or email): nothing is duplicated. Records
 //   without an email are created under a claim in the state store (see "records without an email").
+//
+// Each step holds the job's lease (a lock in the state store, renewed while the step runs): a
+// second run of the same job fails at once with "in progress" (see "lease"). A run that died
+// leaves its lease to expire after BULK_LEASE_MS; the next run then resumes the job.
 
 import { randomUUID } from 'node:crypto';
 
-import { CrmError, type CrmConnector } from '../connectors/types';
+import type { CrmConnector } from '../connectors/types';
 import { unifiedValues } from '../events/echo';
 import { chooseMaster, normaliseEmail } from '../matching';
 import { CRM_NAMES, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import { pollChanges, type PollMode } from '../polling';
+import { LockTimeoutError, withLock } from '../state/lock';
 import type { CrossRefLink, StateStore } from '../state/types';
 import { bulkPollStore } from './bulk-poll-store';
+import { createOnce, planCreates } from './create-once';
 import { resolveReferences } from './associations';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob } from './upsert-writer';
 
@@ -34,6 +40,8 @@ export type BulkMode = (typeof BULK_MODES)[number];
 export const DEFAULT_PAGE_SIZE = 1000;
 /** Batches of one page written to a target at the same time (pages themselves go in order). */
 export const DEFAULT_WRITE_CONCURRENCY = 4;
+/** How long the lease of a run that died keeps other runs out (a live run renews it every third of this). */
+export const BULK_LEASE_MS = 60_000;
 
 export interface BulkSettings {
 	mode: BulkMode;
@@ -221,6 +229,8 @@ export interface ReadOptions {
 	/** Id of this run (n8n execution id): it takes the job over. */
 	owner?: string;
 	log?: ProgressLog;
+	/** Lease lifetime (default BULK_LEASE_MS). */
+	leaseMs?: number;
 }
 
 /**
@@ -228,6 +238,11 @@ export interface ReadOptions {
  * changes into the spool. Returns the job once everything is read.
  */
 export async function readSourceToSpool(connector: CrmConnector, store: StateStore, options: ReadOptions): Promise<BulkJob> {
+	const run = { source: connector.crm, entity: options.entity, dryRun: options.settings.dryRun, owner: options.owner, leaseMs: options.leaseMs };
+	return underLease(store, run, 'reading', (signal) => readLeased(connector, store, options, signal));
+}
+
+async function readLeased(connector: CrmConnector, store: StateStore, options: ReadOptions, signal: AbortSignal): Promise<BulkJob> {
 	const source = connector.crm;
 	const { entity, settings } = options;
 	const log = options.log ?? (() => undefined);
@@ -298,14 +313,17 @@ export async function readSourceToSpool(connector: CrmConnector, store: StateSto
 			if (firstEventId !== undefined) job.lastPage = { firstEventId, size: batch.events.length };
 			entries.push({ key: jobKey(job.source, job.entity, job.dryRun), value: job });
 			// Spool page and job position together; the source position only after them.
+			signal.throwIfAborted();
 			await store.kvPutMany(BULK_COLLECTION, entries);
 		}
+		signal.throwIfAborted();
 		await batch.commit();
 		log(`bulk ${job.id}: read ${job.read.changes} changes from ${source}, ${job.read.spooled} spooled in ${job.pages} pages${batch.hasMore ? '' : ' (caught up)'}`);
 		if (!batch.hasMore) break;
 	}
 	job.status = 'read';
 	job.read.durationMs = Date.now() - Date.parse(job.startedAt);
+	signal.throwIfAborted();
 	await saveJob(store, job);
 	return job;
 }
@@ -394,10 +412,17 @@ export interface WriteOptions {
 	log?: ProgressLog;
 	/** Called with each page's per-record failures (so they need not be kept). */
 	onFailures?: (failures: BulkFailure[]) => void;
+	/** Lease lifetime (default BULK_LEASE_MS). */
+	leaseMs?: number;
 }
 
 /** Writes the job's spool to one target, page by page from its checkpoint. Returns the target's totals. */
 export async function writeSpoolToTarget(target: CrmName, connector: () => CrmConnector, store: StateStore, options: WriteOptions): Promise<{ job: BulkJob; stats: TargetStats }> {
+	const run = { source: options.source, entity: options.entity, dryRun: options.dryRun, owner: options.owner, leaseMs: options.leaseMs };
+	return underLease(store, run, `writing to ${target}`, (signal) => writeLeased(target, connector, store, options, signal));
+}
+
+async function writeLeased(target: CrmName, connector: () => CrmConnector, store: StateStore, options: WriteOptions, signal: AbortSignal): Promise<{ job: BulkJob; stats: TargetStats }> {
 	const log = options.log ?? (() => undefined);
 	const job = await loadJob(store, options.source, options.entity, options.dryRun);
 	if (!job || job.id !== options.jobId) throw new Error(`Bulk job ${options.jobId} is not the current ${options.source} ${options.entity} job (run "Bulk: Read Source Changes" first)`);
@@ -432,6 +457,7 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 	const started = Date.now();
 	const before = progress.stats.durationMs;
 	for (let page = progress.nextPage; page < job.pages; page++) {
+		signal.throwIfAborted();
 		const spooled = (await store.kvGet<SpooledRecord[]>(BULK_COLLECTION, spoolKey(job.id, page))) ?? [];
 		const mine = spooled.filter((r) => r.source !== target);
 		const stats = progress.stats;
@@ -443,13 +469,13 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 		stats.referencesDropped = (stats.referencesDropped ?? 0) + resolved.filter((r) => r.missing.length).length;
 		// Records without an email and not linked in this target yet cannot be upserted: they are created
 		// once, under a claim (createOnce, below). A dry run counts them with the rest and claims nothing.
-		const plan = job.dryRun ? { upsert: items, create: [], interrupted: [] } : await planCreates(store, job, target, items);
+		const plan = job.dryRun ? { upsert: items, create: [], interrupted: [] } : await planPage(store, job, target, items);
 		// Batches of one page at once: the page has no two records with one email (foldSameEmail), so they cannot race.
 		const size = Math.ceil(plan.upsert.length / concurrency) || 1;
 		const runs: Array<Promise<ItemResult[]>> = [];
 		for (let i = 0; i < plan.upsert.length; i += size) runs.push(upserts.run(plan.upsert.slice(i, i + size)));
 		// The few creates after the page's upserts: a claim is open only briefly, at the end of the page.
-		const results = [...(await Promise.all(runs)).flat(), ...plan.interrupted, ...(await createOnce(store, creates, job, target, plan.create))];
+		const results = [...(await Promise.all(runs)).flat(), ...plan.interrupted, ...(await createOnce(store, creates, `bulk job ${job.id}`, target, job.entity, plan.create))];
 		const failures: BulkFailure[] = [];
 		for (const result of results) {
 			const status = result.json.status;
@@ -465,6 +491,7 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 		if (failures.length) options.onFailures?.(failures);
 		progress.nextPage = page + 1;
 		stats.durationMs = before + Date.now() - started;
+		signal.throwIfAborted();
 		await assertOwner(store, job);
 		await saveJob(store, job);
 		log(`bulk ${job.id}: ${target} page ${page + 1}/${job.pages}: ${stats.created} created, ${stats.updated} updated, ${stats.unchanged} unchanged, ${stats.failed} failed${job.dryRun ? `, ${stats.wouldWrite} would be written` : ''}`);
@@ -472,6 +499,7 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 	progress.done = true;
 	progress.finishedAt = new Date().toISOString();
 	progress.stats.durationMs = before + Date.now() - started;
+	signal.throwIfAborted();
 	await assertOwner(store, job);
 	await saveJob(store, job);
 	return { job, stats: progress.stats };
@@ -481,87 +509,16 @@ export async function writeSpoolToTarget(target: CrmName, connector: () => CrmCo
 //
 // The upsert matches by email, so a record without one has nothing to match on in the target. Linked
 // there already (cross-reference), it is updated by id like any other record; otherwise it is
-// created, once: claim in the state store → create → cross-reference written (UpsertWriter) →
-// claim released. A claim still there on a later run (this job resumed, or a new job) means an
-// earlier create got no definite answer: the run died, or the CRM failed mid-way, after the record
-// may have been made but before it was linked. Creating it again could make a duplicate, so it
-// fails with INTERRUPTED_CREATE for someone to check. The claim is kept until a run finds the record
-// linked (someone linked it), so it is reported again on every run meanwhile rather than created
-// twice. Claims are keyed by target and record, not by job: a later job must see them too.
-
-interface CreateClaim {
-	jobId: string;
-	at: string;
-}
-
-interface CreatePlan {
-	upsert: InputItem[];
-	create: InputItem[];
-	interrupted: ItemResult[];
-}
-
-const claimKey = (target: CrmName, entity: EntityType, unifiedId: string) => `creating|${target}|${entity}|${unifiedId}`;
-
-/** A CRM answer that says nothing was created (the request was refused), so the record can be created later. */
-const DEFINITE_FAILURES: unknown[] = ['validation', 'auth', 'rate_limit'];
+// created once, under a claim (lib/sync/create-once.ts), which a later job sees too.
 
 function hasEmail(record: Record<string, unknown>): boolean {
 	return !isEmpty(typeof record.email === 'string' ? record.email.trim() : record.email);
 }
 
 /** Splits a page: upsert (email, or linked in the target), create (neither), interrupted (an open claim). */
-async function planCreates(store: StateStore, job: BulkJob, target: CrmName, items: InputItem[]): Promise<CreatePlan> {
-	const plan: CreatePlan = { upsert: [], create: [], interrupted: [] };
-	const noEmail = items.filter((item) => !hasEmail(item.record));
-	if (!noEmail.length) return { ...plan, upsert: items };
-	const ids = noEmail.map((item) => item.unifiedId!);
-	const refs = await store.getCrossRefs(job.entity, ids);
-	const claims = await store.kvGetMany<CreateClaim>(BULK_COLLECTION, ids.map((id) => claimKey(target, job.entity, id)));
-	const settled: string[] = [];
-	for (const item of items) {
-		if (hasEmail(item.record)) {
-			plan.upsert.push(item);
-			continue;
-		}
-		const key = claimKey(target, job.entity, item.unifiedId!);
-		const claim = claims.get(key);
-		if (refs.get(item.unifiedId!)?.ids[target]) {
-			plan.upsert.push(item);
-			if (claim) settled.push(key);
-		} else if (claim) {
-			plan.interrupted.push({ index: item.index, ok: false, json: { error: interruptedReason(target, item.unifiedId!, key, claim), category: 'conflict', code: 'INTERRUPTED_CREATE' } });
-		} else plan.create.push(item);
-	}
-	if (settled.length) await store.kvDeleteMany(BULK_COLLECTION, settled);
-	return plan;
-}
-
-function interruptedReason(target: CrmName, unifiedId: string, key: string, claim: CreateClaim): string {
-	return (
-		`Not created again: an earlier create of this record in ${target} (bulk job ${claim.jobId}, ${claim.at}) got no definite answer ` +
-		`(the run stopped or the CRM failed while it was being created), so it may exist in ${target} already without a link. ` +
-		`Check ${target}: link that record to unified id ${unifiedId}, or delete it and the state-store entry "${BULK_COLLECTION}" / "${key}" to have it created.`
-	);
-}
-
-/** Creates records under claims; releases the claims of those the CRM answered definitely. */
-async function createOnce(store: StateStore, creates: UpsertWriter, job: BulkJob, target: CrmName, items: InputItem[]): Promise<ItemResult[]> {
-	if (!items.length) return [];
-	const keys = items.map((item) => claimKey(target, job.entity, item.unifiedId!));
-	const claim: CreateClaim = { jobId: job.id, at: new Date().toISOString() };
-	await store.kvPutMany(BULK_COLLECTION, keys.map((key) => ({ key, value: claim })));
-	let results: ItemResult[];
-	try {
-		results = await creates.run(items);
-	} catch (error) {
-		// A whole-call refusal (e.g. auth) created nothing; anything else may have: those claims stay.
-		if (error instanceof CrmError && DEFINITE_FAILURES.includes(error.category)) await store.kvDeleteMany(BULK_COLLECTION, keys);
-		throw error;
-	}
-	const answered = new Set(results.filter((r) => r.ok || DEFINITE_FAILURES.includes(r.json.category)).map((r) => r.index));
-	const released = items.flatMap((item, i) => (answered.has(item.index) ? [keys[i]] : []));
-	if (released.length) await store.kvDeleteMany(BULK_COLLECTION, released);
-	return results;
+async function planPage(store: StateStore, job: BulkJob, target: CrmName, items: InputItem[]): Promise<{ upsert: InputItem[]; create: InputItem[]; interrupted: ItemResult[] }> {
+	const plan = await planCreates(store, target, job.entity, items.filter((item) => !hasEmail(item.record)));
+	return { upsert: [...items.filter((item) => hasEmail(item.record)), ...plan.linked], create: plan.create, interrupted: plan.interrupted };
 }
 
 function takenOver(job: BulkJob): string {
@@ -574,10 +531,89 @@ async function assertOwner(store: StateStore, job: BulkJob): Promise<void> {
 	if (current && current.id === job.id && current.owner !== job.owner) throw new Error(takenOver(current));
 }
 
+// ---------------------------------------------------------------- lease
+//
+// One run at a time per job (source, entity, live or dry run): every step runs under the job's lease.
+// A second run fails fast rather than waiting: a step may take hours, and an n8n execution waiting
+// that long would hold a worker and run into the workflow timeout; the message says what runs and
+// since when, so the user (or the next scheduled run) retries later. Between two steps of one run
+// the lease is free: a run started then takes the job over, and the earlier run stops at its next
+// step (the job's owner, see assertOwner).
+
+interface BulkRun {
+	source: CrmName;
+	entity: EntityType;
+	dryRun: boolean;
+	/** The n8n execution id of the run, when known. */
+	owner?: string;
+	leaseMs?: number;
+}
+
+/** Who holds a job's lease, for the "in progress" message. */
+interface LeaseHolder {
+	owner?: string;
+	step: string;
+	/** When this run took the lease first (kept across its steps). */
+	startedAt: string;
+}
+
+/** The lock name of a job's lease. */
+export const bulkLeaseResource = (source: CrmName, entity: EntityType, dryRun: boolean) => `bulk-run|${source}|${entity}|${dryRun ? 'dry' : 'live'}`;
+const leaseResource = (run: BulkRun) => bulkLeaseResource(run.source, run.entity, run.dryRun);
+const holderKey = (run: BulkRun) => `lease|${run.source}|${run.entity}|${run.dryRun ? 'dry' : 'live'}`;
+
+/** A second run of a job while another one holds its lease. */
+export class BulkRunInProgressError extends Error {
+	constructor(run: BulkRun, jobId: string | undefined, holder: LeaseHolder | undefined) {
+		const leaseS = Math.round((run.leaseMs ?? BULK_LEASE_MS) / 1000);
+		const by = holder ? ` (started ${holder.startedAt}${holder.owner ? ` by execution ${holder.owner}` : ''}, now ${holder.step})` : '';
+		super(
+			`A bulk run of job ${jobId ?? '(new)'} (${run.source} ${run.entity}${run.dryRun ? ', dry run' : ''}) is in progress${by}. ` +
+				`Run this again when it has finished; if that run died, its lease expires within ${leaseS} s and the next run resumes the job.`,
+		);
+		this.name = 'BulkRunInProgressError';
+	}
+}
+
+/** Runs one step holding the job's lease (renewed while it runs, released at its end); `work` must stop when `signal` aborts. */
+async function underLease<T>(store: StateStore, run: BulkRun, step: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+	let leased = false;
+	try {
+		return await withLock(
+			store,
+			leaseResource(run),
+			async (signal) => {
+				leased = true;
+				const previous = await store.kvGet<LeaseHolder>(BULK_COLLECTION, holderKey(run));
+				const startedAt = previous && run.owner !== undefined && previous.owner === run.owner ? previous.startedAt : new Date().toISOString();
+				await store.kvPut(BULK_COLLECTION, holderKey(run), { owner: run.owner, step, startedAt } satisfies LeaseHolder);
+				return work(signal);
+			},
+			{ ttlMs: run.leaseMs ?? BULK_LEASE_MS, waitMs: 0 },
+		);
+	} catch (error) {
+		if (leased || !(error instanceof LockTimeoutError)) throw error;
+		const [job, holder] = await Promise.all([loadJob(store, run.source, run.entity, run.dryRun), store.kvGet<LeaseHolder>(BULK_COLLECTION, holderKey(run))]);
+		throw new BulkRunInProgressError(run, job?.status === 'finished' ? undefined : job?.id, holder);
+	}
+}
+
 // ---------------------------------------------------------------- finish
 
 /** Sums up a fully written job, records it in the sync history and drops its spool. */
-export async function finishJob(store: StateStore, source: CrmName, entity: EntityType, jobId: string, dryRun: boolean): Promise<BulkSummary> {
+export async function finishJob(
+	store: StateStore,
+	source: CrmName,
+	entity: EntityType,
+	jobId: string,
+	dryRun: boolean,
+	options: { owner?: string; leaseMs?: number } = {},
+): Promise<BulkSummary> {
+	const run = { source, entity, dryRun, ...options };
+	return underLease(store, run, 'finishing', (signal) => finishLeased(store, source, entity, jobId, dryRun, signal));
+}
+
+async function finishLeased(store: StateStore, source: CrmName, entity: EntityType, jobId: string, dryRun: boolean, signal: AbortSignal): Promise<BulkSummary> {
 	const job = await loadJob(store, source, entity, dryRun);
 	if (!job || job.id !== jobId) throw new Error(`Bulk job ${jobId} is not the current ${source} ${entity} job`);
 	if (job.status === 'finished') {
@@ -614,6 +650,7 @@ export async function finishJob(store: StateStore, source: CrmName, entity: Enti
 		resumed: job.resumed,
 	};
 	job.status = 'finished';
+	signal.throwIfAborted();
 	await store.kvPutMany(BULK_COLLECTION, [
 		{ key: historyKey(summary), value: summary },
 		{ key: jobKey(source, entity, dryRun), value: job },
