@@ -11,9 +11,11 @@
 import { randomUUID } from 'node:crypto';
 import type { CrmConnector } from '../connectors';
 import { compileMapping, defaultMap, type CompiledMapping } from '../mapping';
+import { textOf } from '../mapping/transformers';
 import { CRM_NAMES, ENTITY_TYPES, isCrmName, type CrmName, type EntityType } from '../model';
 import type { StateStore } from '../state';
-import { UpsertWriter, type InputItem, type WriteJob } from './upsert-writer';
+import { createOnce, planCreates } from './create-once';
+import { UpsertWriter, type InputItem, type ItemResult, type WriteJob } from './upsert-writer';
 
 export const SYNC_API_OPERATIONS = ['create', 'update', 'delete', 'merge'] as const;
 export type SyncApiOperation = (typeof SYNC_API_OPERATIONS)[number];
@@ -40,7 +42,17 @@ export interface Reason {
 	message: string;
 }
 
-export type Validation<T> = { ok: true; value: T } | { ok: false; reasons: Reason[] };
+/** A refusal lists its first reasons and counts them all (`reasonCount`). */
+export type Validation<T> = { ok: true; value: T } | { ok: false; reasons: Reason[]; reasonCount: number };
+
+/**
+ * Reasons listed per refused request, and per invalid bulk record. A reply must not grow with the
+ * body: one reason per unknown field of a 99 KB body made a 2.8 MB reply.
+ */
+export const MAX_REASONS = 100;
+export const MAX_RECORD_REASONS = 20;
+/** Paths and messages longer than this are cut (a field name or a value can be megabytes long). */
+const MAX_REASON_CHARS = 500;
 
 /** Bulk bodies above this are refused (the API accepts up to 10 MB). */
 export const BULK_MAX_BYTES = 10 * 1024 * 1024;
@@ -80,14 +92,14 @@ function strictMapping(crm: CrmName, entity: EntityType, create: boolean): Compi
 export function validateSyncRequest(raw: unknown, crms: readonly CrmName[]): Validation<SyncApiRequest> {
 	const reasons: Reason[] = [];
 	const body = parseText(raw);
-	if (body instanceof SyntaxError) return { ok: false, reasons: [{ path: '', message: `the request body is not valid JSON: ${body.message}` }] };
-	if (!isObject(body)) return { ok: false, reasons: [{ path: '', message: `the request body must be a JSON object; got ${kind(body)}` }] };
+	if (body instanceof SyntaxError) return refused([{ path: '', message: `the request body is not valid JSON: ${body.message}` }]);
+	if (!isObject(body)) return refused([{ path: '', message: `the request body must be a JSON object; got ${kind(body)}` }]);
 	for (const key of Object.keys(body)) if (!REQUEST_KEYS.includes(key)) reasons.push({ path: key, message: `is not allowed (a request has ${REQUEST_KEYS.join(', ')})` });
 	const envelope = validateEnvelope(body, reasons);
 	if (!('data' in body) || body.data === undefined || body.data === null) reasons.push({ path: 'data', message: 'is required (an object with the record fields)' });
 	else if (!isObject(body.data)) reasons.push({ path: 'data', message: `must be an object; got ${kind(body.data)}` });
 	if (envelope && isObject(body.data)) reasons.push(...validateData(envelope.entity, envelope.operation, body.data, envelope.options, crms, 'data'));
-	if (reasons.length || !envelope) return { ok: false, reasons };
+	if (reasons.length || !envelope) return refused(reasons);
 	return { ok: true, value: { entity_type: envelope.entity, operation: envelope.operation, data: normaliseIds(body.data as Record<string, unknown>), options: envelope.options } };
 }
 
@@ -101,26 +113,26 @@ export interface BulkEnvelope {
 
 /** Checks a bulk body's envelope (not its records; see validateBulkRecord). `bytes`: the body size. */
 export function validateBulkEnvelope(raw: unknown, bytes: number): Validation<BulkEnvelope> {
-	if (bytes > BULK_MAX_BYTES) return { ok: false, reasons: [{ path: '', message: `the body is ${bytes} bytes; the bulk API accepts up to ${BULK_MAX_BYTES} (10 MB)` }] };
+	if (bytes > BULK_MAX_BYTES) return refused([{ path: '', message: `the body is ${bytes} bytes; the bulk API accepts up to ${BULK_MAX_BYTES} (10 MB)` }]);
 	const body = parseText(raw);
-	if (body instanceof SyntaxError) return { ok: false, reasons: [{ path: '', message: `the request body is not valid JSON: ${body.message}` }] };
-	if (!isObject(body)) return { ok: false, reasons: [{ path: '', message: `the request body must be a JSON object; got ${kind(body)}` }] };
+	if (body instanceof SyntaxError) return refused([{ path: '', message: `the request body is not valid JSON: ${body.message}` }]);
+	if (!isObject(body)) return refused([{ path: '', message: `the request body must be a JSON object; got ${kind(body)}` }]);
 	const reasons: Reason[] = [];
 	const allowed = ['entity_type', 'operation', 'options', 'records'];
 	for (const key of Object.keys(body)) if (!allowed.includes(key)) reasons.push({ path: key, message: `is not allowed (a bulk request has ${allowed.join(', ')})` });
 	const envelope = validateEnvelope(body, reasons);
 	if (!Array.isArray(body.records)) reasons.push({ path: 'records', message: `is required: an array of record objects (each like a sync request's data); got ${kind(body.records)}` });
 	else if (!body.records.length) reasons.push({ path: 'records', message: 'must not be empty' });
-	if (reasons.length || !envelope) return { ok: false, reasons };
+	if (reasons.length || !envelope) return refused(reasons);
 	return { ok: true, value: { entity_type: envelope.entity, operation: envelope.operation, options: envelope.options, records: body.records as unknown[] } };
 }
 
 /** Validates one record of a bulk job as that job's request data. */
 export function validateBulkRecord(envelope: Pick<BulkEnvelope, 'entity_type' | 'operation' | 'options'>, record: unknown, index: number, crms: readonly CrmName[]): Validation<Record<string, unknown>> {
 	const path = `records[${index}]`;
-	if (!isObject(record)) return { ok: false, reasons: [{ path, message: `must be an object; got ${kind(record)}` }] };
+	if (!isObject(record)) return refused([{ path, message: `must be an object; got ${kind(record)}` }], MAX_RECORD_REASONS);
 	const reasons = validateData(envelope.entity_type, envelope.operation, record, envelope.options, crms, path);
-	return reasons.length ? { ok: false, reasons } : { ok: true, value: normaliseIds(record) };
+	return reasons.length ? refused(reasons, MAX_RECORD_REASONS) : { ok: true, value: normaliseIds(record) };
 }
 
 /** A create without `data.id` gets a new unified id here, so that every CRM links to the same one. */
@@ -133,16 +145,16 @@ function validateEnvelope(body: Record<string, unknown>, reasons: Reason[]): { e
 	const entity = body.entity_type;
 	const operation = body.operation;
 	if (entity === undefined) reasons.push({ path: 'entity_type', message: `is required: one of ${ENTITY_TYPES.join(', ')}` });
-	else if (!(ENTITY_TYPES as readonly unknown[]).includes(entity)) reasons.push({ path: 'entity_type', message: `must be one of ${ENTITY_TYPES.join(', ')}; got ${JSON.stringify(entity)}` });
+	else if (!(ENTITY_TYPES as readonly unknown[]).includes(entity)) reasons.push({ path: 'entity_type', message: `must be one of ${ENTITY_TYPES.join(', ')}; got ${shown(entity)}` });
 	if (operation === undefined) reasons.push({ path: 'operation', message: `is required: one of ${SYNC_API_OPERATIONS.join(', ')}` });
-	else if (!(SYNC_API_OPERATIONS as readonly unknown[]).includes(operation)) reasons.push({ path: 'operation', message: `must be one of ${SYNC_API_OPERATIONS.join(', ')}; got ${JSON.stringify(operation)}` });
+	else if (!(SYNC_API_OPERATIONS as readonly unknown[]).includes(operation)) reasons.push({ path: 'operation', message: `must be one of ${SYNC_API_OPERATIONS.join(', ')}; got ${shown(operation)}` });
 	const options: SyncApiOptions = { skip_validation: false, force_update: false, trigger_workflows: false };
 	if (body.options !== undefined && body.options !== null) {
 		if (!isObject(body.options)) reasons.push({ path: 'options', message: `must be an object; got ${kind(body.options)}` });
 		else {
 			for (const [key, value] of Object.entries(body.options)) {
 				if (!(SYNC_API_OPTIONS as readonly string[]).includes(key)) reasons.push({ path: `options.${key}`, message: `is not an option (options are ${SYNC_API_OPTIONS.join(', ')})` });
-				else if (typeof value !== 'boolean') reasons.push({ path: `options.${key}`, message: `must be true or false; got ${JSON.stringify(value)}` });
+				else if (typeof value !== 'boolean') reasons.push({ path: `options.${key}`, message: `must be true or false; got ${shown(value)}` });
 				else options[key as keyof SyncApiOptions] = value;
 			}
 		}
@@ -189,7 +201,7 @@ function validateData(entity: EntityType, operation: SyncApiOperation, data: Rec
 			else if (!Array.isArray(merged) || !merged.length) reasons.push({ path: `${at}.mergedIds`, message: `must be a non-empty array of ids; got ${kind(merged)}` });
 			else {
 				merged.forEach((ref, i) => reasons.push(...validateIdRef(ref, `${at}.mergedIds[${i}]`)));
-				if (merged.some((ref) => JSON.stringify(ref) === JSON.stringify(data.masterId))) reasons.push({ path: `${at}.mergedIds`, message: 'must not contain the masterId' });
+				if (merged.some((ref) => sameIdRef(ref, data.masterId))) reasons.push({ path: `${at}.mergedIds`, message: 'must not contain the masterId' });
 			}
 			notFor([...fields, 'id'], 'merge takes masterId and mergedIds');
 			break;
@@ -267,12 +279,18 @@ function normaliseIds(data: Record<string, unknown>): Record<string, unknown> {
 /** One CRM's result for one request (or one bulk record). */
 export interface CrmResult {
 	crm: CrmName;
-	status: 'created' | 'updated' | 'unchanged' | 'deleted' | 'merged' | 'error';
+	status: WriteStatus | 'error';
 	/** The record's id in this CRM (the master's on merge); null when unknown. */
 	id: string | null;
 	error?: string;
 	code?: string;
+	/** deferred: why, and who writes the record instead. */
+	reason?: string;
 }
+
+/** What a write did. deferred: another execution was writing the record to this CRM and writes the newest values. */
+const WRITE_STATUSES = ['created', 'updated', 'unchanged', 'deleted', 'merged', 'deferred'] as const;
+type WriteStatus = (typeof WRITE_STATUSES)[number];
 
 export interface WriteDeps {
 	crm: CrmName;
@@ -300,22 +318,23 @@ export async function writeRequestsToCrm(
 	const results: Array<CrmResult | undefined> = new Array(data.length).fill(undefined);
 	const fail = (i: number, error: string, code: string) => (results[i] = { crm, status: 'error', id: null, error, code });
 	let store: StateStore;
+	let ids: ResolvedIds;
 	try {
 		store = await deps.store();
+		ids = await resolveIds(store, entity, crm, data);
 	} catch (error) {
 		data.forEach((_, i) => fail(i, `state store: ${(error as Error).message}`, 'STATE_STORE'));
 		return results as CrmResult[];
 	}
 	// trigger_workflows: no echo fingerprints, so this package's sync workflows treat the change like any other.
 	const writerStore: StateStore = options.trigger_workflows ? withoutEchoes(store) : store;
-	const ids = await resolveIds(store, entity, crm, data);
 	const inputs: InputItem[] = [];
 	data.forEach((record, i) => {
 		const unifiedId = ids.unifiedId(record.id as IdRef | undefined);
 		const fields = Object.fromEntries(Object.entries(record).filter(([k]) => !ID_KEYS.includes(k)));
 		if (operation === 'create') {
-			const existing = unifiedId ? ids.linked(unifiedId) : undefined;
-			if (existing) fail(i, `${entity} ${unifiedId} already exists in ${crm} as ${existing}; use update`, 'ALREADY_EXISTS');
+			// Records linked in this CRM already are answered by createEach (it settles their claims).
+			if (!unifiedId) fail(i, `a create needs the record's unified id (data.id; see withUnifiedId)`, 'MISSING_ID');
 			else inputs.push({ index: i, record: fields, unifiedId });
 			return;
 		}
@@ -346,16 +365,12 @@ export async function writeRequestsToCrm(
 			recordState: true,
 		};
 		try {
-			const written = await new UpsertWriter(job, () => deps.connector(options), async () => writerStore).run(inputs);
-			for (const result of written) {
-				const json = result.json;
-				results[result.index] = result.ok
-					? { crm, status: statusOf(json.status, operation), id: json.id === undefined || json.id === null ? null : String(json.id) }
-					: { crm, status: 'error', id: null, error: String(json.error), ...(json.code ? { code: String(json.code) } : {}) };
-			}
+			const writer = new UpsertWriter(job, () => deps.connector(options), async () => writerStore);
+			const written = operation === 'create' ? await createEach(store, writer, crm, entity, inputs, ids) : await writer.run(inputs);
+			for (const result of written) results[result.index] = crmResultOf(crm, result);
 		} catch (error) {
 			// NotImplementedError (e.g. a merge the CRM does not offer) or a failure outside any batch.
-			const message = error instanceof Error ? error.message : String(error);
+			const message = error instanceof Error ? error.message : textOf(error);
 			const code = error instanceof Error && error.name === 'NotImplementedError' ? 'NOT_SUPPORTED' : 'FAILED';
 			for (const input of inputs) if (!results[input.index]) fail(input.index, message, code);
 		}
@@ -363,9 +378,28 @@ export async function writeRequestsToCrm(
 	return results.map((r, i) => r ?? { crm, status: 'error', id: null, error: `no result for record ${i}`, code: 'FAILED' });
 }
 
-function statusOf(status: unknown, operation: SyncApiOperation): CrmResult['status'] {
-	if (status === 'created' || status === 'updated' || status === 'unchanged' || status === 'deleted' || status === 'merged') return status;
-	return operation === 'create' ? 'created' : operation === 'delete' ? 'deleted' : operation === 'merge' ? 'merged' : 'updated';
+/**
+ * Creates under claims (lib/sync/create-once.ts): a create whose CRM answer or cross-reference
+ * write failed keeps its claim, so a retry of the request fails with INTERRUPTED_CREATE instead
+ * of creating the record a second time.
+ */
+async function createEach(store: StateStore, writer: UpsertWriter, crm: CrmName, entity: EntityType, inputs: InputItem[], ids: ResolvedIds): Promise<ItemResult[]> {
+	const plan = await planCreates(store, crm, entity, inputs);
+	const linked: ItemResult[] = plan.linked.map(({ index, unifiedId }) => ({
+		index,
+		ok: false,
+		json: { error: `${entity} ${unifiedId} already exists in ${crm}${ids.linked(unifiedId!) ? ` as ${ids.linked(unifiedId!)}` : ''}; use update`, code: 'ALREADY_EXISTS' },
+	}));
+	return [...linked, ...plan.interrupted, ...(await createOnce(store, writer, 'a sync API create', crm, entity, plan.create))];
+}
+
+/** One writer result as the API reports it: the status the write had, never one guessed from the operation. */
+export function crmResultOf(crm: CrmName, result: ItemResult): CrmResult {
+	const json = result.json;
+	const id = json.id === undefined || json.id === null ? null : textOf(json.id);
+	if (!result.ok) return { crm, status: 'error', id: null, error: textOf(json.error), ...(json.code ? { code: textOf(json.code) } : {}) };
+	if (!(WRITE_STATUSES as readonly unknown[]).includes(json.status)) return { crm, status: 'error', id, error: `the write ended with status ${textOf(json.status)}, which the sync API does not report`, code: 'FAILED' };
+	return { crm, status: json.status as WriteStatus, id, ...(json.reason !== undefined ? { reason: textOf(json.reason) } : {}) };
 }
 
 interface ResolvedIds {
@@ -473,6 +507,8 @@ export interface BulkCrmSummary {
 	unchanged: number;
 	deleted: number;
 	merged: number;
+	/** Left to another execution that was writing the same record to this CRM (see CrmResult.reason). */
+	deferred: number;
 	failed: number;
 	errors: BulkRecordError[];
 	durationMs: number;
@@ -487,7 +523,8 @@ export interface BulkJob {
 	records: number;
 	/** Records that failed validation (not written anywhere). */
 	invalid: number;
-	invalidRecords: Array<{ index: number; reasons: Reason[] }>;
+	/** The first MAX_ERRORS invalid records, each with its first reasons and their count. */
+	invalidRecords: Array<{ index: number; reasons: Reason[]; reasonCount: number }>;
 	pages: number;
 	/** The records were checked (validateBulkJob); until then the pages hold them as received. */
 	validated: boolean;
@@ -546,10 +583,10 @@ export async function validateBulkJob(store: StateStore, jobId: string, crms: re
 		if (!page) continue;
 		const valid: BulkPage['records'] = [];
 		for (const { index, data: raw } of page.records) {
-			const checked = validateBulkRecord(job, raw, index, crms);
+			const checked = checkBulkRecord(job, raw, index, crms);
 			if (!checked.ok) {
 				job.invalid++;
-				if (job.invalidRecords.length < MAX_ERRORS) job.invalidRecords.push({ index, reasons: checked.reasons });
+				if (job.invalidRecords.length < MAX_ERRORS) job.invalidRecords.push({ index, reasons: checked.reasons, reasonCount: checked.reasonCount });
 				continue;
 			}
 			const data = job.operation === 'create' && typeof checked.value.id !== 'string' ? { ...checked.value, id: randomUUID() } : checked.value;
@@ -569,6 +606,18 @@ export async function validateBulkJob(store: StateStore, jobId: string, crms: re
 	return validated;
 }
 
+/**
+ * validateBulkRecord, and a record it fails on is invalid with that reason: one record must not
+ * stop the job (its pages would stay in the store, with personal data, and nothing be written).
+ */
+function checkBulkRecord(job: BulkJob, record: unknown, index: number, crms: readonly CrmName[]): Validation<Record<string, unknown>> {
+	try {
+		return validateBulkRecord(job, record, index, crms);
+	} catch (error) {
+		return refused([{ path: `records[${index}]`, message: `could not be checked: ${error instanceof Error ? error.message : textOf(error)}` }]);
+	}
+}
+
 export async function getBulkJob(store: StateStore, jobId: string): Promise<BulkJob | undefined> {
 	return store.kvGet<BulkJob>(BULK, jobKey(jobId));
 }
@@ -580,7 +629,7 @@ export async function writeBulkJobToCrm(deps: WriteDeps, jobId: string): Promise
 	if (!job) throw new Error(`No bulk job ${jobId} in the state store (another sync namespace?)`);
 	if (!job.validated) throw new Error(`Bulk job ${jobId} is not validated yet: put a Validate Request step between the 202 answer and the first CRM`);
 	const started = Date.now();
-	const summary: BulkCrmSummary = { crm: deps.crm, processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, merged: 0, failed: 0, errors: [], durationMs: 0 };
+	const summary: BulkCrmSummary = { crm: deps.crm, processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, merged: 0, deferred: 0, failed: 0, errors: [], durationMs: 0 };
 	for (let n = 0; n < job.pages; n++) {
 		const page = await store.kvGet<BulkPage>(BULK, pageKey(jobId, n));
 		if (!page) continue;
@@ -653,6 +702,26 @@ function kind(value: unknown): string {
 	if (value === undefined) return 'nothing';
 	if (value === null) return 'null';
 	if (Array.isArray(value)) return 'an array';
-	if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-	return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+	if (typeof value === 'string') return `the string ${shown(value)}`;
+	return typeof value === 'object' ? 'an object' : `${typeof value} ${textOf(value)}`;
+}
+
+/** A value in a reason: a string quoted and cut at 40 characters, anything else by its kind. */
+function shown(value: unknown): string {
+	return typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : kind(value);
+}
+
+function cut(text: string): string {
+	return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}…` : text;
+}
+
+/** A refusal: the first `max` reasons, each cut to MAX_REASON_CHARS, and how many there are. */
+function refused(reasons: Reason[], max = MAX_REASONS): { ok: false; reasons: Reason[]; reasonCount: number } {
+	return { ok: false, reasons: reasons.slice(0, max).map((r) => ({ path: cut(r.path), message: cut(r.message) })), reasonCount: reasons.length };
+}
+
+/** Two id references name the same record (ids as normaliseIds makes them: numbers as strings). */
+function sameIdRef(a: unknown, b: unknown): boolean {
+	const key = (ref: unknown) => JSON.stringify(isObject(ref) ? Object.entries(ref).map(([crm, id]) => [crm, textOf(id)]).sort() : textOf(ref));
+	return key(a) === key(b);
 }

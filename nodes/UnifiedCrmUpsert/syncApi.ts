@@ -18,6 +18,7 @@ import {
 	writeBulkJobToCrm,
 	writeRequestsToCrm,
 	type CrmResult,
+	type Reason,
 	type SyncApiOptions,
 	type SyncApiRequest,
 	type WriteDeps,
@@ -65,8 +66,9 @@ function bodyOf(json: IDataObject): unknown {
 	return 'body' in json && ('headers' in json || 'query' in json) ? json.body : json;
 }
 
-function invalid(reasons: unknown, index: number): INodeExecutionData {
-	return { json: { ok: false, error: 'Invalid request', reasons } as IDataObject, pairedItem: { item: index } };
+/** The 400 answer: the first reasons, and how many there are in all. */
+function invalid(refusal: { reasons: Reason[]; reasonCount: number }, index: number): INodeExecutionData {
+	return { json: { ok: false, error: 'Invalid request', reasons: refusal.reasons, reasonCount: refusal.reasonCount } as unknown as IDataObject, pairedItem: { item: index } };
 }
 
 async function validate(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
@@ -83,7 +85,7 @@ async function validate(ctx: IExecuteFunctions, items: INodeExecutionData[]): Pr
 		}
 		const checked = validateSyncRequest(bodyOf(item.json), crms);
 		if (!checked.ok) {
-			errors.push(invalid(checked.reasons, index));
+			errors.push(invalid(checked, index));
 			continue;
 		}
 		const request = await prepareWrites(ctx, withUnifiedId(checked.value));
@@ -139,7 +141,7 @@ async function write(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promi
 			// Used without a Validate step in front: validate for this CRM here.
 			const checked = validateSyncRequest(bodyOf(item.json), [crm]);
 			if (!checked.ok) {
-				errors.push(invalid(checked.reasons, index));
+				errors.push(invalid(checked, index));
 				continue;
 			}
 			request = await prepareWrites(ctx, withUnifiedId(checked.value));
@@ -188,7 +190,7 @@ async function acceptBulk(ctx: IExecuteFunctions, items: INodeExecutionData[]): 
 		const body = bodyOf(item.json);
 		const envelope = validateBulkEnvelope(body, bodySize(item.json, body));
 		if (!envelope.ok) {
-			errors.push(invalid(envelope.reasons, index));
+			errors.push(invalid(envelope, index));
 			continue;
 		}
 		const job = await acceptBulkJob(await openStore(ctx)(), envelope.value);

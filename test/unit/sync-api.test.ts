@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
 import { createConnector } from '../../lib/connectors';
 import { CRM_NAMES, type CrmName } from '../../lib/model';
@@ -11,6 +12,8 @@ import { openStateStore, type StateStore } from '../../lib/state';
 import {
 	acceptBulkJob,
 	BULK_MAX_BYTES,
+	crmResultOf,
+	MAX_REASONS,
 	finishBulkJob,
 	getBulkJob,
 	unchangedFlags,
@@ -18,6 +21,7 @@ import {
 	validateBulkEnvelope,
 	validateSyncRequest,
 	withUnifiedId,
+	type CrmResult,
 	writeBulkJobToCrm,
 	writeRequestsToCrm,
 	type Reason,
@@ -140,6 +144,37 @@ describe('validateSyncRequest', () => {
 	});
 });
 
+describe('hostile requests (issue 17)', () => {
+	const hostile = JSON.parse('{"toString":1,"valueOf":1}') as unknown;
+
+	test('a value String() cannot convert gets a reason at its field instead of throwing (item 15)', () => {
+		for (const [entity, field] of [['contact', 'firstName'], ['contact', 'leadSource'], ['contact', 'emailOptOut'], ['opportunity', 'closeDate'], ['activity', 'contactIds']] as const) {
+			const body = { entity_type: entity, operation: 'update', data: { id: 'u1', [field]: hostile } };
+			const result = validateSyncRequest(body, ALL);
+			assert.equal(result.ok, false, `${entity}.${field}`);
+			assert.ok((result as { reasons: Reason[] }).reasons.some((r) => r.path === `data.${field}`), `${entity}.${field}: ${JSON.stringify(result)}`);
+		}
+		assert.equal(validateSyncRequest({ entity_type: 'contact', operation: 'merge', data: { masterId: hostile, mergedIds: [hostile] } }, ALL).ok, false);
+	});
+
+	test('a refusal lists at most MAX_REASONS reasons and counts them all (item 17)', () => {
+		const data: Record<string, string> = { email: 'a@b.co', lastName: 'B' };
+		for (let i = 0; i < 10_000; i++) data[`f${i}`] = 'x';
+		const body = JSON.stringify({ entity_type: 'contact', operation: 'create', data });
+		const result = validateSyncRequest(body, ALL);
+		assert.equal(result.ok, false);
+		const refusal = result as { reasons: Reason[]; reasonCount: number };
+		assert.equal(refusal.reasons.length, MAX_REASONS);
+		assert.equal(refusal.reasonCount, 10_000);
+		assert.equal(refusal.reasons[0].path, 'data.f0');
+		const reply = JSON.stringify(refusal).length;
+		assert.ok(reply < body.length, `the reply (${reply} bytes) is smaller than the request (${body.length} bytes)`);
+		// A field name or value megabytes long is cut in the reason.
+		const long = validateSyncRequest({ entity_type: 'contact', operation: 'create', data: { lastName: 'B', ['k'.repeat(100_000)]: 1 } }, ALL) as { reasons: Reason[] };
+		assert.ok(JSON.stringify(long.reasons).length < 2_000);
+	});
+});
+
 describe('validateBulkEnvelope', () => {
 	test('size limit, records array and envelope', () => {
 		assert.match((validateBulkEnvelope({}, BULK_MAX_BYTES + 1) as { reasons: Reason[] }).reasons[0].message, /up to 10485760/);
@@ -240,6 +275,46 @@ describe('writeRequestsToCrm and bulk jobs (sandbox)', () => {
 		assert.ok(!row || row.IsDeleted === true);
 	});
 
+	test('a create whose cross-reference write fails is not made a second time by a retry (item 6)', async () => {
+		// No email: HubSpot's email uniqueness would refuse a second create, Salesforce and the others do not.
+		const data = { id: 'app-once', firstName: 'Ada', lastName: 'Created-Once' };
+		const made = () => (sandbox.emulators.hubspot!.dump().contacts as Array<{ id: string; properties: Record<string, string> }>).filter((c) => c.properties.lastname === 'Created-Once');
+		// Break the real store's file: every cross-reference insert fails (as on a full disk), reads still work.
+		const db = new DatabaseSync(path.join(tmp, 'state.sqlite'));
+		db.exec(`CREATE TRIGGER break_links BEFORE INSERT ON xref BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+		let first: CrmResult;
+		try {
+			[first] = await writeRequestsToCrm(deps.hubspot, 'contact', 'create', noOptions, [data]);
+		} finally {
+			db.exec('DROP TRIGGER break_links');
+			db.close();
+		}
+		assert.equal(first.status, 'error', JSON.stringify(first));
+		assert.match(first.error!, /disk is full/);
+		assert.equal(made().length, 1, 'HubSpot made the record before the state store failed');
+
+		const [retry] = await writeRequestsToCrm(deps.hubspot, 'contact', 'create', noOptions, [data]);
+		assert.equal(made().length, 1, 'the retry created no second record');
+		assert.equal(retry.code, 'INTERRUPTED_CREATE', JSON.stringify(retry));
+		assert.match(retry.error!, /may exist in hubspot already/);
+
+		// Someone checks HubSpot and links the record: a create is then refused as existing, and the claim is gone.
+		await store.link({ entity: 'contact', unifiedId: 'app-once', crm: 'hubspot', recordId: made()[0].id });
+		const [linked] = await writeRequestsToCrm(deps.hubspot, 'contact', 'create', noOptions, [data]);
+		assert.equal(linked.code, 'ALREADY_EXISTS');
+		assert.equal((await store.kvScan('bulk', { prefix: 'creating|hubspot|contact|app-once' })).items.length, 0);
+	});
+
+	test('a deferred write is reported as deferred with its reason, not as updated (item 18)', () => {
+		// The result UpsertWriter gives when another execution holds the record's write lock.
+		const reason = 'another execution is writing this record to hubspot and writes the newest values when its write ends';
+		const deferred = crmResultOf('hubspot', { index: 0, ok: true, json: { status: 'deferred', id: '51', reason, crm: 'hubspot', entity: 'contact', operation: 'update' } });
+		assert.deepEqual(deferred, { crm: 'hubspot', status: 'deferred', id: '51', reason });
+		const unknown = crmResultOf('hubspot', { index: 0, ok: true, json: { status: 'dryRun', id: null } });
+		assert.equal(unknown.status, 'error');
+		assert.match(unknown.error!, /status dryRun/);
+	});
+
 	test('trigger_workflows=false records echo fingerprints; true does not', async () => {
 		const [quiet] = await writeRequestsToCrm(deps.hubspot, 'contact', 'create', noOptions, [{ id: 'app-3', email: 'quiet@example.com', lastName: 'Q' }]);
 		assert.equal(await store.consumeEcho('hubspot', 'contact', quiet.id!, { email: 'quiet@example.com', lastName: 'Q' }), true);
@@ -271,6 +346,21 @@ describe('writeRequestsToCrm and bulk jobs (sandbox)', () => {
 		const done = await finishBulkJob(store, job.jobId);
 		assert.equal(done.status, 'done');
 		assert.equal((await getBulkJob(store, job.jobId))?.status, 'done');
+		assert.equal((await store.kvScan('syncApi.bulk', { prefix: `${job.jobId}|page` })).items.length, 0);
+	});
+
+	test('a bulk record that String() cannot convert is invalid with a reason; the job goes on and its pages are deleted (item 15)', async () => {
+		const hostile = JSON.parse('{"toString":1,"valueOf":1}') as unknown;
+		const records = [{ email: 'h0@example.com', lastName: 'H0' }, { email: 'h1@example.com', lastName: 'H1', leadSource: hostile }, { email: 'h2@example.com', lastName: 'H2', firstName: hostile }, { email: 'h3@example.com', lastName: 'H3' }];
+		const envelope = validateBulkEnvelope({ entity_type: 'contact', operation: 'create', records }, 1000);
+		assert.ok(envelope.ok);
+		const job = await acceptBulkJob(store, envelope.value);
+		const checked = await validateBulkJob(store, job.jobId, ['hubspot']);
+		assert.equal(checked.invalid, 2);
+		assert.deepEqual(checked.invalidRecords.map((r) => [r.index, r.reasons[0].path]), [[1, 'records[1].leadSource'], [2, 'records[2].firstName']]);
+		const written = await writeBulkJobToCrm(deps.hubspot, job.jobId);
+		assert.deepEqual(written.results.map((r) => [r.crm, r.created, r.failed]), [['hubspot', 2, 0]]);
+		await finishBulkJob(store, job.jobId);
 		assert.equal((await store.kvScan('syncApi.bulk', { prefix: `${job.jobId}|page` })).items.length, 0);
 	});
 });
