@@ -13,7 +13,18 @@ import { after, before, test } from 'node:test';
 import { createConnector, type CrmConnector } from '../../lib/connectors';
 import { CRM_NAMES, type CrmName } from '../../lib/model';
 import { openStateStore, type StateStore } from '../../lib/state';
-import { finishJob, listSyncHistory, loadJob, parseBulkSettings, readSourceToSpool, writeSpoolToTarget, type BulkFailure, type BulkSettings } from '../../lib/sync/bulk';
+import {
+	BulkRunInProgressError,
+	bulkLeaseResource,
+	finishJob,
+	listSyncHistory,
+	loadJob,
+	parseBulkSettings,
+	readSourceToSpool,
+	writeSpoolToTarget,
+	type BulkFailure,
+	type BulkSettings,
+} from '../../lib/sync/bulk';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { CREDENTIAL_REFS, sandboxCredentials } from '../e2e/fixtures';
 import { contactEmails, contactRecords, sourceEmails } from '../bench/bulk-n8n';
@@ -234,4 +245,63 @@ test('a contact without email whose create got no answer (pending claim) is repo
 	assert.equal(linked.created + linked.failed, 0);
 	assert.equal(recordsIn('salesforce'), counts.salesforce + 1);
 	assert.deepEqual(await openClaims(), []);
+});
+
+test('a second run while a step of the first holds the job lease fails fast ("in progress"); the lease is renewed through a long step and released at its end', async () => {
+	const settings: BulkSettings = { mode: 'force-overwrite', dryRun: false, pageSize: 100 };
+	const leaseMs = 300;
+	const job = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-A', leaseMs });
+	// Every Salesforce request takes 100 ms: the write step outlasts the lease's lifetime several times.
+	sandbox.emulators.salesforce!.faults.set({ latencyMs: 100 });
+	const attempts: Array<{ at: number; outcome: Promise<unknown> }> = [];
+	const started = Date.now();
+	try {
+		await writeSpoolToTarget('salesforce', () => connector('salesforce'), store, {
+			source: SOURCE,
+			entity: 'contact',
+			jobId: job.id,
+			dryRun: false,
+			owner: 'execution-A',
+			leaseMs,
+			// After each page, a second run of the job starts.
+			log: () => {
+				const outcome = readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-B', leaseMs }).then(() => 'ran', (error: unknown) => error);
+				attempts.push({ at: Date.now() - started, outcome });
+			},
+		});
+	} finally {
+		sandbox.emulators.salesforce!.faults.set({});
+	}
+	assert.equal(attempts.length, job.pages);
+	for (const outcome of await Promise.all(attempts.map((a) => a.outcome))) {
+		assert.ok(outcome instanceof BulkRunInProgressError, `the second run ran: ${String(outcome)}`);
+		assert.match(outcome.message, new RegExp(`^A bulk run of job ${job.id} \\(hubspot contact\\) is in progress \\(started \\d{4}-.+ by execution execution-A, now writing to salesforce\\)`));
+	}
+	const last = attempts[attempts.length - 1].at;
+	assert.ok(last > 2 * leaseMs, `the last attempt came ${last} ms into the step, after the lease's first lifetime (renewed)`);
+	assert.equal((await loadJob(store, SOURCE, 'contact', false))!.owner, 'execution-A', 'the second run changed nothing');
+	// Released at the end of the step: a run started now goes on with the job.
+	const next = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-B', leaseMs });
+	assert.equal(next.id, job.id);
+	assert.equal(next.progress.salesforce!.done, true);
+});
+
+test('a run that died holding the lease keeps other runs out until the lease expires; the next run then resumes the job', async () => {
+	const settings: BulkSettings = { mode: 'force-overwrite', dryRun: false, pageSize: 100 };
+	const unfinished = (await loadJob(store, SOURCE, 'contact', false))!;
+	assert.equal(unfinished.status, 'read');
+	// As if execution-B's process died in the middle of a step: its lease stays until it expires.
+	assert.ok(await store.acquireLock(bulkLeaseResource(SOURCE, 'contact', false), 500));
+	await assert.rejects(readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-C' }), (e: unknown) => e instanceof BulkRunInProgressError && e.message.includes(`job ${unfinished.id}`) && /lease expires within 60 s/.test(e.message));
+	await assert.rejects(finishJob(store, SOURCE, 'contact', unfinished.id, false), BulkRunInProgressError);
+	await new Promise((resolve) => setTimeout(resolve, 600));
+	const job = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-C' });
+	assert.equal(job.id, unfinished.id);
+	assert.equal(job.resumed, unfinished.resumed + 1);
+	for (const target of TARGETS) await writeSpoolToTarget(target, () => connector(target), store, { source: SOURCE, entity: 'contact', jobId: job.id, dryRun: false, owner: 'execution-C' });
+	const summary = await finishJob(store, SOURCE, 'contact', job.id, false, { owner: 'execution-C' });
+	assert.equal(summary.jobId, job.id);
+	assert.equal(summary.created, 0);
+	assert.equal(summary.failed, 0);
+	assert.equal(summary.updated, summary.read.spooled * TARGETS.length, 'force-overwrite: every record rewritten once in every target (Salesforce by the earlier run)');
 });
