@@ -13,7 +13,7 @@
 // The consent guard applies to every outcome. When the truth differs from what the source holds,
 // the result says the source must be corrected (the writer decides per CRM, see upsert-writer.ts).
 
-import type { CrmName, EntityType, UnifiedRecord } from '../model';
+import { isPrototypeKey, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import { heldValueHash, snapshotLock, syncIdentity, UNKNOWN_HELD, withLock, type AuditEntry, type HeldValues, type LockOptions, type Snapshot, type StateStore } from '../state';
 import { guardConsent } from './consent';
 import { ConflictError, normalizeOptions } from './options';
@@ -172,7 +172,9 @@ function mergeIntoState(change: StateChange, unifiedId: string, snapshot: Snapsh
 	const held = snapshot?.held?.[source];
 	const heldAt = parseTime(held?.at);
 	const out: StateMerge = { snapshot: snapshot as Snapshot, dirty: false, changed: [], decisions: [], conflicts: [], review: [] };
-	const provided = Object.entries(change.record ?? {}).filter(([f, v]) => v !== undefined && !ignore.has(f)).sort(([a], [b]) => a.localeCompare(b));
+	const provided = Object.entries(change.record ?? {})
+		.filter(([f, v]) => v !== undefined && !ignore.has(f) && !isPrototypeKey(f))
+		.sort(([a], [b]) => a.localeCompare(b));
 
 	for (const [field, value] of provided) {
 		const current = snapshot?.record[field];

@@ -13,7 +13,7 @@
 //   base?: { record, fieldModifiedAt?, syncedAt?, deletedAt?, deletedBy? }   // else from the store
 // }
 
-import { isCrmName, isEntityType, type EntityType, type UnifiedRecord } from '../model';
+import { isCrmName, isEntityType, isPrototypeKey, type EntityType, type UnifiedRecord } from '../model';
 import type { Snapshot } from '../state/types';
 import { ConflictError } from './options';
 import type { StateChange } from './against-state';
@@ -100,7 +100,7 @@ export function conflictInputFromItem(json: Record<string, unknown>, defaultEnti
 /** The item's own extra keys (record ids, event ids...), passed through to the output. */
 export function passThrough(json: Record<string, unknown>): Record<string, unknown> {
 	const rest: Record<string, unknown> = {};
-	for (const [key, value] of Object.entries(json)) if (!ITEM_INPUT_KEYS.includes(key)) rest[key] = value;
+	for (const [key, value] of Object.entries(json)) if (!ITEM_INPUT_KEYS.includes(key) && !isPrototypeKey(key)) rest[key] = value;
 	return rest;
 }
 

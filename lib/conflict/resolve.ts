@@ -2,7 +2,7 @@
 // the last synced snapshot, the chosen strategy for true conflicts, the consent guard, and the
 // delete policy for deletes meeting updates. Pure: no I/O (the node / review.ts do the I/O).
 
-import { isCrmName, isEntityType, type CrmName, type UnifiedRecord } from '../model';
+import { isCrmName, isEntityType, isPrototypeKey, type CrmName, type UnifiedRecord } from '../model';
 import type { AuditEntry, Snapshot } from '../state/types';
 import { guardConsent } from './consent';
 import { ConflictError, normalizeOptions } from './options';
@@ -107,7 +107,7 @@ function mergeFields(input: ConflictInput, options: ResolvedOptions, decide: Con
 	const ignore = new Set(options.ignoreFields);
 	const consent = new Set(options.consentFields);
 	const fields = [...new Set([...Object.keys(sourceRecord), ...Object.keys(targetRecord), ...Object.keys(baseRecord ?? {})])]
-		.filter((f) => !ignore.has(f))
+		.filter((f) => !ignore.has(f) && !isPrototypeKey(f))
 		.sort();
 	const result: Merge = { merged: {}, decisions: [], conflicts: [], reviewReasons: [], targetPatch: {}, sourcePatch: {}, fieldTimes: {} };
 	const targetCrm = target?.crm ?? incoming.crm;
@@ -292,7 +292,7 @@ function resolveIncomingDelete(input: ConflictInput, options: ResolvedOptions, r
 	const ignore = new Set(options.ignoreFields);
 	const updateTime = recordTime(target);
 	const concurrent = base
-		? Object.entries(target.record ?? {}).some(([f, v]) => !ignore.has(f) && v !== undefined && !valuesEqual(v, base.record[f]))
+		? Object.entries(target.record ?? {}).some(([f, v]) => !ignore.has(f) && !isPrototypeKey(f) && v !== undefined && !valuesEqual(v, base.record[f]))
 		: compareTimes(updateTime, deleteTime, options.clockSkewToleranceMs) === 1;
 	if (!concurrent) {
 		return { ...shared, action: 'delete', merged: null, reason: `deleted in ${incoming.crm}`, snapshot: tombstone };
@@ -302,7 +302,7 @@ function resolveIncomingDelete(input: ConflictInput, options: ResolvedOptions, r
 	if (decision.outcome === 'review') return { ...shared, action: 'review', merged: null, needsReview: true, reason: `needs review: ${decision.reason}` };
 	// Restore in the source CRM from the target's (updated) record.
 	const merged: UnifiedRecord = {};
-	for (const [f, v] of Object.entries({ ...(base?.record ?? {}), ...(target.record ?? {}) })) if (!ignore.has(f) && v !== undefined) merged[f] = v;
+	for (const [f, v] of Object.entries({ ...(base?.record ?? {}), ...(target.record ?? {}) })) if (!ignore.has(f) && !isPrototypeKey(f) && v !== undefined) merged[f] = v;
 	return {
 		...shared,
 		action: 'restore',

@@ -1,6 +1,6 @@
 // Compiles default maps + user overrides into a flat plan of small functions, once per
 // configuration. map() then runs the plan per record with no lookups by name.
-import { CRM_NAMES, ENTITY_TYPES, type CrmName, type EntityType } from '../model';
+import { CRM_NAMES, ENTITY_TYPES, isPrototypeKey, type CrmName, type EntityType } from '../model';
 import { defaultMap } from './crm';
 import { Zone } from './dates';
 import { compileFirstOf, compileGetter, compileSetter, splitPath, type Getter, type Setter } from './paths';
@@ -41,6 +41,12 @@ function isSystemKey(side: Side, key: string): boolean {
 
 function topKey(path: string): string {
 	return splitPath(path)[0];
+}
+
+/** A path through a prototype key would read or write shared prototypes (see isPrototypeKey). */
+function checkPath(path: string, where: string): string {
+	if (splitPath(path).some(isPrototypeKey)) throw new MappingConfigError(`${where} "${path}" must not name __proto__, constructor or prototype`);
+	return path;
 }
 
 /** Records are mapped one at a time: a single context is reused (map() is synchronous). */
@@ -183,7 +189,8 @@ function ruleStep(rule: RuleSpec, index: number, finalSide: Side, targetMap: Ent
 	if (!(TRANSFORM_NAMES as readonly string[]).includes(transform)) {
 		throw new MappingConfigError(`${where}.transform "${transform}" is unknown; use one of ${TRANSFORM_NAMES.join(', ')}`);
 	}
-	const target = rule.target.trim();
+	const target = checkPath(rule.target.trim(), `${where}.target`);
+	checkPath(rule.source.trim(), `${where}.source`);
 	const limit = rule.maxLength ?? targetMap?.fields.find((f) => f.crm === target)?.max;
 	const base = namedTransform(transform, finalSide, settings, finalSide === 'unified' ? rule.maxLength : limit);
 	let tx = base;
@@ -207,7 +214,7 @@ function computedStep(spec: ComputedSpec, index: number): Step {
 	if (!(COMPUTED_OPS as readonly string[]).includes(spec.op)) {
 		throw new MappingConfigError(`${where}.op "${String(spec.op)}" is unknown; use one of ${COMPUTED_OPS.join(', ')}`);
 	}
-	const setter = compileSetter(spec.target.trim());
+	const setter = compileSetter(checkPath(spec.target.trim(), `${where}.target`));
 	let get: Getter;
 	if (spec.op === 'template') {
 		if (typeof spec.template !== 'string' || spec.template === '') throw new MappingConfigError(`${where}.template must be a string with {path} placeholders`);
@@ -216,7 +223,7 @@ function computedStep(spec: ComputedSpec, index: number): Step {
 		let last = 0;
 		for (let m = re.exec(spec.template); m; m = re.exec(spec.template)) {
 			if (m.index > last) parts.push(spec.template.slice(last, m.index));
-			parts.push(compileGetter(m[1].trim()));
+			parts.push(compileGetter(checkPath(m[1].trim(), `${where}.template placeholder`)));
 			last = m.index + m[0].length;
 		}
 		if (last < spec.template.length) parts.push(spec.template.slice(last));
@@ -240,7 +247,7 @@ function computedStep(spec: ComputedSpec, index: number): Step {
 		if (!Array.isArray(sources) || sources.length === 0 || sources.some((s) => typeof s !== 'string' || s.trim() === '')) {
 			throw new MappingConfigError(`${where}.sources must be a non-empty list of dot paths`);
 		}
-		const getters = sources.map((s) => compileGetter(s.trim()));
+		const getters = sources.map((s, i) => compileGetter(checkPath(s.trim(), `${where}.sources[${i}]`)));
 		if (spec.op === 'join') {
 			const sep = spec.separator ?? ' ';
 			get = (r) => joinNonEmpty(getters.map((g) => g(r)), sep);
@@ -310,6 +317,8 @@ export function compileMapping(options: MappingOptions): CompiledMapping {
 		const s = collect(() => computedStep(c, i));
 		if (s) finalSteps.push(s);
 	}
+	for (const k of Object.keys(ov.defaults ?? {})) collect(() => checkPath(k, 'defaults key'));
+	for (const n of ov.required ?? []) collect(() => checkPath(n, 'required field'));
 	if (problems.length) throw new MappingConfigError(problems.join('; '), problems);
 	const replaced = new Set(finalSteps.map((s) => s.field));
 
@@ -360,11 +369,11 @@ function unmappedCopier(input: Side, output: Side, consumed: Set<string>): (src:
 	return (src, out) => {
 		let bucket: Rec | undefined = bucketKey === undefined ? out : undefined;
 		for (const key in src) {
-			if (consumed.has(key) || isSystemKey(input, key)) continue;
+			if (consumed.has(key) || isSystemKey(input, key) || isPrototypeKey(key)) continue;
 			const value = src[key];
 			if (bucket === undefined) bucket = (out[bucketKey!] ??= {}) as Rec;
 			if (key === nestedKey && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-				for (const k in value as Rec) if (bucket[k] === undefined) bucket[k] = (value as Rec)[k];
+				for (const k in value as Rec) if (!isPrototypeKey(k) && bucket[k] === undefined) bucket[k] = (value as Rec)[k];
 			} else if (bucket[key] === undefined) bucket[key] = value;
 		}
 	};

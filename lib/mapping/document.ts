@@ -1,6 +1,8 @@
 // Mapping documents: user overrides as JSON or YAML (schema in MAPPING.md). Parsing reports
 // every problem with its path, e.g. "rules[1].transform: ...", and never half-applies a document.
 import { parseDocument } from 'yaml';
+
+import { isPrototypeKey } from '../model';
 import {
 	COMPUTED_OPS,
 	MappingConfigError,
@@ -52,7 +54,8 @@ class Checker {
 		}
 		const out: Record<string, string | number> = {};
 		for (const [k, x] of Object.entries(v)) {
-			if (typeof x === 'string' || typeof x === 'number') out[k] = x;
+			if (isPrototypeKey(k)) this.fail(`${path}.${key}.${k}`, 'must not be __proto__, constructor or prototype');
+			else if (typeof x === 'string' || typeof x === 'number') out[k] = x;
 			else if (typeof x === 'boolean') out[k] = String(x);
 			else this.fail(`${path}.${key}.${k}`, 'must be a string or number');
 		}
@@ -173,7 +176,8 @@ export function mergeOverrides(...parts: (MappingOverrides | undefined)[]): Mapp
 		out.rules!.push(...(p.rules ?? []));
 		out.picklists!.push(...(p.picklists ?? []));
 		out.computed!.push(...(p.computed ?? []));
-		Object.assign(out.defaults!, p.defaults);
+		// Spread, not Object.assign: a `__proto__` key stays a key, and compileMapping rejects it.
+		out.defaults = { ...out.defaults, ...p.defaults };
 		out.required!.push(...(p.required ?? []));
 	}
 	return out;

@@ -45,3 +45,18 @@ export interface ChangeOrigin {
 	/** The acting user or app (HubSpot sourceId, Pipedrive user_id, Salesforce commitUser, Dynamics InitiatingUserId). */
 	actorId?: string;
 }
+
+/**
+ * Field names never copied into a record: assigned to a plain object, `__proto__` replaces its
+ * prototype, and `constructor` / `prototype` reach shared prototypes through dot paths. Records
+ * built or merged from names a CRM, a webhook or an item sent skip them.
+ */
+export function isPrototypeKey(key: string): boolean {
+	return key === '__proto__' || key === 'constructor' || key === 'prototype';
+}
+
+/** Object.assign for records: copies `from`'s own fields onto `into`, except prototype keys. */
+export function assignFields(into: Record<string, unknown>, from: Record<string, unknown> | undefined): Record<string, unknown> {
+	if (from) for (const key of Object.keys(from)) if (!isPrototypeKey(key)) into[key] = from[key];
+	return into;
+}

@@ -1,6 +1,7 @@
 // Which captured events go on: redeliveries (idempotency keys in the state store) and this
 // package's own writes (the CRMs' change-source markers) are dropped.
 
+import { assignFields } from '../model';
 import type { EchoFingerprint, StateStore } from '../state/types';
 import type { CapturedEvent } from './types';
 
@@ -80,7 +81,7 @@ function groupByRecord(events: CapturedEvent[]): CapturedEvent[][] {
 function merged(group: CapturedEvent[]): CapturedEvent {
 	if (group.length === 1) return group[0];
 	const record: Record<string, unknown> = {};
-	for (const event of group) Object.assign(record, event.record);
+	for (const event of group) assignFields(record, event.record);
 	return { ...group[group.length - 1], record, changedFields: [...new Set(group.flatMap((e) => e.changedFields ?? []))] };
 }
 

@@ -2,7 +2,7 @@
 // service endpoint sends a static key, either as a header (HttpHeader auth) or as `?code=`
 // (WebhookKey auth).
 
-import type { EntityType, SyncOperation } from '../model';
+import { isPrototypeKey, type EntityType, type SyncOperation } from '../model';
 import {
 	activeSecrets,
 	badRequest,
@@ -81,7 +81,7 @@ function plain(value: unknown): unknown {
 function keyValues(list: unknown): Record<string, unknown> {
 	const out: Record<string, unknown> = {};
 	for (const entry of Array.isArray(list) ? list : []) {
-		if (isObject(entry) && typeof entry.key === 'string') out[entry.key] = entry.value;
+		if (isObject(entry) && typeof entry.key === 'string' && !isPrototypeKey(entry.key)) out[entry.key] = entry.value;
 	}
 	return out;
 }

@@ -15,7 +15,7 @@
 import { DEFAULT_CONSENT_FIELDS } from '../conflict/types';
 import type { CrmRecord, ReadOptions } from '../connectors/types';
 import { defaultMap } from '../mapping';
-import type { CrmName, EntityType, SyncOperation } from '../model';
+import { assignFields, isPrototypeKey, type CrmName, type EntityType, type SyncOperation } from '../model';
 import type { EchoFingerprint, StateStore } from '../state/types';
 import { acceptEvents, idempotencyKey, type AcceptOptions } from './accept';
 import type { CapturedEvent } from './types';
@@ -126,7 +126,7 @@ export function groupEvents(events: CapturedEvent[]): EnrichedEvent[] {
 		if (erase) event.erase = true;
 		if (sorted.length > 1) {
 			const record: Record<string, unknown> = {};
-			for (const e of sorted) Object.assign(record, e.record);
+			for (const e of sorted) assignFields(record, e.record);
 			event.record = Object.keys(record).length ? record : undefined;
 			const changed = [...new Set(sorted.flatMap((e) => e.changedFields ?? []))];
 			event.changedFields = changed.length ? changed : undefined;
@@ -231,7 +231,7 @@ function withoutUntouchedConsent(event: EnrichedEvent, fields: Record<string, un
 function withEventValues(event: EnrichedEvent, fields: Record<string, unknown>): Record<string, unknown> {
 	const carried = event.record;
 	if (event.operation !== 'update' || !carried || !event.changedFields?.length) return fields;
-	const changed = event.changedFields.filter((f) => f in carried);
+	const changed = event.changedFields.filter((f) => !isPrototypeKey(f) && Object.hasOwn(carried, f));
 	return changed.length ? { ...fields, ...Object.fromEntries(changed.map((f) => [f, carried[f]])) } : fields;
 }
 

@@ -3,7 +3,7 @@
 
 import { createHash, createHmac } from 'node:crypto';
 
-import type { EntityType, SyncOperation } from '../model';
+import { isPrototypeKey, type EntityType, type SyncOperation } from '../model';
 import {
 	activeSecrets,
 	badRequest,
@@ -179,7 +179,7 @@ function toEvent(raw: unknown): CapturedEvent | string {
 		};
 	} else {
 		event.recordId = idString(raw.objectId) ?? '';
-		if (typeof raw.propertyName === 'string' && raw.propertyName !== '') {
+		if (typeof raw.propertyName === 'string' && raw.propertyName !== '' && !isPrototypeKey(raw.propertyName)) {
 			event.changedFields = [raw.propertyName];
 			event.record = { [raw.propertyName]: raw.propertyValue };
 		}

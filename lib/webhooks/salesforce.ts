@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 
 import { XMLParser } from 'fast-xml-parser';
 
-import type { EntityType, SyncOperation } from '../model';
+import { isPrototypeKey, type EntityType, type SyncOperation } from '../model';
 import {
 	activeSecrets,
 	badRequest,
@@ -96,7 +96,7 @@ function xmlValue(node: unknown): unknown {
 	if (node['@_nil'] === 'true') return null;
 	if ('#text' in node) return node['#text'];
 	const out: Record<string, unknown> = {};
-	for (const [key, value] of Object.entries(node)) if (!key.startsWith('@_')) out[key] = xmlValue(value);
+	for (const [key, value] of Object.entries(node)) if (!key.startsWith('@_') && !isPrototypeKey(key)) out[key] = xmlValue(value);
 	return out;
 }
 
@@ -180,9 +180,9 @@ function compoundFieldName(parent: string, child: string): string {
 function flattenFields(payload: Record<string, unknown>): Record<string, unknown> {
 	const record: Record<string, unknown> = {};
 	for (const [key, value] of Object.entries(payload)) {
-		if (key === 'ChangeEventHeader') continue;
+		if (key === 'ChangeEventHeader' || isPrototypeKey(key)) continue;
 		if (isObject(value) && (key === 'Name' || key.endsWith('Address'))) {
-			for (const [child, v] of Object.entries(value)) record[compoundFieldName(key, child)] = v;
+			for (const [child, v] of Object.entries(value)) if (!isPrototypeKey(child)) record[compoundFieldName(key, child)] = v;
 		} else {
 			record[key] = value;
 		}

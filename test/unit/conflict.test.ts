@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { ConflictError, resolveConflict, type ConflictInput, type ConflictOptions, type Resolution } from '../../lib/conflict';
+import { ConflictError, passThrough, resolveConflict, type ConflictInput, type ConflictOptions, type Resolution } from '../../lib/conflict';
 import type { Snapshot } from '../../lib/state';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -437,5 +437,38 @@ describe('input validation', () => {
 		assert.throws(() => resolveConflict({ entity: 'contact', incoming: { crm: 'zoho' } }, lmw, NOW), /incoming.record must be an object/);
 		assert.throws(() => resolveConflict({ entity: 'widget' as never, incoming: { crm: 'zoho', record: {} } }, lmw, NOW), /Unknown entity/);
 		assert.throws(() => resolveConflict(input(baseRecord, baseRecord), { strategy: 'coin-flip' as never }, NOW), /Unknown conflict strategy/);
+	});
+});
+
+describe('prototype keys', () => {
+	// As JSON.parse builds them from a CRM's or an item's data: own keys named like prototype links.
+	const hostile = () => JSON.parse('{"__proto__": {"isAdmin": true}, "constructor": {"prototype": {"polluted": 1}}, "prototype": "p"}') as Record<string, unknown>;
+
+	test('fields named __proto__, constructor or prototype are skipped by the merge; the merged record stays a plain object', () => {
+		const r = resolveConflict(input({ ...baseRecord, ...hostile(), title: 'CEO' }, { ...baseRecord }), lmw, NOW);
+		assert.equal(r.merged?.title, 'CEO');
+		for (const record of [r.merged!, r.targetPatch, r.sourcePatch]) {
+			assert.equal(Object.getPrototypeOf(record), Object.prototype);
+			assert.deepEqual(Object.keys(record).filter((k) => ['__proto__', 'constructor', 'prototype'].includes(k)), []);
+			assert.equal((record as { isAdmin?: unknown }).isAdmin, undefined);
+		}
+		assert.deepEqual(r.decisions.map((d) => d.field), ['title']);
+
+		// A record restored from the target (delete against a concurrent update) is built the same way.
+		const restored = resolveConflict(
+			{ ...input({}, { ...baseRecord, ...hostile(), title: 'Head of Ops' }), incoming: { crm: 'hubspot', deleted: true, modifiedAt: T1 } },
+			{ strategy: 'last-modified-wins', deletePolicy: 'update-wins' },
+			NOW,
+		);
+		assert.equal(restored.action, 'restore');
+		assert.equal(restored.merged?.title, 'Head of Ops');
+		assert.equal(Object.getPrototypeOf(restored.merged), Object.prototype);
+		assert.deepEqual(Object.keys(restored.merged!).filter((k) => ['__proto__', 'constructor', 'prototype'].includes(k)), []);
+	});
+
+	test('passThrough keeps the item\'s own keys but not prototype keys', () => {
+		const rest = passThrough({ ...hostile(), hubspotId: '7' });
+		assert.equal(Object.getPrototypeOf(rest), Object.prototype);
+		assert.deepEqual(Object.keys(rest), ['hubspotId']);
 	});
 });

@@ -124,3 +124,17 @@ required: [email, 3]
 		assert.deepEqual(merged.required, ['email']);
 	});
 });
+
+describe('prototype keys in documents', () => {
+	test('a __proto__ default (JSON or YAML) is reported by compileMapping, not turned into the defaults\' prototype', () => {
+		for (const text of ['{"defaults": {"__proto__": {"hs_lead_status": "NEW"}}}', 'defaults:\n  __proto__:\n    hs_lead_status: NEW\n']) {
+			const overrides = mergeOverrides(parseMappingDocument(text), { defaults: { lifecyclestage: 'lead' } });
+			assert.equal(Object.getPrototypeOf(overrides.defaults), Object.prototype, text);
+			assert.throws(() => compileMapping({ direction: 'fromUnified', target: 'hubspot', entity: 'contact', overrides }), /defaults key "__proto__" must not name __proto__/, text);
+		}
+	});
+
+	test('a value map with a __proto__ entry is a document error', () => {
+		assert.throws(() => parseMappingDocument('{"rules": [{"source": "a", "target": "b", "values": {"__proto__": "x", "A": "a"}}]}'), /rules\[0\]\.values\.__proto__: must not be __proto__/);
+	});
+});

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CRM_NAMES, ENTITY_TYPES, type CrmName, type EntityType } from '../../lib/model';
-import { ACTIVITY_TYPES, compileMapping, defaultMap, type FieldSpec } from '../../lib/mapping';
+import { ACTIVITY_TYPES, compileMapping, defaultMap, MappingConfigError, type FieldSpec } from '../../lib/mapping';
 
 type Rec = Record<string, unknown>;
 
@@ -355,5 +355,49 @@ describe('strict vs lenient, overrides', () => {
 		assert.throws(() => compileMapping({ direction: 'fromUnified', target: 'zoho', entity: 'contact', overrides: { picklists: [{ field: 'email', values: {} }] } }), /not a picklist/);
 		assert.throws(() => compileMapping({ direction: 'fromUnified', target: 'zoho', entity: 'contact', timeZone: 'Mars/Olympus' }), /not an IANA time zone/);
 		assert.throws(() => compileMapping({ direction: 'fromUnified', target: 'zoho', entity: 'contact', phoneFormat: 'e164', defaultCountry: 'XX' }), /not an ISO 3166/);
+	});
+});
+
+describe('prototype keys', () => {
+	const polluted = () => (Object.prototype as Record<string, unknown>).polluted;
+	const hostile = () => JSON.parse('{"__proto__": {"isAdmin": true}, "constructor": {"prototype": {"polluted": 1}}, "prototype": "p"}') as Record<string, unknown>;
+
+	test('rules, computed fields, defaults and required names through __proto__, constructor or prototype are configuration errors', () => {
+		const contact = { direction: 'toUnified', source: 'hubspot', entity: 'contact' } as const;
+		try {
+			for (const overrides of [
+				{ rules: [{ source: 'email', target: '__proto__.polluted' }] },
+				{ rules: [{ source: 'email', target: 'constructor.prototype.polluted' }] },
+				{ rules: [{ source: '__proto__', target: 'x' }] },
+				{ computed: [{ target: '__proto__.polluted', op: 'join' as const, sources: ['firstname'] }] },
+				{ computed: [{ target: 'x', op: 'template' as const, template: '{constructor.name}' }] },
+				{ defaults: JSON.parse('{"__proto__": {"polluted": 1}}') as Record<string, unknown> },
+				{ required: ['prototype'] },
+			]) {
+				assert.throws(
+					() => compileMapping({ ...contact, overrides }).map({ email: 'ada@example.com', firstname: 'Ada' }),
+					(e: Error) => e instanceof MappingConfigError && /must not name __proto__, constructor or prototype/.test(e.message),
+					JSON.stringify(overrides),
+				);
+			}
+			assert.equal(polluted(), undefined, 'Object.prototype is untouched');
+		} finally {
+			delete (Object.prototype as Record<string, unknown>).polluted;
+		}
+	});
+
+	test('unmapped fields named like prototype links are not copied; the mapped record stays a plain object', () => {
+		for (const options of [
+			{ direction: 'toUnified', source: 'hubspot', entity: 'contact', includeUnmapped: true },
+			{ direction: 'fromUnified', target: 'zoho', entity: 'contact', includeUnmapped: true },
+		] as const) {
+			const { record } = compileMapping(options).map({ ...hostile(), email: 'ada@example.com', custom: hostile(), other: 'kept' });
+			for (const r of [record, record.custom as Record<string, unknown> | undefined].filter((x) => x !== undefined)) {
+				assert.equal(Object.getPrototypeOf(r), Object.prototype);
+				assert.deepEqual(Object.keys(r!).filter((k) => ['__proto__', 'constructor', 'prototype'].includes(k)), []);
+			}
+			assert.ok(JSON.stringify(record).includes('"other":"kept"'), JSON.stringify(record));
+		}
+		assert.equal(polluted(), undefined);
 	});
 });

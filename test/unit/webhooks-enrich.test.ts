@@ -230,3 +230,46 @@ describe('echoes of our writes: consumed only by a request that succeeded', () =
 		assert.deepEqual(redelivery.events.map((e) => e.recordId), [other]);
 	});
 });
+
+describe('prototype keys', () => {
+	const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
+	const plain = (record: Record<string, unknown> | undefined) => {
+		assert.ok(record);
+		assert.equal(Object.getPrototypeOf(record), Object.prototype);
+		assert.deepEqual(Object.keys(record).filter((k) => PROTOTYPE_KEYS.includes(k)), []);
+		assert.equal((record as { isAdmin?: unknown }).isAdmin, undefined);
+	};
+
+	test('HubSpot property events named __proto__, constructor or prototype: the merged record keeps Object.prototype and drops them', async () => {
+		const events = parsed('hubspot', [
+			...PROTOTYPE_KEYS.map((name) => hubspotEvent('contact.propertyChange', '9001', { propertyName: name, propertyValue: { isAdmin: true } })),
+			hubspotEvent('contact.propertyChange', '9001', { propertyName: 'lastname', propertyValue: 'Plain' }),
+		]);
+		const [grouped] = groupEvents(events);
+		plain(grouped.record);
+		assert.equal(grouped.record?.lastname, 'Plain');
+		assert.deepEqual(grouped.changedFields, ['lastname']);
+
+		// The record the echo check sees (values merged per record, without fetching).
+		const checked: CapturedEvent[] = [];
+		const isEcho = async (event: CapturedEvent) => (checked.push(event), false);
+		await acceptAndEnrich(events, { store, fetchRecords: false, isEcho });
+		assert.equal(checked.length, 1);
+		plain(checked[0].record);
+	});
+
+	test('records of any CRM with such own keys (as JSON.parse builds them) are merged without them', async () => {
+		const hostile = (n: number): CapturedEvent => ({
+			eventId: `proto-${n}`, source: 'pipedrive', entity: 'contact', operation: 'update', recordId: '77', occurredAt: new Date(Date.now() + n).toISOString(),
+			record: JSON.parse(`{"__proto__": {"isAdmin": true}, "constructor": {"prototype": {"polluted": 1}}, "prototype": 1, "name": "n${n}"}`) as Record<string, unknown>,
+			changedFields: ['name'],
+		});
+		const [grouped] = groupEvents([hostile(1), hostile(2)]);
+		plain(grouped.record);
+		assert.equal(grouped.record?.name, 'n2');
+		const checked: CapturedEvent[] = [];
+		await acceptAndEnrich([hostile(3), hostile(4)], { store, fetchRecords: false, isEcho: async (event) => (checked.push(event), false) });
+		plain(checked[0].record);
+		assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
+	});
+});
