@@ -549,6 +549,12 @@ class EmbeddedStateStore implements StateStore {
 		});
 	}
 
+	inboxRelease(id: string): Promise<void> {
+		return this.op('inboxRelease', () => {
+			this.stmt('UPDATE inbox SET claimed_until = 0 WHERE ns = ? AND id = ?').run(this.namespace, id);
+		});
+	}
+
 	// ---- review queue ----
 
 	enqueueReview(item: NewReviewItem): Promise<ReviewItem> {

@@ -595,6 +595,12 @@ class RedisStateStore implements StateStore {
 		});
 	}
 
+	inboxRelease(id: string): Promise<void> {
+		return this.op('inboxRelease', async () => {
+			await this.client.hdel(this.inboxKeys(CRM_NAMES[0])[3], id);
+		});
+	}
+
 	// ---- review queue ----
 
 	enqueueReview(item: NewReviewItem): Promise<ReviewItem> {

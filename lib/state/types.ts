@@ -387,6 +387,8 @@ export interface StateStore {
 	inboxClaim(crm: CrmName, leaseMs: number, limit: number): Promise<InboxEntry[]>;
 	/** Removes an entry once its events were handed to an execution (or to an error item). */
 	inboxDelete(id: string): Promise<void>;
+	/** Ends the lease of an entry whose run failed, so the next claim may retry it at once. */
+	inboxRelease(id: string): Promise<void>;
 
 	// ---- review queue ----
 	enqueueReview(item: NewReviewItem): Promise<ReviewItem>;

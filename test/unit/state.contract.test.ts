@@ -218,6 +218,10 @@ function contract(name: string, openStore: Open): void {
 			await sleep(80);
 			const again = await store.inboxClaim('zoho', 60_000, 10);
 			assert.deepEqual(again.map((e) => [e.id, e.attempts]), [['n3', 2]]);
+			// A run that failed releases its claim: the next claim retries the entry at once.
+			await store.inboxRelease('n3');
+			assert.deepEqual((await store.inboxClaim('zoho', 60_000, 10)).map((e) => [e.id, e.attempts]), [['n3', 3]]);
+			await store.inboxRelease('gone'); // releasing what is not there is a no-op
 			await assert.rejects(store.inboxAdd({ id: '', crm: 'zoho', payload: '{}' }), (e: unknown) => e instanceof StateStoreError && e.code === 'invalid-argument');
 			await assert.rejects(store.inboxClaim('zoho', 0, 1), (e: unknown) => e instanceof StateStoreError && e.code === 'invalid-argument');
 			// Kept across a restart (a new store on the same storage), and removed by clearNamespace.
