@@ -252,7 +252,7 @@ test('a second run while a step of the first holds the job lease fails fast ("in
 	const leaseMs = 300;
 	const job = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-A', leaseMs });
 	// Every Salesforce request takes 100 ms: the write step outlasts the lease's lifetime several times.
-	sandbox.emulators.salesforce!.faults.set({ latencyMs: 100 });
+	sandbox.emulators.salesforce!.setFaults({ latencyMs: 100 });
 	const attempts: Array<{ at: number; outcome: Promise<unknown> }> = [];
 	const started = Date.now();
 	try {
@@ -270,7 +270,7 @@ test('a second run while a step of the first holds the job lease fails fast ("in
 			},
 		});
 	} finally {
-		sandbox.emulators.salesforce!.faults.set({});
+		sandbox.emulators.salesforce!.setFaults({});
 	}
 	assert.equal(attempts.length, job.pages);
 	for (const outcome of await Promise.all(attempts.map((a) => a.outcome))) {
