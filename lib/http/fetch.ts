@@ -11,8 +11,10 @@ export interface HttpRequest {
 	body?: unknown;
 	/** Sent as application/x-www-form-urlencoded. */
 	form?: Record<string, string>;
-	/** Abort after this long (the transport also races its own timeout). */
+	/** Abort after this long. */
 	timeoutMs?: number;
+	/** Abort when this fires (the transport's attempt signal). */
+	signal?: AbortSignal;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -54,7 +56,7 @@ export async function httpRequest<T = unknown>(request: HttpRequest): Promise<Ht
 		method: request.method,
 		headers,
 		body,
-		signal: request.timeoutMs ? AbortSignal.timeout(request.timeoutMs) : undefined,
+		signal: abortSignal(request),
 	});
 	const text = await response.text();
 	let parsed: unknown = undefined;
@@ -67,4 +69,9 @@ export async function httpRequest<T = unknown>(request: HttpRequest): Promise<Ht
 	}
 	if (response.status >= 400) throw new HttpStatusError(response.status, response.headers, parsed, { method: request.method, url: url.toString() });
 	return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+function abortSignal({ timeoutMs, signal }: HttpRequest): AbortSignal | undefined {
+	const signals = [...(signal ? [signal] : []), ...(timeoutMs ? [AbortSignal.timeout(timeoutMs)] : [])];
+	return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
 }

@@ -7,6 +7,7 @@
 //     token: tokenManagerFor(key, () => new TokenManager({ fetch: refreshZohoToken })), store });
 //   const res = await transport.request('records.upsert', (token) => ({ method: 'POST', url, headers: { Authorization: `Zoho-oauthtoken ${token}` }, body }));
 
+export * from './attempt';
 export * from './errors';
 export * from './fetch';
 export * from './limiter';

@@ -3,9 +3,12 @@
 //
 // SDK-based connectors wrap each SDK call: `transport.call('contacts.batch.upsert', (token) => ...)`.
 // Plain-HTTP connectors use `transport.request(label, (token) => ({ method, url, ... }))`.
+// Each attempt has an AbortSignal (attempt.ts), aborted when the attempt times out, so the request
+// underneath is cancelled and cannot land after its retry.
 
 import type { CrmName } from '../model';
 import type { StateStore } from '../state/types';
+import { runAttempt } from './attempt';
 import { CrmError, isUnanswered } from './errors';
 import { httpRequest, type HttpRequest, type HttpResponse } from './fetch';
 import { rateLimiterFor, type CredentialRateLimiter, type RateLimitSpec } from './limiter';
@@ -76,8 +79,11 @@ export class Transport {
 		return this.options.crm;
 	}
 
-	/** Runs one CRM call with limiting, retries and token refresh. `op` gets the current access token. */
-	async call<T>(label: string, op: (token: string | undefined) => Promise<T>, options: CallOptions = {}): Promise<T> {
+	/**
+	 * Runs one CRM call with limiting, retries and token refresh. `op` gets the current access token
+	 * and the attempt's AbortSignal (also currentAttempt() in what it calls): pass it to the request.
+	 */
+	async call<T>(label: string, op: (token: string | undefined, signal: AbortSignal) => Promise<T>, options: CallOptions = {}): Promise<T> {
 		const started = Date.now();
 		const limiter = this.limiter(options.bucket ?? 'default');
 		let refreshed = false;
@@ -91,7 +97,7 @@ export class Transport {
 			}
 			try {
 				this.stats.attempts++;
-				return await limiter.schedule(() => this.withTimeout(label, op(token)));
+				return await limiter.schedule(() => this.attempt(label, (signal) => op(token, signal)));
 			} catch (raw) {
 				const error = this.asCrmError(raw);
 				if (error.category === 'auth' && !refreshed && this.options.token?.canRefresh) {
@@ -116,7 +122,7 @@ export class Transport {
 
 	/** Plain-HTTP call (fetch) through `call`: non-2xx replies reject with HttpStatusError, which `classify` maps. */
 	request<T = unknown>(label: string, build: (token: string | undefined) => HttpRequest, options: CallOptions = {}): Promise<HttpResponse<T>> {
-		return this.call(label, (token) => httpRequest<T>({ timeoutMs: this.options.timeoutMs, ...build(token) }), options);
+		return this.call(label, (token, signal) => httpRequest<T>({ ...build(token), signal }), options);
 	}
 
 	private async refresh(label: string, attempt: number, rejected: string | undefined, error: CrmError): Promise<void> {
@@ -144,15 +150,19 @@ export class Transport {
 		return limiter;
 	}
 
-	private withTimeout<T>(label: string, promise: Promise<T>): Promise<T> {
+	/** One attempt of `op`: after the timeout its signal is aborted (cancelling the request) and it fails with TIMEOUT. */
+	private attempt<T>(label: string, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
 		const ms = this.options.timeoutMs ?? 60_000;
+		const controller = new AbortController();
 		let timer: NodeJS.Timeout | undefined;
 		const timeout = new Promise<never>((_, reject) => {
-			timer = setTimeout(
-				() => reject(new CrmError(`${label}: no response within ${ms} ms`, this.options.crm, 'transient', { code: 'TIMEOUT' })),
-				ms,
-			);
+			timer = setTimeout(() => {
+				const error = new CrmError(`${label}: no response within ${ms} ms`, this.options.crm, 'transient', { code: 'TIMEOUT' });
+				controller.abort(error);
+				reject(error);
+			}, ms);
 		});
+		const promise = runAttempt({ signal: controller.signal, deadline: Date.now() + ms }, () => op(controller.signal));
 		promise.catch(() => undefined); // a late rejection after the timeout must not be unhandled
 		return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 	}
