@@ -26,6 +26,7 @@ import { buildBatch, parseBatchResponse, type BatchOperation, type BatchOperatio
 import {
 	byRef,
 	chunk,
+	notFound,
 	NotImplementedError,
 	type ChangePage,
 	type ChangedRecord,
@@ -260,6 +261,7 @@ export class DynamicsConnector implements CrmConnector {
 			records.filter((r) => isGuid(r.id)),
 			(r) => ({ method: 'DELETE', url: `${this.base}/${info.set}(${r.id})` }),
 			(r) => ({ ref: r.ref, status: 'deleted', id: r.id }),
+			(r, result) => (isMissingRecord(result) ? notFound(r.ref, `Dynamics: ${errorOf(result.body).message ?? 'HTTP 404'}`) : operationFailure(r.ref, result)),
 		).then((outcomes) => byRef([...outcomes, ...invalid]));
 	}
 
@@ -425,6 +427,7 @@ export class DynamicsConnector implements CrmConnector {
 		requests: R[],
 		operation: (request: R) => BatchOperation,
 		success: (request: R, result: BatchOperationResult) => WriteOutcome,
+		failure: (request: R, result: BatchOperationResult) => WriteOutcome = (request, result) => operationFailure(request.ref, result),
 	): Promise<WriteOutcome[]> {
 		const outcomes: WriteOutcome[] = [];
 		let pending = requests;
@@ -445,7 +448,7 @@ export class DynamicsConnector implements CrmConnector {
 				const result = results.get(i + 1);
 				if (!result) unanswered.push(request);
 				else if (result.status >= 200 && result.status < 300) outcomes.push(success(request, result));
-				else outcomes.push(operationFailure(request.ref, result));
+				else outcomes.push(failure(request, result));
 			});
 			if (unanswered.length === batch.length) {
 				for (const r of unanswered) outcomes.push({ ref: r.ref, status: 'failed', category: 'fatal', message: 'Dynamics $batch returned no response for this operation' });
@@ -610,6 +613,12 @@ function operationFailure(ref: number, result: BatchOperationResult): WriteFailu
 	const { code, message } = errorOf(result.body);
 	const category = result.status === 429 ? 'rate_limit' : result.status >= 500 ? 'transient' : result.status === 401 ? 'auth' : 'validation';
 	return { ref, status: 'failed', category, message: `Dynamics: ${message ?? `HTTP ${result.status}`}`, ...(code ? { code } : {}) };
+}
+
+/** 404 "<entity> With Id = <id> Does Not Exist" (0x80040217; the docs show an empty code): the row is gone. */
+function isMissingRecord(result: BatchOperationResult): boolean {
+	const { code, message } = errorOf(result.body);
+	return result.status === 404 && (code === '0x80040217' || /does not exist/i.test(message ?? ''));
 }
 
 function isMissingAlternateKey(outcome: WriteOutcome | undefined): boolean {

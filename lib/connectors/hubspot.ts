@@ -5,6 +5,8 @@
 //   HubSpot's own bodies: we construct every Client with numberOfApiCallRetries 0 and retry in
 //   lib/http instead (one place, honouring every CRM's signals).
 // - Each generated method accepts only its documented status codes; anything else throws ApiException.
+// - It takes no AbortSignal, only an http(s) Agent (then it uses node:http instead of fetch): our
+//   agent aborts a request whose transport attempt timed out, so it cannot land after the retry.
 // - HubSpot's API lets nobody set a change source: writes made through an app show up in webhooks
 //   as changeSource INTEGRATION with sourceId = the app id of the token. That app id is our echo
 //   marker for HubSpot (see `appId()`); `changeSourceMarker` cannot be sent.
@@ -17,6 +19,7 @@
 import { Client } from '@hubspot/api-client';
 import type { EntityType } from '../model';
 import {
+	abortableAgent,
 	classifyGeneric,
 	credentialKey,
 	CrmError,
@@ -29,6 +32,7 @@ import {
 import {
 	byRef,
 	chunk,
+	notFound,
 	NotImplementedError,
 	type ChangePage,
 	type ChangedRecord,
@@ -155,8 +159,8 @@ export class HubSpotConnector implements CrmConnector {
 
 	constructor(config: HubSpotConfig, runtime: ConnectorRuntime = {}) {
 		this.basePath = (config.baseUrl || 'https://api.hubapi.com').replace(/\/+$/, '');
-		// numberOfApiCallRetries 0: retries live in lib/http (see the module comment).
-		this.client = new Client({ basePath: this.basePath, numberOfApiCallRetries: 0 });
+		// numberOfApiCallRetries 0: retries live in lib/http; the agent aborts timed-out requests (module comment).
+		this.client = new Client({ basePath: this.basePath, numberOfApiCallRetries: 0, httpAgent: abortableAgent(this.basePath) });
 		const oauth = config.oauth;
 		const key = credentialKey('hubspot', this.basePath, oauth ? [oauth.clientId, oauth.refreshToken] : config.accessToken);
 		this.tokens = tokenManagerFor(key, () =>
@@ -315,15 +319,16 @@ export class HubSpotConnector implements CrmConnector {
 					outcomes.push({ ref: r.ref, status: 'deleted', id: r.id });
 				} catch (error) {
 					if (!(error instanceof CrmError) || error.category !== 'validation') throw error;
-					outcomes.push(...failAll([r], error));
+					outcomes.push(error.httpStatus === 404 ? notFound(r.ref, error.message) : failAll([r], error)[0]);
 				}
 			}
 			return byRef(outcomes);
 		}
-		const typed = this.isActivity(entity) ? await this.locateActivities(records, outcomes) : records.map((r) => ({ ...r, objectType: this.objectTypes(entity)[0] }));
+		// An activity found under no engagement type is gone (archived by an earlier attempt, or never there).
+		const typed = this.isActivity(entity) ? await this.locateActivities(records, outcomes, notFound) : records.map((r) => ({ ...r, objectType: this.objectTypes(entity)[0] }));
 		for (const [objectType, group] of groupBy(typed, (r) => r.objectType)) {
 			for (const batch of chunk(group, BATCH_LIMIT)) {
-				// Archive answers 204 for every id, existing or not (HubSpot's behaviour).
+				// Archive answers 204 for every id, existing or not (HubSpot's behaviour): a missing contact reads as deleted.
 				try {
 					await this.call('batch.archive', (c) => c.crm.objects.batchApi.archive(objectType, { inputs: batch.map((r) => ({ id: r.id })) }));
 					outcomes.push(...batch.map((r): WriteOutcome => ({ ref: r.ref, status: 'deleted', id: r.id })));
@@ -533,7 +538,11 @@ export class HubSpotConnector implements CrmConnector {
 	}
 
 	/** Finds which engagement type each activity id belongs to (ids are unique across types). */
-	private async locateActivities<T extends { ref: number; id: string; fields?: Record<string, unknown> }>(records: T[], outcomes: WriteOutcome[]): Promise<Array<T & { objectType: string }>> {
+	private async locateActivities<T extends { ref: number; id: string; fields?: Record<string, unknown> }>(
+		records: T[],
+		outcomes: WriteOutcome[],
+		missing: (ref: number, message: string) => WriteOutcome = (ref, message) => ({ ref, status: 'failed', category: 'validation', code: 'OBJECT_NOT_FOUND', message }),
+	): Promise<Array<T & { objectType: string }>> {
 		const located: Array<T & { objectType: string }> = [];
 		let pending = [...records];
 		for (const objectType of ENGAGEMENTS) {
@@ -543,7 +552,7 @@ export class HubSpotConnector implements CrmConnector {
 			located.push(...pending.filter((r) => found.has(r.id)).map((r) => ({ ...r, objectType })));
 			pending = pending.filter((r) => !found.has(r.id));
 		}
-		for (const r of pending) outcomes.push({ ref: r.ref, status: 'failed', category: 'validation', code: 'OBJECT_NOT_FOUND', message: `No HubSpot activity (task, call, note, meeting or email) with id ${r.id}` });
+		for (const r of pending) outcomes.push(missing(r.ref, `No HubSpot activity (task, call, note, meeting or email) with id ${r.id}`));
 		return located;
 	}
 

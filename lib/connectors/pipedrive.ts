@@ -27,6 +27,7 @@ import {
 } from './pipedrive-api';
 import {
 	byRef,
+	notFound,
 	NotImplementedError,
 	type ChangePage,
 	type ChangedRecord,
@@ -347,7 +348,14 @@ export class PipedriveConnector implements CrmConnector {
 		const api = entityApi(entity);
 		return this.oneByOne(records, async ({ ref, id }) => {
 			if (!validId(api, id)) return invalidId(ref, api, id);
-			await this.send(`${api.name}.delete`, 'default', (c) => api.remove(c, id));
+			try {
+				await this.send(`${api.name}.delete`, 'default', (c) => api.remove(c, id));
+			} catch (error) {
+				if (!(error instanceof CrmError) || (error.httpStatus !== 404 && error.httpStatus !== 410)) throw error;
+				// A v1 delete was once seen answering 410 Gone with success: true, i.e. done by this call.
+				if ((error.body as { success?: unknown } | undefined)?.success === true) return { ref, status: 'deleted', id };
+				return notFound(ref, error.message);
+			}
 			return { ref, status: 'deleted', id };
 		});
 	}

@@ -10,6 +10,8 @@
 // - jsforce retries some statuses itself (GET/PUT/DELETE on 429/5xx) and refreshes on 401 when it
 //   has a refresh token. Both are switched off (retry.maxRetries 0 on its transport, no refresh
 //   token given to it): lib/http does retries and token refresh for every CRM in one way.
+// - jsforce takes no AbortSignal; its fetch timeout is set to the transport attempt's deadline, so a
+//   request that timed out is aborted and cannot land after its retry.
 // - jsforce errors carry errorCode but no HTTP status; we record the status of each response in an
 //   AsyncLocalStorage slot so classification can use it.
 // - There is no REST merge: merge goes through SOAP `merge()` (master + up to 2 per request).
@@ -20,12 +22,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Connection } from 'jsforce';
 import type { EntityType } from '../model';
-import { classifyGeneric, credentialKey, CrmError, httpRequest, HttpStatusError, isUnanswered, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../http';
+import { classifyGeneric, credentialKey, CrmError, currentAttempt, httpRequest, HttpStatusError, isUnanswered, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../http';
 import {
 	byRef,
 	chunk,
 	DEFAULT_CHANGE_SOURCE_MARKER,
 	isolateFailures,
+	notFound,
 	NotImplementedError,
 	type ChangePage,
 	type ChangedRecord,
@@ -135,7 +138,7 @@ export class SalesforceConnector implements CrmConnector {
 			version: this.version,
 			callOptions: { client: runtime.changeSourceMarker ?? DEFAULT_CHANGE_SOURCE_MARKER },
 		});
-		disableJsforceRetries(this.conn);
+		hookJsforceTransport(this.conn);
 		const key = credentialKey('salesforce', loginUrl, config.clientId, config.grant === 'refresh_token' ? config.refreshToken : config.grant === 'none' ? config.accessToken : config.clientSecret);
 		this.tokens = tokenManagerFor(key, () =>
 			new TokenManager({
@@ -268,7 +271,7 @@ export class SalesforceConnector implements CrmConnector {
 		for (const [object, group] of groupBy(records, (r) => objectForId(entity, r.id))) {
 			for (const batch of chunk(group, COLLECTION_LIMIT)) {
 				const results = (await this.call('collections.delete', (c) => c.sobject(object).destroy(batch.map((r) => r.id), { allOrNone: false, allowRecursive: true }))) as SaveResult[];
-				outcomes.push(...batch.map((r, i) => saveOutcome(r.ref, results[i], 'deleted', r.id)));
+				outcomes.push(...batch.map((r, i) => missingRecord(r.ref, results[i]) ?? saveOutcome(r.ref, results[i], 'deleted', r.id)));
 			}
 		}
 		return byRef(outcomes);
@@ -493,12 +496,18 @@ export function classifySalesforceError(error: unknown): CrmError {
 	return new CrmError(message, 'salesforce', 'fatal', details);
 }
 
-/** Makes jsforce's fetch layer never retry and records each response status for classification. */
-function disableJsforceRetries(conn: Connection): void {
+/**
+ * Makes jsforce's fetch layer never retry, abort a request when its transport attempt times out,
+ * and record each response status for classification. jsforce takes no AbortSignal; it aborts its
+ * own fetch after `timeout` ms, so it gets the time the attempt has left.
+ */
+function hookJsforceTransport(conn: Connection): void {
 	const transport = (conn as unknown as { _transport: { httpRequest: (req: unknown, options?: Record<string, unknown>) => Promise<{ statusCode?: number }> } })._transport;
 	const original = transport.httpRequest.bind(transport);
 	transport.httpRequest = (req, options = {}) => {
-		const promise = original(req, { ...options, retry: { ...(options.retry as object), maxRetries: 0 } });
+		const attempt = currentAttempt();
+		const timeout = attempt ? { timeout: Math.max(1, attempt.deadline - Date.now()) } : {};
+		const promise = original(req, { ...options, ...timeout, retry: { ...(options.retry as object), maxRetries: 0 } });
 		const slot = responseSlot.getStore();
 		if (slot) promise.then((res) => (slot.status = res?.statusCode), () => undefined);
 		return promise;
@@ -519,6 +528,19 @@ function saveOutcome(ref: number, result: SaveResult | undefined, status: 'creat
 		message: errors.map((e) => e.message).join('; ') || 'Salesforce rejected the record',
 		fields: fields.length ? fields : undefined,
 	};
+}
+
+/**
+ * Codes of a delete whose record is gone: in the recycle bin (ENTITY_IS_DELETED), or an id that
+ * names no record (INVALID_CROSS_REFERENCE_KEY: a delete's only reference is the record id).
+ */
+const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND']);
+
+/** The NOT_FOUND outcome when Salesforce refused a delete because the record is not there. */
+function missingRecord(ref: number, result: SaveResult | undefined): WriteOutcome | undefined {
+	const error = result && !result.success ? result.errors?.[0] : undefined;
+	const code = error?.statusCode ?? error?.errorCode;
+	return code && GONE_CODES.has(code) ? notFound(ref, `Salesforce: ${error?.message ?? code} (${code})`) : undefined;
 }
 
 function toRecord(row: SfRecord): CrmRecord {

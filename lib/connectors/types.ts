@@ -94,6 +94,24 @@ export interface WriteSuccess {
 
 export type WriteOutcome = WriteSuccess | WriteFailure;
 
+/**
+ * Code of a delete outcome whose record the CRM does not have (any more): never there, or already
+ * deleted, e.g. by an earlier attempt whose reply was lost. Every connector reports it alike
+ * (a WriteFailure, category validation, the CRM's own message); callers decide whether that counts
+ * as done.
+ */
+export const NOT_FOUND = 'NOT_FOUND';
+
+/** The delete outcome of a record the CRM does not have (see NOT_FOUND). */
+export function notFound(ref: number, message: string): WriteFailure {
+	return { ref, status: 'failed', category: 'validation', code: NOT_FOUND, message };
+}
+
+/** True for a delete outcome that says the record is already gone. */
+export function isNotFound(outcome: WriteOutcome): boolean {
+	return outcome.status === 'failed' && outcome.code === NOT_FOUND;
+}
+
 // ---------------------------------------------------------------- reads
 
 /** How records are looked up: the CRM's field for a unified key, or any CRM field. */
@@ -214,7 +232,8 @@ export interface CrmConnector {
 	upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]>;
 
 	/**
-	 * Deletes each record by CRM id (moves to the CRM's recycle bin where it has one). With
+	 * Deletes each record by CRM id (moves to the CRM's recycle bin where it has one). A record the
+	 * CRM does not have (any more) gets the notFound() outcome (code NOT_FOUND). With
 	 * `erase`, uses the CRM's GDPR/permanent delete where it has one (HubSpot contacts: gdpr-delete);
 	 * elsewhere the normal delete. Connectors that ignore the option behave as a plain delete.
 	 */

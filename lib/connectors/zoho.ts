@@ -24,6 +24,7 @@ import {
 	byRef,
 	chunk,
 	failAll,
+	notFound,
 	NotImplementedError,
 	type ChangePage,
 	type ChangedRecord,
@@ -326,7 +327,9 @@ export class ZohoConnector implements CrmConnector {
 			// Results carry the id they refer to; fall back to position.
 			batch.forEach((request, i) => {
 				const result = results.find((r) => r.details?.id === request.id) ?? results[i];
-				outcomes.push(result?.status === 'success' ? { ref: request.ref, status: 'deleted', id: request.id } : recordFailure(request.ref, result));
+				if (result?.status === 'success') outcomes.push({ ref: request.ref, status: 'deleted', id: request.id });
+				else if (isMissingRecord(result)) outcomes.push(notFound(request.ref, `Zoho: ${result.message} (${result.code})`));
+				else outcomes.push(recordFailure(request.ref, result));
 			});
 		}
 		return byRef(outcomes);
@@ -517,10 +520,10 @@ export class ZohoConnector implements CrmConnector {
 	private async call<T>(label: string, build: (base: string) => HttpRequest, bucket = 'default', idempotent = true): Promise<HttpResponse<T>> {
 		return this.transport.call(
 			label,
-			async (token) => {
+			async (token, signal) => {
 				const base = `${await this.apiDomain()}${API_PATH}`;
 				const request = build(base);
-				return httpRequest<T>({ ...request, headers: { ...request.headers, Authorization: `Zoho-oauthtoken ${token}` } });
+				return httpRequest<T>({ ...request, headers: { ...request.headers, Authorization: `Zoho-oauthtoken ${token}` }, signal });
 			},
 			{ bucket, idempotent },
 		);
@@ -700,6 +703,11 @@ function recordFailure(ref: number, result: ZohoResult | undefined): WriteFailur
 		message: `Zoho: ${result.message ?? code}${field ? ` (${field})` : ''}`,
 		...(field ? { fields: [String(field)] } : {}),
 	};
+}
+
+/** Zoho's answer for an id it has no record for (deleted, or never there): INVALID_DATA "the id given seems to be invalid". */
+function isMissingRecord(result: ZohoResult | undefined): result is ZohoResult {
+	return result?.code === 'INVALID_DATA' && /id given seems to be invalid/i.test(result.message ?? '');
 }
 
 function errorFailure(ref: number, error: CrmError): WriteFailure {

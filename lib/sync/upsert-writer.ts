@@ -4,7 +4,7 @@
 // StateStore. Framework-free: the Unified CRM Upsert node is a thin shell over it.
 
 import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
-import { CrmError, NotImplementedError } from '../connectors';
+import { CrmError, isNotFound, NotImplementedError } from '../connectors';
 import { compileMapping, type CompiledMapping } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, holdsAll, LockTimeoutError, markHeld, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
@@ -382,14 +382,20 @@ export class UpsertWriter {
 		const outcomes = await connector.delete(job.entity, ready.map((p, ref) => ({ ref, id: p.crmId! })), { erase: job.operation === 'erase' });
 		for (const outcome of outcomes) {
 			const p = ready[outcome.ref];
+			let note: string | undefined;
 			if (outcome.status === 'failed') {
-				results.push(this.fail(p.item, outcome.message, { category: outcome.category, code: outcome.code }));
-				continue;
+				if (!isNotFound(outcome)) {
+					results.push(this.fail(p.item, outcome.message, { category: outcome.category, code: outcome.code }));
+					continue;
+				}
+				// Not there (any more), e.g. deleted by an earlier attempt whose reply was lost: the delete is done.
+				note = `already gone (${outcome.message})`;
 			}
+			const id = outcome.status === 'failed' ? p.crmId! : outcome.id;
 			let unifiedId = p.item.unifiedId;
 			if (store) {
-				unifiedId ??= await store.findUnifiedId(job.entity, job.crm, outcome.id);
-				await store.unlink(job.entity, job.crm, outcome.id);
+				unifiedId ??= await store.findUnifiedId(job.entity, job.crm, id);
+				await store.unlink(job.entity, job.crm, id);
 				if (unifiedId && job.operation === 'erase') {
 					// GDPR erasure: no snapshot (field values are personal data) and no links left for this person in this CRM.
 					await store.deleteSnapshot(job.entity, unifiedId);
@@ -401,7 +407,8 @@ export class UpsertWriter {
 					await store.putSnapshot({ ...previous, entity: job.entity, unifiedId, record: previous?.record ?? {}, fieldModifiedAt: previous?.fieldModifiedAt ?? {}, syncedAt: now, deletedAt: now, deletedBy: job.crm });
 				}
 			}
-			results.push({ index: p.item.index, ok: true, json: this.base(p, { status: job.operation === 'erase' ? 'erased' : 'deleted', id: outcome.id, unifiedId: unifiedId ?? null }) });
+			const status = job.operation === 'erase' ? 'erased' : 'deleted';
+			results.push({ index: p.item.index, ok: true, json: this.base(p, { status, id, unifiedId: unifiedId ?? null, ...(note ? { note } : {}) }) });
 		}
 		return results;
 	}

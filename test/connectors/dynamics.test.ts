@@ -8,6 +8,7 @@ import { appUserIdFor } from '../../sandbox/dynamics';
 import { create, DynamicsConnector, type DynamicsConfig } from '../../lib/connectors/dynamics';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
+import { assertLostDeleteIsDone } from './unanswered';
 
 let sandbox: Sandbox;
 let emulator: Emulator;
@@ -316,5 +317,18 @@ describe('Dynamics connector: metadata', () => {
 		assert.deepEqual(byName.get('parentcustomerid')?.referenceTo, ['account', 'contact']);
 		assert.equal(byName.get('donotemail')?.type, 'boolean');
 		assert.ok(fields.length > 10);
+	});
+});
+
+describe('Dynamics connector: a delete whose reply was lost', () => {
+	test('is sent again, answered 404 0x80040217, reported NOT_FOUND and done by the writer', async () => {
+		const dv = connector({}, { timeoutMs: 300 });
+		const id = ok((await dv.create('contact', [{ ref: 0, fields: { lastname: 'Gone' } }]))[0]).id;
+		assert.equal((await dv.delete('contact', [{ ref: 0, id }]))[0].status, 'deleted');
+		assert.equal(failed((await dv.delete('contact', [{ ref: 0, id }]))[0]).code, 'NOT_FOUND');
+
+		const other = ok((await dv.create('contact', [{ ref: 0, fields: { lastname: 'Lost reply' } }]))[0]).id;
+		await assertLostDeleteIsDone({ connector: dv, emulator, entity: 'contact', id: other, deletePath: '/\\$batch$' });
+		assert.equal(await dv.get('contact', other), undefined);
 	});
 });

@@ -7,6 +7,7 @@ import { createConnector, type WriteOutcome } from '../../lib/connectors';
 import type { TransportEvent } from '../../lib/http';
 import { compileMapping } from '../../lib/mapping';
 import { readRecords } from '../../lib/webhooks/enrich';
+import { assertHungRequestAborted, assertLostDeleteIsDone } from './unanswered';
 
 let sandbox: Sandbox;
 let hubspot: Emulator;
@@ -440,5 +441,30 @@ describe('HubSpot connector: engagements read with their associations', () => {
 		]);
 		assert.equal(bad.status, 'failed');
 		ok(good);
+	});
+});
+
+describe('HubSpot connector: requests without an answer', () => {
+	test('an erase whose reply was lost is sent again, answered 404, reported NOT_FOUND and done by the writer', async () => {
+		const c = connector({ timeoutMs: 400 });
+		const [made] = await c.create('contact', [{ ref: 0, fields: { email: 'lost.erase@example.com' } }]);
+		await assertLostDeleteIsDone({ connector: c, emulator: hubspot, entity: 'contact', id: idOf(made), deletePath: '/gdpr-delete$', operation: 'erase' });
+		assert.equal(dump('contacts').find((r) => r.id === idOf(made)), undefined);
+	});
+
+	test('deleting an activity that is already gone is NOT_FOUND (found under no engagement type)', async () => {
+		const c = connector();
+		const [task] = await c.create('activity', [{ ref: 0, fields: { hs_task_subject: 'Call back', hs_timestamp: '2025-01-01T10:00:00Z' } }]);
+		assert.equal((await c.delete('activity', [{ ref: 0, id: idOf(task) }]))[0].status, 'deleted');
+		const [again] = await c.delete('activity', [{ ref: 0, id: idOf(task) }]);
+		assert.deepEqual({ status: again.status, code: (again as { code?: string }).code }, { status: 'failed', code: 'NOT_FOUND' });
+	});
+
+	test('a request that times out is aborted (its connection closed) before the retry', async () => {
+		const c = connector({ timeoutMs: 300 });
+		const [made] = await c.create('account', [{ ref: 0, fields: { name: 'Slow' } }]);
+		const [updated] = await assertHungRequestAborted(hubspot, '^/crm/v3/objects/companies/batch/update$', () => c.update('account', [{ ref: 0, id: idOf(made), fields: { name: 'Slower' } }]));
+		assert.equal(updated.status, 'updated');
+		assert.equal(dump('companies').find((r) => r.id === idOf(made))?.properties.name, 'Slower');
 	});
 });

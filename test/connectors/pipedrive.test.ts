@@ -2,12 +2,15 @@
 
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
 import { create, PipedriveConnector, type PipedriveConfig } from '../../lib/connectors/pipedrive';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
 import { compileMapping } from '../../lib/mapping';
+import { assertLostDeleteIsDone } from './unanswered';
 
 let sandbox: Sandbox;
 let emulator: Emulator;
@@ -385,5 +388,37 @@ describe('Pipedrive connector: metadata, loop marker, search of other entities',
 		const upserted = await pd.upsert('account', 'name', [{ ref: 0, fields: { name: 'Acme Ltd', website: 'https://acme.test' } }]);
 		assert.deepEqual(upserted, [{ ref: 0, status: 'updated', id: org }]);
 		await assert.rejects(pd.search('activity', 'subject', ['x']), /not implemented/);
+	});
+});
+
+describe('Pipedrive connector: a delete whose reply was lost', () => {
+	test('is sent again, answered 404, reported NOT_FOUND and done by the writer', async () => {
+		const pd = connector({}, { timeoutMs: 300 });
+		const id = ok((await pd.create('contact', [{ ref: 0, fields: { name: 'Gone' } }]))[0]).id;
+		assert.equal((await pd.delete('contact', [{ ref: 0, id }]))[0].status, 'deleted');
+		assert.equal(failed((await pd.delete('contact', [{ ref: 0, id }]))[0]).code, 'NOT_FOUND');
+
+		const other = ok((await pd.create('contact', [{ ref: 0, fields: { name: 'Lost reply' } }]))[0]).id;
+		await assertLostDeleteIsDone({ connector: pd, emulator, entity: 'contact', id: other, deletePath: '^/api/v2/persons/\\d+$' });
+		assert.equal(await pd.get('contact', other), undefined);
+	});
+
+	test('410 Gone counts as gone: with success: true (as recorded once for a v1 delete) the delete was done', async () => {
+		// A stand-in server: the sandbox does not answer 410.
+		const server = createServer((req, res) => {
+			const done = req.url?.endsWith('/11');
+			res.writeHead(410, { 'content-type': 'application/json' });
+			res.end(JSON.stringify(done ? { success: true, data: { id: 11 } } : { success: false, error: 'Gone' }));
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		try {
+			const pd = connector({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+			const [done, gone] = await pd.delete('contact', [{ ref: 0, id: '11' }, { ref: 1, id: '12' }]);
+			assert.deepEqual(done, { ref: 0, status: 'deleted', id: '11' });
+			assert.equal(failed(gone).code, 'NOT_FOUND');
+		} finally {
+			server.closeAllConnections();
+			await new Promise((resolve) => server.close(resolve));
+		}
 	});
 });

@@ -7,6 +7,7 @@ import { startSandbox, type Emulator, type EmulatorOptions, type Sandbox } from 
 import { create, SalesforceConnector } from '../../lib/connectors/salesforce';
 import { createConnector, type WriteOutcome } from '../../lib/connectors';
 import type { TransportEvent } from '../../lib/http';
+import { assertHungRequestAborted, assertLostDeleteIsDone } from './unanswered';
 
 let sandbox: Sandbox;
 let sf: Emulator;
@@ -304,5 +305,29 @@ describe('Salesforce connector', () => {
 			receiver.closeAllConnections();
 			await new Promise((resolve) => receiver.close(resolve));
 		}
+	});
+});
+
+describe('Salesforce connector: requests without an answer', () => {
+	test('a delete whose reply was lost is sent again, answered ENTITY_IS_DELETED, reported NOT_FOUND and done by the writer', async () => {
+		const c = connector({ timeoutMs: 400 });
+		const [made] = await c.create('contact', [{ ref: 0, fields: { LastName: 'Gone', Email: 'gone.sf@example.com' } }]);
+		assert.equal((await c.delete('contact', [{ ref: 0, id: idOf(made) }]))[0].status, 'deleted');
+		// A second delete finds the record in the recycle bin.
+		const [gone] = await c.delete('contact', [{ ref: 0, id: idOf(made) }]);
+		assert.deepEqual({ status: gone.status, code: (gone as { code?: string }).code }, { status: 'failed', code: 'NOT_FOUND' });
+		assert.match((gone as { message: string }).message, /ENTITY_IS_DELETED/);
+
+		const [other] = await c.create('contact', [{ ref: 0, fields: { LastName: 'Lost reply', Email: 'lost.sf@example.com' } }]);
+		await assertLostDeleteIsDone({ connector: c, emulator: sf, entity: 'contact', id: idOf(other), deletePath: '/composite/sobjects$' });
+		assert.equal(rows('Contact').find((r) => r.Id === idOf(other))?.IsDeleted, true);
+	});
+
+	test('a request that times out is aborted by jsforce (its connection closed) before the retry', async () => {
+		const c = connector({ timeoutMs: 400 });
+		const [made] = await c.create('contact', [{ ref: 0, fields: { LastName: 'Slow', Email: 'slow.sf@example.com' } }]);
+		const [updated] = await assertHungRequestAborted(sf, '/composite/sobjects$', () => c.update('contact', [{ ref: 0, id: idOf(made), fields: { Title: 'Slower' } }]));
+		assert.equal(updated.status, 'updated');
+		assert.equal(rows('Contact').find((r) => r.Id === idOf(made))?.Title, 'Slower');
 	});
 });

@@ -7,6 +7,7 @@ import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
 import { create, ZohoConnector, type ZohoConfig } from '../../lib/connectors/zoho';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
+import { assertLostDeleteIsDone } from './unanswered';
 
 let sandbox: Sandbox;
 let emulator: Emulator;
@@ -273,5 +274,18 @@ describe('Zoho connector: metadata and loop marker', () => {
 		const origin = await zoho.changeOrigin();
 		const id = ok((await zoho.create('contact', [{ ref: 0, fields: { Last_Name: 'Echo' } }]))[0]).id;
 		assert.equal(((await zoho.get('contact', id))?.fields.Modified_By as { id: string }).id, origin.actorId);
+	});
+});
+
+describe('Zoho connector: a delete whose reply was lost', () => {
+	test('is sent again, answered INVALID_DATA "the id given seems to be invalid", reported NOT_FOUND and done by the writer', async () => {
+		const zoho = connector({}, { timeoutMs: 300 });
+		const id = ok((await zoho.create('contact', [{ ref: 0, fields: { Last_Name: 'Gone' } }]))[0]).id;
+		assert.equal((await zoho.delete('contact', [{ ref: 0, id }]))[0].status, 'deleted');
+		assert.equal(failed((await zoho.delete('contact', [{ ref: 0, id }]))[0]).code, 'NOT_FOUND');
+
+		const other = ok((await zoho.create('contact', [{ ref: 0, fields: { Last_Name: 'Lost reply' } }]))[0]).id;
+		await assertLostDeleteIsDone({ connector: zoho, emulator, entity: 'contact', id: other, deletePath: '^/crm/v6/Contacts$' });
+		assert.equal(await zoho.get('contact', other), undefined);
 	});
 });
