@@ -148,11 +148,14 @@ describe('hostile requests (issue 17)', () => {
 	const hostile = JSON.parse('{"toString":1,"valueOf":1}') as unknown;
 
 	test('a value String() cannot convert gets a reason at its field instead of throwing (item 15)', () => {
-		for (const [entity, field] of [['contact', 'firstName'], ['contact', 'leadSource'], ['contact', 'emailOptOut'], ['opportunity', 'closeDate'], ['activity', 'contactIds']] as const) {
-			const body = { entity_type: entity, operation: 'update', data: { id: 'u1', [field]: hostile } };
-			const result = validateSyncRequest(body, ALL);
-			assert.equal(result.ok, false, `${entity}.${field}`);
-			assert.ok((result as { reasons: Reason[] }).reasons.some((r) => r.path === `data.${field}`), `${entity}.${field}: ${JSON.stringify(result)}`);
+		const fields = [['contact', 'firstName'], ['contact', 'leadSource'], ['contact', 'emailOptOut'], ['opportunity', 'closeDate'], ['activity', 'contactIds'], ['activity', 'accountIds'], ['activity', 'type']] as const;
+		for (const [entity, field] of fields) {
+			for (const value of [hostile, [hostile]]) {
+				const body = { entity_type: entity, operation: 'update', data: { id: 'u1', body: entity === 'activity' ? 'text' : undefined, [field]: value } };
+				const result = validateSyncRequest(body, ALL);
+				assert.equal(result.ok, false, `${entity}.${field}`);
+				assert.ok((result as { reasons: Reason[] }).reasons.some((r) => r.path === `data.${field}`), `${entity}.${field}: ${JSON.stringify(result)}`);
+			}
 		}
 		assert.equal(validateSyncRequest({ entity_type: 'contact', operation: 'merge', data: { masterId: hostile, mergedIds: [hostile] } }, ALL).ok, false);
 	});

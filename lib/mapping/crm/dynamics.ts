@@ -2,6 +2,7 @@
 // `_x_value` and write `nav@odata.bind`; option sets are integers. Lengths are the default
 // max lengths of the standard columns (unverified, see MAPPING.md).
 import { bindId, field, odataLookup } from '../shapes';
+import { textOf } from '../transformers';
 import { valueMap } from '../vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader, ShapeWriter } from '../types';
 
@@ -90,8 +91,8 @@ function writeRegarding(logical: string): ShapeWriter {
 	return (out, v, u) => {
 		if (!Array.isArray(v) || !v.length) return;
 		for (const k in out) if (BIND_RE.test(k)) return;
-		const key = u.type === 'note' ? `objectid_${logical}@odata.bind` : `regardingobjectid_${logical}_${ENTITY_OF[u.type as string] ?? 'task'}@odata.bind`;
-		out[key] = `/${ENTITY_SET[logical]}(${v[0]})`;
+		const key = u.type === 'note' ? `objectid_${logical}@odata.bind` : `regardingobjectid_${logical}_${ENTITY_OF[textOf(u.type)] ?? 'task'}@odata.bind`;
+		out[key] = `/${ENTITY_SET[logical]}(${textOf(v[0])})`;
 	};
 }
 

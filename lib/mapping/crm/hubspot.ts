@@ -173,7 +173,7 @@ export const hubspotMaps: CrmMaps = {
 				keys: Object.values(SUBJECT).filter((k): k is string => k !== undefined),
 				read: firstOf(Object.values(SUBJECT)),
 				write: (out, v, u) => {
-					const key = SUBJECT[u.type as string];
+					const key = SUBJECT[textOf(u.type)];
 					if (key) out[key] = v;
 				},
 			}),
@@ -182,7 +182,7 @@ export const hubspotMaps: CrmMaps = {
 				keys: Object.values(BODY),
 				read: firstOf(Object.values(BODY)),
 				write: (out, v, u) => {
-					const key = BODY[u.type as string];
+					const key = BODY[textOf(u.type)];
 					if (key) out[key] = v;
 				},
 			}),
