@@ -30,11 +30,11 @@ import { pollChanges, type PollMode } from '../polling';
 import { LockTimeoutError, withLock } from '../state/lock';
 import type { CrossRefLink, StateStore } from '../state/types';
 import { bulkPollStore } from './bulk-poll-store';
+import { BULK_COLLECTION } from './collections';
 import { createOnce, planCreates } from './create-once';
 import { resolveReferences } from './associations';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob } from './upsert-writer';
 
-export const BULK_COLLECTION = 'bulk';
 export const BULK_MODES = ['incremental', 'full', 'force-overwrite'] as const;
 export type BulkMode = (typeof BULK_MODES)[number];
 export const DEFAULT_PAGE_SIZE = 1000;

@@ -9,8 +9,9 @@
 import { eraseFromMatchIndex } from '../matching/match-index';
 import { eraseInDocs, personMatcher } from '../state/shared';
 import type { ErasureRequest, ErasureResult, PersonEraser, StateStore } from '../state/types';
-import { BULK_COLLECTION, type SpooledRecord } from './bulk';
-import { SYNC_API_BULK_COLLECTION, type BulkPage } from './sync-api';
+import type { SpooledRecord } from './bulk';
+import { BULK_COLLECTION, SYNC_API_BULK_COLLECTION } from './collections';
+import type { BulkPage } from './sync-api';
 
 /** Bulk-sync spool pages: a list of source records with their unified ids. */
 export const eraseFromBulkSpool: PersonEraser = (store, person) => {

@@ -6,14 +6,12 @@
 // in the target and created elsewhere. Also here: the opt-out guard of the upsert group (a synced email opt-out is
 // never reverted by a change that did not touch it) and the state clean-up of an erasure.
 
-import { randomUUID } from 'node:crypto';
-
 import { guardConsent, isOptOut } from '../conflict/consent';
 import type { CrmConnector } from '../connectors';
 import { compileMapping, defaultMap, type CompiledMapping } from '../mapping';
-import { INDEX_COLLECTION, INDEX_LOG_COLLECTION } from '../matching/match-index';
-import type { CrmName, EntityType, UnifiedRecord } from '../model';
+import { isCrmName, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import type { StateStore } from '../state';
+import { erasePersonEverywhere } from './erasure';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob, type WriteOperationName } from './upsert-writer';
 
 /** The operation parameter value. */
@@ -120,27 +118,16 @@ async function withTargetIds(job: Omit<WriteJob, 'operation'>, group: EventItem[
 }
 
 /**
- * GDPR erasure, beyond what the writer removes for this target: the snapshot (even where no
- * target had the record), the source record's link, review items of the person, and the
- * duplicate index's doc (Duplicate Detector keys change events by unified id), deleted with a
- * change-log entry so that cached indexes of other processes drop it too (lib/matching protocol).
+ * GDPR erasure in the state store, for what the writer's erase steps did not reach: the source
+ * record (erased in its own CRM) and the person's unified ids (see lib/sync/erasure.ts). Links in
+ * other CRMs stay for their own upsert nodes, which erase the person there.
  */
 async function forgetErased(entity: EntityType, group: EventItem[], store: StateStore): Promise<void> {
-	const ids = new Set(group.map((i) => i.unifiedId).filter((u): u is string => !!u));
-	for (const item of group) {
-		if (item.unifiedId) await store.deleteSnapshot(entity, item.unifiedId);
-		const source = item.event.source;
-		if (typeof source === 'string' && item.event.recordId !== undefined) await store.unlink(entity, source as CrmName, String(item.event.recordId));
-	}
-	if (!ids.size) return;
-	await store.kvDeleteMany(INDEX_COLLECTION, [...ids]);
-	await store.kvPutMany(INDEX_LOG_COLLECTION, [{ key: `${String(Date.now()).padStart(15, '0')}|${randomUUID()}`, value: [...ids] }]);
-	let cursor: string | undefined;
-	do {
-		const page = await store.listReviews({ status: 'all', limit: 1000, cursor });
-		for (const review of page.items) if (review.unifiedId && ids.has(review.unifiedId)) await store.removeReview(review.id);
-		cursor = page.next;
-	} while (cursor);
+	const unifiedIds = [...new Set(group.map((i) => i.unifiedId).filter((u): u is string => !!u))];
+	const records = group
+		.filter((i) => isCrmName(i.event.source) && i.event.recordId !== undefined && i.event.recordId !== '')
+		.map((i) => ({ crm: i.event.source as CrmName, recordId: String(i.event.recordId) }));
+	if (unifiedIds.length || records.length) await erasePersonEverywhere(store, { entity, unifiedIds, records, includeLinked: false });
 }
 
 /** Merges: the survivor's record in this CRM (cross-reference) and the merged-away ones (from the event). */

@@ -8,6 +8,7 @@ import { CrmError, isNotFound, NotImplementedError } from '../connectors';
 import { compileMapping, type CompiledMapping } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, holdsAll, LockTimeoutError, markHeld, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
+import { erasePersonEverywhere } from './erasure';
 
 export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
 
@@ -395,16 +396,21 @@ export class UpsertWriter {
 			let unifiedId = p.item.unifiedId;
 			if (store) {
 				unifiedId ??= await store.findUnifiedId(job.entity, job.crm, id);
-				await store.unlink(job.entity, job.crm, id);
-				if (unifiedId && job.operation === 'erase') {
-					// GDPR erasure: no snapshot (field values are personal data) and no links left for this person in this CRM.
-					await store.deleteSnapshot(job.entity, unifiedId);
-				} else if (unifiedId) {
-					// Tombstone, so an older update from another CRM does not re-create the record.
-					const previous = await store.getSnapshot(job.entity, unifiedId);
-					const now = new Date().toISOString();
-					// The rest of the snapshot stays: a resolved truth's tombstone is still one (its revision).
-					await store.putSnapshot({ ...previous, entity: job.entity, unifiedId, record: previous?.record ?? {}, fieldModifiedAt: previous?.fieldModifiedAt ?? {}, syncedAt: now, deletedAt: now, deletedBy: job.crm });
+				if (job.operation === 'erase') {
+					// GDPR erasure: nothing of the person stays in the store (snapshot, this record's link and
+					// fingerprints, reviews, audit values, pages, duplicate index). Links in other CRMs stay
+					// until their own erase steps have used them.
+					const unifiedIds = unifiedId ? [unifiedId] : [];
+					await erasePersonEverywhere(store, { entity: job.entity, unifiedIds, records: [{ crm: job.crm, recordId: id }], includeLinked: false });
+				} else {
+					await store.unlink(job.entity, job.crm, id);
+					if (unifiedId) {
+						// Tombstone, so an older update from another CRM does not re-create the record.
+						const previous = await store.getSnapshot(job.entity, unifiedId);
+						const now = new Date().toISOString();
+						// The rest of the snapshot stays: a resolved truth's tombstone is still one (its revision).
+						await store.putSnapshot({ ...previous, entity: job.entity, unifiedId, record: previous?.record ?? {}, fieldModifiedAt: previous?.fieldModifiedAt ?? {}, syncedAt: now, deletedAt: now, deletedBy: job.crm });
+					}
 				}
 			}
 			const status = job.operation === 'erase' ? 'erased' : 'deleted';

@@ -14,7 +14,8 @@ import Redis from 'ioredis';
 
 import { MatchIndex } from '../../lib/matching/match-index';
 import { echoFingerprint, openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
-import { BULK_COLLECTION, type SpooledRecord } from '../../lib/sync/bulk';
+import type { SpooledRecord } from '../../lib/sync/bulk';
+import { BULK_COLLECTION } from '../../lib/sync/collections';
 import { erasePersonEverywhere } from '../../lib/sync/erasure';
 import { acceptBulkJob, getBulkJob } from '../../lib/sync/sync-api';
 import { startRedisServer, type RedisServer } from './state.redis-server';
