@@ -12,8 +12,9 @@ import { randomUUID } from 'node:crypto';
 import type { CrmConnector } from '../connectors';
 import { compileMapping, defaultMap, type CompiledMapping } from '../mapping';
 import { textOf } from '../mapping/transformers';
-import { CRM_NAMES, ENTITY_TYPES, isCrmName, type CrmName, type EntityType } from '../model';
+import { CRM_NAMES, ENTITY_TYPES, isCrmName, isPrototypeKey, type CrmName, type EntityType } from '../model';
 import type { StateStore } from '../state';
+import { SYNC_API_BULK_COLLECTION } from './collections';
 import { createOnce, planCreates } from './create-once';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob } from './upsert-writer';
 
@@ -331,7 +332,7 @@ export async function writeRequestsToCrm(
 	const inputs: InputItem[] = [];
 	data.forEach((record, i) => {
 		const unifiedId = ids.unifiedId(record.id as IdRef | undefined);
-		const fields = Object.fromEntries(Object.entries(record).filter(([k]) => !ID_KEYS.includes(k)));
+		const fields = Object.fromEntries(Object.entries(record).filter(([k]) => !ID_KEYS.includes(k) && !isPrototypeKey(k)));
 		if (operation === 'create') {
 			// Records linked in this CRM already are answered by createEach (it settles their claims).
 			if (!unifiedId) fail(i, `a create needs the record's unified id (data.id; see withUnifiedId)`, 'MISSING_ID');
@@ -487,7 +488,6 @@ export async function beforeWrites(store: StateStore, request: SyncApiRequest): 
 // outcome and deletes the pages (they hold personal data). `GET …/crm/bulk?job=<id>` reads the job.
 
 /** Bulk jobs and their pages (exported for the GDPR erasure, lib/sync/erasure.ts). */
-export const SYNC_API_BULK_COLLECTION = 'syncApi.bulk';
 const BULK = SYNC_API_BULK_COLLECTION;
 const PAGE_SIZE = 500;
 /** Per-record errors kept per CRM and for invalid records (the counts are always complete). */
