@@ -20,6 +20,9 @@ export type { AcceptedEvents } from './accept';
 
 export const WEBHOOK_MODULES: Record<CrmName, CrmWebhookModule> = { hubspot, pipedrive, salesforce, zoho, dynamics };
 
+/** Skipped elements listed in a reply at most. */
+export const MAX_REPLY_REASONS = 100;
+
 /** Default body limit. The largest legitimate payloads (100 Outbound Message notifications) stay well below. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -82,7 +85,13 @@ export function handleWebhook(crm: CrmName, request: WebhookRequest, options: Ha
 		const events = wanted ? parsed.events.filter((e) => wanted.has(e.entity)) : parsed.events;
 		const reply =
 			module.successReply?.(request, parsed) ??
-			jsonReply(200, { received: parsed.events.length, ignored: parsed.events.length - events.length, skipped: parsed.skipped });
+			jsonReply(200, {
+				received: parsed.events.length,
+				ignored: parsed.events.length - events.length,
+				// A reply never grows with hostile input: the first reasons and the count (the log has all).
+				skipped: parsed.skipped.slice(0, MAX_REPLY_REASONS),
+				skippedCount: parsed.skipped.length,
+			});
 		return { ok: true, crm, events, skipped: parsed.skipped, reply };
 	} catch (error) {
 		if (error instanceof WebhookRejection) return rejected(crm, error.status, error.reason, error.headers);

@@ -213,7 +213,18 @@ describe('HubSpot', () => {
 		assert.equal(byId.get('3816279344')!.operation, 'create');
 		assert.equal(byId.get('3816279346')!.operation, 'delete');
 		assert.equal(byId.get('3816279347')!.operation, 'restore');
-		assert.deepEqual(JSON.parse(outcome.reply.body), { received: 7, ignored: 0, skipped: outcome.skipped });
+		assert.deepEqual(JSON.parse(outcome.reply.body), { received: 7, ignored: 0, skipped: outcome.skipped, skippedCount: 1 });
+	});
+
+	test('the reply lists at most 100 skipped elements and their count, however many the body had', () => {
+		const good = { eventId: 1, subscriptionId: 1, portalId: 62515, occurredAt: Date.now(), subscriptionType: 'contact.creation', attemptNumber: 0, objectId: 1 };
+		const bad = Array.from({ length: 5_000 }, (_, i) => ({ ...good, eventId: i + 2, subscriptionType: 'ticket.creation' }));
+		const outcome = accepted(handle('hubspot', hubspotV3(JSON.stringify([good, ...bad]))));
+		assert.equal(outcome.skipped.length, 5_000, 'every skipped element reaches the node (log and Errors output)');
+		const reply = JSON.parse(outcome.reply.body);
+		assert.equal(reply.skipped.length, 100);
+		assert.equal(reply.skippedCount, 5_000);
+		assert.ok(outcome.reply.body.length < 20_000, `reply of ${outcome.reply.body.length} bytes`);
 	});
 
 	test('the entities option keeps only those entities', () => {
