@@ -2,8 +2,10 @@
 // Never throws: every failure becomes a 4xx outcome with a reason (never a 5xx for bad input).
 
 import type { CrmName, EntityType } from '../model';
+import { StateStoreError } from '../state/errors';
 import { WebhookRejection, configuredSecrets, ipAllowList, mediaType, quote } from './common';
 import { dynamics } from './dynamics';
+import { RecordFetchError } from './enrich';
 import { hubspot } from './hubspot';
 import { pipedrive } from './pipedrive';
 import { salesforce } from './salesforce';
@@ -101,3 +103,15 @@ export function handleWebhook(crm: CrmName, request: WebhookRequest, options: Ha
 }
 export { acceptAndEnrich, attachUnifiedIds, fetchRecords, groupEvents, readRecords, RecordFetchError } from './enrich';
 export type { EnrichedEvent, EnrichOptions, EnrichResult, EventOperation, RecordReader } from './enrich';
+
+/** What an answer to a CRM may say about a failure: its kind, never local paths, hosts or stack traces. */
+export function failureKind(error: unknown): string {
+	if (error instanceof RecordFetchError) return 'CRM unavailable';
+	if (error instanceof StateStoreError) return 'state store unavailable';
+	return 'cannot process the events';
+}
+
+/** The 503 that makes a CRM deliver again later; the n8n log keeps the detail of `error`. */
+export function unavailableReply(error: unknown): WebhookReply {
+	return jsonReply(503, { error: `${failureKind(error)}; send it again later` });
+}

@@ -17,11 +17,14 @@ import {
 	activationProblem,
 	handleWebhook,
 	isOwnChange,
+	readRecords,
+	unavailableReply,
 	type CapturedEvent,
 	type HandleOptions,
 	type WebhookOutcome,
 	type WebhookRequest,
 } from '../../lib/webhooks';
+import { createConnector } from '../../lib/connectors';
 import type { CrmName } from '../../lib/model';
 import { echoFingerprint, openStateStore } from '../../lib/state';
 
@@ -936,5 +939,39 @@ describe('issue 17: every delivery needs its secret, legacy signatures are opt-i
 		refused(handle('pipedrive', pipedriveReq([1, 2]), { secrets: [`crm-sync:${CURRENT}`] }), 400, /meta/);
 		const unsigned = JSON.stringify([{ ...hubspotBatch[0], objectTypeId: unprintable }]);
 		refused(handle('hubspot', req(unsigned, { 'content-type': 'application/json' })), 401);
+	});
+});
+
+describe('503 replies (issue 17 item 5)', () => {
+	test('name the kind of failure only: no local path, host or stack trace reaches the CRM', async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-sync-503-'));
+		try {
+			// A real store failure: the store's folder is a file.
+			const notADir = path.join(dir, 'not-a-folder');
+			fs.writeFileSync(notADir, 'x');
+			const storeFailure = await openStateStore({ backend: 'embedded', path: path.join(notADir, 'state.sqlite'), namespace: 'n' }).then(
+				() => assert.fail('the store opened'),
+				(error: unknown) => error,
+			);
+			assert.match(String((storeFailure as Error).message), /not-a-folder/, 'the error itself has the path (for the log)');
+			// A real CRM read failure: nothing listens on the port.
+			const crmFailure = await readRecords(createConnector('hubspot', { accessToken: 'pat', baseUrl: 'http://127.0.0.1:9' }, { timeoutMs: 500, retry: { maxAttempts: 1 } }), 'contact', ['1']).then(
+				() => assert.fail('the read succeeded'),
+				(error: unknown) => error,
+			);
+			assert.match(String((crmFailure as Error).message), /127\.0\.0\.1|ECONNREFUSED|fetch failed/);
+			for (const [error, kind] of [
+				[storeFailure, 'state store unavailable'],
+				[crmFailure, 'CRM unavailable'],
+				[new Error(`ENOENT: ${dir}/x.sqlite\n    at Object.openSync (node:fs:573:18)`), 'cannot process the events'],
+			] as const) {
+				const reply = unavailableReply(error);
+				assert.equal(reply.status, 503);
+				assert.deepEqual(JSON.parse(reply.body), { error: `${kind}; send it again later` });
+				assert.ok(!reply.body.includes(dir) && !reply.body.includes('127.0.0.1') && !reply.body.includes(' at '), reply.body);
+			}
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
