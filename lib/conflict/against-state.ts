@@ -89,7 +89,7 @@ export async function resolveAgainstState(
 	if (!change.record || typeof change.record !== 'object' || Array.isArray(change.record)) {
 		throw new ConflictError('The change has no record (an object of unified fields) to merge');
 	}
-	return withLock(store, snapshotLock(change.entity, unifiedId), async () => {
+	return withLock(store, snapshotLock(change.entity, unifiedId), async (lockLost) => {
 		const at = now();
 		const snapshot = await store.getSnapshot(change.entity, unifiedId);
 		if (snapshot?.deletedAt && resolved.deletePolicy === 'tombstone') {
@@ -119,6 +119,8 @@ export async function resolveAgainstState(
 				reason: `needs review: ${merge.review.join('; ')}`,
 			});
 		}
+		// A holder whose lock lapsed writes nothing: another may have merged into the snapshot since.
+		lockLost.throwIfAborted();
 		if (!snapshot && change.recordId) await store.link({ entity: change.entity, unifiedId, crm: change.source, recordId: change.recordId });
 		if (merge.dirty) await store.putSnapshot(merge.snapshot);
 		const sourceHeld = merge.snapshot.held?.[change.source]?.fields ?? {};

@@ -22,11 +22,12 @@ export function holdsAll(held: Record<string, string> | undefined, record: Unifi
 
 /** Record that `crm` now holds `record` (as of `at`). No-op when the snapshot is gone. */
 export async function markHeld(store: StateStore, entity: EntityType, unifiedId: string, crm: CrmName, record: UnifiedRecord, at: Date = new Date()): Promise<void> {
-	await withLock(store, snapshotLock(entity, unifiedId), async () => {
+	await withLock(store, snapshotLock(entity, unifiedId), async (lockLost) => {
 		const snapshot = await store.getSnapshot(entity, unifiedId);
 		if (!snapshot) return;
 		const previous = snapshot.held?.[crm];
 		const atIso = previous && previous.at > at.toISOString() ? previous.at : at.toISOString();
+		lockLost.throwIfAborted();
 		await store.putSnapshot({ ...snapshot, held: { ...(snapshot.held ?? {}), [crm]: { at: atIso, fields: { ...(previous?.fields ?? {}), ...heldHashes(record) } } } });
 	});
 }

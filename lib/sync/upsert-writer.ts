@@ -237,18 +237,20 @@ export class UpsertWriter {
 		const { job } = this;
 		const locks = batch.map((p) => this.writeLock(p.item.unifiedId!));
 		try {
-			return await withLocks(store, locks, () => this.writeLatestRounds(connector, store, batch), WRITE_LOCK);
+			return await withLocks(store, locks, (lockLost) => this.writeLatestRounds(connector, store, batch, lockLost), WRITE_LOCK);
 		} catch (error) {
 			if (!(error instanceof LockTimeoutError)) throw error;
 			return batch.map((p) => ({ index: p.item.index, ok: true, json: this.base(p, { status: 'deferred', id: p.crmId ?? null, reason: `another execution is writing this record to ${job.crm} and writes the newest values when its write ends` }) }));
 		}
 	}
 
-	private async writeLatestRounds(connector: CrmConnector, store: StateStore, batch: Prepared[]): Promise<ItemResult[]> {
+	/** `lockLost` aborts when a lock could not be renewed: another holder may be writing now, so no further write starts. */
+	private async writeLatestRounds(connector: CrmConnector, store: StateStore, batch: Prepared[], lockLost: AbortSignal): Promise<ItemResult[]> {
 		const { job } = this;
 		const results = new Map<Prepared, ItemResult>();
 		let pending = batch;
 		for (let round = 0; round < LATEST_WRITE_ROUNDS && pending.length > 0; round++) {
+			lockLost.throwIfAborted();
 			const fresh = await store.getSnapshots(job.entity, pending.map((p) => p.item.unifiedId!));
 			const byId: Prepared[] = [];
 			const byKey: Prepared[] = [];
@@ -270,6 +272,7 @@ export class UpsertWriter {
 				(p.crmId ? byId : byKey).push(p);
 			}
 			const matchField = byKey.length ? this.crmMatchField(connector) : '';
+			lockLost.throwIfAborted();
 			const outcomes = [
 				...(byId.length ? await connector.update(job.entity, byId.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields }))) : []),
 				...(byKey.length ? await connector.upsert(job.entity, matchField, byKey.map((p, ref) => ({ ref: ref + byId.length, fields: p.fields }))) : []),
@@ -357,8 +360,9 @@ export class UpsertWriter {
 	private async remove(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
 		const ids = batch.map((p) => p.item.unifiedId).filter((x): x is string => !!x);
 		if (!store || !ids.length) return this.removeNow(connector, store, batch);
-		const removeWithFreshRefs = async () => {
+		const removeWithFreshRefs = async (lockLost?: AbortSignal) => {
 			await this.attachCrossRefs(store, batch);
+			lockLost?.throwIfAborted();
 			return this.removeNow(connector, store, batch);
 		};
 		try {
