@@ -318,6 +318,33 @@ test('a Zoho notification whose record cannot be read at first is answered 200 a
 	assert.ok(answers.length > 0 && answers.every((status) => status === 200), `Zoho deliveries answered ${answers.join(', ')}`);
 });
 
+// When the reads still fail after all their retries, the notification (answered 200 already) stays
+// in the state store's inbox, and the next Zoho notification's run syncs it with its own.
+test('a Zoho notification whose reads fail past their retries is kept in the inbox and synced with the next notification', async () => {
+	const zoho = sandbox.emulators.zoho!;
+	const email = 'katherine.johnson@zoho.example';
+	const throttledReads = () => zoho.requests().filter((r) => r.fault === 'throttle');
+	await quiescent();
+	const before = throttledReads().length;
+	zoho.setFaults({ throttleRate: 1, pathPattern: '^/crm/v6/Contacts' });
+	try {
+		await createInUi('zoho', 'Katherine', 'Johnson', email, '+14155550129', 'Mathematician (zoho)');
+		// The read's 6 attempts are refused; then nothing reads any more (the run failed).
+		await waitFor(async () => {
+			const throttled = throttledReads();
+			return throttled.length - before >= 6 && Date.now() - throttled.at(-1)!.at > 3_000;
+		}, 60_000);
+	} finally {
+		zoho.setFaults({});
+	}
+	const targets = CRMS.filter((crm) => crm !== 'zoho');
+	assert.deepEqual(targets.filter((crm) => contactIn(crm, email).length > 0), [], 'not synced while Zoho could not be read');
+	await createdInOthers('zoho', 'Dorothy', 'Vaughan', '+14155550130');
+	await waitFor(async () => targets.every((crm) => contactIn(crm, email).length === 1), 30_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}; present in: ${targets.filter((crm) => contactIn(crm, email).length > 0).join(', ') || 'none'}\n${await executionReport()}`);
+	});
+});
+
 async function ui(crm: Crm, method: string, path: string, body?: unknown): Promise<void> {
 	const res = await fetch(`${sandbox.urls[crm]}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 	assert.ok(res.ok, `${crm} ${method} ${path}: ${res.status} ${await res.text()}`);

@@ -40,6 +40,26 @@ const workflow = {
 	],
 };
 
+// A Salesforce trigger with an Organization ID allow-list and no secret: refused at activation
+// (org ids are not secret). Published before n8n starts, like the others, and never live.
+const UNSECURED_WORKFLOW = 'crmSyncTriggerUnsecuredE2e';
+const unsecuredWorkflow = {
+	id: UNSECURED_WORKFLOW,
+	name: 'CRM Sync Trigger e2e: Salesforce without a secret',
+	active: false,
+	settings: { executionOrder: 'v1' },
+	pinData: {},
+	connections: {},
+	nodes: [
+		{
+			...trigger('salesforce', 'Salesforce', { salesforceOrganizationIds: SF_ORG }),
+			id: '0e2e0000-0000-4000-8000-000000000030',
+			webhookId: 'e2e-salesforce-unsecured',
+			parameters: { crm: 'salesforce', salesforceOrganizationIds: SF_ORG },
+		},
+	],
+};
+
 // Echo test: Unified CRM Upsert writes to HubSpot and records fingerprints in namespace
 // 'echo-e2e'; a trigger in another workflow, same namespace, gets HubSpot's webhook for that write.
 const ECHO_TRIGGER_WORKFLOW = 'crmSyncEchoTriggerE2e';
@@ -77,12 +97,12 @@ async function executions(workflowId = WORKFLOW_ID): Promise<Execution[]> {
 }
 
 /** Items the given trigger node emitted in one execution. */
-async function items(executionId: string, node: string): Promise<Array<Record<string, unknown>>> {
+async function items(executionId: string, node: string, output = 0): Promise<Array<Record<string, unknown>>> {
 	const execution = await n8n.api<{ data: { resultData: { runData: Record<string, Array<{ data: { main: Array<Array<{ json: Record<string, unknown> }>> } }>> } } }>(
 		'GET',
 		`/api/v1/executions/${executionId}?includeData=true`,
 	);
-	return execution.data.resultData.runData[node][0].data.main[0].map((item) => item.json);
+	return (execution.data.resultData.runData[node][0].data.main[output] ?? []).map((item) => item.json);
 }
 
 /** Runs `action`, then returns the executions it started (waits until they are finished). */
@@ -125,7 +145,7 @@ function hubspotHeaders(body: string, opts: { secret?: string; timestamp?: numbe
 
 before(async () => {
 	sandbox = await startSandbox({ crms: ['hubspot', 'pipedrive'] });
-	n8n = await startN8n({ workflowObjects: [workflow, ...echoWorkflows], credentials: sandboxCredentials(sandbox.urls) });
+	n8n = await startN8n({ workflowObjects: [workflow, ...echoWorkflows, unsecuredWorkflow], credentials: sandboxCredentials(sandbox.urls) });
 	// Emulators deliver once and then back off: wait until every path is live (401, not 404).
 	for (const crm of ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics']) {
 		await waitFor(async () => (await fetch(url(crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
@@ -202,6 +222,21 @@ describe('HubSpot', () => {
 			}
 		}, 0);
 	});
+
+	test('a batch with a bad element: the good events run on Events, the bad one is on Errors with its reason, and the batch is taken (200)', async () => {
+		const good = { eventId: 94, subscriptionId: 1, portalId: 1, occurredAt: Date.now(), subscriptionType: 'contact.propertyChange', objectId: 9, propertyName: 'firstname', propertyValue: 'Ada' };
+		const bad = { ...good, eventId: 95, objectId: { toString: 1, valueOf: 1 } };
+		const body = JSON.stringify([good, bad]);
+		const [execution] = await newExecutions(async () => {
+			const res = await post('hubspot', body, hubspotHeaders(body));
+			assert.equal(res.status, 200, await res.text());
+		}, 1);
+		assert.deepEqual((await items(execution.id, 'HubSpot')).map((i) => i.recordId), ['9']);
+		const errors = await items(execution.id, 'HubSpot', 1);
+		assert.equal(errors.length, 1);
+		assert.equal(errors[0].index, 1);
+		assert.match(String(errors[0].error), /element 1 of the delivery was skipped/);
+	});
 });
 
 describe('Pipedrive', () => {
@@ -264,6 +299,11 @@ describe('Salesforce', () => {
 			assert.equal(bad.status, 400);
 			assert.match(await bad.text(), /malformed XML/);
 		}, 0);
+	});
+
+	test('without a secret the trigger refuses to activate: its URL is never live (the message is unit-tested: activationProblem)', async () => {
+		const forged = await fetch(`${n8n.baseUrl}/webhook/e2e-salesforce-unsecured/salesforce`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: om(SF_ORG) });
+		assert.equal(forged.status, 404, 'an anonymous Outbound Message carrying the org id reaches nothing');
 	});
 
 	test('a signed CDC change event starts an execution; a bad signature does not', async () => {
