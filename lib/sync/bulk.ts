@@ -16,9 +16,10 @@
 //   which upserts the same records (by cross-reference or email): nothing is duplicated. Records
 //   without an email are created under a claim in the state store (see "records without an email").
 //
-// Each step holds the job's lease (a lock in the state store, renewed while the step runs): a
-// second run of the same job fails at once with "in progress" (see "lease"). A run that died
-// leaves its lease to expire after BULK_LEASE_MS; the next run then resumes the job.
+// Each step holds the job's lease (a lock in the state store, renewed while the step runs). A
+// second run of the same job waits for it for 1.5 × BULK_LEASE_MS: a run that died (n8n killed or
+// restarted) leaves its lease to expire within that, and the new run resumes the job; a live run
+// keeps renewing it, and the second run fails with "in progress" (see "lease").
 
 import { randomUUID } from 'node:crypto';
 
@@ -42,6 +43,8 @@ export const DEFAULT_PAGE_SIZE = 1000;
 export const DEFAULT_WRITE_CONCURRENCY = 4;
 /** How long the lease of a run that died keeps other runs out (a live run renews it every third of this). */
 export const BULK_LEASE_MS = 60_000;
+/** How long a second run waits for the lease: longer than a dead run's lease lives. */
+const leaseWaitMs = (leaseMs: number) => Math.round(leaseMs * 1.5);
 
 export interface BulkSettings {
 	mode: BulkMode;
@@ -565,11 +568,11 @@ const holderKey = (run: BulkRun) => `lease|${run.source}|${run.entity}|${run.dry
 /** A second run of a job while another one holds its lease. */
 export class BulkRunInProgressError extends Error {
 	constructor(run: BulkRun, jobId: string | undefined, holder: LeaseHolder | undefined) {
-		const leaseS = Math.round((run.leaseMs ?? BULK_LEASE_MS) / 1000);
+		const waitedS = Math.round(leaseWaitMs(run.leaseMs ?? BULK_LEASE_MS) / 1000);
 		const by = holder ? ` (started ${holder.startedAt}${holder.owner ? ` by execution ${holder.owner}` : ''}, now ${holder.step})` : '';
 		super(
-			`A bulk run of job ${jobId ?? '(new)'} (${run.source} ${run.entity}${run.dryRun ? ', dry run' : ''}) is in progress${by}. ` +
-				`Run this again when it has finished; if that run died, its lease expires within ${leaseS} s and the next run resumes the job.`,
+			`A bulk run of job ${jobId ?? '(new)'} (${run.source} ${run.entity}${run.dryRun ? ', dry run' : ''}) is in progress${by}: ` +
+				`it kept its lease for the ${waitedS} s this run waited. Run this again when it has finished.`,
 		);
 		this.name = 'BulkRunInProgressError';
 	}
@@ -589,7 +592,7 @@ async function underLease<T>(store: StateStore, run: BulkRun, step: string, work
 				await store.kvPut(BULK_COLLECTION, holderKey(run), { owner: run.owner, step, startedAt } satisfies LeaseHolder);
 				return work(signal);
 			},
-			{ ttlMs: run.leaseMs ?? BULK_LEASE_MS, waitMs: 0 },
+			{ ttlMs: run.leaseMs ?? BULK_LEASE_MS, waitMs: leaseWaitMs(run.leaseMs ?? BULK_LEASE_MS) },
 		);
 	} catch (error) {
 		if (leased || !(error instanceof LockTimeoutError)) throw error;

@@ -247,12 +247,12 @@ test('a contact without email whose create got no answer (pending claim) is repo
 	assert.deepEqual(await openClaims(), []);
 });
 
-test('a second run while a step of the first holds the job lease fails fast ("in progress"); the lease is renewed through a long step and released at its end', async () => {
+test('a second run while a step of the first holds the job lease fails ("in progress") after waiting 1.5 leases; the lease is renewed through a long step and released at its end', async () => {
 	const settings: BulkSettings = { mode: 'force-overwrite', dryRun: false, pageSize: 100 };
 	const leaseMs = 300;
 	const job = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-A', leaseMs });
-	// Every Salesforce request takes 100 ms: the write step outlasts the lease's lifetime several times.
-	sandbox.emulators.salesforce!.setFaults({ latencyMs: 100 });
+	// Every Salesforce request takes 200 ms: the write step outlasts the lease's lifetime several times.
+	sandbox.emulators.salesforce!.setFaults({ latencyMs: 200 });
 	const attempts: Array<{ at: number; outcome: Promise<unknown> }> = [];
 	const started = Date.now();
 	try {
@@ -263,22 +263,24 @@ test('a second run while a step of the first holds the job lease fails fast ("in
 			dryRun: false,
 			owner: 'execution-A',
 			leaseMs,
-			// After each page, a second run of the job starts.
+			// After each page but the last, a second run of the job starts. Its lease of 60 ms makes it wait
+			// 90 ms for the lease, less than a page takes: it gives up while the first run still writes.
 			log: () => {
-				const outcome = readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-B', leaseMs }).then(() => 'ran', (error: unknown) => error);
+				if (attempts.length === job.pages - 1) return;
+				const outcome = readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-B', leaseMs: 60 }).then(() => 'ran', (error: unknown) => error);
 				attempts.push({ at: Date.now() - started, outcome });
 			},
 		});
 	} finally {
 		sandbox.emulators.salesforce!.setFaults({});
 	}
-	assert.equal(attempts.length, job.pages);
+	assert.equal(attempts.length, job.pages - 1);
 	for (const outcome of await Promise.all(attempts.map((a) => a.outcome))) {
 		assert.ok(outcome instanceof BulkRunInProgressError, `the second run ran: ${String(outcome)}`);
 		assert.match(outcome.message, new RegExp(`^A bulk run of job ${job.id} \\(hubspot contact\\) is in progress \\(started \\d{4}-.+ by execution execution-A, now writing to salesforce\\)`));
 	}
 	const last = attempts[attempts.length - 1].at;
-	assert.ok(last > 2 * leaseMs, `the last attempt came ${last} ms into the step, after the lease's first lifetime (renewed)`);
+	assert.ok(last > leaseMs, `the last attempt came ${last} ms into the step, after the lease's first lifetime: it was renewed`);
 	assert.equal((await loadJob(store, SOURCE, 'contact', false))!.owner, 'execution-A', 'the second run changed nothing');
 	// Released at the end of the step: a run started now goes on with the job.
 	const next = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-B', leaseMs });
@@ -286,16 +288,22 @@ test('a second run while a step of the first holds the job lease fails fast ("in
 	assert.equal(next.progress.salesforce!.done, true);
 });
 
-test('a run that died holding the lease keeps other runs out until the lease expires; the next run then resumes the job', async () => {
+test('a run that died holding the lease keeps other runs out until the lease expires; the next run waits for that, then resumes the job', async () => {
 	const settings: BulkSettings = { mode: 'force-overwrite', dryRun: false, pageSize: 100 };
 	const unfinished = (await loadJob(store, SOURCE, 'contact', false))!;
 	assert.equal(unfinished.status, 'read');
-	// As if execution-B's process died in the middle of a step: its lease stays until it expires.
-	assert.ok(await store.acquireLock(bulkLeaseResource(SOURCE, 'contact', false), 500));
-	await assert.rejects(readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-C' }), (e: unknown) => e instanceof BulkRunInProgressError && e.message.includes(`job ${unfinished.id}`) && /lease expires within 60 s/.test(e.message));
-	await assert.rejects(finishJob(store, SOURCE, 'contact', unfinished.id, false), BulkRunInProgressError);
-	await new Promise((resolve) => setTimeout(resolve, 600));
+	const resource = bulkLeaseResource(SOURCE, 'contact', false);
+	// A lease that outlives the wait (a live holder, as seen by a run with a 200 ms lease): "in progress".
+	const held = await store.acquireLock(resource, 60_000);
+	assert.ok(held);
+	await assert.rejects(readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-C', leaseMs: 200 }), (e: unknown) => e instanceof BulkRunInProgressError && e.message.includes(`job ${unfinished.id}`) && /waited/.test(e.message));
+	await assert.rejects(finishJob(store, SOURCE, 'contact', unfinished.id, false, { leaseMs: 200 }), BulkRunInProgressError);
+	await store.releaseLock(resource, held.token);
+	// As if execution-B's process died in the middle of a step: its lease stays until it expires, and the next run waits for it.
+	assert.ok(await store.acquireLock(resource, 500));
+	const waitStarted = Date.now();
 	const job = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-C' });
+	assert.ok(Date.now() - waitStarted >= 400, 'it waited for the dead run\'s lease');
 	assert.equal(job.id, unfinished.id);
 	assert.equal(job.resumed, unfinished.resumed + 1);
 	for (const target of TARGETS) await writeSpoolToTarget(target, () => connector(target), store, { source: SOURCE, entity: 'contact', jobId: job.id, dryRun: false, owner: 'execution-C' });
