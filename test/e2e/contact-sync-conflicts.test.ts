@@ -7,6 +7,7 @@
 // Two copies of the template run side by side (own webhook ids and sync namespaces): the template
 // as shipped (last-modified-wins) and one whose Conflict Resolvers use crm-wins (Salesforce).
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -83,9 +84,13 @@ let gateUrl = '';
 async function forward(h: Held): Promise<number> {
 	const target = new URL(`${n8n.baseUrl}/webhook/${trigger(active, h.crm).webhookId}/${h.crm}`);
 	const headers: http.OutgoingHttpHeaders = { ...h.headers, host: target.host, 'content-length': String(h.body.length) };
-	// HubSpot's v3 signature covers the URL the CRM called (the gate's); its v1 one covers the body only.
-	delete headers['x-hubspot-signature-v3'];
-	delete headers['x-hubspot-request-timestamp'];
+	// HubSpot's v3 signature covers the URL the CRM called (the gate's): the gate signs again, as
+	// HubSpot would have for the URL it forwards to (the trigger accepts v3 only).
+	if (h.crm === 'hubspot') {
+		const timestamp = String(Date.now());
+		headers['x-hubspot-request-timestamp'] = timestamp;
+		headers['x-hubspot-signature-v3'] = createHmac('sha256', secret('hubspot')).update(`${h.method}${target.href}${h.body.toString('utf8')}${timestamp}`).digest('base64');
+	}
 	const status = await new Promise<number>((resolve, reject) => {
 		const req = http.request(target, { method: h.method, headers }, (res) => {
 			res.resume();
@@ -122,8 +127,8 @@ async function startGate(): Promise<void> {
 
 async function subscribeAll(): Promise<void> {
 	const e = sandbox.emulators;
-	// v1 signatures do not sign the URL, so the gate may forward to either copy of the template.
-	e.hubspot!.addSubscription({ url: `${gateUrl}/hubspot`, clientSecret: secret('hubspot'), types: ['contact.creation', 'contact.propertyChange'], signatureVersion: 'v1' });
+	// The gate signs HubSpot's deliveries again for the copy of the template it forwards to.
+	e.hubspot!.addSubscription({ url: `${gateUrl}/hubspot`, clientSecret: secret('hubspot'), types: ['contact.creation', 'contact.propertyChange'] });
 	e.salesforce!.addSubscription({ type: 'changeEvent', url: `${gateUrl}/salesforce`, secret: secret('salesforce'), entities: ['Contact'] });
 	e.zoho!.addSubscription({ url: `${gateUrl}/zoho`, events: ['Contacts.all'], token: secret('zoho') });
 	e.dynamics!.addSubscription({ url: `${gateUrl}/dynamics`, entity: 'contact', messages: ['Create', 'Update'], authType: 'WebhookKey', key: secret('dynamics') });
