@@ -154,15 +154,20 @@ export class Transport {
 	private attempt<T>(label: string, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
 		const ms = this.options.timeoutMs ?? 60_000;
 		const controller = new AbortController();
+		const timedOut = () => new CrmError(`${label}: no response within ${ms} ms`, this.options.crm, 'transient', { code: 'TIMEOUT' });
 		let timer: NodeJS.Timeout | undefined;
 		const timeout = new Promise<never>((_, reject) => {
 			timer = setTimeout(() => {
-				const error = new CrmError(`${label}: no response within ${ms} ms`, this.options.crm, 'transient', { code: 'TIMEOUT' });
+				const error = timedOut();
 				controller.abort(error);
 				reject(error);
 			}, ms);
 		});
-		const promise = runAttempt({ signal: controller.signal, deadline: Date.now() + ms }, () => op(controller.signal));
+		// An SDK whose own timer is set to this deadline (jsforce) may fail first: the attempt timed
+		// out all the same, and says so in the same words.
+		const promise = runAttempt({ signal: controller.signal, deadline: Date.now() + ms }, () => op(controller.signal)).catch((error: unknown) => {
+			throw this.asCrmError(error).code === 'TIMEOUT' ? timedOut() : error;
+		});
 		promise.catch(() => undefined); // a late rejection after the timeout must not be unhandled
 		return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 	}

@@ -149,6 +149,19 @@ describe('Transport over HTTP', () => {
 		assert.equal(hits, 1, 'a non-idempotent call is not repeated after a timeout');
 	});
 
+	test('an SDK whose own timer fires at the deadline first fails the attempt as the transport\'s timeout, in the same words', async () => {
+		const t = transport({ timeoutMs: 100, retry: { maxAttempts: 1 } });
+		// The SDK's own timeout (jsforce sets it to the attempt's deadline) rejects just before the transport's timer.
+		const sdk = () =>
+			new Promise<never>((_, reject) =>
+				setTimeout(() => reject(Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' })), 95),
+			);
+		await assert.rejects(t.call('contacts.create', sdk, { idempotent: false }), (e: CrmError) => e.code === 'TIMEOUT' && /contacts\.create: no response within 100 ms/.test(e.message));
+		// Other failures keep their own error.
+		const refused = () => Promise.reject(new HttpStatusError(400, new Headers(), { message: 'bad' }, { method: 'POST', url: 'http://crm/x' }));
+		await assert.rejects(t.call('contacts.create', refused, { idempotent: false }), (e: CrmError) => e.code !== 'TIMEOUT');
+	});
+
 	test('401 refreshes the token once (single flight for parallel calls) and replays', async () => {
 		let current = 'old';
 		route((req, res) => {
