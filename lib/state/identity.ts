@@ -1,6 +1,7 @@
 // The unified id of a CRM record as the sync knows it: its cross-reference, or, for a record
-// never linked yet, `<crm>:<record id>` (the id it gets when it is first synced). The Conflict
-// Resolver and the Duplicate Detector agree on identities through this one function.
+// never linked yet, `<crm>:<record id>` (the id it gets when it is first synced). The trigger,
+// the Conflict Resolver, the Duplicate Detector, reference resolution and Unified CRM Upsert (for
+// records it creates without a unified id) agree on identities through this one function.
 
 import type { CrmName, EntityType } from '../model';
 import type { StateStore } from './types';

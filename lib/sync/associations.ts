@@ -8,6 +8,7 @@
 // Framework-free: the Field Mapper node is a thin shell over this.
 
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
+import { syncIdentity } from '../state/identity';
 import type { StateStore } from '../state/types';
 
 /** One unified field holding ids of records of another entity. */
@@ -39,14 +40,6 @@ export const REFERENCE_FIELDS: Record<EntityType, ReferenceField[]> = {
 
 /** CRM users are not synced, so an owner id of one CRM means nothing in another. */
 export const OWNER_FIELD = 'ownerId';
-
-/**
- * The unified id a record of `crm` gets when nothing links it yet. Unified CRM Upsert uses the
- * same form for records it creates without a unified id, so both sides agree without a write.
- */
-export function defaultUnifiedId(crm: CrmName, recordId: string): string {
-	return `${crm}:${recordId}`;
-}
 
 export interface ResolveInput {
 	/** The CRM the record (and its reference ids) comes from. */
@@ -115,7 +108,7 @@ export async function resolveReferences(store: StateStore, inputs: ResolveInput[
 		const ids = [...group.ids];
 		const found = await store.findUnifiedIds(group.entity, group.source, ids);
 		const unified = new Map<string, string>();
-		for (const id of ids) unified.set(id, found.get(id) ?? defaultUnifiedId(group.source, id));
+		for (const id of ids) unified.set(id, found.get(id) ?? syncIdentity(group.source, id));
 		unifiedOf.set(key, unified);
 		linked.set(key, new Set(found.keys()));
 		const refs = await store.getCrossRefs(group.entity, [...new Set(unified.values())]);

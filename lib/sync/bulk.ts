@@ -28,6 +28,7 @@ import { unifiedValues } from '../events/echo';
 import { chooseMaster, normaliseEmail } from '../matching';
 import { CRM_NAMES, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import { pollChanges, type PollMode } from '../polling';
+import { syncIdentity } from '../state/identity';
 import { LockTimeoutError, withLock } from '../state/lock';
 import type { CrossRefLink, StateStore } from '../state/types';
 import { bulkPollStore } from './bulk-poll-store';
@@ -355,7 +356,7 @@ async function spoolPage(store: StateStore, job: BulkJob, events: Awaited<Return
 	const withIds = changed.map((c) => {
 		let unifiedId = known.get(c.recordId);
 		if (!unifiedId) {
-			unifiedId = `${job.source}:${c.recordId}`;
+			unifiedId = syncIdentity(job.source, c.recordId);
 			links.push({ entity: job.entity, unifiedId, crm: job.source, recordId: c.recordId });
 		}
 		return { unifiedId, source: job.source, recordId: c.recordId, record: c.record };

@@ -7,7 +7,7 @@ import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
 import { CrmError, isNotFound, NotImplementedError } from '../connectors';
 import { compileMapping, type CompiledMapping } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
-import { echoFingerprint, holdsAll, LockTimeoutError, markHeld, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
+import { echoFingerprint, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 import { erasePersonEverywhere } from './erasure';
 
 export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
@@ -321,7 +321,7 @@ export class UpsertWriter {
 				results.push(this.fail(p.item, outcome.message, { category: outcome.category, code: outcome.code, fields: outcome.fields }));
 				continue;
 			}
-			const unifiedId = p.item.unifiedId ?? `${job.crm}:${outcome.id}`;
+			const unifiedId = p.item.unifiedId ?? syncIdentity(job.crm, outcome.id);
 			results.push({ index: p.item.index, ok: true, json: this.base(p, { status: outcome.status, id: outcome.id, unifiedId }) });
 			if (!store || outcome.status === 'unchanged') continue;
 			links.push({ entity: job.entity, unifiedId, crm: job.crm, recordId: outcome.id });

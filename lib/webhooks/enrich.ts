@@ -16,6 +16,7 @@ import { DEFAULT_CONSENT_FIELDS } from '../conflict/types';
 import type { CrmRecord, ReadOptions } from '../connectors/types';
 import { defaultMap } from '../mapping';
 import { assignFields, isPrototypeKey, type CrmName, type EntityType, type SyncOperation } from '../model';
+import { syncIdentity } from '../state/identity';
 import type { EchoFingerprint, StateStore } from '../state/types';
 import { acceptEvents, idempotencyKey, type AcceptOptions } from './accept';
 import type { CapturedEvent } from './types';
@@ -271,7 +272,7 @@ export async function attachUnifiedIds(events: EnrichedEvent[], store: Pick<Stat
 		for (const e of group) {
 			e.unifiedId = known.get(e.recordId);
 			if (!e.unifiedId && (NEEDS_RECORD.has(e.operation) || e.operation === 'merge')) {
-				e.unifiedId = `${crm}:${e.recordId}`;
+				e.unifiedId = syncIdentity(crm, e.recordId);
 				known.set(e.recordId, e.unifiedId);
 				links.push({ entity, unifiedId: e.unifiedId, crm, recordId: e.recordId });
 			}

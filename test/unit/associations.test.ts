@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { openStateStore, type StateStore } from '../../lib/state';
-import { defaultUnifiedId, describeMissing, readRetryState, resolveReferences, retryDecision } from '../../lib/sync/associations';
+import { openStateStore, syncIdentity, type StateStore } from '../../lib/state';
+import { describeMissing, readRetryState, resolveReferences, retryDecision } from '../../lib/sync/associations';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-associations-'));
 let store: StateStore;
@@ -59,7 +59,7 @@ describe('resolveReferences', () => {
 
 	test('an unlinked source id is found under the default unified id Unified CRM Upsert gives', async () => {
 		const [result] = await resolveReferences(store, [{ source: 'hubspot', record: { contactIds: ['103'] } }], { entity: 'activity', target: 'salesforce' });
-		assert.equal(defaultUnifiedId('hubspot', '103'), 'hubspot:103');
+		assert.equal(syncIdentity('hubspot', '103'), 'hubspot:103');
 		assert.deepEqual(result.record.contactIds, ['003C']);
 	});
 
