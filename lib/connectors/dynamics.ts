@@ -22,6 +22,7 @@ import {
 	type HttpRequest,
 	type HttpResponse,
 } from '../http';
+import { decodeCursor, encodeCursor } from './cursor';
 import { buildBatch, parseBatchResponse, type BatchOperation, type BatchOperationResult } from './dynamics-batch';
 import {
 	byRef,
@@ -315,7 +316,7 @@ export class DynamicsConnector implements CrmConnector {
 	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
 		const info = this.entity(entity);
 		const pageSize = Math.min(PAGE_MAX, Math.max(1, options.pageSize ?? PAGE_MAX));
-		const cursor: DvCursor = options.cursor ? decodeCursor(options.cursor) : {};
+		const cursor: DvCursor = options.cursor ? decodeCursor<DvCursor>(options.cursor, 'Dynamics') : {};
 		return this.config.changeTracking ? this.trackedChanges(info, cursor, pageSize, options) : this.filteredChanges(info, cursor, pageSize, options);
 	}
 
@@ -667,20 +668,6 @@ function secondsIso(iso: string): string {
 	const ms = Date.parse(iso);
 	if (Number.isNaN(ms)) throw new Error(`Invalid time ${JSON.stringify(iso)}`);
 	return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function encodeCursor(cursor: DvCursor): string {
-	return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(raw: string): DvCursor {
-	try {
-		const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as DvCursor;
-		if (cursor && typeof cursor === 'object') return cursor;
-	} catch {
-		// fall through
-	}
-	throw new Error(`Not a Dynamics change cursor: ${raw.slice(0, 40)}`);
 }
 
 const ATTRIBUTE_TYPES: Record<string, FieldType> = {

@@ -10,6 +10,7 @@ import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axi
 import { v1, v2 } from 'pipedrive';
 import type { ChangeOrigin, EntityType } from '../model';
 import { classifyGeneric, credentialKey, CrmError, isUnanswered, Transport, TokenManager, tokenManagerFor, type AccessToken } from '../http';
+import { decodeCursor, encodeCursor } from './cursor';
 import {
 	entityApi,
 	fieldType,
@@ -390,7 +391,7 @@ export class PipedriveConnector implements CrmConnector {
 	 */
 	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
 		const api = entityApi(entity);
-		const cursor: PdCursor = options.cursor ? decodeCursor(options.cursor) : { since: rfc3339(options.since ?? '1970-01-01T00:00:00Z') };
+		const cursor: PdCursor = options.cursor ? decodeCursor<PdCursor>(options.cursor, 'Pipedrive', (c) => typeof c.since === 'string') : { since: rfc3339(options.since ?? '1970-01-01T00:00:00Z') };
 		const limit = Math.min(PAGE_MAX, Math.max(1, options.pageSize ?? PAGE_MAX));
 		const res = await this.send<CrmFields[]>(`${api.name}.list`, 'default', (c) =>
 			api.list(c, { sinceRfc3339: cursor.since, cursor: cursor.next, start: cursor.start, limit }),
@@ -764,20 +765,6 @@ function nextPosition(api: EntityApi, res: Envelope, cursor: PdCursor, limit: nu
 	}
 	const pagination = res.additional_data?.pagination;
 	return pagination?.more_items_in_collection ? { start: pagination.next_start ?? (cursor.start ?? 0) + limit } : undefined;
-}
-
-function encodeCursor(cursor: PdCursor): string {
-	return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(raw: string): PdCursor {
-	try {
-		const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PdCursor;
-		if (typeof cursor.since === 'string') return cursor;
-	} catch {
-		// fall through
-	}
-	throw new Error(`Not a Pipedrive change cursor: ${raw.slice(0, 40)}`);
 }
 
 function describeField(f: Record<string, unknown>): FieldDescription {

@@ -20,6 +20,7 @@ import {
 	type HttpRequest,
 	type HttpResponse,
 } from '../http';
+import { decodeCursor, encodeCursor } from './cursor';
 import {
 	byRef,
 	chunk,
@@ -371,7 +372,7 @@ export class ZohoConnector implements CrmConnector {
 	 */
 	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
 		const module = this.module(entity);
-		const cursor: ZohoCursor = options.cursor ? decodeCursor(options.cursor) : { since: zohoTime(Date.parse(options.since ?? '1970-01-01T00:00:00Z') - 1000) };
+		const cursor: ZohoCursor = options.cursor ? decodeCursor<ZohoCursor>(options.cursor, 'Zoho', (c) => typeof c.since === 'string') : { since: zohoTime(Date.parse(options.since ?? '1970-01-01T00:00:00Z') - 1000) };
 		const perPage = Math.min(PAGE_MAX, Math.max(1, options.pageSize ?? PAGE_MAX));
 		const fields = [...new Set([...(options.fields ?? DEFAULT_FIELDS[module] ?? []), ...TIME_FIELDS])].slice(0, 50);
 		const res = await this.call<{ data?: CrmFields[]; info?: ListInfo }>(`${module}.list`, (base) => ({
@@ -754,20 +755,6 @@ function fieldEquals(field: string, stored: unknown, value: string): boolean {
 
 function seenTime(key: string): number {
 	return Date.parse(key.slice(key.indexOf('@') + 1));
-}
-
-function encodeCursor(cursor: ZohoCursor): string {
-	return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(raw: string): ZohoCursor {
-	try {
-		const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as ZohoCursor;
-		if (typeof cursor.since === 'string') return cursor;
-	} catch {
-		// fall through
-	}
-	throw new Error(`Not a Zoho change cursor: ${raw.slice(0, 40)}`);
 }
 
 const FIELD_TYPES: Record<string, FieldType> = {
