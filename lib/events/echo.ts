@@ -1,24 +1,16 @@
 // Echoes of this package's own writes, recognised by the fingerprints Unified CRM Upsert stores
 // (lib/state fingerprint.ts). Shared by the webhook and the polling trigger.
 
-import { compileMapping, type CompiledMapping } from '../mapping';
+import { defaultMapping } from '../mapping';
 import type { CrmName, EntityType, SyncEvent, UnifiedRecord } from '../model';
 import type { EchoFingerprint, StateStore } from '../state/types';
-
-const toUnified = new Map<string, CompiledMapping>();
 
 /**
  * The record's values in the unified model, as the upsert computed them when it stored the
  * fingerprint (the default lenient CRM → unified mapping), so equal writes hash equally.
  */
 export function unifiedValues(crm: CrmName, entity: EntityType, fields: Record<string, unknown>): UnifiedRecord {
-	const key = `${crm}|${entity}`;
-	let mapping = toUnified.get(key);
-	if (!mapping) {
-		mapping = compileMapping({ direction: 'toUnified', entity, source: crm, mode: 'lenient' });
-		toUnified.set(key, mapping);
-	}
-	return mapping.map(fields).record;
+	return defaultMapping('toUnified', crm, entity).map(fields).record;
 }
 
 /**

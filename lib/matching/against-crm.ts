@@ -3,7 +3,7 @@
 // with the CRM's own merge.
 
 import type { CrmConnector, CrmRecord, WriteOutcome } from '../connectors/types';
-import { compileMapping } from '../mapping';
+import { defaultMapping } from '../mapping';
 import type { EntityType, UnifiedRecord } from '../model';
 import type { MatchOptions } from './detector';
 import { chooseMaster } from './master';
@@ -62,7 +62,7 @@ export async function matchAgainstCrm(connector: CrmSearcher, records: UnifiedRe
 		return records.map(() => (error instanceof Error ? error : new Error(String(error))));
 	}
 
-	const toUnified = compileMapping({ direction: 'toUnified', entity, source: connector.crm, mode: 'lenient' });
+	const toUnified = defaultMapping('toUnified', connector.crm, entity);
 	const candidates = dedupeById(found).map((crmRecord, slot) =>
 		prepareRecord({ ...filledFields(toUnified.map(crmRecord.fields).record), id: crmRecord.id }, slot, options),
 	);

@@ -8,7 +8,7 @@
 
 import { guardConsent, isOptOut } from '../conflict/consent';
 import type { CrmConnector } from '../connectors';
-import { compileMapping, defaultMap, type CompiledMapping } from '../mapping';
+import { defaultMap, defaultMapping } from '../mapping';
 import { isCrmName, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import type { StateStore } from '../state';
 import { erasePersonEverywhere } from './erasure';
@@ -147,14 +147,6 @@ async function mergeRequests(job: Omit<WriteJob, 'operation'>, group: EventItem[
 	return { ready, skipped };
 }
 
-const mappings = new Map<string, CompiledMapping>();
-function mapping(direction: 'toUnified' | 'fromUnified', crm: CrmName, entity: EntityType): CompiledMapping {
-	const key = `${direction}|${crm}|${entity}`;
-	let m = mappings.get(key);
-	if (!m) mappings.set(key, (m = compileMapping(direction === 'toUnified' ? { direction, entity, source: crm, mode: 'lenient' } : { direction, entity, target: crm, mode: 'lenient' })));
-	return m;
-}
-
 /** The CRM keys that hold the opt-out (read or written), or none where the entity has no such field. */
 function optOutKeys(crm: CrmName, entity: EntityType): string[] {
 	let spec;
@@ -191,7 +183,7 @@ async function keepOptOuts(job: Omit<WriteJob, 'operation'>, items: EventItem[],
 	for (const item of items) {
 		const snapshot = item.unifiedId ? snapshots.get(item.unifiedId) : undefined;
 		if (!snapshot || snapshot.deletedAt || !isOptOut(snapshot.record[OPT_OUT])) continue;
-		const incoming: UnifiedRecord = job.inputFormat === 'unified' ? item.record : mapping('toUnified', job.crm, job.entity).map(item.record).record;
+		const incoming: UnifiedRecord = job.inputFormat === 'unified' ? item.record : defaultMapping('toUnified', job.crm, job.entity).map(item.record).record;
 		const value = incoming[OPT_OUT];
 		if (value === undefined || value === null || isOptOut(value)) continue;
 		const optInAt = Date.parse(String(item.event.occurredAt ?? ''));
@@ -209,7 +201,7 @@ async function keepOptOuts(job: Omit<WriteJob, 'operation'>, items: EventItem[],
 		else {
 			const record = { ...item.record };
 			for (const key of optOutKeys(job.crm, job.entity)) delete record[key];
-			item.record = { ...record, ...mapping('fromUnified', job.crm, job.entity).map({ [OPT_OUT]: true }).record };
+			item.record = { ...record, ...defaultMapping('fromUnified', job.crm, job.entity).map({ [OPT_OUT]: true }).record };
 		}
 		kept.set(item.index, decision.reason ?? 'consent: opt-out kept');
 	}

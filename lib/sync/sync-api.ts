@@ -10,7 +10,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { CrmConnector } from '../connectors';
-import { compileMapping, defaultMap, type CompiledMapping } from '../mapping';
+import { defaultMap, defaultMapping } from '../mapping';
 import { textOf } from '../mapping/transformers';
 import { CRM_NAMES, ENTITY_TYPES, isCrmName, isPrototypeKey, type CrmName, type EntityType } from '../model';
 import type { StateStore } from '../state';
@@ -72,16 +72,7 @@ function fieldsOf(entity: EntityType): Set<string> {
 	return names;
 }
 
-const strictMappings = new Map<string, CompiledMapping>();
-function strictMapping(crm: CrmName, entity: EntityType, create: boolean): CompiledMapping {
-	const key = `${crm}|${entity}|${create}`;
-	let compiled = strictMappings.get(key);
-	if (!compiled) {
-		compiled = compileMapping({ direction: 'fromUnified', entity, target: crm, mode: 'strict', checkCrmRequired: create });
-		strictMappings.set(key, compiled);
-	}
-	return compiled;
-}
+const strictMapping = (crm: CrmName, entity: EntityType, create: boolean) => defaultMapping('fromUnified', crm, entity, { mode: 'strict', checkCrmRequired: create });
 
 // ---- validation ---------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
 
 import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
 import { CrmError, isNotFound, NotImplementedError } from '../connectors';
-import { compileMapping, type CompiledMapping } from '../mapping';
+import { defaultMapping } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 import { erasePersonEverywhere } from './erasure';
@@ -72,17 +72,6 @@ interface Prepared {
 	crmId?: string;
 }
 
-const mappings = new Map<string, CompiledMapping>();
-function mapping(direction: 'fromUnified' | 'toUnified', crm: CrmName, entity: EntityType): CompiledMapping {
-	const key = `${direction}|${crm}|${entity}`;
-	let compiled = mappings.get(key);
-	if (!compiled) {
-		compiled = compileMapping(direction === 'fromUnified' ? { direction, entity, target: crm, mode: 'lenient' } : { direction, entity, source: crm, mode: 'lenient' });
-		mappings.set(key, compiled);
-	}
-	return compiled;
-}
-
 const ID_KEYS = ['unifiedId', 'crmId'];
 
 export class UpsertWriter {
@@ -147,7 +136,7 @@ export class UpsertWriter {
 		let fields: CrmFields;
 		let unified: UnifiedRecord | undefined;
 		if (job.inputFormat === 'unified') {
-			const mapped = mapping('fromUnified', job.crm, job.entity).map(stripKeys(source, ['id']));
+			const mapped = defaultMapping('fromUnified', job.crm, job.entity).map(stripKeys(source, ['id']));
 			if (!mapped.valid) {
 				return { error: this.fail(item, `Invalid record: ${(mapped.issues ?? []).map((i) => `${i.field} ${i.reason}`).join('; ')}`, { category: 'validation', code: 'MAPPING', issues: mapped.issues }) };
 			}
@@ -157,7 +146,7 @@ export class UpsertWriter {
 			if (job.operation === 'upsert' && !isUnifiedKind(job.matchKey) && fields[job.matchKey] === undefined && source[job.matchKey] !== undefined) fields[job.matchKey] = source[job.matchKey];
 		} else {
 			fields = stripKeys(source, ['id', 'Id']);
-			if (job.recordState) unified = mapping('toUnified', job.crm, job.entity).map(fields).record;
+			if (job.recordState) unified = defaultMapping('toUnified', job.crm, job.entity).map(fields).record;
 		}
 		return { item, fields, unified, crmId: recordCrmId };
 	}
@@ -294,8 +283,8 @@ export class UpsertWriter {
 	/** The item's fields with the resolved values on top (default map; the item's extra fields stay). */
 	private overlayTruth(p: Prepared, truth: UnifiedRecord): void {
 		const { job } = this;
-		p.fields = { ...p.fields, ...mapping('fromUnified', job.crm, job.entity).map(truth).record };
-		p.unified = job.inputFormat === 'unified' ? { ...p.unified, ...truth } : mapping('toUnified', job.crm, job.entity).map(p.fields).record;
+		p.fields = { ...p.fields, ...defaultMapping('fromUnified', job.crm, job.entity).map(truth).record };
+		p.unified = job.inputFormat === 'unified' ? { ...p.unified, ...truth } : defaultMapping('toUnified', job.crm, job.entity).map(p.fields).record;
 	}
 
 	private async update(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
