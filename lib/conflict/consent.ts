@@ -2,7 +2,9 @@
 // the opt-in is strictly newer than the opt-out (beyond the clock-skew tolerance). Missing
 // timestamps cannot prove that, so the opt-out is kept.
 
-import type { Side } from './types';
+import { defaultMap } from '../mapping';
+import type { CrmName, EntityType } from '../model';
+import { DEFAULT_CONSENT_FIELDS, type Side } from './types';
 
 const OPT_OUT_STRINGS = new Set(['true', 'yes', 'y', '1', 'opted out', 'opted-out', 'optout', 'unsubscribed']);
 
@@ -33,4 +35,18 @@ export function guardConsent(check: ConsentCheck): { winner: Side; reason?: stri
 	}
 	const why = optInTime === undefined || optOutTime === undefined ? 'timestamp missing' : 'opt-in not strictly newer';
 	return { winner: loser, reason: `consent: opt-out kept (${why})` };
+}
+
+/**
+ * The CRM keys that hold the consent `fields` (read or written) in `crm`'s default map of
+ * `entity`; none where the entity has no such field.
+ */
+export function consentKeys(crm: CrmName, entity: EntityType, fields: readonly string[] = DEFAULT_CONSENT_FIELDS): string[] {
+	let specs;
+	try {
+		specs = defaultMap(crm, entity).fields;
+	} catch {
+		return [];
+	}
+	return specs.filter((f) => fields.includes(f.unified)).flatMap((f) => [f.crm, ...(f.keys ?? []), ...(Array.isArray(f.read) ? f.read : [])]);
 }

@@ -6,9 +6,10 @@
 // in the target and created elsewhere. Also here: the opt-out guard of the upsert group (a synced email opt-out is
 // never reverted by a change that did not touch it) and the state clean-up of an erasure.
 
-import { guardConsent, isOptOut } from '../conflict/consent';
+import { consentKeys, guardConsent, isOptOut } from '../conflict/consent';
+import { DEFAULT_CONSENT_FIELDS } from '../conflict/types';
 import type { CrmConnector } from '../connectors';
-import { defaultMap, defaultMapping } from '../mapping';
+import { defaultMapping } from '../mapping';
 import { isCrmName, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import type { StateStore } from '../state';
 import { erasePersonEverywhere } from './erasure';
@@ -24,7 +25,6 @@ export interface EventItem extends InputItem {
 
 const ROUTES: Record<string, WriteOperationName> = { create: 'upsert', update: 'upsert', restore: 'upsert', delete: 'delete', erase: 'erase', merge: 'merge' };
 
-const OPT_OUT = 'emailOptOut';
 
 export async function writeByOperation(
 	job: Omit<WriteJob, 'operation'>,
@@ -147,33 +147,22 @@ async function mergeRequests(job: Omit<WriteJob, 'operation'>, group: EventItem[
 	return { ready, skipped };
 }
 
-/** The CRM keys that hold the opt-out (read or written), or none where the entity has no such field. */
-function optOutKeys(crm: CrmName, entity: EntityType): string[] {
-	let spec;
-	try {
-		spec = defaultMap(crm, entity).fields.find((f) => f.unified === OPT_OUT);
-	} catch {
-		return [];
-	}
-	if (!spec) return [];
-	return [spec.crm, ...(spec.keys ?? []), ...(Array.isArray(spec.read) ? spec.read : [])];
-}
 
-/** Did the change this item carries touch the opt-out in its source CRM? Unknown changed fields (creates, full records): assume so. */
-function sourceChangedOptOut(event: Record<string, unknown>, entity: EntityType): boolean {
+/** Did the change this item carries touch consent `field` in its source CRM? Unknown changed fields (creates, full records): assume so. */
+function sourceChanged(event: Record<string, unknown>, entity: EntityType, field: string): boolean {
 	const changed = event.changedFields;
 	if (!Array.isArray(changed)) return true;
 	const source = event.source;
 	if (typeof source !== 'string') return true;
-	const keys = optOutKeys(source as CrmName, entity);
+	const keys = consentKeys(source as CrmName, entity, [field]);
 	return changed.some((f) => typeof f === 'string' && keys.some((k) => f === k || f.startsWith(`${k}.`)));
 }
 
 /**
- * A synced opt-out (the snapshot says opted out) is only reverted by an opt-in the source
- * changed strictly after it (lib/conflict/consent.ts). Otherwise the item writes the opt-out
- * again instead of its own value (for example the full record of a CRM whose opt-out field we
- * cannot write, fetched because someone changed the name). Returns the items changed, with why.
+ * A synced opt-out (the snapshot says opted out, in any consent field) is only reverted by an
+ * opt-in the source changed strictly after it (lib/conflict/consent.ts). Otherwise the item writes
+ * the opt-out again instead of its own value (for example the full record of a CRM whose opt-out
+ * field we cannot write, fetched because someone changed the name). Returns the items changed, with why.
  */
 async function keepOptOuts(job: Omit<WriteJob, 'operation'>, items: EventItem[], store: StateStore): Promise<Map<number, string>> {
 	const kept = new Map<number, string>();
@@ -182,28 +171,32 @@ async function keepOptOuts(job: Omit<WriteJob, 'operation'>, items: EventItem[],
 	const snapshots = await store.getSnapshots(job.entity, ids);
 	for (const item of items) {
 		const snapshot = item.unifiedId ? snapshots.get(item.unifiedId) : undefined;
-		if (!snapshot || snapshot.deletedAt || !isOptOut(snapshot.record[OPT_OUT])) continue;
+		if (!snapshot || snapshot.deletedAt) continue;
+		const optedOut = DEFAULT_CONSENT_FIELDS.filter((field) => isOptOut(snapshot.record[field]));
+		if (!optedOut.length) continue;
 		const incoming: UnifiedRecord = job.inputFormat === 'unified' ? item.record : defaultMapping('toUnified', job.crm, job.entity).map(item.record).record;
-		const value = incoming[OPT_OUT];
-		if (value === undefined || value === null || isOptOut(value)) continue;
 		const optInAt = Date.parse(String(item.event.occurredAt ?? ''));
-		const optOutAt = Date.parse(snapshot.fieldModifiedAt[OPT_OUT] ?? snapshot.syncedAt);
-		const decision = guardConsent({
-			winner: 'source',
-			sourceValue: value,
-			targetValue: true,
-			sourceTime: sourceChangedOptOut(item.event, job.entity) && Number.isFinite(optInAt) ? optInAt : undefined,
-			targetTime: Number.isFinite(optOutAt) ? optOutAt : undefined,
-			toleranceMs: 0,
-		});
-		if (decision.winner === 'source') continue;
-		if (job.inputFormat === 'unified') item.record = { ...item.record, [OPT_OUT]: true };
-		else {
-			const record = { ...item.record };
-			for (const key of optOutKeys(job.crm, job.entity)) delete record[key];
-			item.record = { ...record, ...defaultMapping('fromUnified', job.crm, job.entity).map({ [OPT_OUT]: true }).record };
+		for (const field of optedOut) {
+			const value = incoming[field];
+			if (value === undefined || value === null || isOptOut(value)) continue;
+			const optOutAt = Date.parse(snapshot.fieldModifiedAt[field] ?? snapshot.syncedAt);
+			const decision = guardConsent({
+				winner: 'source',
+				sourceValue: value,
+				targetValue: true,
+				sourceTime: sourceChanged(item.event, job.entity, field) && Number.isFinite(optInAt) ? optInAt : undefined,
+				targetTime: Number.isFinite(optOutAt) ? optOutAt : undefined,
+				toleranceMs: 0,
+			});
+			if (decision.winner === 'source') continue;
+			if (job.inputFormat === 'unified') item.record = { ...item.record, [field]: true };
+			else {
+				const record = { ...item.record };
+				for (const key of consentKeys(job.crm, job.entity, [field])) delete record[key];
+				item.record = { ...record, ...defaultMapping('fromUnified', job.crm, job.entity).map({ [field]: true }).record };
+			}
+			kept.set(item.index, [kept.get(item.index), `${decision.reason ?? 'consent: opt-out kept'} (${field})`].filter(Boolean).join('; '));
 		}
-		kept.set(item.index, decision.reason ?? 'consent: opt-out kept');
 	}
 	return kept;
 }

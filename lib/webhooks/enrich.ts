@@ -12,7 +12,7 @@
 // Any failure of the CRM or the state store releases the idempotency claims of the request:
 // the caller answers 503 and the CRM's redelivery is processed (nothing lost).
 
-import { DEFAULT_CONSENT_FIELDS } from '../conflict/types';
+import { consentKeys } from '../conflict/consent';
 import type { CrmRecord, ReadOptions } from '../connectors/types';
 import { defaultMap } from '../mapping';
 import { assignFields, isPrototypeKey, type CrmName, type EntityType, type SyncOperation } from '../model';
@@ -196,16 +196,6 @@ export async function readRecords(reader: RecordReader, entity: EntityType, ids:
 
 const NEEDS_RECORD = new Set<EventOperation>(['create', 'update', 'restore']);
 
-/** The CRM keys of consent fields (opt-outs) in the default map. */
-function consentKeys(crm: CrmName, entity: EntityType): string[] {
-	let specs;
-	try {
-		specs = defaultMap(crm, entity).fields;
-	} catch {
-		return [];
-	}
-	return specs.filter((f) => DEFAULT_CONSENT_FIELDS.includes(f.unified)).flatMap((f) => [f.crm, ...(f.keys ?? []), ...(Array.isArray(f.read) ? f.read : [])]);
-}
 
 /**
  * A fetched record of an update whose webhook names the changed fields: consent fields the change

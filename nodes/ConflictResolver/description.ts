@@ -1,4 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
+
+import { DEFAULT_CONSENT_FIELDS } from '../../lib/conflict';
 import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
@@ -216,7 +218,7 @@ export const conflictResolverProperties: INodeProperties[] = [
 				displayName: 'Consent Fields',
 				name: 'consentFields',
 				type: 'string',
-				default: 'emailOptOut, doNotCall, unsubscribed, doNotEmail, smsOptOut',
+				default: DEFAULT_CONSENT_FIELDS.join(', '),
 				description: 'Comma-separated fields where true means opted out. An opt-out is never replaced by an opt-in unless the opt-in is strictly newer.',
 			},
 			{
