@@ -1,5 +1,4 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	NodeOperationError,
 	type IDataObject,
@@ -7,15 +6,15 @@ import {
 	type INodeType,
 	type INodeTypeDescription,
 	type IPollFunctions,
-	type JsonObject,
 } from 'n8n-workflow';
 
-import { createConnector, CrmError } from '../../lib/connectors';
+import { createConnector } from '../../lib/connectors';
 import type { CrmName, EntityType } from '../../lib/model';
 import { pollChanges, type PollBatch, type PollMode } from '../../lib/polling';
 import type { StateStore } from '../../lib/state';
 import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
+import { toNodeError } from '../shared/errors';
 import { pollProperties } from './description';
 
 /** Items a manual test returns: a sample, without moving the stored position. */
@@ -57,10 +56,7 @@ export class CrmSyncPollTrigger implements INodeType {
 		const mode = this.getNodeParameter('mode', 'incremental') as PollMode;
 		const manual = this.getMode() === 'manual';
 
-		const auth = AUTH_PARAMETER[crm] ? (this.getNodeParameter(AUTH_PARAMETER[crm]) as string) : '';
-		const credentialType = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth)?.[2];
-		if (!credentialType) throw new NodeOperationError(this.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
-		const credentials = (await this.getCredentials(credentialType)) as IDataObject;
+		const credentials = (await this.getCredentials(credentialType(this.getNode(), crm, (name) => this.getNodeParameter(name)))) as IDataObject;
 
 		const backend = this.getNodeParameter('stateBackend', 'embedded') as 'embedded' | 'redis';
 		const namespace = (this.getNodeParameter('syncNamespace', '') as string).trim() || this.getWorkflow().id || 'default';
@@ -87,13 +83,7 @@ export class CrmSyncPollTrigger implements INodeType {
 				dropEchoes: !manual && (this.getNodeParameter('dropEchoes', true) as boolean),
 			});
 		} catch (error) {
-			if (error instanceof CrmError) {
-				throw new NodeApiError(this.getNode(), (error.body ?? { message: error.message }) as JsonObject, {
-					message: error.message,
-					httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
-				});
-			}
-			throw new NodeOperationError(this.getNode(), error instanceof Error ? error.message : String(error));
+			throw toNodeError(this.getNode(), error);
 		}
 
 		const items: INodeExecutionData[] = batch.events.map((event) => ({ json: event as unknown as IDataObject }));

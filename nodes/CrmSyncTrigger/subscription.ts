@@ -3,13 +3,13 @@
 // (Zoho) renewed when a notification arrives close to the channel's expiry. The HTTP calls are
 // the connectors' (lib/connectors); this file picks the credential and remembers what exists.
 
-import { NodeApiError, NodeOperationError, type IDataObject, type IHookFunctions, type INodeCredentialDescription, type IWebhookFunctions, type JsonObject } from 'n8n-workflow';
+import { NodeOperationError, type IDataObject, type IHookFunctions, type INodeCredentialDescription, type IWebhookFunctions } from 'n8n-workflow';
 
-import { CrmError } from '../../lib/connectors';
 import { create as pipedriveConnector } from '../../lib/connectors/pipedrive';
 import { create as zohoConnector, watchRenewalDue } from '../../lib/connectors/zoho';
 import type { CrmName, EntityType } from '../../lib/model';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
+import { toNodeError } from '../shared/errors';
 
 /** CRMs whose subscription the node can register itself (HubSpot, Salesforce, Dynamics: app/admin setup). */
 export const SUBSCRIBING_CRMS: readonly CrmName[] = ['pipedrive', 'zoho'];
@@ -56,10 +56,7 @@ export function registersSubscription(ctx: Context): boolean {
 
 /** The source CRM's credential values, for its authentication choice. */
 export async function credentials(ctx: Context, crm: CrmName): Promise<IDataObject> {
-	const auth = AUTH_PARAMETER[crm] ? (ctx.getNodeParameter(AUTH_PARAMETER[crm], '') as string) : '';
-	const type = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth)?.[2];
-	if (!type) throw new NodeOperationError(ctx.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
-	return (await ctx.getCredentials(type)) as IDataObject;
+	return (await ctx.getCredentials(credentialType(ctx.getNode(), crm, (name) => ctx.getNodeParameter(name, '')))) as IDataObject;
 }
 
 /** Runs a connector call; CRM failures become NodeApiErrors with the CRM's answer. */
@@ -67,13 +64,7 @@ async function crmCall<T>(ctx: Context, what: string, call: () => Promise<T>): P
 	try {
 		return await call();
 	} catch (error) {
-		if (error instanceof CrmError) {
-			throw new NodeApiError(ctx.getNode(), (error.body ?? { message: error.message }) as JsonObject, {
-				message: `${what}: ${error.message}`,
-				httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
-			});
-		}
-		throw new NodeOperationError(ctx.getNode(), `${what}: ${error instanceof Error ? error.message : String(error)}`);
+		throw toNodeError(ctx.getNode(), error, { what });
 	}
 }
 

@@ -1,5 +1,4 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	NodeOperationError,
 	type IDataObject,
@@ -7,9 +6,8 @@ import {
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
-	type JsonObject,
 } from 'n8n-workflow';
-import { createConnector, CrmError, type CrmConnector } from '../../lib/connectors';
+import { createConnector, type CrmConnector } from '../../lib/connectors';
 import {
 	batchOutcomes,
 	checkPhoneCountry,
@@ -31,7 +29,8 @@ import type { CrmName, EntityType, UnifiedRecord } from '../../lib/model';
 import { isCrmName, isEntityType } from '../../lib/model';
 import { openStateStore, syncIdentities, type StateStore, type StateStoreConfig } from '../../lib/state';
 import { storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
+import { credentialType } from '../shared/credentials';
+import { toNodeError } from '../shared/errors';
 import { crmCredentials, duplicateDetectorProperties } from './description';
 
 type Operation = 'findDuplicates' | 'updateIndex' | 'removeFromIndex';
@@ -177,25 +176,10 @@ async function findInCrm(ctx: IExecuteFunctions, items: INodeExecutionData[], ma
 }
 
 /** The credential type for the chosen CRM and authentication (the Unified CRM Upsert node's types). */
-function crmCredentialName(ctx: IExecuteFunctions, crm: CrmName): string {
-	const auth = AUTH_PARAMETER[crm] ? (ctx.getNodeParameter(AUTH_PARAMETER[crm], 0) as string) : '';
-	const entry = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth);
-	if (!entry) throw new NodeOperationError(ctx.getNode(), `No credential type for CRM "${crm}" with authentication "${auth}"`);
-	return entry[2];
-}
+const crmCredentialName = (ctx: IExecuteFunctions, crm: CrmName) => credentialType(ctx.getNode(), crm, (name) => ctx.getNodeParameter(name, 0));
 
 /** CRM errors keep their HTTP details; others (NotImplementedError, bad input) say what is wrong. */
-function nodeError(ctx: IExecuteFunctions, error: Error, itemIndex?: number): NodeApiError | NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	if (error instanceof CrmError) {
-		return new NodeApiError(ctx.getNode(), (error.body ?? { message: error.message }) as JsonObject, {
-			message: error.message,
-			httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
-			itemIndex,
-		});
-	}
-	return new NodeOperationError(ctx.getNode(), error, { itemIndex });
-}
+const nodeError = (ctx: IExecuteFunctions, error: Error, itemIndex?: number) => toNodeError(ctx.getNode(), error, { itemIndex });
 
 function readMatchOptions(ctx: IExecuteFunctions, operation: Operation, options: NodeOptions): MatchOptions {
 	const common: MatchOptions = {

@@ -1,7 +1,8 @@
 import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES, entityOptions, upsertProperties } from '../UnifiedCrmUpsert/description';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../shared/credentials';
+import { entityOptions, upsertProperties } from '../UnifiedCrmUpsert/description';
 
 const findOnly = { show: { operation: ['findDuplicates'] } };
 const crmShow = { operation: ['findDuplicates'], matchAgainst: ['crm'] };

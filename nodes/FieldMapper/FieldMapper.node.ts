@@ -29,7 +29,7 @@ import { createConnector } from '../../lib/connectors';
 import { isCrmName, isEntityType, type CrmName, type EntityType } from '../../lib/model';
 import { describeMissing, readRetryState, resolveReferences, retryDecision, type ResolveResult } from '../../lib/sync/associations';
 import { redisStateCredential, sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../UnifiedCrmUpsert/description';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
 import { fieldMapperProperties } from './description';
 import { defaultFieldOptions, liveFieldOptions } from './fields';
 
@@ -133,10 +133,7 @@ export class FieldMapper implements INodeType {
 				if (!isEntityType(entity)) return [];
 				const defaults = defaultTargetFields(direction, entity, isCrmName(source) ? source : undefined, isCrmName(target) ? target : undefined);
 				if (direction === 'toUnified' || !isCrmName(target) || this.getCurrentNodeParameter('liveFields') !== true) return defaultFieldOptions(defaults);
-				const auth = AUTH_PARAMETER[target] ? String(this.getCurrentNodeParameter(AUTH_PARAMETER[target]) ?? '') : '';
-				const credentialType = CREDENTIAL_TYPES.find(([crm, a]) => crm === target && a === auth)?.[2];
-				if (!credentialType) throw new NodeOperationError(this.getNode(), `No credential type for ${target} with authentication "${auth}"`);
-				const credentials = await this.getCredentials(credentialType);
+				const credentials = await this.getCredentials(credentialType(this.getNode(), target, (name) => this.getCurrentNodeParameter(name)));
 				const live = await createConnector(target, credentials as Record<string, unknown>).describeFields(entity);
 				return liveFieldOptions(live, defaults);
 			},

@@ -1,5 +1,4 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	NodeOperationError,
 	type IDataObject,
@@ -7,19 +6,19 @@ import {
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
-	type JsonObject,
 } from 'n8n-workflow';
-import { createConnector, CrmError, type ConnectorRuntime } from '../../lib/connectors';
+import { createConnector, type ConnectorRuntime } from '../../lib/connectors';
 import type { CrmName, EntityType } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
 import { getPath } from '../../lib/util/path';
 import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES, requestTimeoutMs, upsertProperties } from './description';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
+import { toNodeError } from '../shared/errors';
+import { requestTimeoutMs, upsertProperties } from './description';
 import { executeBulk, isBulkOperation } from './bulk';
 import { executeSyncApi, isSyncApiOperation } from './syncApi';
 import { UpsertWriter, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
 import { AUTO_OPERATION, writeByOperation, type EventItem } from '../../lib/sync/route-by-operation';
-import { credentialFor } from './credentialType';
 
 interface NodeOptions {
 	batchSize?: number;
@@ -102,7 +101,7 @@ export class UnifiedCrmUpsert implements INodeType {
 		});
 
 		const store = await openStore(this, options);
-		const credentialName = credentialFor(this, crm);
+		const credentialName = credentialType(this.getNode(), crm, (name) => this.getNodeParameter(name, 0));
 		let runtime: ConnectorRuntime | undefined;
 		const writer = new UpsertWriter(
 			job,
@@ -122,14 +121,8 @@ export class UnifiedCrmUpsert implements INodeType {
 		try {
 			results = selectedWrite === AUTO_OPERATION ? await writeByOperation(job, inputs, connector, store) : await writer.run(inputs);
 		} catch (error) {
-			if (error instanceof CrmError) {
-				throw new NodeApiError(this.getNode(), (error.body ?? { message: error.message }) as JsonObject, {
-					message: error.message,
-					httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
-				});
-			}
 			// NotImplementedError and others: the message says what is missing.
-			throw new NodeOperationError(this.getNode(), error instanceof Error ? error.message : String(error));
+			throw toNodeError(this.getNode(), error);
 		}
 		const success: INodeExecutionData[] = [];
 		for (const result of results) (result.ok ? success : errors).push({ json: result.json as IDataObject, pairedItem: { item: result.index } });

@@ -2,22 +2,16 @@
 // one CRM's credential (n8n cannot give one node the source's and the targets' credentials), and
 // the records travel through the state store, not through n8n items: n8n keeps every node's
 // output of an execution in memory, so only one job item (and failed records) pass between nodes.
-import {
-	NodeApiError,
-	NodeOperationError,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type JsonObject,
-} from 'n8n-workflow';
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-import { createConnector, CrmError, type ConnectorRuntime, type CrmConnector } from '../../lib/connectors';
+import { createConnector, type ConnectorRuntime, type CrmConnector } from '../../lib/connectors';
 import { isCrmName, type CrmName, type EntityType } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
 import { finishJob, parseBulkSettings, readSourceToSpool, writeSpoolToTarget, type BulkFailure } from '../../lib/sync/bulk';
 import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
 import { BULK_FINISH, BULK_READ, BULK_WRITE } from './bulk.description';
-import { credentialFor } from './credentialType';
+import { credentialType } from '../shared/credentials';
+import { toNodeError } from '../shared/errors';
 import { requestTimeoutMs } from './description';
 
 const OPERATIONS: readonly string[] = [BULK_READ, BULK_WRITE, BULK_FINISH];
@@ -111,7 +105,7 @@ async function connectorFor(ctx: IExecuteFunctions, crm: CrmName, store: StateSt
 	const limits = ctx.getNodeParameter('bulkClientRateLimit', 0, 'documented') === 'none' ? NO_RATE_LIMIT : undefined;
 	const timeoutMs = requestTimeoutMs(ctx.getNodeParameter('options', 0, {}) as BulkNodeOptions);
 	const runtime: ConnectorRuntime = { store, timeoutMs, ...(limits ? { limits } : {}) };
-	const credentials = (await ctx.getCredentials(credentialFor(ctx, crm))) as IDataObject;
+	const credentials = (await ctx.getCredentials(credentialType(ctx.getNode(), crm, (name) => ctx.getNodeParameter(name, 0)))) as IDataObject;
 	let connector: CrmConnector | undefined;
 	return () => (connector ??= createConnector(crm, credentials, runtime));
 }
@@ -131,10 +125,4 @@ async function openStore(ctx: IExecuteFunctions): Promise<StateStore> {
 	}
 }
 
-function asNodeError(ctx: IExecuteFunctions, error: unknown): NodeOperationError | NodeApiError {
-	if (error instanceof NodeOperationError || error instanceof NodeApiError) return error;
-	if (error instanceof CrmError) {
-		return new NodeApiError(ctx.getNode(), (error.body ?? { message: error.message }) as JsonObject, { message: error.message, httpCode: error.httpStatus ? String(error.httpStatus) : undefined });
-	}
-	return new NodeOperationError(ctx.getNode(), error instanceof Error ? error.message : String(error));
-}
+const asNodeError = (ctx: IExecuteFunctions, error: unknown) => toNodeError(ctx.getNode(), error);

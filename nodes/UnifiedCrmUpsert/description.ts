@@ -14,23 +14,6 @@ export const entityOptions = [
 	{ name: 'Opportunity / Deal', value: 'opportunity' },
 ];
 
-/**
- * Credential type per CRM and authentication choice (the names in credentials/):
- * [crm, authentication parameter value, credential type name].
- */
-export const CREDENTIAL_TYPES: ReadonlyArray<readonly [string, string, string]> = [
-	['salesforce', '', 'salesforceCrmSyncOAuth2Api'],
-	['hubspot', 'privateApp', 'hubSpotCrmSyncApi'],
-	['hubspot', 'oAuth2', 'hubSpotCrmSyncOAuth2Api'],
-	['pipedrive', 'apiToken', 'pipedriveCrmSyncApi'],
-	['pipedrive', 'oAuth2', 'pipedriveCrmSyncOAuth2Api'],
-	['zoho', '', 'zohoCrmSyncOAuth2Api'],
-	['dynamics', '', 'dynamicsCrmSyncApi'],
-];
-
-/** The authentication parameter of CRMs that offer more than one credential type. */
-export const AUTH_PARAMETER: Record<string, string> = { hubspot: 'hubspotAuthentication', pipedrive: 'pipedriveAuthentication' };
-
 /** The Request Timeout option (seconds, default 60) as the connectors' per-attempt timeout in ms. */
 export function requestTimeoutMs(options: { requestTimeout?: number }): number {
 	return (options.requestTimeout || 60) * 1000;

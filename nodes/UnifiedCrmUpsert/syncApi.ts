@@ -25,7 +25,7 @@ import {
 } from '../../lib/sync/sync-api';
 import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
 import { SYNC_API_OPERATION } from './syncApi.description';
-import { credentialFor } from './credentialType';
+import { credentialType } from '../shared/credentials';
 
 /** Writes asked to trigger workflows carry another Salesforce client marker, so triggers that drop our own changes by marker still see them. */
 const TRIGGERING_MARKER = `${DEFAULT_CHANGE_SOURCE_MARKER}-api`;
@@ -103,7 +103,7 @@ async function prepareWrites(ctx: IExecuteFunctions, request: SyncApiRequest): P
 async function write(ctx: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	const crm = ctx.getNodeParameter('crm', 0) as CrmName;
 	const store = openStore(ctx);
-	const credentials = (await ctx.getCredentials(credentialFor(ctx, crm))) as IDataObject;
+	const credentials = (await ctx.getCredentials(credentialType(ctx.getNode(), crm, (name) => ctx.getNodeParameter(name, 0)))) as IDataObject;
 	const connectors = new Map<boolean, CrmConnector>();
 	const deps: WriteDeps = {
 		crm,

@@ -1,0 +1,28 @@
+// The package's CRM credential types, and how a node picks one: by CRM and, where a CRM offers
+// several (HubSpot, Pipedrive), by the node's authentication parameter.
+
+import { NodeOperationError, type INode } from 'n8n-workflow';
+
+import type { CrmName } from '../../lib/model';
+
+/** [crm, authentication value ('' where the CRM has one credential type), credential type name]. */
+export const CREDENTIAL_TYPES: ReadonlyArray<readonly [string, string, string]> = [
+	['salesforce', '', 'salesforceCrmSyncOAuth2Api'],
+	['hubspot', 'privateApp', 'hubSpotCrmSyncApi'],
+	['hubspot', 'oAuth2', 'hubSpotCrmSyncOAuth2Api'],
+	['pipedrive', 'apiToken', 'pipedriveCrmSyncApi'],
+	['pipedrive', 'oAuth2', 'pipedriveCrmSyncOAuth2Api'],
+	['zoho', '', 'zohoCrmSyncOAuth2Api'],
+	['dynamics', '', 'dynamicsCrmSyncApi'],
+];
+
+/** The authentication parameter of CRMs that offer more than one credential type. */
+export const AUTH_PARAMETER: Record<string, string> = { hubspot: 'hubspotAuthentication', pipedrive: 'pipedriveAuthentication' };
+
+/** The credential type the node chose for `crm`; `readParameter` reads its authentication parameter. */
+export function credentialType(node: INode, crm: CrmName, readParameter: (name: string) => unknown): string {
+	const auth = AUTH_PARAMETER[crm] ? String(readParameter(AUTH_PARAMETER[crm]) ?? '') : '';
+	const entry = CREDENTIAL_TYPES.find(([c, a]) => c === crm && a === auth);
+	if (!entry) throw new NodeOperationError(node, `No credential type for CRM "${crm}" with authentication "${auth}"`);
+	return entry[2];
+}
