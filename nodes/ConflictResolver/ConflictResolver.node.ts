@@ -24,8 +24,8 @@ import {
 	type StrategyName,
 } from '../../lib/conflict';
 import type { CrmName, EntityType } from '../../lib/model';
-import { openStateStore, type AuditEntry, type StateStore } from '../../lib/state';
-import { storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
+import type { AuditEntry, StateStore } from '../../lib/state';
+import { openSyncStore, redisStateCredential } from '../shared/stateStore';
 import { conflictResolverProperties } from './description';
 
 const list = (value: string) =>
@@ -72,27 +72,14 @@ export class ConflictResolver implements INodeType {
 		const operation = this.getNodeParameter('operation', 0) as 'resolve' | 'resolveReview';
 		const options = this.getNodeParameter('options', 0, {}) as NodeOptions;
 
-		// One store per execution, opened on first use and closed at the end.
-		let storePromise: Promise<StateStore> | undefined;
-		const store = async (): Promise<StateStore> => {
-			if (!storePromise) {
-				const backend = this.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
-				const namespace = (this.getNodeParameter('syncNamespace', 0, '') as string).trim() || this.getWorkflow().id || 'default';
-				const redis = backend === 'redis' ? ((await this.getCredentials('redis')) as RedisCredential) : undefined;
-				const config = { ...storeConfig(namespace, backend, redis), auditValues: options.auditValues === true };
-				if (config.backend === 'embedded' && options.statePath?.trim()) config.path = options.statePath.trim();
-				storePromise = openStateStore(config);
-			}
-			return storePromise;
-		};
+		// The process's shared store of this configuration, opened on first use.
+		let opened: Promise<StateStore> | undefined;
+		const store = (): Promise<StateStore> =>
+			(opened ??= openSyncStore(this, (name, fallback) => this.getNodeParameter(name, 0, fallback), { path: options.statePath, auditValues: options.auditValues === true }));
 
-		try {
-			if (operation === 'resolveReview') return [await resolveReviews.call(this, items, store), [], [], []];
-			if ((this.getNodeParameter('against', 0, 'target') as string) === 'syncedState') return await resolveStateItems.call(this, items, options, store);
-			return [...(await resolveItems.call(this, items, options, store)), [], []];
-		} finally {
-			if (storePromise) await storePromise.then((s) => s.close()).catch(() => undefined);
-		}
+		if (operation === 'resolveReview') return [await resolveReviews.call(this, items, store), [], [], []];
+		if ((this.getNodeParameter('against', 0, 'target') as string) === 'syncedState') return await resolveStateItems.call(this, items, options, store);
+		return [...(await resolveItems.call(this, items, options, store)), [], []];
 	}
 }
 

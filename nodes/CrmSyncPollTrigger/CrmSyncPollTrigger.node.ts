@@ -11,8 +11,7 @@ import {
 import { createConnector } from '../../lib/connectors';
 import type { CrmName, EntityType } from '../../lib/model';
 import { pollChanges, type PollBatch, type PollMode } from '../../lib/polling';
-import type { StateStore } from '../../lib/state';
-import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
+import { openSyncStore, redisStateCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
 import { pollProperties } from './description';
@@ -58,15 +57,7 @@ export class CrmSyncPollTrigger implements INodeType {
 
 		const credentials = (await this.getCredentials(credentialType(this.getNode(), crm, (name) => this.getNodeParameter(name)))) as IDataObject;
 
-		const backend = this.getNodeParameter('stateBackend', 'embedded') as 'embedded' | 'redis';
-		const namespace = (this.getNodeParameter('syncNamespace', '') as string).trim() || this.getWorkflow().id || 'default';
-		let store: StateStore;
-		try {
-			const redis = backend === 'redis' ? ((await this.getCredentials('redis')) as RedisCredential) : undefined;
-			store = await sharedStore(storeConfig(namespace, backend, redis));
-		} catch (error) {
-			throw new NodeOperationError(this.getNode(), `Cannot open the ${backend} state store: ${(error as Error).message}`);
-		}
+		const store = await openSyncStore(this, (name, fallback) => this.getNodeParameter(name, fallback));
 
 		const maxRecords = Number(this.getNodeParameter('maxRecords', 1000));
 		let batch: PollBatch;

@@ -33,7 +33,7 @@ import {
 } from '../../lib/webhooks';
 import { INBOX_MAX_ATTEMPTS, keepInInbox, processInbox } from '../../lib/webhooks/inbox';
 import { triggerProperties } from './description';
-import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
+import { sharedStore, syncStoreConfig } from '../shared/stateStore';
 import { createSubscription, credentials, deleteSubscription, renewSubscriptionIfDue, subscriptionCredentials, subscriptionExists } from './subscription';
 
 type RawRequest = IncomingMessage & { originalUrl?: string; ip?: string; rawBody?: Buffer; readRawBody?: () => Promise<void> };
@@ -118,11 +118,9 @@ function checkConfiguration(ctx: IHookFunctions): void {
 	if (configuredMaxBodyKb(ctx) === undefined) throw new NodeOperationError(ctx.getNode(), 'Max Body Size (KB) must be a number of at least 1');
 }
 
+/** The store; its failures stay StateStoreErrors, so that the CRM gets a 503 and delivers again. */
 async function openStore(ctx: IWebhookFunctions): Promise<StateStore> {
-	const backend = ctx.getNodeParameter('stateBackend', 'embedded') as 'embedded' | 'redis';
-	const namespace = (ctx.getNodeParameter('syncNamespace', '') as string) || ctx.getWorkflow().id || 'default';
-	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
-	return sharedStore(storeConfig(namespace, backend, redis));
+	return sharedStore(await syncStoreConfig(ctx, (name, fallback) => ctx.getNodeParameter(name, fallback)));
 }
 
 /** How events are accepted: markers, redeliveries and echoes dropped with the store, records read with `budget`. */

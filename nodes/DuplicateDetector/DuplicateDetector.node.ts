@@ -27,8 +27,8 @@ import {
 } from '../../lib/matching';
 import type { CrmName, EntityType, UnifiedRecord } from '../../lib/model';
 import { isCrmName, isEntityType } from '../../lib/model';
-import { openStateStore, syncIdentities, type StateStore, type StateStoreConfig } from '../../lib/state';
-import { storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
+import { syncIdentities, type StateStore } from '../../lib/state';
+import { openConfiguredStore, redisStateCredential, syncStoreConfig } from '../shared/stateStore';
 import { credentialType } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
 import { crmCredentials, duplicateDetectorProperties } from './description';
@@ -107,14 +107,8 @@ export class DuplicateDetector implements INodeType {
 			return splitOutputs(items, batchOutcomes(records, findDuplicatesInBatch(records, matchOptions)));
 		}
 
-		let store: StateStore;
-		let config: StateStoreConfig;
-		try {
-			config = await storeSettings(this, options);
-			store = await openStateStore(config);
-		} catch (error) {
-			throw new NodeOperationError(this.getNode(), `Could not open the state store: ${(error as Error).message}`);
-		}
+		const config = await syncStoreConfig(this, (name, fallback) => this.getNodeParameter(name, 0, fallback), { path: options.statePath });
+		const store = await openConfiguredStore(this.getNode(), config);
 		// The loaded index stays in memory between executions (refreshed from the store's change log).
 		const cacheKey = JSON.stringify({ config, matchOptions });
 		try {
@@ -137,8 +131,6 @@ export class DuplicateDetector implements INodeType {
 			forgetMatchIndex(cacheKey);
 			// A NodeOperationError passes through its constructor unchanged.
 			throw new NodeOperationError(this.getNode(), error as Error, { description: 'Index of known records' });
-		} finally {
-			await store.close().catch(() => undefined);
 		}
 	}
 }
@@ -210,15 +202,6 @@ function readMatchOptions(ctx: IExecuteFunctions, operation: Operation, options:
 		throw new NodeOperationError(ctx.getNode(), `Fellegi-Sunter Parameters is not valid JSON: ${(error as Error).message}`);
 	}
 	return { ...common, mode, threshold, fsParameters: validateFsParameters(parsed) };
-}
-
-async function storeSettings(ctx: IExecuteFunctions, options: NodeOptions): Promise<StateStoreConfig> {
-	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
-	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
-	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
-	const config = storeConfig(namespace, backend, redis);
-	if (config.backend === 'embedded' && options.statePath?.trim()) config.path = options.statePath.trim();
-	return config;
 }
 
 /** Unique items pass through unchanged (masters get `duplicateMaster`); duplicates get `duplicate`. */

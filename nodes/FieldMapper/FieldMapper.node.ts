@@ -28,7 +28,7 @@ import {
 import { createConnector } from '../../lib/connectors';
 import { isCrmName, isEntityType, type CrmName, type EntityType } from '../../lib/model';
 import { describeMissing, readRetryState, resolveReferences, retryDecision, type ResolveResult } from '../../lib/sync/associations';
-import { redisStateCredential, sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
+import { openSyncStore, redisStateCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
 import { fieldMapperProperties } from './description';
 import { defaultFieldOptions, liveFieldOptions } from './fields';
@@ -303,15 +303,7 @@ async function resolveAll(
 	base: MappingOptions,
 	reject: (index: number, errors: FieldIssue[]) => void,
 ): Promise<Map<number, ResolveResult>> {
-	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
-	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
-	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
-	let store;
-	try {
-		store = await sharedStore(storeConfig(namespace, backend, redis));
-	} catch (error) {
-		throw new NodeOperationError(ctx.getNode(), `Cannot open the ${backend} state store: ${(error as Error).message}`);
-	}
+	const store = await openSyncStore(ctx, (name, fallback) => ctx.getNodeParameter(name, 0, fallback));
 	const byEntity = new Map<EntityType, Array<{ index: number; record: Record<string, unknown>; source: CrmName; recordId?: string }>>();
 	for (const { index, record } of records) {
 		const json = items[index].json;

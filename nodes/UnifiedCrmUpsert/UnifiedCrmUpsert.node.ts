@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -11,7 +10,7 @@ import { createConnector, type ConnectorRuntime } from '../../lib/connectors';
 import type { CrmName, EntityType } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
 import { getPath } from '../../lib/util/path';
-import { sharedStore, storeConfig, type RedisCredential, redisStateCredential } from '../shared/stateStore';
+import { openSyncStore, redisStateCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
 import { requestTimeoutMs, upsertProperties } from './description';
@@ -137,17 +136,5 @@ export class UnifiedCrmUpsert implements INodeType {
  */
 async function openStore(ctx: IExecuteFunctions, options: NodeOptions): Promise<(() => Promise<StateStore>) | undefined> {
 	if (options.dryRun || options.recordState === false) return undefined;
-	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
-	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
-	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
-	const config = storeConfig(namespace, backend, redis);
-	if (config.backend === 'embedded' && options.statePath?.trim()) config.path = options.statePath.trim();
-	const opened = sharedStore(config);
-	return async () => {
-		try {
-			return await opened;
-		} catch (error) {
-			throw new NodeOperationError(ctx.getNode(), `Cannot open the ${backend} state store: ${(error as Error).message}`);
-		}
-	};
+	return () => openSyncStore(ctx, (name, fallback) => ctx.getNodeParameter(name, 0, fallback), { path: options.statePath });
 }

@@ -8,7 +8,7 @@ import { createConnector, type ConnectorRuntime, type CrmConnector } from '../..
 import { isCrmName, type CrmName, type EntityType } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
 import { finishJob, parseBulkSettings, readSourceToSpool, writeSpoolToTarget, type BulkFailure } from '../../lib/sync/bulk';
-import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
+import { openSyncStore } from '../shared/stateStore';
 import { BULK_FINISH, BULK_READ, BULK_WRITE } from './bulk.description';
 import { credentialType } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
@@ -113,16 +113,7 @@ async function connectorFor(ctx: IExecuteFunctions, crm: CrmName, store: StateSt
 /** The shared state store of this node's namespace (bulk jobs cannot run without one). */
 async function openStore(ctx: IExecuteFunctions): Promise<StateStore> {
 	const options = ctx.getNodeParameter('options', 0, {}) as BulkNodeOptions;
-	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
-	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
-	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
-	const config = storeConfig(namespace, backend, redis);
-	if (config.backend === 'embedded' && options.statePath?.trim()) config.path = options.statePath.trim();
-	try {
-		return await sharedStore(config);
-	} catch (error) {
-		throw new NodeOperationError(ctx.getNode(), `Cannot open the ${backend} state store: ${(error as Error).message}`);
-	}
+	return openSyncStore(ctx, (name, fallback) => ctx.getNodeParameter(name, 0, fallback), { path: options.statePath });
 }
 
 const asNodeError = (ctx: IExecuteFunctions, error: unknown) => toNodeError(ctx.getNode(), error);

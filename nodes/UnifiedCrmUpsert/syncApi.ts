@@ -23,7 +23,7 @@ import {
 	type SyncApiRequest,
 	type WriteDeps,
 } from '../../lib/sync/sync-api';
-import { sharedStore, storeConfig, type RedisCredential } from '../shared/stateStore';
+import { openSyncStore } from '../shared/stateStore';
 import { SYNC_API_OPERATION } from './syncApi.description';
 import { credentialType } from '../shared/credentials';
 
@@ -222,17 +222,6 @@ function bodySize(json: IDataObject, body: unknown): number {
 
 /** The shared state store of this node's namespace (ids resolve through it; bulk jobs wait in it). */
 function openStore(ctx: IExecuteFunctions): () => Promise<StateStore> {
-	const backend = ctx.getNodeParameter('stateBackend', 0, 'embedded') as 'embedded' | 'redis';
-	const namespace = (ctx.getNodeParameter('syncNamespace', 0, '') as string).trim() || ctx.getWorkflow().id || 'default';
-	const statePath = ((ctx.getNodeParameter('options', 0, {}) as { statePath?: string }).statePath ?? '').trim();
-	return async () => {
-		const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
-		const config = storeConfig(namespace, backend, redis);
-		if (config.backend === 'embedded' && statePath) config.path = statePath;
-		try {
-			return await sharedStore(config);
-		} catch (error) {
-			throw new NodeOperationError(ctx.getNode(), `Cannot open the ${backend} state store: ${(error as Error).message}`);
-		}
-	};
+	const statePath = (ctx.getNodeParameter('options', 0, {}) as { statePath?: string }).statePath;
+	return () => openSyncStore(ctx, (name, fallback) => ctx.getNodeParameter(name, 0, fallback), { path: statePath });
 }

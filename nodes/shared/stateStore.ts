@@ -5,7 +5,7 @@
 
 import { homedir } from 'node:os';
 
-import type { IDisplayOptions, INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, type IDisplayOptions, type INode, type INodeCredentialDescription, type INodeProperties } from 'n8n-workflow';
 
 import { defaultEmbeddedStatePath, openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
 
@@ -36,6 +36,44 @@ export function storeConfig(namespace: string, backend: 'embedded' | 'redis', re
 		};
 	}
 	return { backend, namespace, path: defaultEmbeddedStatePath(process.env, homedir()) };
+}
+
+/** What a node gives to find its store: its node, workflow and credentials. */
+export interface StoreContext {
+	getNode(): INode;
+	getWorkflow(): { id?: string };
+	getCredentials(type: string): Promise<object>;
+}
+
+/** Reads a node parameter with a fallback (execute nodes read item 0). */
+export type ParameterReader = (name: string, fallback: unknown) => unknown;
+
+/**
+ * The node's store configuration: its State Store and Sync Namespace parameters (default namespace:
+ * the workflow id), n8n's Redis credential, and options some nodes add (an embedded file path,
+ * audit values).
+ */
+export async function syncStoreConfig(ctx: StoreContext, parameter: ParameterReader, extra: { path?: string; auditValues?: boolean } = {}): Promise<StateStoreConfig> {
+	const backend = parameter('stateBackend', 'embedded') === 'redis' ? 'redis' : 'embedded';
+	const namespace = String(parameter('syncNamespace', '') ?? '').trim() || ctx.getWorkflow().id || 'default';
+	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
+	const config = storeConfig(namespace, backend, redis);
+	if (config.backend === 'embedded' && extra.path?.trim()) config.path = extra.path.trim();
+	return extra.auditValues ? { ...config, auditValues: true } : config;
+}
+
+/** The shared store of `config` (see sharedStore); one that cannot be opened is a NodeOperationError naming the backend. */
+export async function openConfiguredStore(node: INode, config: StateStoreConfig): Promise<StateStore> {
+	try {
+		return await sharedStore(config);
+	} catch (error) {
+		throw new NodeOperationError(node, `Cannot open the ${config.backend} state store: ${(error as Error).message}`);
+	}
+}
+
+/** The node's shared store: syncStoreConfig, then openConfiguredStore. */
+export async function openSyncStore(ctx: StoreContext, parameter: ParameterReader, extra: { path?: string; auditValues?: boolean } = {}): Promise<StateStore> {
+	return openConfiguredStore(ctx.getNode(), await syncStoreConfig(ctx, parameter, extra));
 }
 
 /** The shared store for this configuration; a failed open is not cached, so the next request retries. */
