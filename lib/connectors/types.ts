@@ -315,3 +315,6 @@ export async function isolateFailures<T extends { ref: number }>(batch: T[], wri
 		return [...(await isolateFailures(batch.slice(0, middle), write)), ...(await isolateFailures(batch.slice(middle), write))];
 	}
 }
+
+/** What each CRM's connector module exports as `create`: a connector from plain credential values. */
+export type ConnectorFactory = (credentials: Record<string, unknown>, runtime?: ConnectorRuntime) => CrmConnector;

@@ -1,7 +1,7 @@
 // Compiles default maps + user overrides into a flat plan of small functions, once per
 // configuration. map() then runs the plan per record with no lookups by name.
 import { CRM_NAMES, ENTITY_TYPES, isPrototypeKey, type CrmName, type EntityType } from '../model';
-import { defaultMap } from './crm';
+import { defaultMap } from './default-map';
 import { Zone } from './dates';
 import { compileFirstOf, compileGetter, compileSetter, splitPath, type Getter, type Setter } from './paths';
 import { compileStage, plainKey, type RunState, type Step, type StageRunner } from './runner';

@@ -1,7 +1,7 @@
 // Field mapping engine: CRM record ⇄ unified record for 5 CRMs × 5 entities. See MAPPING.md.
 export { compileMapping, defaultTargetFields, CompiledMapping } from './compile';
 export { defaultMapping } from './default-mapping';
-export { DEFAULT_MAPS, defaultMap } from './crm';
+export { defaultMap } from './default-map';
 export { parseMappingDocument, validateMappingDocument, mergeOverrides } from './document';
 export { ACTIVITY_TYPES, DEAL_STAGES, LEAD_SOURCES, LEAD_STATUSES, LIFECYCLE_STAGES } from './vocabulary';
 export * from './types';

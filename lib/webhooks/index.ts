@@ -1,26 +1,18 @@
 // Entry of lib/webhooks: checks one incoming request for one CRM and turns it into SyncEvents.
 // Never throws: every failure becomes a 4xx outcome with a reason (never a 5xx for bad input).
 
+import { crmModule } from '../crms';
 import type { CrmName, EntityType } from '../model';
 import { StateStoreError } from '../state/errors';
 import { WebhookRejection, configuredSecrets, ipAllowList, mediaType, quote } from './common';
-import { dynamics } from './dynamics';
 import { RecordFetchError } from './enrich';
-import { hubspot } from './hubspot';
-import { pipedrive } from './pipedrive';
-import { salesforce } from './salesforce';
-import type { CrmWebhookModule, VerifyConfig, WebhookOutcome, WebhookReply, WebhookRequest } from './types';
-import { zoho } from './zoho';
+import type { VerifyConfig, WebhookOutcome, WebhookReply, WebhookRequest } from './types';
 
 export * from './types';
 export { WebhookRejection } from './common';
-export { SALESFORCE_OM_KEY_PARAM, SALESFORCE_SIGNATURE_HEADER, OUTBOUND_MESSAGE_ACK } from './salesforce';
-export { DYNAMICS_KEY_HEADER, DYNAMICS_KEY_PARAM } from './dynamics';
-export { HUBSPOT_MAX_TIMESTAMP_SKEW_MS } from './hubspot';
 export { acceptEvents, DEFAULT_IDEMPOTENCY_TTL_MS, idempotencyKey, isOwnChange } from './accept';
 export type { AcceptedEvents } from './accept';
 
-export const WEBHOOK_MODULES: Record<CrmName, CrmWebhookModule> = { hubspot, pipedrive, salesforce, zoho, dynamics };
 
 /** Skipped elements listed in a reply at most. */
 export const MAX_REPLY_REASONS = 100;
@@ -69,7 +61,7 @@ function rejected(crm: CrmName, status: number, reason: string, headers?: Record
 }
 
 export function handleWebhook(crm: CrmName, request: WebhookRequest, options: HandleOptions): WebhookOutcome {
-	const module = WEBHOOK_MODULES[crm];
+	const module = crmModule(crm).webhook;
 	if (request.method.toUpperCase() !== 'POST') return rejected(crm, 405, `method ${request.method} not allowed; use POST`, { Allow: 'POST' });
 	// NaN or a non-number compares false with every length: the limit would silently be off.
 	const limit = options.maxBodyBytes;

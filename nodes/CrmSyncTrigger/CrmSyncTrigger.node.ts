@@ -16,13 +16,13 @@ import { isEchoOfOwnWrite } from '../../lib/events/echo';
 import type { CrmName, EntityType } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
 import { createConnector } from '../../lib/connectors';
+import { crmModule } from '../../lib/crms';
 import {
 	acceptAndEnrich,
 	activationProblem,
 	DEFAULT_IDEMPOTENCY_TTL_MS,
 	handleWebhook,
 	failureKind,
-	WEBHOOK_MODULES,
 	type CapturedEvent,
 	type EnrichedEvent,
 	type EnrichOptions,
@@ -224,7 +224,7 @@ export class CrmSyncTrigger implements INodeType {
 		};
 
 		// A CRM that redelivers is answered after the reads (503 when they fail, so it sends again).
-		if (WEBHOOK_MODULES[crm].redelivers) {
+		if (crmModule(crm).webhook.redelivers) {
 			let accepted;
 			try {
 				const store = outcome.events.length > 0 && (this.getNodeParameter('dropRedeliveries', true) as boolean) ? await openStore(this) : undefined;

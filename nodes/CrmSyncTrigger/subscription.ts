@@ -5,8 +5,8 @@
 
 import { NodeOperationError, type IDataObject, type IHookFunctions, type INodeCredentialDescription, type IWebhookFunctions } from 'n8n-workflow';
 
-import { create as pipedriveConnector } from '../../lib/connectors/pipedrive';
-import { create as zohoConnector, watchRenewalDue } from '../../lib/connectors/zoho';
+import { create as pipedriveConnector } from '../../lib/crms/pipedrive/connector';
+import { create as zohoConnector, watchRenewalDue } from '../../lib/crms/zoho/connector';
 import type { CrmName, EntityType } from '../../lib/model';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
 import { appUserIdFor } from '../../sandbox/dynamics';
-import { create, DynamicsConnector, type DynamicsConfig } from '../../lib/connectors/dynamics';
+import { create, DynamicsConnector, type DynamicsConfig } from '../../lib/crms/dynamics/connector';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
 import { assertLostDeleteIsDone } from './unanswered';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
-import { create, HubSpotConnector } from '../../lib/connectors/hubspot';
+import { create, HubSpotConnector } from '../../lib/crms/hubspot/connector';
 import { createConnector, type WriteOutcome } from '../../lib/connectors';
 import type { TransportEvent } from '../../lib/http';
 import { compileMapping } from '../../lib/mapping';

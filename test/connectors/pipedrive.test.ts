@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
-import { create, PipedriveConnector, type PipedriveConfig } from '../../lib/connectors/pipedrive';
+import { create, PipedriveConnector, type PipedriveConfig } from '../../lib/crms/pipedrive/connector';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
 import { compileMapping } from '../../lib/mapping';

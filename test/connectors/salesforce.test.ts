@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startSandbox, type Emulator, type EmulatorOptions, type Sandbox } from '../../sandbox';
-import { create, SalesforceConnector } from '../../lib/connectors/salesforce';
+import { create, SalesforceConnector } from '../../lib/crms/salesforce/connector';
 import { createConnector, type WriteOutcome } from '../../lib/connectors';
 import type { TransportEvent } from '../../lib/http';
 import { assertHungRequestAborted, assertLostDeleteIsDone } from './unanswered';

@@ -8,8 +8,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { PipedriveConnector } from '../../lib/connectors/pipedrive';
-import { WATCH_MAX_MS, watchRenewalDue, ZohoConnector } from '../../lib/connectors/zoho';
+import { PipedriveConnector } from '../../lib/crms/pipedrive/connector';
+import { WATCH_MAX_MS, watchRenewalDue, ZohoConnector } from '../../lib/crms/zoho/connector';
 import { handleWebhook } from '../../lib/webhooks';
 
 interface Received {

@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startSandbox, type Emulator, type Sandbox } from '../../sandbox';
-import { create, ZohoConnector, type ZohoConfig } from '../../lib/connectors/zoho';
+import { create, ZohoConnector, type ZohoConfig } from '../../lib/crms/zoho/connector';
 import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../lib/http';
 import { assertLostDeleteIsDone } from './unanswered';

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { PipedriveConnector } from '../../lib/connectors/pipedrive';
-import { ZohoConnector } from '../../lib/connectors/zoho';
+import { PipedriveConnector } from '../../lib/crms/pipedrive/connector';
+import { ZohoConnector } from '../../lib/crms/zoho/connector';
 import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
 import { startN8n, waitFor, type N8nInstance } from './harness';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { compileMapping } from '../../lib/mapping';
-import { parse } from '../../lib/webhooks/hubspot';
+import { parse } from '../../lib/crms/hubspot/webhook';
 
 const hubspotToUnified = compileMapping({ direction: 'toUnified', source: 'hubspot', entity: 'activity', mode: 'strict' });
 const unifiedToSalesforce = compileMapping({ direction: 'fromUnified', target: 'salesforce', entity: 'activity', mode: 'strict' });

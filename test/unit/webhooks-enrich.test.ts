@@ -10,7 +10,8 @@ import { startSandbox, type Sandbox } from '../../sandbox';
 import { createConnector } from '../../lib/connectors';
 import { unifiedValues, isEchoOfOwnWrite } from '../../lib/events/echo';
 import { echoFingerprint, openStateStore, type StateStore } from '../../lib/state';
-import { acceptAndEnrich, groupEvents, idempotencyKey, RecordFetchError, WEBHOOK_MODULES, type CapturedEvent } from '../../lib/webhooks';
+import { crmModule } from '../../lib/crms';
+import { acceptAndEnrich, groupEvents, idempotencyKey, RecordFetchError, type CapturedEvent } from '../../lib/webhooks';
 
 let sandbox: Sandbox;
 let store: StateStore;
@@ -44,7 +45,7 @@ async function admin(crm: 'hubspot' | 'zoho' | 'salesforce', path: string, body:
 /** Events as the CRM's webhook parser produces them from a body in the CRM's wire format. */
 function parsed(crm: 'hubspot' | 'zoho', body: unknown): CapturedEvent[] {
 	const request = { method: 'POST', url: '/', headers: { 'content-type': 'application/json' }, rawBody: Buffer.from(JSON.stringify(body)) };
-	return WEBHOOK_MODULES[crm].parse(request).events;
+	return crmModule(crm).webhook.parse(request).events;
 }
 
 let eventSeq = 1000;

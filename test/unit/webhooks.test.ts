@@ -12,7 +12,6 @@ import { Signature } from '@hubspot/api-client';
 
 import {
 	DEFAULT_MAX_BODY_BYTES,
-	OUTBOUND_MESSAGE_ACK,
 	acceptEvents,
 	activationProblem,
 	handleWebhook,
@@ -25,6 +24,7 @@ import {
 	type WebhookRequest,
 } from '../../lib/webhooks';
 import { createConnector } from '../../lib/connectors';
+import { OUTBOUND_MESSAGE_ACK } from '../../lib/crms/salesforce/webhook';
 import type { CrmName } from '../../lib/model';
 import { echoFingerprint, openStateStore } from '../../lib/state';
 

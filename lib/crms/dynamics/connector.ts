@@ -7,7 +7,7 @@
 // (created = 201, updated = 200 with Prefer return=representation), or search + write when the
 // match field is not an alternate key in this environment.
 
-import type { ChangeOrigin, EntityType } from '../model';
+import type { ChangeOrigin, EntityType } from '../../model';
 import {
 	classifyGeneric,
 	credentialKey,
@@ -21,9 +21,9 @@ import {
 	type AccessToken,
 	type HttpRequest,
 	type HttpResponse,
-} from '../http';
-import { decodeCursor, encodeCursor } from './cursor';
-import { buildBatch, parseBatchResponse, type BatchOperation, type BatchOperationResult } from './dynamics-batch';
+} from '../../http';
+import { decodeCursor, encodeCursor } from '../../connectors/cursor';
+import { buildBatch, parseBatchResponse, type BatchOperation, type BatchOperationResult } from './batch';
 import {
 	byRef,
 	chunk,
@@ -49,7 +49,7 @@ import {
 	type WriteFailure,
 	type WriteOperation,
 	type WriteOutcome,
-} from './types';
+} from '../../connectors/types';
 
 export interface DynamicsConfig {
 	/** Environment URL, e.g. https://contoso.crm.dynamics.com (the client appends /api/data/v9.2). */

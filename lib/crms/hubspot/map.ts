@@ -1,9 +1,9 @@
 // HubSpot default maps. The mapper works on the flat `properties` map the connector sends and
 // receives; every property value is written as a string (numbers, booleans, epoch-ms dates).
-import { field } from '../shapes';
-import { textOf } from '../transformers';
-import { valueMap } from '../vocabulary';
-import type { CrmMaps, FieldSpec, ShapeReader } from '../types';
+import { field } from '../../mapping/shapes';
+import { textOf } from '../../mapping/transformers';
+import { valueMap } from '../../mapping/vocabulary';
+import type { CrmMaps, FieldSpec, ShapeReader } from '../../mapping/types';
 
 /** Single-line text property limit (HubSpot docs: 65,536 characters). */
 const TEXT = 65536;

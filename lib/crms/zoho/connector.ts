@@ -5,7 +5,7 @@
 // Writes: 100 records per call; insert, update and /upsert with duplicate_check_fields answer one
 // result per record (HTTP 200/201, 207 when mixed, 400 when all failed).
 
-import type { ChangeOrigin, EntityType } from '../model';
+import type { ChangeOrigin, EntityType } from '../../model';
 import {
 	classifyGeneric,
 	credentialKey,
@@ -19,8 +19,8 @@ import {
 	type AccessToken,
 	type HttpRequest,
 	type HttpResponse,
-} from '../http';
-import { decodeCursor, encodeCursor } from './cursor';
+} from '../../http';
+import { decodeCursor, encodeCursor } from '../../connectors/cursor';
 import {
 	byRef,
 	chunk,
@@ -47,7 +47,7 @@ import {
 	type WriteFailure,
 	type WriteOperation,
 	type WriteOutcome,
-} from './types';
+} from '../../connectors/types';
 
 export interface ZohoConfig {
 	/** OAuth access token (optional when a refresh token is given). */

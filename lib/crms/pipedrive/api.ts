@@ -6,9 +6,9 @@
 
 import type { AxiosInstance } from 'axios';
 import { v1, v2 } from 'pipedrive';
-import { personName, storedNameHalves } from '../mapping/crm/pipedrive';
-import type { EntityType } from '../model';
-import type { CrmFields, FieldType } from './types';
+import { personName, storedNameHalves } from './map';
+import type { EntityType } from '../../model';
+import type { CrmFields, FieldType } from '../../connectors/types';
 
 /** What an SDK "Fp" function resolves to: a request function that takes our axios instance. */
 export type SdkRequest = Promise<(axios?: AxiosInstance, basePath?: string) => Promise<unknown>>;

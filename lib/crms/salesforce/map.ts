@@ -1,8 +1,8 @@
 // Salesforce default maps (REST sObject fields). Limits from the Salesforce object reference;
 // see MAPPING.md for which are verified.
-import { field, singleLink } from '../shapes';
-import { valueMap } from '../vocabulary';
-import type { CrmMaps, FieldSpec } from '../types';
+import { field, singleLink } from '../../mapping/shapes';
+import { valueMap } from '../../mapping/vocabulary';
+import type { CrmMaps, FieldSpec } from '../../mapping/types';
 
 export const SF_LEAD_SOURCE = valueMap([
 	['web', 'Web'], ['phone', 'Phone Inquiry'], ['partner', 'Partner Referral'], ['purchasedList', 'Purchased List'],

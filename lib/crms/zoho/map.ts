@@ -1,8 +1,8 @@
 // Zoho CRM default maps (v6 API names). Lookups are {id, name} objects; datetimes carry offsets
 // ('2024-01-15T15:26:49+05:30'). Lengths are Zoho's field-type defaults (unverified, see MAPPING.md).
-import { field, lookupId } from '../shapes';
-import { valueMap } from '../vocabulary';
-import type { CrmMaps, FieldSpec, ShapeReader } from '../types';
+import { field, lookupId } from '../../mapping/shapes';
+import { valueMap } from '../../mapping/vocabulary';
+import type { CrmMaps, FieldSpec, ShapeReader } from '../../mapping/types';
 
 export const ZOHO_LEAD_SOURCE = valueMap([
 	['web', 'Web Research'], ['advertisement', 'Advertisement'], ['coldCall', 'Cold Call'], ['referral', 'External Referral'],

@@ -21,8 +21,8 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Connection } from 'jsforce';
-import type { EntityType } from '../model';
-import { classifyGeneric, credentialKey, CrmError, currentAttempt, httpRequest, HttpStatusError, isUnanswered, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../http';
+import type { EntityType } from '../../model';
+import { classifyGeneric, credentialKey, CrmError, currentAttempt, httpRequest, HttpStatusError, isUnanswered, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../../http';
 import {
 	byRef,
 	chunk,
@@ -47,7 +47,7 @@ import {
 	type UpdateRequest,
 	type UpsertRequest,
 	type WriteOutcome,
-} from './types';
+} from '../../connectors/types';
 
 export interface SalesforceConfig {
 	/** Where the OAuth token endpoint lives (login.salesforce.com, test.salesforce.com, My Domain, sandbox). */

@@ -8,9 +8,9 @@
 
 import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { v1, v2 } from 'pipedrive';
-import type { ChangeOrigin, EntityType } from '../model';
-import { classifyGeneric, credentialKey, CrmError, isUnanswered, Transport, TokenManager, tokenManagerFor, type AccessToken } from '../http';
-import { decodeCursor, encodeCursor } from './cursor';
+import type { ChangeOrigin, EntityType } from '../../model';
+import { classifyGeneric, credentialKey, CrmError, isUnanswered, Transport, TokenManager, tokenManagerFor, type AccessToken } from '../../http';
+import { decodeCursor, encodeCursor } from '../../connectors/cursor';
 import {
 	entityApi,
 	fieldType,
@@ -25,7 +25,7 @@ import {
 	type EntityApi,
 	type SdkConfigs,
 	type SdkRequest,
-} from './pipedrive-api';
+} from './api';
 import {
 	byRef,
 	notFound,
@@ -49,7 +49,7 @@ import {
 	type WriteFailure,
 	type WriteOperation,
 	type WriteOutcome,
-} from './types';
+} from '../../connectors/types';
 
 export interface PipedriveConfig {
 	/** API token (sent as the x-api-token header). Give this or the OAuth fields. */

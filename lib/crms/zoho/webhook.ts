@@ -1,7 +1,7 @@
 // Zoho CRM notifications (actions/watch callbacks): no signature, the watch's `token` is echoed
 // in the body and checked against the secrets.
 
-import type { EntityType, SyncOperation } from '../model';
+import type { EntityType, SyncOperation } from '../../model';
 import {
 	activeSecrets,
 	badRequest,
@@ -14,8 +14,8 @@ import {
 	parseEach,
 	quote,
 	unauthorized,
-} from './common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
+} from '../../webhooks/common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
 
 export const contentTypes = ['application/json'] as const;
 

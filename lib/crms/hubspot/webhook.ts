@@ -3,7 +3,7 @@
 
 import { createHash, createHmac } from 'node:crypto';
 
-import { isPrototypeKey, type EntityType, type SyncOperation } from '../model';
+import { isPrototypeKey, type EntityType, type SyncOperation } from '../../model';
 import {
 	activeSecrets,
 	badRequest,
@@ -17,8 +17,8 @@ import {
 	parseEach,
 	quote,
 	unauthorized,
-} from './common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
+} from '../../webhooks/common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
 
 /** v3 timestamps older (or further in the future) than this are refused. */
 export const HUBSPOT_MAX_TIMESTAMP_SKEW_MS = 5 * 60 * 1000;

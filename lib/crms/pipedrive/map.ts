@@ -1,9 +1,9 @@
 // Pipedrive default maps (API v2 objects; leads are v1). Person names: v2 writes `name` only,
 // reads also return first_name/last_name (a lone half: see writeName). Ids are integers except
 // lead ids (UUIDs).
-import { field, firstWords, joinNonEmpty, lastWord, pipedriveMulti, singleLink } from '../shapes';
-import { valueMap } from '../vocabulary';
-import type { CrmMaps, FieldSpec } from '../types';
+import { field, firstWords, joinNonEmpty, lastWord, pipedriveMulti, singleLink } from '../../mapping/shapes';
+import { valueMap } from '../../mapping/vocabulary';
+import type { CrmMaps, FieldSpec } from '../../mapping/types';
 
 /** Field lengths are not documented per field; 255 for names/titles is an assumption. */
 const NAME = 255;

@@ -1,10 +1,10 @@
 // Microsoft Dynamics 365 / Dataverse default maps (Web API v9.2 logical names). Lookups read
 // `_x_value` and write `nav@odata.bind`; option sets are integers. Lengths are the default
 // max lengths of the standard columns (unverified, see MAPPING.md).
-import { bindId, field, odataLookup } from '../shapes';
-import { textOf } from '../transformers';
-import { valueMap } from '../vocabulary';
-import type { CrmMaps, FieldSpec, ShapeReader, ShapeWriter } from '../types';
+import { bindId, field, odataLookup } from '../../mapping/shapes';
+import { textOf } from '../../mapping/transformers';
+import { valueMap } from '../../mapping/vocabulary';
+import type { CrmMaps, FieldSpec, ShapeReader, ShapeWriter } from '../../mapping/types';
 
 const guid = { format: { id: 'guid' } } as const;
 

@@ -17,7 +17,7 @@
 // from the property prefix: hs_task_*, hs_call_*, ...; ids are unique across engagement types).
 
 import { Client } from '@hubspot/api-client';
-import type { EntityType } from '../model';
+import type { EntityType } from '../../model';
 import {
 	abortableAgent,
 	classifyGeneric,
@@ -28,7 +28,7 @@ import {
 	tokenManagerFor,
 	Transport,
 	type AccessToken,
-} from '../http';
+} from '../../http';
 import {
 	byRef,
 	chunk,
@@ -55,7 +55,7 @@ import {
 	type WriteOutcome,
 	isolateFailures,
 	failAll,
-} from './types';
+} from '../../connectors/types';
 
 export interface HubSpotConfig {
 	/** Private app token (pat-...). */

@@ -1,7 +1,7 @@
 // Pipedrive webhooks: HTTP Basic auth, v1 and v2 payloads (one change per request).
 
-import type { EntityType, SyncOperation } from '../model';
-import { canonicalJson } from '../state/fingerprint';
+import type { EntityType, SyncOperation } from '../../model';
+import { canonicalJson } from '../../state/fingerprint';
 import {
 	activeSecrets,
 	badRequest,
@@ -17,8 +17,8 @@ import {
 	quote,
 	shortHash,
 	unauthorized,
-} from './common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
+} from '../../webhooks/common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
 
 export const contentTypes = ['application/json'] as const;
 

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 
 import { XMLParser } from 'fast-xml-parser';
 
-import { isPrototypeKey, type EntityType, type SyncOperation } from '../model';
+import { isPrototypeKey, type EntityType, type SyncOperation } from '../../model';
 import {
 	activeSecrets,
 	badRequest,
@@ -28,8 +28,8 @@ import {
 	safeEqual,
 	shortHash,
 	unauthorized,
-} from './common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookReply, WebhookRequest } from './types';
+} from '../../webhooks/common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookReply, WebhookRequest } from '../../webhooks/types';
 
 /** JSON form: base64(HMAC-SHA256(secret, raw body)) in this header. */
 export const SALESFORCE_SIGNATURE_HEADER = 'x-sfdc-signature';

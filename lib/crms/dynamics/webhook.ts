@@ -2,7 +2,7 @@
 // service endpoint sends a static key, either as a header (HttpHeader auth) or as `?code=`
 // (WebhookKey auth).
 
-import { isPrototypeKey, type EntityType, type SyncOperation } from '../model';
+import { isPrototypeKey, type EntityType, type SyncOperation } from '../../model';
 import {
 	activeSecrets,
 	badRequest,
@@ -18,8 +18,8 @@ import {
 	queryParam,
 	quote,
 	unauthorized,
-} from './common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from './types';
+} from '../../webhooks/common';
+import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
 
 /** HttpHeader auth: the key goes in this header. */
 export const DYNAMICS_KEY_HEADER = 'x-crm-sync-key';

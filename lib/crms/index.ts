@@ -1,0 +1,44 @@
+// The five CRMs. Everything the package knows of one CRM lives in its folder, lib/crms/<crm>/:
+// its connector (API calls), its webhook module (checks and parses deliveries) and its default
+// field maps. This table is the one place that lists them; generic code asks it, never a
+// `crm === '…'` test. Adding a CRM: see README.md in this folder.
+
+import type { ConnectorFactory } from '../connectors/types';
+import type { CrmMaps } from '../mapping/types';
+import type { CrmName } from '../model';
+import type { CrmWebhookModule } from '../webhooks/types';
+import { dynamicsMaps } from './dynamics/map';
+import { dynamics } from './dynamics/webhook';
+import { hubspotMaps } from './hubspot/map';
+import { hubspot } from './hubspot/webhook';
+import { pipedriveMaps } from './pipedrive/map';
+import { pipedrive } from './pipedrive/webhook';
+import { salesforceMaps } from './salesforce/map';
+import { salesforce } from './salesforce/webhook';
+import { zohoMaps } from './zoho/map';
+import { zoho } from './zoho/webhook';
+
+export interface CrmModule {
+	/** The connector factory, loaded on first use: each brings its CRM's SDK, which a workflow that does not use the CRM should not pay for. */
+	connector(): ConnectorFactory;
+	webhook: CrmWebhookModule;
+	/** Default field maps per entity. */
+	maps: CrmMaps;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const CRMS: Record<CrmName, CrmModule> = {
+	salesforce: { connector: () => (require('./salesforce/connector') as typeof import('./salesforce/connector')).create, webhook: salesforce, maps: salesforceMaps },
+	hubspot: { connector: () => (require('./hubspot/connector') as typeof import('./hubspot/connector')).create, webhook: hubspot, maps: hubspotMaps },
+	pipedrive: { connector: () => (require('./pipedrive/connector') as typeof import('./pipedrive/connector')).create, webhook: pipedrive, maps: pipedriveMaps },
+	zoho: { connector: () => (require('./zoho/connector') as typeof import('./zoho/connector')).create, webhook: zoho, maps: zohoMaps },
+	dynamics: { connector: () => (require('./dynamics/connector') as typeof import('./dynamics/connector')).create, webhook: dynamics, maps: dynamicsMaps },
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The CRM's module; a name that is not a CRM of this package is an error that says so. */
+export function crmModule(crm: CrmName): CrmModule {
+	const module = Object.hasOwn(CRMS, crm) ? CRMS[crm] : undefined;
+	if (!module) throw new Error(`Unknown CRM ${JSON.stringify(crm)}; expected one of ${Object.keys(CRMS).join(', ')}`);
+	return module;
+}
