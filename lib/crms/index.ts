@@ -1,20 +1,26 @@
 // The five CRMs. Everything the package knows of one CRM lives in its folder, lib/crms/<crm>/:
-// its connector (API calls), its webhook module (checks and parses deliveries) and its default
-// field maps. This table is the one place that lists them; generic code asks it, never a
+// its connector (API calls), its webhook module (checks and parses deliveries), its default
+// field maps and its adapter (what generic code asks about it, lib/crms/types.ts). This table is the one place that lists them; generic code asks it, never a
 // `crm === '…'` test. Adding a CRM: see README.md in this folder.
 
 import type { ConnectorFactory } from '../connectors/types';
 import type { CrmMaps } from '../mapping/types';
 import type { CrmName } from '../model';
 import type { CrmWebhookModule } from '../webhooks/types';
+import type { CrmAdapter } from './types';
+import { adapter as dynamicsAdapter } from './dynamics/adapter';
 import { dynamicsMaps } from './dynamics/map';
 import { dynamics } from './dynamics/webhook';
+import { adapter as hubspotAdapter } from './hubspot/adapter';
 import { hubspotMaps } from './hubspot/map';
 import { hubspot } from './hubspot/webhook';
+import { adapter as pipedriveAdapter } from './pipedrive/adapter';
 import { pipedriveMaps } from './pipedrive/map';
 import { pipedrive } from './pipedrive/webhook';
+import { adapter as salesforceAdapter } from './salesforce/adapter';
 import { salesforceMaps } from './salesforce/map';
 import { salesforce } from './salesforce/webhook';
+import { adapter as zohoAdapter } from './zoho/adapter';
 import { zohoMaps } from './zoho/map';
 import { zoho } from './zoho/webhook';
 
@@ -24,15 +30,17 @@ export interface CrmModule {
 	webhook: CrmWebhookModule;
 	/** Default field maps per entity. */
 	maps: CrmMaps;
+	/** What generic code asks about the CRM. */
+	adapter: CrmAdapter;
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const CRMS: Record<CrmName, CrmModule> = {
-	salesforce: { connector: () => (require('./salesforce/connector') as typeof import('./salesforce/connector')).create, webhook: salesforce, maps: salesforceMaps },
-	hubspot: { connector: () => (require('./hubspot/connector') as typeof import('./hubspot/connector')).create, webhook: hubspot, maps: hubspotMaps },
-	pipedrive: { connector: () => (require('./pipedrive/connector') as typeof import('./pipedrive/connector')).create, webhook: pipedrive, maps: pipedriveMaps },
-	zoho: { connector: () => (require('./zoho/connector') as typeof import('./zoho/connector')).create, webhook: zoho, maps: zohoMaps },
-	dynamics: { connector: () => (require('./dynamics/connector') as typeof import('./dynamics/connector')).create, webhook: dynamics, maps: dynamicsMaps },
+	salesforce: { connector: () => (require('./salesforce/connector') as typeof import('./salesforce/connector')).create, webhook: salesforce, maps: salesforceMaps, adapter: salesforceAdapter },
+	hubspot: { connector: () => (require('./hubspot/connector') as typeof import('./hubspot/connector')).create, webhook: hubspot, maps: hubspotMaps, adapter: hubspotAdapter },
+	pipedrive: { connector: () => (require('./pipedrive/connector') as typeof import('./pipedrive/connector')).create, webhook: pipedrive, maps: pipedriveMaps, adapter: pipedriveAdapter },
+	zoho: { connector: () => (require('./zoho/connector') as typeof import('./zoho/connector')).create, webhook: zoho, maps: zohoMaps, adapter: zohoAdapter },
+	dynamics: { connector: () => (require('./dynamics/connector') as typeof import('./dynamics/connector')).create, webhook: dynamics, maps: dynamicsMaps, adapter: dynamicsAdapter },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -42,3 +50,5 @@ export function crmModule(crm: CrmName): CrmModule {
 	if (!module) throw new Error(`Unknown CRM ${JSON.stringify(crm)}; expected one of ${Object.keys(CRMS).join(', ')}`);
 	return module;
 }
+
+export type { CrmAdapter } from './types';

@@ -1,5 +1,6 @@
 // Compiles default maps + user overrides into a flat plan of small functions, once per
 // configuration. map() then runs the plan per record with no lookups by name.
+import { crmModule } from '../crms';
 import { CRM_NAMES, ENTITY_TYPES, isPrototypeKey, type CrmName, type EntityType } from '../model';
 import { defaultMap } from './default-map';
 import { Zone } from './dates';
@@ -34,10 +35,11 @@ interface Stage {
 
 /** Keys that are envelope/metadata, never custom fields. */
 function isSystemKey(side: Side, key: string): boolean {
-	if (side === 'salesforce') return key === 'attributes';
-	if (side === 'dynamics') return key.startsWith('@') || key.includes('@OData') || key.includes('@Microsoft');
-	return false;
+	return side !== 'unified' && crmModule(side).adapter.isSystemKey?.(key) === true;
 }
+
+/** Where a side keeps the fields no map names: unified `custom`, a CRM's custom-fields key, or the top level. */
+const customFieldsKey = (side: Side): string | undefined => (side === 'unified' ? 'custom' : crmModule(side).adapter.customFieldsKey);
 
 function topKey(path: string): string {
 	return splitPath(path)[0];
@@ -364,8 +366,8 @@ export function compileMapping(options: MappingOptions): CompiledMapping {
  * `custom_fields` entries are unpacked first.
  */
 function unmappedCopier(input: Side, output: Side, consumed: Set<string>): (src: Rec, out: Rec) => void {
-	const nestedKey = input === 'unified' ? 'custom' : input === 'pipedrive' ? 'custom_fields' : undefined;
-	const bucketKey = output === 'unified' ? 'custom' : output === 'pipedrive' ? 'custom_fields' : undefined;
+	const nestedKey = customFieldsKey(input);
+	const bucketKey = customFieldsKey(output);
 	return (src, out) => {
 		let bucket: Rec | undefined = bucketKey === undefined ? out : undefined;
 		for (const key in src) {

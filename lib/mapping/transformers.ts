@@ -1,6 +1,7 @@
 // Transformers and validators. Each factory runs once at compile time and returns a small
 // closure; per value there is no regex compilation and no allocation beyond the result.
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { crmModule } from '../crms';
 import { formatDateOnly, formatIsoOffset, midnightUtc, parseDateOnly, parseInstant, type Zone } from './dates';
 import { readValue } from './vocabulary';
 import { MappingConfigError, type FieldFormat, type FieldType, type PhoneFormat, type Side, type Transform, type ValueMap } from './types';
@@ -377,7 +378,7 @@ export function namedTransform(name: string, side: Side, settings: TransformSett
 		case 'url':
 		case 'postalCode':
 		case 'stateCode':
-			return buildTransform({ type: name, side, max, format: side === 'hubspot' ? { asString: true } : undefined }, settings);
+			return buildTransform({ type: name, side, max, format: side !== 'unified' && crmModule(side).adapter.textValues ? { asString: true } : undefined }, settings);
 		default:
 			throw new MappingConfigError(`unknown transformer "${name}"`);
 	}

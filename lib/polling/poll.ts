@@ -12,6 +12,7 @@
 // - after each completed sweep the next one re-reads an overlap window before the newest change
 //   seen (late-indexed writes, equal timestamps, clock skew); handled keys drop the repeats.
 
+import { crmModule } from '../crms';
 import type { ChangedRecord, CrmConnector, DeletedRecord } from '../connectors/types';
 import { isEchoOfOwnWrite } from '../events/echo';
 import type { CrmName, EntityType, SyncEvent, SyncOperation } from '../model';
@@ -102,10 +103,7 @@ function deletedEvent(crm: CrmName, entity: EntityType, deleted: DeletedRecord, 
  */
 export function recordOrigin(crm: CrmName, fields: Record<string, unknown> | undefined): CapturedEvent['origin'] {
 	if (!fields) return undefined;
-	let actor: unknown;
-	if (crm === 'zoho') actor = (fields.Modified_By as { id?: unknown } | undefined)?.id;
-	else if (crm === 'salesforce') actor = fields.LastModifiedById;
-	else if (crm === 'dynamics') actor = fields._modifiedby_value;
+	const actor = crmModule(crm).adapter.recordModifier?.(fields);
 	return actor === undefined || actor === null || actor === '' ? undefined : { actorId: String(actor) };
 }
 

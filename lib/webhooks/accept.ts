@@ -1,6 +1,7 @@
 // Which captured events go on: redeliveries (idempotency keys in the state store) and this
 // package's own writes (the CRMs' change-source markers) are dropped.
 
+import { crmModule } from '../crms';
 import { assignFields } from '../model';
 import type { EchoFingerprint, StateStore } from '../state/types';
 import type { CapturedEvent } from './types';
@@ -25,18 +26,8 @@ export function isOwnChange(event: CapturedEvent, markers: readonly string[]): b
 	if (!origin || markers.length === 0) return false;
 	const actor = origin.actorId?.toLowerCase();
 	const byActor = actor !== undefined && markers.some((m) => m.toLowerCase() === actor);
-	switch (event.source) {
-		case 'pipedrive':
-			return byActor && origin.source === 'api';
-		case 'salesforce': {
-			const client = /(?:^|;)\s*client=([^;]+)/.exec(origin.source ?? '')?.[1]?.trim();
-			return byActor || (client !== undefined && markers.includes(client));
-		}
-		case 'hubspot':
-			return byActor || (origin.source !== undefined && markers.includes(origin.source));
-		default:
-			return byActor;
-	}
+	const ownChange = crmModule(event.source).adapter.isOwnChange;
+	return ownChange ? ownChange(origin, markers, byActor) : byActor;
 }
 
 export interface AcceptedEvents {

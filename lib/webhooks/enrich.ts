@@ -13,6 +13,7 @@
 // the caller answers 503 and the CRM's redelivery is processed (nothing lost).
 
 import { consentKeys } from '../conflict/consent';
+import { crmModule } from '../crms';
 import type { CrmRecord, ReadOptions } from '../connectors/types';
 import { defaultMap } from '../mapping';
 import { assignFields, isPrototypeKey, type CrmName, type EntityType, type SyncOperation } from '../model';
@@ -77,12 +78,8 @@ export class RecordFetchError extends Error {
 
 const DEFAULT_CONCURRENCY = 4;
 
-/** HubSpot's GDPR deletion event is parsed as a delete; it asks for an erasure. */
-function isErasure(event: CapturedEvent): boolean {
-	if (event.source !== 'hubspot' || event.operation !== 'delete') return false;
-	const type = (event.raw as { subscriptionType?: unknown } | undefined)?.subscriptionType;
-	return typeof type === 'string' && type.endsWith('.privacyDeletion');
-}
+/** A delete that asks for an erasure (HubSpot's GDPR deletion, for example). */
+const isErasure = (event: CapturedEvent): boolean => crmModule(event.source).adapter.isErasure?.(event) === true;
 
 const marked = (event: CapturedEvent): EnrichedEvent => (isErasure(event) ? { ...event, erase: true } : { ...event });
 
@@ -139,7 +136,8 @@ export function groupEvents(events: CapturedEvent[]): EnrichedEvent[] {
 
 /** Fields to read: the default map's CRM fields where a connector's own default set misses mapped ones. */
 function readOptions(crm: CrmName, entity: EntityType): ReadOptions {
-	if (crm !== 'hubspot' && crm !== 'salesforce') return {}; // the others return every field
+	const readFields = crmModule(crm).adapter.readFields;
+	if (!readFields) return {}; // reads return every field
 	let specs;
 	try {
 		specs = defaultMap(crm, entity).fields;
@@ -149,13 +147,9 @@ function readOptions(crm: CrmName, entity: EntityType): ReadOptions {
 	// `keys`: the other CRM keys a field reads (a meeting's title and start/end times, for example).
 	const names = new Set<string>(specs.flatMap((f) => [f.crm, ...(f.keys ?? [])]).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)));
 	for (const f of specs) if (Array.isArray(f.read)) for (const r of f.read) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(r)) names.add(r);
-	if (crm === 'hubspot') names.add(entity === 'contact' || entity === 'lead' ? 'lastmodifieddate' : 'hs_lastmodifieddate');
-	else names.add('LastModifiedDate');
-	return { fields: [...names] };
+	return { fields: readFields(entity, [...names]) };
 }
 
-/** Batched reads where the connector offers one: Salesforce SOQL `Id IN (...)` through search. */
-const BATCH_ID_FIELD: Partial<Record<CrmName, string>> = { salesforce: 'Id' };
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
 	const results = new Array<R>(items.length);
@@ -177,7 +171,8 @@ export async function readRecords(reader: RecordReader, entity: EntityType, ids:
 	if (unique.length === 0) return found;
 	const options = readOptions(reader.crm, entity);
 	try {
-		const idField = BATCH_ID_FIELD[reader.crm];
+		// Batched reads where the connector offers one (Salesforce SOQL `Id IN (...)` through search).
+		const idField = crmModule(reader.crm).adapter.batchReadIdField;
 		if (idField && unique.length > 1) {
 			const records = await reader.search(entity, idField, unique, options);
 			// Salesforce answers 18-character ids; the request may have used 15.

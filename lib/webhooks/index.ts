@@ -4,7 +4,7 @@
 import { crmModule } from '../crms';
 import type { CrmName, EntityType } from '../model';
 import { StateStoreError } from '../state/errors';
-import { WebhookRejection, configuredSecrets, ipAllowList, mediaType, quote } from './common';
+import { WebhookRejection, configuredSecrets, mediaType } from './common';
 import { RecordFetchError } from './enrich';
 import type { VerifyConfig, WebhookOutcome, WebhookReply, WebhookRequest } from './types';
 
@@ -29,27 +29,14 @@ export interface HandleOptions extends VerifyConfig {
 	receivedAt?: Date;
 }
 
-/** What to set so that a CRM's deliveries can be accepted (the secret every request is checked with). */
-const SECRET_TO_SET: Record<CrmName, string> = {
-	hubspot: "Set the Client Secret: HubSpot requests are checked with the app's client secret (X-HubSpot-Signature-v3).",
-	pipedrive: "Set the Basic Auth Password: Pipedrive requests must carry the webhook's HTTP Basic auth user and password.",
-	salesforce:
-		'Set the Secret: Salesforce deliveries must carry it as ?key=… in the Outbound Message URL or sign the JSON body (X-Sfdc-Signature). Organization IDs and Allowed IPs are extra checks, not a replacement.',
-	zoho: 'Set the Token: Zoho notifications must carry the token of the notification channel.',
-	dynamics: 'Set the Key: Dynamics requests must carry the webhook key (?code= or the x-crm-sync-key header).',
-};
-
 /**
  * Why this configuration would refuse every request (or cannot be used), or undefined when it
  * can accept deliveries. For refusing to activate a trigger with a clear message.
  */
 export function activationProblem(crm: CrmName, config: VerifyConfig): string | undefined {
-	if (configuredSecrets(config).length === 0) return SECRET_TO_SET[crm];
-	if (crm === 'salesforce') {
-		const list = ipAllowList((config.allowedIps ?? []).filter((e) => e.trim() !== ''));
-		if ('invalid' in list) return `Allowed IPs: ${quote(list.invalid)} is not an IP address or CIDR range (e.g. 13.108.0.0/14).`;
-	}
-	return undefined;
+	const module = crmModule(crm).webhook;
+	if (configuredSecrets(config).length === 0) return module.secretToSet;
+	return module.configProblem?.(config);
 }
 
 function jsonReply(status: number, body: unknown, headers?: Record<string, string>): WebhookReply {

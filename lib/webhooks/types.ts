@@ -97,6 +97,10 @@ export interface CrmWebhookModule {
 	verify(request: WebhookRequest, config: VerifyConfig): void;
 	/** Throws WebhookRejection (400) when the body as a whole is unusable. */
 	parse(request: WebhookRequest, receivedAt?: Date): ParsedWebhook;
+	/** What to set so that deliveries can be accepted: the secret every request is checked with. */
+	readonly secretToSet: string;
+	/** Why a configuration that has its secret still cannot be used, if it cannot (e.g. a bad IP allow-list). */
+	configProblem?(config: VerifyConfig): string | undefined;
 	/** The success answer the CRM expects (e.g. Salesforce's SOAP Ack). */
 	successReply?(request: WebhookRequest, parsed: ParsedWebhook): WebhookReply | undefined;
 }

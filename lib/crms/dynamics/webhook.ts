@@ -154,4 +154,10 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	return parseEach([context], (item) => toEvent(item as Record<string, unknown>));
 }
 
-export const dynamics: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };
+export const dynamics: CrmWebhookModule = {
+	contentTypes,
+	redelivers: true,
+	secretToSet: 'Set the Key: Dynamics requests must carry the webhook key (?code= or the x-crm-sync-key header).',
+	verify,
+	parse,
+};

@@ -202,4 +202,10 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	return parseEach(list, toEvent);
 }
 
-export const hubspot: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };
+export const hubspot: CrmWebhookModule = {
+	contentTypes,
+	redelivers: true,
+	secretToSet: "Set the Client Secret: HubSpot requests are checked with the app's client secret (X-HubSpot-Signature-v3).",
+	verify,
+	parse,
+};

@@ -140,4 +140,10 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	return parseEach([body], (item) => toEvent(item as Record<string, unknown>));
 }
 
-export const pipedrive: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse };
+export const pipedrive: CrmWebhookModule = {
+	contentTypes,
+	redelivers: true,
+	secretToSet: "Set the Basic Auth Password: Pipedrive requests must carry the webhook's HTTP Basic auth user and password.",
+	verify,
+	parse,
+};

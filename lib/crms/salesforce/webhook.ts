@@ -15,6 +15,7 @@ import {
 	checkAllowedIp,
 	header,
 	idString,
+	ipAllowList,
 	isObject,
 	isoFromMs,
 	isoFromString,
@@ -281,4 +282,16 @@ export function successReply(request: WebhookRequest): WebhookReply | undefined 
 	return { status: 200, contentType: 'text/xml; charset=utf-8', body: OUTBOUND_MESSAGE_ACK };
 }
 
-export const salesforce: CrmWebhookModule = { contentTypes, redelivers: true, verify, parse, successReply };
+export const salesforce: CrmWebhookModule = {
+	contentTypes,
+	redelivers: true,
+	secretToSet:
+		'Set the Secret: Salesforce deliveries must carry it as ?key=… in the Outbound Message URL or sign the JSON body (X-Sfdc-Signature). Organization IDs and Allowed IPs are extra checks, not a replacement.',
+	configProblem(config) {
+		const list = ipAllowList((config.allowedIps ?? []).filter((e) => e.trim() !== ''));
+		return 'invalid' in list ? `Allowed IPs: ${quote(list.invalid)} is not an IP address or CIDR range (e.g. 13.108.0.0/14).` : undefined;
+	},
+	verify,
+	parse,
+	successReply,
+};

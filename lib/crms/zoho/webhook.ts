@@ -104,4 +104,10 @@ export function parse(request: WebhookRequest): ParsedWebhook {
 	});
 }
 
-export const zoho: CrmWebhookModule = { contentTypes, redelivers: false, verify, parse };
+export const zoho: CrmWebhookModule = {
+	contentTypes,
+	redelivers: false,
+	secretToSet: 'Set the Token: Zoho notifications must carry the token of the notification channel.',
+	verify,
+	parse,
+};
