@@ -7,7 +7,7 @@ import type { ConnectorFactory } from '../connectors/types';
 import type { CrmMaps } from '../mapping/types';
 import type { CrmName } from '../model';
 import type { CrmWebhookModule } from '../webhooks/types';
-import type { CrmAdapter } from './types';
+import type { CrmAdapter, SubscriptionApi } from './types';
 import { adapter as dynamicsAdapter } from './dynamics/adapter';
 import { dynamicsMaps } from './dynamics/map';
 import { dynamics } from './dynamics/webhook';
@@ -32,15 +32,44 @@ export interface CrmModule {
 	maps: CrmMaps;
 	/** What generic code asks about the CRM. */
 	adapter: CrmAdapter;
+	/** Webhook subscriptions the trigger can register itself, where the CRM's API allows it (loaded on first use, with the connector). */
+	subscriptions?(): SubscriptionApi;
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const CRMS: Record<CrmName, CrmModule> = {
-	salesforce: { connector: () => (require('./salesforce/connector') as typeof import('./salesforce/connector')).create, webhook: salesforce, maps: salesforceMaps, adapter: salesforceAdapter },
-	hubspot: { connector: () => (require('./hubspot/connector') as typeof import('./hubspot/connector')).create, webhook: hubspot, maps: hubspotMaps, adapter: hubspotAdapter },
-	pipedrive: { connector: () => (require('./pipedrive/connector') as typeof import('./pipedrive/connector')).create, webhook: pipedrive, maps: pipedriveMaps, adapter: pipedriveAdapter },
-	zoho: { connector: () => (require('./zoho/connector') as typeof import('./zoho/connector')).create, webhook: zoho, maps: zohoMaps, adapter: zohoAdapter },
-	dynamics: { connector: () => (require('./dynamics/connector') as typeof import('./dynamics/connector')).create, webhook: dynamics, maps: dynamicsMaps, adapter: dynamicsAdapter },
+	salesforce: {
+		connector: () => (require('./salesforce/connector') as typeof import('./salesforce/connector')).create,
+		webhook: salesforce,
+		maps: salesforceMaps,
+		adapter: salesforceAdapter,
+	},
+	hubspot: {
+		connector: () => (require('./hubspot/connector') as typeof import('./hubspot/connector')).create,
+		webhook: hubspot,
+		maps: hubspotMaps,
+		adapter: hubspotAdapter,
+	},
+	pipedrive: {
+		connector: () => (require('./pipedrive/connector') as typeof import('./pipedrive/connector')).create,
+		webhook: pipedrive,
+		maps: pipedriveMaps,
+		adapter: pipedriveAdapter,
+		subscriptions: () => (require('./pipedrive/subscriptions') as typeof import('./pipedrive/subscriptions')).subscriptions,
+	},
+	zoho: {
+		connector: () => (require('./zoho/connector') as typeof import('./zoho/connector')).create,
+		webhook: zoho,
+		maps: zohoMaps,
+		adapter: zohoAdapter,
+		subscriptions: () => (require('./zoho/subscriptions') as typeof import('./zoho/subscriptions')).subscriptions,
+	},
+	dynamics: {
+		connector: () => (require('./dynamics/connector') as typeof import('./dynamics/connector')).create,
+		webhook: dynamics,
+		maps: dynamicsMaps,
+		adapter: dynamicsAdapter,
+	},
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -51,4 +80,4 @@ export function crmModule(crm: CrmName): CrmModule {
 	return module;
 }
 
-export type { CrmAdapter } from './types';
+export type { CrmAdapter, Subscription, SubscriptionApi, SubscriptionRequest } from './types';

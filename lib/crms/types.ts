@@ -33,3 +33,29 @@ export interface CrmAdapter {
 	/** Whether every property value is text on the wire (HubSpot): numbers, booleans and dates are written as strings. */
 	textValues?: boolean;
 }
+
+/** A webhook subscription the trigger registers itself: its id, where it delivers, when it expires. */
+export interface Subscription {
+	id: string;
+	url: string;
+	/** Epoch ms, for subscriptions that expire (Zoho channels). */
+	expiresAt?: number;
+}
+
+/** What the trigger asks for: deliveries to `url`, checked with `secret` (and `user`), of `entities`. */
+export interface SubscriptionRequest {
+	url: string;
+	secret: string;
+	user: string;
+	entities: EntityType[];
+}
+
+/** The webhook subscriptions of a CRM whose API lets the trigger register itself (credentials as n8n gives them). */
+export interface SubscriptionApi {
+	list(credentials: Record<string, unknown>): Promise<Subscription[]>;
+	create(credentials: Record<string, unknown>, request: SubscriptionRequest): Promise<Subscription>;
+	/** Already gone counts as removed. */
+	remove(credentials: Record<string, unknown>, id: string): Promise<void>;
+	/** For subscriptions that expire: whether one expiring at `expiresAt` is due for renewal, and the renewal. */
+	renewal?: { due(expiresAt: number): boolean; renew(credentials: Record<string, unknown>, id: string): Promise<Subscription> };
+}

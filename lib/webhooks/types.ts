@@ -25,8 +25,8 @@ export interface WebhookRequest {
 export interface VerifyConfig {
 	/**
 	 * Accepted secrets: the current one and, during a rotation, the previous one. Empty strings
-	 * are ignored. Meaning per CRM: HubSpot app client secret; Pipedrive `user:password` of the
-	 * webhook's HTTP Basic auth; Salesforce HMAC secret (JSON form) or URL `key` (Outbound
+	 * are ignored. Meaning per CRM: HubSpot app client secret; Pipedrive the password of the
+	 * webhook's HTTP Basic auth (`user:password` when basicAuthUser is not given); Salesforce HMAC secret (JSON form) or URL `key` (Outbound
 	 * Message); Zoho the watch `token`; Dynamics the webhook key.
 	 */
 	secrets: string[];
@@ -45,6 +45,8 @@ export interface VerifyConfig {
 	 * captured request stays valid forever: only for legacy apps that cannot send v3. Default false.
 	 */
 	hubspotLegacySignatures?: boolean;
+	/** Pipedrive: the webhook's HTTP Basic auth user; each secret is its password. */
+	basicAuthUser?: string;
 	/** Clock in ms, for tests. Default Date.now. */
 	now?: () => number;
 }

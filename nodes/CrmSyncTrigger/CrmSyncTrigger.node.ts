@@ -97,23 +97,21 @@ function configuredMaxBodyKb(ctx: Context): number | undefined {
 /** The body limit always applies: a bad value (refused at activation) falls back to the default. */
 const maxBodyKb = (ctx: Context) => configuredMaxBodyKb(ctx) ?? DEFAULT_MAX_BODY_KB;
 
-/** What requests are checked against, from the node's parameters. */
-function verifyConfig(ctx: Context, crm: CrmName): VerifyConfig {
-	const secrets = [ctx.getNodeParameter('secret', '') as string, ctx.getNodeParameter('previousSecret', '') as string];
-	const basicAuthUser = crm === 'pipedrive' ? (ctx.getNodeParameter('basicAuthUser', '') as string) : undefined;
+/** What requests are checked against, from the node's parameters (a CRM's own options are empty for the others). */
+function verifyConfig(ctx: Context): VerifyConfig {
 	return {
-		// Pipedrive secrets are `user:password`; an empty password stays empty (= not set).
-		secrets: basicAuthUser !== undefined ? secrets.filter((s) => s !== '').map((s) => `${basicAuthUser}:${s}`) : secrets,
-		salesforceOrganizationIds: crm === 'salesforce' ? list(ctx.getNodeParameter('salesforceOrganizationIds', '') as string) : [],
-		allowedIps: crm === 'salesforce' ? list(ctx.getNodeParameter('salesforceAllowedIps', '') as string) : [],
-		hubspotLegacySignatures: crm === 'hubspot' && (ctx.getNodeParameter('hubspotLegacySignatures', false) as boolean),
+		secrets: [ctx.getNodeParameter('secret', '') as string, ctx.getNodeParameter('previousSecret', '') as string],
+		basicAuthUser: ctx.getNodeParameter('basicAuthUser', '') as string,
+		salesforceOrganizationIds: list(ctx.getNodeParameter('salesforceOrganizationIds', '') as string),
+		allowedIps: list(ctx.getNodeParameter('salesforceAllowedIps', '') as string),
+		hubspotLegacySignatures: ctx.getNodeParameter('hubspotLegacySignatures', false) as boolean,
 	};
 }
 
 /** Refuses activation of a configuration that would refuse every request or lift the body limit. */
 function checkConfiguration(ctx: IHookFunctions): void {
 	const crm = ctx.getNodeParameter('crm') as CrmName;
-	const problem = activationProblem(crm, verifyConfig(ctx, crm));
+	const problem = activationProblem(crm, verifyConfig(ctx));
 	if (problem) throw new NodeOperationError(ctx.getNode(), problem);
 	if (configuredMaxBodyKb(ctx) === undefined) throw new NodeOperationError(ctx.getNode(), 'Max Body Size (KB) must be a number of at least 1');
 }
@@ -210,7 +208,7 @@ export class CrmSyncTrigger implements INodeType {
 				publicUrls: [this.getNodeWebhookUrl('default')].filter((u): u is string => !!u),
 				remoteAddress: req.ip ?? req.socket?.remoteAddress,
 			},
-			{ ...verifyConfig(this, crm), maxBodyBytes, entities: this.getNodeParameter('entities', []) as EntityType[] },
+			{ ...verifyConfig(this), maxBodyBytes, entities: this.getNodeParameter('entities', []) as EntityType[] },
 		);
 		if (!outcome.ok) return reply(outcome.reply);
 		await renewSubscriptionIfDue(this); // only once the request proved it comes from the CRM

@@ -1,25 +1,24 @@
-// The trigger's webhook subscription in the CRM, for the CRMs whose API allows it: a Pipedrive
-// webhook or a Zoho notification channel. Created on activation, removed on deactivation, and
-// (Zoho) renewed when a notification arrives close to the channel's expiry. The HTTP calls are
-// the connectors' (lib/connectors); this file picks the credential and remembers what exists.
+// The trigger's webhook subscription in the CRM, for the CRMs whose API allows it (their
+// lib/crms/<crm>/subscriptions.ts: a Pipedrive webhook, a Zoho notification channel). Created on
+// activation, removed on deactivation, and renewed (subscriptions that expire) when a notification
+// arrives close to the expiry. This file picks the credential and remembers what exists.
 
 import { NodeOperationError, type IDataObject, type IHookFunctions, type INodeCredentialDescription, type IWebhookFunctions } from 'n8n-workflow';
 
-import { create as pipedriveConnector } from '../../lib/crms/pipedrive/connector';
-import { create as zohoConnector, watchRenewalDue } from '../../lib/crms/zoho/connector';
+import { CRMS, crmModule, type Subscription, type SubscriptionApi } from '../../lib/crms';
 import type { CrmName, EntityType } from '../../lib/model';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
 
-/** CRMs whose subscription the node can register itself (HubSpot, Salesforce, Dynamics: app/admin setup). */
-export const SUBSCRIBING_CRMS: readonly CrmName[] = ['pipedrive', 'zoho'];
+/** CRMs whose subscription the node can register itself (the others: app/admin setup, shown by the node). */
+export const SUBSCRIBING_CRMS = (Object.keys(CRMS) as CrmName[]).filter((crm) => CRMS[crm].subscriptions);
 
 /**
- * The source CRM's credential: for the subscription calls (Pipedrive, Zoho) and for fetching the
- * changed records (every CRM, option Fetch Full Records). n8n checks a credential against the
- * first description of its type and its display conditions cannot say "or": Pipedrive and Zoho
- * show theirs whenever the CRM is selected (optional; the calls that need it say so when it is
- * missing), the others only when records are fetched.
+ * The source CRM's credential: for the subscription calls and for fetching the changed records
+ * (every CRM, option Fetch Full Records). n8n checks a credential against the first description of
+ * its type and its display conditions cannot say "or": CRMs with subscriptions show theirs whenever
+ * the CRM is selected (optional; the calls that need it say so when it is missing), the others only
+ * when records are fetched.
  */
 export const subscriptionCredentials: INodeCredentialDescription[] = CREDENTIAL_TYPES.map(([crm, auth, name]): INodeCredentialDescription => {
 	const authShow = auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {};
@@ -29,17 +28,13 @@ export const subscriptionCredentials: INodeCredentialDescription[] = CREDENTIAL_
 
 type Context = IHookFunctions | IWebhookFunctions;
 
-/** Kept in the node's static data, per webhook URL (production and test URLs never collide). */
-interface Subscription {
-	id: string;
-	/** Epoch ms (Zoho channels expire). */
-	expiresAt?: number;
-}
+/** What the node remembers of its subscription: its id and expiry, per webhook URL (production and test URLs never collide). */
+type Stored = Pick<Subscription, 'id' | 'expiresAt'>;
 
-function subscriptions(ctx: Context): Record<string, Subscription> {
+function subscriptions(ctx: Context): Record<string, Stored> {
 	const data = ctx.getWorkflowStaticData('node');
 	data.subscriptions ??= {};
-	return data.subscriptions as Record<string, Subscription>;
+	return data.subscriptions as Record<string, Stored>;
 }
 
 function webhookUrl(ctx: Context): string {
@@ -48,10 +43,11 @@ function webhookUrl(ctx: Context): string {
 	return url;
 }
 
-/** True when this node creates and removes its CRM subscription itself. */
-export function registersSubscription(ctx: Context): boolean {
+/** The subscription API of the node's CRM when the node creates and removes its subscription itself. */
+function ownSubscriptions(ctx: Context): SubscriptionApi | undefined {
 	const crm = ctx.getNodeParameter('crm') as CrmName;
-	return SUBSCRIBING_CRMS.includes(crm) && (ctx.getNodeParameter('registerSubscription', true) as boolean);
+	const api = crmModule(crm).subscriptions?.();
+	return api && (ctx.getNodeParameter('registerSubscription', true) as boolean) ? api : undefined;
 }
 
 /** The source CRM's credential values, for its authentication choice. */
@@ -59,65 +55,52 @@ export async function credentials(ctx: Context, crm: CrmName): Promise<IDataObje
 	return (await ctx.getCredentials(credentialType(ctx.getNode(), crm, (name) => ctx.getNodeParameter(name, '')))) as IDataObject;
 }
 
-/** Runs a connector call; CRM failures become NodeApiErrors with the CRM's answer. */
-async function crmCall<T>(ctx: Context, what: string, call: () => Promise<T>): Promise<T> {
+/** Runs a subscription call with the CRM's credential; CRM failures become NodeApiErrors with the CRM's answer. */
+async function crmCall<T>(ctx: Context, what: string, call: (credentials: IDataObject) => Promise<T>): Promise<T> {
+	const crm = ctx.getNodeParameter('crm') as CrmName;
 	try {
-		return await call();
+		return await call(await credentials(ctx, crm));
 	} catch (error) {
-		throw toNodeError(ctx.getNode(), error, { what });
+		throw toNodeError(ctx.getNode(), error, { what: `${what} (${crm})` });
 	}
 }
 
-/** webhookMethods.checkExists: true when the stored subscription is still live in the CRM (Zoho: renewed if due). */
+/** webhookMethods.checkExists: true when the stored subscription is still live in the CRM (renewed if due). */
 export async function subscriptionExists(ctx: IHookFunctions): Promise<boolean> {
-	if (!registersSubscription(ctx)) return true; // nothing for the node to create
+	const api = ownSubscriptions(ctx);
+	if (!api) return true; // nothing for the node to create
 	const url = webhookUrl(ctx);
 	const stored = subscriptions(ctx)[url];
 	if (!stored) return false;
-	const crm = ctx.getNodeParameter('crm') as CrmName;
-	if (crm === 'pipedrive') {
-		const pd = pipedriveConnector(await credentials(ctx, crm));
-		const live = await crmCall(ctx, 'Listing Pipedrive webhooks', () => pd.listWebhooks());
-		if (live.some((w) => w.id === stored.id && w.url === url)) return true;
-	} else {
-		const zoho = zohoConnector(await credentials(ctx, crm));
-		const live = await crmCall(ctx, 'Listing Zoho notification channels', () => zoho.listWatches());
-		const channel = live.find((w) => w.channelId === stored.id && w.url === url && w.expiresAt > Date.now());
-		if (channel) {
-			if (watchRenewalDue(channel.expiresAt)) {
-				const renewed = await crmCall(ctx, 'Renewing the Zoho notification channel', () => zoho.renewWatch(stored.id));
-				subscriptions(ctx)[url] = { ...stored, expiresAt: renewed.expiresAt };
-			}
-			return true;
+	const live = await crmCall(ctx, 'Listing the webhook subscriptions', (c) => api.list(c));
+	const found = live.find((s) => s.id === stored.id && s.url === url && (s.expiresAt === undefined || s.expiresAt > Date.now()));
+	if (found) {
+		if (found.expiresAt !== undefined && api.renewal?.due(found.expiresAt)) {
+			const renewed = await crmCall(ctx, 'Renewing the webhook subscription', (c) => api.renewal!.renew(c, stored.id));
+			subscriptions(ctx)[url] = { ...stored, expiresAt: renewed.expiresAt };
 		}
+		return true;
 	}
 	delete subscriptions(ctx)[url]; // gone in the CRM (removed by hand, or expired)
 	return false;
 }
 
-/** webhookMethods.create: registers this node's URL with the CRM and remembers the subscription. */
+/**
+ * webhookMethods.create: registers this node's URL with the CRM and remembers the subscription.
+ * Its secret is there: checkExists refuses a configuration without one before n8n calls this.
+ */
 export async function createSubscription(ctx: IHookFunctions): Promise<boolean> {
-	if (!registersSubscription(ctx)) return true;
+	const api = ownSubscriptions(ctx);
+	if (!api) return true;
 	const url = webhookUrl(ctx);
-	const crm = ctx.getNodeParameter('crm') as CrmName;
-	const secret = ctx.getNodeParameter('secret', '') as string;
-	if (crm === 'pipedrive') {
-		if (!secret) throw new NodeOperationError(ctx.getNode(), 'Set a Basic Auth Password: the webhook is created with it, and deliveries without it are refused');
-		const pd = pipedriveConnector(await credentials(ctx, crm));
-		const user = ctx.getNodeParameter('basicAuthUser', '') as string;
-		const hook = await crmCall(ctx, 'Creating the Pipedrive webhook', () => pd.createWebhook({ url, httpAuthUser: user, httpAuthPassword: secret, version: '2.0' }));
-		subscriptions(ctx)[url] = { id: hook.id };
-	} else {
-		if (!secret) throw new NodeOperationError(ctx.getNode(), 'Set a Token: the notification channel is enabled with it, and notifications without it are refused');
-		const zoho = zohoConnector(await credentials(ctx, crm));
-		// Zoho channel ids are numbers chosen by the client.
-		const channelId = `${Date.now()}${Math.floor(Math.random() * 1000)
-			.toString()
-			.padStart(3, '0')}`;
-		const entities = ctx.getNodeParameter('entities', []) as EntityType[];
-		const watch = await crmCall(ctx, 'Enabling the Zoho notification channel', () => zoho.enableWatch({ channelId, url, token: secret, entities }));
-		subscriptions(ctx)[url] = { id: watch.channelId, expiresAt: watch.expiresAt };
-	}
+	const request = {
+		url,
+		secret: ctx.getNodeParameter('secret', '') as string,
+		user: ctx.getNodeParameter('basicAuthUser', '') as string,
+		entities: ctx.getNodeParameter('entities', []) as EntityType[],
+	};
+	const created = await crmCall(ctx, 'Creating the webhook subscription', (c) => api.create(c, request));
+	subscriptions(ctx)[url] = { id: created.id, ...(created.expiresAt !== undefined ? { expiresAt: created.expiresAt } : {}) };
 	return true;
 }
 
@@ -126,33 +109,26 @@ export async function deleteSubscription(ctx: IHookFunctions): Promise<boolean> 
 	const url = webhookUrl(ctx);
 	const stored = subscriptions(ctx)[url];
 	if (!stored) return true;
-	const crm = ctx.getNodeParameter('crm') as CrmName;
-	if (crm === 'pipedrive') {
-		const pd = pipedriveConnector(await credentials(ctx, crm));
-		await crmCall(ctx, 'Deleting the Pipedrive webhook', () => pd.deleteWebhook(stored.id));
-	} else if (crm === 'zoho') {
-		const zoho = zohoConnector(await credentials(ctx, crm));
-		await crmCall(ctx, 'Disabling the Zoho notification channel', () => zoho.disableWatch(stored.id));
-	}
+	const api = crmModule(ctx.getNodeParameter('crm') as CrmName).subscriptions?.();
+	if (api) await crmCall(ctx, 'Removing the webhook subscription', (c) => api.remove(c, stored.id));
 	delete subscriptions(ctx)[url];
 	return true;
 }
 
 /**
- * Zoho channels expire after a day and webhook nodes get no timer: each authenticated
- * notification renews the channel when less than half its life is left. A failed renewal does
- * not refuse the notification (the channel is still live); the next notification tries again.
+ * Subscriptions that expire (Zoho channels: a day) while webhook nodes get no timer: each
+ * authenticated notification renews the subscription when it is due. A failed renewal does not
+ * refuse the notification (the subscription is still live); the next notification tries again.
  */
 export async function renewSubscriptionIfDue(ctx: IWebhookFunctions): Promise<void> {
-	if ((ctx.getNodeParameter('crm') as CrmName) !== 'zoho' || !registersSubscription(ctx)) return;
+	const renewal = ownSubscriptions(ctx)?.renewal;
 	const url = ctx.getNodeWebhookUrl('default');
 	const stored = url ? subscriptions(ctx)[url] : undefined;
-	if (!stored?.expiresAt || !watchRenewalDue(stored.expiresAt)) return;
+	if (!renewal || !stored?.expiresAt || !renewal.due(stored.expiresAt)) return;
 	try {
-		const zoho = zohoConnector(await credentials(ctx, 'zoho'));
-		const renewed = await zoho.renewWatch(stored.id);
+		const renewed = await renewal.renew(await credentials(ctx, ctx.getNodeParameter('crm') as CrmName), stored.id);
 		subscriptions(ctx)[url!] = { ...stored, expiresAt: renewed.expiresAt }; // a new object: n8n sees the change and saves it
 	} catch (error) {
-		ctx.logger.warn(`CRM Sync Trigger: renewing Zoho channel ${stored.id} failed: ${(error as Error).message}`);
+		ctx.logger.warn(`CRM Sync Trigger: renewing subscription ${stored.id} failed: ${(error as Error).message}`);
 	}
 }

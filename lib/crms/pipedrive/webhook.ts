@@ -26,7 +26,8 @@ const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="crm-sync", charset="UTF-8"
 
 /** Secrets are `user:password`, as set in the webhook's http_auth_user / http_auth_password. */
 export function verify(request: WebhookRequest, config: VerifyConfig): void {
-	const secrets = activeSecrets(config);
+	const user = config.basicAuthUser;
+	const secrets = activeSecrets(config).map((password) => (user === undefined ? password : `${user}:${password}`));
 	const auth = header(request, 'authorization') ?? '';
 	const match = /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth);
 	if (!match) throw unauthorized('missing HTTP Basic credentials', CHALLENGE);
