@@ -1,7 +1,8 @@
 // The five CRMs. Everything the package knows of one CRM lives in its folder, lib/crms/<crm>/:
 // its connector (API calls), its webhook module (checks and parses deliveries), its default
-// field maps and its adapter (what generic code asks about it, lib/crms/types.ts). This table is the one place that lists them; generic code asks it, never a
-// `crm === '…'` test. Adding a CRM: see README.md in this folder.
+// field maps and its adapter (what generic code asks about it, lib/crms/types.ts). This table
+// is the one place that lists them; generic code asks it, never a `crm === '…'` test.
+// Adding a CRM: see README.md in this folder.
 
 import type { ConnectorFactory } from '../connectors/types';
 import type { CrmMaps } from '../mapping/types';
