@@ -29,8 +29,11 @@ export interface CrmModule {
 	/** The connector factory, loaded on first use: each brings its CRM's SDK, which a workflow that does not use the CRM should not pay for. */
 	connector(): ConnectorFactory;
 	webhook: CrmWebhookModule;
-	/** Default field maps per entity. */
-	maps: CrmMaps;
+	/**
+	 * Default field maps per entity. A getter in the table: the maps import lib/mapping, which asks
+	 * this table, so they are read when used, not while the modules load.
+	 */
+	readonly maps: CrmMaps;
 	/** What generic code asks about the CRM. */
 	adapter: CrmAdapter;
 	/** Webhook subscriptions the trigger can register itself, where the CRM's API allows it (loaded on first use, with the connector). */
@@ -42,33 +45,43 @@ export const CRMS: Record<CrmName, CrmModule> = {
 	salesforce: {
 		connector: () => (require('./salesforce/connector') as typeof import('./salesforce/connector')).create,
 		webhook: salesforce,
-		maps: salesforceMaps,
+		get maps() {
+			return salesforceMaps;
+		},
 		adapter: salesforceAdapter,
 	},
 	hubspot: {
 		connector: () => (require('./hubspot/connector') as typeof import('./hubspot/connector')).create,
 		webhook: hubspot,
-		maps: hubspotMaps,
+		get maps() {
+			return hubspotMaps;
+		},
 		adapter: hubspotAdapter,
 	},
 	pipedrive: {
 		connector: () => (require('./pipedrive/connector') as typeof import('./pipedrive/connector')).create,
 		webhook: pipedrive,
-		maps: pipedriveMaps,
+		get maps() {
+			return pipedriveMaps;
+		},
 		adapter: pipedriveAdapter,
 		subscriptions: () => (require('./pipedrive/subscriptions') as typeof import('./pipedrive/subscriptions')).subscriptions,
 	},
 	zoho: {
 		connector: () => (require('./zoho/connector') as typeof import('./zoho/connector')).create,
 		webhook: zoho,
-		maps: zohoMaps,
+		get maps() {
+			return zohoMaps;
+		},
 		adapter: zohoAdapter,
 		subscriptions: () => (require('./zoho/subscriptions') as typeof import('./zoho/subscriptions')).subscriptions,
 	},
 	dynamics: {
 		connector: () => (require('./dynamics/connector') as typeof import('./dynamics/connector')).create,
 		webhook: dynamics,
-		maps: dynamicsMaps,
+		get maps() {
+			return dynamicsMaps;
+		},
 		adapter: dynamicsAdapter,
 	},
 };
