@@ -26,3 +26,14 @@ export function credentialType(node: INode, crm: CrmName, readParameter: (name: 
 	if (!entry) throw new NodeOperationError(node, `No credential type for CRM "${crm}" with authentication "${auth}"`);
 	return entry[2];
 }
+
+/** What a node gives to read its CRM credential. */
+export interface CredentialContext {
+	getNode(): INode;
+	getCredentials(type: string): Promise<object>;
+}
+
+/** The credential the node chose for `crm` (see credentialType), as the connector takes it. */
+export async function crmCredentials(ctx: CredentialContext, crm: CrmName, readParameter: (name: string) => unknown): Promise<Record<string, unknown>> {
+	return (await ctx.getCredentials(credentialType(ctx.getNode(), crm, readParameter))) as Record<string, unknown>;
+}
