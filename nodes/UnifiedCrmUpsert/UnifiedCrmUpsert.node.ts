@@ -14,7 +14,7 @@ import { openSyncStore, redisStateCredential } from '../shared/stateStore';
 import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
 import { requestTimeoutMs, upsertProperties } from './description';
-import { executeBulk, isBulkOperation } from './bulk';
+import { execute as executeBulk, isBulkOperation } from './actions/bulk/execute';
 import { executeSyncApi, isSyncApiOperation } from './syncApi';
 import { UpsertWriter, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
 import { AUTO_OPERATION, writeByOperation, type EventItem } from '../../lib/sync/route-by-operation';
@@ -63,7 +63,7 @@ export class UnifiedCrmUpsert implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const selected = this.getNodeParameter('operation', 0) as string;
-		if (isBulkOperation(selected)) return executeBulk.call(this);
+		if (isBulkOperation(selected)) return executeBulk.call(this, selected);
 		if (isSyncApiOperation(selected)) return executeSyncApi.call(this);
 		const items = this.getInputData();
 		const crm = this.getNodeParameter('crm', 0) as CrmName;

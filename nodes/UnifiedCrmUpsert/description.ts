@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
-import { bulkOperationOptions, bulkProperties } from './bulk.description';
+import * as bulk from './actions/bulk/description';
 import { SYNC_API_OPERATION, syncApiOperationOptions, syncApiProperties } from './syncApi.description';
 
 export { crmOptions };
@@ -84,12 +84,12 @@ export const upsertProperties: INodeProperties[] = [
 			{ name: 'Merge', value: 'merge', action: 'Merge records', description: 'Each item: masterId and mergeIds (CRM record IDs)' },
 			{ name: 'Update', value: 'update', action: 'Update records', description: 'By CRM ID (crmId) or by the stored cross-reference of unifiedId' },
 			{ name: 'Upsert', value: 'upsert', action: 'Create or update records' },
-			...bulkOperationOptions,
+			...bulk.operationOptions,
 			...syncApiOperationOptions,
 		],
 		default: 'upsert',
 	},
-	...bulkProperties,
+	...bulk.properties,
 	...syncApiProperties,
 	{
 		displayName: 'Input Format',
