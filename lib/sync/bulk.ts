@@ -35,6 +35,7 @@ import { bulkPollStore } from './bulk-poll-store';
 import { BULK_COLLECTION } from './collections';
 import { createOnce, planCreates } from './create-once';
 import { resolveReferences } from './associations';
+import { Spool } from './spool';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob } from './upsert-writer';
 
 export const BULK_MODES = ['incremental', 'full', 'force-overwrite'] as const;
@@ -178,7 +179,6 @@ export interface BulkFailure {
 export type ProgressLog = (message: string) => void;
 
 const jobKey = (source: CrmName, entity: EntityType, dryRun: boolean) => `job|${source}|${entity}|${dryRun ? 'dry' : 'live'}`;
-const spoolKey = (jobId: string, page: number) => `spool|${jobId}|${String(page).padStart(7, '0')}`;
 const historyKey = (summary: BulkSummary) => `history|${summary.source}|${summary.entity}|${summary.finishedAt}|${summary.jobId}`;
 
 function emptyTargetStats(): TargetStats {
@@ -210,12 +210,9 @@ async function saveJob(store: StateStore, job: BulkJob): Promise<void> {
 	await store.kvPut(BULK_COLLECTION, jobKey(job.source, job.entity, job.dryRun), job);
 }
 
-async function dropSpool(store: StateStore, jobId: string): Promise<void> {
-	for (;;) {
-		const page = await store.kvScan(BULK_COLLECTION, { prefix: `spool|${jobId}|`, limit: 1000 });
-		if (!page.items.length) return;
-		await store.kvDeleteMany(BULK_COLLECTION, page.items.map((e) => e.key));
-	}
+/** The job's source records, spooled page by page. */
+function spoolOf(store: StateStore, jobId: string): Spool<SpooledRecord> {
+	return new Spool(store, BULK_COLLECTION, jobId);
 }
 
 function pollMode(job: BulkJob): PollMode {
@@ -258,7 +255,7 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 		log(`bulk ${job.id}: resuming (${job.status}, ${job.pages} pages spooled${Object.entries(job.progress).map(([crm, p]) => `, ${crm} at page ${p!.nextPage}`).join('')})`);
 	} else {
 		// A dry run's position lived in memory only: an interrupted dry run starts over.
-		if (job && job.status !== 'finished') await dropSpool(store, job.id);
+		if (job && job.status !== 'finished') await spoolOf(store, job.id).drop();
 		const targets = options.targets?.length ? [...new Set(options.targets)] : CRM_NAMES.filter((crm) => crm !== source);
 		if (targets.includes(source)) throw new Error(`The source ${source} cannot also be a target`);
 		job = {
@@ -310,7 +307,7 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 			job.read.mergedDuplicates += merged;
 			const entries: Array<{ key: string; value: unknown }> = [];
 			if (records.length) {
-				entries.push({ key: spoolKey(job.id, job.pages), value: records });
+				entries.push(spoolOf(store, job.id).entry(job.pages, records));
 				job.pages++;
 				job.read.spooled += records.length;
 			}
@@ -460,9 +457,10 @@ async function writeLeased(target: CrmName, connector: () => CrmConnector, store
 	const concurrency = Math.max(1, options.concurrency ?? (connector().maxBatchSize(job.entity, 'upsert') === 1 ? 1 : DEFAULT_WRITE_CONCURRENCY));
 	const started = Date.now();
 	const before = progress.stats.durationMs;
+	const spool = spoolOf(store, job.id);
 	for (let page = progress.nextPage; page < job.pages; page++) {
 		signal.throwIfAborted();
-		const spooled = (await store.kvGet<SpooledRecord[]>(BULK_COLLECTION, spoolKey(job.id, page))) ?? [];
+		const spooled = await spool.read(page);
 		const mine = spooled.filter((r) => r.source !== target);
 		const stats = progress.stats;
 		stats.skippedOwn += spooled.length - mine.length;
@@ -659,7 +657,7 @@ async function finishLeased(store: StateStore, source: CrmName, entity: EntityTy
 		{ key: historyKey(summary), value: summary },
 		{ key: jobKey(source, entity, dryRun), value: job },
 	]);
-	await dropSpool(store, job.id);
+	await spoolOf(store, job.id).drop();
 	return summary;
 }
 

@@ -7,18 +7,19 @@
 // have to write the others, and must not re-create the erased person when they resume.
 
 import { eraseFromMatchIndex } from '../matching/match-index';
-import { eraseInDocs, personMatcher } from '../state/shared';
+import { personMatcher } from '../state/shared';
 import type { ErasureRequest, ErasureResult, PersonEraser, StateStore } from '../state/types';
 import type { SpooledRecord } from './bulk';
 import { BULK_COLLECTION, SYNC_API_BULK_COLLECTION } from './collections';
-import type { BulkPage } from './sync-api';
+import { eraseFromSpools } from './spool';
+import type { BulkRecord } from './sync-api';
 
-/** Bulk-sync spool pages: a list of source records with their unified ids. */
+/** Bulk-sync spool pages: source records with their unified ids. */
 export const eraseFromBulkSpool: PersonEraser = (store, person) => {
 	const is = personMatcher(person);
 	const theirs = (r: SpooledRecord) =>
 		is.unifiedId(r.unifiedId) || is.record(r.source, r.recordId) || (r.mergedRecordIds ?? []).some((id) => is.record(r.source, id)) || is.email(r.record?.email);
-	return eraseInDocs<SpooledRecord[]>(store, BULK_COLLECTION, 'spool|', (page) => (Array.isArray(page) && page.some(theirs) ? page.filter((r) => !theirs(r)) : page));
+	return eraseFromSpools(store, BULK_COLLECTION, theirs);
 };
 
 /** Sync-API bulk pages: request data naming the person by unified id, per-CRM ids or email. */
@@ -29,10 +30,8 @@ export const eraseFromSyncApiPages: PersonEraser = (store, person) => {
 		if (ref !== null && typeof ref === 'object') return Object.entries(ref).some(([crm, id]) => is.record(crm, id));
 		return is.unifiedId(ref);
 	};
-	const theirs = ({ data }: BulkPage['records'][number]) => names(data.id) || names(data.masterId) || names(data.mergedIds) || is.email(data.email);
-	return eraseInDocs<BulkPage>(store, SYNC_API_BULK_COLLECTION, '', (doc, key) =>
-		key.includes('|page|') && Array.isArray(doc?.records) && doc.records.some(theirs) ? { ...doc, records: doc.records.filter((r) => !theirs(r)) } : doc,
-	);
+	const theirs = ({ data }: BulkRecord) => names(data.id) || names(data.masterId) || names(data.mergedIds) || is.email(data.email);
+	return eraseFromSpools(store, SYNC_API_BULK_COLLECTION, theirs);
 };
 
 /** Every eraser of key/value docs that hold people. */

@@ -336,6 +336,7 @@ describe('writeRequestsToCrm and bulk jobs (sandbox)', () => {
 		const job = await acceptBulkJob(store, envelope.value);
 		assert.equal(job.records, 621);
 		assert.equal(job.pages, 2);
+		assert.equal((await store.kvScan('syncApi.bulk', { prefix: `spool|${job.jobId}|` })).items.length, 2, 'the records are spooled in two pages');
 		await assert.rejects(writeBulkJobToCrm(deps.hubspot, job.jobId), /not validated yet/);
 		const checked = await validateBulkJob(store, job.jobId, ['hubspot', 'salesforce']);
 		assert.equal(checked.invalid, 1);
@@ -349,7 +350,7 @@ describe('writeRequestsToCrm and bulk jobs (sandbox)', () => {
 		const done = await finishBulkJob(store, job.jobId);
 		assert.equal(done.status, 'done');
 		assert.equal((await getBulkJob(store, job.jobId))?.status, 'done');
-		assert.equal((await store.kvScan('syncApi.bulk', { prefix: `${job.jobId}|page` })).items.length, 0);
+		assert.equal((await store.kvScan('syncApi.bulk', { prefix: `spool|${job.jobId}|` })).items.length, 0);
 	});
 
 	test('a bulk record that String() cannot convert is invalid with a reason; the job goes on and its pages are deleted (item 15)', async () => {
@@ -364,6 +365,6 @@ describe('writeRequestsToCrm and bulk jobs (sandbox)', () => {
 		const written = await writeBulkJobToCrm(deps.hubspot, job.jobId);
 		assert.deepEqual(written.results.map((r) => [r.crm, r.created, r.failed]), [['hubspot', 2, 0]]);
 		await finishBulkJob(store, job.jobId);
-		assert.equal((await store.kvScan('syncApi.bulk', { prefix: `${job.jobId}|page` })).items.length, 0);
+		assert.equal((await store.kvScan('syncApi.bulk', { prefix: `spool|${job.jobId}|` })).items.length, 0);
 	});
 });
