@@ -3,11 +3,11 @@
 // activation, removed on deactivation, and renewed (subscriptions that expire) when a notification
 // arrives close to the expiry. This file picks the credential and remembers what exists.
 
-import { NodeOperationError, type IDataObject, type IHookFunctions, type INodeCredentialDescription, type IWebhookFunctions } from 'n8n-workflow';
+import { NodeOperationError, type IHookFunctions, type INodeCredentialDescription, type IWebhookFunctions } from 'n8n-workflow';
 
 import { CRMS, crmModule, type Subscription, type SubscriptionApi } from '../../lib/crms';
 import type { CrmName, EntityType } from '../../lib/model';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES, crmCredentials } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
 
 /** CRMs whose subscription the node can register itself (the others: app/admin setup, shown by the node). */
@@ -50,16 +50,11 @@ function ownSubscriptions(ctx: Context): SubscriptionApi | undefined {
 	return api && (ctx.getNodeParameter('registerSubscription', true) as boolean) ? api : undefined;
 }
 
-/** The source CRM's credential values, for its authentication choice. */
-export async function credentials(ctx: Context, crm: CrmName): Promise<IDataObject> {
-	return (await ctx.getCredentials(credentialType(ctx.getNode(), crm, (name) => ctx.getNodeParameter(name, '')))) as IDataObject;
-}
-
 /** Runs a subscription call with the CRM's credential; CRM failures become NodeApiErrors with the CRM's answer. */
-async function crmCall<T>(ctx: Context, what: string, call: (credentials: IDataObject) => Promise<T>): Promise<T> {
+async function crmCall<T>(ctx: Context, what: string, call: (credentials: Record<string, unknown>) => Promise<T>): Promise<T> {
 	const crm = ctx.getNodeParameter('crm') as CrmName;
 	try {
-		return await call(await credentials(ctx, crm));
+		return await call(await crmCredentials(ctx, crm, (name) => ctx.getNodeParameter(name, '')));
 	} catch (error) {
 		throw toNodeError(ctx.getNode(), error, { what: `${what} (${crm})` });
 	}
@@ -126,7 +121,7 @@ export async function renewSubscriptionIfDue(ctx: IWebhookFunctions): Promise<vo
 	const stored = url ? subscriptions(ctx)[url] : undefined;
 	if (!renewal || !stored?.expiresAt || !renewal.due(stored.expiresAt)) return;
 	try {
-		const renewed = await renewal.renew(await credentials(ctx, ctx.getNodeParameter('crm') as CrmName), stored.id);
+		const renewed = await renewal.renew(await crmCredentials(ctx, ctx.getNodeParameter('crm') as CrmName, (name) => ctx.getNodeParameter(name, '')), stored.id);
 		subscriptions(ctx)[url!] = { ...stored, expiresAt: renewed.expiresAt }; // a new object: n8n sees the change and saves it
 	} catch (error) {
 		ctx.logger.warn(`CRM Sync Trigger: renewing subscription ${stored.id} failed: ${(error as Error).message}`);
