@@ -1,3 +1,6 @@
+// Node-level properties: the operation and mode, the settings both Resolve modes share, the
+// state store and the options. Each operation's own properties are in actions/.
+
 import type { INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_CONSENT_FIELDS } from '../../lib/conflict';
@@ -6,21 +9,7 @@ import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStor
 
 const resolveOnly = { show: { operation: ['resolve'] } };
 
-const INPUT_SHAPE =
-	'Each input item: <code>{ entity, unifiedId?, source, incoming, incomingModifiedAt?, incomingFieldModifiedAt?, incomingDeleted?, targetCrm, target, targetModifiedAt?, targetFieldModifiedAt?, targetDeleted?, base? }</code>. ' +
-	'<code>incoming</code> and <code>target</code> are unified records (camelCase fields); a missing field counts as unchanged, null clears it. ' +
-	'Without <code>base</code>, the last synced snapshot is read from the state store by <code>unifiedId</code> (none = first sync). ' +
-	'Other keys are passed through. Output: <code>action</code> (update, create, delete, restore, skip), <code>merged</code>, <code>targetPatch</code>, <code>sourcePatch</code>, <code>decisions</code>, <code>conflicts</code>, <code>snapshot</code> (store it after writing).';
-
-const STATE_SHAPE =
-	'Each input item is a change event: <code>{ source, recordId, unifiedId?, entity?, operation?, occurredAt?, record }</code> (CRM Sync Trigger → Field Mapper). ' +
-	'The unified id comes from the cross-reference of <code>recordId</code>. Fields absent from <code>record</code> are not changed. ' +
-	'Output <b>Resolved</b>: a new resolved record for the other CRMs: the item with <code>record</code> set to the whole resolved record, <code>unifiedId</code>, <code>action</code>, <code>changed</code>, <code>decisions</code>; deletes, erasures and merges pass on unchanged. ' +
-	'<b>Correct Source</b>: the same item when the source CRM lost a field (<code>sourcePatch</code>): write it back there. Unified CRM Upsert skips CRMs that already hold the resolved values. ' +
-	'Also a change to a deleted (tombstoned) record made in the source after the delete, which the delete never reached: the item with <code>operation: delete</code> and <code>deleteInSource: true</code>, to delete it there. ' +
-	'<b>Unchanged</b>: nothing new (redeliveries, stale or echoed events).';
-
-export const conflictResolverProperties: INodeProperties[] = [
+export const operationProperties: INodeProperties[] = [
 	{
 		displayName: 'Operation',
 		name: 'operation',
@@ -48,28 +37,10 @@ export const conflictResolverProperties: INodeProperties[] = [
 		default: 'target',
 		displayOptions: resolveOnly,
 	},
-	{
-		displayName: INPUT_SHAPE,
-		name: 'inputShapeNotice',
-		type: 'notice',
-		default: '',
-		displayOptions: { show: { operation: ['resolve'], against: ['target'] } },
-	},
-	{
-		displayName: STATE_SHAPE,
-		name: 'stateShapeNotice',
-		type: 'notice',
-		default: '',
-		displayOptions: { show: { operation: ['resolve'], against: ['syncedState'] } },
-	},
-	{
-		displayName: 'Record Field',
-		name: 'recordField',
-		type: 'string',
-		default: 'record',
-		description: 'Item field holding the changed record in the unified model (as the Field Mapper\'s Record Field option leaves it). Empty: the whole item.',
-		displayOptions: { show: { operation: ['resolve'], against: ['syncedState'] } },
-	},
+];
+
+/** The Resolve settings, read by actions/settings.ts. */
+export const resolveSettingsProperties: INodeProperties[] = [
 	{
 		displayName: 'Strategy',
 		name: 'strategy',
@@ -161,35 +132,9 @@ export const conflictResolverProperties: INodeProperties[] = [
 		description: 'What happens when a delete meets a concurrent update',
 		displayOptions: resolveOnly,
 	},
-	{
-		displayName: 'Review Item ID',
-		name: 'reviewId',
-		type: 'string',
-		default: '={{ $json.reviewId }}',
-		required: true,
-		description: 'ID of the queued item (the "reviewId" emitted on the Needs Review output)',
-		displayOptions: { show: { operation: ['resolveReview'] } },
-	},
-	{
-		displayName: 'Winner',
-		name: 'reviewWinner',
-		type: 'options',
-		options: [
-			{ name: 'Source (Incoming Change)', value: 'source' },
-			{ name: 'Target (Current Record)', value: 'target' },
-		],
-		default: 'source',
-		description: 'Which side wins the conflicting fields (and a delete-versus-update)',
-		displayOptions: { show: { operation: ['resolveReview'] } },
-	},
-	{
-		displayName: 'Field Overrides (JSON)',
-		name: 'reviewFields',
-		type: 'json',
-		default: '{}',
-		description: 'Optional per-field decisions, e.g. {"phone": "target", "title": {"value": "CTO"}}',
-		displayOptions: { show: { operation: ['resolveReview'] } },
-	},
+];
+
+export const stateAndOptionsProperties: INodeProperties[] = [
 	syncNamespaceProperty('snapshots, review queue, audit log'),
 	stateBackendProperty(),
 	{
