@@ -19,9 +19,9 @@ import type { CrmName, EntityType, SyncEvent, SyncOperation } from '../model';
 import type { EchoFingerprint, StateStore } from '../state/types';
 import { isOwnChange } from '../webhooks/accept';
 import type { CapturedEvent } from '../webhooks/types';
-import { commitState, handledKeys, loadState, pruneHandled, seenKey, type PollMode, type PollState } from './state';
+import { PollPosition, seenKey, type PollMode, type PollState } from './state';
 
-export { resetPolling, type PollMode, type PollState } from './state';
+export { PollPosition, type PollMode, type PollState } from './state';
 
 const EPOCH = '1970-01-01T00:00:00.000Z';
 
@@ -50,6 +50,8 @@ export interface PollOptions {
 	ownChangeMarkers?: readonly string[];
 	/** Drop echoes of our writes by the upsert's fingerprints (consumed by commit()). Default true. */
 	dropEchoes?: boolean;
+	/** Where the position is kept (default: the poll trigger's, in `store`). */
+	position?: PollPosition;
 	maxPages?: number;
 	/** Wall clock in ms (tests). */
 	now?: () => number;
@@ -128,7 +130,8 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 	const now = options.now ?? Date.now;
 	const markers = options.ownChangeMarkers ?? [];
 	const config = configKey(mode, since);
-	const loaded = await loadState(store, crm, entity);
+	const kept = options.position ?? new PollPosition(store);
+	const loaded = await kept.load(crm, entity);
 	const stored = loaded?.config === config ? loaded : undefined;
 	const start = since ?? EPOCH;
 	const resuming = stored !== undefined && (stored.next !== undefined || stored.nextFrom !== undefined);
@@ -194,7 +197,7 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 		}
 		const newest = candidates.reduce<string | undefined>((max, c) => (max === undefined || c.stamp > max ? c.stamp : max), undefined);
 		if (newest !== undefined && Date.parse(newest) > requestedAt - overlapMs) lateFloor = Math.min(lateFloor ?? Infinity, requestedAt - overlapMs);
-		const before = await handledKeys(store, candidates.map((c) => c.key));
+		const before = await kept.handled(candidates.map((c) => c.key));
 		for (const candidate of candidates) {
 			if (thisPoll.has(candidate.key) || before.has(candidate.key)) {
 				dropped.duplicates++;
@@ -248,10 +251,10 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 			// Echoes first: if the position then cannot be stored, the re-read only lets our own write
 			// through as a change, while a failed consume after it could not be reported (moved on).
 			if (echoMatches.length) await store.consumeEchoes(echoMatches);
-			await commitState(store, crm, entity, next, handled);
+			await kept.commit(crm, entity, next, handled);
 			// Keys older than any later re-read can reach are garbage; failing to prune loses nothing.
 			if (watermark && !hasMore) {
-				await pruneHandled(store, crm, entity, gen, iso(Math.min(Date.parse(watermark), lateFloor ?? Infinity) - overlapMs)).catch(() => 0);
+				await kept.prune(crm, entity, gen, iso(Math.min(Date.parse(watermark), lateFloor ?? Infinity) - overlapMs)).catch(() => 0);
 			}
 		},
 	};

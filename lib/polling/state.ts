@@ -51,48 +51,69 @@ export function seenKey(crm: CrmName, entity: EntityType, gen: number, stamp: st
 	return `${seenPrefix(crm, entity)}${String(gen).padStart(6, '0')}|${stamp}|${kind}|${id}`;
 }
 
-export async function loadState(store: StateStore, crm: CrmName, entity: EntityType): Promise<PollState | undefined> {
-	const state = await store.kvGet<PollState>(POLL_COLLECTION, cursorKey(crm, entity));
-	return state && state.v === 1 ? state : undefined;
-}
-
-/** Which of `keys` were handled by an earlier committed poll. */
-export async function handledKeys(store: StateStore, keys: string[]): Promise<Set<string>> {
-	if (keys.length === 0) return new Set();
-	const found = await store.kvGetMany(POLL_COLLECTION, keys);
-	return new Set(found.keys());
-}
-
-/** Atomically records the handled keys and the new position. Rejects when the store cannot. */
-export async function commitState(store: StateStore, crm: CrmName, entity: EntityType, state: PollState, handled: string[]): Promise<void> {
-	const entries: KvEntry[] = handled.map((key) => ({ key, value: 1 }));
-	entries.push({ key: cursorKey(crm, entity), value: state });
-	await store.kvPutMany(POLL_COLLECTION, entries);
-}
-
 /**
- * Deletes handled keys of older generations and with stamps before `before` (ISO): no later
- * sweep re-reads them. Bounded work per call; the rest goes on a later poll.
+ * Where a poller keeps its position: a collection of the state store, by default POLL_COLLECTION
+ * (the CRM Sync Poll Trigger's); bulk sync keeps its own apart from it. A dry run reads the stored
+ * position but keeps what it commits in memory, so the stored position never moves.
  */
-export async function pruneHandled(store: StateStore, crm: CrmName, entity: EntityType, gen: number, before: string, limit = 5000): Promise<number> {
-	const prefix = seenPrefix(crm, entity);
-	const old = new Set<string>();
-	let after: string | undefined;
-	while (old.size < limit) {
-		const page = await store.kvScan(POLL_COLLECTION, { prefix, after, limit: Math.min(1000, limit) });
-		for (const { key } of page.items) {
-			const [keyGen, stamp] = key.slice(prefix.length).split('|', 2);
-			if (Number(keyGen) !== gen || stamp < before) old.add(key);
-		}
-		// Keys sort by generation then stamp: within the current generation, the first young key ends the scan.
-		const last = page.items[page.items.length - 1]?.key;
-		if (!page.next || !last || !old.has(last)) break;
-		after = page.next;
-	}
-	return old.size ? store.kvDeleteMany(POLL_COLLECTION, [...old]) : 0;
-}
+export class PollPosition {
+	/** A dry run's commits: read back by the same run, never stored. */
+	private readonly unsaved = new Map<string, unknown>();
 
-/** Forgets the stored position of one CRM + entity: the next poll starts over. */
-export async function resetPolling(store: StateStore, crm: CrmName, entity: EntityType): Promise<void> {
-	await store.kvDelete(POLL_COLLECTION, cursorKey(crm, entity));
+	constructor(
+		private readonly store: StateStore,
+		readonly collection: string = POLL_COLLECTION,
+		private readonly dryRun = false,
+	) {}
+
+	async load(crm: CrmName, entity: EntityType): Promise<PollState | undefined> {
+		const key = cursorKey(crm, entity);
+		const state = (this.unsaved.get(key) as PollState | undefined) ?? (await this.store.kvGet<PollState>(this.collection, key));
+		return state && state.v === 1 ? state : undefined;
+	}
+
+	/** Which of `keys` were handled by an earlier committed poll. */
+	async handled(keys: string[]): Promise<Set<string>> {
+		if (keys.length === 0) return new Set();
+		const found = new Set((await this.store.kvGetMany(this.collection, keys)).keys());
+		for (const key of keys) if (this.unsaved.has(key)) found.add(key);
+		return found;
+	}
+
+	/** Atomically records the handled keys and the new position. Rejects when the store cannot. */
+	async commit(crm: CrmName, entity: EntityType, state: PollState, handled: string[]): Promise<void> {
+		const entries: KvEntry[] = handled.map((key) => ({ key, value: 1 }));
+		entries.push({ key: cursorKey(crm, entity), value: state });
+		if (this.dryRun) for (const { key, value } of entries) this.unsaved.set(key, value);
+		else await this.store.kvPutMany(this.collection, entries);
+	}
+
+	/**
+	 * Deletes handled keys of older generations and with stamps before `before` (ISO): no later
+	 * sweep re-reads them. Bounded work per call; the rest goes on a later poll. A dry run deletes nothing.
+	 */
+	async prune(crm: CrmName, entity: EntityType, gen: number, before: string, limit = 5000): Promise<number> {
+		if (this.dryRun) return 0;
+		const prefix = seenPrefix(crm, entity);
+		const old = new Set<string>();
+		let after: string | undefined;
+		while (old.size < limit) {
+			const page = await this.store.kvScan(this.collection, { prefix, after, limit: Math.min(1000, limit) });
+			for (const { key } of page.items) {
+				const [keyGen, stamp] = key.slice(prefix.length).split('|', 2);
+				if (Number(keyGen) !== gen || stamp < before) old.add(key);
+			}
+			// Keys sort by generation then stamp: within the current generation, the first young key ends the scan.
+			const last = page.items[page.items.length - 1]?.key;
+			if (!page.next || !last || !old.has(last)) break;
+			after = page.next;
+		}
+		return old.size ? this.store.kvDeleteMany(this.collection, [...old]) : 0;
+	}
+
+	/** Forgets the position of one CRM + entity: the next poll starts over. */
+	async reset(crm: CrmName, entity: EntityType): Promise<void> {
+		this.unsaved.delete(cursorKey(crm, entity));
+		if (!this.dryRun) await this.store.kvDelete(this.collection, cursorKey(crm, entity));
+	}
 }

@@ -27,12 +27,11 @@ import type { CrmConnector } from '../connectors/types';
 import { unifiedValues } from '../events/echo';
 import { chooseMaster, normaliseEmail } from '../matching';
 import { CRM_NAMES, type CrmName, type EntityType, type UnifiedRecord } from '../model';
-import { pollChanges, type PollMode } from '../polling';
+import { PollPosition, pollChanges, type PollMode } from '../polling';
 import { syncIdentity } from '../state/identity';
 import { LockTimeoutError, withLock } from '../state/lock';
 import type { CrossRefLink, StateStore } from '../state/types';
-import { bulkPollStore } from './bulk-poll-store';
-import { BULK_COLLECTION } from './collections';
+import { BULK_COLLECTION, BULK_POLL_COLLECTION, BULK_POLL_FULL_COLLECTION } from './collections';
 import { createOnce, planCreates } from './create-once';
 import { resolveReferences } from './associations';
 import { Spool } from './spool';
@@ -283,11 +282,13 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 	}
 	if (job.status !== 'reading') return job;
 
-	const pollStore = bulkPollStore(store, job.dryRun, pollMode(job) === 'full');
+	// Bulk's own source position, apart from the poll trigger's (neither moves the other's), and a full
+	// sweep's apart from the incremental one's; a dry run never moves it.
+	const position = new PollPosition(store, pollMode(job) === 'full' ? BULK_POLL_FULL_COLLECTION : BULK_POLL_COLLECTION, job.dryRun);
 	for (;;) {
 		const remaining = job.maxRecords ? job.maxRecords - job.read.changes : Infinity;
 		if (remaining <= 0) break;
-		const batch = await pollChanges(connector, pollStore, {
+		const batch = await pollChanges(connector, store, {
 			entity,
 			mode: pollMode(job),
 			since: job.since,
@@ -295,6 +296,7 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 			pageSize: job.pageSize,
 			// A full sweep copies every record, our own earlier writes included; a dry run consumes nothing.
 			dropEchoes: job.mode === 'incremental' && !job.dryRun,
+			position,
 		});
 		const firstEventId = batch.events[0]?.eventId;
 		const alreadySpooled = firstEventId !== undefined && job.lastPage?.firstEventId === firstEventId && job.lastPage.size === batch.events.length;
