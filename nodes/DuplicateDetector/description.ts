@@ -1,37 +1,14 @@
-import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
+// Node-level properties: the operation and mode, the scoring every Find Duplicates mode shares,
+// the store of the index operations and the options. Each mode's own properties are in actions/.
+
+import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
+
 import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../shared/credentials';
-import { entityOptions, upsertProperties } from '../UnifiedCrmUpsert/description';
 
 const findOnly = { show: { operation: ['findDuplicates'] } };
-const crmShow = { operation: ['findDuplicates'], matchAgainst: ['crm'] };
 
-/** The Unified CRM Upsert node's CRM and Authentication parameters, shown for Target CRM. */
-function crmProperties(): INodeProperties[] {
-	const names = ['crm', ...Object.values(AUTH_PARAMETER)];
-	return upsertProperties
-		.filter((property) => names.includes(property.name))
-		.map((property) => ({ ...property, displayOptions: { show: { ...property.displayOptions?.show, ...crmShow } } }));
-}
-
-/** One credential per CRM and authentication choice (the Unified CRM Upsert node's types), for Target CRM. */
-export const crmCredentials: INodeCredentialDescription[] = CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
-	name,
-	required: true,
-	displayOptions: { show: { ...crmShow, crm: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) } },
-}));
-
-/** The store settings, once for the index operations and once for Find Duplicates against the index. */
-function storeProperties(): INodeProperties[] {
-	const shows = [{ operation: ['updateIndex', 'removeFromIndex'] }, { operation: ['findDuplicates'], matchAgainst: ['index'] }];
-	return shows.flatMap((show): INodeProperties[] => [
-		syncNamespaceProperty('including the index of known records', { show }),
-		stateBackendProperty({ show }),
-	]);
-}
-
-export const duplicateDetectorProperties: INodeProperties[] = [
+export const operationProperties: INodeProperties[] = [
 	{
 		displayName: 'Operation',
 		name: 'operation',
@@ -72,16 +49,10 @@ export const duplicateDetectorProperties: INodeProperties[] = [
 		default: 'batch',
 		displayOptions: findOnly,
 	},
-	...crmProperties(),
-	{
-		displayName: 'CRM Entity',
-		name: 'crmEntity',
-		type: 'options',
-		noDataExpression: true,
-		options: entityOptions.filter((option) => option.value === 'contact' || option.value === 'lead'),
-		default: 'contact',
-		displayOptions: { show: crmShow },
-	},
+];
+
+/** Read by actions/matchOptions.ts. */
+export const scoringProperties: INodeProperties[] = [
 	{
 		displayName: 'Scoring',
 		name: 'scoringMode',
@@ -129,15 +100,17 @@ export const duplicateDetectorProperties: INodeProperties[] = [
 			'Optional m/u probabilities per field and level, lowest agreement first: email 4 (different, same company domain, personal vs work, equal), phone 2, name 5 (similarity below 0.75 / 0.88 / 0.97 / 1, equal), company 3 (below 0.8 / 0.92, above), postalCode 2, address 2. Fields left out keep the built-in values. Empty: estimated from the data (EM).',
 		displayOptions: { show: { operation: ['findDuplicates'], scoringMode: ['fellegiSunter'] } },
 	},
-	{
-		displayName: 'Merge Duplicates in CRM',
-		name: 'mergeInCrm',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to merge the CRM records matched by each item (and the item itself when it carries the ID of a CRM record) into the master with the CRM\'s own merge',
-		displayOptions: { show: crmShow },
-	},
-	...storeProperties(),
+];
+
+/** The store settings for `show`: the index of known records lives in the state store. */
+export function indexStoreProperties(show: IDisplayOptions['show']): INodeProperties[] {
+	return [syncNamespaceProperty('including the index of known records', { show }), stateBackendProperty({ show })];
+}
+
+/** One State Store and Sync Namespace for Update Index and Remove From Index. */
+export const indexOperationsStoreProperties = indexStoreProperties({ operation: ['updateIndex', 'removeFromIndex'] });
+
+export const optionsProperties: INodeProperties[] = [
 	{
 		displayName: 'Options',
 		name: 'options',
