@@ -3,17 +3,13 @@ import {
 	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
-	type ILoadOptionsFunctions,
 	type INodeExecutionData,
-	type INodePropertyOptions,
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
 import {
 	compileMapping,
-	defaultMap,
-	defaultTargetFields,
 	mergeOverrides,
 	parseMappingDocument,
 	type CompiledMapping,
@@ -25,13 +21,12 @@ import {
 	type PicklistSpec,
 	type RuleSpec,
 } from '../../lib/mapping';
-import { createConnector } from '../../lib/connectors';
 import { isCrmName, isEntityType, type CrmName, type EntityType } from '../../lib/model';
 import { describeMissing, readRetryState, resolveReferences, retryDecision, type ResolveResult } from '../../lib/sync/associations';
 import { openSyncStore, redisStateCredential } from '../shared/stateStore';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/credentials';
+import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../shared/credentials';
 import { fieldMapperProperties } from './description';
-import { defaultFieldOptions, liveFieldOptions } from './fields';
+import { getPicklistFields, getTargetFields } from './methods/loadOptions';
 
 interface NodeOptions {
 	checkCrmRequired?: boolean;
@@ -119,38 +114,7 @@ export class FieldMapper implements INodeType {
 		properties: fieldMapperProperties,
 	};
 
-	methods = {
-		loadOptions: {
-			/**
-			 * Target fields: the CRM's live metadata when "Load Target Fields From CRM" is on (needs a
-			 * credential), else the default map's fields.
-			 */
-			async getTargetFields(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				const direction = this.getCurrentNodeParameter('direction') as Direction;
-				const entity = this.getCurrentNodeParameter('entity') as EntityType;
-				const source = this.getCurrentNodeParameter('sourceCrm');
-				const target = this.getCurrentNodeParameter('targetCrm');
-				if (!isEntityType(entity)) return [];
-				const defaults = defaultTargetFields(direction, entity, isCrmName(source) ? source : undefined, isCrmName(target) ? target : undefined);
-				if (direction === 'toUnified' || !isCrmName(target) || this.getCurrentNodeParameter('liveFields') !== true) return defaultFieldOptions(defaults);
-				const credentials = await this.getCredentials(credentialType(this.getNode(), target, (name) => this.getCurrentNodeParameter(name)));
-				const live = await createConnector(target, credentials as Record<string, unknown>).describeFields(entity);
-				return liveFieldOptions(live, defaults);
-			},
-			/** Unified picklist fields of the chosen entity. */
-			async getPicklistFields(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				const entity = this.getCurrentNodeParameter('entity') as EntityType;
-				const direction = this.getCurrentNodeParameter('direction') as Direction;
-				if (!isEntityType(entity)) return [];
-				const crms = [
-					direction === 'fromUnified' ? undefined : this.getCurrentNodeParameter('sourceCrm'),
-					direction === 'toUnified' ? undefined : this.getCurrentNodeParameter('targetCrm'),
-				].filter(isCrmName);
-				const names = new Set(crms.flatMap((c) => defaultMap(c, entity).fields.filter((f) => f.type === 'picklist').map((f) => f.unified)));
-				return [...names].map((n) => ({ name: n, value: n }));
-			},
-		},
-	};
+	methods = { loadOptions: { getTargetFields, getPicklistFields } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
