@@ -15,7 +15,9 @@ import { AUTH_PARAMETER, CREDENTIAL_TYPES, credentialType } from '../shared/cred
 import { toNodeError } from '../shared/errors';
 import { requestTimeoutMs, upsertProperties } from './description';
 import { execute as executeBulk, isBulkOperation } from './actions/bulk/execute';
-import { executeSyncApi, isSyncApiOperation } from './syncApi';
+import { execute as executeSyncApi } from './actions/syncApi/execute';
+import { SYNC_API_OPERATION } from './actions/syncApi/common';
+import { stepsWithoutCrm } from './actions/syncApi/description';
 import { UpsertWriter, type WriteJob, type WriteOperationName } from '../../lib/sync/upsert-writer';
 import { AUTO_OPERATION, writeByOperation, type EventItem } from '../../lib/sync/route-by-operation';
 
@@ -37,7 +39,7 @@ const credentialList = [
 		displayOptions: {
 			show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] },
 			// Sync API steps that call no CRM.
-			hide: { syncApiStep: ['validate', 'respond', 'acceptBulk', 'bulkStatus'] },
+			hide: { syncApiStep: stepsWithoutCrm },
 		},
 	})),
 	redisStateCredential,
@@ -64,7 +66,7 @@ export class UnifiedCrmUpsert implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const selected = this.getNodeParameter('operation', 0) as string;
 		if (isBulkOperation(selected)) return executeBulk.call(this, selected);
-		if (isSyncApiOperation(selected)) return executeSyncApi.call(this);
+		if (selected === SYNC_API_OPERATION) return executeSyncApi.call(this);
 		const items = this.getInputData();
 		const crm = this.getNodeParameter('crm', 0) as CrmName;
 		const entity = this.getNodeParameter('entity', 0) as EntityType;

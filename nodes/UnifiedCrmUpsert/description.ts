@@ -2,7 +2,8 @@ import type { INodeProperties } from 'n8n-workflow';
 import { crmOptions } from '../shared/crmOptions';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 import * as bulk from './actions/bulk/description';
-import { SYNC_API_OPERATION, syncApiOperationOptions, syncApiProperties } from './syncApi.description';
+import * as syncApi from './actions/syncApi/description';
+import { SYNC_API_OPERATION } from './actions/syncApi/common';
 
 export { crmOptions };
 
@@ -85,12 +86,12 @@ export const upsertProperties: INodeProperties[] = [
 			{ name: 'Update', value: 'update', action: 'Update records', description: 'By CRM ID (crmId) or by the stored cross-reference of unifiedId' },
 			{ name: 'Upsert', value: 'upsert', action: 'Create or update records' },
 			...bulk.operationOptions,
-			...syncApiOperationOptions,
+			...syncApi.operationOptions,
 		],
 		default: 'upsert',
 	},
 	...bulk.properties,
-	...syncApiProperties,
+	...syncApi.properties,
 	{
 		displayName: 'Input Format',
 		name: 'inputFormat',

@@ -1,0 +1,25 @@
+// Sync API step "Get Bulk Job": the status and outcome of a bulk job.
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertyOptions } from 'n8n-workflow';
+
+import { getBulkJob } from '../../../../lib/sync/sync-api';
+import { nodeStore } from '../connection';
+
+export const option: INodePropertyOptions = {
+	name: 'Get Bulk Job',
+	value: 'bulkStatus',
+	description: 'The status and outcome of a bulk job; the ID is read from the query (job=…), route parameters (jobId) or the item (jobId). Unknown → Errors.',
+};
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	const store = nodeStore(this);
+	const success: INodeExecutionData[] = [];
+	const errors: INodeExecutionData[] = [];
+	for (const [index, item] of items.entries()) {
+		const json = item.json as { query?: IDataObject; params?: IDataObject; jobId?: unknown };
+		const jobId = String(json.query?.job ?? json.params?.jobId ?? json.jobId ?? '').trim();
+		const job = jobId ? await getBulkJob(await store(), jobId) : undefined;
+		if (job) success.push({ json: job as unknown as IDataObject, pairedItem: { item: index } });
+		else errors.push({ json: { ok: false, error: jobId ? `No bulk job ${jobId}` : 'Give the job ID as ?job=<id>', jobId }, pairedItem: { item: index } });
+	}
+	return [success, errors];
+}

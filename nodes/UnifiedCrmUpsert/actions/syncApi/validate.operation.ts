@@ -1,0 +1,50 @@
+// Sync API step "Validate Request": checks each request (no CRM call); for a bulk job after its
+// 202 answer, checks the queued records.
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+
+import type { CrmName } from '../../../../lib/model';
+import { validateBulkJob, validateSyncRequest, withUnifiedId } from '../../../../lib/sync/sync-api';
+import { crmOptions } from '../../../shared/crmOptions';
+import { nodeStore } from '../connection';
+import { bodyOf, invalid, prepareWrites, showForSteps, type ChainItem } from './common';
+
+export const option: INodePropertyOptions = {
+	name: 'Validate Request',
+	value: 'validate',
+	description: 'Check the webhook body against the schema and the CRMs below; no CRM call. Valid → Success, invalid → Errors (a 400 body with every reason). For a bulk job (after its 202): checks the queued records.',
+};
+
+export const properties: INodeProperties[] = [
+	{
+		displayName: 'Validate For CRMs',
+		name: 'syncApiCrms',
+		type: 'multiOptions',
+		options: crmOptions,
+		default: ['salesforce', 'hubspot', 'pipedrive', 'zoho', 'dynamics'],
+		description: 'The CRMs the workflow writes to: their field formats and required fields are checked. (The CRM field above is not used by this step.)',
+		displayOptions: showForSteps(['validate']),
+	},
+];
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	const crms = this.getNodeParameter('syncApiCrms', 0, []) as CrmName[];
+	const store = nodeStore(this);
+	const success: INodeExecutionData[] = [];
+	const errors: INodeExecutionData[] = [];
+	for (const [index, item] of items.entries()) {
+		const jobId = (item.json as ChainItem).jobId;
+		if (typeof jobId === 'string') {
+			const job = await validateBulkJob(await store(), jobId, crms);
+			success.push({ json: { ...item.json, status: job.status, invalid: job.invalid }, pairedItem: { item: index } });
+			continue;
+		}
+		const checked = validateSyncRequest(bodyOf(item.json), crms);
+		if (!checked.ok) {
+			errors.push(invalid(checked, index));
+			continue;
+		}
+		const request = await prepareWrites(store, withUnifiedId(checked.value));
+		success.push({ json: { request, results: [] } as unknown as IDataObject, pairedItem: { item: index } });
+	}
+	return [success, errors];
+}
