@@ -1,37 +1,24 @@
-import type { INodeProperties } from 'n8n-workflow';
-import { COMPUTED_OPS, TRANSFORM_NAMES } from '../../lib/mapping';
+// Node-level properties: the direction (the node's mode), the CRMs and entity it maps between,
+// the credential for listing live fields, and the Options shared by every direction.
+import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
+
+import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../shared/credentials';
 import { crmOptions } from '../shared/crmOptions';
-import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+import { redisStateCredential } from '../shared/stateStore';
 
-const resolving = { show: { direction: ['fromUnified'], resolveReferences: [true] } };
+// Only for listing the target CRM's live fields in the editor; mapping never calls a CRM.
+export const credentials: INodeCredentialDescription[] = [
+	...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
+		name,
+		required: true,
+		displayOptions: {
+			show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) },
+		},
+	})),
+	{ ...redisStateCredential, displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], stateBackend: ['redis'] } } },
+];
 
-const TRANSFORM_LABELS: Record<string, string> = {
-	none: 'None (Copy As Is)',
-	string: 'Text',
-	trim: 'Trim',
-	lowercase: 'Lowercase',
-	uppercase: 'Uppercase',
-	email: 'Email (Trim, Lowercase, Check)',
-	phone: 'Phone (Per Phone Format)',
-	number: 'Number',
-	integer: 'Whole Number',
-	currency: 'Currency Code (ISO 4217)',
-	boolean: 'Yes/No',
-	date: 'Date (Target CRM Format)',
-	datetime: 'Date & Time (Target CRM Format)',
-	url: 'URL',
-	postalCode: 'Postal Code',
-	stateCode: 'US State / CA Province Code',
-};
-
-const COMPUTED_LABELS: Record<string, string> = {
-	join: 'Join Fields',
-	template: 'Template',
-	firstName: 'First Name(s) From Full Name',
-	lastName: 'Last Name From Full Name',
-};
-
-export const fieldMapperProperties: INodeProperties[] = [
+export const directionProperties: INodeProperties[] = [
 	{
 		displayName: 'Direction',
 		name: 'direction',
@@ -108,286 +95,51 @@ export const fieldMapperProperties: INodeProperties[] = [
 		],
 		default: 'contact',
 	},
-	{
-		displayName: 'Mode',
-		name: 'mode',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'Lenient', value: 'lenient', description: 'Keep the original value of a bad field and attach a warning' },
-			{ name: 'Strict', value: 'strict', description: 'Send records with a bad field to the Invalid output, one reason per field' },
-		],
-		default: 'lenient',
-	},
-	{
-		displayName: 'Phone Format',
-		name: 'phoneFormat',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'Keep As Is (Check Only)', value: 'asIs' },
-			{ name: 'E.164 (+14155552671)', value: 'e164' },
-		],
-		default: 'asIs',
-	},
-	{
-		displayName: 'Default Phone Country',
-		name: 'defaultCountry',
-		type: 'string',
-		default: '',
-		placeholder: 'US',
-		description: 'ISO 3166 two-letter country for numbers without a + prefix. Without it such numbers are ambiguous (a warning, or invalid in strict mode).',
-		displayOptions: { show: { phoneFormat: ['e164'] } },
-	},
-	{
-		displayName: 'Include Unmapped Fields',
-		name: 'includeUnmapped',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to copy fields no rule reads: into `custom` in the unified model, under their own name in a CRM record (Pipedrive: in custom_fields)',
-	},
-	{
-		displayName: 'Replace Default Map',
-		name: 'replaceDefaults',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to map only with the rules below; otherwise the rules extend the default map (a rule replaces the default for its target field)',
-	},
-	{
-		displayName: 'Custom Rules',
-		name: 'rules',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true, sortable: true },
-		default: {},
-		placeholder: 'Add Rule',
-		options: [
-			{
-				displayName: 'Rule',
-				name: 'rule',
-				values: [
-					{
-						displayName: 'Source Path',
-						name: 'source',
-						type: 'string',
-						default: '',
-						placeholder: 'Custom_Field__c or Account.Name',
-						description: 'Dot path in the incoming record',
-					},
-					{
-						displayName: 'Target Field',
-						name: 'target',
-						type: 'options',
-						typeOptions: {
-							loadOptionsMethod: 'getTargetFields',
-							loadOptionsDependsOn: ['direction', 'sourceCrm', 'targetCrm', 'entity', 'liveFields', 'hubspotAuthentication', 'pipedriveAuthentication'],
-						},
-						default: '',
-						description: 'A field of the default map, or of the CRM when Load Target Fields From CRM is on. For any other field, type it in Custom Target Field. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-					},
-					{
-						displayName: 'Custom Target Field',
-						name: 'customTarget',
-						type: 'string',
-						default: '',
-						placeholder: 'custom_property',
-						description: 'Target field not in the list (custom fields). Used instead of Target Field when set.',
-					},
-					{
-						displayName: 'Transformer',
-						name: 'transform',
-						type: 'options',
-						options: TRANSFORM_NAMES.map((t) => ({ name: TRANSFORM_LABELS[t], value: t })),
-						default: 'none',
-					},
-				],
-			},
-		],
-	},
-	{
-		displayName: 'Picklist Maps',
-		name: 'picklists',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true },
-		default: {},
-		placeholder: 'Add Picklist Value',
-		description: 'Extra values for picklist fields (lead source, status, lifecycle stage, stage, activity type)',
-		options: [
-			{
-				displayName: 'Value',
-				name: 'value',
-				values: [
-					{
-						displayName: 'Unified Field',
-						name: 'field',
-						type: 'options',
-						typeOptions: { loadOptionsMethod: 'getPicklistFields', loadOptionsDependsOn: ['direction', 'sourceCrm', 'targetCrm', 'entity'] },
-						default: '',
-						description: 'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
-					},
-					{
-						displayName: 'CRM Side',
-						name: 'side',
-						type: 'options',
-						options: [
-							{ name: 'Both', value: 'both' },
-							{ name: 'Source CRM (Reading)', value: 'source' },
-							{ name: 'Target CRM (Writing)', value: 'target' },
-						],
-						default: 'both',
-					},
-					{ displayName: 'CRM Value', name: 'crmValue', type: 'string', default: '', placeholder: 'Web Site' },
-					{ displayName: 'Unified Value', name: 'unifiedValue', type: 'string', default: '', placeholder: 'web' },
-				],
-			},
-		],
-	},
-	{
-		displayName: 'Computed Fields',
-		name: 'computed',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true },
-		default: {},
-		placeholder: 'Add Computed Field',
-		options: [
-			{
-				displayName: 'Computed Field',
-				name: 'field',
-				values: [
-					{ displayName: 'Target Field', name: 'target', type: 'string', default: '', placeholder: 'Full_Name__c' },
-					{
-						displayName: 'Operation',
-						name: 'op',
-						type: 'options',
-						options: COMPUTED_OPS.map((o) => ({ name: COMPUTED_LABELS[o], value: o })),
-						default: 'join',
-					},
-					{
-						displayName: 'Source Paths',
-						name: 'sources',
-						type: 'string',
-						default: '',
-						placeholder: 'FirstName, LastName',
-						description: 'Comma-separated dot paths in the incoming record (one full-name path for the name splits)',
-					},
-					{ displayName: 'Separator', name: 'separator', type: 'string', default: ' ' },
-					{ displayName: 'Template', name: 'template', type: 'string', default: '', placeholder: '{LastName}, {FirstName}', description: 'For Template: {path} placeholders' },
-				],
-			},
-		],
-	},
-	{
-		displayName: 'Defaults',
-		name: 'defaults',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true },
-		default: {},
-		placeholder: 'Add Default',
-		description: 'Values set on the target when the mapped record has none (text; use a mapping document for numbers or booleans)',
-		options: [
-			{
-				displayName: 'Default',
-				name: 'default',
-				values: [
-					{ displayName: 'Target Field', name: 'field', type: 'string', default: '' },
-					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
-				],
-			},
-		],
-	},
-	{
-		displayName: 'Required Fields',
-		name: 'required',
-		type: 'string',
-		default: '',
-		placeholder: 'email, lastname',
-		description: 'Comma-separated target fields that must have a value',
-	},
-	{
-		displayName: 'Mapping Document',
-		name: 'mappingDocument',
-		type: 'string',
-		typeOptions: { rows: 8 },
-		default: '',
-		placeholder: 'rules:\n  - source: Custom_Field__c\n    target: custom_property',
-		description: 'JSON or YAML with rules, picklists, computed, defaults, required, replaceDefaults. Applied before the fields above.',
-	},
-	{
-		displayName: 'Resolve References Through Cross-Reference',
-		name: 'resolveReferences',
-		type: 'boolean',
-		default: false,
-		description:
-			"Whether to translate reference IDs (an activity's contacts, deals and accounts; a contact's account) from the item's source CRM (its <code>source</code> field) to the target CRM's IDs through the state store's cross-reference, and drop owner IDs (CRM users are not synced). The item's <code>recordId</code> gives its unified ID.",
-		displayOptions: { show: { direction: ['fromUnified'] } },
-	},
-	stateBackendProperty(resolving),
-	syncNamespaceProperty('cross-references written by Unified CRM Upsert; use the namespace of the sync that writes the referenced records', resolving),
-	{
-		displayName: 'Missing References',
-		name: 'missingReferences',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'Retry Later', value: 'retry', description: 'Send the item to the Retry Later output (loop it back through a Wait node) until the referenced record is in the target; after the retry limit, to Invalid with the reason' },
-			{ name: 'Drop the Reference', value: 'drop', description: 'Map the record without the unresolved IDs (a warning says which)' },
-			{ name: 'Invalid', value: 'invalid', description: 'Send the item to Invalid at once with the reason' },
-		],
-		default: 'retry',
-		description: 'What to do when a referenced record has no record in the target CRM (yet)',
-		displayOptions: resolving,
-	},
-	{
-		displayName: 'Retry Limit (Seconds)',
-		name: 'retryLimitSeconds',
-		type: 'number',
-		typeOptions: { minValue: 0 },
-		default: 300,
-		description: "Overall time after which an item still missing a reference goes to Invalid, counted from the change in the source CRM (the item's occurredAt) or else from the first attempt",
-		displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], missingReferences: ['retry'] } },
-	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		options: [
-			{
-				displayName: 'Check CRM-Required Fields',
-				name: 'checkCrmRequired',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to report fields the target CRM requires on create (e.g. Salesforce LastName); leave off for partial updates',
-			},
-			{
-				displayName: 'Record Field',
-				name: 'recordField',
-				type: 'string',
-				default: '',
-				placeholder: 'record',
-				description: 'Map the object in this field of each item (e.g. `record` of a sync event) instead of the whole item; the output keeps the other fields. Delete and merge events pass through unmapped.',
-			},
-			{
-				displayName: 'Use Source and Entity of Sync Events',
-				name: 'useEventSource',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to take the source CRM and entity from each item\'s `source` and `entity` fields (items from the CRM Sync Trigger)',
-			},
-			{
-				displayName: 'Time Zone',
-				name: 'timeZone',
-				type: 'string',
-				default: 'UTC',
-				description: 'IANA zone for date-times without an offset and for turning instants into dates',
-			},
-			{
-				displayName: 'Warnings Field',
-				name: 'warningsField',
-				type: 'string',
-				default: '_mappingWarnings',
-				description: 'Field of a Mapped item that holds lenient-mode warnings (empty: do not attach)',
-			},
-		],
-	},
 ];
+
+/** The Options collection, read per item (see NodeOptions in actions/map.operation.ts). */
+export const optionsProperty: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{
+			displayName: 'Check CRM-Required Fields',
+			name: 'checkCrmRequired',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to report fields the target CRM requires on create (e.g. Salesforce LastName); leave off for partial updates',
+		},
+		{
+			displayName: 'Record Field',
+			name: 'recordField',
+			type: 'string',
+			default: '',
+			placeholder: 'record',
+			description: 'Map the object in this field of each item (e.g. `record` of a sync event) instead of the whole item; the output keeps the other fields. Delete and merge events pass through unmapped.',
+		},
+		{
+			displayName: 'Use Source and Entity of Sync Events',
+			name: 'useEventSource',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to take the source CRM and entity from each item\'s `source` and `entity` fields (items from the CRM Sync Trigger)',
+		},
+		{
+			displayName: 'Time Zone',
+			name: 'timeZone',
+			type: 'string',
+			default: 'UTC',
+			description: 'IANA zone for date-times without an offset and for turning instants into dates',
+		},
+		{
+			displayName: 'Warnings Field',
+			name: 'warningsField',
+			type: 'string',
+			default: '_mappingWarnings',
+			description: 'Field of a Mapped item that holds lenient-mode warnings (empty: do not attach)',
+		},
+	],
+};
