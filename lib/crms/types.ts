@@ -2,7 +2,7 @@
 // optional where most CRMs need nothing; the generic behaviour is then the default.
 
 import type { ChangeOrigin, EntityType } from '../model';
-import type { CapturedEvent } from '../webhooks/types';
+import type { CapturedEvent } from '../events/types';
 
 export interface CrmAdapter {
 	// ---- loop prevention (lib/webhooks/accept.ts, lib/polling/poll.ts)

@@ -17,8 +17,8 @@ import type { ChangedRecord, CrmConnector, DeletedRecord } from '../connectors/t
 import { isEchoOfOwnWrite } from '../events/echo';
 import type { CrmName, EntityType, SyncEvent, SyncOperation } from '../model';
 import type { EchoFingerprint, StateStore } from '../state/types';
-import { isOwnChange } from '../webhooks/accept';
-import type { CapturedEvent } from '../webhooks/types';
+import { isOwnChange } from '../events/own-change';
+import type { CapturedEvent } from '../events/types';
 import { PollPosition, seenKey, type PollMode, type PollState } from './state';
 
 export { PollPosition, type PollMode, type PollState } from './state';

@@ -4,7 +4,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 
 import { canonicalJson } from '../state/fingerprint';
-import type { CapturedEvent, ParsedWebhook, SkippedEvent, VerifyConfig, WebhookRequest } from './types';
+import type { ParsedWebhook, SkippedEvent, VerifyConfig, WebhookRequest } from './types';
+import type { CapturedEvent } from '../events/types';
 
 /** A request refused with an HTTP status and a reason the sender can read. */
 export class WebhookRejection extends Error {

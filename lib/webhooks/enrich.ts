@@ -19,8 +19,9 @@ import { defaultMap } from '../mapping';
 import { assignFields, isPrototypeKey, type CrmName, type EntityType, type SyncOperation } from '../model';
 import { syncIdentity } from '../state/identity';
 import type { EchoFingerprint, StateStore } from '../state/types';
+import { splitEchoes, type EchoCheck } from '../events/echo';
+import type { CapturedEvent } from '../events/types';
 import { acceptEvents, idempotencyKey, type AcceptOptions } from './accept';
-import type { CapturedEvent } from './types';
 
 export type EventOperation = SyncOperation;
 
@@ -55,6 +56,8 @@ export interface EnrichOptions extends Omit<AcceptOptions, 'store'> {
 	reader?: () => RecordReader;
 	/** Parallel single-record reads (CRMs without a batched read). Default 4. */
 	concurrency?: number;
+	/** Drops echoes of our writes (e.g. isEchoOfOwnWrite); checked on the fetched record when fetching. */
+	isEcho?: EchoCheck;
 }
 
 export interface EnrichResult {
@@ -290,30 +293,22 @@ export async function attachUnifiedIds(events: EnrichedEvent[], store: Pick<Stat
  */
 export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOptions): Promise<EnrichResult> {
 	const { store, fetchRecords: fetch, reader, isEcho } = options;
-	// Without fetching, acceptEvents checks echoes on the values the webhook carried.
-	const accepted = await acceptEvents(events, { markers: options.markers, store, ttlMs: options.ttlMs, isEcho: fetch ? undefined : isEcho });
+	const accepted = await acceptEvents(events, { markers: options.markers, store, ttlMs: options.ttlMs });
 	try {
 		let fresh: EnrichedEvent[] = fetch ? groupEvents(accepted.fresh) : accepted.fresh.map(marked);
 		if (fetch && fresh.some((e) => NEEDS_RECORD.has(e.operation))) {
 			if (!reader) throw new Error('fetching records needs a reader of the source CRM');
 			fresh = await fetchRecords(fresh, reader(), options.concurrency);
 		}
-		const echoes: EnrichedEvent[] = [];
-		const echoMatches: EchoFingerprint[] = [...accepted.echoMatches];
-		if (fetch && isEcho) {
-			const kept: EnrichedEvent[] = [];
-			for (const e of fresh) {
-				const match = e.operation === 'create' || e.operation === 'update' ? await isEcho(e) : undefined;
-				(match ? echoes : kept).push(e);
-				if (match && match !== true) echoMatches.push(match);
-			}
-			fresh = kept;
-		}
+		// Fingerprints need the record's values: the fetched ones, or the ones the webhook carried.
+		let echoes: EnrichedEvent[] = [];
+		let echoMatches: EchoFingerprint[] = [];
+		if (isEcho) ({ kept: fresh, echoes, matches: echoMatches } = await splitEchoes(fresh, isEcho));
 		if (store) {
 			fresh = await attachUnifiedIds(fresh, store);
 			if (echoMatches.length) await store.consumeEchoes(echoMatches);
 		}
-		return { events: fresh, duplicates: accepted.duplicates, ownChanges: accepted.ownChanges, echoes: [...accepted.echoes, ...echoes] };
+		return { events: fresh, duplicates: accepted.duplicates, ownChanges: accepted.ownChanges, echoes };
 	} catch (error) {
 		if (store) await Promise.allSettled([...new Set(accepted.fresh.map(idempotencyKey))].map((key) => store.releaseIdempotencyKey(key)));
 		throw error;

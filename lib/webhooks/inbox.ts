@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { CrmName } from '../model';
 import type { InboxEntry, StateStore } from '../state/types';
-import type { CapturedEvent } from './types';
+import type { CapturedEvent } from '../events/types';
 
 /** How long a claimed notification is left to its claimer before another request may take it. */
 export const INBOX_LEASE_MS = 3 * 60_000;

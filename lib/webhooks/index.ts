@@ -10,7 +10,7 @@ import type { VerifyConfig, WebhookOutcome, WebhookReply, WebhookRequest } from 
 
 export * from './types';
 export { WebhookRejection } from './common';
-export { acceptEvents, DEFAULT_IDEMPOTENCY_TTL_MS, idempotencyKey, isOwnChange } from './accept';
+export { acceptEvents, DEFAULT_IDEMPOTENCY_TTL_MS, idempotencyKey } from './accept';
 export type { AcceptedEvents } from './accept';
 
 

@@ -1,6 +1,7 @@
 // Types shared by the per-CRM webhook modules. Framework-free: no n8n here.
 
-import type { ChangeOrigin, CrmName, SyncEvent } from '../model';
+import type { CapturedEvent } from '../events/types';
+import type { CrmName } from '../model';
 
 /** An incoming webhook request, as the HTTP layer received it. */
 export interface WebhookRequest {
@@ -49,16 +50,6 @@ export interface VerifyConfig {
 	basicAuthUser?: string;
 	/** Clock in ms, for tests. Default Date.now. */
 	now?: () => number;
-}
-
-/** One normalised change, plus what the webhook told about its origin. */
-export interface CapturedEvent extends SyncEvent {
-	/** The CRM's change-source marker (loop prevention). */
-	origin?: ChangeOrigin;
-	/** For merges: the ids of the records merged into `recordId` (the survivor). */
-	mergedIds?: string[];
-	/** The CRM payload this event came from (the array element, notification, or whole body). */
-	raw?: unknown;
 }
 
 /** An event of the payload that could not be turned into a SyncEvent; the others go on. */

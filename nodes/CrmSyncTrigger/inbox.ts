@@ -7,7 +7,8 @@ import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookRespon
 
 import type { CrmName } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
-import { acceptAndEnrich, failureKind, unavailableReply, type CapturedEvent, type WebhookReply } from '../../lib/webhooks';
+import type { CapturedEvent } from '../../lib/events';
+import { acceptAndEnrich, failureKind, unavailableReply, type WebhookReply } from '../../lib/webhooks';
 import { INBOX_MAX_ATTEMPTS, keepInInbox, processInbox } from '../../lib/webhooks/inbox';
 import { enrichOptions, failureDetail, FETCH_AFTER_ANSWER_BUDGET, openStore } from './accept';
 import { answerOnly, handOn, send } from './respond';

@@ -11,7 +11,8 @@ import { createConnector } from '../../lib/connectors';
 import { unifiedValues, isEchoOfOwnWrite } from '../../lib/events/echo';
 import { echoFingerprint, openStateStore, type StateStore } from '../../lib/state';
 import { crmModule } from '../../lib/crms';
-import { acceptAndEnrich, groupEvents, idempotencyKey, RecordFetchError, type CapturedEvent } from '../../lib/webhooks';
+import type { CapturedEvent } from '../../lib/events';
+import { acceptAndEnrich, groupEvents, idempotencyKey, RecordFetchError } from '../../lib/webhooks';
 
 let sandbox: Sandbox;
 let store: StateStore;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { openStateStore, type StateStore } from '../../lib/state';
-import type { CapturedEvent } from '../../lib/webhooks';
+import type { CapturedEvent } from '../../lib/events';
 import { INBOX_MAX_ATTEMPTS, keepInInbox, processInbox } from '../../lib/webhooks/inbox';
 import { closedAfterSuite } from './suite-stores';
 

@@ -15,14 +15,14 @@ import {
 	acceptEvents,
 	activationProblem,
 	handleWebhook,
-	isOwnChange,
+	acceptAndEnrich,
 	readRecords,
 	unavailableReply,
-	type CapturedEvent,
 	type HandleOptions,
 	type WebhookOutcome,
 	type WebhookRequest,
 } from '../../lib/webhooks';
+import { isOwnChange, type CapturedEvent } from '../../lib/events';
 import { createConnector } from '../../lib/connectors';
 import { OUTBOUND_MESSAGE_ACK } from '../../lib/crms/salesforce/webhook';
 import type { CrmName } from '../../lib/model';
@@ -778,14 +778,14 @@ describe('own-change markers', () => {
 			const failing = async () => {
 				throw new Error('store went away');
 			};
-			await assert.rejects(acceptEvents(events, { store, isEcho: failing }), /store went away/);
-			const result = await acceptEvents(events, { store, isEcho });
+			await assert.rejects(acceptAndEnrich(events, { store, fetchRecords: false, isEcho: failing }), /store went away/);
+			const result = await acceptAndEnrich(events, { store, fetchRecords: false, isEcho });
 			assert.deepEqual(result.echoes.map((e) => e.eventId), ['1', '3'], 'both halves of our write are dropped');
-			assert.deepEqual(result.fresh.map((e) => e.eventId), ['2'], 'claims were released after the failed check');
+			assert.deepEqual(result.events.map((e) => e.eventId), ['2'], 'claims were released after the failed check');
 			// The fingerprint was consumed: the same values written by someone else later are a real change.
 			const again = JSON.stringify([change(4, 501, 'email', 'ada@example.com'), change(5, 501, 'firstname', 'Ada')]);
-			const later = await acceptEvents(accepted(handle('hubspot', hubspotV3(again))).events, { store, isEcho });
-			assert.deepEqual(later.fresh.map((e) => e.eventId), ['4', '5']);
+			const later = await acceptAndEnrich(accepted(handle('hubspot', hubspotV3(again))).events, { store, fetchRecords: false, isEcho });
+			assert.deepEqual(later.events.map((e) => e.eventId), ['4', '5']);
 		} finally {
 			await store.close();
 			fs.rmSync(dir, { recursive: true, force: true });

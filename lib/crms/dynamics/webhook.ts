@@ -19,7 +19,8 @@ import {
 	quote,
 	unauthorized,
 } from '../../webhooks/common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
+import type { CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
+import type { CapturedEvent } from '../../events/types';
 
 /** HttpHeader auth: the key goes in this header. */
 export const DYNAMICS_KEY_HEADER = 'x-crm-sync-key';

@@ -18,7 +18,8 @@ import {
 	quote,
 	unauthorized,
 } from '../../webhooks/common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
+import type { CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
+import type { CapturedEvent } from '../../events/types';
 
 /** v3 timestamps older (or further in the future) than this are refused. */
 export const HUBSPOT_MAX_TIMESTAMP_SKEW_MS = 5 * 60 * 1000;

@@ -30,7 +30,8 @@ import {
 	shortHash,
 	unauthorized,
 } from '../../webhooks/common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookReply, WebhookRequest } from '../../webhooks/types';
+import type { CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookReply, WebhookRequest } from '../../webhooks/types';
+import type { CapturedEvent } from '../../events/types';
 
 /** JSON form: base64(HMAC-SHA256(secret, raw body)) in this header. */
 export const SALESFORCE_SIGNATURE_HEADER = 'x-sfdc-signature';

@@ -15,7 +15,8 @@ import {
 	quote,
 	unauthorized,
 } from '../../webhooks/common';
-import type { CapturedEvent, CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
+import type { CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
+import type { CapturedEvent } from '../../events/types';
 
 export const contentTypes = ['application/json'] as const;
 
