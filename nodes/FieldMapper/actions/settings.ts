@@ -118,8 +118,8 @@ function compileSettings(base: MappingOptions, options: NodeOptions): Settings {
  */
 export function settingsReader(ctx: IExecuteFunctions, node: NodeChoices): (index: number) => Settings {
 	const compiled = new Map<string, Settings | Error>();
-	return () => {
-		const parameters = readItemParameters(ctx, 0, node.phoneFormat);
+	return (index) => {
+		const parameters = readItemParameters(ctx, index, node.phoneFormat);
 		const key = JSON.stringify(parameters);
 		let settings = compiled.get(key);
 		if (!settings) {
