@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { resolveConflict, STRATEGIES, type ConflictInput, type ConflictOptions, type StrategyName } from '../../lib/conflict';
 import { CRM_NAMES, type CrmName, type UnifiedRecord } from '../../lib/model';
 import { openStateStore, type Snapshot, type StateStore, type StateStoreConfig } from '../../lib/state';
-import { startRedisServer } from '../unit/state.redis-server';
+import { startRedisServer } from '../lib/state/redis-server';
 
 // ---- workload parameters (stated in the output) ----
 const EVENTS = 10_000;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { openStateStore } from '../../lib/state';
-import { startRedisServer, type RedisServer } from '../unit/state.redis-server';
+import { startRedisServer, type RedisServer } from '../lib/state/redis-server';
 import { batchWorkflow, lastRunData, postWebhook, startN8n, waitFor, type N8nInstance } from './harness';
 
 const NAMESPACE = 'conflict-e2e';
