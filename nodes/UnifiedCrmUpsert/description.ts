@@ -1,9 +1,14 @@
-import type { INodeProperties } from 'n8n-workflow';
+// The node's parameters: the node-level ones here (CRM, authentication, entity, the operation
+// selector, store and Options), each family's own in actions/<family>/description.ts.
+import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
+
+import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../shared/credentials';
 import { crmOptions } from '../shared/crmOptions';
-import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+import { redisStateCredential, stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 import * as bulk from './actions/bulk/description';
-import * as syncApi from './actions/syncApi/description';
 import { SYNC_API_OPERATION } from './actions/syncApi/common';
+import * as syncApi from './actions/syncApi/description';
+import * as write from './actions/write/description';
 
 export { crmOptions };
 
@@ -15,10 +20,18 @@ export const entityOptions = [
 	{ name: 'Opportunity / Deal', value: 'opportunity' },
 ];
 
-/** The Request Timeout option (seconds, default 60) as the connectors' per-attempt timeout in ms. */
-export function requestTimeoutMs(options: { requestTimeout?: number }): number {
-	return (options.requestTimeout || 60) * 1000;
-}
+/** One entry per credential type; each shown for its CRM and authentication choice. */
+export const credentials: INodeCredentialDescription[] = [
+	...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
+		name,
+		required: true,
+		displayOptions: {
+			show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] },
+			hide: { syncApiStep: syncApi.stepsWithoutCrm },
+		},
+	})),
+	redisStateCredential,
+];
 
 export const upsertProperties: INodeProperties[] = [
 	{
@@ -67,62 +80,12 @@ export const upsertProperties: INodeProperties[] = [
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
-		options: [
-			{ name: 'Create', value: 'create', action: 'Create records' },
-			{ name: 'Delete', value: 'delete', action: 'Delete records' },
-			{
-				name: 'From Item (Event Operation)',
-				value: 'auto',
-				action: 'Write each item by its event operation',
-				description: "Each item's operation field (CRM Sync Trigger items): create/update/restore → upsert, delete → delete, erase → GDPR erase, merge → merge; records are found through the cross-reference of the item's unifiedId. A delete made in this CRM itself is skipped, unless the item has deleteInSource: true",
-			},
-			{
-				name: 'GDPR Erase',
-				value: 'erase',
-				action: 'Erase personal data',
-				description: 'Delete in the CRM and remove the record\'s synced data (snapshot, cross-reference) from the state store',
-			},
-			{ name: 'Merge', value: 'merge', action: 'Merge records', description: 'Each item: masterId and mergeIds (CRM record IDs)' },
-			{ name: 'Update', value: 'update', action: 'Update records', description: 'By CRM ID (crmId) or by the stored cross-reference of unifiedId' },
-			{ name: 'Upsert', value: 'upsert', action: 'Create or update records' },
-			...bulk.operationOptions,
-			...syncApi.operationOptions,
-		],
+		options: [...write.operationOptions, ...bulk.operationOptions, ...syncApi.operationOptions],
 		default: 'upsert',
 	},
 	...bulk.properties,
 	...syncApi.properties,
-	{
-		displayName: 'Input Format',
-		name: 'inputFormat',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'CRM Fields', value: 'crm', description: "The CRM's own field names (e.g. from the Field Mapper)" },
-			{ name: 'Unified Record', value: 'unified', description: 'Unified model fields (email, firstName, ...), mapped with the default field map' },
-		],
-		default: 'crm',
-		displayOptions: { show: { operation: ['upsert', 'create', 'update', 'auto'] } },
-	},
-	{
-		displayName: 'Match Key',
-		name: 'matchKey',
-		type: 'string',
-		default: 'email',
-		description:
-			'How existing records are found: "email" or "phone" (each CRM\'s own field is used), or a CRM field such as an external ID (e.g. Ext_Id__c). Records with a unifiedId that has a stored cross-reference are updated by ID.',
-		displayOptions: { show: { operation: ['upsert', 'auto'] } },
-	},
-	{
-		displayName: 'Record Path',
-		name: 'recordPath',
-		type: 'string',
-		default: '',
-		placeholder: 'body',
-		description:
-			'Dot path of the record inside each input item, e.g. "body" behind a Webhook node. Empty means the whole item. A static path keeps the workflow free of per-execution expressions.',
-		displayOptions: { hide: { operation: [SYNC_API_OPERATION] } },
-	},
+	...write.properties,
 	syncNamespaceProperty('cross-references, snapshots, echo fingerprints'),
 	stateBackendProperty(undefined, 'For queue mode and several hosts; also shares rate-limit budgets across workers'),
 	{
