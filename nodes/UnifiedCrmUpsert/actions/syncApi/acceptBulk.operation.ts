@@ -4,7 +4,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertyO
 
 import { acceptBulkJob, validateBulkEnvelope } from '../../../../lib/sync/sync-api';
 import { nodeStore } from '../connection';
-import { bodyOf, invalid } from './common';
+import { answerEach, bodyOf, invalid } from './common';
 
 export const option: INodePropertyOptions = {
 	name: 'Accept Bulk Job',
@@ -14,20 +14,14 @@ export const option: INodePropertyOptions = {
 
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	const store = nodeStore(this);
-	const success: INodeExecutionData[] = [];
-	const errors: INodeExecutionData[] = [];
-	for (const [index, item] of items.entries()) {
-		const body = bodyOf(item.json);
-		const envelope = validateBulkEnvelope(body, bodySize(item.json, body));
-		if (!envelope.ok) {
-			errors.push(invalid(envelope, index));
-			continue;
-		}
+	return answerEach(items, async (json) => {
+		const body = bodyOf(json);
+		const envelope = validateBulkEnvelope(body, bodySize(json, body));
+		if (!envelope.ok) return { ok: false, json: invalid(envelope) };
 		const job = await acceptBulkJob(await store(), envelope.value);
 		const receipt = { jobId: job.jobId, status: job.status, entity_type: job.entity_type, operation: job.operation, records: job.records, acceptedAt: job.acceptedAt };
-		success.push({ json: receipt as unknown as IDataObject, pairedItem: { item: index } });
-	}
-	return [success, errors];
+		return { ok: true, json: receipt as unknown as IDataObject };
+	});
 }
 
 /** The body's size in bytes: Content-Length when the Webhook item has it. */

@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertyO
 
 import { getBulkJob } from '../../../../lib/sync/sync-api';
 import { nodeStore } from '../connection';
+import { answerEach } from './common';
 
 export const option: INodePropertyOptions = {
 	name: 'Get Bulk Job',
@@ -12,14 +13,11 @@ export const option: INodePropertyOptions = {
 
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	const store = nodeStore(this);
-	const success: INodeExecutionData[] = [];
-	const errors: INodeExecutionData[] = [];
-	for (const [index, item] of items.entries()) {
-		const json = item.json as { query?: IDataObject; params?: IDataObject; jobId?: unknown };
-		const jobId = String(json.query?.job ?? json.params?.jobId ?? json.jobId ?? '').trim();
+	return answerEach(items, async (json) => {
+		const { query, params } = json as { query?: IDataObject; params?: IDataObject };
+		const jobId = String(query?.job ?? params?.jobId ?? json.jobId ?? '').trim();
 		const job = jobId ? await getBulkJob(await store(), jobId) : undefined;
-		if (job) success.push({ json: job as unknown as IDataObject, pairedItem: { item: index } });
-		else errors.push({ json: { ok: false, error: jobId ? `No bulk job ${jobId}` : 'Give the job ID as ?job=<id>', jobId }, pairedItem: { item: index } });
-	}
-	return [success, errors];
+		if (job) return { ok: true, json: job as unknown as IDataObject };
+		return { ok: false, json: { ok: false, error: jobId ? `No bulk job ${jobId}` : 'Give the job ID as ?job=<id>', jobId } };
+	});
 }

@@ -21,8 +21,25 @@ export function bodyOf(json: IDataObject): unknown {
 }
 
 /** The 400 answer: the first reasons, and how many there are in all. */
-export function invalid(refusal: { reasons: Reason[]; reasonCount: number }, index: number): INodeExecutionData {
-	return { json: { ok: false, error: 'Invalid request', reasons: refusal.reasons, reasonCount: refusal.reasonCount } as unknown as IDataObject, pairedItem: { item: index } };
+export function invalid(refusal: { reasons: Reason[]; reasonCount: number }): IDataObject {
+	return { ok: false, error: 'Invalid request', reasons: refusal.reasons, reasonCount: refusal.reasonCount } as unknown as IDataObject;
+}
+
+/** A step's answer for one item: Success (ok) or Errors. */
+export interface StepAnswer {
+	ok: boolean;
+	json: IDataObject;
+}
+
+/** Answers each item in turn; each answer goes to Success or Errors, paired with its item. */
+export async function answerEach(items: INodeExecutionData[], answer: (json: IDataObject) => Promise<StepAnswer>): Promise<INodeExecutionData[][]> {
+	const success: INodeExecutionData[] = [];
+	const errors: INodeExecutionData[] = [];
+	for (const [index, item] of items.entries()) {
+		const { ok, json } = await answer(item.json);
+		(ok ? success : errors).push({ json, pairedItem: { item: index } });
+	}
+	return [success, errors];
 }
 
 /** update (unchanged?) and merge (merged ids per CRM) read the state store once, before any CRM node writes. */

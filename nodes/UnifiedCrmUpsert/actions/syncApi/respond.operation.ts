@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertyO
 
 import { finishBulkJob, syncResponse } from '../../../../lib/sync/sync-api';
 import { nodeStore } from '../connection';
-import type { ChainItem } from './common';
+import { answerEach, type ChainItem } from './common';
 
 export const option: INodePropertyOptions = {
 	name: 'Build Response',
@@ -13,21 +13,11 @@ export const option: INodePropertyOptions = {
 
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	const store = nodeStore(this);
-	const success: INodeExecutionData[] = [];
-	const errors: INodeExecutionData[] = [];
-	for (const [index, item] of items.entries()) {
-		const chain = item.json as ChainItem;
-		if (typeof chain.jobId === 'string') {
-			const done = await finishBulkJob(await store(), chain.jobId);
-			success.push({ json: done as unknown as IDataObject, pairedItem: { item: index } });
-			continue;
-		}
-		if (!chain.request) {
-			errors.push({ json: { ok: false, error: 'Build Response needs an item from the Validate / Write steps ({request, results})' }, pairedItem: { item: index } });
-			continue;
-		}
+	return answerEach(items, async (json) => {
+		const chain = json as ChainItem;
+		if (typeof chain.jobId === 'string') return { ok: true, json: (await finishBulkJob(await store(), chain.jobId)) as unknown as IDataObject };
+		if (!chain.request) return { ok: false, json: { ok: false, error: 'Build Response needs an item from the Validate / Write steps ({request, results})' } };
 		const body = syncResponse(chain.request, chain.results ?? []);
-		(body.ok ? success : errors).push({ json: body as IDataObject, pairedItem: { item: index } });
-	}
-	return [success, errors];
+		return { ok: Boolean(body.ok), json: body as IDataObject };
+	});
 }

@@ -6,7 +6,7 @@ import type { CrmName } from '../../../../lib/model';
 import { validateBulkJob, validateSyncRequest, withUnifiedId } from '../../../../lib/sync/sync-api';
 import { crmOptions } from '../../../shared/crmOptions';
 import { nodeStore } from '../connection';
-import { bodyOf, invalid, prepareWrites, showForSteps, type ChainItem } from './common';
+import { answerEach, bodyOf, invalid, prepareWrites, showForSteps, type ChainItem } from './common';
 
 export const option: INodePropertyOptions = {
 	name: 'Validate Request',
@@ -29,22 +29,15 @@ export const properties: INodeProperties[] = [
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	const crms = this.getNodeParameter('syncApiCrms', 0, []) as CrmName[];
 	const store = nodeStore(this);
-	const success: INodeExecutionData[] = [];
-	const errors: INodeExecutionData[] = [];
-	for (const [index, item] of items.entries()) {
-		const jobId = (item.json as ChainItem).jobId;
+	return answerEach(items, async (json) => {
+		const jobId = (json as ChainItem).jobId;
 		if (typeof jobId === 'string') {
 			const job = await validateBulkJob(await store(), jobId, crms);
-			success.push({ json: { ...item.json, status: job.status, invalid: job.invalid }, pairedItem: { item: index } });
-			continue;
+			return { ok: true, json: { ...json, status: job.status, invalid: job.invalid } };
 		}
-		const checked = validateSyncRequest(bodyOf(item.json), crms);
-		if (!checked.ok) {
-			errors.push(invalid(checked, index));
-			continue;
-		}
+		const checked = validateSyncRequest(bodyOf(json), crms);
+		if (!checked.ok) return { ok: false, json: invalid(checked) };
 		const request = await prepareWrites(store, withUnifiedId(checked.value));
-		success.push({ json: { request, results: [] } as unknown as IDataObject, pairedItem: { item: index } });
-	}
-	return [success, errors];
+		return { ok: true, json: { request, results: [] } as unknown as IDataObject };
+	});
 }

@@ -47,7 +47,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			// Used without a Validate step in front: validate for this CRM here.
 			const checked = validateSyncRequest(bodyOf(item.json), [crm]);
 			if (!checked.ok) {
-				errors.push(invalid(checked, index));
+				errors.push({ json: invalid(checked), pairedItem: { item: index } });
 				continue;
 			}
 			request = await prepareWrites(store, withUnifiedId(checked.value));
