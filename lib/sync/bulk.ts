@@ -447,7 +447,8 @@ async function writeLeased(target: CrmName, connector: () => CrmConnector, store
 		matchKey: 'email',
 		dryRun: job.dryRun,
 		batchSize: job.batchSize,
-		forceOverwrite: job.mode === 'force-overwrite',
+		unchangedAgainst: job.mode === 'force-overwrite' ? 'nothing' : 'snapshot',
+		recordEchoes: true,
 		// A whole-call failure (auth, outage, throttled past retries) stops the job at its checkpoint instead of failing records.
 		continueOnFail: false,
 		recordState: !job.dryRun,

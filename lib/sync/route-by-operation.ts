@@ -44,9 +44,8 @@ export async function writeByOperation(
 		groups.set(route, [...(groups.get(route) ?? []), item]);
 	}
 	const store = openStore && !job.dryRun && job.recordState ? await openStore() : undefined;
-	// forceOverwrite: the writer's "unchanged" check compares with the one snapshot all targets
-	// share, so after the first target wrote a change the others would skip it as unchanged.
-	const run = (operation: WriteOperationName, group: InputItem[]) => new UpsertWriter({ ...job, operation, forceOverwrite: true }, connector, openStore).run(group);
+	// A change fanned out to several CRMs: the snapshot is shared by all of them (see unchangedAgainst).
+	const run = (operation: WriteOperationName, group: InputItem[]) => new UpsertWriter({ ...job, operation, unchangedAgainst: 'nothing' }, connector, openStore).run(group);
 
 	const upserts = groups.get('upsert') ?? [];
 	if (upserts.length) {

@@ -26,11 +26,21 @@ export interface WriteJob {
 	/** 0/undefined = no limit; later items are reported as skipped. */
 	maxRecords?: number;
 	/**
-	 * Write even when the stored snapshot says the CRM already holds these values. Not for records
-	 * whose snapshot is the resolved truth (Conflict Resolver, synced-state mode): those are written
-	 * exactly when this CRM is not known to hold every resolved value (Snapshot.held, per CRM).
+	 * What an upsert compares a record with to skip it as unchanged:
+	 * - 'snapshot': the synced snapshot, the values last written for the record. Right when each
+	 *   record goes to this one CRM (bulk sync, a plain upsert).
+	 * - 'nothing': always write. For Force Overwrite, and for a change fanned out to several CRMs
+	 *   (route-by-operation): the snapshot is shared by all CRMs, so the first target's write
+	 *   would make it equal for the others.
+	 * Records whose snapshot is the resolved truth (Conflict Resolver, synced-state mode) are
+	 * compared with what this CRM is known to hold (Snapshot.held, per CRM) in either case.
 	 */
-	forceOverwrite: boolean;
+	unchangedAgainst: 'snapshot' | 'nothing';
+	/**
+	 * Record echo fingerprints of the writes, so that this package's triggers drop the CRMs'
+	 * reports of them. False: the triggers see the change like any other (Sync API trigger_workflows).
+	 */
+	recordEchoes: boolean;
 	/** Whole-call failures become per-item errors instead of throwing. */
 	continueOnFail: boolean;
 	/** Keep cross-references, snapshots and echo fingerprints. */
@@ -198,7 +208,7 @@ export class UpsertWriter {
 				results.push(this.fail(p.item, `The synced record was deleted (in ${snapshot.deletedBy ?? 'a CRM'} at ${snapshot.deletedAt}) after this change was resolved; not re-created`, { category: 'conflict', code: 'STATE_CHANGED' }));
 				continue;
 			}
-			if (!job.forceOverwrite && p.crmId && snapshot && !snapshot.deletedAt && p.unified && sameAsSnapshot(p.unified, snapshot.record)) {
+			if (job.unchangedAgainst === 'snapshot' && p.crmId && snapshot && !snapshot.deletedAt && p.unified && sameAsSnapshot(p.unified, snapshot.record)) {
 				results.push({ index: p.item.index, ok: true, json: this.base(p, { status: 'unchanged', id: p.crmId }) });
 				continue;
 			}
@@ -317,7 +327,7 @@ export class UpsertWriter {
 			const truth = truths?.get(p);
 			if (truth) held.push({ unifiedId, truth });
 			if (p.unified) {
-				echoes.push(echoFingerprint(job.crm, job.entity, outcome.id, p.unified));
+				if (job.recordEchoes) echoes.push(echoFingerprint(job.crm, job.entity, outcome.id, p.unified));
 				if (!truth) written.push({ unifiedId, values: p.unified });
 			}
 		}

@@ -60,8 +60,6 @@ export async function writeRequestsToCrm(
 		data.forEach((_, i) => fail(i, `state store: ${(error as Error).message}`, 'STATE_STORE'));
 		return results as CrmResult[];
 	}
-	// trigger_workflows: no echo fingerprints, so this package's sync workflows treat the change like any other.
-	const writerStore: StateStore = options.trigger_workflows ? withoutEchoes(store) : store;
 	const inputs: InputItem[] = [];
 	data.forEach((record, i) => {
 		const unifiedId = ids.unifiedId(record.id as IdRef | undefined);
@@ -94,12 +92,14 @@ export async function writeRequestsToCrm(
 			inputFormat: 'unified',
 			matchKey: '',
 			dryRun: false,
-			forceOverwrite: options.force_update,
+			unchangedAgainst: options.force_update ? 'nothing' : 'snapshot',
+			// trigger_workflows: no echo fingerprints, so this package's sync workflows treat the change like any other.
+			recordEchoes: !options.trigger_workflows,
 			continueOnFail: true,
 			recordState: true,
 		};
 		try {
-			const writer = new UpsertWriter(job, () => deps.connector(options), async () => writerStore);
+			const writer = new UpsertWriter(job, () => deps.connector(options), async () => store);
 			const written = operation === 'create' ? await createEach(store, writer, crm, entity, inputs, ids) : await writer.run(inputs);
 			for (const result of written) results[result.index] = crmResultOf(crm, result);
 		} catch (error) {
@@ -166,17 +166,6 @@ async function resolveIds(store: StateStore, entity: EntityType, crm: CrmName, d
 
 function describeRef(ref: IdRef): string {
 	return typeof ref === 'string' ? `unified id ${ref}` : `CRM ids ${JSON.stringify(ref)}`;
-}
-
-/** The store, except that echo fingerprints are not recorded. */
-function withoutEchoes(store: StateStore): StateStore {
-	return new Proxy(store, {
-		get(target, property) {
-			if (property === 'recordEchoes') return async () => undefined;
-			const value = Reflect.get(target, property, target);
-			return typeof value === 'function' ? value.bind(target) : value;
-		},
-	});
 }
 
 /**

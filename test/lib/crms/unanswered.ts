@@ -36,7 +36,7 @@ export async function assertLostDeleteIsDone({ connector, emulator, entity, id, 
 		const unifiedId = randomUUID();
 		await store.linkMany([{ entity, unifiedId, crm: connector.crm, recordId: id }]);
 		const writer = new UpsertWriter(
-			{ crm: connector.crm, entity, operation, inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
+			{ crm: connector.crm, entity, operation, inputFormat: 'crm', matchKey: 'email', dryRun: false, unchangedAgainst: 'snapshot' as const, recordEchoes: true, continueOnFail: false, recordState: true },
 			() => connector,
 			async () => store,
 		);

@@ -281,7 +281,7 @@ describe('echoes and own changes', () => {
 		await drain(c, store, options);
 
 		const writer = new UpsertWriter(
-			{ crm: 'hubspot', entity: 'contact', operation: 'update', inputFormat: 'crm', matchKey: '', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
+			{ crm: 'hubspot', entity: 'contact', operation: 'update', inputFormat: 'crm', matchKey: '', dryRun: false, unchangedAgainst: 'snapshot' as const, recordEchoes: true, continueOnFail: false, recordState: true },
 			() => c,
 			async () => store,
 		);

@@ -38,7 +38,7 @@ after(async () => {
 function writer(store: StateStore, operation: 'upsert' | 'delete' = 'upsert'): UpsertWriter {
 	const connector = createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! });
 	return new UpsertWriter(
-		{ crm: 'hubspot', entity: 'contact', operation, inputFormat: 'crm', matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true },
+		{ crm: 'hubspot', entity: 'contact', operation, inputFormat: 'crm', matchKey: 'email', dryRun: false, unchangedAgainst: 'snapshot' as const, recordEchoes: true, continueOnFail: false, recordState: true },
 		() => connector,
 		async () => store,
 	);
@@ -136,7 +136,7 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			assert.equal(change.correctSource, true);
 
 			const connector = createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! });
-			const job = { crm: 'hubspot' as const, entity: 'contact' as const, inputFormat: 'crm' as const, matchKey: 'email', dryRun: false, forceOverwrite: false, continueOnFail: false, recordState: true };
+			const job = { crm: 'hubspot' as const, entity: 'contact' as const, inputFormat: 'crm' as const, matchKey: 'email', dryRun: false, unchangedAgainst: 'snapshot' as const, recordEchoes: true, continueOnFail: false, recordState: true };
 			const event = { operation: 'delete', source: 'hubspot', unifiedId: created.unifiedId };
 			// Without the flag, a delete whose source is this CRM counts as made here.
 			const [madeHere] = await writeByOperation(job, [{ index: 0, unifiedId: created.unifiedId, record: {}, event }], () => connector, async () => store);

@@ -28,7 +28,8 @@ export async function execute(this: IExecuteFunctions, selected: WriteOperation)
 		dryRun: options.dryRun === true,
 		batchSize: options.batchSize,
 		maxRecords: options.maxRecords,
-		forceOverwrite: options.forceOverwrite === true,
+		unchangedAgainst: options.forceOverwrite === true ? 'nothing' : 'snapshot',
+		recordEchoes: true,
 		continueOnFail: this.continueOnFail(),
 		recordState: options.recordState !== false,
 	};
