@@ -4,7 +4,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_CONSENT_FIELDS } from '../../lib/conflict';
-import { crmOptions } from '../shared/crmOptions';
+import { crmOptions } from '../shared/crmProperties';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
 const resolveOnly = { show: { operation: ['resolve'] } };

@@ -1,6 +1,6 @@
 import { NodeConnectionTypes, type INodeExecutionData, type INodeType, type INodeTypeDescription, type IPollFunctions } from 'n8n-workflow';
 
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../shared/credentials';
+import { crmCredentialDescriptions } from '../shared/credentials';
 import { redisStateCredential } from '../shared/stateStore';
 import { pollProperties } from './description';
 import { pollCrm } from './poll';
@@ -19,11 +19,7 @@ export class CrmSyncPollTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
-				name,
-				required: true,
-				displayOptions: { show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] } },
-			})),
+			...crmCredentialDescriptions(),
 			redisStateCredential,
 		],
 		properties: pollProperties,

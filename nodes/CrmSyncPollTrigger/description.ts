@@ -1,29 +1,12 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
-import { crmOptions, entityOptions, upsertProperties } from '../UnifiedCrmUpsert/description';
-
-/** The same authentication choices as Unified CRM Upsert (same credential types). */
-const authentication = upsertProperties.filter((p) => p.name === 'hubspotAuthentication' || p.name === 'pipedriveAuthentication');
+import { authenticationProperties, crmProperty, entityProperty } from '../shared/crmProperties';
 
 export const pollProperties: INodeProperties[] = [
-	{
-		displayName: 'CRM',
-		name: 'crm',
-		type: 'options',
-		noDataExpression: true,
-		options: crmOptions,
-		default: 'hubspot',
-	},
-	...authentication,
-	{
-		displayName: 'Entity',
-		name: 'entity',
-		type: 'options',
-		noDataExpression: true,
-		options: entityOptions,
-		default: 'contact',
-	},
+	crmProperty,
+	...authenticationProperties,
+	entityProperty,
 	{
 		displayName: 'Read',
 		name: 'mode',

@@ -1,7 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { crmOptions } from '../shared/crmOptions';
+import { authenticationProperties, crmOptions } from '../shared/crmProperties';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
-import { upsertProperties } from '../UnifiedCrmUpsert/description';
 
 const show = (crm: string[]) => ({ show: { crm } });
 /** Shown for a CRM only when the node does (or does not) register the subscription itself. */
@@ -134,10 +133,10 @@ export const triggerProperties: INodeProperties[] = [
 	...fetchRecordsProperties,
 	// The same authentication choice (and credential types) as Unified CRM Upsert, shown with the
 	// credential (see subscriptionCredentials).
-	...upsertProperties
+	...authenticationProperties
 		.filter((p) => p.name === 'pipedriveAuthentication')
 		.map((p): INodeProperties => ({ ...p, displayOptions: show(['pipedrive']) })),
-	...upsertProperties
+	...authenticationProperties
 		.filter((p) => p.name === 'hubspotAuthentication')
 		.map((p): INodeProperties => ({ ...p, displayOptions: { show: { crm: ['hubspot'], fetchRecords: [true] } } })),
 	...setupNotices,

@@ -7,7 +7,7 @@ import { NodeOperationError, type IHookFunctions, type INodeCredentialDescriptio
 
 import { CRMS, crmModule, type Subscription, type SubscriptionApi } from '../../lib/crms';
 import type { CrmName, EntityType } from '../../lib/model';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES, crmCredentials } from '../shared/credentials';
+import { crmCredentialDescriptions, crmCredentials } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
 
 /** CRMs whose subscription the node can register itself (the others: app/admin setup, shown by the node). */
@@ -20,10 +20,9 @@ export const SUBSCRIBING_CRMS = (Object.keys(CRMS) as CrmName[]).filter((crm) =>
  * the CRM is selected (optional; the calls that need it say so when it is missing), the others only
  * when records are fetched.
  */
-export const subscriptionCredentials: INodeCredentialDescription[] = CREDENTIAL_TYPES.map(([crm, auth, name]): INodeCredentialDescription => {
-	const authShow = auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {};
-	if (SUBSCRIBING_CRMS.includes(crm as CrmName)) return { name, required: false, displayOptions: { show: { crm: [crm], ...authShow } } };
-	return { name, required: true, displayOptions: { show: { crm: [crm], fetchRecords: [true], ...authShow } } };
+export const subscriptionCredentials: INodeCredentialDescription[] = crmCredentialDescriptions({
+	show: (crm) => (SUBSCRIBING_CRMS.includes(crm) ? {} : { fetchRecords: [true] }),
+	required: (crm) => !SUBSCRIBING_CRMS.includes(crm),
 });
 
 type Context = IHookFunctions | IWebhookFunctions;

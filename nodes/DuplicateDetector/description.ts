@@ -3,7 +3,7 @@
 
 import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
 
-import { crmOptions } from '../shared/crmOptions';
+import { crmOptions } from '../shared/crmProperties';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 
 const findOnly = { show: { operation: ['findDuplicates'] } };

@@ -2,19 +2,13 @@
 // the credential for listing live fields, and the Options shared by every direction.
 import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../shared/credentials';
-import { crmOptions } from '../shared/crmOptions';
+import { crmCredentialDescriptions } from '../shared/credentials';
+import { crmOptions } from '../shared/crmProperties';
 import { redisStateCredential } from '../shared/stateStore';
 
 // Only for listing the target CRM's live fields in the editor; mapping never calls a CRM.
 export const credentials: INodeCredentialDescription[] = [
-	...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
-		name,
-		required: true,
-		displayOptions: {
-			show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) },
-		},
-	})),
+	...crmCredentialDescriptions({ crmParameter: 'targetCrm', show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'] } }),
 	{ ...redisStateCredential, displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], stateBackend: ['redis'] } } },
 ];
 

@@ -2,79 +2,21 @@
 // selector, store and Options), each family's own in actions/<family>/description.ts.
 import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
-import { AUTH_PARAMETER, CREDENTIAL_TYPES } from '../shared/credentials';
-import { crmOptions } from '../shared/crmOptions';
+import { crmCredentialDescriptions } from '../shared/credentials';
+import { authenticationProperties, crmProperty, entityProperty } from '../shared/crmProperties';
 import { redisStateCredential, stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 import * as bulk from './actions/bulk/description';
 import { SYNC_API_OPERATION } from './actions/syncApi/common';
 import * as syncApi from './actions/syncApi/description';
 import * as write from './actions/write/description';
 
-export { crmOptions };
-
-export const entityOptions = [
-	{ name: 'Account / Company', value: 'account' },
-	{ name: 'Activity', value: 'activity' },
-	{ name: 'Contact', value: 'contact' },
-	{ name: 'Lead', value: 'lead' },
-	{ name: 'Opportunity / Deal', value: 'opportunity' },
-];
-
 /** One entry per credential type; each shown for its CRM and authentication choice. */
-export const credentials: INodeCredentialDescription[] = [
-	...CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
-		name,
-		required: true,
-		displayOptions: {
-			show: auth ? { crm: [crm], [AUTH_PARAMETER[crm]]: [auth] } : { crm: [crm] },
-			hide: { syncApiStep: syncApi.stepsWithoutCrm },
-		},
-	})),
-	redisStateCredential,
-];
+export const credentials: INodeCredentialDescription[] = [...crmCredentialDescriptions({ hide: { syncApiStep: syncApi.stepsWithoutCrm } }), redisStateCredential];
 
 export const upsertProperties: INodeProperties[] = [
-	{
-		displayName: 'CRM',
-		name: 'crm',
-		type: 'options',
-		noDataExpression: true,
-		options: crmOptions,
-		default: 'hubspot',
-	},
-	{
-		displayName: 'Authentication',
-		name: 'hubspotAuthentication',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'Private App Token', value: 'privateApp' },
-			{ name: 'OAuth2', value: 'oAuth2' },
-		],
-		default: 'privateApp',
-		displayOptions: { show: { crm: ['hubspot'] } },
-	},
-	{
-		displayName: 'Authentication',
-		name: 'pipedriveAuthentication',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'API Token', value: 'apiToken' },
-			{ name: 'OAuth2', value: 'oAuth2' },
-		],
-		default: 'apiToken',
-		displayOptions: { show: { crm: ['pipedrive'] } },
-	},
-	{
-		displayName: 'Entity',
-		name: 'entity',
-		type: 'options',
-		noDataExpression: true,
-		options: entityOptions,
-		default: 'contact',
-		displayOptions: { hide: { operation: [SYNC_API_OPERATION] } },
-	},
+	crmProperty,
+	...authenticationProperties,
+	{ ...entityProperty, displayOptions: { hide: { operation: [SYNC_API_OPERATION] } } },
 	{
 		displayName: 'Operation',
 		name: 'operation',

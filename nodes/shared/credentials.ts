@@ -1,7 +1,7 @@
 // The package's CRM credential types, and how a node picks one: by CRM and, where a CRM offers
 // several (HubSpot, Pipedrive), by the node's authentication parameter.
 
-import { NodeOperationError, type INode } from 'n8n-workflow';
+import { NodeOperationError, type IDataObject, type INode, type INodeCredentialDescription } from 'n8n-workflow';
 
 import type { CrmName } from '../../lib/model';
 
@@ -36,4 +36,29 @@ export interface CredentialContext {
 /** The credential the node chose for `crm` (see credentialType), as the connector takes it. */
 export async function crmCredentials(ctx: CredentialContext, crm: CrmName, readParameter: (name: string) => unknown): Promise<Record<string, unknown>> {
 	return (await ctx.getCredentials(credentialType(ctx.getNode(), crm, readParameter))) as Record<string, unknown>;
+}
+
+/** Display conditions a node adds to its credential descriptions (per CRM where they differ). */
+export interface CredentialDisplay {
+	/** The node's parameter that selects the CRM (default 'crm'). */
+	crmParameter?: string;
+	show?: IDataObject | ((crm: CrmName) => IDataObject);
+	hide?: IDataObject;
+	required?: (crm: CrmName) => boolean;
+}
+
+/**
+ * One description per credential type, shown when the node's CRM parameter selects its CRM and,
+ * for CRMs with several types, the authentication parameter selects it; plus the node's own conditions.
+ */
+export function crmCredentialDescriptions(display: CredentialDisplay = {}): INodeCredentialDescription[] {
+	return CREDENTIAL_TYPES.map(([crm, auth, name]) => {
+		const own = typeof display.show === 'function' ? display.show(crm as CrmName) : display.show;
+		const show = { ...own, [display.crmParameter ?? 'crm']: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) };
+		return {
+			name,
+			required: display.required ? display.required(crm as CrmName) : true,
+			displayOptions: display.hide ? { show, hide: display.hide } : { show },
+		} as INodeCredentialDescription;
+	});
 }

@@ -6,29 +6,22 @@ import type { IDataObject, IExecuteFunctions, INodeCredentialDescription, INodeE
 import { createConnector, type CrmConnector } from '../../../lib/connectors';
 import { matchAgainstCrm, mergeCrmClusters } from '../../../lib/matching';
 import type { CrmName, EntityType } from '../../../lib/model';
-import { AUTH_PARAMETER, CREDENTIAL_TYPES, crmCredentials } from '../../shared/credentials';
+import { crmCredentialDescriptions, crmCredentials } from '../../shared/credentials';
 import { toNodeError } from '../../shared/errors';
 import { failedItem } from '../../shared/failedItem';
-import { entityOptions, upsertProperties } from '../../UnifiedCrmUpsert/description';
+import { authenticationProperties, crmProperty, entityOptions } from '../../shared/crmProperties';
 import { recordsOf, splitOutputs } from './items';
 import { readMatchOptions } from './matchOptions';
 
 const crmShow = { operation: ['findDuplicates'], matchAgainst: ['crm'] };
 
-/** The Unified CRM Upsert node's CRM and Authentication parameters, shown for Target CRM. */
+/** The CRM and Authentication parameters, shown for Target CRM. */
 function crmProperties(): INodeProperties[] {
-	const names = ['crm', ...Object.values(AUTH_PARAMETER)];
-	return upsertProperties
-		.filter((property) => names.includes(property.name))
-		.map((property) => ({ ...property, displayOptions: { show: { ...property.displayOptions?.show, ...crmShow } } }));
+	return [crmProperty, ...authenticationProperties].map((property) => ({ ...property, displayOptions: { show: { ...property.displayOptions?.show, ...crmShow } } }));
 }
 
 /** One credential per CRM and authentication choice (the Unified CRM Upsert node's types), for Target CRM. */
-export const credentials: INodeCredentialDescription[] = CREDENTIAL_TYPES.map(([crm, auth, name]) => ({
-	name,
-	required: true,
-	displayOptions: { show: { ...crmShow, crm: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) } },
-}));
+export const credentials: INodeCredentialDescription[] = crmCredentialDescriptions({ show: crmShow });
 
 /** Shown before the scoring settings. */
 export const properties: INodeProperties[] = [

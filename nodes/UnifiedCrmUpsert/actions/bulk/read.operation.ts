@@ -4,7 +4,7 @@ import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INod
 
 import { isCrmName } from '../../../../lib/model';
 import { parseBulkSettings, readSourceToSpool } from '../../../../lib/sync/bulk';
-import { crmOptions } from '../../../shared/crmOptions';
+import { crmOptions } from '../../../shared/crmProperties';
 import { nodeOptions } from '../connection';
 import { BULK_READ, bulkConnector, showFor, type BulkRun } from './common';
 

@@ -4,7 +4,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import type { CrmName } from '../../../../lib/model';
 import { validateBulkJob, validateSyncRequest, withUnifiedId } from '../../../../lib/sync/sync-api';
-import { crmOptions } from '../../../shared/crmOptions';
+import { crmOptions } from '../../../shared/crmProperties';
 import { nodeStore } from '../connection';
 import { answerEach, bodyOf, invalid, prepareWrites, showForSteps, type ChainItem } from './common';
 

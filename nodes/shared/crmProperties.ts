@@ -1,0 +1,66 @@
+// The CRM parameters every node that talks to a CRM shares: the CRM, the authentication choice of
+// CRMs with several credential types (HubSpot, Pipedrive) and the entity. Options are listed in
+// the alphabetical order n8n's lint asks for.
+import type { INodeProperties } from 'n8n-workflow';
+
+export const crmOptions = [
+	{ name: 'HubSpot', value: 'hubspot' },
+	{ name: 'Microsoft Dynamics 365', value: 'dynamics' },
+	{ name: 'Pipedrive', value: 'pipedrive' },
+	{ name: 'Salesforce', value: 'salesforce' },
+	{ name: 'Zoho CRM', value: 'zoho' },
+];
+
+export const entityOptions = [
+	{ name: 'Account / Company', value: 'account' },
+	{ name: 'Activity', value: 'activity' },
+	{ name: 'Contact', value: 'contact' },
+	{ name: 'Lead', value: 'lead' },
+	{ name: 'Opportunity / Deal', value: 'opportunity' },
+];
+
+export const crmProperty: INodeProperties = {
+	displayName: 'CRM',
+	name: 'crm',
+	type: 'options',
+	noDataExpression: true,
+	options: crmOptions,
+	default: 'hubspot',
+};
+
+export const entityProperty: INodeProperties = {
+	displayName: 'Entity',
+	name: 'entity',
+	type: 'options',
+	noDataExpression: true,
+	options: entityOptions,
+	default: 'contact',
+};
+
+/** The authentication parameters (see AUTH_PARAMETER in credentials.ts), each shown for its CRM. */
+export const authenticationProperties: INodeProperties[] = [
+	{
+		displayName: 'Authentication',
+		name: 'hubspotAuthentication',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Private App Token', value: 'privateApp' },
+			{ name: 'OAuth2', value: 'oAuth2' },
+		],
+		default: 'privateApp',
+		displayOptions: { show: { crm: ['hubspot'] } },
+	},
+	{
+		displayName: 'Authentication',
+		name: 'pipedriveAuthentication',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'API Token', value: 'apiToken' },
+			{ name: 'OAuth2', value: 'oAuth2' },
+		],
+		default: 'apiToken',
+		displayOptions: { show: { crm: ['pipedrive'] } },
+	},
+];
