@@ -5,7 +5,7 @@ import { authenticationProperties, crmProperty, entityProperty } from '../shared
 
 export const pollProperties: INodeProperties[] = [
 	crmProperty,
-	...authenticationProperties,
+	...authenticationProperties(),
 	entityProperty,
 	{
 		displayName: 'Read',

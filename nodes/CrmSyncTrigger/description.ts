@@ -133,12 +133,10 @@ export const triggerProperties: INodeProperties[] = [
 	...fetchRecordsProperties,
 	// The same authentication choice (and credential types) as Unified CRM Upsert, shown with the
 	// credential (see subscriptionCredentials).
-	...authenticationProperties
+	...authenticationProperties()
 		.filter((p) => p.name === 'pipedriveAuthentication')
 		.map((p): INodeProperties => ({ ...p, displayOptions: show(['pipedrive']) })),
-	...authenticationProperties
-		.filter((p) => p.name === 'hubspotAuthentication')
-		.map((p): INodeProperties => ({ ...p, displayOptions: { show: { crm: ['hubspot'], fetchRecords: [true] } } })),
+	...authenticationProperties({ show: { fetchRecords: [true] } }).filter((p) => p.name === 'hubspotAuthentication'),
 	...setupNotices,
 	secret('hubspot', 'Client Secret', 'The HubSpot app\'s client secret, used to check X-HubSpot-Signature(-v3)'),
 	previousSecret('hubspot', 'Previous Client Secret'),

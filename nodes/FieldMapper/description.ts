@@ -3,7 +3,7 @@
 import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
 import { crmCredentialDescriptions } from '../shared/credentials';
-import { crmOptions } from '../shared/crmProperties';
+import { authenticationProperties, crmOptions } from '../shared/crmProperties';
 import { redisStateCredential } from '../shared/stateStore';
 
 // Only for listing the target CRM's live fields in the editor; mapping never calls a CRM.
@@ -51,30 +51,7 @@ export const directionProperties: INodeProperties[] = [
 		description: "Whether the Target Field lists show the target CRM's live fields (needs a credential); otherwise the default map's fields. Mapping itself never calls the CRM.",
 		displayOptions: { show: { direction: ['fromUnified', 'crmToCrm'] } },
 	},
-	{
-		displayName: 'Authentication',
-		name: 'hubspotAuthentication',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'Private App Token', value: 'privateApp' },
-			{ name: 'OAuth2', value: 'oAuth2' },
-		],
-		default: 'privateApp',
-		displayOptions: { show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: ['hubspot'] } },
-	},
-	{
-		displayName: 'Authentication',
-		name: 'pipedriveAuthentication',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'API Token', value: 'apiToken' },
-			{ name: 'OAuth2', value: 'oAuth2' },
-		],
-		default: 'apiToken',
-		displayOptions: { show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'], targetCrm: ['pipedrive'] } },
-	},
+	...authenticationProperties({ crmParameter: 'targetCrm', show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'] } }),
 	{
 		displayName: 'Entity',
 		name: 'entity',

@@ -15,7 +15,7 @@ export const credentials: INodeCredentialDescription[] = [...crmCredentialDescri
 
 export const upsertProperties: INodeProperties[] = [
 	crmProperty,
-	...authenticationProperties,
+	...authenticationProperties(),
 	{ ...entityProperty, displayOptions: { hide: { operation: [SYNC_API_OPERATION] } } },
 	{
 		displayName: 'Operation',

@@ -1,7 +1,7 @@
 // The package's CRM credential types, and how a node picks one: by CRM and, where a CRM offers
 // several (HubSpot, Pipedrive), by the node's authentication parameter.
 
-import { NodeOperationError, type IDataObject, type INode, type INodeCredentialDescription } from 'n8n-workflow';
+import { NodeOperationError, type ICredentialsDisplayOptions, type INode, type INodeCredentialDescription } from 'n8n-workflow';
 
 import type { CrmName } from '../../lib/model';
 
@@ -42,8 +42,8 @@ export async function crmCredentials(ctx: CredentialContext, crm: CrmName, readP
 export interface CredentialDisplay {
 	/** The node's parameter that selects the CRM (default 'crm'). */
 	crmParameter?: string;
-	show?: IDataObject | ((crm: CrmName) => IDataObject);
-	hide?: IDataObject;
+	show?: ICredentialsDisplayOptions['show'] | ((crm: CrmName) => ICredentialsDisplayOptions['show']);
+	hide?: ICredentialsDisplayOptions['hide'];
 	required?: (crm: CrmName) => boolean;
 }
 
@@ -55,10 +55,6 @@ export function crmCredentialDescriptions(display: CredentialDisplay = {}): INod
 	return CREDENTIAL_TYPES.map(([crm, auth, name]) => {
 		const own = typeof display.show === 'function' ? display.show(crm as CrmName) : display.show;
 		const show = { ...own, [display.crmParameter ?? 'crm']: [crm], ...(auth ? { [AUTH_PARAMETER[crm]]: [auth] } : {}) };
-		return {
-			name,
-			required: display.required ? display.required(crm as CrmName) : true,
-			displayOptions: display.hide ? { show, hide: display.hide } : { show },
-		} as INodeCredentialDescription;
+		return { name, required: display.required ? display.required(crm as CrmName) : true, displayOptions: display.hide ? { show, hide: display.hide } : { show } };
 	});
 }

@@ -1,7 +1,7 @@
 // The CRM parameters every node that talks to a CRM shares: the CRM, the authentication choice of
 // CRMs with several credential types (HubSpot, Pipedrive) and the entity. Options are listed in
 // the alphabetical order n8n's lint asks for.
-import type { INodeProperties } from 'n8n-workflow';
+import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
 
 export const crmOptions = [
 	{ name: 'HubSpot', value: 'hubspot' },
@@ -37,30 +37,36 @@ export const entityProperty: INodeProperties = {
 	default: 'contact',
 };
 
-/** The authentication parameters (see AUTH_PARAMETER in credentials.ts), each shown for its CRM. */
-export const authenticationProperties: INodeProperties[] = [
-	{
-		displayName: 'Authentication',
-		name: 'hubspotAuthentication',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'Private App Token', value: 'privateApp' },
-			{ name: 'OAuth2', value: 'oAuth2' },
-		],
-		default: 'privateApp',
-		displayOptions: { show: { crm: ['hubspot'] } },
-	},
-	{
-		displayName: 'Authentication',
-		name: 'pipedriveAuthentication',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'API Token', value: 'apiToken' },
-			{ name: 'OAuth2', value: 'oAuth2' },
-		],
-		default: 'apiToken',
-		displayOptions: { show: { crm: ['pipedrive'] } },
-	},
-];
+/**
+ * The authentication parameters (see AUTH_PARAMETER in credentials.ts), each shown when the node's
+ * CRM parameter (`crmParameter`, default 'crm') selects its CRM, plus the node's own conditions.
+ */
+export function authenticationProperties(display: { crmParameter?: string; show?: IDisplayOptions['show'] } = {}): INodeProperties[] {
+	const shownFor = (crm: string) => ({ show: { ...display.show, [display.crmParameter ?? 'crm']: [crm] } });
+	return [
+		{
+			displayName: 'Authentication',
+			name: 'hubspotAuthentication',
+			type: 'options',
+			noDataExpression: true,
+			options: [
+				{ name: 'Private App Token', value: 'privateApp' },
+				{ name: 'OAuth2', value: 'oAuth2' },
+			],
+			default: 'privateApp',
+			displayOptions: shownFor('hubspot'),
+		},
+		{
+			displayName: 'Authentication',
+			name: 'pipedriveAuthentication',
+			type: 'options',
+			noDataExpression: true,
+			options: [
+				{ name: 'API Token', value: 'apiToken' },
+				{ name: 'OAuth2', value: 'oAuth2' },
+			],
+			default: 'apiToken',
+			displayOptions: shownFor('pipedrive'),
+		},
+	];
+}

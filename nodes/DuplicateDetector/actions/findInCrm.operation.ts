@@ -17,7 +17,7 @@ const crmShow = { operation: ['findDuplicates'], matchAgainst: ['crm'] };
 
 /** The CRM and Authentication parameters, shown for Target CRM. */
 function crmProperties(): INodeProperties[] {
-	return [crmProperty, ...authenticationProperties].map((property) => ({ ...property, displayOptions: { show: { ...property.displayOptions?.show, ...crmShow } } }));
+	return [{ ...crmProperty, displayOptions: { show: crmShow } }, ...authenticationProperties({ show: crmShow })];
 }
 
 /** One credential per CRM and authentication choice (the Unified CRM Upsert node's types), for Target CRM. */
