@@ -3,6 +3,8 @@
 // the alphabetical order n8n's lint asks for.
 import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
 
+import { CRM_NAMES, isCrmName, type CrmName } from '../../lib/model';
+
 export const crmOptions = [
 	{ name: 'HubSpot', value: 'hubspot' },
 	{ name: 'Microsoft Dynamics 365', value: 'dynamics' },
@@ -69,4 +71,16 @@ export function authenticationProperties(display: { crmParameter?: string; show?
 			displayOptions: shownFor('pipedrive'),
 		},
 	];
+}
+
+/**
+ * The CRMs a `crm` parameter selects: the array of a multiOptions "CRMs" parameter, or the one CRM
+ * of an `options` parameter (a workflow saved before the parameter took several). Throws on a
+ * value that names no CRM.
+ */
+export function selectedCrms(value: unknown): CrmName[] {
+	const list = Array.isArray(value) ? value : value === undefined || value === null || value === '' ? [] : [value];
+	const unknown = list.find((crm) => !isCrmName(crm));
+	if (unknown !== undefined) throw new Error(`Unknown CRM ${JSON.stringify(unknown)}: expected some of ${CRM_NAMES.join(', ')}`);
+	return [...new Set(list as CrmName[])];
 }
