@@ -1,6 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
-import { redisStateCredential } from '../shared/stateStore';
+import { redisStateCredential, settingsStateCredential } from '../shared/stateStore';
 import * as resolveAgainstSyncedState from './actions/resolveAgainstSyncedState.operation';
 import * as resolveAgainstTarget from './actions/resolveAgainstTarget.operation';
 import * as resolveReview from './actions/resolveReview.operation';
@@ -21,7 +21,7 @@ export class ConflictResolver implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Resolved', 'Needs Review', 'Unchanged', 'Correct Source'],
-		credentials: [redisStateCredential],
+		credentials: [redisStateCredential, settingsStateCredential],
 		properties: [
 			...operationProperties,
 			...resolveAgainstTarget.properties,

@@ -1,7 +1,7 @@
 import { NodeConnectionTypes, type INodeExecutionData, type INodeType, type INodeTypeDescription, type IPollFunctions } from 'n8n-workflow';
 
 import { crmCredentialDescriptions } from '../shared/credentials';
-import { redisStateCredential } from '../shared/stateStore';
+import { redisStateCredential, settingsStateCredential } from '../shared/stateStore';
 import { pollProperties } from './description';
 import { pollCrm } from './poll';
 
@@ -21,6 +21,7 @@ export class CrmSyncPollTrigger implements INodeType {
 		credentials: [
 			...crmCredentialDescriptions(),
 			redisStateCredential,
+			settingsStateCredential,
 		],
 		properties: pollProperties,
 	};

@@ -1,6 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
-import { redisStateCredential } from '../shared/stateStore';
+import { redisStateCredential, settingsStateCredential } from '../shared/stateStore';
 import * as findInCrm from './actions/findInCrm.operation';
 import * as findInIndex from './actions/findInIndex.operation';
 import { router } from './actions/router';
@@ -20,7 +20,7 @@ export class DuplicateDetector implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Unique', 'Duplicates'],
-		credentials: [...findInCrm.credentials, redisStateCredential],
+		credentials: [...findInCrm.credentials, redisStateCredential, settingsStateCredential],
 		properties: [
 			...operationProperties,
 			...findInCrm.properties,

@@ -4,12 +4,13 @@ import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
 import { crmCredentialDescriptions } from '../shared/credentials';
 import { authenticationProperties, crmOptions } from '../shared/crmProperties';
-import { redisStateCredential } from '../shared/stateStore';
+import { redisStateCredential, settingsStateCredential } from '../shared/stateStore';
 
 // Only for listing the target CRM's live fields in the editor; mapping never calls a CRM.
 export const credentials: INodeCredentialDescription[] = [
 	...crmCredentialDescriptions({ crmParameter: 'targetCrm', show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'] } }),
 	{ ...redisStateCredential, displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], stateBackend: ['redis'] } } },
+	{ ...settingsStateCredential, displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], stateBackend: ['settings'] } } },
 ];
 
 export const directionProperties: INodeProperties[] = [

@@ -1,7 +1,8 @@
 // What every node that keeps sync state shares: the "State Store" and "Sync Namespace"
-// parameters, n8n's Redis credential mapped to store options, and one open store per
-// configuration for the life of the n8n process (opening one per request would cost a file
-// open or a Redis connection each time).
+// parameters, or the CRM Sync Settings credential that chooses both once for every node of a sync;
+// n8n's Redis credential mapped to store options; and one open store per configuration for the
+// life of the n8n process (opening one per request would cost a file open or a Redis connection
+// each time).
 
 import { homedir } from 'node:os';
 
@@ -48,12 +49,29 @@ export interface StoreContext {
 /** Reads a node parameter with a fallback (execute nodes read item 0). */
 export type ParameterReader = (name: string, fallback: unknown) => unknown;
 
+/** The CRM Sync Settings credential (credentials/CrmSyncSettingsApi.credentials.ts). */
+interface SettingsCredential extends RedisCredential {
+	backend?: 'embedded' | 'redis';
+	namespace?: string;
+	statePath?: string;
+}
+
+export const SETTINGS_CREDENTIAL = 'crmSyncSettingsApi';
+
 /**
- * The node's store configuration: its State Store and Sync Namespace parameters (default namespace:
- * the workflow id), n8n's Redis credential, and options some nodes add (an embedded file path,
+ * The node's store configuration: the CRM Sync Settings credential when its State Store parameter
+ * says so; otherwise its State Store and Sync Namespace parameters (default namespace: the
+ * workflow id) and n8n's Redis credential. Plus options some nodes add (an embedded file path,
  * audit values).
  */
 export async function syncStoreConfig(ctx: StoreContext, parameter: ParameterReader, extra: { path?: string; auditValues?: boolean } = {}): Promise<StateStoreConfig> {
+	if (parameter('stateBackend', 'embedded') === 'settings') {
+		const settings = (await ctx.getCredentials(SETTINGS_CREDENTIAL)) as SettingsCredential;
+		const backend = settings.backend === 'redis' ? 'redis' : 'embedded';
+		const config = storeConfig(String(settings.namespace ?? '').trim() || 'default', backend, settings);
+		if (config.backend === 'embedded' && settings.statePath?.trim()) config.path = settings.statePath.trim();
+		return extra.auditValues ? { ...config, auditValues: true } : config;
+	}
 	const backend = parameter('stateBackend', 'embedded') === 'redis' ? 'redis' : 'embedded';
 	const namespace = String(parameter('syncNamespace', '') ?? '').trim() || ctx.getWorkflow().id || 'default';
 	const redis = backend === 'redis' ? ((await ctx.getCredentials('redis')) as RedisCredential) : undefined;
@@ -95,6 +113,7 @@ export function stateBackendProperty(displayOptions?: IDisplayOptions, redisNote
 		name: 'stateBackend',
 		type: 'options',
 		options: [
+			{ name: 'CRM Sync Settings (Credential)', value: 'settings', description: 'Store and namespace chosen once in a credential that every node of the sync selects' },
 			{ name: 'Embedded (Local File)', value: 'embedded', description: 'SQLite file in the n8n user folder; one host' },
 			{ name: 'Redis', value: 'redis', description: redisNote },
 		],
@@ -112,7 +131,8 @@ export function syncNamespaceProperty(holds = '', displayOptions?: IDisplayOptio
 		type: 'string',
 		default: '',
 		description: `Nodes with the same namespace share sync state${what}. Empty: this workflow's ID.`,
-		...(displayOptions ? { displayOptions } : {}),
+		// With the CRM Sync Settings credential, the namespace is the credential's.
+		displayOptions: { ...displayOptions, hide: { ...displayOptions?.hide, stateBackend: ['settings'] } },
 	};
 }
 
@@ -121,4 +141,11 @@ export const redisStateCredential: INodeCredentialDescription = {
 	name: 'redis',
 	required: true,
 	displayOptions: { show: { stateBackend: ['redis'] } },
+};
+
+/** The CRM Sync Settings credential, asked for when the State Store is "CRM Sync Settings". */
+export const settingsStateCredential: INodeCredentialDescription = {
+	name: SETTINGS_CREDENTIAL,
+	required: true,
+	displayOptions: { show: { stateBackend: ['settings'] } },
 };
