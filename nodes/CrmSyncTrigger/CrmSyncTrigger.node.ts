@@ -1,10 +1,13 @@
-import { NodeConnectionTypes, type IHookFunctions, type INodeType, type INodeTypeDescription, type IWebhookFunctions, type IWebhookResponseData } from 'n8n-workflow';
+import { NodeConnectionTypes, type INodeType, type INodeTypeDescription, type IWebhookFunctions, type IWebhookResponseData } from 'n8n-workflow';
 
+import { SETTINGS_CREDENTIAL } from '../shared/stateStore';
 import { triggerProperties } from './description';
-import { createSubscription, deleteSubscription, subscriptionCredentials, subscriptionExists } from './subscription';
-import { checkConfiguration } from './verification';
+import { crmWebhookMethods, crmWebhooks } from './lifecycle';
+import { subscriptionCredentials } from './subscription';
+import { testWebhookSecrets } from './verification';
 import { receiveDelivery } from './webhook';
 
+// One webhook per ticked CRM (./lifecycle.ts), its secrets in that CRM's webhook credential.
 // Pipedrive webhooks and Zoho channels are registered on activation (./subscription.ts); HubSpot,
 // Salesforce and Dynamics subscriptions are app/admin configuration, described by the node's notices.
 export class CrmSyncTrigger implements INodeType {
@@ -14,38 +17,29 @@ export class CrmSyncTrigger implements INodeType {
 		icon: 'file:crmSyncTrigger.svg',
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{"on " + $parameter["crm"] + " webhook"}}',
+		subtitle: '={{"on " + [].concat($parameter["crm"]).join(", ") + " webhooks"}}',
 		description: 'Starts a sync when Salesforce, HubSpot, Pipedrive, Zoho CRM or Dynamics 365 reports a change',
 		defaults: { name: 'CRM Sync Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Events', 'Errors'],
-		credentials: [...subscriptionCredentials, { name: 'redis', required: true, displayOptions: { show: { dropRedeliveries: [true], stateBackend: ['redis'] } } }],
-		webhooks: [
-			{
-				name: 'default',
-				httpMethod: 'POST',
-				responseMode: 'onReceived',
-				path: '={{$parameter["crm"]}}',
-			},
+		credentials: [
+			{ name: 'hubSpotWebhookCrmSyncApi', required: true, testedBy: 'webhookSecrets', displayOptions: { show: { crm: ['hubspot'] } } },
+			{ name: 'pipedriveWebhookCrmSyncApi', required: true, testedBy: 'webhookSecrets', displayOptions: { show: { crm: ['pipedrive'] } } },
+			{ name: 'salesforceWebhookCrmSyncApi', required: true, testedBy: 'webhookSecrets', displayOptions: { show: { crm: ['salesforce'] } } },
+			{ name: 'zohoWebhookCrmSyncApi', required: true, testedBy: 'webhookSecrets', displayOptions: { show: { crm: ['zoho'] } } },
+			{ name: 'dynamicsWebhookCrmSyncApi', required: true, testedBy: 'webhookSecrets', displayOptions: { show: { crm: ['dynamics'] } } },
+			...subscriptionCredentials,
+			{ name: 'redis', required: true, displayOptions: { show: { dropRedeliveries: [true], stateBackend: ['redis'] } } },
+			{ name: SETTINGS_CREDENTIAL, required: true, displayOptions: { show: { dropRedeliveries: [true], stateBackend: ['settings'] } } },
 		],
+		webhooks: crmWebhooks,
 		properties: triggerProperties,
 	};
 
-	webhookMethods = {
-		default: {
-			async checkExists(this: IHookFunctions): Promise<boolean> {
-				checkConfiguration(this); // refused before any subscription is made
-				return subscriptionExists(this);
-			},
-			async create(this: IHookFunctions): Promise<boolean> {
-				return createSubscription(this);
-			},
-			async delete(this: IHookFunctions): Promise<boolean> {
-				return deleteSubscription(this);
-			},
-		},
-	};
+	methods = { credentialTest: { webhookSecrets: testWebhookSecrets } };
+
+	webhookMethods = crmWebhookMethods;
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		return receiveDelivery(this);

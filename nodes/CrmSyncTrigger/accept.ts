@@ -8,9 +8,9 @@ import { isEchoOfOwnWrite } from '../../lib/events/echo';
 import type { CrmName } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, failureKind, type EnrichOptions } from '../../lib/webhooks';
-import { commaSeparatedList } from '../shared/commaSeparatedList';
 import { crmCredentials } from '../shared/credentials';
 import { sharedStore, syncStoreConfig } from '../shared/stateStore';
+import { fetchesRecords, ownChangeMarkers } from './settings';
 
 /**
  * Reads made before answering stay within the CRM's delivery timeout (HubSpot's is about 5 s):
@@ -30,11 +30,11 @@ export async function openStore(ctx: IWebhookFunctions): Promise<StateStore> {
 
 /** How events are accepted: markers, redeliveries and echoes dropped with the store, records read with `budget`. */
 export async function enrichOptions(ctx: IWebhookFunctions, crm: CrmName, store: StateStore | undefined, budget: object, eventCount: number): Promise<EnrichOptions> {
-	const fetchRecords = ctx.getNodeParameter('fetchRecords', false) as boolean;
+	const fetchRecords = fetchesRecords(ctx, crm);
 	const credentials = fetchRecords && eventCount > 0 ? await crmCredentials(ctx, crm, (name) => ctx.getNodeParameter(name, '')) : undefined;
 	const dropEchoes = ctx.getNodeParameter('dropEchoes', true) as boolean;
 	return {
-		markers: commaSeparatedList(ctx.getNodeParameter('ownChangeMarkers', '') as string),
+		markers: ownChangeMarkers(ctx, crm),
 		store,
 		ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
 		isEcho: store && dropEchoes ? (event) => isEchoOfOwnWrite(store, event) : undefined,

@@ -1,16 +1,18 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { authenticationProperties, crmOptions } from '../shared/crmProperties';
 import { stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+import { FETCHING_BY_DEFAULT } from './settings';
 
+/** Shown when any of `crm` is ticked (n8n matches an array value against any of the listed values). */
 const show = (crm: string[]) => ({ show: { crm } });
 /** Shown for a CRM only when the node does (or does not) register the subscription itself. */
 const showRegistered = (crm: string, registered: boolean) => ({ show: { crm: [crm], registerSubscription: [registered] } });
 
-/** Where each CRM is told about this endpoint, and which secret goes where. */
+/** Where each CRM is told about its endpoint, and which credential holds its secret. */
 const setupNotices: INodeProperties[] = [
 	{
 		displayName:
-			'In your HubSpot app (Webhooks), set the target URL to this node\'s Production URL and subscribe to contact/company/deal events. Paste the app\'s Client Secret below: requests are checked with HubSpot\'s v3 signature and refused when older than 5 minutes (v1/v2 signatures only with Legacy App below).',
+			'HubSpot: in your HubSpot app (Webhooks), set the target URL to this node\'s Production URL ending in /hubspot and subscribe to contact/company/deal events. Put the app\'s Client Secret in the HubSpot webhook credential: requests are checked with HubSpot\'s v3 signature and refused when older than 5 minutes (v1/v2 signatures only with Legacy App below).',
 		name: 'setupHubspot',
 		type: 'notice',
 		default: '',
@@ -18,7 +20,7 @@ const setupNotices: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'Create a Pipedrive webhook (Tools > Webhooks or POST /v1/webhooks) with this node\'s Production URL, version 1.0 or 2.0, and HTTP auth user/password set to the values below.',
+			'Pipedrive: create a webhook (Tools > Webhooks or POST /v1/webhooks) with this node\'s Production URL ending in /pipedrive, version 1.0 or 2.0, and HTTP auth user/password set to the values of the Pipedrive webhook credential.',
 		name: 'setupPipedrive',
 		type: 'notice',
 		default: '',
@@ -26,7 +28,7 @@ const setupNotices: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'When the workflow is activated, the node creates a Pipedrive webhook (version 2.0, all objects and actions) for its Production URL, with HTTP auth user/password set to the values below; it deletes it when the workflow is deactivated.',
+			'Pipedrive: when the workflow is activated, the node creates a Pipedrive webhook (version 2.0, all objects and actions) for its Production URL ending in /pipedrive, with HTTP auth user/password set to the values of the Pipedrive webhook credential; it deletes it when the workflow is deactivated.',
 		name: 'registeredPipedrive',
 		type: 'notice',
 		default: '',
@@ -34,7 +36,7 @@ const setupNotices: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'Set the Secret below: every Salesforce delivery must carry it. Outbound Messages: use this node\'s Production URL with ?key=YOUR_SECRET appended as the endpoint URL; the node answers with the SOAP Ack. Change events (CDC relay or Flow HTTP callout): POST the change-event JSON with header X-Sfdc-Signature = base64(HMAC-SHA256(secret, raw body)). Organization IDs and Allowed IPs are optional extra checks.',
+			'Salesforce: every delivery must carry the Secret of the Salesforce webhook credential. Outbound Messages: use this node\'s Production URL ending in /salesforce with ?key=YOUR_SECRET appended as the endpoint URL; the node answers with the SOAP Ack. Change events (CDC relay or Flow HTTP callout): POST the change-event JSON with header X-Sfdc-Signature = base64(HMAC-SHA256(secret, raw body)). Organization IDs and Allowed IPs are optional extra checks.',
 		name: 'setupSalesforce',
 		type: 'notice',
 		default: '',
@@ -42,7 +44,7 @@ const setupNotices: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'Enable a Zoho notification (POST /crm/v6/actions/watch) with notify_url = this node\'s Production URL and token = the Token below. Watches expire (at most one day): renew them before expiry.',
+			'Zoho: enable a notification (POST /crm/v6/actions/watch) with notify_url = this node\'s Production URL ending in /zoho and token = the Token of the Zoho webhook credential. Watches expire (at most one day): renew them before expiry.',
 		name: 'setupZoho',
 		type: 'notice',
 		default: '',
@@ -50,7 +52,7 @@ const setupNotices: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'When the workflow is activated, the node enables a Zoho notification channel (the modules of the Entities below, or all) for its Production URL with the Token below, and disables it on deactivation. Zoho channels live at most one day and n8n has no timer for webhook nodes: the node renews the channel (PATCH, one more day) on activation and whenever a notification arrives with less than 12 hours left. A channel that gets no notification for a day lapses: deactivate and activate the workflow to enable a new one.',
+			'Zoho: when the workflow is activated, the node enables a notification channel (the modules of the Entities below, or all) for its Production URL ending in /zoho with the Token of the Zoho webhook credential, and disables it on deactivation. Zoho channels live at most one day and n8n has no timer for webhook nodes: the node renews the channel (PATCH, one more day) on activation and whenever a notification arrives with less than 12 hours left. A channel that gets no notification for a day lapses: deactivate and activate the workflow to enable a new one.',
 		name: 'registeredZoho',
 		type: 'notice',
 		default: '',
@@ -58,7 +60,7 @@ const setupNotices: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'Register a webhook in the Plugin Registration Tool with this node\'s Production URL. Authentication: WebhookKey (sent as ?code=) or HttpHeader with header x-crm-sync-key, using the Key below. Then add steps for Create/Update/Delete on the tables to sync.',
+			'Dynamics 365: register a webhook in the Plugin Registration Tool with this node\'s Production URL ending in /dynamics. Authentication: WebhookKey (sent as ?code=) or HttpHeader with header x-crm-sync-key, using the Key of the Dynamics webhook credential. Then add steps for Create/Update/Delete on the tables to sync.',
 		name: 'setupDynamics',
 		type: 'notice',
 		default: '',
@@ -66,42 +68,15 @@ const setupNotices: INodeProperties[] = [
 	},
 ];
 
-const secret = (crm: string, displayName: string, description: string): INodeProperties => ({
-	displayName,
-	name: 'secret',
+/** Own-change markers of one CRM (loop prevention): [crm, what identifies this sync's writes there]. */
+const ownChangeMarkers = (crm: string, label: string, what: string): INodeProperties => ({
+	displayName: `${label} Own Change Markers`,
+	name: `${crm}OwnChangeMarkers`,
 	type: 'string',
-	typeOptions: { password: true },
 	default: '',
-	description,
+	description: `Comma-separated values that identify ${label} changes written by this sync, which are then dropped (loop prevention): ${what}`,
 	displayOptions: show([crm]),
 });
-
-const previousSecret = (crm: string, displayName: string): INodeProperties => ({
-	displayName,
-	name: 'previousSecret',
-	type: 'string',
-	typeOptions: { password: true },
-	default: '',
-	description: 'During a rotation, the old value is accepted too. Clear it once every sender uses the new one.',
-	displayOptions: show([crm]),
-});
-
-/** Default on where webhooks do not carry the record (HubSpot: one property per event; Zoho: ids only). */
-const FETCHING_BY_DEFAULT = ['hubspot', 'zoho'];
-const fetchRecordsProperty = (crms: string[], fetchByDefault: boolean): INodeProperties => ({
-	displayName: 'Fetch Full Records',
-	name: 'fetchRecords',
-	type: 'boolean',
-	noDataExpression: true,
-	default: fetchByDefault,
-	description:
-		"Whether to group the events of one record in a request into one item and read the record's current state from the CRM (with the credential below) before emitting it. A record that no longer exists is emitted as a delete. If the CRM cannot be read, the request is answered 503 and the CRM redelivers it. Zoho, which never redelivers, is answered at once and read with retries.",
-	displayOptions: show(crms),
-});
-const fetchRecordsProperties: INodeProperties[] = [
-	fetchRecordsProperty(FETCHING_BY_DEFAULT, true),
-	fetchRecordsProperty(crmOptions.map((o) => String(o.value)).filter((crm) => !FETCHING_BY_DEFAULT.includes(crm)), false),
-];
 
 export const triggerProperties: INodeProperties[] = [
 	{
@@ -112,13 +87,14 @@ export const triggerProperties: INodeProperties[] = [
 		default: '',
 	},
 	{
-		displayName: 'CRM',
+		displayName: 'CRMs',
 		name: 'crm',
-		type: 'options',
+		type: 'multiOptions',
 		noDataExpression: true,
 		options: crmOptions,
-		default: 'hubspot',
-		description: 'The CRM that calls this webhook. Its path is the CRM name, e.g. /webhook/&lt;id&gt;/hubspot.',
+		default: ['hubspot'],
+		description:
+			'The CRMs that call this trigger, each on its own path: /webhook/&lt;id&gt;/&lt;crm&gt;, e.g. /webhook/&lt;id&gt;/hubspot. A CRM that is not ticked gets 404 on its path.',
 	},
 	{
 		displayName: 'Register Subscription Automatically',
@@ -127,19 +103,24 @@ export const triggerProperties: INodeProperties[] = [
 		noDataExpression: true,
 		default: true,
 		description:
-			'Whether to create the CRM\'s webhook subscription when the workflow is activated and remove it when it is deactivated (needs a credential). Off: set it up in the CRM by hand.',
+			'Whether to create the webhook subscription of Pipedrive and of Zoho (each when ticked) when the workflow is activated and remove it when it is deactivated (needs the CRM\'s credential). Off: set them up in the CRM by hand.',
 		displayOptions: show(['pipedrive', 'zoho']),
 	},
-	...fetchRecordsProperties,
+	{
+		displayName: 'Fetch Full Records For',
+		name: 'fetchRecords',
+		type: 'multiOptions',
+		noDataExpression: true,
+		options: crmOptions,
+		default: FETCHING_BY_DEFAULT,
+		description:
+			"For these CRMs, group the events of one record in a request into one item and read the record's current state from the CRM (with the CRM's credential below) before emitting it. A record that no longer exists is emitted as a delete. If the CRM cannot be read, the request is answered 503 and the CRM redelivers it. Zoho, which never redelivers, is answered at once and read with retries.",
+	},
 	// The same authentication choice (and credential types) as Unified CRM Upsert, shown with the
 	// credential (see subscriptionCredentials).
-	...authenticationProperties()
-		.filter((p) => p.name === 'pipedriveAuthentication')
-		.map((p): INodeProperties => ({ ...p, displayOptions: show(['pipedrive']) })),
-	...authenticationProperties({ show: { fetchRecords: [true] } }).filter((p) => p.name === 'hubspotAuthentication'),
+	...authenticationProperties().filter((p) => p.name === 'pipedriveAuthentication'),
+	...authenticationProperties({ show: { fetchRecords: ['hubspot', true] } }).filter((p) => p.name === 'hubspotAuthentication'),
 	...setupNotices,
-	secret('hubspot', 'Client Secret', 'The HubSpot app\'s client secret, used to check X-HubSpot-Signature(-v3)'),
-	previousSecret('hubspot', 'Previous Client Secret'),
 	{
 		displayName: 'Legacy App (v1/v2 Signatures)',
 		name: 'hubspotLegacySignatures',
@@ -150,30 +131,13 @@ export const triggerProperties: INodeProperties[] = [
 		displayOptions: show(['hubspot']),
 	},
 	{
-		displayName: 'Basic Auth User',
-		name: 'basicAuthUser',
-		type: 'string',
-		default: '',
-		required: true,
-		description: 'The webhook\'s http_auth_user',
-		displayOptions: show(['pipedrive']),
-	},
-	secret('pipedrive', 'Basic Auth Password', 'The webhook\'s http_auth_password'),
-	previousSecret('pipedrive', 'Previous Basic Auth Password'),
-	secret(
-		'salesforce',
-		'Secret',
-		'Required. The ?key= value of the Outbound Message URL, and the HMAC secret of the JSON change-event form.',
-	),
-	previousSecret('salesforce', 'Previous Secret'),
-	{
 		displayName: 'Organization IDs',
 		name: 'salesforceOrganizationIds',
 		type: 'string',
 		default: '',
 		placeholder: '00D5g000004ABCD',
 		description:
-			'Comma-separated. An extra check on top of the Secret (organization IDs are not secret): Outbound Messages from other orgs are refused.',
+			'Comma-separated. An extra check on top of the webhook credential\'s Secret (organization IDs are not secret): Outbound Messages from other orgs are refused.',
 		displayOptions: show(['salesforce']),
 	},
 	{
@@ -186,10 +150,6 @@ export const triggerProperties: INodeProperties[] = [
 			'Comma-separated IP addresses or CIDR ranges (e.g. Salesforce\'s published ranges, or your CDC relay). An extra check on top of the Secret: requests from other addresses are refused. Empty: no IP check.',
 		displayOptions: show(['salesforce']),
 	},
-	secret('zoho', 'Token', 'The token of the notification channel (watch), at most 50 characters; Zoho sends it with every notification'),
-	previousSecret('zoho', 'Previous Token'),
-	secret('dynamics', 'Key', 'The webhook key (?code=) or the value of the x-crm-sync-key header'),
-	previousSecret('dynamics', 'Previous Key'),
 	{
 		displayName: 'Entities',
 		name: 'entities',
@@ -204,14 +164,10 @@ export const triggerProperties: INodeProperties[] = [
 		default: [],
 		description: 'Emit only changes of these entities. Empty: all.',
 	},
-	{
-		displayName: 'Own Change Markers',
-		name: 'ownChangeMarkers',
-		type: 'string',
-		default: '',
-		description:
-			'Comma-separated values that identify changes written by this sync, which are then dropped (loop prevention): HubSpot app / sourceId, Pipedrive API user id (with change_source "api"), Salesforce Sforce-Call-Options client name or integration user id, Dynamics application user id.',
-	},
+	ownChangeMarkers('hubspot', 'HubSpot', 'the app ID or sourceId of its writes.'),
+	ownChangeMarkers('pipedrive', 'Pipedrive', 'the API user ID (with change_source "api").'),
+	ownChangeMarkers('salesforce', 'Salesforce', 'the Sforce-Call-Options client name or the integration user ID.'),
+	ownChangeMarkers('dynamics', 'Dynamics', 'the application user ID.'),
 	{
 		displayName: 'Drop Redelivered Events',
 		name: 'dropRedeliveries',

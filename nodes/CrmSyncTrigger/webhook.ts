@@ -1,5 +1,6 @@
-// One delivery: the body limit, the CRM's checks (handleWebhook), then the events accepted and
-// handed on. A CRM that redelivers is answered after the reads; Zoho goes through ./inbox.ts.
+// One delivery to the webhook of one CRM (named after it): 404 when the CRM is not ticked, the
+// body limit, the CRM's checks (handleWebhook), then the events accepted and handed on. A CRM that
+// redelivers is answered after the reads; Zoho goes through ./inbox.ts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -11,6 +12,7 @@ import { acceptAndEnrich, handleWebhook, unavailableReply, type SkippedEvent, ty
 import { enrichOptions, failureDetail, FETCH_BUDGET, openStore } from './accept';
 import { answerThenProcess } from './inbox';
 import { answerOnly, handOn, send } from './respond';
+import { crmWebhookName, tickedCrms } from './settings';
 import { renewSubscriptionIfDue } from './subscription';
 import { maxBodyKb, verifyConfig } from './verification';
 
@@ -29,7 +31,8 @@ export async function receiveDelivery(ctx: IWebhookFunctions): Promise<IWebhookR
 	const req = ctx.getRequestObject() as unknown as RawRequest;
 	const res = ctx.getResponseObject() as unknown as ServerResponse;
 
-	const crm = ctx.getNodeParameter('crm') as CrmName;
+	const crm = ctx.getWebhookName() as CrmName;
+	if (!tickedCrms(ctx).includes(crm)) return answerOnly(res, json(404, { error: `${crm} is not enabled on this trigger` }));
 	const maxBodyBytes = maxBodyKb(ctx) * 1024;
 	if (Number(req.headers['content-length']) > maxBodyBytes) {
 		return answerOnly(res, json(413, { error: `body of ${req.headers['content-length']} bytes exceeds the limit of ${maxBodyBytes} bytes` }));
@@ -48,13 +51,13 @@ export async function receiveDelivery(ctx: IWebhookFunctions): Promise<IWebhookR
 			url: req.originalUrl ?? req.url ?? '/',
 			headers: req.headers,
 			rawBody: req.rawBody ?? Buffer.alloc(0),
-			publicUrls: [ctx.getNodeWebhookUrl('default')].filter((u): u is string => !!u),
+			publicUrls: [ctx.getNodeWebhookUrl(crmWebhookName(crm))].filter((u): u is string => !!u),
 			remoteAddress: req.ip ?? req.socket?.remoteAddress,
 		},
-		{ ...verifyConfig(ctx), maxBodyBytes, entities: ctx.getNodeParameter('entities', []) as EntityType[] },
+		{ ...(await verifyConfig(ctx, crm)), maxBodyBytes, entities: ctx.getNodeParameter('entities', []) as EntityType[] },
 	);
 	if (!outcome.ok) return answerOnly(res, outcome.reply);
-	await renewSubscriptionIfDue(ctx); // only once the request proved it comes from the CRM
+	await renewSubscriptionIfDue(ctx, crm); // only once the request proved it comes from the CRM
 
 	const skipped = outcome.skipped.map((s) => skippedItem(crm, s));
 	if (skipped.length > 0) ctx.logger.warn(`CRM Sync Trigger: ${skipped.length} element(s) of a ${crm} delivery were skipped: ${outcome.skipped.map((s) => `#${s.index} ${s.reason}`).join('; ')}`);
