@@ -1,0 +1,210 @@
+// lib/sync/fan-out.ts ("Sync to CRMs") against the five sandbox CRMs through the real connectors,
+// with a real embedded state store: a change is written to every other CRM and linked under one
+// unified id, or back to its source only; an activity whose contact is missing in one CRM waits
+// for that CRM only and, back from Retry Later, is written there alone; the reference options
+// (give up, error, drop); a target that fails as a whole fails only its own items; deletes fan out
+// through the cross-reference; a dry run calls neither CRM nor store.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { createConnector, type CrmConnector } from '../../../lib/connectors';
+import { CRM_NAMES, type CrmName } from '../../../lib/model';
+import { openStateStore, type StateStore } from '../../../lib/state';
+import { RETRY_FIELD, syncToCrms, type FanOutJob, type FanOutOutcome } from '../../../lib/sync/fan-out';
+import type { EventItem } from '../../../lib/sync/route-by-operation';
+import { startSandbox, type Sandbox } from '../../../sandbox';
+import { contactEmails, contactRecords } from '../../bench/bulk-n8n';
+import { CREDENTIAL_REFS, sandboxCredentials } from '../../e2e/fixtures';
+
+type Row = Record<string, unknown>;
+
+let dir: string;
+let store: StateStore;
+let sandbox: Sandbox;
+let credentials: Record<string, Record<string, unknown>>;
+
+const connectorFor = async (crm: CrmName): Promise<CrmConnector> => createConnector(crm, credentials[crm], { store, limits: { default: { maxConcurrent: 16 }, search: { maxConcurrent: 8 } } });
+const openStore = async () => store;
+
+before(async () => {
+	dir = mkdtempSync(join(tmpdir(), 'fan-out-'));
+	store = await openStateStore({ backend: 'embedded', namespace: 'fan-out', path: join(dir, 'state.db') });
+	sandbox = await startSandbox({ seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
+	const fixtures = sandboxCredentials(sandbox.urls);
+	credentials = Object.fromEntries(CRM_NAMES.map((crm) => [crm, fixtures.find((c) => c.id === CREDENTIAL_REFS[crm].id)!.data]));
+});
+
+after(async () => {
+	await sandbox?.stop();
+	await store?.close();
+	rmSync(dir, { recursive: true, force: true });
+});
+
+function job(overrides: Partial<FanOutJob> = {}): FanOutJob {
+	return {
+		crms: [...CRM_NAMES],
+		entity: 'contact',
+		writeTo: 'others',
+		missingReferences: 'retry',
+		retryLimitMs: 60_000,
+		matchKey: 'email',
+		dryRun: false,
+		unchangedAgainst: 'nothing',
+		recordEchoes: true,
+		continueOnFail: true,
+		recordState: true,
+		...overrides,
+	};
+}
+
+/** An item as the Conflict Resolver hands it on: the event at the top, the unified record in `record`. */
+function change(index: number, source: string, recordId: string, record: Row, event: Row = {}): EventItem {
+	const json: Row = { source, recordId, operation: 'update', occurredAt: new Date().toISOString(), record, ...event };
+	const unifiedId = typeof json.unifiedId === 'string' ? json.unifiedId : undefined;
+	return { index, record, unifiedId, event: json };
+}
+
+/** The item as it comes back from a Wait node behind Retry Later. */
+function comingBack(item: EventItem, outcome: FanOutOutcome): EventItem {
+	return { ...item, event: { ...item.event, [RETRY_FIELD]: outcome.retry } };
+}
+
+const rows = (crm: CrmName, type: string): Row[] => ((sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[type] ?? []);
+const emails = (crm: CrmName) => contactEmails(crm, sandbox.emulators[crm]!.dump() as Record<string, unknown[]>);
+/** Contacts of a CRM that hold `text` and carry none of the emulators' deletion marks (IsDeleted, is_deleted, $deleted, archived, ...). */
+const liveContactsWith = (crm: CrmName, text: string) =>
+	contactRecords(crm, sandbox.emulators[crm]!.dump() as Record<string, unknown[]>).filter(
+		(r) => JSON.stringify(r).includes(text) && !Object.entries(r).some(([key, value]) => /deleted|archived/i.test(key) && value === true),
+	);
+const statuses = (outcome: FanOutOutcome) => Object.fromEntries(Object.entries(outcome.synced).map(([crm, answer]) => [crm, answer!.status]));
+
+describe('syncToCrms', () => {
+	test('a change made in HubSpot is written to the four other CRMs at once, linked under its unified id', async () => {
+		const items = [
+			change(0, 'hubspot', 'h-ada', { email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace' }, { unifiedId: 'u-ada' }),
+			change(1, 'hubspot', 'h-bob', { email: 'bob@example.com', firstName: 'Bob', lastName: 'Moog' }, { unifiedId: 'u-bob' }),
+		];
+		const outcomes = await syncToCrms(items, job(), connectorFor, openStore);
+		for (const outcome of outcomes) {
+			assert.deepEqual(outcome.errors, []);
+			assert.equal(outcome.retry, undefined);
+			assert.deepEqual(statuses(outcome), { salesforce: 'created', pipedrive: 'created', zoho: 'created', dynamics: 'created' });
+		}
+		assert.equal(outcomes[0].unifiedId, 'u-ada');
+		const ada = (await store.getCrossRefs('contact', ['u-ada'])).get('u-ada')!;
+		assert.deepEqual(Object.keys(ada.ids).sort(), ['dynamics', 'pipedrive', 'salesforce', 'zoho']);
+		for (const crm of ['salesforce', 'pipedrive', 'zoho', 'dynamics'] as const) {
+			assert.equal(ada.ids[crm], outcomes[0].synced[crm]!.id, crm);
+			assert.deepEqual(emails(crm).sort(), ['ada@example.com', 'bob@example.com'], crm);
+		}
+		assert.deepEqual(emails('hubspot'), [], 'nothing is written to the source');
+	});
+
+	test("Write To source writes a correction back to the item's source only; a source that is not selected, or no CRM at all, is an error", async () => {
+		const [outcome] = await syncToCrms([change(0, 'pipedrive', 'p-ada', { email: 'ada@example.com', firstName: 'Ada', lastName: 'King' }, { unifiedId: 'u-ada' })], job({ writeTo: 'source' }), connectorFor, openStore);
+		assert.deepEqual(statuses(outcome), { pipedrive: 'updated' });
+		assert.ok(JSON.stringify(rows('pipedrive', 'persons')).includes('King'));
+		assert.ok(!JSON.stringify(rows('salesforce', 'Contact')).includes('King'), 'the other CRMs are not written');
+
+		const refused = await syncToCrms(
+			[change(0, 'hubspot', 'h-ada', { email: 'ada@example.com' }, { unifiedId: 'u-ada' }), change(1, 'somewhere', 'x', { email: 'x@example.com' })],
+			job({ writeTo: 'source', crms: ['salesforce', 'zoho'] }),
+			connectorFor,
+			openStore,
+		);
+		assert.match(String(refused[0].errors[0].error), /source CRM hubspot is not one of the node's CRMs \(salesforce, zoho\)/);
+		assert.match(String(refused[1].errors[0].error), /"source" must name the CRM/);
+		for (const outcome of refused) {
+			assert.equal(outcome.errors[0].code, 'SOURCE');
+			assert.equal(outcome.errors[0].crm, undefined);
+			assert.deepEqual(outcome.synced, {});
+		}
+	});
+
+	test('an activity whose contact is not yet in Salesforce waits for Salesforce only; back from Retry Later it is written there alone, to the right contact', async () => {
+		// Carol was created in HubSpot (hc-1) and synced to Pipedrive; Salesforce does not have her yet.
+		await store.linkMany([{ entity: 'contact', unifiedId: 'u-carol', crm: 'hubspot', recordId: 'hc-1' }]);
+		const carol = change(0, 'hubspot', 'hc-1', { email: 'carol@example.com', firstName: 'Carol', lastName: 'Shaw' }, { unifiedId: 'u-carol' });
+		await syncToCrms([carol], job({ crms: ['hubspot', 'pipedrive'] }), connectorFor, openStore);
+
+		const call = change(0, 'hubspot', 'ha-1', { type: 'call', subject: 'Call Carol', timestamp: '2026-03-05T14:30:00Z', contactIds: ['hc-1'], ownerId: '77' }, { operation: 'create' });
+		const activities = job({ entity: 'activity', crms: ['hubspot', 'pipedrive', 'salesforce'] });
+		const [first] = await syncToCrms([call], activities, connectorFor, openStore);
+		assert.deepEqual(statuses(first), { pipedrive: 'created' });
+		assert.deepEqual(first.errors, []);
+		assert.equal(first.unifiedId, 'hubspot:ha-1', 'the default unified id of the source record');
+		assert.deepEqual(first.retry!.targets, ['salesforce']);
+		assert.equal(first.retry!.attempts, 1);
+		assert.match(first.retry!.reason!, /contactIds: hubspot contact hc-1 has no salesforce record \(unified id u-carol is not linked to salesforce\)/);
+		assert.deepEqual(first.retry!.synced, first.synced, 'what was written travels with the item');
+
+		const [again] = await syncToCrms([comingBack(call, first)], activities, connectorFor, openStore);
+		assert.equal(again.retry!.attempts, 2, 'still waiting: attempts count up');
+		assert.equal(rows('pipedrive', 'activities').length, 1, 'Pipedrive is not written again');
+
+		await syncToCrms([carol], job({ crms: ['hubspot', 'salesforce'] }), connectorFor, openStore);
+		const [last] = await syncToCrms([comingBack(call, again)], activities, connectorFor, openStore);
+		assert.equal(last.retry, undefined);
+		assert.deepEqual(last.errors, []);
+		assert.deepEqual(statuses(last), { pipedrive: 'created', salesforce: 'created' });
+		assert.equal(rows('pipedrive', 'activities').length, 1);
+		const tasks = rows('salesforce', 'Task').filter((t) => t.Subject === 'Call Carol');
+		assert.equal(tasks.length, 1);
+		const carolInSalesforce = (await store.getCrossRefs('contact', ['u-carol'])).get('u-carol')!.ids.salesforce;
+		assert.equal(tasks[0].WhoId, carolInSalesforce);
+		assert.notEqual(tasks[0].OwnerId, '77', 'no HubSpot owner id copied');
+		const links = (await store.getCrossRefs('activity', ['hubspot:ha-1'])).get('hubspot:ha-1')!;
+		assert.deepEqual(Object.keys(links.ids).sort(), ['pipedrive', 'salesforce']);
+	});
+
+	test('Missing References: after the retry limit, and at once with Error, the waiting CRMs get an Errors entry; Drop the Reference writes without the ids', async () => {
+		const nobody = (recordId: string, event: Row = {}) => change(0, 'hubspot', recordId, { type: 'task', subject: `Note ${recordId}`, timestamp: '2026-03-06T09:00:00Z', contactIds: ['hc-nobody'] }, { operation: 'create', ...event });
+		const crms: CrmName[] = ['hubspot', 'salesforce', 'zoho'];
+
+		// The change happened two minutes ago: a one-minute limit is over at the first attempt.
+		const [gaveUp] = await syncToCrms([nobody('hn-1', { occurredAt: new Date(Date.now() - 120_000).toISOString() })], job({ entity: 'activity', crms }), connectorFor, openStore);
+		assert.equal(gaveUp.retry, undefined);
+		assert.deepEqual(gaveUp.errors.map((e) => e.crm).sort(), ['salesforce', 'zoho']);
+		for (const error of gaveUp.errors) {
+			assert.equal(error.code, 'MISSING_REFERENCE');
+			assert.match(String(error.error), /hubspot contact hc-nobody has no \w+ record \(not cross-referenced\); gave up after 1 attempts over 120 s \(limit 60 s\)/);
+			assert.equal(error.attempts, 1);
+		}
+
+		const [refused] = await syncToCrms([nobody('hn-2')], job({ entity: 'activity', crms, missingReferences: 'error' }), connectorFor, openStore);
+		assert.deepEqual(refused.errors.map((e) => [e.crm, e.code]).sort(), [['salesforce', 'MISSING_REFERENCE'], ['zoho', 'MISSING_REFERENCE']]);
+		assert.equal(refused.errors[0].attempts, undefined);
+
+		const [dropped] = await syncToCrms([nobody('hn-3')], job({ entity: 'activity', crms, missingReferences: 'drop' }), connectorFor, openStore);
+		assert.deepEqual(dropped.errors, []);
+		assert.deepEqual(statuses(dropped), { salesforce: 'created', zoho: 'created' });
+		assert.match(String(dropped.synced.salesforce!.dropped), /contactIds: hubspot contact hc-nobody has no salesforce record/);
+		assert.equal(rows('salesforce', 'Task').find((t) => t.Subject === 'Note hn-3')!.WhoId ?? null, null);
+	});
+
+	test('a target that fails as a whole fails only its own items; without continue-on-fail the call fails once every target is done', async () => {
+		const broken = async (crm: CrmName) => (crm === 'zoho' ? Promise.reject(new Error('no zoho credential')) : connectorFor(crm));
+		const dan = () => change(0, 'hubspot', 'h-dan', { email: 'dan@example.com', firstName: 'Dan', lastName: 'Bricklin' }, { unifiedId: 'u-dan' });
+		const [outcome] = await syncToCrms([dan()], job({ crms: ['hubspot', 'salesforce', 'zoho'] }), broken, openStore);
+		assert.deepEqual(statuses(outcome), { salesforce: 'created' });
+		assert.deepEqual(outcome.errors.map((e) => [e.crm, e.error]), [['zoho', 'no zoho credential']]);
+
+		await assert.rejects(syncToCrms([dan()], job({ crms: ['hubspot', 'salesforce', 'zoho'], continueOnFail: false }), broken, openStore), /no zoho credential/);
+		assert.deepEqual(emails('zoho').filter((e) => e === 'dan@example.com'), []);
+	});
+
+	test('a delete fans out to the records linked in the other CRMs; a dry run calls neither a CRM nor the store', async () => {
+		const [deleted] = await syncToCrms([change(0, 'hubspot', 'h-bob', {}, { unifiedId: 'u-bob', operation: 'delete' })], job(), connectorFor, openStore);
+		assert.deepEqual(deleted.errors, []);
+		assert.deepEqual(statuses(deleted), { salesforce: 'deleted', pipedrive: 'deleted', zoho: 'deleted', dynamics: 'deleted' });
+		for (const crm of ['salesforce', 'pipedrive', 'zoho', 'dynamics'] as const) assert.deepEqual(liveContactsWith(crm, 'bob@example.com'), [], crm);
+		assert.deepEqual((await store.getCrossRefs('contact', ['u-bob'])).get('u-bob')?.ids ?? {}, {});
+
+		const never = async (): Promise<never> => assert.fail('not called in a dry run');
+		const [dry] = await syncToCrms([change(0, 'hubspot', 'h-eve', { email: 'eve@example.com', lastName: 'Eve' }, { unifiedId: 'u-eve' })], job({ dryRun: true }), never, never);
+		assert.deepEqual(statuses(dry), { salesforce: 'dryRun', pipedrive: 'dryRun', zoho: 'dryRun', dynamics: 'dryRun' });
+	});
+});
