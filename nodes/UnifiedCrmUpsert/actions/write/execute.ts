@@ -6,11 +6,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { CrmName, EntityType } from '../../../../lib/model';
-import { AUTO_OPERATION, writeByOperation, type EventItem } from '../../../../lib/sync/route-by-operation';
+import { AUTO_OPERATION, writeByOperation } from '../../../../lib/sync/route-by-operation';
 import { UpsertWriter, type ItemResult, type WriteJob } from '../../../../lib/sync/upsert-writer';
-import { getPath } from '../../../../lib/util/path';
 import { toNodeError } from '../../../shared/errors';
 import { connectorRuntime, crmConnectors, nodeOptions, nodeStore } from '../connection';
+import { batchOptions, byItemOrder, groupRecords } from '../records';
 import { FIELD_WRITES, MATCHING_WRITES, type WriteOperation } from './description';
 
 /** What an item's parameters decide about writing its record. */
@@ -25,42 +25,16 @@ export async function execute(this: IExecuteFunctions, selected: WriteOperation)
 		entity,
 		// From Item: each item's event operation picks the write (lib/sync/route-by-operation).
 		operation: selected === AUTO_OPERATION ? 'upsert' : selected,
-		dryRun: options.dryRun === true,
-		batchSize: options.batchSize,
-		maxRecords: options.maxRecords,
-		unchangedAgainst: options.forceOverwrite === true ? 'nothing' : 'snapshot',
-		recordEchoes: true,
-		continueOnFail: this.continueOnFail(),
-		recordState: options.recordState !== false,
+		...batchOptions(this),
 	};
-
-	const errors: INodeExecutionData[] = [];
-	const groups = new Map<string, { settings: RecordSettings; inputs: EventItem[] }>();
-	for (const [index, item] of this.getInputData().entries()) {
-		let recordPath: string;
-		let settings: RecordSettings;
-		try {
-			recordPath = this.getNodeParameter('recordPath', index, '') as string;
-			settings = {
-				inputFormat: FIELD_WRITES.includes(selected) ? (this.getNodeParameter('inputFormat', index, 'crm') as RecordSettings['inputFormat']) : 'crm',
-				matchKey: MATCHING_WRITES.includes(selected) ? (this.getNodeParameter('matchKey', index, 'email') as string) : '',
-			};
-		} catch (error) {
-			if (!batch.continueOnFail) throw toNodeError(this.getNode(), error, { itemIndex: index });
-			errors.push({ json: { error: (error as Error).message, crm, entity }, pairedItem: { item: index } });
-			continue;
-		}
-		const record = recordPath ? getPath(item.json, recordPath) : item.json;
-		if (!record || typeof record !== 'object' || Array.isArray(record)) {
-			errors.push({ json: { error: `No record object at path "${recordPath}"`, crm, entity }, pairedItem: { item: index } });
-			continue;
-		}
-		const unifiedId = (record as IDataObject).unifiedId ?? item.json.unifiedId;
-		const key = JSON.stringify([settings.inputFormat, settings.matchKey]);
-		const group = groups.get(key) ?? { settings, inputs: [] };
-		group.inputs.push({ index, record: record as IDataObject, unifiedId: unifiedId === undefined || unifiedId === null || unifiedId === '' ? undefined : String(unifiedId), event: item.json });
-		groups.set(key, group);
-	}
+	const { groups, errors } = groupRecords<RecordSettings>(
+		this,
+		(index) => ({
+			inputFormat: FIELD_WRITES.includes(selected) ? (this.getNodeParameter('inputFormat', index, 'crm') as RecordSettings['inputFormat']) : 'crm',
+			matchKey: MATCHING_WRITES.includes(selected) ? (this.getNodeParameter('matchKey', index, 'email') as string) : '',
+		}),
+		{ crm, entity },
+	);
 
 	// Dry run: no state store, and no CRM call (so no credential either).
 	const store = batch.dryRun || !batch.recordState ? undefined : nodeStore(this);
@@ -69,7 +43,7 @@ export async function execute(this: IExecuteFunctions, selected: WriteOperation)
 	// Max Records counts per group, as From Item counts it per event operation.
 	const results: ItemResult[] = [];
 	try {
-		for (const { settings, inputs } of groups.values()) {
+		for (const { settings, inputs } of groups) {
 			const job: WriteJob = { ...batch, ...settings };
 			results.push(...(selected === AUTO_OPERATION ? await writeByOperation(job, inputs, connector, store) : await new UpsertWriter(job, connector, store).run(inputs)));
 		}
@@ -79,6 +53,5 @@ export async function execute(this: IExecuteFunctions, selected: WriteOperation)
 	}
 	const success: INodeExecutionData[] = [];
 	for (const result of results.sort((a, b) => a.index - b.index)) (result.ok ? success : errors).push({ json: result.json as IDataObject, pairedItem: { item: result.index } });
-	errors.sort((a, b) => (a.pairedItem as { item: number }).item - (b.pairedItem as { item: number }).item);
-	return [success, errors];
+	return [success, byItemOrder(errors)];
 }
