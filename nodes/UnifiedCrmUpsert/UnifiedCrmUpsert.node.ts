@@ -15,8 +15,9 @@ export class UnifiedCrmUpsert implements INodeType {
 		defaults: { name: 'Unified CRM Upsert' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Success', 'Errors'],
+		// Retry Later is last so that workflows wired to Success (0) and Errors (1) stay valid.
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Success', 'Errors', 'Retry Later'],
 		credentials,
 		properties: upsertProperties,
 	};

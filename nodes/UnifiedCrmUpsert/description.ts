@@ -1,5 +1,6 @@
 // The node's parameters: the node-level ones here (CRM, authentication, entity, the operation
-// selector, store and Options), each family's own in actions/<family>/description.ts.
+// selector, store and Options), each family's own in actions/<family>/. Sync to CRMs takes several
+// CRMs under the same name, `crm` (multiOptions), shown instead of the one CRM.
 import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
 import { crmCredentialDescriptions } from '../shared/credentials';
@@ -8,13 +9,15 @@ import { redisStateCredential, stateBackendProperty, syncNamespaceProperty } fro
 import * as bulk from './actions/bulk/description';
 import { SYNC_API_OPERATION } from './actions/syncApi/common';
 import * as syncApi from './actions/syncApi/description';
+import * as syncToCrms from './actions/sync/syncToCrms.operation';
 import * as write from './actions/write/description';
 
 /** One entry per credential type; each shown for its CRM and authentication choice. */
 export const credentials: INodeCredentialDescription[] = [...crmCredentialDescriptions({ hide: { syncApiStep: syncApi.stepsWithoutCrm } }), redisStateCredential];
 
 export const upsertProperties: INodeProperties[] = [
-	crmProperty,
+	{ ...crmProperty, displayOptions: { hide: { operation: [syncToCrms.SYNC_TO_CRMS] } } },
+	syncToCrms.crmsProperty,
 	...authenticationProperties(),
 	{ ...entityProperty, displayOptions: { hide: { operation: [SYNC_API_OPERATION] } } },
 	{
@@ -22,11 +25,12 @@ export const upsertProperties: INodeProperties[] = [
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
-		options: [...write.operationOptions, ...bulk.operationOptions, ...syncApi.operationOptions],
+		options: [...write.operationOptions, ...bulk.operationOptions, ...syncApi.operationOptions, syncToCrms.operationOption],
 		default: 'upsert',
 	},
 	...bulk.properties,
 	...syncApi.properties,
+	...syncToCrms.properties,
 	...write.properties,
 	syncNamespaceProperty('cross-references, snapshots, echo fingerprints'),
 	stateBackendProperty(undefined, 'For queue mode and several hosts; also shares rate-limit budgets across workers'),

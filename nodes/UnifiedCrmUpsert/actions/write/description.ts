@@ -3,6 +3,7 @@ import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
 import { AUTO_OPERATION } from '../../../../lib/sync/route-by-operation';
 import type { WriteOperationName } from '../../../../lib/sync/upsert-writer';
+import { SYNC_TO_CRMS } from '../sync/syncToCrms.operation';
 import { SYNC_API_OPERATION } from '../syncApi/common';
 
 export type WriteOperation = WriteOperationName | typeof AUTO_OPERATION;
@@ -56,7 +57,7 @@ export const properties: INodeProperties[] = [
 		default: 'email',
 		description:
 			'How existing records are found: "email" or "phone" (each CRM\'s own field is used), or a CRM field such as an external ID (e.g. Ext_Id__c). Records with a unifiedId that has a stored cross-reference are updated by ID.',
-		displayOptions: { show: { operation: [...MATCHING_WRITES] } },
+		displayOptions: { show: { operation: [...MATCHING_WRITES, SYNC_TO_CRMS] } },
 	},
 	{
 		displayName: 'Record Path',
