@@ -1,13 +1,15 @@
 // The Unified CRM Upsert node in real n8n against every sandbox CRM this build has a connector for:
 // unified input mapped per CRM, created → unchanged (snapshot) → updated (cross-reference), a bad
-// record on the Errors output with the CRM's message, and GDPR erasure.
+// record on the Errors output with the CRM's message, and GDPR erasure. Sync to CRMs: one node
+// writes a change to every other CRM, or back to its source, and an activity whose contact one CRM
+// lacks goes to Retry Later for that CRM only, then, looped back, is written there.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CRM_NAMES, type CrmName } from '../../lib/model';
 import { EMULATOR_FACTORIES, startSandbox, type Sandbox } from '../../sandbox';
 import { FaultInjector } from '../../sandbox/common/faults';
 import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
-import { lastRunData, postWebhook, startN8n, type N8nInstance } from './harness';
+import { batchWorkflow, lastRunData, postWebhook, startN8n, type N8nInstance } from './harness';
 
 /** CRMs whose API (and emulator) rejects a malformed email with its own message. */
 const VALIDATES_EMAIL = new Set<CrmName>(['hubspot', 'salesforce', 'zoho']);
@@ -55,6 +57,26 @@ function workflow(crm: CrmName, operation: 'upsert' | 'erase', variant: { path: 
 	};
 }
 
+/** Webhook (JSON array of items) → Split Out → Unified CRM Upsert "Sync to CRMs" with every CRM ticked; answers with its Success items. */
+function syncWorkflow(path: 'others' | 'source' | 'activity'): Record<string, unknown> {
+	const workflow = batchWorkflow(`crmSyncE2eSync${path.slice(0, 2)}`, `e2e-sync-${path}`, {
+		name: 'Sync',
+		type: 'unifiedCrmUpsert',
+		parameters: {
+			operation: 'syncToCrms',
+			crm: crms,
+			entity: path === 'activity' ? 'activity' : 'contact',
+			writeTo: path === 'source' ? 'source' : 'others',
+			recordPath: 'record',
+			syncNamespace: 'e2e-sync',
+			options: {},
+		},
+		extra: { credentials: Object.fromEntries(crms.map((crm) => [CREDENTIAL_REFS[crm].type, { id: CREDENTIAL_REFS[crm].id, name: CREDENTIAL_REFS[crm].name }])) },
+	});
+	Object.assign(workflow.nodes[0].parameters, { responseMode: 'lastNode', responseData: 'allEntries' });
+	return workflow;
+}
+
 let sandbox: Sandbox;
 let n8n: N8nInstance;
 
@@ -64,6 +86,9 @@ before(async () => {
 		workflowObjects: [
 			...crms.flatMap((crm) => [workflow(crm, 'upsert'), workflow(crm, 'erase')]),
 			workflow('hubspot', 'upsert', { path: 'timeout', options: { requestTimeout: 2 } }),
+			syncWorkflow('others'),
+			syncWorkflow('source'),
+			syncWorkflow('activity'),
 		],
 		credentials: sandboxCredentials(sandbox.urls),
 	});
@@ -76,12 +101,19 @@ after(async () => {
 
 type Out = { status: string; id: string; unifiedId?: string };
 
-async function post(crm: CrmName, operation: string, body: unknown): Promise<Out[]> {
-	const response = await postWebhook(n8n.baseUrl, `e2e/${crm}/${operation}`, body);
+type Synced = Record<string, { status: string; id: string }>;
+type SyncedItem = Record<string, unknown> & { synced: Synced };
+
+async function postJson<T>(path: string, body: unknown): Promise<T[]> {
+	const response = await postWebhook(n8n.baseUrl, path, body);
 	assert.equal(response.status, 200, await response.clone().text());
 	const text = await response.text();
-	return text ? (JSON.parse(text) as Out[]) : [];
+	return text ? (JSON.parse(text) as T[]) : [];
 }
+
+const post = (crm: CrmName, operation: string, body: unknown) => postJson<Out>(`e2e/${crm}/${operation}`, body);
+/** Items to a Sync to CRMs workflow; its Success items. */
+const sync = (path: string, items: unknown[]) => postJson<SyncedItem>(`e2e-sync-${path}`, items);
 
 describe('Unified CRM Upsert in n8n', () => {
 	test('connectors found for the sandbox CRMs', () => {
@@ -143,5 +175,36 @@ describe('Unified CRM Upsert in n8n', () => {
 		} finally {
 			sandbox.emulators.hubspot!.setFaults({});
 		}
+	});
+
+	test('Sync to CRMs: one node writes a change to every other CRM, or back to its source; an activity waits in Retry Later for the CRM that lacks its contact only', async () => {
+		const event = (source: CrmName, recordId: string, record: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ source, recordId, operation: 'update', occurredAt: new Date().toISOString(), record, ...extra });
+		const statuses = (synced: Synced) => Object.fromEntries(Object.entries(synced).map(([crm, answer]) => [crm, answer.status]));
+		const others = crms.filter((crm) => crm !== 'hubspot');
+		const email = 'fan.out@example.com';
+
+		const [written] = await sync('others', [event('hubspot', 'h-fan', { email, firstName: 'Fan', lastName: 'Out' }, { unifiedId: 'u-fan' })]);
+		assert.deepEqual(statuses(written.synced), Object.fromEntries(others.map((crm) => [crm, 'created'])));
+		for (const crm of others) assert.ok(JSON.stringify(sandbox.emulators[crm]!.dump()).includes(email), `${crm} holds the contact`);
+		assert.ok(!JSON.stringify(sandbox.emulators.hubspot!.dump()).includes(email), 'nothing written to the source');
+
+		// The activity's contact is in every CRM but HubSpot: HubSpot waits, the others are written.
+		const pipedrivePerson = written.synced.pipedrive.id;
+		const call = event('pipedrive', 'pa-fan', { type: 'call', subject: 'Call Fan', timestamp: '2026-03-05T14:30:00Z', contactIds: [pipedrivePerson] }, { operation: 'create' });
+		await postWebhook(n8n.baseUrl, 'e2e-sync-activity', [call]);
+		const [success, errors, retryLater] = (await lastRunData(n8n, 'crmSyncE2eSyncac')).Sync[0].data.main;
+		assert.deepEqual([success.length, errors.length, retryLater.length], [0, 0, 1]);
+		const retry = retryLater[0].json.retry as { targets: string[]; attempts: number; synced: Synced };
+		assert.deepEqual(retry.targets, ['hubspot']);
+		assert.equal(retry.attempts, 1);
+		assert.deepEqual(Object.keys(retry.synced).sort(), crms.filter((crm) => crm !== 'hubspot' && crm !== 'pipedrive').sort());
+
+		// The contact reaches HubSpot (a correction written back to its source), then the activity comes back round.
+		const [corrected] = await sync('source', [event('hubspot', 'h-fan', { email, firstName: 'Fan', lastName: 'Out' }, { unifiedId: 'u-fan' })]);
+		assert.deepEqual(statuses(corrected.synced), { hubspot: 'created' });
+		const [done] = await sync('activity', [retryLater[0].json]);
+		assert.deepEqual(Object.keys(done.synced).sort(), crms.filter((crm) => crm !== 'pipedrive').sort());
+		assert.equal(done.synced.hubspot.status, 'created');
+		assert.equal(done.retry, undefined);
 	});
 });
