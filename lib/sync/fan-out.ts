@@ -203,7 +203,7 @@ function failure(job: FanOutJob, item: EventItem, crm: CrmName | undefined, erro
 		category,
 		...(crm ? { crm } : {}),
 		entity: job.entity,
-		operation: item.event.operation,
+		...(item.event.operation !== undefined ? { operation: item.event.operation } : {}),
 		...(item.unifiedId ? { unifiedId: item.unifiedId } : {}),
 	};
 }
