@@ -59,8 +59,12 @@ export async function verifyConfig(ctx: Context, crm: CrmName): Promise<VerifyCo
 
 /** Refuses activation of a ticked CRM whose configuration would refuse every request, or of a node that would lift the body limit. */
 export async function checkConfiguration(ctx: IHookFunctions, crm: CrmName): Promise<void> {
-	const problem = activationProblem(crm, await verifyConfig(ctx, crm));
-	if (problem) throw new NodeOperationError(ctx.getNode(), `${crmOptions.find((o) => o.value === crm)?.name ?? crm} webhook credential: ${problem}`);
+	const config = await verifyConfig(ctx, crm);
+	const problem = activationProblem(crm, config);
+	if (problem) {
+		const label = crmOptions.find((o) => o.value === crm)?.name ?? crm;
+		throw new NodeOperationError(ctx.getNode(), `${config.secrets.some((s) => s !== '') ? label : `${label} webhook credential`}: ${problem}`);
+	}
 	if (configuredMaxBodyKb(ctx) === undefined) throw new NodeOperationError(ctx.getNode(), 'Max Body Size (KB) must be a number of at least 1');
 }
 
