@@ -11,6 +11,7 @@ import { startN8n } from '../e2e/harness';
 import { concurrent, floorWorkflow, mainOf, postJson, sequential, waitLive } from './n8n-bench-lib';
 
 const SECRET = 'bench-secret';
+const WEBHOOK_CREDENTIAL = { id: 'benchHsWebhook01', name: 'HubSpot webhook (bench)', type: 'hubSpotWebhookCrmSyncApi', data: { secret: SECRET } };
 const REQUESTS = Number(process.env.TRIGGER_BENCH_REQUESTS) || 200;
 
 const workflow = {
@@ -24,7 +25,8 @@ const workflow = {
 		{
 			id: '0b0e0000-0000-4000-8000-000000000001', name: 'HubSpot', type: 'n8n-nodes-crm-sync.crmSyncTrigger', typeVersion: 1, position: [0, 0],
 			// No full-record fetch: this measures the webhook → execution cost alone (n8n-webhook.ts covers the whole sync).
-			webhookId: 'bench-hubspot', parameters: { crm: 'hubspot', secret: SECRET, fetchRecords: false },
+			webhookId: 'bench-hubspot', parameters: { crm: ['hubspot'], fetchRecords: [] },
+			credentials: { [WEBHOOK_CREDENTIAL.type]: { id: WEBHOOK_CREDENTIAL.id, name: WEBHOOK_CREDENTIAL.name } },
 		},
 	],
 };
@@ -48,7 +50,11 @@ function hubspotRequest(url: string, events: number): RequestInit {
 
 export async function run(): Promise<unknown> {
 	console.log(`cores: ${cpus().length}; n8n with EXECUTIONS_DATA_SAVE_ON_SUCCESS=none, lazy isolate acquisition`);
-	const n8n = await startN8n({ workflowObjects: [workflow, floorWorkflow('crmSyncTriggerBenchFloor', 'bench-floor')], env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' } });
+	const n8n = await startN8n({
+		workflowObjects: [workflow, floorWorkflow('crmSyncTriggerBenchFloor', 'bench-floor')],
+		credentials: [WEBHOOK_CREDENTIAL],
+		env: { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' },
+	});
 	try {
 		const hubspotUrl = `${n8n.baseUrl}/webhook/bench-hubspot/hubspot`;
 		const floorUrl = `${n8n.baseUrl}/webhook/bench-floor`;

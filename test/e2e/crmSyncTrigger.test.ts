@@ -1,27 +1,52 @@
 // CRM Sync Trigger in a real n8n: webhooks signed by the HubSpot and Pipedrive emulators and
-// hand-made ones for every CRM. Checks which requests start executions and what they contain.
+// hand-made ones for every CRM. Checks which requests start executions and what they contain, that
+// one node serves the paths of the CRMs it has ticked and answers 404 on the others, and that the
+// secrets come from the webhook credentials.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
-import { startN8n, waitFor, type N8nInstance } from './harness';
+import { CREDENTIAL_REFS, sandboxCredentials, WEBHOOK_CREDENTIAL_REFS } from './fixtures';
+import { startN8n, waitFor, type CredentialFixture, type N8nInstance } from './harness';
 
+type Crm = keyof typeof WEBHOOK_CREDENTIAL_REFS;
 const WORKFLOW_ID = 'crmSyncTriggerE2e';
 const SECRET = 'e2e-current-secret';
 const OLD_SECRET = 'e2e-previous-secret';
 const SF_ORG = '00D5g000004ABCDEAA';
 
-const trigger = (crm: string, name: string, parameters: Record<string, unknown>) => ({
-	id: `0e2e0000-0000-4000-8000-0000000000${String(['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'].indexOf(crm) + 10)}`,
+/** This test's webhook credentials: the current and the previous secret of each CRM. */
+const webhookCredential = (crm: Crm, data: Record<string, unknown> = { secret: SECRET, previousSecret: OLD_SECRET }, id = `e2eWebhook${crm}`): CredentialFixture => ({
+	id,
+	name: `${crm} webhook (e2e ${id})`,
+	type: WEBHOOK_CREDENTIAL_REFS[crm].type,
+	data: crm === 'pipedrive' ? { basicAuthUser: 'crm-sync', ...data } : data,
+});
+const WEBHOOK_CREDENTIALS = (Object.keys(WEBHOOK_CREDENTIAL_REFS) as Crm[]).map((crm) => webhookCredential(crm));
+const usesWebhookCredentials = (crms: Crm[], credentials = WEBHOOK_CREDENTIALS) =>
+	Object.fromEntries(credentials.filter((c) => crms.some((crm) => WEBHOOK_CREDENTIAL_REFS[crm].type === c.type)).map((c) => [c.type, { id: c.id, name: c.name }]));
+
+let nodeCount = 0;
+const trigger = (crms: Crm[], name: string, webhookId: string, parameters: Record<string, unknown>) => ({
+	id: `0e2e0000-0000-4000-8000-0000000000${10 + nodeCount}`,
 	name,
 	type: 'n8n-nodes-crm-sync.crmSyncTrigger',
 	typeVersion: 1,
-	position: [0, 200 * ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'].indexOf(crm)],
-	webhookId: `e2e-${crm}`,
-	parameters: { crm, secret: SECRET, previousSecret: OLD_SECRET, ...parameters },
+	position: [0, 200 * nodeCount++],
+	webhookId,
+	parameters: { crm: crms, ...parameters },
+	credentials: usesWebhookCredentials(crms),
 });
+
+/** The node, and its webhook id, that serves each CRM in the workflow below. */
+const SERVED_BY: Record<Crm, { node: string; webhookId: string }> = {
+	hubspot: { node: 'HubSpot and Pipedrive', webhookId: 'e2e-hp' },
+	pipedrive: { node: 'HubSpot and Pipedrive', webhookId: 'e2e-hp' },
+	salesforce: { node: 'Salesforce', webhookId: 'e2e-salesforce' },
+	zoho: { node: 'Zoho', webhookId: 'e2e-zoho' },
+	dynamics: { node: 'Dynamics', webhookId: 'e2e-dynamics' },
+};
 
 const workflow = {
 	id: WORKFLOW_ID,
@@ -31,18 +56,23 @@ const workflow = {
 	pinData: {},
 	connections: {},
 	nodes: [
-		trigger('hubspot', 'HubSpot', { maxBodyKb: 64, fetchRecords: false }), // the webhook's own events (fetching: contact-sync.test.ts)
-		// Subscriptions are made by the test itself (registration on activation has its own e2e test).
-		trigger('pipedrive', 'Pipedrive', { basicAuthUser: 'crm-sync', registerSubscription: false }),
-		trigger('salesforce', 'Salesforce', { salesforceOrganizationIds: SF_ORG, includeRaw: true }),
-		trigger('zoho', 'Zoho', { entities: ['contact'], registerSubscription: false, fetchRecords: false }),
-		trigger('dynamics', 'Dynamics', { ownChangeMarkers: 'a1b2c3d4-0000-4000-8000-000000000001' }),
+		// Two CRMs on one node, each on its own path. Subscriptions are made by the test itself
+		// (registration on activation has its own e2e test); the webhooks' own events, no reads
+		// (fetching: contact-sync.test.ts).
+		trigger(['hubspot', 'pipedrive'], 'HubSpot and Pipedrive', 'e2e-hp', { maxBodyKb: 64, fetchRecords: [], registerSubscription: false }),
+		trigger(['salesforce'], 'Salesforce', 'e2e-salesforce', { salesforceOrganizationIds: SF_ORG, includeRaw: true }),
+		// fetchRecords as a workflow saved before it took CRMs: false = no CRM's records are read.
+		trigger(['zoho'], 'Zoho', 'e2e-zoho', { entities: ['contact'], registerSubscription: false, fetchRecords: false }),
+		// crm as a workflow saved when the node served one CRM: a string.
+		{ ...trigger(['dynamics'], 'Dynamics', 'e2e-dynamics', { dynamicsOwnChangeMarkers: 'a1b2c3d4-0000-4000-8000-000000000001' }), parameters: { crm: 'dynamics', dynamicsOwnChangeMarkers: 'a1b2c3d4-0000-4000-8000-000000000001' } },
 	],
 };
 
-// A Salesforce trigger with an Organization ID allow-list and no secret: refused at activation
-// (org ids are not secret). Published before n8n starts, like the others, and never live.
+// A Salesforce trigger with an Organization ID allow-list and a webhook credential without a
+// secret: refused at activation (org ids are not secret). Published before n8n starts, like the
+// others, and never live.
 const UNSECURED_WORKFLOW = 'crmSyncTriggerUnsecuredE2e';
+const EMPTY_SALESFORCE_CREDENTIAL = webhookCredential('salesforce', { secret: '' }, 'e2eWebhookEmpty');
 const unsecuredWorkflow = {
 	id: UNSECURED_WORKFLOW,
 	name: 'CRM Sync Trigger e2e: Salesforce without a secret',
@@ -52,10 +82,8 @@ const unsecuredWorkflow = {
 	connections: {},
 	nodes: [
 		{
-			...trigger('salesforce', 'Salesforce', { salesforceOrganizationIds: SF_ORG }),
-			id: '0e2e0000-0000-4000-8000-000000000030',
-			webhookId: 'e2e-salesforce-unsecured',
-			parameters: { crm: 'salesforce', salesforceOrganizationIds: SF_ORG },
+			...trigger(['salesforce'], 'Salesforce', 'e2e-salesforce-unsecured', { salesforceOrganizationIds: SF_ORG }),
+			credentials: usesWebhookCredentials(['salesforce'], [EMPTY_SALESFORCE_CREDENTIAL]),
 		},
 	],
 };
@@ -78,13 +106,13 @@ const echoWorkflows = [
 	},
 	{
 		id: ECHO_TRIGGER_WORKFLOW, name: 'Echo e2e: trigger', active: false, settings: { executionOrder: 'v1' }, pinData: {}, connections: {},
-		nodes: [{ ...trigger('hubspot', 'HubSpot echo', { syncNamespace: 'echo-e2e', fetchRecords: false }), id: '0e2e0000-0000-4000-8000-000000000022', webhookId: 'e2e-echo' }],
+		nodes: [trigger(['hubspot'], 'HubSpot echo', 'e2e-echo', { syncNamespace: 'echo-e2e', fetchRecords: [] })],
 	},
 ];
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
-const url = (crm: string) => `${n8n.baseUrl}/webhook/e2e-${crm}/${crm}`;
+const url = (crm: Crm) => `${n8n.baseUrl}/webhook/${SERVED_BY[crm].webhookId}/${crm}`;
 
 interface Execution {
 	id: string;
@@ -125,7 +153,7 @@ async function newExecutions(action: () => Promise<void>, expected: number, work
 	return fresh;
 }
 
-async function post(crm: string, body: string, headers: Record<string, string>, query = ''): Promise<Response> {
+async function post(crm: Crm, body: string, headers: Record<string, string>, query = ''): Promise<Response> {
 	let response: Response | undefined;
 	await waitFor(async () => {
 		response = await fetch(url(crm) + query, { method: 'POST', headers, body });
@@ -145,9 +173,12 @@ function hubspotHeaders(body: string, opts: { secret?: string; timestamp?: numbe
 
 before(async () => {
 	sandbox = await startSandbox({ crms: ['hubspot', 'pipedrive'] });
-	n8n = await startN8n({ workflowObjects: [workflow, ...echoWorkflows, unsecuredWorkflow], credentials: sandboxCredentials(sandbox.urls) });
+	n8n = await startN8n({
+		workflowObjects: [workflow, ...echoWorkflows, unsecuredWorkflow],
+		credentials: [...sandboxCredentials(sandbox.urls), ...WEBHOOK_CREDENTIALS, EMPTY_SALESFORCE_CREDENTIAL],
+	});
 	// Emulators deliver once and then back off: wait until every path is live (401, not 404).
-	for (const crm of ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics']) {
+	for (const crm of Object.keys(SERVED_BY) as Crm[]) {
 		await waitFor(async () => (await fetch(url(crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
 	}
 });
@@ -155,6 +186,20 @@ before(async () => {
 after(async () => {
 	await n8n?.stop();
 	await sandbox?.stop();
+});
+
+describe('one node, several CRMs', () => {
+	test('a CRM that is not ticked answers 404 on its path and starts nothing; the ticked ones are live', async () => {
+		await newExecutions(async () => {
+			for (const [webhookId, crm] of [['e2e-hp', 'salesforce'], ['e2e-hp', 'zoho'], ['e2e-salesforce', 'hubspot'], ['e2e-dynamics', 'pipedrive']]) {
+				const res = await fetch(`${n8n.baseUrl}/webhook/${webhookId}/${crm}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+				assert.equal(res.status, 404, `${webhookId}/${crm}`);
+				assert.match(await res.text(), new RegExp(`${crm} is not enabled on this trigger`), 'answered by the node, not by n8n');
+			}
+			// Both paths of the two-CRM node check their requests (here: unsigned, 401).
+			for (const crm of ['hubspot', 'pipedrive'] as const) assert.equal((await post(crm, '[]', { 'content-type': 'application/json' })).status, 401, crm);
+		}, 0);
+	});
 });
 
 describe('HubSpot', () => {
@@ -174,7 +219,7 @@ describe('HubSpot', () => {
 		}, 1);
 		const delivery = hubspot.deliveries().at(-1)!;
 		assert.equal(delivery.status, 200, delivery.responseBody);
-		const emitted = await items(execution.id, 'HubSpot');
+		const emitted = await items(execution.id, SERVED_BY.hubspot.node);
 		assert.equal(emitted.length, 3);
 		for (const item of emitted) {
 			assert.equal(item.source, 'hubspot');
@@ -197,7 +242,7 @@ describe('HubSpot', () => {
 			const res = await post('hubspot', body, hubspotHeaders(body, { secret: OLD_SECRET }));
 			assert.equal(res.status, 200, await res.text());
 		}, 1);
-		const [item] = await items(execution.id, 'HubSpot');
+		const [item] = await items(execution.id, SERVED_BY.hubspot.node);
 		assert.deepEqual([item.entity, item.operation, item.recordId, item.changedFields], ['opportunity', 'update', '7', ['amount']]);
 	});
 
@@ -231,8 +276,8 @@ describe('HubSpot', () => {
 			const res = await post('hubspot', body, hubspotHeaders(body));
 			assert.equal(res.status, 200, await res.text());
 		}, 1);
-		assert.deepEqual((await items(execution.id, 'HubSpot')).map((i) => i.recordId), ['9']);
-		const errors = await items(execution.id, 'HubSpot', 1);
+		assert.deepEqual((await items(execution.id, SERVED_BY.hubspot.node)).map((i) => i.recordId), ['9']);
+		const errors = await items(execution.id, SERVED_BY.hubspot.node, 1);
 		assert.equal(errors.length, 1);
 		assert.equal(errors[0].index, 1);
 		assert.match(String(errors[0].error), /element 1 of the delivery was skipped/);
@@ -257,7 +302,7 @@ describe('Pipedrive', () => {
 			await pipedrive.webhooksIdle();
 		}, 2);
 		for (const delivery of pipedrive.deliveries()) assert.equal(delivery.status, 200, delivery.responseBody);
-		const all = (await Promise.all(runs.map((r) => items(r.id, 'Pipedrive')))).flat();
+		const all = (await Promise.all(runs.map((r) => items(r.id, SERVED_BY.pipedrive.node)))).flat();
 		assert.equal(all.length, 2);
 		for (const item of all) assert.deepEqual([item.entity, item.operation, item.source], ['contact', 'create', 'pipedrive']);
 	});

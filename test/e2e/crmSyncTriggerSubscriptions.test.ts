@@ -1,30 +1,33 @@
 // CRM Sync Trigger in a real n8n, registering its own subscriptions: activating the workflow
-// creates the Pipedrive webhook and the Zoho notification channel for the node's production URLs,
-// CRM changes then start executions, and deactivating removes both (no more executions);
-// activating again registers them anew.
+// creates the Pipedrive webhook and the Zoho notification channel for the production URLs of one
+// node with both CRMs ticked, with the secrets of their webhook credentials; CRM changes then start
+// executions, and deactivating removes both (no more executions); activating again registers them anew.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { PipedriveConnector } from '../../lib/crms/pipedrive/connector';
 import { ZohoConnector } from '../../lib/crms/zoho/connector';
-import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
+import { CREDENTIAL_REFS, sandboxCredentials, WEBHOOK_CREDENTIAL_REFS } from './fixtures';
 import { startN8n, waitFor, type N8nInstance } from './harness';
 
 // At most 21 characters: n8n saves static data (where the node keeps its subscription ids) only for such ids.
 const WORKFLOW_ID = 'crmSyncSubsE2e';
 
-const trigger = (crm: 'pipedrive' | 'zoho', index: number, parameters: Record<string, unknown>) => ({
-	id: `0e2e0000-0000-4000-8000-0000000000${40 + index}`,
-	name: crm === 'pipedrive' ? 'Pipedrive' : 'Zoho',
+const CRMS = ['pipedrive', 'zoho'] as const;
+const credential = (ref: { id: string; name: string; type: string }) => [ref.type, { id: ref.id, name: ref.name }];
+
+const trigger = {
+	id: '0e2e0000-0000-4000-8000-000000000040',
+	name: 'Pipedrive and Zoho',
 	type: 'n8n-nodes-crm-sync.crmSyncTrigger',
 	typeVersion: 1,
-	position: [0, 200 * index],
-	webhookId: `e2e-subs-${crm}`,
+	position: [0, 0],
+	webhookId: 'e2e-subs',
 	// registerSubscription is left out: it is on by default for these two CRMs.
-	parameters: { crm, entities: ['contact'], ...parameters },
-	credentials: { [CREDENTIAL_REFS[crm].type]: { id: CREDENTIAL_REFS[crm].id, name: CREDENTIAL_REFS[crm].name } },
-});
+	parameters: { crm: CRMS, entities: ['contact'] },
+	credentials: Object.fromEntries(CRMS.flatMap((crm) => [credential(CREDENTIAL_REFS[crm]), credential(WEBHOOK_CREDENTIAL_REFS[crm])])),
+};
 
 const workflow = {
 	id: WORKFLOW_ID,
@@ -33,14 +36,14 @@ const workflow = {
 	settings: { executionOrder: 'v1' },
 	pinData: {},
 	connections: {},
-	nodes: [trigger('pipedrive', 0, { basicAuthUser: 'crm-sync', secret: 'subs-password' }), trigger('zoho', 1, { secret: 'subs-token' })],
+	nodes: [trigger],
 };
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
 let pipedrive: PipedriveConnector;
 let zoho: ZohoConnector;
-const hookUrl = (crm: string) => `${n8n.baseUrl}/webhook/e2e-subs-${crm}/${crm}`;
+const hookUrl = (crm: string) => `${n8n.baseUrl}/webhook/e2e-subs/${crm}`;
 
 async function executionCount(): Promise<number> {
 	const list = await n8n.api<{ data: Array<{ id: string; stoppedAt?: string }> }>('GET', `/api/v1/executions?workflowId=${WORKFLOW_ID}&limit=250`);

@@ -34,7 +34,27 @@ export function sandboxCredentials(urls: SandboxUrls): CredentialFixture[] {
 		}),
 		dynamics: (url) => ({ orgUrl: url, tenantId: 'sandbox-tenant', clientId: 'sandbox-client', clientSecret: 'sandbox-secret', authorityUrl: url }),
 	};
-	return (Object.keys(CREDENTIAL_REFS) as Array<keyof typeof CREDENTIAL_REFS>)
-		.filter((crm) => urls[crm])
-		.map((crm) => ({ ...CREDENTIAL_REFS[crm], data: data[crm](urls[crm]!) }));
+	const crms = (Object.keys(CREDENTIAL_REFS) as Array<keyof typeof CREDENTIAL_REFS>).filter((crm) => urls[crm]);
+	return [
+		...crms.map((crm) => ({ ...CREDENTIAL_REFS[crm], data: data[crm](urls[crm]!) })),
+		...crms.map((crm) => ({ ...WEBHOOK_CREDENTIAL_REFS[crm], data: { ...SANDBOX_WEBHOOK_SECRETS[crm] } })),
+	];
 }
+
+/** The CRM Sync Trigger's webhook-secret credentials the templates reference (one type per CRM). */
+export const WEBHOOK_CREDENTIAL_REFS = {
+	salesforce: { id: 'crmSyncSfWebhook01', name: 'Salesforce webhook (sandbox)', type: 'salesforceWebhookCrmSyncApi' },
+	hubspot: { id: 'crmSyncHsWebhook01', name: 'HubSpot webhook (sandbox)', type: 'hubSpotWebhookCrmSyncApi' },
+	pipedrive: { id: 'crmSyncPdWebhook01', name: 'Pipedrive webhook (sandbox)', type: 'pipedriveWebhookCrmSyncApi' },
+	zoho: { id: 'crmSyncZhWebhook01', name: 'Zoho CRM webhook (sandbox)', type: 'zohoWebhookCrmSyncApi' },
+	dynamics: { id: 'crmSyncDyWebhook01', name: 'Dynamics 365 webhook (sandbox)', type: 'dynamicsWebhookCrmSyncApi' },
+} as const;
+
+/** The secrets of those credentials: what the sandbox CRMs sign or authenticate their webhooks with (see subscriptions.ts). */
+export const SANDBOX_WEBHOOK_SECRETS: Record<keyof typeof WEBHOOK_CREDENTIAL_REFS, { secret: string; previousSecret?: string; basicAuthUser?: string }> = {
+	salesforce: { secret: 'sandbox-salesforce-webhook-secret' },
+	hubspot: { secret: 'sandbox-hubspot-client-secret' },
+	pipedrive: { secret: 'sandbox-pipedrive-webhook-password', basicAuthUser: 'crm-sync' },
+	zoho: { secret: 'sandbox-zoho-watch-token' },
+	dynamics: { secret: 'sandbox-dynamics-webhook-key' },
+};
