@@ -1,6 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
-import { redisStateCredential, settingsStateCredential } from '../shared/stateStore';
+import { redisStateCredential, testSettingsCredential } from '../shared/stateStore';
 import * as resolveAgainstSyncedState from './actions/resolveAgainstSyncedState.operation';
 import * as resolveAgainstTarget from './actions/resolveAgainstTarget.operation';
 import * as resolveReview from './actions/resolveReview.operation';
@@ -21,7 +21,11 @@ export class ConflictResolver implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Resolved', 'Needs Review', 'Unchanged', 'Correct Source'],
-		credentials: [redisStateCredential, settingsStateCredential],
+		credentials: [
+			redisStateCredential,
+			// The CRM Sync Settings credential (settingsStateCredential), whose Test runs here: n8n asks a node that declares testedBy.
+			{ name: 'crmSyncSettingsApi', required: true, testedBy: 'crmSyncSettings', displayOptions: { show: { stateBackend: ['settings'] } } },
+		],
 		properties: [
 			...operationProperties,
 			...resolveAgainstTarget.properties,
@@ -31,6 +35,8 @@ export class ConflictResolver implements INodeType {
 			...stateAndOptionsProperties,
 		],
 	};
+
+	methods = { credentialTest: { crmSyncSettings: testSettingsCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);

@@ -5,7 +5,7 @@ import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
 import { crmCredentialDescriptions } from '../shared/credentials';
 import { authenticationProperties, crmProperty, entityProperty } from '../shared/crmProperties';
-import { redisStateCredential, stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+import { redisStateCredential, settingsStateCredential, stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
 import * as bulk from './actions/bulk/description';
 import { SYNC_API_OPERATION } from './actions/syncApi/common';
 import * as syncApi from './actions/syncApi/description';
@@ -13,7 +13,7 @@ import * as syncToCrms from './actions/sync/syncToCrms.operation';
 import * as write from './actions/write/description';
 
 /** One entry per credential type; each shown for its CRM and authentication choice. */
-export const credentials: INodeCredentialDescription[] = [...crmCredentialDescriptions({ hide: { syncApiStep: syncApi.stepsWithoutCrm } }), redisStateCredential];
+export const credentials: INodeCredentialDescription[] = [...crmCredentialDescriptions({ hide: { syncApiStep: syncApi.stepsWithoutCrm } }), redisStateCredential, settingsStateCredential];
 
 export const upsertProperties: INodeProperties[] = [
 	{ ...crmProperty, displayOptions: { hide: { operation: [syncToCrms.SYNC_TO_CRMS] } } },

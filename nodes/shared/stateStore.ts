@@ -6,7 +6,16 @@
 
 import { homedir } from 'node:os';
 
-import { NodeOperationError, type IDisplayOptions, type INode, type INodeCredentialDescription, type INodeProperties } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IDisplayOptions,
+	type INode,
+	type INodeCredentialDescription,
+	type INodeCredentialTestResult,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { defaultEmbeddedStatePath, openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
 
@@ -58,6 +67,25 @@ interface SettingsCredential extends RedisCredential {
 
 export const SETTINGS_CREDENTIAL = 'crmSyncSettingsApi';
 
+/** The store a CRM Sync Settings credential names (an empty namespace is "default", shared by the templates). */
+function settingsStoreConfig(settings: SettingsCredential): StateStoreConfig {
+	const config = storeConfig(String(settings.namespace ?? '').trim() || 'default', settings.backend === 'redis' ? 'redis' : 'embedded', settings);
+	if (config.backend === 'embedded' && settings.statePath?.trim()) config.path = settings.statePath.trim();
+	return config;
+}
+
+/** The credential's Test: opens (and closes) the store it names. */
+export async function testSettingsCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	const config = settingsStoreConfig((credential.data ?? {}) as SettingsCredential);
+	try {
+		const store = await openStateStore(config);
+		await store.close();
+		return { status: 'OK', message: `The ${config.backend} state store opens (namespace "${config.namespace}")` };
+	} catch (error) {
+		return { status: 'Error', message: `Cannot open the ${config.backend} state store: ${(error as Error).message}` };
+	}
+}
+
 /**
  * The node's store configuration: the CRM Sync Settings credential when its State Store parameter
  * says so; otherwise its State Store and Sync Namespace parameters (default namespace: the
@@ -66,10 +94,7 @@ export const SETTINGS_CREDENTIAL = 'crmSyncSettingsApi';
  */
 export async function syncStoreConfig(ctx: StoreContext, parameter: ParameterReader, extra: { path?: string; auditValues?: boolean } = {}): Promise<StateStoreConfig> {
 	if (parameter('stateBackend', 'embedded') === 'settings') {
-		const settings = (await ctx.getCredentials(SETTINGS_CREDENTIAL)) as SettingsCredential;
-		const backend = settings.backend === 'redis' ? 'redis' : 'embedded';
-		const config = storeConfig(String(settings.namespace ?? '').trim() || 'default', backend, settings);
-		if (config.backend === 'embedded' && settings.statePath?.trim()) config.path = settings.statePath.trim();
+		const config = settingsStoreConfig((await ctx.getCredentials(SETTINGS_CREDENTIAL)) as SettingsCredential);
 		return extra.auditValues ? { ...config, auditValues: true } : config;
 	}
 	const backend = parameter('stateBackend', 'embedded') === 'redis' ? 'redis' : 'embedded';

@@ -38,8 +38,17 @@ export function sandboxCredentials(urls: SandboxUrls): CredentialFixture[] {
 	return [
 		...crms.map((crm) => ({ ...CREDENTIAL_REFS[crm], data: data[crm](urls[crm]!) })),
 		...crms.map((crm) => ({ ...WEBHOOK_CREDENTIAL_REFS[crm], data: { ...SANDBOX_WEBHOOK_SECRETS[crm] } })),
+		{ ...SETTINGS_CREDENTIAL_REF, data: { backend: 'embedded', namespace: 'default' } },
+		{ ...SYNC_API_KEY_REF, data: { name: SYNC_API_KEY.name, value: SYNC_API_KEY.value } },
 	];
 }
+
+/** The CRM Sync Settings credential every template node selects (the embedded store; queue mode makes it Redis). */
+export const SETTINGS_CREDENTIAL_REF = { id: 'crmSyncSettings01', name: 'CRM Sync settings (sandbox)', type: 'crmSyncSettingsApi' } as const;
+
+/** The sync-API template's header auth (n8n's Header Auth credential) and the key the sandbox app sends. */
+export const SYNC_API_KEY_REF = { id: 'crmSyncApiKey01', name: 'Sync API key (sandbox)', type: 'httpHeaderAuth' } as const;
+export const SYNC_API_KEY = { name: 'x-api-key', value: 'sandbox-sync-api-key' } as const;
 
 /** The CRM Sync Trigger's webhook-secret credentials the templates reference (one type per CRM). */
 export const WEBHOOK_CREDENTIAL_REFS = {

@@ -323,6 +323,8 @@ export function useRedisStateStore<T extends Record<string, unknown>>(workflow: 
 		if (!STATEFUL_NODE_TYPES.includes(node.type)) continue;
 		// The Field Mapper uses the store only to resolve references.
 		if (node.type === `${PACKAGE_NAME}.fieldMapper` && node.parameters?.resolveReferences !== true) continue;
+		// Their settings credential is made Redis instead (startN8n, queue mode).
+		if (node.parameters?.stateBackend === 'settings') continue;
 		node.parameters = { ...node.parameters, stateBackend: 'redis' };
 		node.credentials = { ...node.credentials, redis: { id: credential.id, name: credential.name } };
 	}
@@ -496,8 +498,11 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 			...options.env,
 		});
 		const useRedis = settings.redisStateStore !== false;
-		importAndPublish(cli, env, { ...options, credentials: [...(options.credentials ?? []), redisFixture] }, (workflow) =>
-			useRedis ? useRedisStateStore(workflow) : workflow);
+		// Nodes on the CRM Sync Settings credential get Redis through it; the others through n8n's Redis credential.
+		const credentials = (options.credentials ?? []).map((c) =>
+			useRedis && c.type === 'crmSyncSettingsApi' ? { ...c, data: { ...c.data, backend: 'redis', host: '127.0.0.1', port: redis.port } } : c,
+		);
+		importAndPublish(cli, env, { ...options, credentials: [...credentials, redisFixture] }, (workflow) => (useRedis ? useRedisStateStore(workflow) : workflow));
 
 		// Each process has its own ports: HTTP (main, webhook), health (workers) and task broker.
 		// Main starts alone first (it does the most at start-up); the others then start together.

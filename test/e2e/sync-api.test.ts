@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { NodeHelpers, type INode, type INodeTypeDescription } from 'n8n-workflow';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { sandboxCredentials } from './fixtures';
+import { sandboxCredentials, SYNC_API_KEY } from './fixtures';
 import { postWebhook, REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
 
 type Crm = 'salesforce' | 'hubspot' | 'pipedrive' | 'zoho' | 'dynamics';
@@ -29,6 +29,8 @@ interface SyncAnswer {
 }
 
 const TEMPLATE = join(REPO_ROOT, 'workflows/sync-api.json');
+/** The template's webhooks use header auth: the sandbox key of its credential. */
+const API_KEY = { [SYNC_API_KEY.name]: SYNC_API_KEY.value };
 let sandbox: Sandbox;
 let n8n: N8nInstance;
 
@@ -67,7 +69,7 @@ function lastNameOf(crm: Crm, row: Row): unknown {
 
 async function sync(body: unknown): Promise<{ status: number; body: SyncAnswer; ms: number }> {
 	const started = performance.now();
-	const response = await postWebhook(n8n.baseUrl, 'crm/sync', body);
+	const response = await postWebhook(n8n.baseUrl, 'crm/sync', body, API_KEY);
 	const text = await response.text();
 	const ms = performance.now() - started;
 	let parsed: SyncAnswer;
@@ -109,18 +111,34 @@ test('the template imports with every node type loaded, no parameter issues, and
 	assert.equal(stored.nodes.length, workflow.nodes.length);
 });
 
+test('the template ships with header authentication: a request without the key (or with a wrong one) gets 403 and starts nothing', async () => {
+	const before = counts();
+	const executions = await executionCount();
+	const body = { entity_type: 'contact', operation: 'create', data: { email: 'no-key@example.com', lastName: 'NoKey' } };
+	for (const headers of [{}, { [SYNC_API_KEY.name]: 'wrong-key' }] as Array<Record<string, string>>) {
+		for (const path of ['crm/sync', 'crm/bulk']) {
+			const response = await postWebhook(n8n.baseUrl, path, path === 'crm/bulk' ? { ...body, records: [body.data] } : body, headers);
+			assert.equal(response.status, 403, `${path} ${JSON.stringify(headers)}: ${await response.text()}`);
+		}
+		const status = await fetch(`${n8n.baseUrl}/webhook/crm/bulk?job=x`, { headers });
+		assert.equal(status.status, 403);
+	}
+	assert.equal(await executionCount(), executions, 'no execution started');
+	assert.deepEqual(counts(), before, 'nothing written');
+});
+
 test('bad requests get 400 with every reason and field path, and nothing is written', async () => {
 	const before = counts();
 	// Bad JSON sent as application/json: n8n's own body parser answers 422 with the parser's reason
 	// before any workflow runs. Sent as text/plain, the body reaches the template and gets our 400.
 	const executions = await executionCount();
-	const badJson = await postWebhook(n8n.baseUrl, 'crm/sync', '{"entity_type": "contact", "operation": ');
+	const badJson = await postWebhook(n8n.baseUrl, 'crm/sync', '{"entity_type": "contact", "operation": ', API_KEY);
 	const badJsonAnswer = (await badJson.json()) as { message: string; hint: string };
 	assert.equal(badJson.status, 422, JSON.stringify(badJsonAnswer));
 	assert.equal(badJsonAnswer.message, 'Failed to parse request body');
 	assert.match(badJsonAnswer.hint, /JSON/);
 	assert.equal(await executionCount(), executions, 'no execution started');
-	const badText = await postWebhook(n8n.baseUrl, 'crm/sync', '{"entity_type": "contact", "operation": ', { 'content-type': 'text/plain' });
+	const badText = await postWebhook(n8n.baseUrl, 'crm/sync', '{"entity_type": "contact", "operation": ', { ...API_KEY, 'content-type': 'text/plain' });
 	const badTextAnswer = (await badText.json()) as SyncAnswer;
 	assert.equal(badText.status, 400, JSON.stringify(badTextAnswer));
 	assert.match(badTextAnswer.reasons![0].message, /^the request body is not valid JSON: /);
@@ -230,7 +248,7 @@ test('bulk: 202 with a job id at once, then every valid record lands in every CR
 	records.push({ id: 'bulk-bad', email: 'broken', firstName: 'Bad', lastName: 'Email' });
 	const body = JSON.stringify({ entity_type: 'contact', operation: 'create', records });
 	const started = performance.now();
-	const response = await postWebhook(n8n.baseUrl, 'crm/bulk', body);
+	const response = await postWebhook(n8n.baseUrl, 'crm/bulk', body, API_KEY);
 	const acceptMs = performance.now() - started;
 	const receipt = (await response.json()) as { jobId: string; status: string; records: number };
 	assert.equal(response.status, 202, JSON.stringify(receipt));
@@ -239,7 +257,7 @@ test('bulk: 202 with a job id at once, then every valid record lands in every CR
 
 	let job: { status: string; invalid: number; invalidRecords: Array<{ index: number; reasons: Array<{ path: string }> }>; results: Array<{ crm: Crm; created: number; failed: number }>; durationMs: number } | undefined;
 	await waitFor(async () => {
-		const res = await fetch(`${n8n.baseUrl}/webhook/crm/bulk?job=${receipt.jobId}`);
+		const res = await fetch(`${n8n.baseUrl}/webhook/crm/bulk?job=${receipt.jobId}`, { headers: API_KEY });
 		job = (await res.json()) as typeof job;
 		return res.status === 200 && job!.status === 'done';
 	}, 600_000);
@@ -250,9 +268,9 @@ test('bulk: 202 with a job id at once, then every valid record lands in every CR
 		assert.deepEqual([summary?.created, summary?.failed], [N, 0], `${crm}: ${JSON.stringify(summary)}`);
 		assert.equal(liveContacts(crm).length, before[crm] + N, crm);
 	}
-	const unknown = await fetch(`${n8n.baseUrl}/webhook/crm/bulk?job=no-such-job`);
+	const unknown = await fetch(`${n8n.baseUrl}/webhook/crm/bulk?job=no-such-job`, { headers: API_KEY });
 	assert.equal(unknown.status, 404);
-	const tooBig = await postWebhook(n8n.baseUrl, 'crm/bulk', { entity_type: 'contact', operation: 'create', records: [{ email: 'a@b.co', lastName: 'x'.repeat(10.5 * 1024 * 1024) }] });
+	const tooBig = await postWebhook(n8n.baseUrl, 'crm/bulk', { entity_type: 'contact', operation: 'create', records: [{ email: 'a@b.co', lastName: 'x'.repeat(10.5 * 1024 * 1024) }] }, API_KEY);
 	assert.equal(tooBig.status, 400, await tooBig.text());
 	console.log(`bulk: ${N} contacts accepted in ${acceptMs.toFixed(0)} ms (202), all five CRMs written ${job!.durationMs} ms after acceptance (${cpus().length} CPUs)`);
 });

@@ -45,7 +45,7 @@ before(async () => {
 	dir = mkdtempSync(join(tmpdir(), 'bulk-unit-'));
 	store = await openStateStore({ backend: 'embedded', namespace: 'bulk-unit', path: join(dir, 'state.db') });
 	sandbox = await startSandbox({ seed: { contacts: 0, companies: 0, deals: 0, activities: 0 }, perCrm: { [SOURCE]: { seed: { contacts: CONTACTS, companies: 0, deals: 0, activities: 0 } } } });
-	credentials = Object.fromEntries(sandboxCredentials(sandbox.urls).map((c) => [Object.entries(CREDENTIAL_REFS).find(([, ref]) => ref.id === c.id)![0], c.data]));
+	credentials = Object.fromEntries(Object.entries(CREDENTIAL_REFS).map(([crm, ref]) => [crm, sandboxCredentials(sandbox.urls).find((c) => c.id === ref.id)!.data]));
 });
 
 after(async () => {
