@@ -6,7 +6,7 @@ import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 export class CrmSyncSettingsApi implements ICredentialType {
 	name = 'crmSyncSettingsApi';
 
-	displayName = 'CRM Sync Settings API';
+	displayName = 'CRM Sync Settings';
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-crm-sync#state-store';
 
