@@ -419,24 +419,52 @@ export interface WriteOptions {
 	leaseMs?: number;
 }
 
-/** Writes the job's spool to one target, page by page from its checkpoint. Returns the target's totals. */
-export async function writeSpoolToTarget(target: CrmName, connector: () => CrmConnector, store: StateStore, options: WriteOptions): Promise<{ job: BulkJob; stats: TargetStats }> {
-	const run = { source: options.source, entity: options.entity, dryRun: options.dryRun, owner: options.owner, leaseMs: options.leaseMs };
-	return underLease(store, run, `writing to ${target}`, (signal) => writeLeased(target, connector, store, options, signal));
+/** A target of a bulk job and how to reach it. */
+export interface BulkTarget {
+	crm: CrmName;
+	connector: () => CrmConnector;
 }
 
-async function writeLeased(target: CrmName, connector: () => CrmConnector, store: StateStore, options: WriteOptions, signal: AbortSignal): Promise<{ job: BulkJob; stats: TargetStats }> {
-	const log = options.log ?? (() => undefined);
+/** Writes the job's spool to one target, page by page from its checkpoint. Returns the target's totals. */
+export async function writeSpoolToTarget(target: CrmName, connector: () => CrmConnector, store: StateStore, options: WriteOptions): Promise<{ job: BulkJob; stats: TargetStats }> {
+	const { job, stats } = await writeSpoolToTargets([{ crm: target, connector }], store, options);
+	return { job, stats: stats[target]! };
+}
+
+/**
+ * Writes the job's spool to several targets at the same time (each CRM has its own limits), each
+ * page by page from its own checkpoint, under the job's one lease. A target that fails stops at its
+ * checkpoint; the others finish, then the first failure is thrown.
+ */
+export async function writeSpoolToTargets(targets: BulkTarget[], store: StateStore, options: WriteOptions): Promise<{ job: BulkJob; stats: Partial<Record<CrmName, TargetStats>> }> {
+	const run = { source: options.source, entity: options.entity, dryRun: options.dryRun, owner: options.owner, leaseMs: options.leaseMs };
+	return underLease(store, run, `writing to ${targets.map((t) => t.crm).join(', ')}`, async (signal) => {
+		const job = await currentJob(store, options);
+		for (const { crm } of targets) if (!job.targets.includes(crm)) throw new Error(`${crm} is not a target of bulk job ${job.id} (targets: ${job.targets.join(', ')})`);
+		// One job object for all targets: each keeps its own progress in it, and every checkpoint stores them all.
+		const settled = await Promise.allSettled(targets.map(({ crm, connector }) => writeTarget(job, crm, connector, store, options, signal)));
+		const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+		if (failed) throw failed.reason;
+		return { job, stats: Object.fromEntries(targets.map(({ crm }) => [crm, job.progress[crm]!.stats])) };
+	});
+}
+
+/** The job `options` names, once it has been read: the one every write step works on. */
+async function currentJob(store: StateStore, options: WriteOptions): Promise<BulkJob> {
 	const job = await loadJob(store, options.source, options.entity, options.dryRun);
 	if (!job || job.id !== options.jobId) throw new Error(`Bulk job ${options.jobId} is not the current ${options.source} ${options.entity} job (run "Bulk: Read Source Changes" first)`);
 	if (job.status === 'reading') throw new Error(`Bulk job ${job.id} has not finished reading ${job.source}`);
-	if (!job.targets.includes(target)) throw new Error(`${target} is not a target of bulk job ${job.id} (targets: ${job.targets.join(', ')})`);
+	return job;
+}
+
+async function writeTarget(job: BulkJob, target: CrmName, connector: () => CrmConnector, store: StateStore, options: WriteOptions, signal: AbortSignal): Promise<void> {
+	const log = options.log ?? (() => undefined);
 	let progress = job.progress[target];
 	if (!progress) {
 		progress = { nextPage: 0, done: false, stats: emptyTargetStats(), startedAt: new Date().toISOString() };
 		job.progress[target] = progress;
 	}
-	if (job.status === 'finished' || progress.done) return { job, stats: progress.stats };
+	if (job.status === 'finished' || progress.done) return;
 	if (options.owner !== undefined && job.owner !== undefined && job.owner !== options.owner) throw new Error(takenOver(job));
 
 	const writeJob: WriteJob = {
@@ -507,7 +535,6 @@ async function writeLeased(target: CrmName, connector: () => CrmConnector, store
 	signal.throwIfAborted();
 	await assertOwner(store, job);
 	await saveJob(store, job);
-	return { job, stats: progress.stats };
 }
 
 // ---------------------------------------------------------------- records without an email

@@ -1,11 +1,13 @@
 // The node's parameters: the node-level ones here (CRM, authentication, entity, the operation
-// selector, store and Options), each family's own in actions/<family>/. Sync to CRMs takes several
-// CRMs under the same name, `crm` (multiOptions), shown instead of the one CRM.
+// selector, store and Options), each family's own in actions/<family>/. Sync to CRMs and Bulk: Sync
+// CRMs take several CRMs under the same name, `crm` (multiOptions), shown instead of the one CRM:
+// every credential rule `{crm: [X]}` then shows X's credential when X is ticked.
 import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
 import { crmCredentialDescriptions } from '../shared/credentials';
-import { authenticationProperties, crmProperty, entityProperty } from '../shared/crmProperties';
+import { authenticationProperties, crmOptions, crmProperty, entityProperty } from '../shared/crmProperties';
 import { redisStateCredential, settingsStateCredential, stateBackendProperty, syncNamespaceProperty } from '../shared/stateStore';
+import { BULK_SYNC } from './actions/bulk/common';
 import * as bulk from './actions/bulk/description';
 import { SYNC_API_OPERATION } from './actions/syncApi/common';
 import * as syncApi from './actions/syncApi/description';
@@ -15,9 +17,22 @@ import * as write from './actions/write/description';
 /** One entry per credential type; each shown for its CRM and authentication choice. */
 export const credentials: INodeCredentialDescription[] = [...crmCredentialDescriptions({ hide: { syncApiStep: syncApi.stepsWithoutCrm } }), redisStateCredential, settingsStateCredential];
 
+/** The operations that work on several CRMs. */
+const SEVERAL_CRMS = [syncToCrms.SYNC_TO_CRMS, BULK_SYNC];
+
 export const upsertProperties: INodeProperties[] = [
-	{ ...crmProperty, displayOptions: { hide: { operation: [syncToCrms.SYNC_TO_CRMS] } } },
-	syncToCrms.crmsProperty,
+	{ ...crmProperty, displayOptions: { hide: { operation: SEVERAL_CRMS } } },
+	{
+		displayName: 'CRMs',
+		name: 'crm',
+		type: 'multiOptions',
+		noDataExpression: true,
+		options: crmOptions,
+		default: [],
+		required: true,
+		description: 'The CRMs kept in sync; each asks for its credential',
+		displayOptions: { show: { operation: SEVERAL_CRMS } },
+	},
 	...authenticationProperties(),
 	{ ...entityProperty, displayOptions: { hide: { operation: [SYNC_API_OPERATION] } } },
 	{

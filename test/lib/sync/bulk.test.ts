@@ -22,6 +22,7 @@ import {
 	parseBulkSettings,
 	readSourceToSpool,
 	writeSpoolToTarget,
+	writeSpoolToTargets,
 	type BulkFailure,
 	type BulkSettings,
 } from '../../../lib/sync/bulk';
@@ -312,4 +313,29 @@ test('a run that died holding the lease keeps other runs out until the lease exp
 	assert.equal(summary.created, 0);
 	assert.equal(summary.failed, 0);
 	assert.equal(summary.updated, summary.read.spooled * TARGETS.length, 'force-overwrite: every record rewritten once in every target (Salesforce by the earlier run)');
+});
+
+test('every target written at once in one step: a target that fails stops at its checkpoint, the others finish, and a later step completes it', async () => {
+	// Force overwrite: every record is written (nothing skipped as unchanged), so Zoho is called.
+	const settings: BulkSettings = { mode: 'force-overwrite', dryRun: false, pageSize: 300 };
+	const before = Object.fromEntries(TARGETS.map((crm) => [crm, recordsIn(crm)]));
+	const job = await readSourceToSpool(connector(SOURCE), store, { entity: 'contact', settings, owner: 'execution-D' });
+	const options = { source: SOURCE, entity: 'contact' as const, jobId: job.id, dryRun: false, owner: 'execution-D' };
+	// Zoho's writes fail as a whole call (as an outage past its retries would).
+	const failingZoho = (): CrmConnector => {
+		const real = connector('zoho');
+		return new Proxy(real, { get: (target, key) => (key === 'upsert' || key === 'update' ? async () => Promise.reject(new Error('zoho is down')) : Reflect.get(target, key, target)) });
+	};
+	const targets = TARGETS.map((crm) => ({ crm, connector: crm === 'zoho' ? failingZoho : () => connector(crm) }));
+	await assert.rejects(writeSpoolToTargets(targets, store, options), /zoho is down/);
+	const afterFailure = (await loadJob(store, SOURCE, 'contact', false))!;
+	for (const crm of TARGETS) assert.equal(afterFailure.progress[crm]?.done === true, crm !== 'zoho', `${crm} done`);
+	await assert.rejects(finishJob(store, SOURCE, 'contact', job.id, false), /not yet written to zoho/);
+
+	const { stats } = await writeSpoolToTargets(TARGETS.map((crm) => ({ crm, connector: () => connector(crm) })), store, options);
+	assert.equal(stats.zoho!.failed, 0);
+	const summary = await finishJob(store, SOURCE, 'contact', job.id, false, { owner: 'execution-D' });
+	assert.equal(summary.failed, 0);
+	assert.equal(summary.unchanged + summary.updated + summary.created, summary.read.spooled * TARGETS.length, 'each target holds every record once');
+	for (const crm of TARGETS) assert.equal(recordsIn(crm), before[crm], `${crm}: no record created twice`);
 });

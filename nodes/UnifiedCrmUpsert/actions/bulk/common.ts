@@ -2,6 +2,8 @@
 // (with the Client-Side Rate Limit choice of Read and Write).
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
+import { parseBulkSettings, type BulkSettings } from '../../../../lib/sync/bulk';
+
 import type { ConnectorRuntime, CrmConnector } from '../../../../lib/connectors';
 import { isCrmName, type CrmName } from '../../../../lib/model';
 import type { StateStore } from '../../../../lib/state';
@@ -10,6 +12,7 @@ import { connectorRuntime, crmConnectors, nodeOptions } from '../connection';
 export const BULK_READ = 'bulkRead';
 export const BULK_WRITE = 'bulkWrite';
 export const BULK_FINISH = 'bulkFinish';
+export const BULK_SYNC = 'bulkSync';
 
 export const showFor = (...operation: string[]) => ({ show: { operation } });
 
@@ -33,7 +36,7 @@ export const clientRateLimitProperty: INodeProperties = {
 		{ name: 'None (Concurrency Only)', value: 'none', description: 'For plans with higher limits or a local test CRM; throttle answers are still honoured' },
 	],
 	default: 'documented',
-	displayOptions: showFor(BULK_READ, BULK_WRITE),
+	displayOptions: showFor(BULK_READ, BULK_WRITE, BULK_SYNC),
 };
 
 /** The connector of this node's CRM and credential, paced as Client-Side Rate Limit says. */
@@ -41,6 +44,25 @@ export async function bulkConnector(ctx: IExecuteFunctions, { crm, store }: Bulk
 	const limits = ctx.getNodeParameter('bulkClientRateLimit', 0, 'documented') === 'none' ? NO_RATE_LIMIT : undefined;
 	const connectors = await crmConnectors(ctx, crm, { ...connectorRuntime(store, nodeOptions(ctx)), ...(limits ? { limits } : {}) });
 	return () => connectors();
+}
+
+/** The job's settings: the input item's (mode, since, dryRun, batchSize, maxRecords, pageSize), else the parameters and Options. */
+export function bulkSettings(ctx: IExecuteFunctions, input: IDataObject): BulkSettings {
+	const options = nodeOptions(ctx);
+	const defaults: IDataObject = {
+		mode: ctx.getNodeParameter('bulkMode', 0, 'incremental'),
+		since: ctx.getNodeParameter('bulkSince', 0, ''),
+		dryRun: options.dryRun === true,
+		batchSize: options.batchSize,
+		maxRecords: options.maxRecords,
+		pageSize: ctx.getNodeParameter('bulkPageSize', 0, 1000),
+	};
+	const given = Object.fromEntries(Object.keys(defaults).filter((key) => input[key] !== undefined && input[key] !== null && input[key] !== '').map((key) => [key, input[key]]));
+	try {
+		return parseBulkSettings({ ...defaults, ...given });
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message);
+	}
 }
 
 /** The job the input item names (the output of the node before). */

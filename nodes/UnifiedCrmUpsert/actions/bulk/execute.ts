@@ -8,15 +8,17 @@ import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } f
 import type { CrmName, EntityType } from '../../../../lib/model';
 import { toNodeError } from '../../../shared/errors';
 import { nodeStore } from '../connection';
-import { BULK_FINISH, BULK_READ, BULK_WRITE, type BulkRun } from './common';
+import { BULK_FINISH, BULK_READ, BULK_SYNC, BULK_WRITE, type BulkRun } from './common';
 import * as finish from './finish.operation';
 import * as read from './read.operation';
+import * as sync from './sync.operation';
 import * as write from './write.operation';
 
 const OPERATIONS: Record<string, (this: IExecuteFunctions, run: BulkRun) => Promise<INodeExecutionData[][]>> = {
 	[BULK_READ]: read.execute,
 	[BULK_WRITE]: write.execute,
 	[BULK_FINISH]: finish.execute,
+	[BULK_SYNC]: sync.execute,
 };
 
 export function isBulkOperation(operation: string): boolean {
@@ -24,7 +26,8 @@ export function isBulkOperation(operation: string): boolean {
 }
 
 export async function execute(this: IExecuteFunctions, operation: string): Promise<INodeExecutionData[][]> {
-	const crm = this.getNodeParameter('crm', 0) as CrmName;
+	// The CRM the operation works on: Sync CRMs reads its source (its targets are the other selected CRMs).
+	const crm = this.getNodeParameter(operation === BULK_SYNC ? 'bulkSource' : 'crm', 0) as CrmName;
 	const entity = this.getNodeParameter('entity', 0) as EntityType;
 	const input = this.getInputData()[0]?.json ?? {};
 	// Progress per page: the n8n log (level info) and, in a manual run, the browser console.

@@ -1,12 +1,11 @@
 // Bulk: Read Source Changes. Pages through this CRM's changes into the state store and outputs
 // one job item; settings in the input item override the parameters.
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type INodePropertyOptions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
 import { isCrmName } from '../../../../lib/model';
-import { parseBulkSettings, readSourceToSpool } from '../../../../lib/sync/bulk';
+import { readSourceToSpool } from '../../../../lib/sync/bulk';
 import { crmOptions } from '../../../shared/crmProperties';
-import { nodeOptions } from '../connection';
-import { BULK_READ, bulkConnector, showFor, type BulkRun } from './common';
+import { BULK_READ, BULK_SYNC, bulkConnector, bulkSettings, showFor, type BulkRun } from './common';
 
 export const option: INodePropertyOptions = {
 	name: 'Bulk: Read Source Changes',
@@ -34,7 +33,7 @@ export const properties: INodeProperties[] = [
 			{ name: 'Force Overwrite', value: 'force-overwrite', description: 'Every record, written even when the snapshot says the target already holds it' },
 		],
 		default: 'incremental',
-		displayOptions: showFor(BULK_READ),
+		displayOptions: showFor(BULK_READ, BULK_SYNC),
 	},
 	{
 		displayName: 'Since',
@@ -43,7 +42,7 @@ export const properties: INodeProperties[] = [
 		default: '',
 		placeholder: '2026-01-01T00:00:00Z',
 		description: 'Incremental: start here when there is no stored position. Empty: from the beginning.',
-		displayOptions: showFor(BULK_READ),
+		displayOptions: showFor(BULK_READ, BULK_SYNC),
 	},
 	{
 		displayName: 'Targets',
@@ -61,28 +60,13 @@ export const properties: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 1000,
 		description: 'Source records per page: the unit of reading, deduplication, checkpoints and memory',
-		displayOptions: showFor(BULK_READ),
+		displayOptions: showFor(BULK_READ, BULK_SYNC),
 	},
 ];
 
 export async function execute(this: IExecuteFunctions, run: BulkRun): Promise<INodeExecutionData[][]> {
 	const { store, input, log } = run;
-	const options = nodeOptions(this);
-	const defaults: IDataObject = {
-		mode: this.getNodeParameter('bulkMode', 0, 'incremental'),
-		since: this.getNodeParameter('bulkSince', 0, ''),
-		dryRun: options.dryRun === true,
-		batchSize: options.batchSize,
-		maxRecords: options.maxRecords,
-		pageSize: this.getNodeParameter('bulkPageSize', 0, 1000),
-	};
-	const given = Object.fromEntries(Object.keys(defaults).filter((key) => input[key] !== undefined && input[key] !== null && input[key] !== '').map((key) => [key, input[key]]));
-	let settings;
-	try {
-		settings = parseBulkSettings({ ...defaults, ...given });
-	} catch (error) {
-		throw new NodeOperationError(this.getNode(), (error as Error).message);
-	}
+	const settings = bulkSettings(this, input);
 	const targets = (this.getNodeParameter('bulkTargets', 0, []) as string[]).filter(isCrmName);
 	const connector = await bulkConnector(this, run);
 	const job = await readSourceToSpool(connector(), store, { entity: 'contact', settings, targets, owner: this.getExecutionId(), log });

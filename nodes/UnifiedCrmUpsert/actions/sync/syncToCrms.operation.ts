@@ -7,7 +7,7 @@ import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INod
 import type { CrmConnector } from '../../../../lib/connectors';
 import type { CrmName, EntityType } from '../../../../lib/model';
 import { RETRY_FIELD, syncToCrms, type FanOutJob, type FanOutOutcome } from '../../../../lib/sync/fan-out';
-import { crmOptions, selectedCrms } from '../../../shared/crmProperties';
+import { selectedCrms } from '../../../shared/crmProperties';
 import { toNodeError } from '../../../shared/errors';
 import { connectorRuntime, crmConnectors, nodeOptions, nodeStore } from '../connection';
 import { batchOptions, byItemOrder, groupRecords } from '../records';
@@ -22,19 +22,6 @@ export const operationOption: INodePropertyOptions = {
 	action: 'Sync changes to several CRMs',
 	description:
 		"Each item (a unified record and its event, e.g. from the Conflict Resolver) is written by its event operation to every other selected CRM, or back to its source CRM, each mapped with the default map and with reference IDs translated through the cross-reference; the CRMs are written in parallel",
-};
-
-/** The CRMs of this operation, under the name of the node's one CRM (hidden meanwhile): every credential rule `{crm: [X]}` shows X's credential when X is ticked. */
-export const crmsProperty: INodeProperties = {
-	displayName: 'CRMs',
-	name: 'crm',
-	type: 'multiOptions',
-	noDataExpression: true,
-	options: crmOptions,
-	default: [],
-	required: true,
-	description: 'The CRMs kept in sync; each asks for its credential',
-	displayOptions: shown,
 };
 
 export const properties: INodeProperties[] = [
