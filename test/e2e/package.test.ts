@@ -36,10 +36,14 @@ test('n8n lists all node types (the five nodes, the trigger in webhook and poll 
 	}
 });
 
-test('n8n knows one credential type per CRM from the package', async () => {
+test('n8n knows the package credential types: the API and webhook credentials of each CRM, and CRM Sync Settings', async () => {
 	const credentials = await n8n.api<Array<{ name: string }>>('GET', '/types/credentials.json');
 	const names = new Set(credentials.map((credential) => credential.name));
-	for (const name of ['salesforceCrmSyncOAuth2Api', 'hubSpotCrmSyncApi', 'hubSpotCrmSyncOAuth2Api', 'pipedriveCrmSyncApi', 'pipedriveCrmSyncOAuth2Api', 'zohoCrmSyncOAuth2Api', 'dynamicsCrmSyncApi']) {
+	for (const name of [
+		'salesforceCrmSyncOAuth2Api', 'hubSpotCrmSyncApi', 'hubSpotCrmSyncOAuth2Api', 'pipedriveCrmSyncApi', 'pipedriveCrmSyncOAuth2Api', 'zohoCrmSyncOAuth2Api', 'dynamicsCrmSyncApi',
+		'salesforceWebhookCrmSyncApi', 'hubSpotWebhookCrmSyncApi', 'pipedriveWebhookCrmSyncApi', 'zohoWebhookCrmSyncApi', 'dynamicsWebhookCrmSyncApi',
+		'crmSyncSettingsApi',
+	]) {
 		assert.ok(names.has(name), `credential type ${name} is not loaded`);
 	}
 });
