@@ -13,31 +13,22 @@ import Redis from 'ioredis';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { sandboxCredentials } from './fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
-import { subscribeTriggers, withSandboxMarkers } from './subscriptions';
+import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
+import { assertCompactTemplate } from './template-shape';
 
 const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
 type Crm = (typeof CRMS)[number];
 
-interface TemplateNode {
-	name: string;
-	type: string;
-	webhookId?: string;
-	disabled?: boolean;
-	parameters: Record<string, unknown>;
-}
-interface Template {
-	id: string;
-	nodes: TemplateNode[];
-}
+type Template = WorkflowJson & { id: string; connections: Record<string, { main: Array<Array<{ node: string }>> }> };
 
 const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template;
-const triggers = Object.fromEntries(
-	template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger').map((n) => [n.parameters.crm as Crm, n]),
-) as Record<Crm, TemplateNode>;
+const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
+/** The nodes that write to the CRMs (Sync to CRMs: to the others, and back to the source). */
+const writers = template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.unifiedCrmUpsert').map((n) => n.name);
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
-const hookUrl = (crm: Crm) => `${n8n.baseUrl}/webhook/${triggers[crm].webhookId}/${crm}`;
+const hookUrl = (crm: Crm) => triggerUrl(n8n.baseUrl, trigger, crm);
 
 /** A write by a person in Pipedrive's UI (user 2, change_source "app"), not by this sync. */
 async function pipedriveUi(method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
@@ -128,7 +119,7 @@ async function executionReport(): Promise<string> {
 		const nodes = Object.entries(runData).map(([name, runs]) =>
 			runs.map((run) => `${name}[${run.error ? `ERROR ${run.error.message}` : (run.data?.main ?? []).map((out) => out?.length ?? 0).join('/')}]`).join(' '));
 		const errors = [...new Set(Object.values(runData).flat().flatMap((run) => (run.data?.main ?? []).flat()).filter((item) => item?.json.error || item?.json.errors).map((item) => JSON.stringify(item!.json).slice(0, 400)))];
-		const events = Object.entries(runData).filter(([name]) => name.endsWith('webhook')).flatMap(([, runs]) => runs.flatMap((run) => (run.data?.main?.[0] ?? []).map((item) => {
+		const events = Object.entries(runData).filter(([name]) => name === trigger.name).flatMap(([, runs]) => runs.flatMap((run) => (run.data?.main?.[0] ?? []).map((item) => {
 			const { operation, recordId, unifiedId, changedFields, fetched } = item.json;
 			return JSON.stringify({ operation, recordId, unifiedId, changedFields, fetched });
 		})));
@@ -142,13 +133,13 @@ async function executionReport(): Promise<string> {
 	return lines.join('\n');
 }
 
-/** How many executions ran an upsert node (wrote to a CRM). */
+/** How many executions ran a writing node (Sync to CRMs). */
 async function writingExecutions(): Promise<number> {
 	const list = await n8n.api<{ data: Array<{ id: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=250`);
 	let writing = 0;
 	for (const { id } of list.data) {
 		const execution = await n8n.api<{ data: { resultData: { runData: Record<string, unknown> } } }>('GET', `/api/v1/executions/${id}?includeData=true`);
-		if (Object.keys(execution.data.resultData.runData).some((name) => name.startsWith('Upsert into'))) writing++;
+		if (Object.keys(execution.data.resultData.runData).some((name) => writers.includes(name))) writing++;
 	}
 	return writing;
 }
@@ -188,10 +179,15 @@ after(async () => {
 	await sandbox?.stop();
 });
 
-test('the template is expression-free and every trigger has a fixed webhookId', () => {
-	assert.doesNotMatch(JSON.stringify(template.nodes.filter((n) => n.type !== 'n8n-nodes-base.stickyNote')), /\{\{|"=/);
-	assert.deepEqual(Object.keys(triggers).sort(), [...CRMS].sort());
-	for (const crm of CRMS) assert.equal(triggers[crm].webhookId, `crm-sync-contact-${crm}`);
+test('the template: one expression-free chain for all five CRMs under one fixed webhookId, on the settings credential, with no secret', () => {
+	assertCompactTemplate(template, 'crm-sync-contact');
+	// Resolved changes go to every other CRM, corrections back to the source; both write every CRM the trigger serves.
+	const conflicts = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.conflictResolver')!;
+	const [resolved, , , correctSource] = template.connections[conflicts.name].main;
+	const writer = (name: string) => template.nodes.find((n) => n.name === name)!.parameters;
+	assert.deepEqual([writer(resolved[0].node).operation, writer(resolved[0].node).writeTo], ['syncToCrms', 'others']);
+	assert.deepEqual([writer(correctSource[0].node).operation, writer(correctSource[0].node).writeTo], ['syncToCrms', 'source']);
+	for (const name of writers) assert.deepEqual([writer(name).crm].flat().sort(), [...CRMS].sort(), name);
 });
 
 const EMAIL = 'grace.hopper@navy.example';
