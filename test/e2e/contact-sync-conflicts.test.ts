@@ -4,8 +4,10 @@
 // either order, or both together (two concurrent n8n executions). After quiescence all five CRMs
 // hold the value the configured strategy dictates, and nothing keeps writing.
 //
-// Two copies of the template run side by side (own webhook ids and sync namespaces): the template
-// as shipped (last-modified-wins) and one whose Conflict Resolvers use crm-wins (Salesforce).
+// Two copies of the template run side by side (own webhook ids, and own CRM Sync Settings
+// credentials with their own namespaces): the template as shipped (last-modified-wins) and one
+// whose Conflict Resolver uses crm-wins (Salesforce). Every CRM's webhooks reach n8n through the
+// gate only, which forwards them to the copy under test (so neither registers its own).
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,46 +17,38 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { appUserIdFor } from '../../sandbox/dynamics';
-import { sandboxCredentials } from './fixtures';
-import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
+import { SANDBOX_WEBHOOK_SECRETS, SETTINGS_CREDENTIAL_REF, sandboxCredentials } from './fixtures';
+import { REPO_ROOT, startN8n, waitFor, type CredentialFixture, type N8nInstance } from './harness';
+import { triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
 
 const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
 type Crm = (typeof CRMS)[number];
 type Row = Record<string, unknown>;
 
-interface TemplateNode {
-	name: string;
-	type: string;
-	webhookId?: string;
-	disabled?: boolean;
-	parameters: Record<string, unknown>;
-}
-interface Template {
-	id: string;
-	name: string;
-	nodes: TemplateNode[];
-}
+type Template = WorkflowJson & { id: string; name: string };
 
 const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template;
-const trigger = (t: Template, crm: Crm) => t.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && n.parameters.crm === crm)!;
-const secret = (crm: Crm) => String(trigger(template, crm).parameters.secret);
+const trigger = (t: Template) => t.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
+const secret = (crm: Crm) => SANDBOX_WEBHOOK_SECRETS[crm].secret;
 
-/** The template as a user sets it up for this sandbox; `variant` gets its own ids and namespace. */
+/** The crm-wins copy's own CRM Sync Settings credential: the same embedded store, another namespace. */
+const CRM_WINS_SETTINGS: CredentialFixture = { ...SETTINGS_CREDENTIAL_REF, id: 'crmSyncSettingsCw', name: 'CRM Sync settings (crm-wins)', data: { backend: 'embedded', namespace: 'crm-wins' } };
+
+/** The template as a user sets it up for this sandbox; `variant` gets its own ids and settings credential. */
 function configured(variant?: { suffix: string; idSuffix: string; conflicts: Record<string, unknown> }): Template {
-	const markers: Partial<Record<Crm, string>> = { hubspot: '1160452', pipedrive: '1', salesforce: 'n8n-crm-sync', dynamics: appUserIdFor('sandbox-client') };
-	const copy = JSON.parse(JSON.stringify(template)) as Template;
+	const copy = withSandboxMarkers(template);
 	if (variant) {
 		copy.id = `${template.id}${variant.idSuffix}`;
 		copy.name = `${template.name} (${variant.suffix})`;
 	}
 	for (const node of copy.nodes) {
-		const crm = node.parameters.crm as Crm;
 		if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger') {
-			if (markers[crm]) node.parameters.ownChangeMarkers = markers[crm];
+			// The gate subscribes every CRM and forwards to the copy under test.
+			node.parameters.registerSubscription = false;
 			if (variant) node.webhookId = `${node.webhookId}${variant.suffix}`;
 		}
-		if (variant && 'syncNamespace' in node.parameters) node.parameters.syncNamespace = `${node.parameters.syncNamespace}${variant.suffix}`;
+		const settings = node.credentials?.[SETTINGS_CREDENTIAL_REF.type];
+		if (variant && settings) node.credentials![SETTINGS_CREDENTIAL_REF.type] = { id: CRM_WINS_SETTINGS.id, name: CRM_WINS_SETTINGS.name };
 		if (variant && node.type === 'n8n-nodes-crm-sync.conflictResolver') Object.assign(node.parameters, variant.conflicts);
 	}
 	return copy;
@@ -82,7 +76,7 @@ let gate: http.Server;
 let gateUrl = '';
 
 async function forward(h: Held): Promise<number> {
-	const target = new URL(`${n8n.baseUrl}/webhook/${trigger(active, h.crm).webhookId}/${h.crm}`);
+	const target = new URL(triggerUrl(n8n.baseUrl, trigger(active), h.crm));
 	const headers: http.OutgoingHttpHeaders = { ...h.headers, host: target.host, 'content-length': String(h.body.length) };
 	// HubSpot's v3 signature covers the URL the CRM called (the gate's): the gate signs again, as
 	// HubSpot would have for the URL it forwards to (the trigger accepts v3 only).
@@ -137,7 +131,7 @@ async function subscribeAll(): Promise<void> {
 		headers: { 'x-api-token': 'sandbox-token', 'content-type': 'application/json' },
 		body: JSON.stringify({
 			subscription_url: `${gateUrl}/pipedrive`, event_action: '*', event_object: 'person', version: '2.0',
-			http_auth_user: trigger(template, 'pipedrive').parameters.basicAuthUser, http_auth_password: secret('pipedrive'),
+			http_auth_user: SANDBOX_WEBHOOK_SECRETS.pipedrive.basicAuthUser, http_auth_password: secret('pipedrive'),
 		}),
 	});
 	assert.ok(res.ok, await res.text());
@@ -233,11 +227,11 @@ async function quiescent(workflow: Template): Promise<number> {
 
 before(async () => {
 	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001 });
-	n8n = await startN8n({ workflowObjects: [LMW, CRM_WINS] as unknown as Array<Record<string, unknown>>, credentials: sandboxCredentials(sandbox.urls) });
+	n8n = await startN8n({ workflowObjects: [LMW, CRM_WINS] as unknown as Array<Record<string, unknown>>, credentials: [...sandboxCredentials(sandbox.urls), CRM_WINS_SETTINGS] });
 	await startGate();
 	for (const workflow of [LMW, CRM_WINS]) {
 		for (const crm of CRMS) {
-			const url = `${n8n.baseUrl}/webhook/${trigger(workflow, crm).webhookId}/${crm}`;
+			const url = triggerUrl(n8n.baseUrl, trigger(workflow), crm);
 			await waitFor(async () => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
 		}
 	}
@@ -250,17 +244,21 @@ after(async () => {
 	await sandbox?.stop();
 });
 
-test('the template: Conflict Resolvers enabled against the synced state, Duplicate Detectors read the record field, no expressions', () => {
+test('the template: one Conflict Resolver for every CRM, enabled against the synced state, the Duplicate Detector reads the record field, no expressions', () => {
 	assert.doesNotMatch(JSON.stringify(template.nodes.filter((n) => n.type !== 'n8n-nodes-base.stickyNote')), /\{\{|"=/);
 	const resolvers = template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.conflictResolver');
-	assert.equal(resolvers.length, 5);
+	assert.equal(resolvers.length, 1);
 	for (const node of resolvers) {
 		assert.notEqual(node.disabled, true, node.name);
 		assert.equal(node.parameters.against, 'syncedState', node.name);
+		assert.equal(node.parameters.strategy, 'last-modified-wins', node.name);
 	}
-	for (const node of template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.duplicateDetector')) {
-		assert.equal((node.parameters.options as Row).recordField, 'record', node.name);
-	}
+	const detectors = template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.duplicateDetector');
+	assert.equal(detectors.length, 1);
+	for (const node of detectors) assert.equal((node.parameters.options as Row).recordField, 'record', node.name);
+	// The crm-wins copy keeps its state apart: its own settings credential (another namespace) and webhook id.
+	for (const node of CRM_WINS.nodes.filter((n) => n.credentials?.[SETTINGS_CREDENTIAL_REF.type])) assert.equal(node.credentials![SETTINGS_CREDENTIAL_REF.type].id, CRM_WINS_SETTINGS.id, node.name);
+	assert.notEqual(trigger(CRM_WINS).webhookId, trigger(LMW).webhookId);
 });
 
 type Order = 'hubspot first' | 'salesforce first' | 'concurrently';
