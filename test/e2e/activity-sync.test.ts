@@ -2,33 +2,25 @@
 // the CRMs the way a sync does it, through Unified CRM Upsert with one unified id (which records
 // the cross-reference); then activities logged in a source CRM are created in the targets
 // attached to that contact, one whose contact arrives later waits for it, and one whose contact
-// never arrives ends in the error branch with its reason.
+// never arrives ends in the error branch with its reason; the targets that can be written are
+// written at once, only the others wait.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { appUserIdFor } from '../../sandbox/dynamics';
-import { CREDENTIAL_REFS, sandboxCredentials } from './fixtures';
+import { CREDENTIAL_REFS, SANDBOX_WEBHOOK_SECRETS, SETTINGS_CREDENTIAL_REF, sandboxCredentials } from './fixtures';
 import { batchWorkflow, postWebhook, REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
+import { SANDBOX_OWN_CHANGE_MARKERS, triggerUrl, type WorkflowJson } from './subscriptions';
+import { assertCompactTemplate } from './template-shape';
 
 type Crm = 'hubspot' | 'pipedrive' | 'salesforce' | 'zoho' | 'dynamics';
 type Row = Record<string, unknown>;
-interface TemplateNode {
-	name: string;
-	type: string;
-	webhookId?: string;
-	parameters: Record<string, unknown>;
-}
-interface Template {
-	id: string;
-	nodes: TemplateNode[];
-	connections: Record<string, { main: Array<Array<{ node: string; index: number }>> }>;
-}
+type Template = WorkflowJson & { id: string; connections: Record<string, { main: Array<Array<{ node: string; index: number }>> }> };
 
 const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/activity-sync.json'), 'utf8')) as Template;
-const trigger = (crm: Crm) => template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && n.parameters.crm === crm)!;
+const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
 
 /** Short waits for the test: retry every second, give up after 20 s. */
 const RETRY_LIMIT_S = 20;
@@ -39,29 +31,36 @@ function configured(): Template {
 	// Our own writes carry these identities. HubSpot keeps the placeholder: the test's HubSpot
 	// engagement is logged through the API with the sandbox's one private-app token, standing in
 	// for another integration (a calling app), so it must not count as our own change.
-	const markers: Partial<Record<Crm, string>> = { pipedrive: '1', salesforce: 'n8n-crm-sync', dynamics: appUserIdFor('sandbox-client') };
 	for (const node of copy.nodes) {
-		if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && markers[node.parameters.crm as Crm]) node.parameters.ownChangeMarkers = markers[node.parameters.crm as Crm];
+		if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger') {
+			for (const crm of ['pipedrive', 'salesforce', 'dynamics'] as const) node.parameters[`${crm}OwnChangeMarkers`] = SANDBOX_OWN_CHANGE_MARKERS[crm];
+		}
 		if (node.type === 'n8n-nodes-base.wait') node.parameters = { ...node.parameters, amount: 1 };
-		if (node.type === 'n8n-nodes-crm-sync.fieldMapper' && node.parameters.resolveReferences) node.parameters.retryLimitSeconds = RETRY_LIMIT_S;
+		if (node.type === 'n8n-nodes-crm-sync.unifiedCrmUpsert' && node.parameters.missingReferences === 'retry') node.parameters.retryLimitSeconds = RETRY_LIMIT_S;
 	}
 	return copy;
 }
 
-/** Webhook → Split Out → Unified CRM Upsert of unified contacts into one CRM, in the template's namespace. */
+/** Webhook → Split Out → Unified CRM Upsert of unified contacts into one CRM, on the templates' settings credential (their namespace). */
 function contactUpsert(crm: Crm) {
 	const ref = CREDENTIAL_REFS[crm];
 	return batchWorkflow(`activitySyncContacts${crm}`, `activity-sync-contacts-${crm}`, {
 		name: 'Upsert contacts',
 		type: 'unifiedCrmUpsert',
-		parameters: { crm, entity: 'contact', operation: 'upsert', inputFormat: 'unified', matchKey: 'email', recordPath: 'record', syncNamespace: 'contact-sync', options: {} },
-		extra: { credentials: { [ref.type]: { id: ref.id, name: ref.name } } },
+		parameters: { crm, entity: 'contact', operation: 'upsert', inputFormat: 'unified', matchKey: 'email', recordPath: 'record', stateBackend: 'settings', options: {} },
+		extra: {
+			credentials: {
+				[ref.type]: { id: ref.id, name: ref.name },
+				[SETTINGS_CREDENTIAL_REF.type]: { id: SETTINGS_CREDENTIAL_REF.id, name: SETTINGS_CREDENTIAL_REF.name },
+			},
+		},
 	});
 }
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
-const hookUrl = (crm: Crm) => `${n8n.baseUrl}/webhook/${trigger(crm).webhookId}/${crm}`;
+const hookUrl = (crm: Crm) => triggerUrl(n8n.baseUrl, trigger, crm);
+const WRITER = 'Write activity to the other CRMs';
 const rows = (crm: Crm, type: string): Row[] => ((sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[type] ?? []);
 
 /** The contact with this email in a CRM (its own shape). */
@@ -100,6 +99,9 @@ async function pipedriveActivity(body: Record<string, unknown>): Promise<Row> {
 	assert.ok(res.ok, text);
 	return (JSON.parse(text) as { data: Row }).data;
 }
+
+/** The unified activity an error item of the writer carries (the item it could not write, under `item`). */
+const activityOf = (error: Row) => ((error.item as Row | undefined)?.record as Row | undefined);
 
 const salesforceTasks = (subject: string) => rows('salesforce', 'Task').filter((t) => t.Subject === subject && !t.IsDeleted);
 
@@ -140,15 +142,11 @@ before(async () => {
 	for (const crm of ['pipedrive', 'hubspot'] as const) {
 		await waitFor(async () => (await fetch(hookUrl(crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
 	}
-	const res = await fetch(`${sandbox.urls.pipedrive}/v1/webhooks`, {
-		method: 'POST',
-		headers: { 'x-api-token': 'sandbox-token', 'content-type': 'application/json' },
-		body: JSON.stringify({
-			subscription_url: hookUrl('pipedrive'), event_action: '*', event_object: 'activity', version: '2.0',
-			http_auth_user: trigger('pipedrive').parameters.basicAuthUser, http_auth_password: trigger('pipedrive').parameters.secret,
-		}),
+	// The trigger registered its Pipedrive webhook on activation (as shipped); HubSpot is subscribed in its own test.
+	const webhooks = async () => (await (await fetch(`${sandbox.urls.pipedrive}/v1/webhooks`, { headers: { 'x-api-token': 'sandbox-token' } })).json()) as { data: Array<{ subscription_url: string }> };
+	await waitFor(async () => (await webhooks()).data.some((w) => w.subscription_url === hookUrl('pipedrive')), 30_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}: no Pipedrive webhook for ${hookUrl('pipedrive')}: ${JSON.stringify(await webhooks())}`);
 	});
-	assert.ok(res.ok, await res.text());
 });
 
 after(async () => {
@@ -157,28 +155,36 @@ after(async () => {
 });
 
 test('the template is expression-free, has sticky notes, and loops Retry Later through a static Wait', () => {
-	assert.doesNotMatch(JSON.stringify(template.nodes.filter((n) => n.type !== 'n8n-nodes-base.stickyNote')), /\{\{|"=/);
+	assertCompactTemplate(template, 'crm-sync-activity');
 	assert.ok(template.nodes.filter((n) => n.type === 'n8n-nodes-base.stickyNote').length >= 3);
-	for (const crm of ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const) {
-		assert.equal(trigger(crm).webhookId, `crm-sync-activity-${crm}`);
-		const mapper = template.nodes.find((n) => n.name.startsWith('unified → ') && n.parameters.targetCrm === crm)!;
-		assert.equal(mapper.parameters.resolveReferences, true);
-		const [mapped, invalid, retry] = template.connections[mapper.name].main;
-		assert.equal(mapped[0].node.startsWith('Write activity to'), true);
-		assert.equal(template.nodes.find((n) => n.name === mapped[0].node)!.parameters.operation, 'auto', 'written by the event operation');
-		assert.equal(invalid[0].node, 'Activity errors');
-		const wait = template.nodes.find((n) => n.name === retry[0].node)!;
-		assert.equal(wait.type, 'n8n-nodes-base.wait');
-		assert.equal(template.connections[wait.name].main[0][0].node, mapper.name, 'the Wait loops back into the mapper');
-	}
+	// Trigger → Field Mapper (source from each event) → Sync to CRMs, which resolves references per target.
+	const mapper = template.nodes.find((n) => n.name === template.connections[trigger.name].main[0][0].node)!;
+	assert.equal(mapper.type, 'n8n-nodes-crm-sync.fieldMapper');
+	assert.deepEqual([mapper.parameters.direction, (mapper.parameters.options as Row).useEventSource], ['toUnified', true]);
+	const [mapped, unmappable] = template.connections[mapper.name].main;
+	assert.equal(mapped[0].node, WRITER);
+	assert.equal(unmappable[0].node, 'Activity errors');
+	const writer = template.nodes.find((n) => n.name === WRITER)!;
+	assert.equal(writer.parameters.operation, 'syncToCrms', 'written by the event operation, to every other CRM');
+	assert.deepEqual([writer.parameters.writeTo, writer.parameters.missingReferences, writer.parameters.retryLimitSeconds], ['others', 'retry', 240]);
+	assert.deepEqual([writer.parameters.crm].flat().sort(), ['dynamics', 'hubspot', 'pipedrive', 'salesforce', 'zoho']);
+	const [, errors, retry] = template.connections[WRITER].main;
+	assert.equal(errors[0].node, 'Activity errors');
+	const wait = template.nodes.find((n) => n.name === retry[0].node)!;
+	assert.equal(wait.type, 'n8n-nodes-base.wait');
+	assert.deepEqual([wait.parameters.amount, wait.parameters.unit], [15, 'seconds'], 'a static wait');
+	assert.equal(template.connections[wait.name].main[0][0].node, WRITER, 'the Wait loops back into the writer');
 });
 
 test('a call logged in Pipedrive is created in Salesforce, attached to the same contact', async () => {
 	const ids = await syncContact('u-ada', 'Ada', 'Lovelace', ['pipedrive', 'salesforce']);
+	const started = Date.now();
 	await pipedriveActivity({ subject: 'Call Ada about engines', type: 'call', person_id: Number(ids.pipedrive), due_date: '2026-03-05', due_time: '14:30', duration: '00:30' });
 	await waitFor(async () => salesforceTasks('Call Ada about engines').length > 0, 60_000).catch(async (error) => {
 		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
 	});
+	// HubSpot, Zoho and Dynamics have no Ada: they wait for her, Salesforce does not wait with them.
+	assert.ok(Date.now() - started < RETRY_LIMIT_S * 1000, `written to Salesforce after ${Date.now() - started} ms, not at once`);
 	const [task] = salesforceTasks('Call Ada about engines');
 	assert.equal(task.WhoId, ids.salesforce, 'WhoId is the Salesforce id of the same contact');
 	assert.equal(task.TaskSubtype, 'Call');
@@ -210,6 +216,16 @@ test('an activity whose contact arrives later is created once the contact is syn
 	const tasks = salesforceTasks('Call Grace about COBOL');
 	assert.equal(tasks.length, 1, 'created once');
 	assert.equal(tasks[0].WhoId, later.salesforce);
+	// The retries go on for the CRMs still without Grace, and only for them: Salesforce is not written again, nor given up on.
+	let gaveUp: Row[] = [];
+	await waitFor(async () => {
+		gaveUp = (await errorItems()).filter((i) => activityOf(i)?.subject === 'Call Grace about COBOL');
+		return gaveUp.length >= 3;
+	}, (RETRY_LIMIT_S + 40) * 1000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
+	});
+	assert.deepEqual(gaveUp.map((i) => i.crm).sort(), ['dynamics', 'hubspot', 'zoho']);
+	assert.equal(salesforceTasks('Call Grace about COBOL').length, 1, 'still one Task');
 });
 
 test('an activity whose contact never arrives ends in the error output with its reason', async () => {
@@ -218,28 +234,30 @@ test('an activity whose contact never arrives ends in the error output with its 
 	await pipedriveActivity({ subject: 'Call Linus about vitamins', type: 'call', person_id: Number(ids.pipedrive), due_date: '2026-03-08', due_time: '08:00' });
 	let reasons: Row[] = [];
 	await waitFor(async () => {
-		reasons = (await errorItems()).filter((i) => String(i.reason ?? '').includes(`pipedrive contact ${ids.pipedrive} has no salesforce record`));
+		reasons = (await errorItems()).filter((i) => String(i.error ?? '').includes(`pipedrive contact ${ids.pipedrive} has no salesforce record`));
 		return reasons.length > 0;
 	}, (RETRY_LIMIT_S + 40) * 1000).catch(async (error) => {
 		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
 	});
 	const elapsed = (Date.now() - started) / 1000;
 	const [item] = reasons;
-	assert.match(String(item.reason), /contactIds: pipedrive contact \d+ has no salesforce record \(unified id u-linus is not linked to salesforce\); gave up after \d+ attempts over \d+ s \(limit 20 s\)/);
-	// n8n runs the targets' branches in turn: the first one (HubSpot) retried all along; the limit counts from the change for all.
-	const ofThisActivity = (await errorItems()).filter((i) => ((i.record as Row)?.record as Row)?.subject === 'Call Linus about vitamins');
-	assert.deepEqual(ofThisActivity.map((i) => String(i.reason).match(/has no (\w+) record/)?.[1]).sort(), ['dynamics', 'hubspot', 'salesforce', 'zoho']);
+	assert.match(String(item.error), /contactIds: pipedrive contact \d+ has no salesforce record \(unified id u-linus is not linked to salesforce\); gave up after \d+ attempts over \d+ s \(limit 20 s\)/);
+	assert.deepEqual([item.crm, item.code], ['salesforce', 'MISSING_REFERENCE']);
+	// Every target retried on its own (in parallel); the limit counts from the change for all.
+	const ofThisActivity = (await errorItems()).filter((i) => activityOf(i)?.subject === 'Call Linus about vitamins');
+	assert.deepEqual(ofThisActivity.map((i) => i.crm).sort(), ['dynamics', 'hubspot', 'salesforce', 'zoho']);
+	for (const i of ofThisActivity) assert.match(String(i.error), new RegExp(`has no ${String(i.crm)} record`));
 	assert.ok(Math.max(...ofThisActivity.map((i) => Number(i.attempts))) >= 5, `attempts: ${ofThisActivity.map((i) => i.attempts).join(', ')}`);
 	// The limit counts from the change's time in Pipedrive, which has whole seconds: up to 1 s earlier than `started`.
 	assert.ok(elapsed >= RETRY_LIMIT_S - 1, `gave up after ${elapsed} s, not before the limit`);
-	assert.equal(((item.record as Row).record as Row).subject, 'Call Linus about vitamins', 'the error item carries the activity');
+	assert.equal(activityOf(item)?.subject, 'Call Linus about vitamins', 'the error item carries the activity');
 	assert.equal(salesforceTasks('Call Linus about vitamins').length, 0);
 });
 
 test('an activity logged in HubSpot appears in Salesforce attached to the right contact', async () => {
 	const ids = await syncContact('u-ada', 'Ada', 'Lovelace', ['hubspot', 'salesforce']);
 	sandbox.emulators.hubspot!.addSubscription({
-		url: hookUrl('hubspot'), clientSecret: String(trigger('hubspot').parameters.secret),
+		url: hookUrl('hubspot'), clientSecret: SANDBOX_WEBHOOK_SECRETS.hubspot.secret,
 		types: ['object.creation', 'object.propertyChange', 'object.associationChange', 'object.deletion'],
 	});
 	const res = await fetch(`${sandbox.urls.hubspot}/crm/v3/objects/notes`, {
@@ -274,7 +292,7 @@ test('an activity logged in HubSpot appears in Salesforce attached to the right 
 	assert.deepEqual(copies.map((t) => t.Id), [task.Id], 'the synced Task was updated, not copied');
 	assert.equal(copies[0].WhoId, ids.salesforce);
 
-	// A delete in HubSpot deletes that Task (the delete event passes the mappers unmapped).
+	// A delete in HubSpot deletes that Task (the delete event passes the mapper unmapped).
 	const removed = await fetch(`${sandbox.urls.hubspot}/crm/v3/objects/notes/${noteId}`, { method: 'DELETE', headers: { authorization: 'Bearer pat-sandbox' } });
 	assert.ok(removed.ok, await removed.text());
 	await waitFor(async () => !rows('salesforce', 'Task').some((t) => t.Id === task.Id && !t.IsDeleted), 30_000).catch(async (error) => {
