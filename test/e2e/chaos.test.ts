@@ -31,6 +31,9 @@ const TRACE = process.env.CHAOS_TRACE;
 /** Average writes per mutation above this mean echoes loop (a mutation needs four, one per other CRM, plus the resolved record written back to its source). */
 const MAX_WRITES_PER_MUTATION = 8;
 
+/** The namespace of the sandbox's CRM Sync Settings credential, which every node of the template uses. */
+const SETTINGS_NAMESPACE = 'default';
+
 const configured = configureContactSync(JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template);
 const template = TRACE ? withAuditValues(configured) : configured;
 
@@ -118,7 +121,7 @@ test(`chaos: ${MUTATIONS} mutations across five CRMs under faults converge (last
 	const report = figures.join('\n');
 	t.diagnostic(report);
 	console.log(`\n--- chaos figures ---\n${report}\n`);
-	if (TRACE && result.mismatches.length) await writeTrace(TRACE, sandbox, templateStore('contact-sync', n8n.userFolder, n8n.queue?.redis), log, result.mismatches);
+	if (TRACE && result.mismatches.length) await writeTrace(TRACE, sandbox, templateStore(SETTINGS_NAMESPACE, n8n.userFolder, n8n.queue?.redis), log, result.mismatches);
 
 	assert.equal(result.duplicates.length, 0, 'no duplicate records');
 	assert.ok(totalWrites / log.length <= MAX_WRITES_PER_MUTATION, `writes per mutation ${(totalWrites / log.length).toFixed(2)} > ${MAX_WRITES_PER_MUTATION}: echoes loop`);

@@ -83,8 +83,9 @@ test('the sync state lives in Redis (the Redis state store every process shares)
 	const redis = new Redis({ host: n8n.queue!.redis.host, port: n8n.queue!.redis.port, lazyConnect: true });
 	try {
 		await redis.connect();
-		const keys = await redis.keys('crmsync:{contact-sync}:*');
-		assert.ok(keys.length > 0, 'state keys of the contact-sync namespace');
+		// The namespace of the CRM Sync Settings credential every node of the template uses.
+		const keys = await redis.keys('crmsync:{default}:*');
+		assert.ok(keys.length > 0, 'state keys of the settings namespace');
 		const queueKeys = await redis.keys('bull:*');
 		assert.ok(queueKeys.length > 0, "n8n's Bull queue is on the same Redis");
 	} finally {

@@ -2,7 +2,7 @@
 // each CRM's UI (admin "UI" calls, so webhooks carry the CRM's UI change source, not our marker),
 // contacts read back from each CRM's own records, and the webhook subscriptions of contact-sync.json.
 import type { Sandbox } from '../../../sandbox';
-import { appUserIdFor } from '../../../sandbox/dynamics';
+import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from '../subscriptions';
 
 export const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
 export type Crm = (typeof CRMS)[number];
@@ -20,65 +20,28 @@ export interface StoredContact extends ContactValues {
 	id: string;
 }
 
-interface TemplateNode {
-	name: string;
-	type: string;
-	webhookId?: string;
-	parameters: Record<string, unknown>;
-}
-export interface Template {
-	id: string;
-	nodes: TemplateNode[];
-	[key: string]: unknown;
-}
+export type Template = WorkflowJson & { id: string; [key: string]: unknown };
 
-function triggersOf(template: Template): Record<Crm, TemplateNode> {
-	return Object.fromEntries(
-		template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger').map((n) => [n.parameters.crm as Crm, n]),
-	) as Record<Crm, TemplateNode>;
-}
+const triggerOf = (template: Template) => template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
 
 /** contact-sync.json as a user sets it up for the sandbox: the identities our writes carry in each CRM. */
 export function configureContactSync(template: Template): Template {
-	const markers: Partial<Record<Crm, string>> = {
-		hubspot: '1160452', // the sandbox private app's id (sourceId of our HubSpot writes)
-		pipedrive: '1', // the API token's user
-		salesforce: 'n8n-crm-sync', // Sforce-Call-Options client name of our writes
-		dynamics: appUserIdFor('sandbox-client'), // the application user of our client id
-	};
-	const copy = JSON.parse(JSON.stringify(template)) as Template;
-	for (const node of copy.nodes) {
-		const crm = node.parameters.crm as Crm;
-		if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && markers[crm]) node.parameters.ownChangeMarkers = markers[crm];
-	}
-	return copy;
+	return withSandboxMarkers(template);
 }
 
 /** Each CRM's webhook URL of the template's trigger on this n8n. */
 export function hookUrls(template: Template, baseUrl: string): Record<Crm, string> {
-	const triggers = triggersOf(template);
-	return Object.fromEntries(CRMS.map((crm) => [crm, `${baseUrl}/webhook/${triggers[crm].webhookId}/${crm}`])) as Record<Crm, string>;
+	const trigger = triggerOf(template);
+	return Object.fromEntries(CRMS.map((crm) => [crm, triggerUrl(baseUrl, trigger, crm)])) as Record<Crm, string>;
 }
 
-/** Subscribes n8n's five triggers to contact creates, updates and deletes in every CRM. */
+/**
+ * Subscribes the template's trigger to contact creates, updates and deletes in every CRM, signed
+ * with its webhook credentials (Pipedrive and Zoho: the trigger registered itself on activation).
+ */
 export async function subscribeContactSync(sandbox: Sandbox, template: Template, baseUrl: string): Promise<void> {
-	const triggers = triggersOf(template);
-	const secret = (crm: Crm) => String(triggers[crm].parameters.secret);
-	const url = hookUrls(template, baseUrl);
-	const e = sandbox.emulators;
-	e.hubspot!.addSubscription({ url: url.hubspot, clientSecret: secret('hubspot'), types: ['contact.creation', 'contact.propertyChange', 'contact.deletion'] });
-	e.salesforce!.addSubscription({ type: 'changeEvent', url: url.salesforce, secret: secret('salesforce'), entities: ['Contact'] });
-	e.zoho!.addSubscription({ url: url.zoho, events: ['Contacts.all'], token: secret('zoho') });
-	e.dynamics!.addSubscription({ url: url.dynamics, entity: 'contact', messages: ['Create', 'Update', 'Delete'], authType: 'WebhookKey', key: secret('dynamics') });
-	const res = await fetch(`${sandbox.urls.pipedrive}/v1/webhooks`, {
-		method: 'POST',
-		headers: { 'x-api-token': 'sandbox-token', 'content-type': 'application/json' },
-		body: JSON.stringify({
-			subscription_url: url.pipedrive, event_action: '*', event_object: 'person', version: '2.0',
-			http_auth_user: triggers.pipedrive.parameters.basicAuthUser, http_auth_password: secret('pipedrive'),
-		}),
-	});
-	if (!res.ok) throw new Error(`Pipedrive webhook subscription: ${res.status} ${await res.text()}`);
+	const { failed } = await subscribeTriggers(sandbox, baseUrl, [template]);
+	if (failed.length) throw new Error(`webhook subscriptions: ${failed.join('; ')}`);
 }
 
 type Row = Record<string, unknown>;
