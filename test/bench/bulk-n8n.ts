@@ -7,7 +7,9 @@
 //   npx tsx test/bench/bulk-n8n.ts
 //   BULK_BENCH_SIZES=10000,50000 BULK_BENCH_LIMITS=off|on|both BULK_BENCH_ON_SIZE=2000
 //
-// Also the rig the e2e tests use (bulkWorkflow, startBulkRig, runBulk, contactEmails).
+// The template is one *Bulk: Sync CRMs* node (BULK_NODE): its first output is the summary, its
+// second (Errors) feeds "Failed records". Also the rig the e2e tests use (bulkWorkflow,
+// startBulkRig, runBulk, contactEmails).
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
@@ -16,12 +18,16 @@ import { join } from 'node:path';
 
 import type { CrmName } from '../../lib/model';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { sandboxCredentials } from '../e2e/fixtures';
+import { CREDENTIAL_REFS, sandboxCredentials } from '../e2e/fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance, type RunData } from '../e2e/harness';
 
 export const SOURCE: CrmName = 'hubspot';
 export const TARGETS: CrmName[] = ['salesforce', 'pipedrive', 'zoho', 'dynamics'];
 const TEMPLATE = join(REPO_ROOT, 'workflows/bulk-sync.json');
+/** The template's one bulk node (Bulk: Sync CRMs): output 0 the summary (also in the sync history), output 1 the failed records. */
+export const BULK_NODE = 'Bulk sync CRMs';
+/** The NoOp the bulk node's failed records go to. */
+export const FAILED_NODE = 'Failed records';
 
 interface TemplateNode {
 	id: string;
@@ -31,6 +37,7 @@ interface TemplateNode {
 	position: number[];
 	webhookId?: string;
 	parameters: Record<string, unknown>;
+	credentials?: Record<string, { id: string; name: string }>;
 }
 interface Template {
 	id: string;
@@ -77,13 +84,16 @@ export const sourceEmails = contactEmails;
 
 /**
  * A copy of workflows/bulk-sync.json for tests and the bench: a Webhook trigger (POST /webhook/<path>)
- * beside the template's own triggers, the given values in "Bulk settings" and the given client-side limit.
+ * beside the template's own triggers, the given values in "Bulk settings", the given client-side limit,
+ * and only the given targets ticked in the bulk node (besides the source).
  */
 export function bulkWorkflow(id: string, path: string, settings: BulkSettingsInput, clientRateLimit: 'documented' | 'none' = 'documented', targets: CrmName[] = TARGETS): Record<string, unknown> {
 	const copy = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as Template;
 	copy.id = id;
 	copy.name = `${copy.name} (${path})`;
-	dropTargets(copy, TARGETS.filter((crm) => !targets.includes(crm)));
+	const bulk = copy.nodes.find((n) => n.name === BULK_NODE);
+	if (!bulk || bulk.parameters.operation !== 'bulkSync' || bulk.parameters.bulkSource !== SOURCE) throw new Error(`${TEMPLATE}: no "${BULK_NODE}" node syncing from ${SOURCE}`);
+	dropTargets(bulk, TARGETS.filter((crm) => !targets.includes(crm)));
 	for (const node of copy.nodes) {
 		if (node.name === 'Bulk settings') {
 			const assignments = (node.parameters.assignments as { assignments: Array<{ name: string; value: unknown }> }).assignments;
@@ -96,21 +106,10 @@ export function bulkWorkflow(id: string, path: string, settings: BulkSettingsInp
 	return copy as unknown as Record<string, unknown>;
 }
 
-/** Removes the Write nodes of `drop` from the template's chain (and from the Read node's targets). */
-function dropTargets(copy: Template, drop: CrmName[]): void {
-	type Links = { main: Array<Array<{ node: string; type: string; index: number }>> };
-	for (const crm of drop) {
-		const node = copy.nodes.find((n) => n.parameters.operation === 'bulkWrite' && n.parameters.crm === crm)!;
-		const next = (copy.connections[node.name] as Links).main[0];
-		for (const links of Object.values(copy.connections) as Links[]) for (const output of links.main) {
-			const at = output.findIndex((l) => l.node === node.name);
-			if (at >= 0) output.splice(at, 1, ...next);
-		}
-		delete copy.connections[node.name];
-		copy.nodes = copy.nodes.filter((n) => n !== node);
-		const read = copy.nodes.find((n) => n.parameters.operation === 'bulkRead')!;
-		read.parameters.bulkTargets = (read.parameters.bulkTargets as string[]).filter((t) => t !== crm);
-	}
+/** Unticks the CRMs of `drop` in the bulk node (CRMs) and removes their credentials: they are no longer targets. */
+function dropTargets(bulk: TemplateNode, drop: CrmName[]): void {
+	bulk.parameters.crm = (bulk.parameters.crm as CrmName[]).filter((crm) => !drop.includes(crm));
+	for (const crm of drop) delete bulk.credentials?.[CREDENTIAL_REFS[crm].type];
 }
 
 export interface BulkRig {
@@ -267,7 +266,7 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 		const pid = rig.pid();
 		const idle = peakRss(pid, 'VmRSS');
 		const run = await runBulk(rig, id, path, 4 * 60 * 60_000);
-		const summary = run.output('Summary + sync history')[0] as Record<string, unknown> | undefined;
+		const summary = run.output(BULK_NODE)[0] as Record<string, unknown> | undefined;
 		const rss = peakRss(pid);
 		if (!summary) {
 			console.log(`  ${size} limits ${limits ? 'on' : 'off'}: execution ${run.status} after ${(run.wallMs / 1000).toFixed(1)} s, no summary: ${run.error ?? 'no error recorded'}`);
@@ -279,7 +278,7 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 				`${Math.round((size * targets.length) / (run.wallMs / 1000))} writes/s, n8n peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB (${(idle / 2 ** 20).toFixed(0)} MiB before the run), failed ${String(summary.failed)}`,
 		);
 		console.log(`         read ${(Number((summary.read as Record<string, number>).durationMs) / 1000).toFixed(1)} s; ` + Object.keys(perTarget).map((crm) => `${crm} ${(perTarget[crm].durationMs / 1000).toFixed(1)} s (${Math.round(perTarget[crm].processed / (perTarget[crm].durationMs / 1000))}/s)`).join(', '));
-		if (Number(summary.failed) > 0) console.log(`         failed: ${failureReasons(run.allOutputs('Failed records'))}`);
+		if (Number(summary.failed) > 0) console.log(`         failed: ${failureReasons(run.allOutputs(FAILED_NODE))}`);
 		if (limits) {
 			for (const crm of Object.keys(perTarget) as CrmName[]) {
 				const limit = SHORT_WINDOW[crm];

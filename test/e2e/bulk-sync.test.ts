@@ -1,12 +1,12 @@
 // The bulk-sync template in a real n8n against the five sandbox CRMs: 5K contacts seeded in HubSpot
-// (BULK_E2E_CONTACTS to change) go to the four others. A dry run writes nothing; the real run
-// converges every target with no duplicate and a summary that matches the CRMs' contents; an
-// incremental rerun finds nothing new and writes nothing.
+// (BULK_E2E_CONTACTS to change) go to the four others, all through its one Bulk: Sync CRMs node.
+// A dry run writes nothing; the real run converges every target with no duplicate and a summary
+// that matches the CRMs' contents; an incremental rerun finds nothing new and writes nothing.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import type { CrmName } from '../../lib/model';
-import { bulkWorkflow, contactEmails, contactRecords, runBulk, SOURCE, startBulkRig, TARGETS, type BulkExecution, type BulkRig } from '../bench/bulk-n8n';
+import { BULK_NODE, bulkWorkflow, contactEmails, contactRecords, FAILED_NODE, runBulk, SOURCE, startBulkRig, TARGETS, type BulkExecution, type BulkRig } from '../bench/bulk-n8n';
 
 const CONTACTS = Number(process.env.BULK_E2E_CONTACTS) || 5000;
 const RUN = { id: 'bulkE2eRun', path: 'bulk-e2e-run' };
@@ -31,7 +31,7 @@ const requestCount = (crm: CrmName) => (rig.sandbox.emulators[crm] as unknown as
 
 function summaryOf(run: BulkExecution): Record<string, any> {
 	assert.equal(run.status, 'success', `execution ${run.id} ended ${run.status}`);
-	const summary = run.output('Summary + sync history')[0];
+	const summary = run.output(BULK_NODE)[0];
 	assert.ok(summary, 'no summary item');
 	return summary;
 }
@@ -57,8 +57,9 @@ test('the bulk sync converges all five CRMs with no duplicates, and the summary 
 	// Contacts without an email cannot be matched in a target: each is created there once (and linked); nothing fails.
 	assert.ok(withoutEmail > 0, 'the seed has contacts without email');
 	assert.equal(summary.failed, 0);
-	const failed = run.allOutputs('Failed records');
+	const failed = run.allOutputs(FAILED_NODE);
 	assert.equal(failed.length, 0, JSON.stringify(failed[0]));
+	assert.equal(run.output(BULK_NODE, 1).length, 0, 'nothing on the bulk node\'s Errors output');
 	for (const crm of TARGETS) {
 		const records = contactRecords(crm, dump(crm));
 		const emails = contactEmails(crm, dump(crm));
@@ -75,9 +76,10 @@ test('the bulk sync converges all five CRMs with no duplicates, and the summary 
 	assert.equal(summary.created, TARGETS.reduce((n, crm) => n + contactRecords(crm, dump(crm)).length, 0));
 	assert.equal(summary.read.spooled + summary.read.mergedDuplicates, CONTACTS);
 	assert.ok(summary.durationMs > 0 && summary.recordsPerSecond > 0);
-	// Progress: each Write node passed on the job item with its own totals.
-	const job = run.output('Write to Dynamics 365')[0];
-	assert.deepEqual(Object.keys(job.written as object).sort(), [...TARGETS].sort());
+	// One node ran the whole job, once, and its summary has every target's own totals.
+	assert.equal(run.runData[BULK_NODE].length, 1);
+	assert.deepEqual(Object.keys(summary.targets as object).sort(), [...TARGETS].sort());
+	assert.equal(summary.source, SOURCE);
 });
 
 test('an incremental rerun finds nothing new and writes nothing', async () => {
