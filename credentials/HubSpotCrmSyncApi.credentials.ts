@@ -20,6 +20,18 @@ export class HubSpotCrmSyncApi implements ICredentialType {
 			description: 'Private app access token (pat-…) with the CRM object scopes you sync',
 		},
 		{
+			displayName: 'API Limit',
+			name: 'apiLimit',
+			type: 'options',
+			options: [
+				{ name: 'Free or Starter: 100 Requests per 10 s', value: 'starter' },
+				{ name: 'Professional or Enterprise: 190 Requests per 10 s', value: 'professional' },
+				{ name: 'With the API Limit Increase: 250 Requests per 10 s', value: 'increase' },
+			],
+			default: 'starter',
+			description: "Your HubSpot account's limit for private apps. The sync stays under it, so it writes at most about 9, 17 or 22 contacts per second to HubSpot.",
+		},
+		{
 			displayName: 'Base URL',
 			name: 'baseUrl',
 			type: 'string',

@@ -28,6 +28,7 @@ import {
 	tokenManagerFor,
 	Transport,
 	type AccessToken,
+	type RateLimitSpec,
 } from '../../http';
 import {
 	byRef,
@@ -64,6 +65,26 @@ export interface HubSpotConfig {
 	oauth?: { clientId: string; clientSecret: string; refreshToken: string; accessToken?: string; expiresAt?: number };
 	/** Defaults to https://api.hubapi.com; a sandbox or proxy URL otherwise. */
 	baseUrl?: string;
+	/** The account's API limit tier (the private-app credential's API Limit); default the Free/Starter limit. */
+	apiLimit?: HubSpotApiLimit;
+}
+
+/**
+ * HubSpot's per-app limit by the account's tier (crm-wire §2 Limits): Free/Starter 100 requests /
+ * 10 s rolling, Professional and Enterprise 190, with the API limit increase 250. Real-time sync
+ * writes a contact in one request, so this caps its syncs per second to HubSpot.
+ */
+export const HUBSPOT_API_LIMITS = { starter: 100, professional: 190, increase: 250 } as const;
+export type HubSpotApiLimit = keyof typeof HUBSPOT_API_LIMITS;
+
+/** The transport's rate-limit buckets for a tier; search stays 4 requests / s on every tier. */
+export function hubspotRateLimits(apiLimit: HubSpotApiLimit = 'starter'): Record<string, RateLimitSpec> {
+	const requests = HUBSPOT_API_LIMITS[apiLimit];
+	if (requests === undefined) throw new CrmError(`HubSpot: unknown API limit "${String(apiLimit)}" (one of ${Object.keys(HUBSPOT_API_LIMITS).join(', ')})`, 'hubspot', 'validation');
+	return {
+		default: { requests, intervalMs: 10_000, maxConcurrent: 8 },
+		search: { requests: 4, intervalMs: 1_000, maxConcurrent: 2, headroom: 1 },
+	};
 }
 
 /** Builds the connector from the values of credentials/HubSpotCrmSyncApi or HubSpotCrmSyncOAuth2Api. */
@@ -85,7 +106,8 @@ export function create(credentials: Record<string, unknown>, runtime: ConnectorR
 		);
 	}
 	if (!credentials.accessToken) throw new CrmError('HubSpot: the credential has no access token', 'hubspot', 'auth');
-	return new HubSpotConnector({ accessToken: String(credentials.accessToken), baseUrl }, runtime);
+	const apiLimit = (credentials.apiLimit as HubSpotApiLimit | undefined) || undefined;
+	return new HubSpotConnector({ accessToken: String(credentials.accessToken), baseUrl, apiLimit }, runtime);
 }
 
 const BATCH_LIMIT = 100;
@@ -175,12 +197,8 @@ export class HubSpotConnector implements CrmConnector {
 			crm: 'hubspot',
 			key,
 			classify: classifyHubSpotError,
-			// Free/Starter private app: 100 requests / 10 s rolling; search 4 requests / s (crm-wire §2 Limits).
-			limits: {
-				default: { requests: 100, intervalMs: 10_000, maxConcurrent: 8 },
-				search: { requests: 4, intervalMs: 1_000, maxConcurrent: 2, headroom: 1 },
-				...runtime.limits,
-			},
+			// OAuth apps get about the Free/Starter limit per installed account (crm-wire §2 Limits).
+			limits: { ...hubspotRateLimits(oauth ? 'starter' : config.apiLimit), ...runtime.limits },
 			retry: runtime.retry,
 			token: this.tokens,
 			store: runtime.store,

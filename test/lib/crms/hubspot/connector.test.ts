@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSandbox, type Emulator, type Sandbox } from '../../../../sandbox';
-import { create, HubSpotConnector } from '../../../../lib/crms/hubspot/connector';
+import { HubSpotCrmSyncApi } from '../../../../credentials/HubSpotCrmSyncApi.credentials';
+import { create, HubSpotConnector, HUBSPOT_API_LIMITS, hubspotRateLimits } from '../../../../lib/crms/hubspot/connector';
 import { createConnector, type WriteOutcome } from '../../../../lib/connectors';
 import type { TransportEvent } from '../../../../lib/http';
 import { compileMapping } from '../../../../lib/mapping';
@@ -466,5 +467,33 @@ describe('HubSpot connector: requests without an answer', () => {
 		const [updated] = await assertHungRequestAborted(hubspot, '^/crm/v3/objects/companies/batch/update$', () => c.update('account', [{ ref: 0, id: idOf(made), fields: { name: 'Slower' } }]));
 		assert.equal(updated.status, 'updated');
 		assert.equal(dump('companies').find((r) => r.id === idOf(made))?.properties.name, 'Slower');
+	});
+});
+
+describe('API limit tier', () => {
+	test("each tier of the credential's API Limit is the documented requests per 10 s; search stays 4 per second", () => {
+		assert.deepEqual(
+			Object.fromEntries(Object.keys(HUBSPOT_API_LIMITS).map((tier) => [tier, hubspotRateLimits(tier as keyof typeof HUBSPOT_API_LIMITS).default.requests])),
+			{ starter: 100, professional: 190, increase: 250 },
+		);
+		assert.equal(hubspotRateLimits().default.requests, 100, 'credentials saved before the field existed keep the Free/Starter limit');
+		for (const tier of Object.keys(HUBSPOT_API_LIMITS)) assert.deepEqual(hubspotRateLimits(tier as keyof typeof HUBSPOT_API_LIMITS).search, { requests: 4, intervalMs: 1_000, maxConcurrent: 2, headroom: 1 });
+	});
+
+	test('the private-app credential offers exactly those tiers, Free/Starter by default', () => {
+		const field = new HubSpotCrmSyncApi().properties.find((p) => p.name === 'apiLimit')!;
+		assert.deepEqual((field.options as Array<{ value: string }>).map((o) => o.value).sort(), Object.keys(HUBSPOT_API_LIMITS).sort());
+		assert.equal(field.default, 'starter');
+	});
+
+	test('an unknown tier is a clear error, not a silent default', () => {
+		assert.throws(() => create({ accessToken: 'pat-x', baseUrl: url, apiLimit: 'unlimited' }), /unknown API limit "unlimited"/);
+	});
+
+	test('a connector on the Professional tier works as usual', async () => {
+		const c = create({ accessToken: `pat-test-${++tokenSeq}`, baseUrl: url, apiLimit: 'professional' });
+		const [created] = await c.create('contact', [{ ref: 0, fields: { email: 'tier.professional@example.com', firstname: 'Tier' } }]);
+		ok(created);
+		assert.equal(dump('contacts').find((r) => r.id === created.id)?.properties.email, 'tier.professional@example.com');
 	});
 });
