@@ -11,10 +11,10 @@ import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { appUserIdFor } from '../../sandbox/dynamics';
 import type { RecordStore } from '../../sandbox/common/store';
-import { sandboxCredentials } from '../e2e/fixtures';
+import { SANDBOX_WEBHOOK_SECRETS, sandboxCredentials } from '../e2e/fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from '../e2e/harness';
+import { triggerUrl, withSandboxMarkers, type WorkflowJson } from '../e2e/subscriptions';
 
 // ------------------------------------------------------------------ statistics and loops
 
@@ -128,6 +128,70 @@ export function floorWorkflow(id: string, path: string) {
 	};
 }
 
+// ------------------------------------------------------------------ the hand-built peer
+
+/**
+ * The workflow a user would build without this package: Webhook → Set (the Pipedrive person's
+ * fields, by expressions) → one HTTP Request per target CRM that creates the contact. Create
+ * only: no dedupe, no update, no conflict handling, no state, no echo handling. Static bearer
+ * tokens in headers (the sandbox accepts any token; a real peer would use OAuth2 credentials,
+ * which cost it a little more). The Webhook answers at once, as the CRM Sync Trigger does.
+ */
+export function peerWorkflow(id: string, path: string, urls: Record<Crm, string>) {
+	const field = (name: string, value: string) => ({ id: `${id}-${name}`, name, value, type: 'string' });
+	const create = (crm: Crm, label: string, url: string, authorization: string, body: string, y: number) => ({
+		id: `${id}-${crm}`, name: `Create in ${label}`, type: 'n8n-nodes-base.httpRequest', typeVersion: 4.2, position: [440, y],
+		parameters: {
+			method: 'POST', url,
+			sendHeaders: true, headerParameters: { parameters: [{ name: 'Authorization', value: authorization }] },
+			sendBody: true, specifyBody: 'json', jsonBody: `={{ JSON.stringify(${body}) }}`, options: {},
+		},
+	});
+	const creates = [
+		create('hubspot', 'HubSpot', `${urls.hubspot}/crm/v3/objects/contacts`, 'Bearer pat-sandbox',
+			'{ properties: { email: $json.email, firstname: $json.firstName, lastname: $json.lastName, phone: $json.phone } }', -300),
+		create('salesforce', 'Salesforce', `${urls.salesforce}/services/data/v60.0/sobjects/Contact`, 'Bearer sandbox-access',
+			'{ Email: $json.email, FirstName: $json.firstName, LastName: $json.lastName, Phone: $json.phone }', -100),
+		create('zoho', 'Zoho CRM', `${urls.zoho}/crm/v6/Contacts`, 'Zoho-oauthtoken sandbox-access',
+			'{ data: [{ Email: $json.email, First_Name: $json.firstName, Last_Name: $json.lastName, Phone: $json.phone }] }', 100),
+		create('dynamics', 'Dynamics 365', `${urls.dynamics}/api/data/v9.2/contacts`, 'Bearer sandbox-access',
+			'{ emailaddress1: $json.email, firstname: $json.firstName, lastname: $json.lastName, telephone1: $json.phone }', 300),
+	];
+	return {
+		id,
+		name: `Hand-built peer (${path})`,
+		active: false,
+		settings: { executionOrder: 'v1' },
+		pinData: {},
+		nodes: [
+			{
+				id: `${id}-webhook`, name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0],
+				webhookId: `bench-${path}`, parameters: { httpMethod: 'POST', path, options: {} },
+			},
+			{
+				id: `${id}-set`, name: 'Contact fields', type: 'n8n-nodes-base.set', typeVersion: 3.4, position: [220, 0],
+				parameters: {
+					mode: 'manual',
+					assignments: {
+						assignments: [
+							field('email', '={{ $json.body.data.emails[0].value }}'),
+							field('firstName', '={{ $json.body.data.first_name }}'),
+							field('lastName', '={{ $json.body.data.last_name }}'),
+							field('phone', '={{ $json.body.data.phones[0].value }}'),
+						],
+					},
+					options: {},
+				},
+			},
+			...creates,
+		],
+		connections: {
+			Webhook: { main: [[{ node: 'Contact fields', type: 'main', index: 0 }]] },
+			'Contact fields': { main: [creates.map((n) => ({ node: n.name, type: 'main', index: 0 }))] },
+		},
+	};
+}
+
 export const postJson = (url: string, body: string, headers: Record<string, string> = {}) =>
 	fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
@@ -138,9 +202,9 @@ export const waitLive = (url: string) => waitFor(async () => (await postJson(url
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-function procStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
+function procStat(pid: number, thread?: number): { ppid: number; cpuTicks: number } | undefined {
 	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
 		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 		return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
 	} catch {
@@ -198,6 +262,11 @@ export interface CpuReport {
 	machineBusyPct: number;
 	/** Busy share of all cores not explained by n8n and this process: the other jobs on the machine. */
 	othersPct: number;
+	/**
+	 * The busiest n8n process's main thread, in % of one core: n8n runs every execution's
+	 * JavaScript there, so near 100% it is the limit, however many cores are idle.
+	 */
+	n8nMainThreadPct: number;
 	n8nRssMb: number;
 	n8nPeakRssMb: number;
 }
@@ -206,7 +275,8 @@ export interface CpuReport {
 export function cpuMeter(userFolder: string, cores: number) {
 	const pids = n8nPids(userFolder);
 	const n8nTicks = () => pids.reduce((sum, pid) => sum + (procStat(pid)?.cpuTicks ?? 0), 0);
-	const start = { wall: performance.now(), n8n: n8nTicks(), self: process.cpuUsage(), machine: machineTicks() };
+	const mainThreadTicks = () => pids.map((pid) => procStat(pid, pid)?.cpuTicks ?? 0);
+	const start = { wall: performance.now(), n8n: n8nTicks(), mainThreads: mainThreadTicks(), self: process.cpuUsage(), machine: machineTicks() };
 	return {
 		stop(): CpuReport {
 			const wallS = (performance.now() - start.wall) / 1000;
@@ -222,6 +292,7 @@ export function cpuMeter(userFolder: string, cores: number) {
 				benchCpuS: +benchCpuS.toFixed(1),
 				machineBusyPct: +machineBusyPct.toFixed(0),
 				othersPct: +Math.max(0, machineBusyPct - (100 * (n8nCpuS + benchCpuS)) / capacity).toFixed(0),
+				n8nMainThreadPct: +Math.max(0, ...mainThreadTicks().map((ticks, i) => (100 * (ticks - start.mainThreads[i])) / TICKS_PER_SECOND / wallS)).toFixed(0),
 				n8nRssMb: Math.round(pids.reduce((sum, pid) => sum + procStatus(pid, 'VmRSS'), 0) / 2 ** 20),
 				n8nPeakRssMb: Math.round(pids.reduce((sum, pid) => sum + procStatus(pid, 'VmHWM'), 0) / 2 ** 20),
 			};
@@ -230,7 +301,7 @@ export function cpuMeter(userFolder: string, cores: number) {
 }
 
 export const describeCpu = (c: CpuReport) =>
-	`${c.wallS} s wall; CPU n8n ${c.n8nCpuS} s, bench+sandbox ${c.benchCpuS} s; machine ${c.machineBusyPct}% busy (other jobs ≈ ${c.othersPct}%); n8n RSS ${c.n8nRssMb} MB (peak ${c.n8nPeakRssMb} MB)`;
+	`${c.wallS} s wall; CPU n8n ${c.n8nCpuS} s (its main thread ${c.n8nMainThreadPct}% of a core), bench+sandbox ${c.benchCpuS} s; machine ${c.machineBusyPct}% busy (other jobs ≈ ${c.othersPct}%); n8n RSS ${c.n8nRssMb} MB (peak ${c.n8nPeakRssMb} MB)`;
 
 // ------------------------------------------------------------------ the contact-sync rig
 
@@ -251,33 +322,16 @@ export function n8nConfig(name: string): Record<string, string> {
 export const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
 export type Crm = (typeof CRMS)[number];
 
-interface TemplateNode {
-	name: string;
-	type: string;
-	webhookId?: string;
-	parameters: Record<string, unknown>;
-}
-interface Template {
-	id: string;
-	nodes: TemplateNode[];
-}
+type Template = WorkflowJson & { id: string };
 
 /**
  * workflows/contact-sync.json as a user sets it up for the sandbox (as in the contact-sync e2e
- * test): each trigger's own-change marker is the identity our writes carry in that CRM.
+ * test): each CRM's own-change markers are the identity our writes carry in it. The rig sends
+ * the webhooks itself, so the trigger registers none (Pipedrive and Zoho would call n8n directly).
  */
 export function configuredContactSync(): Template {
-	const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template;
-	const markers: Partial<Record<Crm, string>> = {
-		hubspot: '1160452', // the sandbox private app's id
-		pipedrive: '1', // the API token's user
-		salesforce: 'n8n-crm-sync', // Sforce-Call-Options client name of our writes
-		dynamics: appUserIdFor('sandbox-client'), // the application user of our client id
-	};
-	for (const node of template.nodes) {
-		const crm = node.parameters.crm as Crm;
-		if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && markers[crm]) node.parameters.ownChangeMarkers = markers[crm];
-	}
+	const template = withSandboxMarkers(JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as Template);
+	for (const node of template.nodes) if (node.type === 'n8n-nodes-crm-sync.crmSyncTrigger') node.parameters.registerSubscription = false;
 	return template;
 }
 
@@ -421,21 +475,32 @@ export interface RigOptions {
 	echoes?: boolean;
 	/** n8n queue mode (harness: main, workers, webhook processor, Redis, PostgreSQL, Redis state store). */
 	queue?: boolean | { workers?: number };
+	/** The HubSpot credential's API Limit tier (starter, professional, increase). */
+	hubspotApiLimit?: string;
+}
+
+/** The sandbox credentials with the HubSpot private app's API Limit tier set (default: the credential's, Free/Starter). */
+function withHubSpotApiLimit<C extends { type: string; data: Record<string, unknown> }>(credentials: C[], apiLimit: string | undefined): C[] {
+	return apiLimit ? credentials.map((c) => (c.type === 'hubSpotCrmSyncApi' ? { ...c, data: { ...c.data, apiLimit } } : c)) : credentials;
 }
 
 /** The sandbox, n8n with the contact-sync template and the floor, and payload factories. */
 export async function startContactSyncRig(options: RigOptions = {}) {
 	const template = configuredContactSync();
-	const trigger = (crm: Crm) => template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger' && n.parameters.crm === crm)!;
-	const secret = (crm: Crm) => String(trigger(crm).parameters.secret);
+	const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
+	const secret = (crm: Crm) => SANDBOX_WEBHOOK_SECRETS[crm].secret;
 
 	const sandbox = await startSandbox({ webhookRetryDelayScale: 0.001 });
 	let n8n: N8nInstance | undefined;
 	const capture = await captureServer();
 	try {
 		n8n = await startN8n({
-			workflowObjects: [template as unknown as Record<string, unknown>, floorWorkflow('benchFloorWorkflow', 'bench-floor')],
-			credentials: sandboxCredentials(sandbox.urls),
+			workflowObjects: [
+				template as unknown as Record<string, unknown>,
+				floorWorkflow('benchFloorWorkflow', 'bench-floor'),
+				peerWorkflow('benchPeerWorkflow', 'bench-peer', sandbox.urls as Record<Crm, string>),
+			],
+			credentials: withHubSpotApiLimit(sandboxCredentials(sandbox.urls), options.hubspotApiLimit),
 			env: options.env,
 			queue: options.queue,
 		});
@@ -445,9 +510,10 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 		throw error;
 	}
 	const base = n8n.baseUrl;
-	const hookUrl = (crm: Crm) => `${base}/webhook/${trigger(crm).webhookId}/${crm}`;
+	const hookUrl = (crm: Crm) => triggerUrl(base, trigger, crm);
 	const floorUrl = `${base}/webhook/bench-floor`;
-	for (const url of [floorUrl, hookUrl('pipedrive'), hookUrl('salesforce')]) await waitLive(url);
+	const peerUrl = `${base}/webhook/bench-peer`;
+	for (const url of [floorUrl, peerUrl, hookUrl('pipedrive'), hookUrl('salesforce')]) await waitLive(url);
 
 	// Payload sources: the sandbox's own webhooks, delivered to the capture server.
 	const pdHook = await fetch(`${sandbox.urls.pipedrive}/v1/webhooks`, {
@@ -455,7 +521,7 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 		headers: { 'x-api-token': 'sandbox-token', 'content-type': 'application/json' },
 		body: JSON.stringify({
 			subscription_url: capture.url('pipedrive'), event_action: 'create', event_object: 'person', version: '2.0',
-			http_auth_user: trigger('pipedrive').parameters.basicAuthUser, http_auth_password: secret('pipedrive'),
+			http_auth_user: SANDBOX_WEBHOOK_SECRETS.pipedrive.basicAuthUser, http_auth_password: secret('pipedrive'),
 		}),
 	});
 	if (!pdHook.ok) throw new Error(`Pipedrive webhook: ${pdHook.status} ${await pdHook.text()}`);
@@ -563,18 +629,19 @@ export async function startContactSyncRig(options: RigOptions = {}) {
 		sandbox,
 		n8n,
 		floorUrl,
+		peerUrl,
 		hookUrl,
 		pipedriveEvents,
 		salesforceBatches,
 		hubspotBatches,
 		postBatch,
 		watcher,
-		/** Posts a captured webhook to n8n; resolves when every target holds the contact. */
-		async deliver(crm: Crm, hook: CapturedWebhook, targets: readonly Crm[]): Promise<Completion & { ackMs: number }> {
+		/** Posts a captured webhook to n8n (to the template's trigger, or to `url`); resolves when every target holds the contact. */
+		async deliver(crm: Crm, hook: CapturedWebhook, targets: readonly Crm[], url = hookUrl(crm)): Promise<Completion & { ackMs: number }> {
 			const sentAt = Date.now();
 			const start = performance.now();
 			const done = watcher.track(hook.email, sentAt, targets);
-			await expectOk(`${crm} webhook`, await fetch(hookUrl(crm), { method: 'POST', headers: hook.headers, body: hook.body }));
+			await expectOk(`${crm} webhook`, await fetch(url, { method: 'POST', headers: hook.headers, body: hook.body }));
 			const ackMs = performance.now() - start;
 			return { ...(await done), ackMs };
 		},
