@@ -16,7 +16,10 @@ export class CrmSyncTrigger implements INodeType {
 		name: 'crmSyncTrigger',
 		icon: 'file:crmSyncTrigger.svg',
 		group: ['trigger'],
-		version: 1,
+		// 1.1 behaves as 1. n8n evaluates an expression (Webhook v1's binary-data option) on every
+		// request to a version-1 trigger, which costs its default expression engine an isolate.
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle: '={{"on " + [].concat($parameter["crm"]).join(", ") + " webhooks"}}',
 		description: 'Starts a sync when Salesforce, HubSpot, Pipedrive, Zoho CRM or Dynamics 365 reports a change',
 		defaults: { name: 'CRM Sync Trigger' },
