@@ -79,10 +79,9 @@ export type HubSpotApiLimit = keyof typeof HUBSPOT_API_LIMITS;
 
 /** The transport's rate-limit buckets for a tier; search stays 4 requests / s on every tier. */
 export function hubspotRateLimits(apiLimit: HubSpotApiLimit = 'starter'): Record<string, RateLimitSpec> {
-	const requests = HUBSPOT_API_LIMITS[apiLimit];
-	if (requests === undefined) throw new CrmError(`HubSpot: unknown API limit "${String(apiLimit)}" (one of ${Object.keys(HUBSPOT_API_LIMITS).join(', ')})`, 'hubspot', 'validation');
+	if (!Object.hasOwn(HUBSPOT_API_LIMITS, apiLimit)) throw new CrmError(`HubSpot: unknown API limit "${String(apiLimit)}" (one of ${Object.keys(HUBSPOT_API_LIMITS).join(', ')})`, 'hubspot', 'validation');
 	return {
-		default: { requests, intervalMs: 10_000, maxConcurrent: 8 },
+		default: { requests: HUBSPOT_API_LIMITS[apiLimit], intervalMs: 10_000, maxConcurrent: 8 },
 		search: { requests: 4, intervalMs: 1_000, maxConcurrent: 2, headroom: 1 },
 	};
 }

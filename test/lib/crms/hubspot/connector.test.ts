@@ -488,6 +488,7 @@ describe('API limit tier', () => {
 
 	test('an unknown tier is a clear error, not a silent default', () => {
 		assert.throws(() => create({ accessToken: 'pat-x', baseUrl: url, apiLimit: 'unlimited' }), /unknown API limit "unlimited"/);
+		assert.throws(() => create({ accessToken: 'pat-x', baseUrl: url, apiLimit: 'constructor' }), /unknown API limit "constructor"/);
 	});
 
 	test('a connector on the Professional tier works as usual', async () => {
