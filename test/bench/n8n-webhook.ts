@@ -26,7 +26,12 @@
 //   N8N_BENCH_HUBSPOT_LIMIT=increase the HubSpot credential's API Limit tier (starter, professional,
 //                                    increase); default the credential's, starter (100 requests / 10 s),
 //                                    which caps syncs to HubSpot at about 9 per second
+//   N8N_BENCH_PROFILE=1              profile n8n's main thread over each sequential phase (floor, peer,
+//                                    package) and print where its time goes per event (cpu-profile.ts);
+//                                    the sampling adds a little CPU to every figure of that run
 import { cpus } from 'node:os';
+
+import { describeSplit, inspectorUrl, PROFILED_N8N_ENV, splitProfile, startProfile } from './cpu-profile';
 
 import {
 	cpuMeter,
@@ -53,12 +58,23 @@ const ECHOES = process.env.N8N_BENCH_ECHOES === '1';
 // The peer's writes would echo into the package's trigger too, so the peer runs without echoes only.
 const PEER = !ECHOES && process.env.N8N_BENCH_PEER !== '0';
 const HUBSPOT_LIMIT = process.env.N8N_BENCH_HUBSPOT_LIMIT || undefined;
+const PROFILE = process.env.N8N_BENCH_PROFILE === '1';
 const WARM_UP = 10;
 const RAMP = { minJobs: 30, perWorker: 10, maxP95Ms: 10_000 };
 
 const rampJobs = (levels: number[]) => levels.reduce((sum, p) => sum + Math.max(RAMP.minJobs, p * RAMP.perWorker), 0);
 /** Pipedrive events one configuration consumes: warm-up, sequential and ramp, for the package and for the peer. */
 const eventsNeeded = () => (PEER ? 2 : 1) * (WARM_UP + EVENTS + rampJobs(RAMP_LEVELS));
+
+/** Runs one sequential phase, profiled when N8N_BENCH_PROFILE=1; returns the phase's result. */
+async function profiled<T>(rig: ContactSyncRig, label: string, events: number, phase: () => Promise<T>): Promise<{ result: T; split?: ReturnType<typeof splitProfile> }> {
+	if (!PROFILE) return { result: await phase() };
+	const profile = await startProfile(inspectorUrl(rig.n8n.logFile!));
+	const result = await phase();
+	const split = splitProfile(await profile.stop(), events);
+	console.log(describeSplit(label, split));
+	return { result, split };
+}
 
 async function benchConfig(name: string, rig: ContactSyncRig) {
 	const targets = targetsOf('pipedrive');
@@ -88,20 +104,24 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 
 	const floorMeter = cpuMeter(rig.n8n.userFolder, cpus().length);
 	const floorTimes: number[] = [];
-	for (let i = 0; i < EVENTS; i++) floorTimes.push(await timedFloor());
+	const floorProfile = await profiled(rig, `[${name}] profile, floor`, EVENTS, async () => {
+		for (let i = 0; i < EVENTS; i++) floorTimes.push(await timedFloor());
+	});
 	const floorSeq = summarize(floorTimes);
 	const floorCpu = floorMeter.stop();
 	const floorCpuMs = +((1000 * floorCpu.n8nCpuS) / EVENTS).toFixed(0);
 	console.log(`[${name}] floor: Webhook → Respond, sequential              ${describeLatency(floorSeq)}; n8n CPU ${floorCpuMs} ms per request`);
 	console.log(`[${name}]   ${describeCpu(floorCpu)}`);
 
-	let peer: { sequential: ReturnType<typeof summarize>; cpu: ReturnType<ReturnType<typeof cpuMeter>['stop']>; cpuMsPerEvent: number } | null = null;
+	let peer: { sequential: ReturnType<typeof summarize>; cpu: ReturnType<ReturnType<typeof cpuMeter>['stop']>; cpuMsPerEvent: number; profile?: ReturnType<typeof splitProfile> } | null = null;
 	if (PEER) {
 		const peerMeter = cpuMeter(rig.n8n.userFolder, cpus().length);
 		const peerTimes: number[] = [];
-		for (let i = 0; i < EVENTS; i++) peerTimes.push(await onePeerEvent());
+		const { split } = await profiled(rig, `[${name}] profile, peer`, EVENTS, async () => {
+			for (let i = 0; i < EVENTS; i++) peerTimes.push(await onePeerEvent());
+		});
 		const cpu = peerMeter.stop();
-		peer = { sequential: summarize(peerTimes), cpu, cpuMsPerEvent: +((1000 * cpu.n8nCpuS) / EVENTS).toFixed(0) };
+		peer = { sequential: summarize(peerTimes), cpu, cpuMsPerEvent: +((1000 * cpu.n8nCpuS) / EVENTS).toFixed(0), profile: split };
 		console.log(`[${name}] peer: Webhook → Set → 4 HTTP Request, sequential ${describeLatency(peer.sequential)}; n8n CPU ${peer.cpuMsPerEvent} ms per event`);
 		console.log(`[${name}]   ${describeCpu(cpu)}`);
 	}
@@ -111,12 +131,14 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 	const latencies: number[] = [];
 	const acks: number[] = [];
 	const perTarget: Record<string, number[]> = {};
-	for (let i = 0; i < EVENTS; i++) {
-		const done = await rig.deliver('pipedrive', next(), targets);
-		latencies.push(done.latencyMs);
-		acks.push(done.ackMs);
-		for (const [crm, t] of Object.entries(done.perTargetMs)) (perTarget[crm] ??= []).push(t);
-	}
+	const syncProfile = await profiled(rig, `[${name}] profile, package`, EVENTS, async () => {
+		for (let i = 0; i < EVENTS; i++) {
+			const done = await rig.deliver('pipedrive', next(), targets);
+			latencies.push(done.latencyMs);
+			acks.push(done.ackMs);
+			for (const [crm, t] of Object.entries(done.perTargetMs)) (perTarget[crm] ??= []).push(t);
+		}
+	});
 	const syncSeq = summarize(latencies);
 	const ackSeq = summarize(acks);
 	console.log(`[${name}] sync: Pipedrive webhook → 4 CRMs written, sequential ${describeLatency(syncSeq)}`);
@@ -175,6 +197,7 @@ async function benchConfig(name: string, rig: ContactSyncRig) {
 	return {
 		config: name, floorSequential: floorSeq, peerSequential: peer?.sequential, syncSequential: syncSeq, webhookAck: ackSeq, floorRamp, peerRamp, syncRamp, batches,
 		cpu: { floorSequential: floorCpu, peerSequential: peer?.cpu, syncSequential: sequentialCpu, throughput: rampCpu },
+		...(PROFILE && { profile: { floor: floorProfile.split, peer: peer?.profile, package: syncProfile.split } }),
 		n8nCpuMsPerFloorRequest: floorCpuMs, n8nCpuMsPerPeerEvent: peer?.cpuMsPerEvent, n8nCpuMsPerSyncedEvent: syncCpuMs, goals,
 	};
 }
@@ -184,7 +207,7 @@ export async function run(): Promise<unknown> {
 	console.log('(n8n with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true in every config; embedded state store; sandbox in this process)');
 	const results: unknown[] = [];
 	for (const name of CONFIGS) {
-		const env = n8nConfig(name);
+		const env = PROFILE ? { ...n8nConfig(name), ...PROFILED_N8N_ENV } : n8nConfig(name);
 		console.log(`\n--- n8n config "${name}": ${JSON.stringify(env)}`);
 		const started = performance.now();
 		const rig = await startContactSyncRig({ env, echoes: ECHOES, hubspotApiLimit: HUBSPOT_LIMIT });
