@@ -21,18 +21,20 @@ export const credentials: INodeCredentialDescription[] = [...crmCredentialDescri
 const SEVERAL_CRMS = [syncToCrms.SYNC_TO_CRMS, BULK_SYNC];
 
 export const upsertProperties: INodeProperties[] = [
-	{ ...crmProperty, displayOptions: { hide: { operation: SEVERAL_CRMS } } },
-	{
-		displayName: 'CRMs',
-		name: 'crm',
-		type: 'multiOptions',
-		noDataExpression: true,
-		options: crmOptions,
-		default: [],
-		required: true,
-		description: 'The CRMs kept in sync; each asks for its credential',
-		displayOptions: { show: { operation: SEVERAL_CRMS } },
-	},
+	{ ...crmProperty, displayOptions: { hide: { operation: SEVERAL_CRMS, syncApiStep: [syncApi.WRITE_TO_CRMS] } } },
+	...[{ operation: SEVERAL_CRMS }, { operation: [SYNC_API_OPERATION], syncApiStep: [syncApi.WRITE_TO_CRMS] }].map(
+		(show): INodeProperties => ({
+			displayName: 'CRMs',
+			name: 'crm',
+			type: 'multiOptions',
+			noDataExpression: true,
+			options: crmOptions,
+			default: [],
+			required: true,
+			description: 'The CRMs kept in sync; each asks for its credential',
+			displayOptions: { show },
+		}),
+	),
 	...authenticationProperties(),
 	{ ...entityProperty, displayOptions: { hide: { operation: [SYNC_API_OPERATION] } } },
 	{

@@ -152,13 +152,33 @@ export async function getBulkJob(store: StateStore, jobId: string): Promise<Bulk
 
 /** Writes every page of a job to one CRM; returns the job with this CRM's summary added (and stored). */
 export async function writeBulkJobToCrm(deps: WriteDeps, jobId: string): Promise<BulkJob> {
-	const store = await deps.store();
+	return writeBulkJobToCrms([deps], jobId);
+}
+
+/**
+ * Writes a validated bulk job to several CRMs at once (one `deps` per CRM), then records their
+ * summaries in one write of the job: CRMs written in parallel never overwrite each other's.
+ */
+export async function writeBulkJobToCrms(crms: WriteDeps[], jobId: string): Promise<BulkJob> {
+	if (crms.length === 0) throw new Error('No CRM to write the bulk job to');
+	const store = await crms[0].store();
 	const job = await getBulkJob(store, jobId);
 	if (!job) throw new Error(`No bulk job ${jobId} in the state store (another sync namespace?)`);
 	if (!job.validated) throw new Error(`Bulk job ${jobId} is not validated yet: put a Validate Request step between the 202 answer and the first CRM`);
+	const summaries = await Promise.all(crms.map((deps) => writeBulkPages(deps, job)));
+	const written = new Set(summaries.map((s) => s.crm));
+	// Re-read: another node may have recorded its CRM's summary since.
+	const latest = (await getBulkJob(store, jobId)) ?? job;
+	const updated: BulkJob = { ...latest, status: 'running', results: [...latest.results.filter((r) => !written.has(r.crm)), ...summaries] };
+	await store.kvPut(BULK, jobKey(jobId), updated);
+	return updated;
+}
+
+/** One CRM's pass over the job's pages: its summary. */
+async function writeBulkPages(deps: WriteDeps, job: BulkJob): Promise<BulkCrmSummary> {
 	const started = Date.now();
 	const summary: BulkCrmSummary = { crm: deps.crm, processed: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, merged: 0, deferred: 0, failed: 0, errors: [], durationMs: 0 };
-	const spool = spoolOf(store, jobId);
+	const spool = spoolOf(await deps.store(), job.jobId);
 	for (let n = 0; n < job.pages; n++) {
 		const page = await spool.read(n);
 		const results = await writeRequestsToCrm(deps, job.entity_type, job.operation, job.options, page.map((r) => r.data), page.map((r) => r.unchanged === true));
@@ -171,9 +191,7 @@ export async function writeBulkJobToCrm(deps: WriteDeps, jobId: string): Promise
 		});
 	}
 	summary.durationMs = Date.now() - started;
-	const updated: BulkJob = { ...job, status: 'running', results: [...job.results.filter((r) => r.crm !== deps.crm), summary] };
-	await store.kvPut(BULK, jobKey(jobId), updated);
-	return updated;
+	return summary;
 }
 
 /** Marks the job done and deletes its pages. */

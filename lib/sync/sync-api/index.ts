@@ -22,4 +22,4 @@ export {
 	type Validation,
 } from './validate';
 export { beforeWrites, crmResultOf, syncResponse, unchangedFlags, writeRequestsToCrm, type CrmResult, type WriteDeps } from './write';
-export { acceptBulkJob, finishBulkJob, getBulkJob, validateBulkJob, writeBulkJobToCrm, type BulkCrmSummary, type BulkJob, type BulkRecord, type BulkRecordError } from './bulk';
+export { acceptBulkJob, finishBulkJob, getBulkJob, validateBulkJob, writeBulkJobToCrm, writeBulkJobToCrms, type BulkCrmSummary, type BulkJob, type BulkRecord, type BulkRecordError } from './bulk';

@@ -10,7 +10,10 @@ import * as validate from './validate.operation';
 import * as write from './write.operation';
 
 /** The steps, in the order the Step parameter lists them. */
-export const steps = [validate, write, respond, acceptBulk, bulkStatus];
+export const steps = [validate, write, { option: write.oneCrmOption, execute: write.executeOneCrm }, respond, acceptBulk, bulkStatus];
+
+/** The step that writes to several CRMs: it takes the node's CRMs (multiOptions) parameter. */
+export const WRITE_TO_CRMS = write.WRITE_TO_CRMS;
 
 /** Steps that call no CRM: the node asks for no CRM credential there. */
 export const stepsWithoutCrm = [validate, respond, acceptBulk, bulkStatus].map((step) => step.option.value as string);

@@ -1,5 +1,5 @@
 // The "Sync API Request" operation: a thin shell over lib/sync/sync-api/. Items travel along a
-// chain Validate → Write (one node per CRM) → Build Response as `{request, results}` (a sync
+// chain Validate → Write to CRMs → Build Response as `{request, results}` (a sync
 // request) or `{jobId, ...}` (a bulk job whose records wait in the state store). The records
 // come in the request bodies; the parameters (step, CRMs, store) configure the node: item 0.
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';

@@ -23,6 +23,7 @@ import {
 	withUnifiedId,
 	type CrmResult,
 	writeBulkJobToCrm,
+	writeBulkJobToCrms,
 	writeRequestsToCrm,
 	type Reason,
 	type WriteDeps,
@@ -343,9 +344,10 @@ describe('writeRequestsToCrm and bulk jobs (sandbox)', () => {
 		assert.equal(checked.invalidRecords[0].index, 620);
 		assert.equal(checked.invalidRecords[0].reasons[0].path, 'records[620].email');
 		const before = (sandbox.emulators.hubspot!.dump().contacts as unknown[]).length;
-		await writeBulkJobToCrm(deps.hubspot, job.jobId);
-		const written = await writeBulkJobToCrm(deps.salesforce, job.jobId);
+		// Both CRMs at once, as the Write to CRMs step does: neither summary overwrites the other.
+		const written = await writeBulkJobToCrms([deps.hubspot, deps.salesforce], job.jobId);
 		assert.deepEqual(written.results.map((r) => [r.crm, r.created, r.failed]), [['hubspot', 620, 0], ['salesforce', 620, 0]]);
+		assert.deepEqual((await getBulkJob(store, job.jobId))?.results.map((r) => r.crm), ['hubspot', 'salesforce']);
 		assert.equal((sandbox.emulators.hubspot!.dump().contacts as unknown[]).length, before + 620);
 		const done = await finishBulkJob(store, job.jobId);
 		assert.equal(done.status, 'done');
