@@ -24,6 +24,7 @@ const DISCRETE_LIMIT = 2000;
 const MAX_CHANNEL_EXPIRY_MS = 24 * 3600 * 1000;
 const DEFAULT_CHANNEL_EXPIRY_MS = 3600 * 1000;
 const USER_REF = { name: ZOHO_USER.name, id: ZOHO_USER.id };
+const USER_READ_REF = { ...USER_REF, email: ZOHO_USER.email };
 
 /** Zoho's error envelope. */
 export function zohoError(status: number, code: string, message: string, details: Fields = {}): Reply {
@@ -177,6 +178,7 @@ export class ZohoEmulator extends BaseEmulator {
 		r.get(`${API}/:module/deleted`, (ctx) => this.deleted(ctx));
 		r.post(`${API}/:module/upsert`, (ctx) => this.write(ctx, 'upsert'), { bucket: 'write' });
 		r.post(`${API}/:module/:id/actions/merge`, (ctx) => this.merge(ctx), { bucket: 'write' });
+		r.post(`${API}/:module/:id/actions/convert`, (ctx) => this.convert(ctx), { bucket: 'write' });
 		r.get(`${API}/:module/:id/actions/merge`, (ctx) => this.mergeStatus(ctx));
 		r.get(`${API}/:module`, (ctx) => this.list(ctx));
 		r.post(`${API}/:module`, (ctx) => this.write(ctx, 'insert'), { bucket: 'write' });
@@ -283,8 +285,9 @@ export class ZohoEmulator extends BaseEmulator {
 		Object.assign(full, {
 			Created_Time: zohoTime(rec.createdAt),
 			Modified_Time: zohoTime(rec.updatedAt),
-			Created_By: USER_REF,
-			Modified_By: USER_REF,
+			// Reads carry the user's email; write results do not (v2-get-lead-recorded.json vs v2-insert-lead-201-recorded.json).
+			Created_By: USER_READ_REF,
+			Modified_By: USER_READ_REF,
 			id: rec.id,
 		});
 		if (!fields) return full;
@@ -648,6 +651,48 @@ export class ZohoEmulator extends BaseEmulator {
 
 	// ---- merge ------------------------------------------------------------------------------
 
+	/**
+	 * POST /Leads/{id}/actions/convert: a Contact, an Account (from Company, or the one given) and,
+	 * when `Deals` is given, a Deal. The answer is bare ids, without code or status
+	 * (v2-convert-lead-recorded.json). [U] The converted lead leaves Leads without a delete notification.
+	 */
+	private convert(ctx: RequestContext): Reply {
+		const module = this.module(ctx);
+		if (module !== 'Leads') fail(400, 'INVALID_MODULE', 'the module name given seems to be invalid', { resource_path_index: 0 });
+		const lead = this.colls.Leads.get(ctx.params.id);
+		if (!lead) fail(400, 'INVALID_DATA', 'the id given seems to be invalid', { resource_path_index: 1 });
+		const input = (((ctx.body as { data?: unknown[] } | undefined)?.data ?? [])[0] ?? {}) as Fields;
+		const f = lead.fields;
+		const given = (input.Accounts as Fields | undefined)?.id;
+		let accountId: string | null = null;
+		if (given !== undefined) {
+			if (!this.colls.Accounts.get(String(given))) fail(400, 'INVALID_DATA', 'the related id given seems to be invalid', { api_name: 'Accounts' });
+			accountId = String(given);
+		} else if (typeof f.Company === 'string' && f.Company !== '') {
+			accountId = (this.findByField('Accounts', 'Account_Name', f.Company) ?? this.colls.Accounts.insert({ Account_Name: f.Company, Phone: f.Phone ?? null, Website: f.Website ?? null })).id;
+		}
+		let deal: Fields | undefined;
+		if (input.Deals && typeof input.Deals === 'object') {
+			const prepared = this.prepare('Deals', input.Deals, 0, true);
+			if ('status' in prepared && prepared.status === 'error') return json(400, { data: [prepared] });
+			deal = prepared as Fields;
+		}
+		const contactFields: Fields = {};
+		const copy: Array<[string, string]> = [['First_Name', 'First_Name'], ['Last_Name', 'Last_Name'], ['Email', 'Email'], ['Phone', 'Phone'], ['Mobile', 'Mobile'], ['Designation', 'Title'], ['Lead_Source', 'Lead_Source'], ['Street', 'Mailing_Street'], ['City', 'Mailing_City'], ['State', 'Mailing_State'], ['Zip_Code', 'Mailing_Zip'], ['Country', 'Mailing_Country'], ['Email_Opt_Out', 'Email_Opt_Out']];
+		for (const [from, to] of copy) if (f[from] !== undefined && f[from] !== null) contactFields[to] = f[from];
+		if (accountId) contactFields.Account_Name = { id: accountId };
+		const contact = this.colls.Contacts.insert(contactFields);
+		let dealId: string | null = null;
+		if (deal) {
+			const rec = this.colls.Deals.insert({ ...deal, ...(accountId ? { Account_Name: { id: accountId } } : {}), Contact_Name: { id: contact.id } });
+			dealId = rec.id;
+		}
+		this.colls.Leads.softDelete(lead.id);
+		this.notify('Contacts', 'insert', [contact.id]);
+		if (dealId) this.notify('Deals', 'insert', [dealId]);
+		return json(200, { data: [{ Contacts: contact.id, Deals: dealId, Accounts: accountId }] });
+	}
+
 	/** POST /{module}/{master}/actions/merge — up to 3 records; children are deleted. */
 	private merge(ctx: RequestContext): Reply {
 		const module = this.module(ctx);
@@ -855,13 +900,24 @@ export class ZohoEmulator extends BaseEmulator {
 				resource_uri: `${this.url}${API}/${module}`,
 				ids,
 				operation: op,
-				channel_id: Number(c.channel_id),
+				// A string: channel ids have up to 19 digits (notification-update-affected-values-recorded.json).
+				channel_id: String(c.channel_id),
 				token: c.token,
 			};
-			if (op === 'update' && c.return_affected_field_values && affected) body.affected_fields = ids.map((id) => ({ [id]: affected.get(id) ?? [] }));
+			if (op === 'update' && c.return_affected_field_values && affected) {
+				body.affected_fields = ids.map((id) => ({ [id]: affected.get(id) ?? [] }));
+				body.affected_values = ids.map((id) => ({ record_id: id, values: this.affectedValues(module, id, affected.get(id) ?? []) }));
+			}
 			const payload = JSON.stringify(body);
 			this.webhooks.send({ subscriptionId: c.id, url: c.notify_url, build: () => ({ headers: { 'Content-Type': 'application/json' }, body: payload }) });
 		}
+	}
+
+	/** `affected_values[].values`: the changed fields' new values, as a read shows them. */
+	private affectedValues(module: string, id: string, fields: string[]): Fields {
+		const rec = this.colls[module].get(id);
+		const full = rec ? this.wire(module, rec) : {};
+		return Object.fromEntries(fields.map((f) => [f, full[f] ?? null]));
 	}
 
 	// ---- seed and dump ------------------------------------------------------------------------

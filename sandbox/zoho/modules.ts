@@ -75,9 +75,13 @@ export function typeProblem(module: string, field: string, value: unknown): stri
 		const ok = typeof value === 'string' || (typeof value === 'object' && value !== null && typeof (value as Fields).id === 'string');
 		return ok ? undefined : 'lookup';
 	}
+	// A phone field names its own type (error-invalid-data-phone-recorded.json: expected_data_type "phone"); Zoho caps phones at 30 characters.
+	if (PHONE_FIELD_RE.test(field)) return (typeof value === 'string' && value.length <= 30) || typeof value === 'number' ? undefined : 'phone';
 	if (typeof value === 'object' && value !== null && !Array.isArray(value)) return 'text';
 	return undefined;
 }
+
+const PHONE_FIELD_RE = /(^|_)(Phone|Mobile|Fax)$/;
 
 /** Zoho datetime with offset, second precision ("2024-01-15T15:26:49+00:00"). */
 export function zohoTime(ms: number): string {

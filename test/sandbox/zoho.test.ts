@@ -281,12 +281,14 @@ describe('zoho emulator', () => {
 			assert.deepEqual(ins.ids, [a, b]);
 			assert.equal(ins.token, 'sync-secret');
 			assert.equal(ins.module, 'Contacts');
-			assert.equal(ins.channel_id, 1000000068001);
+			// A string, as recorded (notification-update-affected-values-recorded.json): channel ids reach 19 digits.
+			assert.equal(ins.channel_id, '1000000068001');
 			assert.deepEqual(ins.query_params, { src: 'sandbox' });
 			assert.equal(ins.resource_uri, `${apiDomain}/crm/v6/Contacts`);
 			assert.equal(typeof ins.server_time, 'number');
 			assert.equal(upd.operation, 'update');
 			assert.deepEqual(upd.affected_fields, [{ [a]: ['Title'] }]);
+			assert.deepEqual(upd.affected_values, [{ record_id: a, values: { Title: 'CEO' } }]);
 			assert.equal(del.operation, 'delete');
 
 			// PATCH removes the Contacts events; PUT of an unknown channel fails; DELETE disables.

@@ -4,6 +4,23 @@
 // response names the api_domain every later call goes to (data-centre specific).
 // Writes: 100 records per call; insert, update and /upsert with duplicate_check_fields answer one
 // result per record (HTTP 200/201, 207 when mixed, 400 when all failed).
+//
+// What recorded replies (../shared/data/crm-fixtures/zoho, test/conformance/zoho.test.ts) add to
+// or correct in crm-wire.md:
+// - Ids are 18–19-digit JSON strings (v2-insert-lead-201-recorded.json, upsert-*-docs-v7.json):
+//   they are passed on as the strings they are, never through Number.
+// - Times carry the org's local offset, e.g. `2026-05-14T12:54:51+03:00` (v2-get-lead-recorded.json);
+//   modifiedAt/createdAt are the same instants in UTC, the fields keep Zoho's text.
+// - Insert answers 201 (v2-insert-lead-201-recorded.json); a search without hits answers 204 with
+//   an empty body (v2-search-204-no-content-recorded.txt), no longer [U].
+// - A per-record error sits in data[] with code/details/message/status, without json_path in v2
+//   (error-invalid-data-phone-recorded.json); INVALID_TOKEN is top-level (error-invalid-token-recorded.json).
+// - Reads carry `$` meta keys ($approval, $state, $layout_id, …), every layout field (null when
+//   empty) and Owner/Created_By/Modified_By with `email`; write results' user refs have no email.
+// - v2 list info has no page tokens (v2-list-leads-page-info-recorded.json); v7+ adds
+//   next_page_token/previous_page_token/page_token_expiry, null on the last page (get-contacts-recorded.json).
+// - Lead convert answers bare `{Contacts, Deals, Accounts}` ids without code/status
+//   (v2-convert-lead-recorded.json); this connector does not convert.
 
 import type { ChangeOrigin, EntityType } from '../../model';
 import {

@@ -1,5 +1,9 @@
 // Zoho CRM notifications (actions/watch callbacks): no signature, the watch's `token` is echoed
 // in the body and checked against the secrets.
+//
+// Corrections to crm-wire.md, from notification-update-affected-values-recorded.json: `channel_id`
+// comes as a 19-digit string (beyond 2^53: never read it as a number), `server_time` as an
+// epoch-ms number, and `affected_values` as `[{record_id, values: {...}}]`.
 
 import type { EntityType, SyncOperation } from '../../model';
 import {
@@ -57,12 +61,21 @@ function affectedFields(value: unknown): Map<string, string[]> {
 	return map;
 }
 
-/** `affected_values` (with return_affected_field_values): `[{"id": "...", "Field": value}, ...]`. */
+/**
+ * `affected_values` (with return_affected_field_values): `[{"record_id": "...", "values": {"Field":
+ * value}}, ...]` (notification-update-affected-values-recorded.json), read as {id, ...values}. The
+ * flat `[{"id": "...", "Field": value}]` form crm-wire.md assumed is still read.
+ */
 function affectedValues(value: unknown): Map<string, Record<string, unknown>> {
 	const map = new Map<string, Record<string, unknown>>();
 	for (const entry of Array.isArray(value) ? value : []) {
-		const id = isObject(entry) ? idString(entry.id) : undefined;
-		if (id) map.set(id, entry as Record<string, unknown>);
+		if (!isObject(entry)) continue;
+		const recordId = idString(entry.record_id);
+		if (recordId && isObject(entry.values)) map.set(recordId, { ...entry.values, id: recordId });
+		else {
+			const id = idString(entry.id);
+			if (id) map.set(id, entry);
+		}
 	}
 	return map;
 }
