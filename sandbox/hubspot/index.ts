@@ -306,6 +306,7 @@ export class HubSpotEmulator extends BaseEmulator {
 		r.get(`${obj}/:id`, (ctx) => this.guard(() => this.getOne(ctx)));
 		r.patch(`${obj}/:id`, (ctx) => this.guard(() => this.updateOne(ctx)));
 		r.delete(`${obj}/:id`, (ctx) => this.guard(() => this.archiveOne(ctx, this.apiSource(ctx))));
+		r.post('/crm/v3/associations/:fromType/:toType/batch/create', (ctx) => this.guard(() => this.v3AssociationsCreate(ctx)));
 		const v4 = '/crm/v4/objects/:type/:id/associations';
 		r.put(`${v4}/default/:toType/:toId`, (ctx) => this.guard(() => this.v4CreateDefault(ctx)));
 		r.put(`${v4}/:toType/:toId`, (ctx) => this.guard(() => this.v4Create(ctx)));
@@ -456,6 +457,8 @@ export class HubSpotEmulator extends BaseEmulator {
 			createdAt: new Date(rec.createdAt).toISOString(),
 			updatedAt: new Date(rec.updatedAt).toISOString(),
 			archived: rec.deletedAt !== undefined,
+			// The record's page in HubSpot's app (v3-get-contact-recorded.json); not on PATCH replies.
+			url: `https://app.hubspot.com/contacts/${this.portalId}/record/${t.typeId}/${rec.id}`,
 			...extra,
 		};
 		if (rec.deletedAt !== undefined) out.archivedAt = new Date(rec.deletedAt).toISOString();
@@ -708,6 +711,35 @@ export class HubSpotEmulator extends BaseEmulator {
 		return Object.keys(out).length ? out : undefined;
 	}
 
+	/**
+	 * POST /crm/v3/associations/{from}/{to}/batch/create {inputs: [{from: {id}, to: {id}, type}]}:
+	 * the default association; each input answers two results, one per direction
+	 * (v3-batch-associations-create-recorded.json).
+	 */
+	private v3AssociationsCreate(ctx: RequestContext): Reply {
+		const fromType = this.typeOf(ctx.params.fromType);
+		const toType = this.typeOf(ctx.params.toType);
+		const started = new Date().toISOString();
+		const info = defaultAssociationType(fromType.singular, toType.singular) ?? fail(400, 'VALIDATION_ERROR', `no default association from ${fromType.singular} to ${toType.singular}`);
+		const results: unknown[] = [];
+		const errors: HubSpotError[] = [];
+		for (const input of this.batchInputs(ctx)) {
+			const fromId = String((input.from as { id?: unknown } | undefined)?.id ?? '');
+			const toId = String((input.to as { id?: unknown } | undefined)?.id ?? '');
+			const from = this.find(fromType, fromId);
+			const to = this.find(toType, toId);
+			if (!from || !to) {
+				errors.push(new HubSpotError(404, 'OBJECT_NOT_FOUND', `${from ? toType.singular : fromType.singular} ${from ? toId : fromId} not found`, { context: { ids: [from ? toId : fromId] } }));
+				continue;
+			}
+			this.associate(fromType, from.id, toType, to.id, [info.typeId], this.apiSource(ctx));
+			// The recording lists the inverse direction first.
+			results.push({ from: { id: to.id }, to: { id: from.id }, type: `${toType.singular}_to_${fromType.singular}` });
+			results.push({ from: { id: from.id }, to: { id: to.id }, type: `${fromType.singular}_to_${toType.singular}` });
+		}
+		return this.batchReply(201, results, errors, started);
+	}
+
 	private v4Create(ctx: RequestContext): Reply {
 		const t = this.typeParam(ctx);
 		const toType = this.typeOf(ctx.params.toType);
@@ -822,7 +854,9 @@ export class HubSpotEmulator extends BaseEmulator {
 		const t = this.typeParam(ctx);
 		const b = (ctx.body ?? {}) as { properties?: unknown };
 		const rec = this.update(t, ctx.params.id, b.properties, this.apiSource(ctx), ctx.query.get('idProperty'));
-		return json(200, this.toPublic(t, rec, Object.keys((b.properties as object) ?? {})));
+		// A PATCH reply has no `url` (v3-update-contact-clear-email-recorded.json).
+		const { url: _url, ...reply } = this.toPublic(t, rec, Object.keys((b.properties as object) ?? {}));
+		return json(200, withCleared(reply, b.properties));
 	}
 
 	private archiveOne(ctx: RequestContext, source: ChangeSource): Reply {
@@ -848,7 +882,16 @@ export class HubSpotEmulator extends BaseEmulator {
 		const body: Record<string, unknown> = { status: 'COMPLETE', results, startedAt: started, completedAt: new Date().toISOString() };
 		if (!errors.length) return json(okStatus, body);
 		body.numErrors = errors.length;
-		body.errors = errors.map((e) => ({ status: 'error', category: e.category, message: e.message, context: e.extra.context ?? {}, errors: e.extra.errors ?? [], links: {}, ...(e.extra.subCategory ? { subCategory: e.extra.subCategory } : {}) }));
+		// Per-input errors hold status, category, message, context (and subCategory, errors when
+		// there are some): no `links` (batch-update-contacts-207-partial-amp.json).
+		body.errors = errors.map((e) => ({
+			status: 'error',
+			category: e.category,
+			message: e.message,
+			context: e.extra.context ?? {},
+			...(e.extra.errors?.length ? { errors: e.extra.errors } : {}),
+			...(e.extra.subCategory ? { subCategory: e.extra.subCategory } : {}),
+		}));
 		return json(207, body);
 	}
 
@@ -878,16 +921,40 @@ export class HubSpotEmulator extends BaseEmulator {
 		const source = this.apiSource(ctx);
 		const results: unknown[] = [];
 		const errors: HubSpotError[] = [];
-		this.batchInputs(ctx).forEach((input, index) => {
+		const inputs = this.batchInputs(ctx);
+		this.validateAllProperties(t, inputs);
+		inputs.forEach((input) => {
 			try {
 				const rec = this.create(t, input.properties, input.associations, source);
 				results.push(this.toPublic(t, rec, Object.keys((input.properties as object) ?? {})));
 			} catch (err) {
 				if (!(err instanceof HubSpotError)) throw err;
-				errors.push(withContext(err, { inputIndex: [String(index)] }));
+				// Real HubSpot names the failed input by the objectWriteTraceId the client sent (if any)
+				// and a duplicate by context.existingId (fixture batch-create-contacts-207-partial-amp.json).
+				const trace = typeof input.objectWriteTraceId === 'string' ? input.objectWriteTraceId : undefined;
+				const existing = err.category === 'CONFLICT' ? /Existing ID: (\d+)/.exec(err.message)?.[1] : undefined;
+				errors.push(withContext(err, { ...(trace !== undefined ? { objectWriteTraceId: [trace] } : {}), ...(existing ? { existingId: [existing] } : {}) }));
 			}
 		});
 		return this.batchReply(201, results, errors, started);
+	}
+
+	/**
+	 * Batch create checks every input's properties first: any problem fails the whole batch with one
+	 * 400 listing all of them (batch-create-contacts-400-invalid-properties-amp.json).
+	 */
+	private validateAllProperties(t: HubSpotObjectType, inputs: Record<string, unknown>[]): void {
+		const prefix = 'Property values were not valid: ';
+		const details: { message: string; error: string; name: string }[] = [];
+		for (const input of inputs) {
+			try {
+				this.normaliseProperties(t, input.properties);
+			} catch (err) {
+				if (!(err instanceof HubSpotError) || !err.message.startsWith(prefix)) throw err;
+				for (const d of JSON.parse(err.message.slice(prefix.length)) as { message: string; error: string; name: string }[]) details.push({ message: d.message, error: d.error, name: d.name });
+			}
+		}
+		if (details.length) invalidProperties(details);
 	}
 
 	private batchUpdate(ctx: RequestContext): Reply {
@@ -897,14 +964,21 @@ export class HubSpotEmulator extends BaseEmulator {
 		const results: unknown[] = [];
 		const errors: HubSpotError[] = [];
 		const idProperty = (ctx.body as { idProperty?: string }).idProperty;
-		for (const input of this.batchInputs(ctx)) {
+		const inputs = this.batchInputs(ctx);
+		const ids = inputs.map((input) => String(input.id ?? ''));
+		const twice = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+		// batch-update-contacts-400-duplicate-ids-amp.json
+		if (twice.length) fail(400, 'VALIDATION_ERROR', `Duplicate IDs found in batch input: [${twice.join(', ')}]. IDs must be unique`, { context: { ids: twice } });
+		for (const input of inputs) {
 			const id = String(input.id ?? '');
 			try {
 				const rec = this.update(t, id, input.properties, source, (input.idProperty as string | undefined) ?? idProperty);
-				results.push(this.toPublic(t, rec, Object.keys((input.properties as object) ?? {})));
+				results.push(withCleared(this.toPublic(t, rec, Object.keys((input.properties as object) ?? {})), input.properties));
 			} catch (err) {
 				if (!(err instanceof HubSpotError)) throw err;
-				errors.push(withContext(err, { ids: [id] }));
+				// A batch error names the input by `ids` only (batch-update-contacts-207-partial-amp.json).
+				const { id: _id, ...context } = err.extra.context ?? {};
+				errors.push(new HubSpotError(err.status, err.category, err.message, { ...err.extra, context: { ...context, ids: [id] } }));
 			}
 		}
 		return this.batchReply(200, results, errors, started);
@@ -1071,6 +1145,14 @@ export class HubSpotEmulator extends BaseEmulator {
 		this.hooks.emitMerge(t, primaryId, [loserId], moved, source);
 		return json(200, this.toPublic(t, primary, undefined));
 	}
+}
+
+/** A write's reply gives a property it cleared as "" (v3-update-contact-clear-email-recorded.json). */
+function withCleared(reply: Record<string, unknown>, sent: unknown): Record<string, unknown> {
+	if (!sent || typeof sent !== 'object') return reply;
+	const properties = reply.properties as Record<string, string | null>;
+	for (const [name, value] of Object.entries(sent as Record<string, unknown>)) if ((value === '' || value === null) && name in properties) properties[name] = '';
+	return reply;
 }
 
 function withContext(err: HubSpotError, context: Record<string, string[]>): HubSpotError {

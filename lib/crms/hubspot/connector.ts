@@ -11,6 +11,24 @@
 //   as changeSource INTEGRATION with sourceId = the app id of the token. That app id is our echo
 //   marker for HubSpot (see `appId()`); `changeSourceMarker` cannot be sent.
 //
+// Corrections to crm-wire.md §2 from real payloads (../shared/data/crm-fixtures/hubspot):
+// - A batch create error names its input by the `objectWriteTraceId` we sent (there is no
+//   `inputIndex`); a duplicate carries `context.existingId` (batch-create-contacts-207-partial-amp.json).
+//   So every create input carries its index as objectWriteTraceId.
+// - 207 error elements are {status, category, message, context}: no `errors: []`, no `links: {}`
+//   (batch-update-contacts-207-partial-amp.json); a missing update id is in `context.ids`.
+// - Invalid properties in a batch create fail the whole batch: one 400 listing every problem
+//   (batch-create-contacts-400-invalid-properties-amp.json); a batch update naming an id twice is
+//   a 400 with `context.ids` (batch-update-contacts-400-duplicate-ids-amp.json). isolateFailures
+//   splits such a batch down to the bad input.
+// - A whole-batch 409 has no "Existing ID" in its message (batch-create-contacts-409-conflict-amp.json).
+// - Reads, creates and batch results carry `url` (the record's app page); a PATCH reply has none, and
+//   gives a cleared property as "" (v3-update-contact-clear-email-recorded.json).
+// - A list's last page has no `paging` key at all (v3-list-contacts-last-page-recorded.json); search
+//   paging has `after` only, no `link` (v3-search-deals-paging-recorded.json).
+// - v3 associations batch create answers two results per input, one per direction
+//   (v3-batch-associations-create-recorded.json).
+//
 // Entities: contact → contacts, lead → contacts (HubSpot models leads as a lifecycle stage; the
 // default map adds lifecyclestage=lead), account → companies, opportunity → deals, activity →
 // tasks | calls | notes | meetings | emails (picked from the `hs_engagement_type` pseudo-field or
@@ -146,6 +164,8 @@ interface HsObject {
 	archived?: boolean;
 	archivedAt?: Date | string;
 	_new?: boolean;
+	/** Echo of the input's objectWriteTraceId in batch replies. */
+	objectWriteTraceId?: string;
 	/** GET …?associations=…: per object type, the associated ids (v3 shape). */
 	associations?: Record<string, { results?: Array<{ id: string; type?: string }> }>;
 }
@@ -264,19 +284,29 @@ export class HubSpotConnector implements CrmConnector {
 		for (const [objectType, group] of this.groupByObject(entity, records, outcomes)) {
 			for (const batch of chunk(group, BATCH_LIMIT)) {
 				outcomes.push(
-					...(await isolateFailures(batch, async (part) => {
+					...(await isolateFailures(batch, blamingFields(async (part) => {
+						// objectWriteTraceId = the input's index: HubSpot echoes it in a failed input's error
+						// context (batch-create-contacts-207-partial-amp.json); results come in input order,
+						// minus the failed inputs, and may echo it too.
 						const response = await this.callBatch('batch.create', (c) =>
-							c.crm.objects.batchApi.create(objectType, { inputs: part.map((r) => ({ properties: toProperties(omit(r.fields, 'associations')), associations: createAssociations(objectType, r.fields.associations) as never[] })) }),
+							c.crm.objects.batchApi.create(objectType, {
+								inputs: part.map((r, index) => ({ objectWriteTraceId: String(index), properties: toProperties(omit(r.fields, 'associations')), associations: createAssociations(objectType, r.fields.associations) as never[] })),
+							}),
 							false,
 						);
-						// Batch create results come back in input order, minus the failed inputs (context.inputIndex).
 						const failed = new Map<number, WriteFailure>();
 						for (const error of response.errors ?? []) {
-							for (const index of error.context?.inputIndex ?? []) failed.set(Number(index), batchFailure(part[Number(index)]?.ref ?? -1, error));
+							for (const index of error.context?.objectWriteTraceId ?? []) failed.set(Number(index), batchFailure(part[Number(index)]?.ref ?? -1, error));
 						}
-						const results = [...response.results];
-						return part.map((r, index) => failed.get(index) ?? successOrMissing(r.ref, results.shift(), 'created'));
-					})),
+						const traced = new Map<number, HsObject>();
+						const untraced: HsObject[] = [];
+						for (const result of response.results) {
+							const index = result.objectWriteTraceId === undefined ? NaN : Number(result.objectWriteTraceId);
+							if (Number.isInteger(index) && !traced.has(index)) traced.set(index, result);
+							else untraced.push(result);
+						}
+						return part.map((r, index) => failed.get(index) ?? successOrMissing(r.ref, traced.get(index) ?? (traced.size ? undefined : untraced.shift()), 'created'));
+					}))),
 				);
 			}
 		}
@@ -290,7 +320,7 @@ export class HubSpotConnector implements CrmConnector {
 		for (const [objectType, group] of byType) {
 			for (const batch of chunk(group, BATCH_LIMIT)) {
 				outcomes.push(
-					...(await isolateFailures(batch, async (part) => {
+					...(await isolateFailures(batch, blamingFields(async (part) => {
 						const response = await this.callBatch('batch.update', (c) =>
 							// Links are written on create only (`associations` is no property; see MAPPING.md).
 							c.crm.objects.batchApi.update(objectType, { inputs: part.map((r) => ({ id: r.id, properties: toProperties(omit(r.fields, 'associations')) })) }),
@@ -299,7 +329,7 @@ export class HubSpotConnector implements CrmConnector {
 						for (const result of response.results) byId.set(result.id, { ref: -1, status: 'updated', id: result.id });
 						for (const error of response.errors ?? []) for (const id of error.context?.ids ?? []) byId.set(id, batchFailure(-1, error));
 						return part.map((r) => withRef(byId.get(r.id), r.ref, `HubSpot returned no result for id ${r.id}`));
-					})),
+					}))),
 				);
 			}
 		}
@@ -319,7 +349,7 @@ export class HubSpotConnector implements CrmConnector {
 		}
 		const objectTypes = this.objectTypes(entity);
 		if (objectTypes.length === 1 && objectTypes[0] === 'contacts' && matchKey === 'email') {
-			for (const batch of chunk(valid, BATCH_LIMIT)) outcomes.push(...(await isolateFailures(batch, (part) => this.nativeUpsert('contacts', matchKey, part))));
+			for (const batch of chunk(valid, BATCH_LIMIT)) outcomes.push(...(await isolateFailures(batch, blamingFields((part) => this.nativeUpsert('contacts', matchKey, part)))));
 		} else {
 			outcomes.push(...(await this.searchThenWrite(entity, matchKey, valid)));
 		}
@@ -658,6 +688,29 @@ function parseBody(body: unknown): unknown {
 	} catch {
 		return { message: body };
 	}
+}
+
+/**
+ * A batch write whose single-input rejection (a whole-batch 400 that isolateFailures split down to
+ * one input) keeps the properties HubSpot blamed: errors[].context.propertyName
+ * (batch-create-contacts-400-invalid-properties-amp.json) or the legacy validationResults[].name
+ * (error-400-legacy-v1-validation-recorded.json).
+ */
+function blamingFields<T extends { ref: number }>(write: (part: T[]) => Promise<WriteOutcome[]>): (part: T[]) => Promise<WriteOutcome[]> {
+	return async (part) => {
+		try {
+			return await write(part);
+		} catch (error) {
+			if (part.length !== 1 || !(error instanceof CrmError) || error.category !== 'validation') throw error;
+			const body = error.body as { errors?: Array<{ context?: { propertyName?: unknown } }>; validationResults?: Array<{ name?: unknown }> } | undefined;
+			const named = [
+				...(Array.isArray(body?.errors) ? body.errors.flatMap((e) => (Array.isArray(e?.context?.propertyName) ? e.context.propertyName : [])) : []),
+				...(Array.isArray(body?.validationResults) ? body.validationResults.map((r) => r?.name) : []),
+			].filter((name): name is string => typeof name === 'string' && name !== '');
+			const fields = [...new Set(named)];
+			return failAll(part, error).map((failure) => (fields.length ? { ...failure, fields } : failure));
+		}
+	};
 }
 
 function batchFailure(ref: number, error: HsBatchError): WriteFailure {

@@ -1,5 +1,12 @@
 // HubSpot webhooks: v3 signatures (v1/v2 only for legacy apps, when enabled), batched JSON
 // arrays of events.
+//
+// From real deliveries (../shared/data/crm-fixtures/hubspot): HubSpot sends the v3 header even when
+// X-HubSpot-Signature-Version says v1, so v3 is checked first (webhook-deal-creation-recorded-with-
+// headers.http); eventId and objectId are JSON numbers up to 12 digits (safe integers), read as
+// strings; HubSpot's "Test subscription" sample has a string eventId, read alike
+// (webhook-contact-creation-test-sample-thirdparty.json). v1/v2/v3 match the vendor's vectors
+// (webhook-signature-vectors.json).
 
 import { createHash, createHmac } from 'node:crypto';
 
