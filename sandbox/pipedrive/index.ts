@@ -45,9 +45,14 @@ import {
 const ERROR_INFO = 'Please check developers.pipedrive.com for more information about Pipedrive API.';
 const NAMES: Record<PdType, string> = { person: 'Person', organization: 'Organization', deal: 'Deal', activity: 'Activity', lead: 'Lead', note: 'Note' };
 
-/** Pipedrive's failure envelope. */
+/**
+ * Pipedrive's failure envelope. `errorCode` only where it was seen: on 401 and 429 (crm-wire) and
+ * v1 403 (v1-error-403-scope-url-mismatch-amp.json); the v2 404 (v2-error-404-spec-example.json),
+ * 400s and the feature-capping 403 carry none.
+ */
 export function pdError(status: number, error: string, extra: Fields = {}): Reply {
-	return json(status, { success: false, error, error_info: ERROR_INFO, data: null, additional_data: null, errorCode: status, ...extra });
+	const errorCode = status === 401 || status === 429 ? { errorCode: status } : {};
+	return json(status, { success: false, error, error_info: ERROR_INFO, data: null, additional_data: null, ...errorCode, ...extra });
 }
 
 function fail(status: number, error: string, extra: Fields = {}): never {
@@ -337,7 +342,9 @@ export class PipedriveEmulator extends BaseEmulator {
 	}
 
 	private envelope(type: PdType, rec: StoredRecord): Fields {
-		return { success: true, data: toWire(type, rec), additional_data: type === 'lead' || type === 'note' ? null : {} };
+		// A v2 GET/POST/PATCH of one object and a v1 lead create answer without additional_data
+		// (v2-get-deal-recorded.json, v1-create-lead-recorded.json).
+		return type === 'note' ? { success: true, data: toWire(type, rec), additional_data: null } : { success: true, data: toWire(type, rec) };
 	}
 
 	private getOne(type: PdType, ctx: RequestContext): Reply {

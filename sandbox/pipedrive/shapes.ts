@@ -123,11 +123,19 @@ export function cleanInput(type: PdType, body: unknown, creating: boolean): Fiel
 }
 
 const DEFAULTS: Record<PdType, () => Fields> = {
-	person: () => ({ owner_id: USER_ID, org_id: null, emails: [], phones: [], visible_to: 3, label_ids: [], custom_fields: {} }),
+	// picture_id: a standard person field in v1 (v1-get-person-recorded.json) and v2 (v2-get-person-spec-example.json).
+	person: () => ({ owner_id: USER_ID, org_id: null, emails: [], phones: [], visible_to: 3, label_ids: [], picture_id: null, custom_fields: {} }),
 	organization: () => ({ owner_id: USER_ID, visible_to: 3, label_ids: [], address: null, website: null, linkedin: null, industry: null, annual_revenue: null, employee_count: null, custom_fields: {} }),
-	deal: () => ({ owner_id: USER_ID, person_id: null, org_id: null, pipeline_id: 1, stage_id: 1, value: 0, currency: 'USD', status: 'open', is_archived: false, probability: null, lost_reason: null, visible_to: 3, close_time: null, won_time: null, lost_time: null, expected_close_date: null, label_ids: [], custom_fields: {} }),
+	// creator_user_id, stage_change_time, local_*_date, origin/channel and archive_time: v2-get-deal-recorded.json.
+	deal: () => ({
+		owner_id: USER_ID, creator_user_id: USER_ID, person_id: null, org_id: null, pipeline_id: 1, stage_id: 1, value: 0, currency: 'USD', status: 'open',
+		is_archived: false, archive_time: null, probability: null, lost_reason: null, visible_to: 3, close_time: null, won_time: null, lost_time: null,
+		stage_change_time: null, local_won_date: null, local_lost_date: null, local_close_date: null, expected_close_date: null,
+		origin: 'API', origin_id: null, channel: null, channel_id: null, label_ids: [], custom_fields: {},
+	}),
 	activity: () => ({ subject: 'Call', type: 'call', owner_id: USER_ID, creator_user_id: USER_ID, done: false, busy: false, deal_id: null, lead_id: null, person_id: null, org_id: null, due_date: null, due_time: null, duration: null, note: null, participants: [], attendees: [] }),
-	lead: () => ({ owner_id: USER_ID, creator_id: USER_ID, label_ids: [], person_id: null, organization_id: null, source_name: 'API', origin: 'API', origin_id: null, channel: null, channel_id: null, source_deal_id: null, is_archived: false, was_seen: false, value: null, expected_close_date: null, next_activity_id: null, visible_to: '3', cc_email: 'sandbox@pipedrivemail.com' }),
+	// archive_time: v1-create-lead-recorded.json.
+	lead: () => ({ owner_id: USER_ID, creator_id: USER_ID, label_ids: [], person_id: null, organization_id: null, source_name: 'API', origin: 'API', origin_id: null, channel: null, channel_id: null, source_deal_id: null, is_archived: false, archive_time: null, was_seen: false, value: null, expected_close_date: null, next_activity_id: null, visible_to: '3', cc_email: 'sandbox@pipedrivemail.com' }),
 	note: () => ({ user_id: USER_ID, deal_id: null, person_id: null, org_id: null, lead_id: null, project_id: null, task_id: null, last_update_user_id: null, pinned_to_deal_flag: false, pinned_to_organization_flag: false, pinned_to_person_flag: false, pinned_to_lead_flag: false, pinned_to_project_flag: false, pinned_to_task_flag: false }),
 };
 
@@ -166,6 +174,21 @@ export function toV1(type: PdType, rec: StoredRecord): Fields {
 		return { id: rec.id, ...f, add_time: new Date(rec.createdAt).toISOString(), update_time: new Date(rec.updatedAt).toISOString() };
 	}
 	const out: Fields = { id: numId(rec.id), ...f, add_time: v1Time(rec.createdAt), update_time: v1Time(rec.updatedAt), active_flag: rec.deletedAt === undefined };
+	// v1 sends visible_to as a string ("3"), v2 as a number (webhook-v1-updated-deal-recorded.json, v2-get-deal-recorded.json).
+	if (typeof out.visible_to === 'number') out.visible_to = String(out.visible_to);
+	// v1 times are "YYYY-MM-DD HH:MM:SS" (UTC); custom fields sit at the top level; a deal's owner is user_id
+	// (webhook-v1-updated-deal-recorded.json, v1-list-deals-recorded.json).
+	for (const [k, v] of Object.entries(out)) {
+		if (k.endsWith('_time') && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) out[k] = v1Time(Date.parse(v));
+	}
+	if (out.custom_fields && typeof out.custom_fields === 'object') {
+		Object.assign(out, out.custom_fields);
+		delete out.custom_fields;
+	}
+	if (type === 'deal' && 'owner_id' in out) {
+		out.user_id = out.owner_id;
+		delete out.owner_id;
+	}
 	if (type === 'person') {
 		Object.assign(out, splitName(f.name));
 		out.email = f.emails;

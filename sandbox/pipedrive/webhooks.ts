@@ -1,6 +1,7 @@
 // Pipedrive webhooks: subscriptions made through POST /v1/webhooks, payloads in the 1.0 and 2.0
 // formats, HTTP Basic auth from http_auth_user/password (Pipedrive signs nothing).
 
+import { randomUUID } from 'node:crypto';
 import type { Fields } from '../common/store';
 import type { WebhookSubscription } from '../common/types';
 import type { OutgoingRequest, RetryPolicy } from '../common/webhooks';
@@ -131,20 +132,22 @@ export function buildRequest(w: PdWebhook, e: PdEvent, host: string, attempt: nu
 	}
 	let body: Fields;
 	if (w.version === '2.0') {
+		// Every v2 meta id is a string and the timestamp ISO with ms (webhook-v2-change-deal-recorded-TRIMMED.json).
 		const meta: Fields = {
 			action: e.action,
 			entity: e.entity,
 			version: '2.0',
-			company_id: COMPANY_ID,
-			user_id: e.changeSource === 'app' ? UI_USER_ID : USER_ID,
+			company_id: String(COMPANY_ID),
+			user_id: String(e.changeSource === 'app' ? UI_USER_ID : USER_ID),
 			id: e.id,
-			entity_id: idValue(e.entityId),
-			webhook_id: Number(w.id),
-			webhook_owner_id: w.owner_id,
-			permitted_user_ids: [USER_ID],
+			entity_id: String(e.entityId),
+			webhook_id: String(w.id),
+			webhook_owner_id: String(w.owner_id),
+			permitted_user_ids: [String(USER_ID)],
 			attempt,
 			host,
-			timestamp: Math.floor(e.timestamp / 1000),
+			timestamp: new Date(e.timestamp).toISOString(),
+			correlation_id: randomUUID(),
 			type: 'general',
 			change_source: e.changeSource,
 			is_bulk_edit: false,

@@ -256,8 +256,9 @@ describe('pipedrive emulator', () => {
 			assert.equal(c.body.previous, null);
 			assert.equal(u.body.meta.action, 'change');
 			assert.equal(u.body.meta.change_source, 'app');
-			assert.equal(u.body.meta.user_id, 2);
-			assert.equal(c.body.meta.user_id, 1);
+			// v2 meta ids are strings (webhook-v2-change-deal-recorded-TRIMMED.json).
+			assert.equal(u.body.meta.user_id, '2');
+			assert.equal(c.body.meta.user_id, '1');
 			assert.deepEqual(u.body.previous, { name: 'Hook Me', first_name: 'Hook', last_name: 'Me' });
 			assert.equal(d.body.meta.action, 'delete');
 			assert.equal(d.body.data, null);
@@ -293,7 +294,7 @@ describe('pipedrive emulator', () => {
 			assert.equal((await raw(v2.PersonsApiFp(cfg2).getPerson(1))).status, 404);
 			await emu.webhooksIdle();
 			const actions = rcv2.got.map((g) => [g.body.meta.action, g.body.meta.entity_id, g.body.meta.merged_to_id]);
-			assert.deepEqual(actions, [['delete', 1, '2'], ['change', 2, undefined]]);
+			assert.deepEqual(actions, [['delete', '1', '2'], ['change', '2', undefined]]);
 			// v1 receiver answers 500: the first attempt and 3 retries are recorded.
 			assert.equal(rcv1.got.length, 4);
 			assert.equal(rcv1.got[0].body.event, 'merged.person');

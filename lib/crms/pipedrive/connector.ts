@@ -5,6 +5,21 @@
 // it our own axios instance, which keeps `error.response` intact for classification.
 // Pipedrive has no batch writes and no native upsert: writes go one record per call, within the
 // per-credential burst limit (transport limiter), and upsert is exact-match search + PATCH/POST.
+//
+// What recorded replies taught us (test/conformance/pipedrive.test.ts; corrections to crm-wire.md):
+// - A DELETE once answered 410 Gone with {success:true, data:{id}} (v1-delete-person-410-recorded.json):
+//   the record was deleted by that call, so it counts as deleted. Only that body does: a 410 or
+//   404 without success:true stays "not found", never a blind success for every 410.
+// - Error bodies carry `code` as text (feature_capping_deals_limit, v1-error-403-feature-capping-docs.json)
+//   or `errorCode` as a number (403, v1-error-403-scope-url-mismatch-amp.json); both become the
+//   CrmError code. 403 stays a per-record validation failure, not retried.
+// - The last v1 page has more_items_in_collection:false and no next_start
+//   (v1-list-persons-pagination-recorded.json); the last v2 page has next_cursor:null
+//   (v2-list-stages-cursor-recorded.json). Neither is taken for "more".
+// - POST /v1/leads was recorded answering 200 (docs: 201), POST /v1/persons 201: any 2xx with
+//   data.id is a create.
+// - v1 times are "YYYY-MM-DD HH:MM:SS" in UTC and read as such (isoTime); v1 visible_to is "3",
+//   v2 3. Records are kept as sent; v1 records arriving by webhook are reshaped in v1.ts.
 
 import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import { v1, v2 } from 'pipedrive';
@@ -685,7 +700,9 @@ export function classifyPipedriveError(error: unknown): CrmError {
 		const generic = classifyGeneric('pipedrive', error, status, data, headers);
 		const body = (data ?? {}) as { error?: string; error_info?: string; code?: string; errorCode?: unknown };
 		const category = status === 403 ? 'validation' : generic.category;
-		const code = body.code ?? (status === 429 ? 'RATE_LIMIT' : status === 401 ? 'UNAUTHORIZED' : undefined);
+		// `code` is a text (feature_capping_deals_limit); v1 `errorCode` a number (v1-error-403-scope-url-mismatch-amp.json).
+		const errorCode = typeof body.errorCode === 'number' || typeof body.errorCode === 'string' ? String(body.errorCode) : undefined;
+		const code = body.code ?? (status === 429 ? 'RATE_LIMIT' : status === 401 ? 'UNAUTHORIZED' : errorCode);
 		return new CrmError(`Pipedrive: ${body.error ?? generic.message}`, 'pipedrive', category, {
 			httpStatus: status,
 			code,

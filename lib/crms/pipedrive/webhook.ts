@@ -1,4 +1,14 @@
 // Pipedrive webhooks: HTTP Basic auth, v1 and v2 payloads (one change per request).
+//
+// Corrections to crm-wire.md, from recorded deliveries:
+// - v1 (webhook-v1-updated-deal-recorded.json): `current` / `previous` are whole v1 records
+//   (times "YYYY-MM-DD HH:MM:SS" UTC, visible_to "3", a deal's owner in user_id, custom fields at
+//   the top level). They are turned into the v2 shape (v1.ts) before the changed keys are taken,
+//   so the carried values read like a v2 GET.
+// - v2 (webhook-v2-change-deal-recorded-TRIMMED.json): every meta id is a string (entity_id,
+//   user_id, company_id, webhook_id, permitted_user_ids) and meta.timestamp is ISO with
+//   milliseconds, not epoch seconds. A v2 delivery may be read without `data` (the fixture had
+//   it trimmed): the event then carries no record and the changed keys come from `previous`.
 
 import type { EntityType, SyncOperation } from '../../model';
 import { canonicalJson } from '../../state/fingerprint';
@@ -20,6 +30,7 @@ import {
 } from '../../webhooks/common';
 import type { CrmWebhookModule, ParsedWebhook, VerifyConfig, WebhookRequest } from '../../webhooks/types';
 import type { CapturedEvent } from '../../events/types';
+import { v1ToV2 } from './v1';
 
 export const contentTypes = ['application/json'] as const;
 
@@ -63,10 +74,16 @@ function pipedriveTime(value: unknown): string | undefined {
 	return isoFromString(value);
 }
 
-/** v1 sends whole objects in current and previous: the changed fields are those that differ. */
+/** v1 sends whole objects in current and previous: the changed fields are those that differ (custom fields one level down). */
 function differingKeys(current: Record<string, unknown>, previous: Record<string, unknown>): string[] {
 	const keys = new Set([...Object.keys(current), ...Object.keys(previous)]);
-	return [...keys].filter((k) => canonicalJson(current[k]) !== canonicalJson(previous[k]));
+	return [...keys].flatMap((k) => {
+		if (canonicalJson(current[k]) === canonicalJson(previous[k])) return [];
+		if (k === 'custom_fields' && isObject(current[k]) && isObject(previous[k])) {
+			return differingKeys(current[k] as Record<string, unknown>, previous[k] as Record<string, unknown>).map((c) => `custom_fields.${c}`);
+		}
+		return [k];
+	});
 }
 
 /** v2 sends only the changed fields in previous; custom fields are nested one level. */
@@ -90,8 +107,10 @@ function toEvent(body: Record<string, unknown>): CapturedEvent | string {
 	if (!entity) return `unsupported Pipedrive object ${quote(objectName ?? '')}`;
 	if (!operation) return `unsupported Pipedrive action ${quote(action ?? '')}`;
 
-	const current = isObject(isV1 ? body.current : body.data) ? ((isV1 ? body.current : body.data) as Record<string, unknown>) : undefined;
-	const previous = isObject(body.previous) ? body.previous : undefined;
+	const carried = isObject(isV1 ? body.current : body.data) ? ((isV1 ? body.current : body.data) as Record<string, unknown>) : undefined;
+	const before = isObject(body.previous) ? (body.previous as Record<string, unknown>) : undefined;
+	const current = isV1 && carried ? v1ToV2(entity, carried) : carried;
+	const previous = isV1 && before ? v1ToV2(entity, before) : before;
 	let recordId = idString(isV1 ? meta.id : meta.entity_id) ?? idString(current?.id) ?? idString(previous?.id);
 	let mergedIds: string[] | undefined;
 
