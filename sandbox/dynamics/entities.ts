@@ -39,7 +39,7 @@ export const ENTITIES: EntityDef[] = [
 		attrs: {
 			firstname: 's', lastname: 's', middlename: 's', fullname: 's', nickname: 's', salutation: 's', emailaddress1: 's', emailaddress2: 's', emailaddress3: 's',
 			telephone1: 's', telephone2: 's', mobilephone: 's', fax: 's', jobtitle: 's', department: 's', birthdate: 'd', description: 's', websiteurl: 's',
-			donotemail: 'b', donotbulkemail: 'b', donotphone: 'b', donotpostalmail: 'b', preferredcontactmethodcode: 'o', gendercode: 'o', ...ADDRESS, ...STATE,
+			donotemail: 'b', donotbulkemail: 'b', donotphone: 'b', donotpostalmail: 'b', preferredcontactmethodcode: 'o', gendercode: 'o', familystatuscode: 'o', ...ADDRESS, ...STATE,
 		},
 		lookups: { parentcustomerid: ['account', 'contact'], ownerid: ['systemuser'], masterid: ['contact'] },
 		altKeys: [['emailaddress1']],
@@ -65,6 +65,7 @@ export const ENTITIES: EntityDef[] = [
 		nameAttr: 'name',
 		attrs: {
 			name: 's', accountnumber: 's', websiteurl: 's', telephone1: 's', emailaddress1: 's', industrycode: 'o', revenue: 'm', numberofemployees: 'i', description: 's', donotemail: 'b',
+			donotphone: 'b', ownershipcode: 'o', customersizecode: 'o',
 			...ADDRESS, ...STATE,
 		},
 		lookups: { primarycontactid: ['contact'], parentaccountid: ['account'], ownerid: ['systemuser'], masterid: ['account'] },
@@ -136,3 +137,17 @@ export function typeProblem(t: AttrType, v: unknown): string | undefined {
 export function dvTime(ms: number): string {
 	return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/**
+ * Column lengths the emulator enforces (the defaults of the real tables); a longer value is a
+ * 400 0x80044331 (batch-response-error-stop.http: a task subject over 200 characters).
+ */
+export const MAX_LENGTH: Record<string, Record<string, number>> = {
+	contact: { firstname: 50, lastname: 50, emailaddress1: 100, telephone1: 50, jobtitle: 100 },
+	lead: { subject: 300, firstname: 50, lastname: 50, companyname: 100, emailaddress1: 100, telephone1: 50 },
+	account: { name: 160, accountnumber: 20, emailaddress1: 100, telephone1: 50 },
+	opportunity: { name: 300 },
+	task: { subject: 200 },
+	phonecall: { subject: 200 },
+	appointment: { subject: 200 },
+};

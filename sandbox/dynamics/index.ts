@@ -15,7 +15,7 @@ import type { SeedData } from '../common/seed';
 import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
 import type { RatePolicy } from '../common/ratelimit';
 import { parseBody } from '../common/base';
-import { BY_LOGICAL, BY_SET, CUSTOM_ATTR, ENTITIES, EntityDef, SYSTEM_ATTRS, dvTime, typeProblem } from './entities';
+import { BY_LOGICAL, BY_SET, CUSTOM_ATTR, ENTITIES, EntityDef, MAX_LENGTH, SYSTEM_ATTRS, dvTime, typeProblem } from './entities';
 import { FilterNode, ODataSyntaxError, evaluate, filterFields, indexLookups, lowerTimeBound, parseFilter } from './odata';
 import { BatchFormatError, BatchItem, BatchRequest, BatchResponse, BatchResult, boundaryOf, buildBatchResponse, parseBatch } from './batch';
 import { BASE_PROPS, CASTS, attributes, entityDefinition } from './metadata';
@@ -44,9 +44,38 @@ export function appUserIdFor(clientId: string): string {
 	return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Query string the way Dataverse writes links: `$` option names unescaped, values percent-encoded. */
+/**
+ * Query string the way Dataverse writes links: `$` option names unescaped, values percent-encoded
+ * except `=`, `/` and `,` (dataverse/query-contacts-page1-nextlink.json: `$select=fullname`,
+ * `pagenumber=%222%22`, `/%3E`).
+ */
 function odataQuery(params: URLSearchParams): string {
-	return [...params].map(([k, v]) => `${k.startsWith('$') ? '$' + encodeURIComponent(k.slice(1)) : encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+	const value = (v: string): string => encodeURIComponent(v).replace(/%3D/g, '=').replace(/%2F/g, '/').replace(/%2C/g, ',');
+	return [...params].map(([k, v]) => `${k.startsWith('$') ? '$' + encodeURIComponent(k.slice(1)) : encodeURIComponent(k)}=${value(v)}`).join('&');
+}
+
+/** .NET UrlEncode style (lower-case hex), used inside the paging cookie, which is then encoded again in the link. */
+function cookieEncode(v: string): string {
+	return encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+}
+
+/**
+ * A value as the user would see it (UTC, en-US). Real choice and yes/no labels are the column's
+ * own ("Private", "Do Not Allow"); the emulator has no labels, so it shows generic ones.
+ */
+function formatted(type: string | undefined, v: unknown): string | undefined {
+	if (type === 'i' && typeof v === 'number') return v.toLocaleString('en-US');
+	if (type === 'm' && typeof v === 'number') return `$${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+	if (type === 'b' && typeof v === 'boolean') return v ? 'Yes' : 'No';
+	if (type === 'o' && typeof v === 'number') return `Option ${v}`;
+	if ((type === 't' || type === 'd') && typeof v === 'string' && !Number.isNaN(Date.parse(v))) {
+		const d = new Date(v);
+		const date = `${d.getUTCMonth() + 1}/${d.getUTCDate()}/${d.getUTCFullYear()}`;
+		if (type === 'd') return date;
+		const h = d.getUTCHours();
+		return `${date} ${h % 12 === 0 ? 12 : h % 12}:${String(d.getUTCMinutes()).padStart(2, '0')} ${h < 12 ? 'AM' : 'PM'}`;
+	}
+	return undefined;
 }
 
 export function dvError(status: number, code: string, message: string): Reply {
@@ -403,8 +432,14 @@ export class DynamicsEmulator extends BaseEmulator {
 				if (lk && out[k]) {
 					const target = f[`__lk_${lk[1]}`] as string;
 					out[`${k}@OData.Community.Display.V1.FormattedValue`] = this.nameOf(target, String(out[k]));
+					// The navigation property: the lookup itself, or `<lookup>_<target>` for a polymorphic one.
+					const targets = def.lookups[lk[1]] ?? [];
+					out[`${k}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = targets.length > 1 ? `${lk[1]}_${target}` : lk[1];
 					out[`${k}@Microsoft.Dynamics.CRM.lookuplogicalname`] = target;
 				}
+				// Formatted values of numbers, booleans, dates and choices (get-account-annotations-etag.json).
+				const shown = out[k] === null || out[k] === undefined ? undefined : formatted(k === 'createdon' || k === 'modifiedon' ? 't' : def.attrs[k], out[k]);
+				if (shown !== undefined && k !== 'statecode') out[`${k}@OData.Community.Display.V1.FormattedValue`] = shown;
 			}
 			if ('statecode' in out) out['statecode@OData.Community.Display.V1.FormattedValue'] = out.statecode === 0 ? 'Active' : 'Inactive';
 		}
@@ -427,7 +462,8 @@ export class DynamicsEmulator extends BaseEmulator {
 	private selectParam(def: EntityDef, q: URLSearchParams): string[] | undefined {
 		const raw = q.get('$select');
 		if (!raw) return undefined;
-		const cols = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+		// Column names are case-sensitive: `Name` is no column of account (error-400-could-not-find-property-0x0-docs.json).
+		const cols = raw.split(',').map((s) => s.trim()).filter(Boolean);
 		for (const c of cols) if (!this.knownAttr(def, c)) badProperty(def, c);
 		return cols;
 	}
@@ -456,7 +492,10 @@ export class DynamicsEmulator extends BaseEmulator {
 			if (k.endsWith('@odata.bind')) {
 				const nav = k.slice(0, -'@odata.bind'.length);
 				const attr = nav.split('_')[0];
-				if (!(attr in def.lookups)) fail(400, '0x80060888', `An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload.`);
+				// A polymorphic lookup (customer: account or contact) binds through `<lookup>_<target>` only
+				// (error-400-0x80048d19-undeclared-property-docs.raw.txt: parentcustomerid@odata.bind).
+				const undeclared = !(attr in def.lookups) || (nav === attr && def.lookups[attr].length > 1);
+				if (undeclared) fail(400, '0x80048d19', `Error identified in Payload provided by the user for Entity :'${def.set}'  ---->  InnerException : Microsoft.OData.ODataException: An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`);
 				if (v === null) {
 					fields[`_${attr}_value`] = null;
 					fields[`__lk_${attr}`] = null;
@@ -475,6 +514,10 @@ export class DynamicsEmulator extends BaseEmulator {
 				if (k === 'fullname') continue;
 				const problem = typeProblem(def.attrs[k], v);
 				if (problem) fail(400, '0x80048d19', `Error identified in Payload provided by the user for Entity :'${def.set}' ----> InnerException : Microsoft.OData.ODataException: Cannot convert the literal '${JSON.stringify(v)}' to the expected type '${problem}'.`);
+				const max = MAX_LENGTH[def.logical]?.[k];
+				if (max !== undefined && typeof v === 'string' && v.length > max) {
+					fail(400, '0x80044331', `A validation error occurred.  The length of the '${k}' attribute of the '${def.logical}' entity exceeded the maximum allowed length of '${max}'.`);
+				}
 				fields[k] = v;
 			} else if (CUSTOM_ATTR.test(k)) {
 				fields[k] = v;
@@ -530,10 +573,27 @@ export class DynamicsEmulator extends BaseEmulator {
 		}
 	}
 
+	/**
+	 * Duplicate detection runs only when the request sends `MSCRM.SuppressDuplicateDetection: false`;
+	 * a hit is HTTP 500 0x80040333 (error-500-duplicate-detection-0x80040333.json). Rules: the
+	 * default published ones, same e-mail for contacts and leads, same name for accounts.
+	 */
+	private detectDuplicates(def: EntityDef, fields: Fields, selfId: string | undefined, ctx: RequestContext): void {
+		if ((header(ctx, 'mscrm.suppressduplicatedetection') ?? '').toLowerCase() !== 'false') return;
+		const rule = def.logical === 'account' ? 'name' : def.logical === 'contact' || def.logical === 'lead' ? 'emailaddress1' : undefined;
+		const value = rule ? (rule in fields ? fields[rule] : selfId ? this.coll(def).get(selfId)?.fields[rule] : undefined) : undefined;
+		if (!rule || typeof value !== 'string' || value.trim() === '') return;
+		const same = (v: unknown): boolean => typeof v === 'string' && v.trim().toLowerCase() === value.trim().toLowerCase();
+		for (const r of this.coll(def).values()) {
+			if (r.id !== selfId && same(r.fields[rule])) fail(500, '0x80040333', 'A record was not created or updated because a duplicate of the current record already exists.');
+		}
+	}
+
 	private createRow(def: EntityDef, fields: Fields, id: string | undefined, ctx: RequestContext, tx: Tx): StoredRecord {
 		const old = id ? this.coll(def).get(id, { includeDeleted: true }) : undefined;
 		if (old && old.deletedAt === undefined) fail(412, '0x80040237', 'A record with matching key values already exists.');
 		this.checkKeys(def, fields);
+		this.detectDuplicates(def, fields, undefined, ctx);
 		// Deletes are final in Dataverse: an id can be used again after its row was deleted.
 		if (old) this.coll(def).remove(old.id);
 		const user = String(ctx.state.user);
@@ -547,6 +607,7 @@ export class DynamicsEmulator extends BaseEmulator {
 
 	private updateRow(def: EntityDef, rec: StoredRecord, fields: Fields, ctx: RequestContext, tx: Tx): void {
 		this.checkKeys(def, fields, rec.id);
+		this.detectDuplicates(def, fields, rec.id, ctx);
 		const user = String(ctx.state.user);
 		const before = { ...rec.fields };
 		const pre = this.image(def, rec);
@@ -725,7 +786,11 @@ export class DynamicsEmulator extends BaseEmulator {
 	private nextLink(def: EntityDef, q: URLSearchParams, state: PageState): string {
 		const params = new URLSearchParams(q);
 		params.delete('$skiptoken');
-		const cookie = `<cookie pagenumber="${state.p}" pagingcookie="${Buffer.from(JSON.stringify(state)).toString('base64url')}" istracking="${state.m === 'ct' || state.m === 'init' ? 'True' : 'False'}" />`;
+		// Real cookies are `<cookie page="1"><contactid last="{…}" first="{…}" /></cookie>`, URL-encoded
+		// inside the skiptoken, which the link encodes again (query-contacts-page1-nextlink.json).
+		// The emulator keeps its own state in the inner element.
+		const inner = `<cookie page="${state.p - 1}"><${def.idAttr} sandboxstate="${Buffer.from(JSON.stringify(state)).toString('base64url')}" /></cookie>`;
+		const cookie = `<cookie pagenumber="${state.p}" pagingcookie="${cookieEncode(inner)}" istracking="${state.m === 'ct' || state.m === 'init' ? 'True' : 'False'}" />`;
 		params.set('$skiptoken', cookie);
 		return `${this.base}/${def.set}?${odataQuery(params)}`;
 	}
@@ -735,7 +800,8 @@ export class DynamicsEmulator extends BaseEmulator {
 		if (!raw) return undefined;
 		const m = /pagingcookie="([^"]+)"/.exec(raw);
 		try {
-			if (m) return JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) as PageState;
+			const state = m ? /sandboxstate="([^"]+)"/.exec(decodeURIComponent(m[1])) : null;
+			if (state) return JSON.parse(Buffer.from(state[1], 'base64url').toString('utf8')) as PageState;
 		} catch {
 			/* fall through */
 		}
@@ -850,6 +916,12 @@ export class DynamicsEmulator extends BaseEmulator {
 			body['@odata.count'] = Math.min(n, MAX_PAGE);
 			if (n > MAX_PAGE) body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'] = true;
 		}
+		if (annotate) {
+			// With include-annotations="*" a query also reports the total (-1 without $count; query-contacts-real-org-amp.json).
+			body['@Microsoft.Dynamics.CRM.totalrecordcount'] = body['@odata.count'] ?? -1;
+			body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'] ??= false;
+			body['@Microsoft.Dynamics.CRM.globalmetadataversion'] = String(this.version);
+		}
 		body.value = rows.map((r) => this.wire(def, r, select, annotate));
 		if (next) body['@odata.nextLink'] = this.nextLink(def, q, next);
 		return json(200, body, pageSize < MAX_PAGE ? { 'Preference-Applied': `odata.maxpagesize=${pageSize}` } : undefined);
@@ -957,11 +1029,16 @@ export class DynamicsEmulator extends BaseEmulator {
 		if (ops > MAX_BATCH_OPS) fail(400, '0x80048d19', `Number of requests in a batch exceeded the limit of ${MAX_BATCH_OPS}.`);
 		const continueOnError = this.prefers(ctx, 'odata.continue-on-error');
 		const results: BatchResult[] = [];
+		// A batch that stops on an error answers 400 as a whole (batch-response-error-stop.http).
+		let stopped = false;
 		for (const item of items) {
 			if (item.kind === 'request') {
 				const res = this.runInner(ctx, item.req, undefined, new Map());
 				results.push({ kind: 'request', res });
-				if (res.status >= 400 && !continueOnError) break;
+				if (res.status >= 400 && !continueOnError) {
+					stopped = true;
+					break;
+				}
 			} else {
 				const tx: Tx = { undo: [], events: [] };
 				const contentIds = new Map<string, string>();
@@ -978,7 +1055,10 @@ export class DynamicsEmulator extends BaseEmulator {
 				if (failed) {
 					this.rollback(tx);
 					results.push({ kind: 'request', res: failed });
-					if (!continueOnError) break;
+					if (!continueOnError) {
+						stopped = true;
+						break;
+					}
 				} else {
 					this.commit(tx);
 					results.push({ kind: 'changeset', res: out });
@@ -986,7 +1066,7 @@ export class DynamicsEmulator extends BaseEmulator {
 			}
 		}
 		const built = buildBatchResponse(results);
-		return { status: 200, headers: { 'Content-Type': built.contentType }, body: built.body };
+		return { status: stopped ? 400 : 200, headers: { 'Content-Type': built.contentType }, body: built.body };
 	}
 
 	/** Runs one batch operation through the normal routes. */
@@ -1029,7 +1109,11 @@ export class DynamicsEmulator extends BaseEmulator {
 	}
 
 	private toBatchResponse(reply: Reply, contentId?: string): BatchResponse {
-		const headers: Record<string, string> = { 'OData-Version': '4.0' };
+		// Inner error parts carry REQ_ID; created rows name themselves in Location and OData-EntityId
+		// (batch-response-continue-on-error.http, batch-response-no-changeset.http).
+		const headers: Record<string, string> = reply.status >= 400 ? { REQ_ID: randomUUID(), 'OData-Version': '4.0' } : { 'OData-Version': '4.0' };
+		const entityId = Object.entries(reply.headers ?? {}).find(([k]) => k.toLowerCase() === 'odata-entityid')?.[1];
+		if (entityId !== undefined) headers.Location = String(entityId);
 		for (const [k, v] of Object.entries(reply.headers ?? {})) headers[k] = String(v);
 		let body: string | undefined;
 		if (reply.body !== undefined && reply.status !== 204) {

@@ -83,9 +83,14 @@ function attrValue(v: unknown): unknown {
 	return v;
 }
 
-export function entityJson(img: EntityImage, rowVersion: string | null): Fields {
+/**
+ * An Entity of the data contract. `__type` is written only where the declared type is `object`
+ * (InputParameters' Target); images are declared as Entity and carry none
+ * (webhook-remoteexecutioncontext-contact-update.json).
+ */
+export function entityJson(img: EntityImage, rowVersion: string | null, typed = true): Fields {
 	return {
-		__type: `Entity:${CONTRACTS}`,
+		...(typed ? { __type: `Entity:${CONTRACTS}` } : {}),
 		Attributes: Object.entries(img.attrs).map(([key, value]) => ({ key, value: attrValue(value) })),
 		EntityState: null,
 		FormattedValues: [],
@@ -138,8 +143,8 @@ export function remoteExecutionContext(sub: DvSubscription, c: ContextSpec, trim
 		OutputParameters: c.message === 'Create' ? [{ key: 'id', value: c.id }] : [],
 		OwningExtension: { Id: sub.stepId, KeyAttributes: [], LogicalName: 'sdkmessageprocessingstep', Name: `Sandbox webhook: ${c.message} of ${c.def.logical}`, RowVersion: null },
 		ParentContext: null,
-		PostEntityImages: !trimmed && sub.postImage && c.post ? [{ key: 'PostImage', value: entityJson(c.post, c.rowVersion) }] : [],
-		PreEntityImages: !trimmed && sub.preImage && c.pre ? [{ key: 'PreImage', value: entityJson(c.pre, null) }] : [],
+		PostEntityImages: !trimmed && sub.postImage && c.post ? [{ key: 'PostImage', value: entityJson(c.post, c.rowVersion, false) }] : [],
+		PreEntityImages: !trimmed && sub.preImage && c.pre ? [{ key: 'PreImage', value: entityJson(c.pre, null, false) }] : [],
 		PrimaryEntityId: c.id,
 		PrimaryEntityName: c.def.logical,
 		RequestId: null,

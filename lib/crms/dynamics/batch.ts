@@ -44,7 +44,9 @@ export function buildBatch(operations: BatchOperation[]): { contentType: string;
  * Content-ID are assigned in order to the operations not yet answered.
  */
 export function parseBatchResponse(contentType: string | null, text: string, count: number): Map<number, BatchOperationResult> {
-	const boundary = boundaryOf(contentType);
+	// Without a boundary in the header (the documented replies print none), the body's first
+	// delimiter line names it.
+	const boundary = boundaryOf(contentType) ?? /^\s*--(batchresponse_[^\s]+)/.exec(text)?.[1];
 	if (!boundary) throw new Error(`$batch response without a multipart boundary (Content-Type ${contentType ?? 'missing'})`);
 	const results = new Map<number, BatchOperationResult>();
 	const unnumbered: BatchOperationResult[] = [];

@@ -6,6 +6,21 @@
 // Updates carry If-Match: * (without it PATCH would create); upsert is PATCH on an alternate key
 // (created = 201, updated = 200 with Prefer return=representation), or search + write when the
 // match field is not an alternate key in this environment.
+//
+// Corrections to crm-wire.md, with the recorded payload (../shared/data/crm-fixtures/dataverse/)
+// that shows them:
+// - A duplicate-detection hit is HTTP 500 with code 0x80040333 (error-500-duplicate-detection-
+//   0x80040333.json, by design): a duplicate (validation), never retried as a server error.
+// - Error codes are often "" or "0x0" (error-404-upsert-if-match-not-found.json,
+//   error-400-could-not-find-property-0x0-docs.json): classify by status and message.
+// - A $batch that stops on an error answers an outer 400 whose body is still the multipart reply
+//   (batch-response-error-stop.http); created rows answer 204 with Location and OData-EntityId, the
+//   docs once with no space after `Location:` (batch-response-changeset-content-id-ref.http).
+// - A 404 may mean a wrong URL, not a missing row ("Resource not found for the segment",
+//   "No HTTP resource was found"; error-404-*-docs.json): only "<entity> With Id = … Does Not
+//   Exist" means the row is gone.
+// - @odata.nextLink's $skiptoken holds an XML paging cookie encoded twice
+//   (query-contacts-page1-nextlink.json): the link is followed as given, never decoded or rebuilt.
 
 import type { ChangeOrigin, EntityType } from '../../model';
 import {
@@ -182,7 +197,9 @@ export class DynamicsConnector implements CrmConnector {
 			});
 			return toRecord(info, res.body);
 		} catch (error) {
-			if (error instanceof CrmError && error.httpStatus === 404) return undefined;
+			// A 404 for the row itself means no such record; "Resource not found for the segment" or
+			// "No HTTP resource" (error-404-*-docs.json) mean a wrong URL, which must not read as "gone".
+			if (error instanceof CrmError && error.httpStatus === 404 && isMissingRecordError(error.httpStatus, error.body)) return undefined;
 			throw error;
 		}
 	}
@@ -436,19 +453,13 @@ export class DynamicsConnector implements CrmConnector {
 			const batch = pending.slice(0, BATCH_MAX);
 			const operations = batch.map(operation);
 			const { contentType, body } = buildBatch(operations);
-			const res = await this.call<string>(
-				'$batch',
-				{ method: 'POST', url: `${this.base}/$batch`, headers: { 'Content-Type': contentType, Prefer: 'odata.continue-on-error' }, body },
-				// A batch whose reply was lost may have been applied: updates and deletes are sent again
-				// (a delete already done then answers 404 for that record), creates must not run twice.
-				operations.every((o) => o.method !== 'POST'),
-			);
-			const results = parseBatchResponse(res.headers.get('content-type'), typeof res.body === 'string' ? res.body : JSON.stringify(res.body ?? ''), batch.length);
+			const reply = await this.callBatch(contentType, body, operations.every((o) => o.method !== 'POST'));
+			const results = parseBatchResponse(reply.contentType, reply.text, batch.length);
 			const unanswered: R[] = [];
 			batch.forEach((request, i) => {
 				const result = results.get(i + 1);
 				if (!result) unanswered.push(request);
-				else if (result.status >= 200 && result.status < 300) outcomes.push(success(request, result));
+				else if (result.status >= 200 && result.status < 300) outcomes.push(succeeded(request, result, success));
 				else outcomes.push(failure(request, result));
 			});
 			if (unanswered.length === batch.length) {
@@ -457,6 +468,30 @@ export class DynamicsConnector implements CrmConnector {
 			} else pending = [...unanswered, ...pending.slice(batch.length)];
 		}
 		return byRef(outcomes);
+	}
+
+	/**
+	 * POST $batch. A batch that stops on an error answers an outer 400 whose body is still the
+	 * multipart reply, the error part in place of the failed operation (batch-response-error-stop.http):
+	 * that is read like a 200, so the failure goes to its operation and the rest are sent again.
+	 */
+	private async callBatch(contentType: string, body: string, idempotent: boolean): Promise<{ contentType: string | null; text: string }> {
+		try {
+			const res = await this.call<string>(
+				'$batch',
+				{ method: 'POST', url: `${this.base}/$batch`, headers: { 'Content-Type': contentType, Prefer: 'odata.continue-on-error' }, body },
+				// A batch whose reply was lost may have been applied: updates and deletes are sent again
+				// (a delete already done then answers 404 for that record), creates must not run twice.
+				idempotent,
+			);
+			return { contentType: res.headers.get('content-type'), text: typeof res.body === 'string' ? res.body : JSON.stringify(res.body ?? '') };
+		} catch (error) {
+			const http = error instanceof CrmError && error.cause instanceof HttpStatusError ? error.cause : undefined;
+			if (http && http.status === 400 && typeof http.body === 'string' && isMultipart(http.headers.get('content-type'), http.body)) {
+				return { contentType: http.headers.get('content-type'), text: http.body };
+			}
+			throw error;
+		}
 	}
 
 	private alternateKeyUpsert(info: EntityInfo, matchKey: string, records: Array<UpsertRequest & { value: string }>): Promise<WriteOutcome[]> {
@@ -596,30 +631,74 @@ export function classifyDynamicsError(error: unknown): CrmError {
 	let category = generic.category;
 	if (error.status === 429 || (code && THROTTLE_CODES.has(code))) category = 'rate_limit';
 	else if (error.status === 403) category = 'validation'; // missing privilege on a record or table, not a bad token
+	else if (isDuplicate(code, message)) category = 'validation'; // HTTP 500 by design: retrying cannot help
 	return new CrmError(`Dynamics: ${message ?? (error.status === 401 ? 'unauthorized' : generic.message)}`, 'dynamics', category, {
 		httpStatus: error.status,
-		code,
+		code: code ?? (isDuplicate(code, message) ? DUPLICATE : undefined),
 		body: error.body,
 		retryAfterMs: generic.retryAfterMs,
 		cause: error,
 	});
 }
 
+/**
+ * `{error:{code,message}}`. The code is often "" or "0x0" (error-404-upsert-if-match-not-found.json,
+ * error-400-could-not-find-property-0x0-docs.json), which says nothing: left out, so callers go by
+ * status and message. Bodies that are not JSON (the docs print some with a missing comma or
+ * `<truncated for brevity>`) still give their code and message when they can be read off the text.
+ */
 function errorOf(body: unknown): { code?: string; message?: string } {
+	if (typeof body === 'string') {
+		const code = /"code"\s*:\s*"([^"]*)"/.exec(body)?.[1];
+		const message = /"message"\s*:\s*"([^"]*)"/.exec(body)?.[1]?.replace(/\s+/g, ' ').trim();
+		return { code: meaningfulCode(code), message: message || (body.trim() ? body.trim().slice(0, 500) : undefined) };
+	}
 	const e = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-	return { code: typeof e?.code === 'string' && e.code ? e.code : undefined, message: typeof e?.message === 'string' ? e.message : undefined };
+	return { code: meaningfulCode(e?.code), message: typeof e?.message === 'string' ? e.message : undefined };
+}
+
+function meaningfulCode(code: unknown): string | undefined {
+	return typeof code === 'string' && code !== '' && !/^0x0+$/i.test(code) ? code : undefined;
+}
+
+/** Our code for a duplicate the CRM reports without one (412 "A record with matching key values already exists."). */
+const DUPLICATE = 'DUPLICATE_RECORD';
+/** Duplicate detection rule hit (answered as HTTP 500, error-500-duplicate-detection-0x80040333.json) and duplicate keys. */
+const DUPLICATE_CODES = new Set(['0x80040333', '0x80040237']);
+
+function isDuplicate(code: string | undefined, message: string | undefined): boolean {
+	return (code !== undefined && DUPLICATE_CODES.has(code)) || /duplicate of the current record|matching key values already exists|cannot insert duplicate key/i.test(message ?? '');
 }
 
 function operationFailure(ref: number, result: BatchOperationResult): WriteFailure {
 	const { code, message } = errorOf(result.body);
-	const category = result.status === 429 ? 'rate_limit' : result.status >= 500 ? 'transient' : result.status === 401 ? 'auth' : 'validation';
-	return { ref, status: 'failed', category, message: `Dynamics: ${message ?? `HTTP ${result.status}`}`, ...(code ? { code } : {}) };
+	const duplicate = isDuplicate(code, message);
+	const category = result.status === 429 || (code && THROTTLE_CODES.has(code)) ? 'rate_limit' : duplicate ? 'validation' : result.status >= 500 ? 'transient' : result.status === 401 ? 'auth' : 'validation';
+	const reported = code ?? (duplicate ? DUPLICATE : undefined);
+	return { ref, status: 'failed', category, message: `Dynamics: ${message ?? `HTTP ${result.status}`}`, ...(reported ? { code: reported } : {}) };
+}
+
+/** A success part the outcome cannot be built from (a create answered without the new id) fails alone. */
+function succeeded<R extends { ref: number }>(request: R, result: BatchOperationResult, success: (request: R, result: BatchOperationResult) => WriteOutcome): WriteOutcome {
+	try {
+		return success(request, result);
+	} catch (error) {
+		return { ref: request.ref, status: 'failed', category: 'fatal', message: error instanceof Error ? error.message : String(error) };
+	}
 }
 
 /** 404 "<entity> With Id = <id> Does Not Exist" (0x80040217; the docs show an empty code): the row is gone. */
 function isMissingRecord(result: BatchOperationResult): boolean {
-	const { code, message } = errorOf(result.body);
-	return result.status === 404 && (code === '0x80040217' || /does not exist/i.test(message ?? ''));
+	return isMissingRecordError(result.status, result.body);
+}
+
+function isMissingRecordError(status: number, body: unknown): boolean {
+	const { code, message } = errorOf(body);
+	return status === 404 && (code === '0x80040217' || /does not exist/i.test(message ?? ''));
+}
+
+function isMultipart(contentType: string | null, body: string): boolean {
+	return /^multipart\/mixed/i.test(contentType ?? '') || /^\s*--batchresponse_/.test(body);
 }
 
 function isMissingAlternateKey(outcome: WriteOutcome | undefined): boolean {

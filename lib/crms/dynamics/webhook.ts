@@ -1,6 +1,14 @@
 // Dynamics 365 / Dataverse webhooks: RemoteExecutionContext JSON. Dataverse cannot sign; the
 // service endpoint sends a static key, either as a header (HttpHeader auth) or as `?code=`
 // (WebhookKey auth).
+//
+// Correction to crm-wire.md (evidence: the docs' captured body, dataverse/
+// webhook-remoteexecutioncontext-contact-update.json): OperationCreatedOn is
+// `/Date(1506409448000-0700)/`, 7 h 0 min 1 s after the Target's modifiedon `/Date(1506384247000)/`
+// of the same update. The server serialized a UTC time as if it were its local (-07:00) time, so
+// that number is the instant shifted by the offset. occurredAt therefore takes the changed row's
+// modifiedon (a UTC value, no offset) and only falls back to OperationCreatedOn (offset applied)
+// when the change carries none, as for Delete.
 
 import { isPrototypeKey, type EntityType, type SyncOperation } from '../../model';
 import {
@@ -66,6 +74,14 @@ export function wcfDate(value: unknown): string | undefined {
 	return match ? isoFromEpochMs(Number(match[1])) : undefined;
 }
 
+/** OperationCreatedOn: a UTC time the server serialized as local, so the offset is added back (see the header). */
+export function operationCreatedOn(value: unknown): string | undefined {
+	const match = typeof value === 'string' ? WCF_DATE.exec(value) : null;
+	if (!match) return undefined;
+	const offset = match[2] ? (match[2][0] === '-' ? -1 : 1) * (Number(match[2].slice(1, 3)) * 60 + Number(match[2].slice(3, 5))) * 60_000 : 0;
+	return isoFromEpochMs(Number(match[1]) + offset);
+}
+
 /** Data contract values → plain JSON: dates, lookups, option sets, money. */
 function plain(value: unknown): unknown {
 	if (typeof value === 'string') return wcfDate(value) ?? value;
@@ -121,7 +137,7 @@ function toEvent(context: Record<string, unknown>): CapturedEvent | string {
 	if (operation === 'create' && !recordId) recordId = guid(keyValues(context.OutputParameters).id);
 	if (!recordId) return 'missing PrimaryEntityId';
 
-	const occurredAt = wcfDate(context.OperationCreatedOn) ?? isoFromString(changed.modifiedon) ?? isoFromString(context.OperationCreatedOn);
+	const occurredAt = (typeof changed.modifiedon === 'string' ? isoFromString(changed.modifiedon) : undefined) ?? operationCreatedOn(context.OperationCreatedOn) ?? isoFromString(context.OperationCreatedOn);
 	if (!occurredAt) return 'missing or invalid OperationCreatedOn';
 
 	const event: CapturedEvent = {

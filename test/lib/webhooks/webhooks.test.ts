@@ -367,7 +367,8 @@ describe('Pipedrive', () => {
 		assert.equal(event.operation, 'update');
 		assert.equal(event.recordId, '42');
 		assert.deepEqual(event.changedFields, ['name', 'update_time']);
-		assert.deepEqual(event.record, pipedriveV1Update.current);
+		// v1 records are carried in the v2 shape: emails, RFC 3339 times (conformance: webhook-v1-updated-deal-recorded.json).
+		assert.deepEqual(event.record, { id: 42, name: 'Grace Hopper', emails: [{ value: 'grace@example.com', primary: true }], org_id: 3, update_time: '2024-09-27T14:23:20Z' });
 		assert.equal(event.occurredAt, new Date(1727447000123).toISOString());
 		assert.deepEqual(event.origin, { actorId: '8' });
 		const merged = { ...pipedriveV1Update, meta: { ...pipedriveV1Update.meta, action: 'merged', id: 43 }, previous: { id: 43 }, current: { id: 42, name: 'Grace Hopper' } };
@@ -665,7 +666,8 @@ describe('Dynamics', () => {
 		const [event] = accepted(handle('dynamics', dynReq(executionContext('Update'), { 'x-crm-sync-key': CURRENT }))).events;
 		assert.deepEqual([event.entity, event.operation, event.recordId], ['contact', 'update', CONTACT_ID]);
 		assert.equal(event.eventId, '0a0b0c0d-1111-2222-3333-444455556666');
-		assert.equal(event.occurredAt, new Date(1506409448000).toISOString());
+		// The change's own modifiedon, not OperationCreatedOn (server-local, see lib/crms/dynamics/webhook.ts).
+		assert.equal(event.occurredAt, new Date(1506384247000).toISOString());
 		assert.deepEqual(event.changedFields, ['firstname', 'modifiedon', 'parentcustomerid', 'preferredcontactmethodcode', 'contactid']);
 		assert.deepEqual(event.record, {
 			firstname: 'James',
