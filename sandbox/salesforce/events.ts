@@ -120,7 +120,7 @@ export class SalesforceEvents {
 			.map(({ notificationId, info }) => {
 				const fields = Object.entries(info.record)
 					.filter(([k, v]) => v !== null && v !== undefined && (!wanted || k === 'Id' || wanted.includes(k)))
-					.map(([k, v]) => `<sf:${k}>${xmlEscape(v)}</sf:${k}>`)
+					.map(([k, v]) => `<sf:${k}>${xmlEscape(soapDateTime(v))}</sf:${k}>`)
 					.join('');
 				return `<Notification><Id>${notificationId}</Id><sObject xsi:type="sf:${info.def.name}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">${fields}</sObject></Notification>`;
 			})
@@ -146,7 +146,7 @@ export class SalesforceEvents {
 	private sendChangeEvent(sub: WebhookSubscription, info: ChangeInfo): void {
 		// A person's derived full Name is not a field of its own in CDC: the compound Name{FirstName,LastName} carries the change.
 		const changed = info.changed.filter((f) => !(f === 'Name' && hasCompoundName(info.def)));
-		const payloadFields = info.changeType === 'DELETE' ? {} : info.changeType === 'UPDATE' ? pick(info.record, changed) : nonNull(info.record);
+		const payloadFields = cometdDateTimes(info.changeType === 'DELETE' ? {} : info.changeType === 'UPDATE' ? pick(info.record, changed) : nonNull(info.record));
 		const nulled = info.changeType === 'UPDATE' ? changed.filter((f) => info.record[f] === null || info.record[f] === undefined) : [];
 		const header = {
 			entityName: info.def.name,
@@ -175,6 +175,21 @@ export class SalesforceEvents {
 		// Change events keep their order per subscription, like a replayable stream.
 		this.host.send(sub, () => ({ headers: { 'Content-Type': 'application/json', 'X-Sfdc-Signature': signature }, body }), { retry: CHANGE_EVENT_RETRY, serialKey: sub.id });
 	}
+}
+
+/** REST's 2024-01-15T10:20:30.000+0000 datetime form. */
+const REST_DATETIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{3})\+0000$/;
+
+/** Outbound Messages carry xsd:dateTime in UTC: 2014-06-26T00:05:38.000Z (outbound-message-contact-anonymized.xml). */
+function soapDateTime(v: unknown): unknown {
+	return typeof v === 'string' ? v.replace(REST_DATETIME, '$1$2Z') : v;
+}
+
+/** CometD change events carry datetimes as 2019-09-25T10:32:28Z (cdc-case-update-cometd-recorded.json). */
+function cometdDateTimes(fields: Record<string, unknown>): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(fields)) out[k] = typeof v === 'string' ? v.replace(REST_DATETIME, '$1Z') : v;
+	return out;
 }
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {

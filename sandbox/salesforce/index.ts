@@ -51,6 +51,30 @@ function sfError(status: number, errorCode: string, message: string, fields?: st
 	return new ReplyError(json(status, [{ message, errorCode, ...(fields ? { fields } : {}) }]));
 }
 
+/**
+ * The read-only compound address fields a full-record GET carries next to the flat ones
+ * (rest-get-account-recorded.json: BillingAddress {city, country, postalCode, state, street, ...},
+ * lower camel case), null when every part is empty.
+ */
+function compoundAddresses(def: SObjectDef, view: Record<string, unknown>): Record<string, unknown> {
+	const out: Record<string, Record<string, unknown> | null> = {};
+	for (const [name, f] of Object.entries(def.fields)) {
+		if (!f.compound?.endsWith('Address')) continue;
+		const prefix = f.compound.slice(0, -'Address'.length);
+		const part = name.slice(prefix.length);
+		const key = part.charAt(0).toLowerCase() + part.slice(1);
+		const address = (out[f.compound] ??= {});
+		address[key] = view[name] ?? null;
+	}
+	for (const [name, address] of Object.entries(out)) if (address && Object.values(address).every((v) => v === null)) out[name] = null;
+	return out;
+}
+
+/** Standard idLookup fields the sandbox can match on (besides Id): Email of Contact and Lead. */
+function isIdLookup(def: SObjectDef, name: string): boolean {
+	return name === 'Email' && Boolean(def.fields.Email) && (def.name === 'Contact' || def.name === 'Lead');
+}
+
 function itemFail(status: number, statusCode: string, message: string, fields: string[] = []): never {
 	throw new ItemFailure(status, [{ statusCode, message, fields }]);
 }
@@ -744,7 +768,10 @@ export class SalesforceEmulator extends BaseEmulator {
 			if (!f) throw sfError(400, 'INVALID_FIELD', `No such column '${n}' on sobject of type ${def.name}`);
 			out[f.name] = view[f.name] ?? null;
 		}
-		if (!fieldsParam) for (const [k, v] of Object.entries(view)) if (!(k in out)) out[k] = v;
+		if (!fieldsParam) {
+			for (const [k, v] of Object.entries(view)) if (!(k in out)) out[k] = v;
+			Object.assign(out, compoundAddresses(def, view));
+		}
 		return out;
 	}
 
@@ -781,6 +808,8 @@ export class SalesforceEmulator extends BaseEmulator {
 			return rec ? [rec] : [];
 		}
 		const f = field(def, fieldName);
+		// Email is an idLookup field: upsert by it works (rest-upsert-by-external-id-201-created-recorded.json).
+		if (f && isIdLookup(def, f.name)) return this.coll(def).findBy('email', value);
 		if (!f || !f.name.endsWith('__c')) {
 			throw sfError(400, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${fieldName}`);
 		}
@@ -813,6 +842,8 @@ export class SalesforceEmulator extends BaseEmulator {
 	private collectionBody(ctx: RequestContext): { allOrNone: boolean; records: Record<string, unknown>[] } {
 		const b = this.objectBody(ctx) as { allOrNone?: boolean; records?: unknown };
 		if (!Array.isArray(b.records)) throw sfError(400, 'JSON_PARSER_ERROR', 'records must be an array');
+		// Recorded (amp-labs err-bad-request.json): an empty collection is a 400 without `fields`.
+		if (b.records.length === 0) throw sfError(400, 'REQUIRED_FIELD_MISSING', 'At least 1 record is required');
 		if (b.records.length > COLLECTION_LIMIT) throw sfError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${COLLECTION_LIMIT} records into this call`);
 		return { allOrNone: b.allOrNone === true, records: b.records as Record<string, unknown>[] };
 	}
@@ -822,7 +853,14 @@ export class SalesforceEmulator extends BaseEmulator {
 	 * any failure rolls everything back: failed items keep their errors, the rest report
 	 * ALL_OR_NONE_OPERATION_ROLLED_BACK.
 	 */
-	private runCollection<P>(items: unknown[], allOrNone: boolean, prepare: (item: unknown, index: number) => P, apply: (prepared: P, index: number) => Record<string, unknown>): Reply {
+	private runCollection<P>(
+		items: unknown[],
+		allOrNone: boolean,
+		prepare: (item: unknown, index: number) => P,
+		apply: (prepared: P, index: number) => Record<string, unknown>,
+		/** Keys a failed item carries besides success and errors (upsert: created false). */
+		failed: Record<string, unknown> = {},
+	): Reply {
 		const prepared: ({ ok: true; p: P } | { ok: false; errors: ItemError[]; id?: string })[] = items.map((item, i) => {
 			try {
 				return { ok: true, p: prepare(item, i) };
@@ -837,20 +875,20 @@ export class SalesforceEmulator extends BaseEmulator {
 				200,
 				prepared.map((p) =>
 					p.ok
-						? { success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: 'Record rolled back because not all records were valid and the request was using AllOrNone header', fields: [] }] }
-						: { success: false, errors: p.errors },
+						? { success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: 'Record rolled back because not all records were valid and the request was using AllOrNone header', fields: [] }], ...failed }
+						: { success: false, errors: p.errors, ...failed },
 				),
 			);
 		}
 		return json(
 			200,
 			prepared.map((p, i) => {
-				if (!p.ok) return { success: false, errors: p.errors };
+				if (!p.ok) return { success: false, errors: p.errors, ...failed };
 				try {
 					return apply(p.p, i);
 				} catch (err) {
 					if (!(err instanceof ItemFailure)) throw err;
-					return { success: false, errors: err.errors };
+					return { success: false, errors: err.errors, ...failed };
 				}
 			}),
 		);
@@ -908,13 +946,15 @@ export class SalesforceEmulator extends BaseEmulator {
 		const def = this.typeParam(ctx);
 		const { allOrNone, records } = this.collectionBody(ctx);
 		const ext = field(def, ctx.params.field);
-		if (!ext || (!ext.name.endsWith('__c') && ext.name !== 'Id')) throw sfError(400, 'INVALID_FIELD', `Provided external ID field does not exist or is not accessible: ${ctx.params.field}`);
+		if (!ext || (!ext.name.endsWith('__c') && ext.name !== 'Id' && !isIdLookup(def, ext.name))) throw sfError(400, 'INVALID_FIELD', `Provided external ID field does not exist or is not accessible: ${ctx.params.field}`);
 		const who = this.origin(ctx, 'rest');
 		return this.runCollection(
 			records,
 			allOrNone,
 			(item) => {
 				const r = item as Record<string, unknown>;
+				// Recorded (collections-upsert-json-parser-error-recorded.json): records need attributes.
+				if (!r.attributes) itemFail(400, 'JSON_PARSER_ERROR', 'Nested object for polymorphic foreign key must have an attributes field before any other fields.');
 				this.recordType(r, def);
 				const key = r[ext.name];
 				if (key === undefined || key === null || key === '') itemFail(400, 'MISSING_ARGUMENT', `${ext.name} not specified`, [ext.name]);
@@ -931,6 +971,7 @@ export class SalesforceEmulator extends BaseEmulator {
 				}
 				return { id: this.applyCreate(def, values, who), success: true, errors: [], created: true };
 			},
+			{ created: false },
 		);
 	}
 

@@ -16,6 +16,23 @@
 //   AsyncLocalStorage slot so classification can use it.
 // - There is no REST merge: merge goes through SOAP `merge()` (master + up to 2 per request).
 //
+// What the recorded replies (../shared/data/crm-fixtures/salesforce, issue 20) add to crm-wire.md §1:
+// - Datetimes are `2026-05-01T07:25:37.000+0000`: no colon in the offset (query-accounts-limit5-recorded.json).
+// - sObject Collections answer 200 when items fail; a failed item has no `id` and its errors use
+//   `statusCode` (collections-update-invalid-cross-reference-recorded.json); a failed upsert item
+//   also says `created: false` (collections-upsert-json-parser-error-recorded.json).
+// - Top-level errors are `[{message, errorCode, fields?}]`; `fields` is absent from some
+//   (error-400-invalid-field-recorded.json) and names the offending fields in others
+//   (error-required-field-missing-recorded.json): a single rejected record keeps them.
+// - An empty collection is a 400 REQUIRED_FIELD_MISSING "At least 1 record is required".
+// - REQUEST_LIMIT_EXCEEDED comes with HTTP 403, not 429 (error-403-request-limit-exceeded-recorded.json).
+// - A full GET of a record carries compound address objects (BillingAddress {city, street, ...})
+//   next to the flat fields (rest-get-account-recorded.json).
+// - Upsert by a standard idLookup field (Contact Email) works like an external id
+//   (rest-upsert-by-external-id-201-created-recorded.json); this connector still upserts by Email
+//   through a SOQL lookup, which also reports unchanged records.
+// - jsforce follows nextRecordsUrl by its locator under the connection's own API version.
+//
 // Entities: contact → Contact, lead → Lead, account → Account, opportunity → Opportunity,
 // activity → Task (or Event: ids with prefix 00U, records with StartDateTime).
 
@@ -200,7 +217,7 @@ export class SalesforceConnector implements CrmConnector {
 		for (const [object, group] of groupByObject(entity, records)) {
 			for (const batch of chunk(group, COLLECTION_LIMIT)) {
 				outcomes.push(
-					...(await isolateFailures(batch, async (part) => {
+					...(await isolate(batch, async (part) => {
 						const results = (await this.call(
 							'collections.create',
 							(c) => c.sobject(object).create(part.map((r) => sfFields(r.fields)), { allOrNone: false, allowRecursive: true }),
@@ -219,7 +236,7 @@ export class SalesforceConnector implements CrmConnector {
 		for (const [object, group] of groupBy(records, (r) => objectForId(entity, r.id))) {
 			for (const batch of chunk(group, COLLECTION_LIMIT)) {
 				outcomes.push(
-					...(await isolateFailures(batch, async (part) => {
+					...(await isolate(batch, async (part) => {
 						const results = (await this.call('collections.update', (c) =>
 							c.sobject(object).update(part.map((r) => ({ ...sfFields(r.fields), Id: r.id })), { allOrNone: false, allowRecursive: true }),
 						)) as SaveResult[];
@@ -252,7 +269,7 @@ export class SalesforceConnector implements CrmConnector {
 		if (/__c$/i.test(matchKey)) {
 			for (const batch of chunk(valid, COLLECTION_LIMIT)) {
 				outcomes.push(
-					...(await isolateFailures(batch, async (part) => {
+					...(await isolate(batch, async (part) => {
 						const results = (await this.call('collections.upsert', (c) =>
 							c.sobject(object).upsert(part.map((r) => sfFields(r.fields)), matchKey, { allOrNone: false, allowRecursive: true }),
 						)) as SaveResult[];
@@ -512,6 +529,24 @@ function hookJsforceTransport(conn: Connection): void {
 		if (slot) promise.then((res) => (slot.status = res?.statusCode), () => undefined);
 		return promise;
 	};
+}
+
+/**
+ * isolateFailures, keeping what a rejected single record's error says: a top-level REST error
+ * `[{message, errorCode, fields}]` names the offending fields (error-required-field-missing-recorded.json),
+ * which the generic failure outcome would drop.
+ */
+async function isolate<T extends { ref: number }>(batch: T[], write: (part: T[]) => Promise<WriteOutcome[]>): Promise<WriteOutcome[]> {
+	return isolateFailures(batch, async (part) => {
+		try {
+			return await write(part);
+		} catch (error) {
+			if (part.length !== 1 || !(error instanceof CrmError) || error.category !== 'validation') throw error;
+			const bodies = ([] as unknown[]).concat(error.body ?? []) as Array<{ fields?: unknown }>;
+			const fields = bodies.flatMap((b) => (b && Array.isArray(b.fields) ? b.fields.filter((f): f is string => typeof f === 'string') : []));
+			return [{ ref: part[0].ref, status: 'failed', category: 'validation', code: error.code, message: error.message, fields: fields.length ? fields : undefined }];
+		}
+	});
 }
 
 function saveOutcome(ref: number, result: SaveResult | undefined, status: 'created' | 'updated' | 'deleted', knownId?: string): WriteOutcome {

@@ -2,6 +2,16 @@
 // allow-list) and a JSON form carrying Change Data Capture events (CDC relay or Flow callout),
 // signed with an HMAC of the raw body. Every delivery needs the secret; an optional IP allow-list
 // is checked on top.
+//
+// Change events come in two JSON forms (recorded, corrections to crm-wire.md §1 "CDC"):
+// - the Pub/Sub API's, decoded without unwrapping Avro unions: `{replayId, payload}` with values
+//   like {"string": "Hot"} and datetimes as {"long": <epoch ms>}; every field of an UPDATE is sent,
+//   null where unchanged, and `nulledFields` names the ones really emptied
+//   (cdc-account-update-pubsub-avro-unions-recorded.json, …-compound-address-recorded.json);
+// - CometD's message data as jsforce hands it: `{schema, payload, event: {replayId}}`, ISO
+//   datetimes (`2019-09-25T10:32:28Z`), unchanged fields absent (cdc-case-update-cometd-recorded.json).
+// Outbound Messages carry xsd:dateTime in UTC (`2014-06-26T00:05:38.000Z`); the ack we answer
+// matches the WSDL's notificationsResponse/Ack (outbound-message-ack-schema-vendor.xml).
 
 import { createHmac } from 'node:crypto';
 
@@ -179,14 +189,40 @@ function compoundFieldName(parent: string, child: string): string {
 	return `${parent}.${child}`;
 }
 
+/** Avro union branches as the Pub/Sub API's JSON decoding leaves them: {"string": "Hot"}, {"long": 1658929209000}. */
+const AVRO_BRANCHES = new Set(['string', 'long', 'int', 'double', 'float', 'boolean', 'bytes']);
+
+/**
+ * The value inside an Avro union wrapper: a one-key object whose key is a primitive type or a
+ * record's full name (`com.sforce.eventbus.Address`); other values as they are.
+ */
+function unwrapAvro(value: unknown): unknown {
+	if (!isObject(value)) return value;
+	const keys = Object.keys(value);
+	if (keys.length === 1 && (AVRO_BRANCHES.has(keys[0]) || /^[a-z][\w]*(\.[A-Za-z_]\w*)+$/.test(keys[0]))) return unwrapAvro(value[keys[0]]);
+	return value;
+}
+
+/** Audit stamps, always datetimes: Pub/Sub sends them as epoch-ms longs, CometD and REST as ISO text. */
+const AUDIT_DATETIMES = new Set(['CreatedDate', 'LastModifiedDate', 'SystemModstamp']);
+
+function fieldValue(key: string, value: unknown): unknown {
+	const plain = unwrapAvro(value);
+	return AUDIT_DATETIMES.has(key) && typeof plain === 'number' ? (isoFromMs(plain) ?? plain) : plain;
+}
+
+/** A CDC field path (`BillingAddress.City`, `Name.LastName`) as the sObject field name. */
+const flatFieldName = (path: string) => (path.includes('.') ? compoundFieldName(path.split('.')[0], path.split('.')[1]) : path);
+
 function flattenFields(payload: Record<string, unknown>): Record<string, unknown> {
 	const record: Record<string, unknown> = {};
-	for (const [key, value] of Object.entries(payload)) {
+	for (const [key, raw] of Object.entries(payload)) {
 		if (key === 'ChangeEventHeader' || isPrototypeKey(key)) continue;
+		const value = unwrapAvro(raw);
 		if (isObject(value) && (key === 'Name' || key.endsWith('Address'))) {
-			for (const [child, v] of Object.entries(value)) if (!isPrototypeKey(child)) record[compoundFieldName(key, child)] = v;
+			for (const [child, v] of Object.entries(value)) if (!isPrototypeKey(child)) record[compoundFieldName(key, child)] = unwrapAvro(v);
 		} else {
-			record[key] = value;
+			record[key] = fieldValue(key, value);
 		}
 	}
 	return record;
@@ -199,7 +235,8 @@ function changeEvent(item: unknown): { payload: Record<string, unknown>; replayI
 		const event = isObject(item.data.event) ? item.data.event : {};
 		return { payload: item.data.payload, replayId: idString(event.replayId) };
 	}
-	if (isObject(item.payload)) return { payload: item.payload, replayId: idString(item.replayId) };
+	// Pub/Sub: {replayId, payload}; CometD message data as jsforce hands it: {schema, payload, event: {replayId}}.
+	if (isObject(item.payload)) return { payload: item.payload, replayId: idString(item.replayId) ?? (isObject(item.event) ? idString(item.event.replayId) : undefined) };
 	if (isObject(item.ChangeEventHeader)) return { payload: item };
 	return undefined;
 }
@@ -228,11 +265,16 @@ function toChangeEvents(item: unknown): CapturedEvent[] | string {
 				? `replay:${found.replayId}`
 				: `hash:${shortHash(found.payload)}`;
 	const isGap = (changeType as string).startsWith('GAP_');
-	const record = isGap || operation === 'delete' ? undefined : flattenFields(found.payload);
+	const flat = isGap || operation === 'delete' ? undefined : flattenFields(found.payload);
 	const changed = asList(head.changedFields).filter((f): f is string => typeof f === 'string');
+	// The Pub/Sub API sends every field of an UPDATE, null where unchanged: only the fields named in
+	// nulledFields were really emptied (cdc-account-update-pubsub-avro-unions-recorded.json). A header
+	// without nulledFields (CometD before it existed) sends changed fields only, so its nulls stand.
+	const nulled = new Set(asList(head.nulledFields).filter((f): f is string => typeof f === 'string').map(flatFieldName));
+	const record = flat && operation === 'update' && Array.isArray(head.nulledFields) ? Object.fromEntries(Object.entries(flat).filter(([key, value]) => value !== null || nulled.has(key))) : flat;
 	const changedFields =
 		operation === 'update' && changed.length > 0
-			? [...new Set(changed.map((f) => (f.includes('.') ? compoundFieldName(f.split('.')[0], f.split('.')[1]) : f)))]
+			? [...new Set(changed.map(flatFieldName))]
 			: operation === 'create' && record
 				? Object.keys(record)
 				: undefined;
