@@ -3,6 +3,8 @@
 // suite keeps score, prints the CRM's table at the end, and fails when a fixture in the CRM's
 // folder is exercised by no check.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { fixtureFiles, fixturesMissing, loadFixture, type Fixture, type FixtureCrm } from './fixtures';
@@ -10,7 +12,7 @@ import { fixtureFiles, fixturesMissing, loadFixture, type Fixture, type FixtureC
 /** What a check holds a fixture against. */
 export type Aspect = 'connector' | 'parser' | 'sandbox';
 
-interface Row {
+export interface Row {
 	file: string;
 	aspect: Aspect;
 	name: string;
@@ -56,7 +58,12 @@ export function conformance(crm: FixtureCrm, body: (suite: ConformanceSuite) => 
 			const missed = fixtureFiles(crm).filter((file) => !exercised.has(file));
 			assert.deepEqual(missed, [], `fixtures no check exercises: ${missed.join(', ')}`);
 		});
-		after(() => console.log(report(crm, rows)));
+		after(() => {
+			console.log(report(crm, rows));
+			// `npm run conformance` (report.ts) gathers every CRM's rows into one summary.
+			const dir = process.env.CONFORMANCE_REPORT_DIR;
+			if (dir) writeFileSync(join(dir, `${crm}.json`), JSON.stringify({ crm, fixtures: fixtureFiles(crm).length, rows }));
+		});
 	});
 }
 
