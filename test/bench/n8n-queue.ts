@@ -15,6 +15,8 @@
 //   npm run build && npx tsx test/bench/n8n-queue.ts [--json]
 //   N8N_QUEUE_RATE=50 (events/s)  N8N_QUEUE_SECONDS=60 (default 10)  N8N_QUEUE_WAIT=180 (s to wait
 //   for stragglers after the last send; default 120)  N8N_QUEUE_CONFIG=legacy+save-none (default save-none)
+//   N8N_BENCH_HUBSPOT_LIMIT=increase   the HubSpot credential's API Limit tier (default starter: about
+//   9 writes/s to HubSpot, which then sets the pace)
 import { cpus } from 'node:os';
 
 import { cpuMeter, describeCpu, describeLatency, mainOf, n8nConfig, startContactSyncRig, summarize, targetsOf } from './n8n-bench-lib';
@@ -32,7 +34,7 @@ export async function run(): Promise<unknown> {
 	const total = Math.round(RATE * SECONDS);
 	const env = n8nConfig(CONFIG);
 	console.log(`cores: ${cpus().length}; ${RATE} events/s (3× the brief's 1,000/min) for ${SECONDS} s = ${total} events; n8n config "${CONFIG}" ${JSON.stringify(env)} + lazy isolate acquisition; ${QUEUE_MODE ? 'n8n queue mode, 2 workers' : 'n8n regular mode'}`);
-	const rig = await startContactSyncRig({ env, queue: QUEUE_MODE ? { workers: 2 } : false });
+	const rig = await startContactSyncRig({ env, queue: QUEUE_MODE ? { workers: 2 } : false, hubspotApiLimit: process.env.N8N_BENCH_HUBSPOT_LIMIT || undefined });
 	try {
 		const targets = targetsOf('pipedrive');
 		const warmUp = await rig.pipedriveEvents(10);
