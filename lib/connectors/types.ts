@@ -195,6 +195,38 @@ export interface FieldDescription {
 	referenceTo?: string[];
 }
 
+// ---------------------------------------------------------------- metadata: stages and users
+
+/** A deal stage as the CRM defines it, in its pipeline. */
+export interface CrmStage {
+	/** What the opportunity's stage field holds for this stage (HubSpot/Pipedrive stage id, Salesforce StageName, Zoho Stage value, Dynamics salesstage option value). */
+	id: string;
+	label: string;
+	/** The pipeline (HubSpot pipeline id, Pipedrive pipeline id); undefined where the CRM has one list (Salesforce, Zoho, Dynamics). */
+	pipelineId?: string;
+	pipelineLabel?: string;
+	/**
+	 * What reaching the stage means: still open, won or lost, as the CRM flags it (HubSpot
+	 * metadata isClosed + probability, Salesforce IsClosed/IsWon, Zoho forecast type). Pipedrive
+	 * stages are all open (won/lost is the deal's status); Dynamics adds the won and lost states.
+	 */
+	outcome: 'open' | 'won' | 'lost';
+	/** Win probability in percent (0–100) where the CRM keeps one. */
+	probability?: number;
+	/** Position in its pipeline, 0 first. */
+	order: number;
+}
+
+/** A CRM user who can own records. */
+export interface CrmUser {
+	/** The id the record's owner field holds. */
+	id: string;
+	/** Lower-cased login or e-mail address, the key owners are mapped by across CRMs. */
+	email?: string;
+	name?: string;
+	active: boolean;
+}
+
 // ---------------------------------------------------------------- the connector
 
 export type WriteOperation = 'create' | 'update' | 'upsert' | 'delete' | 'merge';
@@ -247,6 +279,22 @@ export interface CrmConnector {
 
 	/** Live field metadata for the entity, custom fields included. */
 	describeFields(entity: EntityType): Promise<FieldDescription[]>;
+
+	/** The opportunity stages of every pipeline, each flagged open, won or lost. */
+	listStages(): Promise<CrmStage[]>;
+
+	/** The users who can own records (active and inactive), with their e-mail addresses. */
+	listUsers(): Promise<CrmUser[]>;
+
+	/**
+	 * Accounts whose website is on one of `domains` (bare hosts as normaliseDomain gives them,
+	 * e.g. "acme.com"). The CRM's value may be a URL with a scheme, "www." and a path: the
+	 * connector searches broadly and keeps the records whose normalised website is one of them.
+	 */
+	findAccountsByDomain(domains: string[], options?: ReadOptions): Promise<CrmRecord[]>;
+
+	/** Accounts whose name, normalised (normaliseCompany: case, accents, legal forms), equals one of `names`'. */
+	findAccountsByName(names: string[], options?: ReadOptions): Promise<CrmRecord[]>;
 
 	/** Resolves when the credentials work; rejects with a CrmError otherwise. */
 	testConnection(): Promise<void>;

@@ -5,6 +5,7 @@ export { normaliseEmail } from './normalise-email';
 export { checkPhoneCountry, normalisePhone, phoneSearchVariants } from './normalise-phone';
 export { normalisePersonName, type PersonName } from './normalise-name';
 export { normaliseCompany } from './normalise-company';
+export { isSharedDomain, normaliseDomain } from './normalise-domain';
 export { normaliseCity, normalisePostalCode, normaliseStreet } from './normalise-address';
 export { formalNames, NICKNAME_TABLE_SIZE } from './nicknames';
 export { prepareRecord, MATCH_FIELDS } from './prepare';
