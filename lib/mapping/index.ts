@@ -4,4 +4,5 @@ export { defaultMapping } from './default-mapping';
 export { defaultMap } from './default-map';
 export { parseMappingDocument, validateMappingDocument, mergeOverrides } from './document';
 export { ACTIVITY_TYPES, DEAL_STAGES, LEAD_SOURCES, LEAD_STATUSES, LIFECYCLE_STAGES } from './vocabulary';
+export { buildStageMapping, type DealStage, type StageMapping } from './stages';
 export * from './types';

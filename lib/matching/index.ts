@@ -6,6 +6,7 @@ export { checkPhoneCountry, normalisePhone, phoneSearchVariants } from './normal
 export { normalisePersonName, type PersonName } from './normalise-name';
 export { normaliseCompany } from './normalise-company';
 export { isSharedDomain, normaliseDomain } from './normalise-domain';
+export { accountKeys, findAccountDuplicates, sameAccount, type AccountCluster, type AccountKeys, type AccountLike } from './accounts';
 export { normaliseCity, normalisePostalCode, normaliseStreet } from './normalise-address';
 export { formalNames, NICKNAME_TABLE_SIZE } from './nicknames';
 export { prepareRecord, MATCH_FIELDS } from './prepare';
