@@ -6,7 +6,8 @@
 // A user override (stage id or label → unified stage) beats both.
 
 import type { CrmStage } from '../connectors/types';
-import { DEAL_STAGES, valueMap, type ValueMap } from './vocabulary';
+import type { ValueMap } from './types';
+import { DEAL_STAGES, valueMap } from './vocabulary';
 
 export type DealStage = (typeof DEAL_STAGES)[number];
 
@@ -16,6 +17,8 @@ const OPEN_STAGES = DEAL_STAGES.filter((s) => s !== 'closedWon' && s !== 'closed
 /** Label patterns, most specific first: CRM default stage names and their usual variants. */
 const LABEL_RULES: Array<[RegExp, DealStage]> = [
 	[/negotiat|contract|commit|^close$|review/, 'negotiation'],
+	// Salesforce's and Zoho's "Value Proposition" comes before the proposal itself.
+	[/value ?prop/, 'needsAnalysis'],
 	[/proposal|propos|quote|decision ?maker ?bought/, 'proposal'],
 	[/needs?.?analysis|develop|demo|presentation|value ?prop|perception|decision ?makers?|discovery/, 'needsAnalysis'],
 	[/qualif/, 'qualification'],

@@ -33,8 +33,8 @@ describe('buildStageMapping', () => {
 	test('the CRMs default stages read as the unified stages their names mean', () => {
 		const sf = buildStageMapping(salesforce);
 		assert.deepEqual(
-			['Prospecting', 'Qualification', 'Needs Analysis', 'Id. Decision Makers', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost'].map((id) => sf.toUnified(id)),
-			['prospecting', 'qualification', 'needsAnalysis', 'needsAnalysis', 'proposal', 'negotiation', 'closedWon', 'closedLost'],
+			['Prospecting', 'Qualification', 'Needs Analysis', 'Value Proposition', 'Id. Decision Makers', 'Perception Analysis', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost'].map((id) => sf.toUnified(id)),
+			['prospecting', 'qualification', 'needsAnalysis', 'needsAnalysis', 'needsAnalysis', 'needsAnalysis', 'proposal', 'negotiation', 'closedWon', 'closedLost'],
 		);
 		const hs = buildStageMapping(hubspot);
 		assert.deepEqual(
@@ -101,5 +101,8 @@ describe('buildStageMapping', () => {
 		assert.equal(hs.valueMap.read.get('1002'), hs.toUnified('1002'));
 		assert.equal(hs.valueMap.write.get('closedWon'), 'closedwon');
 		assert.equal(hs.valueMap.write.get('negotiation'), 'contractsent');
+		const sf = buildStageMapping(salesforce);
+		assert.equal(sf.valueMap.write.get('proposal'), 'Proposal/Price Quote');
+		assert.equal(sf.valueMap.write.get('needsAnalysis'), 'Needs Analysis');
 	});
 });
