@@ -13,6 +13,7 @@ import { HubSpotWebhooks, ChangeSource, HubSpotEvent } from './webhooks';
 import { associationType, defaultAssociationType, HubSpotObjectType, OBJECT_TYPES, objectType } from './objects';
 import { comparable, FilterGroup, KindOf, matchesGroups, matchesQuery, SEARCH_LIMITS, validateFilterGroups } from './search';
 import { DEAL_STAGES, normaliseValue, PropertyDef, PropertyType, publicProperty, STANDARD_PROPERTIES } from './properties';
+import { defaultDealPipeline, defaultOwners, Owner, Pipeline, pipelineInputProblem } from './pipelines';
 
 export interface HubSpotEmulatorOptions extends EmulatorOptions {
 	/** App id reported as `sourceId` for API writes made with tokens not issued by /oauth/v1/token (default 1160452). */
@@ -34,6 +35,10 @@ const BATCH_LIMIT = 100;
 /** Neutral seed stages -> default-pipeline deal stages. */
 const SEED_STAGES: Record<string, string> = { qualification: 'qualifiedtobuy', 'needs analysis': 'presentationscheduled', proposal: 'decisionmakerboughtin', negotiation: 'contractsent' };
 const LIST_LIMIT = 100;
+/** Owners API page size: default 100, at most 500. */
+const OWNERS_LIMIT = 500;
+/** Object types with pipelines among the emulated ones. */
+const PIPELINE_TYPES = new Set(['deals']);
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** A HubSpot error, turned into a reply by single endpoints and into a 207 entry by batches. */
@@ -80,6 +85,10 @@ export class HubSpotEmulator extends BaseEmulator {
 	/** `${type}:${id}` -> `${toType}:${toId}` -> association type ids. */
 	private readonly assoc = new Map<string, Map<string, Set<number>>>();
 	private readonly collections = new Map<string, Collection>();
+	/** Pipelines per object type (deals), in creation order. */
+	private readonly pipelines = new Map<string, Pipeline[]>();
+	private owners: Owner[] = [];
+	private nextMetaId = 75_000_001;
 
 	constructor(opts: HubSpotEmulatorOptions = {}) {
 		super(opts, {
@@ -106,6 +115,7 @@ export class HubSpotEmulator extends BaseEmulator {
 			);
 		}
 		this.hooks = new HubSpotWebhooks(this, opts.webhookBatchWindowMs ?? 100);
+		this.resetMetadata();
 	}
 
 	// ---- BaseEmulator hooks -------------------------------------------------------------------
@@ -193,6 +203,15 @@ export class HubSpotEmulator extends BaseEmulator {
 		this.mergedInto.clear();
 		this.assoc.clear();
 		this.hooks.clear();
+		this.resetMetadata();
+	}
+
+	/** A new portal's pipelines and owners. */
+	private resetMetadata(): void {
+		this.pipelines.clear();
+		this.pipelines.set('deals', [defaultDealPipeline()]);
+		this.owners = defaultOwners();
+		this.refreshStageOptions();
 	}
 
 	protected flushWebhookBatches(): void {
@@ -292,6 +311,12 @@ export class HubSpotEmulator extends BaseEmulator {
 		r.get('/crm/v3/properties/:type/:name', (ctx) => this.guard(() => this.getProperty(ctx)));
 		r.patch('/crm/v3/properties/:type/:name', (ctx) => this.guard(() => this.updateProperty(ctx)));
 		r.delete('/crm/v3/properties/:type/:name', (ctx) => this.guard(() => this.archiveProperty(ctx)));
+		r.get('/crm/v3/pipelines/:type', (ctx) => this.guard(() => json(200, { results: this.pipelinesOf(ctx.params.type).filter((p) => !p.archived) })));
+		r.post('/crm/v3/pipelines/:type', (ctx) => this.guard(() => json(201, this.createPipeline(ctx.params.type, ctx.body, false))));
+		r.get('/crm/v3/pipelines/:type/:pipelineId', (ctx) => this.guard(() => json(200, this.pipeline(ctx.params.type, ctx.params.pipelineId))));
+		r.get('/crm/v3/pipelines/:type/:pipelineId/stages', (ctx) => this.guard(() => json(200, { results: this.pipeline(ctx.params.type, ctx.params.pipelineId).stages.filter((s) => !s.archived) })));
+		r.get('/crm/v3/owners', (ctx) => this.guard(() => this.listOwners(ctx)));
+		r.get('/crm/v3/owners/:ownerId', (ctx) => this.guard(() => this.getOwner(ctx)));
 		const obj = '/crm/v3/objects/:type';
 		r.post(`${obj}/batch/read`, (ctx) => this.guard(() => this.batchRead(ctx)));
 		r.post(`${obj}/batch/create`, (ctx) => this.guard(() => this.batchCreate(ctx)));
@@ -346,6 +371,126 @@ export class HubSpotEmulator extends BaseEmulator {
 			}),
 		);
 		r.delete('/__admin/objects/:type/:id', (ctx) => this.guard(() => this.archiveOne(ctx, ui)));
+		r.post('/__admin/pipelines/:type', (ctx) => this.guard(() => json(201, this.createPipeline(ctx.params.type, ctx.body, true))));
+		r.post('/__admin/owners', (ctx) => this.guard(() => json(201, this.addOwner(ctx.body))));
+		r.delete('/__admin/owners/:id', (ctx) =>
+			this.guard(() => {
+				const owner = this.owners.find((o) => o.id === ctx.params.id) ?? fail(404, 'OBJECT_NOT_FOUND', `Owner ${ctx.params.id} not found`);
+				owner.archived = true;
+				owner.updatedAt = new Date().toISOString();
+				return json(200, owner);
+			}),
+		);
+	}
+
+	// ---- pipelines and owners ------------------------------------------------------------------
+
+	/** [U] (no recording): the status and text for an object without pipelines. */
+	private pipelinesOf(typeName: string): Pipeline[] {
+		const t = this.typeOf(typeName);
+		if (!PIPELINE_TYPES.has(t.name)) fail(400, 'VALIDATION_ERROR', `Object type ${t.name} does not support pipelines`);
+		return this.pipelines.get(t.name)!;
+	}
+
+	private pipeline(typeName: string, id: string): Pipeline {
+		return this.pipelinesOf(typeName).find((p) => p.id === id && !p.archived) ?? fail(404, 'OBJECT_NOT_FOUND', `Unable to find pipeline ${id}`);
+	}
+
+	/**
+	 * POST /crm/v3/pipelines/{type} {label, displayOrder, stages: [{label, displayOrder, metadata}]}:
+	 * 201 with generated numeric ids. The admin form also takes `id` on the pipeline and its stages.
+	 */
+	createPipeline(typeName: string, body: unknown, admin: boolean): Pipeline {
+		const list = this.pipelinesOf(typeName);
+		const t = this.typeOf(typeName);
+		const problem = pipelineInputProblem(t.name, body);
+		if (problem) fail(400, 'VALIDATION_ERROR', problem);
+		const b = body as { id?: unknown; label: string; displayOrder: number; stages: { id?: unknown; label: string; displayOrder: number; metadata?: Record<string, unknown> }[] };
+		const newId = (given: unknown) => (admin && given !== undefined && given !== null && String(given) !== '' ? String(given) : String(this.nextMetaId++));
+		const id = newId(b.id);
+		if (list.some((p) => p.id === id)) fail(409, 'CONFLICT', `A pipeline with id ${id} already exists`);
+		const now = new Date().toISOString();
+		const stageIds = new Set(list.flatMap((p) => p.stages.map((s) => s.id)));
+		const stages = b.stages.map((s) => {
+			const stageId = newId(s.id);
+			if (stageIds.has(stageId)) fail(409, 'CONFLICT', `A stage with id ${stageId} already exists`);
+			stageIds.add(stageId);
+			// Metadata values are strings on the wire, whatever type the input gave.
+			const metadata: Record<string, string> = { isClosed: 'false' };
+			for (const [k, v] of Object.entries(s.metadata ?? {})) if (v !== undefined && v !== null) metadata[k] = String(v);
+			return { id: stageId, label: s.label, displayOrder: s.displayOrder, metadata, createdAt: now, updatedAt: now, archived: false, writePermissions: 'CRM_PERMISSIONS_ENFORCEMENT' };
+		});
+		const created: Pipeline = { id, label: b.label, displayOrder: b.displayOrder, stages, createdAt: now, updatedAt: now, archived: false };
+		list.push(created);
+		this.refreshStageOptions();
+		return created;
+	}
+
+	/** dealstage accepts the stages of every deal pipeline (a per-emulator copy of the standard definition). */
+	private refreshStageOptions(): void {
+		const deals = this.standardDefs.get('deals')!;
+		const base = STANDARD_PROPERTIES.deals.find((d) => d.name === 'dealstage')!;
+		const options = (this.pipelines.get('deals') ?? []).flatMap((p) => p.stages.map((s) => ({ value: s.id, label: s.label })));
+		deals.set('dealstage', { ...base, options: options.length ? options : base.options });
+	}
+
+	/** Admin: a user joins the portal, which makes them an owner. {email, firstName?, lastName?, archived?, type?, userId?, id?} */
+	addOwner(body: unknown): Owner {
+		const b = (body ?? {}) as Partial<Owner>;
+		if (b.type !== 'QUEUE' && (typeof b.email !== 'string' || !EMAIL_RE.test(b.email))) fail(400, 'VALIDATION_ERROR', 'email is required');
+		const id = b.id !== undefined ? String(b.id) : String(this.nextMetaId++);
+		if (this.owners.some((o) => o.id === id)) fail(409, 'CONFLICT', `Owner ${id} already exists`);
+		const now = new Date().toISOString();
+		const userId = b.type === 'QUEUE' ? undefined : Number(b.userId ?? this.nextMetaId++);
+		const owner = {
+			id,
+			email: b.email,
+			type: b.type === 'QUEUE' ? 'QUEUE' : 'PERSON',
+			firstName: b.firstName,
+			lastName: b.lastName,
+			// An archived (deactivated) user keeps userIdIncludingInactive only.
+			userId: b.archived ? undefined : userId,
+			userIdIncludingInactive: userId,
+			createdAt: now,
+			updatedAt: now,
+			archived: Boolean(b.archived),
+			teams: [],
+		};
+		// Absent fields are left out of the JSON, not sent as null.
+		for (const k of Object.keys(owner) as (keyof Owner)[]) if (owner[k] === undefined) delete owner[k];
+		this.owners.push(owner as Owner);
+		return owner as Owner;
+	}
+
+	/**
+	 * GET /crm/v3/owners?email&after&limit&archived: archived=true lists the archived owners only,
+	 * otherwise the active ones; `after` is an opaque cursor; the last page has no `paging`. [U]
+	 * (no recording): whether archived=true also lists active owners, and the answer to limit > 500.
+	 */
+	private listOwners(ctx: RequestContext): Reply {
+		const limit = Number(ctx.query.get('limit') ?? 100);
+		if (!Number.isInteger(limit) || limit < 1 || limit > OWNERS_LIMIT) fail(400, 'VALIDATION_ERROR', `limit must be between 1 and ${OWNERS_LIMIT}`);
+		const archived = ctx.query.get('archived') === 'true';
+		const email = ctx.query.get('email')?.toLowerCase();
+		const all = this.owners.filter((o) => o.archived === archived && (!email || o.email?.toLowerCase() === email));
+		const afterParam = ctx.query.get('after');
+		const start = afterParam ? Number(Buffer.from(afterParam, 'base64url').toString()) : 0;
+		if (!Number.isInteger(start) || start < 0) fail(400, 'VALIDATION_ERROR', `Invalid after: ${afterParam}`);
+		const body: Record<string, unknown> = { results: all.slice(start, start + limit) };
+		if (start + limit < all.length) {
+			const next = Buffer.from(String(start + limit)).toString('base64url');
+			body.paging = { next: { after: next, link: `${this.url}/crm/v3/owners/?after=${next}` } };
+		}
+		return json(200, body);
+	}
+
+	/** GET /crm/v3/owners/{ownerId}?idProperty=id|userId&archived. */
+	private getOwner(ctx: RequestContext): Reply {
+		const byUser = ctx.query.get('idProperty') === 'userId';
+		const archived = ctx.query.get('archived') === 'true';
+		const key = ctx.params.ownerId;
+		const owner = this.owners.find((o) => o.archived === archived && (byUser ? String(o.userIdIncludingInactive) === key : o.id === key));
+		return json(200, owner ?? fail(404, 'OBJECT_NOT_FOUND', `Owner ${key} not found`));
 	}
 
 	/** Runs a handler, turning HubSpotError into its JSON reply. */

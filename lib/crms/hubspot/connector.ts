@@ -1,4 +1,6 @@
-// HubSpot CRM v3 through the official SDK (@hubspot/api-client 14).
+// HubSpot CRM v3 through the official SDK (@hubspot/api-client 14): objects (basic, batch, search,
+// merge, GDPR delete), properties, v3 associations, the Pipelines API (deal stages, listStages), the
+// Owners API (listUsers) and OAuth token info.
 //
 // SDK quirks handled here (crm-wire.md §2):
 // - The SDK's retry decorator is a process-wide singleton, ignores Retry-After and only knows
@@ -59,6 +61,8 @@ import {
 	type CreateRequest,
 	type CrmConnector,
 	type CrmRecord,
+	type CrmStage,
+	type CrmUser,
 	type DeleteOptions,
 	type DeleteRequest,
 	type DeletedRecord,
@@ -75,6 +79,8 @@ import {
 	isolateFailures,
 	failAll,
 } from '../../connectors/types';
+import { normaliseDomain } from '../../matching/normalise-domain';
+import { normaliseCompany } from '../../matching/normalise-company';
 
 export interface HubSpotConfig {
 	/** Private app token (pat-...). */
@@ -131,6 +137,10 @@ const BATCH_LIMIT = 100;
 const SEARCH_PAGE = 200;
 const SEARCH_WINDOW = 10_000;
 const IN_VALUES = 100;
+/** Search filter groups (OR'ed) per request; 5 on every documented variant of the limits (crm-wire §2). */
+const FILTER_GROUPS = 5;
+/** Owners API page size (at most 500). */
+const OWNERS_PAGE = 500;
 const ENGAGEMENTS = ['tasks', 'calls', 'notes', 'meetings', 'emails'] as const;
 const ENGAGEMENT_PREFIX: Record<string, string> = { hs_task_: 'tasks', hs_call_: 'calls', hs_note_: 'notes', hs_meeting_: 'meetings', hs_email_: 'emails' };
 const MERGEABLE = new Set(['contacts', 'companies', 'deals']);
@@ -180,6 +190,15 @@ interface HsBatchError {
 interface HsBatchResponse {
 	results: HsObject[];
 	errors?: HsBatchError[];
+}
+
+/** A pipeline as the Pipelines API gives it (stage metadata values are strings). */
+interface HsPipeline {
+	id: string;
+	label: string;
+	displayOrder: number;
+	archived?: boolean;
+	stages?: Array<{ id: string; label: string; displayOrder: number; archived?: boolean; metadata?: Record<string, string> }>;
 }
 
 /** Cursor of listChanges: modified-date watermark, ids already seen at it, offset within it, deletion watermark. */
@@ -492,6 +511,102 @@ export class HubSpotConnector implements CrmConnector {
 		return out;
 	}
 
+	/**
+	 * Pipelines API `GET /crm/v3/pipelines/deals` (one call, no paging). A stage's metadata holds
+	 * STRINGS: isClosed "true"/"false" and probability "0.0"–"1.0"; a closed stage at "1.0" is won,
+	 * any other closed stage lost. Archived pipelines and stages are left out.
+	 */
+	async listStages(): Promise<CrmStage[]> {
+		const response = (await this.call('pipelines', (c) => c.crm.pipelines.pipelinesApi.getAll('deals'))) as { results: HsPipeline[] };
+		const out: CrmStage[] = [];
+		for (const pipeline of [...response.results].filter((p) => !p.archived).sort((a, b) => a.displayOrder - b.displayOrder)) {
+			const stages = [...(pipeline.stages ?? [])].filter((s) => !s.archived).sort((a, b) => a.displayOrder - b.displayOrder);
+			stages.forEach((stage, order) => {
+				const raw = stage.metadata?.probability;
+				const fraction = raw === undefined || raw === null || raw === '' ? NaN : Number(raw);
+				const closed = String(stage.metadata?.isClosed).toLowerCase() === 'true';
+				out.push({
+					id: stage.id,
+					label: stage.label,
+					pipelineId: pipeline.id,
+					pipelineLabel: pipeline.label,
+					outcome: closed ? (fraction >= 1 ? 'won' : 'lost') : 'open',
+					// 0–1 on the wire; rounded so that "0.2" gives 20, not 20.000000000000004.
+					probability: Number.isFinite(fraction) ? Math.round(fraction * 10_000) / 100 : undefined,
+					order,
+				});
+			});
+		}
+		return out;
+	}
+
+	/**
+	 * Owners API `GET /crm/v3/owners` (what hubspot_owner_id holds), paged by paging.next.after;
+	 * read twice: active owners, then archived=true (deactivated users, reported inactive).
+	 */
+	async listUsers(): Promise<CrmUser[]> {
+		const byId = new Map<string, CrmUser>();
+		for (const archived of [false, true]) {
+			let after: string | undefined;
+			do {
+				const page = (await this.call('owners', (c) => c.crm.owners.ownersApi.getPage(undefined, after, OWNERS_PAGE, archived))) as {
+					results: Array<{ id: string; email?: string; firstName?: string; lastName?: string; archived?: boolean }>;
+					paging?: { next?: { after?: string } };
+				};
+				for (const owner of page.results) {
+					if (byId.has(owner.id)) continue;
+					const name = [owner.firstName, owner.lastName].filter((part) => part && part.trim()).join(' ').trim();
+					byId.set(owner.id, {
+						id: owner.id,
+						email: owner.email ? owner.email.trim().toLowerCase() : undefined,
+						name: name || undefined,
+						active: !(owner.archived ?? archived),
+					});
+				}
+				after = page.paging?.next?.after;
+			} while (after);
+		}
+		return [...byId.values()];
+	}
+
+	/**
+	 * Companies whose `domain` or `website` normalises to one of `domains`. One search request per
+	 * FILTER_GROUPS - 1 domains: a `domain IN` group with the bare and www. spellings, plus one
+	 * `website CONTAINS_TOKEN *host*` group per domain (groups are OR'ed, and a URL such as
+	 * https://www.acme.com/about only matches by token); the hits are then kept by normaliseDomain.
+	 */
+	async findAccountsByDomain(domains: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const wanted = new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== undefined));
+		const groups = chunk([...wanted], FILTER_GROUPS - 1).map((part) => [
+			{ filters: [{ propertyName: 'domain', operator: 'IN', values: part.flatMap((d) => [d, `www.${d}`]) }] },
+			...part.map((d) => ({ filters: [{ propertyName: 'website', operator: 'CONTAINS_TOKEN', value: `*${d}*` }] })),
+		]);
+		const found = await this.searchCompanies(groups, ['domain', 'website'], options);
+		return found.filter((r) => [r.fields.domain, r.fields.website].some((v) => wanted.has(normaliseDomain(v) ?? '')));
+	}
+
+	/**
+	 * Companies whose normaliseCompany(name) equals one of the names'. Searches `name
+	 * CONTAINS_TOKEN` the name's first significant word as written (HubSpot tokenises it as it
+	 * tokenised the stored name) and, when it differs, folded (accents off); one filter group per
+	 * word, FILTER_GROUPS per request; the hits are then kept by the normalised equality.
+	 */
+	async findAccountsByName(names: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const wanted = new Set(names.map((n) => normaliseCompany(n)).filter((n): n is string => n !== undefined));
+		const words = new Set<string>();
+		for (const name of names) {
+			const normalised = normaliseCompany(name);
+			if (!normalised) continue;
+			const written = String(name).trim().toLowerCase().split(/\s+/).map((w) => w.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '')).filter(Boolean);
+			const first = written[0] === 'the' && written.length > 1 ? written[1] : written[0];
+			if (first) words.add(first);
+			words.add(normalised.split(' ')[0]);
+		}
+		const groups = chunk([...words], FILTER_GROUPS).map((part) => part.map((word) => ({ filters: [{ propertyName: 'name', operator: 'CONTAINS_TOKEN', value: word }] })));
+		const found = await this.searchCompanies(groups, ['name'], options);
+		return found.filter((r) => wanted.has(normaliseCompany(r.fields.name) ?? ''));
+	}
+
 	async testConnection(): Promise<void> {
 		await this.call('test', (c) => c.crm.objects.basicApi.getPage('contacts', 1));
 	}
@@ -524,6 +639,25 @@ export class HubSpotConnector implements CrmConnector {
 
 	private callBatch(label: string, op: (client: Client) => Promise<unknown>, idempotent = true): Promise<HsBatchResponse> {
 		return this.call(label, op, undefined, idempotent) as Promise<HsBatchResponse>;
+	}
+
+	/** Company search, one request (all its pages) per set of filter groups, through the search limiter; each company once. */
+	private async searchCompanies(requests: Array<Array<{ filters: Array<Record<string, unknown>> }>>, needed: string[], options: ReadOptions): Promise<CrmRecord[]> {
+		const byId = new Map<string, CrmRecord>();
+		const properties = [...new Set([...this.props('companies', options), ...needed])];
+		for (const filterGroups of requests) {
+			let after: string | undefined;
+			do {
+				const page = (await this.call(
+					'search.accounts',
+					(c) => c.crm.objects.searchApi.doSearch('companies', { filterGroups: filterGroups as never[], properties, limit: SEARCH_PAGE, after: after as string, sorts: [] }),
+					'search',
+				)) as { results: HsObject[]; paging?: { next?: { after?: string } } };
+				for (const object of page.results) if (!byId.has(object.id)) byId.set(object.id, toRecord(object));
+				after = page.paging?.next?.after;
+			} while (after);
+		}
+		return [...byId.values()];
 	}
 
 	private async nativeUpsert(objectType: string, matchKey: string, batch: Array<UpsertRequest & { key: string }>): Promise<WriteOutcome[]> {
