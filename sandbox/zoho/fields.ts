@@ -102,7 +102,8 @@ const CATALOG: Record<string, Def[]> = {
 	Deals: [
 		['Deal_Name', 'Deal Name', 'text'],
 		['Amount', 'Amount', 'currency'],
-		['Stage', 'Stage', 'picklist', ['Qualification', 'Needs Analysis', 'Value Proposition', 'Identify Decision Makers', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost', 'Closed-Lost to Competition']],
+		// Values from the org's stages (DEFAULT_DEAL_STAGES unless a test set others).
+		['Stage', 'Stage', 'picklist', []],
 		['Closing_Date', 'Closing Date', 'date'],
 		['Probability', 'Probability (%)', 'integer'],
 		['Pipeline', 'Pipeline', 'picklist', ['Standard']],
@@ -147,7 +148,61 @@ const CATALOG: Record<string, Def[]> = {
 
 const READ_ONLY = new Set(['Full_Name', 'Created_Time', 'Modified_Time', 'Created_By', 'Modified_By']);
 
-export function moduleFields(module: string): Fields[] {
+/** A deal stage: its name, default probability and forecast type (what the Stage picklist value carries). */
+export interface DealStage {
+	name: string;
+	probability: number;
+	forecast_type: 'Open' | 'Closed Won' | 'Closed Lost';
+	/** Forecast category; by default Pipeline for open, Closed for won, Omitted for lost stages. */
+	forecast_category?: string;
+}
+
+/** The stages of a new Zoho CRM org's Deals module. */
+export const DEFAULT_DEAL_STAGES: readonly DealStage[] = [
+	{ name: 'Qualification', probability: 10, forecast_type: 'Open' },
+	{ name: 'Needs Analysis', probability: 20, forecast_type: 'Open' },
+	{ name: 'Value Proposition', probability: 40, forecast_type: 'Open' },
+	{ name: 'Identify Decision Makers', probability: 60, forecast_type: 'Open' },
+	{ name: 'Proposal/Price Quote', probability: 75, forecast_type: 'Open' },
+	{ name: 'Negotiation/Review', probability: 90, forecast_type: 'Open' },
+	{ name: 'Closed Won', probability: 100, forecast_type: 'Closed Won' },
+	{ name: 'Closed Lost', probability: 0, forecast_type: 'Closed Lost' },
+	{ name: 'Closed-Lost to Competition', probability: 0, forecast_type: 'Closed Lost' },
+];
+
+const FORECAST_CATEGORY: Record<DealStage['forecast_type'], string> = { Open: 'Pipeline', 'Closed Won': 'Closed', 'Closed Lost': 'Omitted' };
+
+/** Stable 19-digit ids per picklist value (Zoho gives every value an id). */
+function valueId(module: string, field: number, value: number): string {
+	return `4150868000001${String(Object.keys(CATALOG).indexOf(module) * 10000 + field * 100 + value).padStart(6, '0')}`;
+}
+
+/**
+ * Picklist values as Zoho's field metadata gives them. [U] Stage values add probability,
+ * forecast_type and forecast_category {name, id}, as the brief for issue 21 describes them.
+ */
+function picklistValues(module: string, api: string, field: number, values: string[], stages: readonly DealStage[]): Fields[] {
+	if (module === 'Deals' && api === 'Stage') {
+		const categories = [...new Set([...Object.values(FORECAST_CATEGORY), ...stages.map((s) => s.forecast_category ?? FORECAST_CATEGORY[s.forecast_type])])];
+		return stages.map((s, i) => {
+			const category = s.forecast_category ?? FORECAST_CATEGORY[s.forecast_type];
+			return {
+				display_value: s.name,
+				sequence_number: i + 1,
+				reference_value: s.name,
+				actual_value: s.name,
+				id: valueId(module, field, i),
+				type: 'used',
+				probability: s.probability,
+				forecast_type: s.forecast_type,
+				forecast_category: { name: category, id: `4150868000000${String(300000 + categories.indexOf(category)).padStart(6, '0')}` },
+			};
+		});
+	}
+	return values.map((v, i) => ({ display_value: v, sequence_number: i + 1, reference_value: v, actual_value: v, id: valueId(module, field, i), type: 'used' }));
+}
+
+export function moduleFields(module: string, stages: readonly DealStage[] = DEFAULT_DEAL_STAGES): Fields[] {
 	const def = MODULES[module];
 	return CATALOG[module].map(([api, label, type, picklist], i) => {
 		const target = def.lookups[api];
@@ -165,7 +220,7 @@ export function moduleFields(module: string): Fields[] {
 			id: `4150868000000${String(200000 + Object.keys(CATALOG).indexOf(module) * 100 + i).padStart(6, '0')}`,
 			unique: (module === 'Contacts' || module === 'Leads') && api === 'Email' ? { casesensitive: false } : null,
 		};
-		if (picklist) f.pick_list_values = picklist.map((v) => ({ display_value: v, actual_value: v }));
+		if (picklist) f.pick_list_values = picklistValues(module, api, i, picklist, stages);
 		if (type === 'lookup' && target && target !== '*') f.lookup = { module: { api_name: target } };
 		return f;
 	});

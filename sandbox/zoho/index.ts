@@ -12,7 +12,7 @@ import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscri
 import type { RatePolicy } from '../common/ratelimit';
 import type { RetryPolicy } from '../common/webhooks';
 import { CriteriaError, indexLookups, matchesCriteria, parseCriteria } from './criteria';
-import { moduleFields } from './fields';
+import { DEFAULT_DEAL_STAGES, moduleFields, type DealStage } from './fields';
 import { registerUiAdminRoutes } from '../pipedrive/admin-ui';
 import { MODULES, READ_ONLY, RecordError, ZOHO_USER, phoneKey, recordError, typeProblem, zohoTime } from './modules';
 
@@ -25,6 +25,24 @@ const MAX_CHANNEL_EXPIRY_MS = 24 * 3600 * 1000;
 const DEFAULT_CHANNEL_EXPIRY_MS = 3600 * 1000;
 const USER_REF = { name: ZOHO_USER.name, id: ZOHO_USER.id };
 const USER_READ_REF = { ...USER_REF, email: ZOHO_USER.email };
+const ROLE_CEO = { name: 'CEO', id: '4150868000000026005' };
+const PROFILE_ADMIN = { name: 'Administrator', id: '4150868000000026011' };
+const PROFILE_STANDARD = { name: 'Standard', id: '4150868000000026014' };
+const USER_TYPES = ['AllUsers', 'ActiveUsers', 'DeactiveUsers', 'ConfirmedUsers', 'NotConfirmedUsers', 'DeletedUsers', 'ActiveConfirmedUsers', 'AdminUsers', 'ActiveConfirmedAdmins', 'CurrentUser'];
+
+/** A user of the org as GET /users gives it. status: active, disabled (deactivated) or deleted. */
+interface ZohoUserRow extends Fields {
+	id: string;
+	email: string;
+	full_name: string;
+	first_name: string | null;
+	last_name: string;
+	status: 'active' | 'disabled' | 'deleted';
+	confirm: boolean;
+	role: { name: string; id: string };
+	profile: { name: string; id: string };
+	time_zone: string;
+}
 
 /** Zoho's error envelope. */
 export function zohoError(status: number, code: string, message: string, details: Fields = {}): Reply {
@@ -70,6 +88,11 @@ export class ZohoEmulator extends BaseEmulator {
 	private readonly colls: Record<string, Collection> = {};
 	private readonly moduleOf = new Map<string, string>();
 	private lastId = 0;
+	/** The org's users by id; a new org has one, the API user (ZOHO_USER). */
+	private readonly users = new Map<string, ZohoUserRow>();
+	private lastUserId = 0;
+	/** The Deals Stage picklist; setDealStages replaces it (a test's own stages). */
+	private dealStages: readonly DealStage[] = DEFAULT_DEAL_STAGES;
 	/**
 	 * Documented numbers (Enterprise edition, one user): 50,000 + 1,000 API credits per rolling
 	 * 24 h; insert/update/upsert cost 1 credit per 10 records, other calls 1. Public so tests
@@ -90,6 +113,37 @@ export class ZohoEmulator extends BaseEmulator {
 			for (const lk of Object.keys(def.lookups)) indexes[`ref:${lk}`] = (f) => (f[lk] as Fields | null | undefined)?.id;
 			this.colls[module] = this.store.define(module, { idGen: () => this.nextId(module), indexes });
 		}
+		this.resetOrg();
+	}
+
+	/** The users and stages of a new org. */
+	private resetOrg(): void {
+		this.users.clear();
+		this.lastUserId = 0;
+		this.users.set(ZOHO_USER.id, {
+			...ZOHO_USER,
+			full_name: ZOHO_USER.name,
+			first_name: 'Sandbox',
+			last_name: 'User',
+			role: ROLE_CEO,
+			profile: PROFILE_ADMIN,
+			status: 'active',
+			confirm: true,
+			time_zone: 'UTC',
+		});
+		this.dealStages = DEFAULT_DEAL_STAGES;
+	}
+
+	/** Replaces the Deals Stage picklist (admin: PUT /__admin/deal-stages {stages}); reset restores the defaults. */
+	setDealStages(stages: readonly DealStage[]): void {
+		const seen = new Set<string>();
+		for (const s of stages) {
+			if (typeof s?.name !== 'string' || s.name === '' || seen.has(s.name.toLowerCase())) throw new Error(`invalid or repeated stage name ${JSON.stringify(s?.name)}`);
+			if (typeof s.probability !== 'number' || s.probability < 0 || s.probability > 100) throw new Error(`stage ${s.name}: probability must be 0..100`);
+			if (!['Open', 'Closed Won', 'Closed Lost'].includes(s.forecast_type)) throw new Error(`stage ${s.name}: forecast_type must be Open, Closed Won or Closed Lost`);
+			seen.add(s.name.toLowerCase());
+		}
+		this.dealStages = stages.map((s) => ({ ...s }));
 	}
 
 	/** 19-digit ids unique across modules, like "4150868000000100001". */
@@ -102,6 +156,7 @@ export class ZohoEmulator extends BaseEmulator {
 	protected onReset(): void {
 		this.lastId = 0;
 		this.moduleOf.clear();
+		this.resetOrg();
 	}
 
 	// ---- auth, limits, errors -------------------------------------------------------------
@@ -173,7 +228,10 @@ export class ZohoEmulator extends BaseEmulator {
 		r.delete(`${API}/actions/watch`, (ctx) => this.watchDisable(ctx));
 		r.post(`${API}/coql`, () => zohoError(501, 'NOT_SUPPORTED', 'COQL is not implemented by the sandbox; use /{module}/search with criteria or If-Modified-Since'));
 		r.get(`${API}/settings/fields`, (ctx) => this.fields(ctx));
-		r.get(`${API}/users`, (ctx) => this.users(ctx));
+		r.get(`${API}/users`, (ctx) => this.listUsers(ctx));
+		r.post(`${API}/users`, (ctx) => this.addUsers(ctx));
+		r.put(`${API}/users/:id`, (ctx) => this.updateUser(ctx));
+		r.delete(`${API}/users/:id`, (ctx) => this.deleteUser(ctx));
 		r.get(`${API}/:module/search`, (ctx) => this.search(ctx), { bucket: 'search' });
 		r.get(`${API}/:module/deleted`, (ctx) => this.deleted(ctx));
 		r.post(`${API}/:module/upsert`, (ctx) => this.write(ctx, 'upsert'), { bucket: 'write' });
@@ -192,6 +250,14 @@ export class ZohoEmulator extends BaseEmulator {
 	/** `<METHOD> /__admin/ui/<API path>`: the call runs as the org's user in the Zoho UI. */
 	protected registerAdminRoutes(r: Router): void {
 		registerUiAdminRoutes(r, this.router, (c) => this.authenticate(c), () => ({ authorization: `Zoho-oauthtoken ${this.tokens.issue({ withRefresh: false }).accessToken}` }));
+		r.put('/__admin/deal-stages', (ctx) => {
+			try {
+				this.setDealStages(((ctx.body ?? {}) as { stages?: DealStage[] }).stages ?? []);
+			} catch (err) {
+				return json(400, { error: (err as Error).message });
+			}
+			return json(200, { stages: this.dealStages });
+		});
 	}
 
 	/** POST /oauth/v2/token — params in query or form. Errors come back with HTTP 200, like Zoho accounts. */
@@ -228,28 +294,102 @@ export class ZohoEmulator extends BaseEmulator {
 		const module = ctx.query.get('module');
 		if (!module) fail(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param: 'module' });
 		if (!MODULES[module]) fail(400, 'INVALID_MODULE', 'the module name given seems to be invalid', { param: 'module' });
-		return json(200, { fields: moduleFields(module) });
+		return json(200, { fields: moduleFields(module, this.dealStages) });
 	}
 
-	/** GET /users?type=CurrentUser|AllUsers|ActiveUsers|AdminUsers — the org has one user. */
-	private users(ctx: RequestContext): Reply {
+	/**
+	 * GET /users?type=…&page&per_page (≤ 200): the org's users, `info.more_records` paging; 204
+	 * when none is of the type. [U] AllUsers lists deactivated and deleted users too.
+	 */
+	private listUsers(ctx: RequestContext): Reply {
 		const type = ctx.query.get('type') ?? 'AllUsers';
-		if (!['AllUsers', 'ActiveUsers', 'DeactiveUsers', 'ConfirmedUsers', 'NotConfirmedUsers', 'DeletedUsers', 'ActiveConfirmedUsers', 'AdminUsers', 'ActiveConfirmedAdmins', 'CurrentUser'].includes(type)) {
-			fail(400, 'INVALID_DATA', 'invalid data', { param: 'type' });
-		}
-		if (type === 'DeactiveUsers' || type === 'NotConfirmedUsers' || type === 'DeletedUsers') return { status: 204 };
-		const user = {
-			...ZOHO_USER,
-			full_name: ZOHO_USER.name,
-			first_name: 'Sandbox',
-			last_name: 'User',
-			role: { name: 'CEO', id: '4150868000000026005' },
-			profile: { name: 'Administrator', id: '4150868000000026011' },
-			status: 'active',
-			confirm: true,
-			time_zone: 'UTC',
+		if (!USER_TYPES.includes(type)) fail(400, 'INVALID_DATA', 'invalid data', { param: 'type' });
+		const { page, perPage } = this.pageParams(ctx);
+		const admin = (u: ZohoUserRow): boolean => u.profile.id === PROFILE_ADMIN.id;
+		const keep: Record<string, (u: ZohoUserRow) => boolean> = {
+			AllUsers: () => true,
+			ActiveUsers: (u) => u.status === 'active',
+			DeactiveUsers: (u) => u.status === 'disabled',
+			ConfirmedUsers: (u) => u.confirm && u.status !== 'deleted',
+			NotConfirmedUsers: (u) => !u.confirm && u.status !== 'deleted',
+			DeletedUsers: (u) => u.status === 'deleted',
+			ActiveConfirmedUsers: (u) => u.status === 'active' && u.confirm,
+			AdminUsers: (u) => admin(u) && u.status !== 'deleted',
+			ActiveConfirmedAdmins: (u) => admin(u) && u.status === 'active' && u.confirm,
+			CurrentUser: (u) => u.id === ZOHO_USER.id,
 		};
-		return json(200, { users: [user], info: { per_page: 200, count: 1, page: 1, more_records: false } });
+		const all = [...this.users.values()].filter(keep[type]);
+		const start = (page - 1) * perPage;
+		const rows = all.slice(start, start + perPage);
+		if (rows.length === 0) return { status: 204 };
+		return json(200, { users: rows, info: { per_page: perPage, count: rows.length, page, more_records: start + perPage < all.length } });
+	}
+
+	/**
+	 * POST /users {users:[{first_name, last_name, email, role, profile}]}: last_name, email, role
+	 * and profile (ids) are mandatory; an e-mail already in the org is DUPLICATE_DATA. [U] A new
+	 * user is active and unconfirmed (the invitation is pending).
+	 */
+	private addUsers(ctx: RequestContext): Reply {
+		const input = (ctx.body as { users?: unknown } | undefined)?.users;
+		if (!Array.isArray(input) || input.length === 0) fail(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param: 'users' });
+		const results = input.map((raw, i) => {
+			const u = (typeof raw === 'object' && raw !== null ? raw : {}) as Fields;
+			for (const key of ['last_name', 'email', 'role', 'profile']) {
+				if (u[key] === undefined || u[key] === null || u[key] === '') return recordError('MANDATORY_NOT_FOUND', 'required field not found', { api_name: key, json_path: `$.users[${i}].${key}` }) as unknown as Fields;
+			}
+			const email = String(u.email);
+			if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return recordError('INVALID_DATA', 'invalid data', { api_name: 'email', json_path: `$.users[${i}].email` }) as unknown as Fields;
+			if ([...this.users.values()].some((x) => x.status !== 'deleted' && x.email.toLowerCase() === email.toLowerCase())) {
+				return recordError('DUPLICATE_DATA', 'duplicate data', { api_name: 'email', json_path: `$.users[${i}].email` }) as unknown as Fields;
+			}
+			const roleId = String(typeof u.role === 'object' ? (u.role as Fields).id : u.role);
+			const profileId = String(typeof u.profile === 'object' ? (u.profile as Fields).id : u.profile);
+			const role = roleId === ROLE_CEO.id ? ROLE_CEO : undefined;
+			const profile = [PROFILE_ADMIN, PROFILE_STANDARD].find((p) => p.id === profileId);
+			if (!role) return recordError('INVALID_DATA', 'invalid data', { api_name: 'role', json_path: `$.users[${i}].role` }) as unknown as Fields;
+			if (!profile) return recordError('INVALID_DATA', 'invalid data', { api_name: 'profile', json_path: `$.users[${i}].profile` }) as unknown as Fields;
+			const id = '4150868000000' + String(225013 + 1000 * ++this.lastUserId).padStart(6, '0');
+			const first = u.first_name === undefined || u.first_name === null || u.first_name === '' ? null : String(u.first_name);
+			this.users.set(id, {
+				id,
+				email,
+				full_name: [first, String(u.last_name)].filter((x) => x).join(' '),
+				first_name: first,
+				last_name: String(u.last_name),
+				status: 'active',
+				confirm: false,
+				role,
+				profile,
+				time_zone: 'UTC',
+			});
+			return { code: 'SUCCESS', details: { id }, message: 'User added', status: 'success' };
+		});
+		const ok = results.filter((r) => r.status === 'success').length;
+		return json(ok === results.length ? 201 : ok === 0 ? 400 : 207, { users: results });
+	}
+
+	/** PUT /users/{id} {users:[{status?, first_name?, last_name?}]}: [U] status 'disabled' deactivates, 'active' reactivates. */
+	private updateUser(ctx: RequestContext): Reply {
+		const user = this.users.get(ctx.params.id);
+		if (!user || user.status === 'deleted') fail(400, 'INVALID_DATA', 'the id given seems to be invalid', { resource_path_index: 1 });
+		const u = (((ctx.body as { users?: unknown[] } | undefined)?.users ?? [])[0] ?? {}) as Fields;
+		if (u.status !== undefined) {
+			if (u.status !== 'active' && u.status !== 'disabled') return json(400, { users: [recordError('INVALID_DATA', 'invalid data', { api_name: 'status', json_path: '$.users[0].status' })] });
+			user.status = u.status;
+		}
+		if (typeof u.first_name === 'string') user.first_name = u.first_name;
+		if (typeof u.last_name === 'string' && u.last_name !== '') user.last_name = u.last_name;
+		user.full_name = [user.first_name, user.last_name].filter((x) => x).join(' ');
+		return json(200, { users: [{ code: 'SUCCESS', details: { id: user.id }, message: 'User updated', status: 'success' }] });
+	}
+
+	/** DELETE /users/{id}: the user is kept with status deleted (the API user cannot be deleted). */
+	private deleteUser(ctx: RequestContext): Reply {
+		const user = this.users.get(ctx.params.id);
+		if (!user || user.status === 'deleted' || user.id === ZOHO_USER.id) fail(400, 'INVALID_DATA', 'the id given seems to be invalid', { resource_path_index: 1 });
+		user.status = 'deleted';
+		return json(200, { users: [{ code: 'SUCCESS', details: { id: user.id }, message: 'User deleted', status: 'success' }] });
 	}
 
 	// ---- helpers ----------------------------------------------------------------------------
@@ -276,7 +416,8 @@ export class ZohoEmulator extends BaseEmulator {
 	/** Full record in Zoho's wire shape (lookup names resolved now), optionally projected. */
 	private wire(module: string, rec: StoredRecord, fields?: string[]): Fields {
 		const f = rec.fields;
-		const full: Fields = { Owner: { ...ZOHO_USER }, ...f };
+		const owner = this.users.get(String((f.Owner as Fields | undefined)?.id ?? ZOHO_USER.id)) ?? this.users.get(ZOHO_USER.id)!;
+		const full: Fields = { ...f, Owner: { name: owner.full_name, id: owner.id, email: owner.email } };
 		for (const lk of Object.keys(MODULES[module].lookups)) {
 			const v = f[lk] as Fields | null | undefined;
 			if (v && typeof v === 'object') full[lk] = this.lookupRef(String(v.id)) ?? v;
@@ -311,9 +452,12 @@ export class ZohoEmulator extends BaseEmulator {
 			if (problem) return recordError('INVALID_DATA', 'invalid data', { expected_data_type: problem, api_name: k, json_path: `$.data[${i}].${k}` });
 			out[k] = v;
 		}
+		// [U] An owner must be an active user of the org.
 		const owner = (input as Fields).Owner as Fields | undefined;
-		if (owner !== undefined && (typeof owner !== 'object' || owner === null || String(owner.id) !== ZOHO_USER.id)) {
-			return recordError('INVALID_DATA', 'invalid data', { expected_data_type: 'lookup', api_name: 'Owner', json_path: `$.data[${i}].Owner` });
+		if (owner !== undefined) {
+			const user = typeof owner === 'object' && owner !== null ? this.users.get(String(owner.id)) : undefined;
+			if (!user || user.status !== 'active') return recordError('INVALID_DATA', 'invalid data', { expected_data_type: 'lookup', api_name: 'Owner', json_path: `$.data[${i}].Owner` });
+			out.Owner = { id: user.id };
 		}
 		for (const [lk, target] of Object.entries(def.lookups)) {
 			if (!(lk in out) || out[lk] === null) continue;

@@ -4,6 +4,10 @@
 // response names the api_domain every later call goes to (data-centre specific).
 // Writes: 100 records per call; insert, update and /upsert with duplicate_check_fields answer one
 // result per record (HTTP 200/201, 207 when mixed, 400 when all failed).
+// Metadata: GET /settings/fields?module= (describeFields; listStages reads the Deals Stage
+// picklist's probability and forecast_type), GET /users?type=AllUsers|CurrentUser (listUsers,
+// changeOrigin). Accounts by domain or name: GET /Accounts/search?criteria= with starts_with
+// conditions, filtered by normaliseDomain / normaliseCompany.
 //
 // What recorded replies (../shared/data/crm-fixtures/zoho, test/conformance/zoho.test.ts) add to
 // or correct in crm-wire.md:
@@ -51,6 +55,8 @@ import {
 	type CrmConnector,
 	type CrmFields,
 	type CrmRecord,
+	type CrmStage,
+	type CrmUser,
 	type DeleteRequest,
 	type DeletedRecord,
 	type FieldDescription,
@@ -65,6 +71,8 @@ import {
 	type WriteOperation,
 	type WriteOutcome,
 } from '../../connectors/types';
+import { normaliseCompany } from '../../matching/normalise-company';
+import { normaliseDomain } from '../../matching/normalise-domain';
 
 export interface ZohoConfig {
 	/** OAuth access token (optional when a refresh token is given). */
@@ -115,6 +123,8 @@ const API_PATH = '/crm/v6';
 const WRITE_MAX = 100;
 /** Records per list/search page. */
 const PAGE_MAX = 200;
+/** Records one search reaches through its pages. */
+const SEARCH_MAX = 2000;
 /** Search criteria conditions per request. */
 const CRITERIA_MAX = 10;
 /** Records merged into the master per merge call (Zoho merges at most 3 records). */
@@ -439,6 +449,92 @@ export class ZohoConnector implements CrmConnector {
 		return (res.body?.fields ?? []).map(describeField);
 	}
 
+	/**
+	 * The Stage picklist of GET /settings/fields?module=Deals: each value's actual_value (what a
+	 * deal's Stage holds), display_value, probability and forecast_type (Open / Closed Won /
+	 * Closed Lost). crm-wire.md documents no pipelines API, so this is one list without pipelineId.
+	 */
+	async listStages(): Promise<CrmStage[]> {
+		const res = await this.call<{ fields?: Array<Record<string, unknown>> }>('Deals.fields', (base) => ({
+			method: 'GET',
+			url: `${base}/settings/fields`,
+			query: { module: 'Deals' },
+		}));
+		const stage = (res.body?.fields ?? []).find((f) => f.api_name === 'Stage');
+		const values = (Array.isArray(stage?.pick_list_values) ? stage.pick_list_values : []) as ZohoPicklistValue[];
+		// sequence_number orders the values where Zoho sends it; otherwise the array's order.
+		const ordered = values
+			.map((v, i) => ({ v, i }))
+			.filter(({ v }) => v.actual_value !== undefined && v.actual_value !== null && v.actual_value !== '-None-' && v.type !== 'unused')
+			.sort((a, b) => (a.v.sequence_number ?? a.i) - (b.v.sequence_number ?? b.i) || a.i - b.i);
+		return ordered.map(({ v }, order) => {
+			const probability = typeof v.probability === 'number' ? v.probability : v.probability !== undefined && v.probability !== null && v.probability !== '' ? Number(v.probability) : undefined;
+			return {
+				id: String(v.actual_value),
+				label: String(v.display_value ?? v.actual_value),
+				outcome: stageOutcome(v),
+				...(probability !== undefined && Number.isFinite(probability) ? { probability } : {}),
+				order,
+			};
+		});
+	}
+
+	/** GET /users?type=AllUsers, page by page (per_page 200) while info.more_records; 204 = none. */
+	async listUsers(): Promise<CrmUser[]> {
+		const users: CrmUser[] = [];
+		for (let page = 1; ; page++) {
+			const res = await this.call<{ users?: ZohoUser[]; info?: ListInfo }>('users.list', (base) => ({
+				method: 'GET',
+				url: `${base}/users`,
+				query: { type: 'AllUsers', page, per_page: PAGE_MAX },
+			}));
+			for (const u of res.status === 200 ? (res.body?.users ?? []) : []) {
+				if (u.id === undefined || u.id === null) continue;
+				const email = typeof u.email === 'string' && u.email.trim() !== '' ? u.email.trim().toLowerCase() : undefined;
+				const name = u.full_name ?? ([u.first_name, u.last_name].filter((x) => x).join(' ') || undefined);
+				users.push({ id: String(u.id), ...(email ? { email } : {}), ...(name ? { name } : {}), active: u.status === 'active' });
+			}
+			if (res.status !== 200 || !res.body?.info?.more_records) break;
+		}
+		return users;
+	}
+
+	/**
+	 * Accounts/search with criteria `(Website:starts_with:<spelling>)` for each domain's likely
+	 * spellings (bare, www., http(s)://, http(s)://www.), ten conditions per call; Zoho's criteria
+	 * have no "contains". starts_with also hits acme.com.au, so only records whose normalised
+	 * Website is one of the domains are kept.
+	 */
+	async findAccountsByDomain(domains: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const wanted = new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== undefined));
+		const conditions = [...wanted].flatMap((d) => WEBSITE_PREFIXES.map((p) => `(Website:starts_with:${escapeCriteria(p + d)})`));
+		const rows = await this.searchAccounts(conditions, options, 'Website');
+		return rows.filter((r) => wanted.has(normaliseDomain(r.Website) ?? '')).map(toRecord);
+	}
+
+	/**
+	 * Accounts/search with criteria `(Account_Name:starts_with:<first word>)`: the first word as
+	 * given (accents kept) and as normalised, each also after "The "; then only names whose
+	 * normaliseCompany equals one of the names' is kept.
+	 */
+	async findAccountsByName(names: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const wanted = new Set(names.map((n) => normaliseCompany(n)).filter((n): n is string => n !== undefined));
+		const words = new Map<string, string>();
+		for (const name of names) {
+			const normalised = normaliseCompany(name);
+			if (normalised === undefined) continue;
+			const given = String(name).trim().split(/\s+/).filter((w) => w !== '');
+			if (given.length > 1 && given[0].toLowerCase() === 'the') given.shift();
+			for (const word of [normalised.split(' ')[0], given[0]?.replace(/[,;:]+$/, '')]) {
+				if (!word) continue;
+				for (const prefix of ['', 'The ']) words.set((prefix + word).toLowerCase(), prefix + word);
+			}
+		}
+		const conditions = [...words.values()].map((w) => `(Account_Name:starts_with:${escapeCriteria(w)})`);
+		const rows = await this.searchAccounts(conditions, options, 'Account_Name');
+		return rows.filter((r) => wanted.has(normaliseCompany(r.Account_Name) ?? '')).map(toRecord);
+	}
+
 	async testConnection(): Promise<void> {
 		await this.call('Contacts.list', (base) => ({ method: 'GET', url: `${base}/Contacts`, query: { fields: 'Last_Name', per_page: 1 } }));
 	}
@@ -649,6 +745,31 @@ export class ZohoConnector implements CrmConnector {
 		throw new CrmError(`Zoho: merge job ${jobId} did not finish`, 'zoho', 'transient', { code: 'MERGE_TIMEOUT' });
 	}
 
+	/**
+	 * Accounts/search over `conditions` joined by `or`, CRITERIA_MAX per call, every page; rows
+	 * once each. `needed` is added to a caller's field list so the caller can filter on it.
+	 */
+	private async searchAccounts(conditions: string[], options: ReadOptions, needed: string): Promise<CrmFields[]> {
+		const found = new Map<string, CrmFields>();
+		const fields = options.fields ? [...new Set([...options.fields, needed])].join(',') : undefined;
+		for (const group of chunk(conditions, CRITERIA_MAX)) {
+			const criteria = group.length === 1 ? group[0] : `(${group.join('or')})`;
+			// Zoho's search reaches 2,000 records (10 pages of 200) per criteria.
+			for (let page = 1; page * PAGE_MAX <= SEARCH_MAX; page++) {
+				const res = await this.call<{ data?: CrmFields[]; info?: ListInfo }>(
+					'Accounts.search',
+					(base) => ({ method: 'GET', url: `${base}/Accounts/search`, query: { criteria, page, per_page: PAGE_MAX, fields } }),
+					'search',
+				);
+				// 204 with an empty body when nothing matches (v2-search-204-no-content-recorded.txt).
+				if (res.status === 204) break;
+				for (const row of res.body?.data ?? []) if (row.id !== undefined && row.id !== null) found.set(String(row.id), row);
+				if (!res.body?.info?.more_records) break;
+			}
+		}
+		return [...found.values()];
+	}
+
 	/** GET /{module}/deleted?type=all with If-Modified-Since, all pages. */
 	private async deletedSince(module: string, since: string): Promise<DeletedRecord[]> {
 		const deleted: DeletedRecord[] = [];
@@ -670,6 +791,45 @@ export class ZohoConnector implements CrmConnector {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** One value of a picklist in GET /settings/fields; Stage values carry the forecast keys. */
+interface ZohoPicklistValue {
+	display_value?: string;
+	actual_value?: string;
+	sequence_number?: number;
+	type?: string;
+	probability?: number | string | null;
+	forecast_type?: string;
+	forecast_category?: { name?: string; id?: string } | null;
+}
+
+/** One user of GET /users. */
+interface ZohoUser {
+	id?: string;
+	email?: string;
+	full_name?: string;
+	first_name?: string | null;
+	last_name?: string;
+	status?: string;
+}
+
+/** How a website may begin; starts_with on each finds it with or without a path. */
+const WEBSITE_PREFIXES = ['', 'www.', 'http://', 'https://', 'http://www.', 'https://www.'];
+
+/**
+ * forecast_type says whether a stage is won or lost ("Closed Won" / "Closed Lost"); without it,
+ * the forecast category: Closed with a probability above 0 is won, Omitted or Closed at 0 lost.
+ */
+function stageOutcome(v: ZohoPicklistValue): CrmStage['outcome'] {
+	const type = String(v.forecast_type ?? '').toLowerCase().replace(/[\s_-]+/g, ' ').trim();
+	if (type === 'closed won') return 'won';
+	if (type === 'closed lost') return 'lost';
+	if (type !== '') return 'open';
+	const category = String(v.forecast_category?.name ?? '').toLowerCase();
+	if (category === 'omitted') return 'lost';
+	if (category === 'closed') return Number(v.probability) > 0 ? 'won' : 'lost';
+	return 'open';
+}
 
 /**
  * Zoho error envelope {code, message, details, status:'error'}: INVALID_TOKEN / AUTHENTICATION_FAILURE

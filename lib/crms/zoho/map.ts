@@ -23,6 +23,8 @@ export const ZOHO_STAGE = valueMap([
 	['negotiation', 'Negotiation/Review'], ['closedWon', 'Closed Won'], ['closedLost', 'Closed Lost'],
 	['prospecting', 'Qualification'], ['proposal', 'Value Proposition'], ['needsAnalysis', 'Id. Decision Makers'],
 	['needsAnalysis', 'Perception Analysis'], ['closedLost', 'Closed-Lost to Competition'],
+	// The stage's current name in a new org (GET /settings/fields?module=Deals); read only.
+	['needsAnalysis', 'Identify Decision Makers'],
 ]);
 
 /** Activity modules. Zoho has no email activity module: type email has no value here. */
