@@ -100,6 +100,25 @@ export const ENTITIES: EntityDef[] = [
 	},
 ];
 
+/**
+ * systemuser: read-only through the API here (GET systemusers, systemusers(id)); users come from
+ * the emulator (the application and UI users, one app user per client id) and the admin API.
+ * Kept out of ENTITIES, so webhooks, seeding and dumps leave users alone.
+ */
+export const USER_DEF: EntityDef = {
+	set: 'systemusers',
+	logical: 'systemuser',
+	idAttr: 'systemuserid',
+	nameAttr: 'fullname',
+	attrs: {
+		firstname: 's', lastname: 's', fullname: 's', internalemailaddress: 's', domainname: 's', title: 's', isdisabled: 'b', accessmode: 'o',
+		applicationid: 's', azureactivedirectoryobjectid: 's', islicensed: 'b',
+	},
+	lookups: { businessunitid: ['businessunit'] },
+	altKeys: [],
+	mergeable: false,
+};
+
 export const BY_SET = new Map(ENTITIES.map((e) => [e.set, e]));
 export const BY_LOGICAL = new Map(ENTITIES.map((e) => [e.logical, e]));
 

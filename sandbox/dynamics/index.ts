@@ -3,7 +3,8 @@
 // alternate key), $filter/$select/$orderby/$top/$count, server paging with @odata.nextLink,
 // change tracking with delta links, $batch with changesets, Merge, WhoAmI, the Entra
 // client-credentials token endpoint, service-protection throttling and webhooks
-// (RemoteExecutionContext, registered through the admin API).
+// (RemoteExecutionContext, registered through the admin API); systemusers (read-only) and the
+// option sets of choices (PicklistAttributeMetadata with $expand=OptionSet).
 // Base URL = the org URL (client appends /api/data/v9.2).
 
 import { createHash, randomUUID } from 'node:crypto';
@@ -15,10 +16,10 @@ import type { SeedData } from '../common/seed';
 import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
 import type { RatePolicy } from '../common/ratelimit';
 import { parseBody } from '../common/base';
-import { BY_LOGICAL, BY_SET, CUSTOM_ATTR, ENTITIES, EntityDef, MAX_LENGTH, SYSTEM_ATTRS, dvTime, typeProblem } from './entities';
+import { BY_LOGICAL, BY_SET, CUSTOM_ATTR, ENTITIES, EntityDef, MAX_LENGTH, SYSTEM_ATTRS, USER_DEF, dvTime, typeProblem } from './entities';
 import { FilterNode, ODataSyntaxError, evaluate, filterFields, indexLookups, lowerTimeBound, parseFilter } from './odata';
 import { BatchFormatError, BatchItem, BatchRequest, BatchResponse, BatchResult, boundaryOf, buildBatchResponse, parseBatch } from './batch';
-import { BASE_PROPS, CASTS, attributes, entityDefinition } from './metadata';
+import { BASE_PROPS, CASTS, ChoiceOption, DEFAULT_CHOICES, attributes, entityDefinition, optionSet } from './metadata';
 import { registerUiAdminRoutes } from '../pipedrive/admin-ui';
 import { ContextSpec, DYNAMICS_RETRY, DYNAMICS_WEBHOOK_TIMEOUT_MS, DvSubscription, EntityImage, Message, buildDelivery, newSubscription } from './webhook';
 
@@ -145,10 +146,8 @@ export class DynamicsEmulator extends BaseEmulator {
 	readonly crm = 'dynamics' as const;
 	private readonly colls = new Map<string, Collection>();
 	private version = 1000;
-	private readonly users = new Map<string, string>([
-		[DEFAULT_APP_USER_ID, '# sandbox-app'],
-		[UI_USER_ID, 'Sandbox User'],
-	]);
+	/** Options of local choices per `<entity>.<attribute>` (PicklistAttributeMetadata OptionSet). */
+	private choices = new Map<string, ChoiceOption[]>();
 	/**
 	 * Documented service protection per user over a 5-minute sliding window: 6,000 requests
 	 * (0x80072322), 20 minutes of combined execution time (0x80072321) and 52 concurrent
@@ -173,6 +172,51 @@ export class DynamicsEmulator extends BaseEmulator {
 			for (const l of Object.keys(def.lookups)) indexes[`_${l}_value`] = (f) => f[`_${l}_value`];
 			this.colls.set(def.set, this.store.define(def.set, { idGen: () => randomUUID(), indexes }));
 		}
+		this.colls.set(USER_DEF.set, this.store.define(USER_DEF.set, { idGen: () => randomUUID(), indexes: {} }));
+		this.defaultDirectory();
+	}
+
+	/**
+	 * What a new environment has: the application user the sandbox runs API calls as, the
+	 * interactive UI user, and the default sales stages.
+	 */
+	private defaultDirectory(): void {
+		this.choices = new Map(Object.entries(DEFAULT_CHOICES).map(([k, v]) => [k, v.map((o) => ({ ...o }))]));
+		this.addUser({ systemuserid: DEFAULT_APP_USER_ID, firstname: '#', lastname: 'sandbox-app', internalemailaddress: 'sandbox-app@sandbox.onmicrosoft.com', accessmode: 4, applicationid: DEFAULT_APP_USER_ID });
+		this.addUser({ systemuserid: UI_USER_ID, firstname: 'Sandbox', lastname: 'User', internalemailaddress: 'sandbox.user@sandbox.onmicrosoft.com', domainname: 'sandbox.user@sandbox.onmicrosoft.com', accessmode: 0 });
+	}
+
+	/**
+	 * Adds a systemuser (admin API `POST /__admin/systemusers`). `fullname` is split into first
+	 * and last name, as Dataverse composes it from them. Returns the stored row's id.
+	 */
+	addUser(spec: Fields): string {
+		const f: Fields = { ...spec };
+		if (typeof f.fullname === 'string' && f.firstname === undefined && f.lastname === undefined) {
+			const parts = f.fullname.trim().split(/\s+/);
+			f.lastname = parts.pop();
+			if (parts.length) f.firstname = parts.join(' ');
+		}
+		delete f.fullname;
+		const id = typeof f.systemuserid === 'string' && GUID_RE.test(f.systemuserid) ? f.systemuserid.toLowerCase() : randomUUID();
+		delete f.systemuserid;
+		for (const [k, v] of Object.entries(f)) {
+			const t = USER_DEF.attrs[k];
+			if (!t) throw new ReplyError(dvError(400, '0x80060888', `Could not find a property named '${k}' on type 'Microsoft.Dynamics.CRM.systemuser'.`));
+			const problem = typeProblem(t, v);
+			if (problem) throw new ReplyError(dvError(400, '0x80048d19', `Cannot convert the literal '${JSON.stringify(v)}' to the expected type '${problem}'.`));
+		}
+		const coll = this.coll(USER_DEF);
+		if (coll.get(id)) coll.remove(id);
+		// A fixed creation time: adding users does not move the emulator clock (as seeding does not).
+		const at = Date.UTC(2025, 0, 1);
+		coll.insert({ isdisabled: false, accessmode: 0, islicensed: f.accessmode !== 4, _businessunitid_value: BUSINESS_UNIT_ID, __lk_businessunitid: 'businessunit', versionnumber: ++this.version, ...f }, { id, createdAt: at, updatedAt: at });
+		return id;
+	}
+
+	/** Replaces the options of a local choice, e.g. `('opportunity', 'salesstage', [...])`, as a customiser would. */
+	setChoiceOptions(entity: string, attribute: string, options: ChoiceOption[]): void {
+		this.choices.set(`${entity}.${attribute}`, options.map((o) => ({ ...o })));
 	}
 
 	private coll(def: EntityDef): Collection {
@@ -186,6 +230,7 @@ export class DynamicsEmulator extends BaseEmulator {
 	protected onReset(): void {
 		this.version = 1000;
 		this.execution.clear();
+		this.defaultDirectory();
 	}
 
 	// ---- auth, limits, errors -----------------------------------------------------------------
@@ -202,7 +247,10 @@ export class DynamicsEmulator extends BaseEmulator {
 		ctx.token = check.value;
 		const clientId = check.token?.clientId;
 		const appUser = clientId ? appUserIdFor(clientId) : DEFAULT_APP_USER_ID;
-		if (clientId && !this.users.has(appUser)) this.users.set(appUser, `# ${clientId}`);
+		if (clientId && !this.coll(USER_DEF).get(appUser)) {
+			const mailbox = clientId.toLowerCase().replace(/[^a-z0-9.-]+/g, '-');
+			this.addUser({ systemuserid: appUser, firstname: '#', lastname: clientId, internalemailaddress: `${mailbox}@sandbox.onmicrosoft.com`, accessmode: 4, applicationid: clientId });
+		}
 		ctx.state.appUser = appUser;
 		ctx.state.user = header(ctx, 'x-sandbox-change-source') === 'app' ? UI_USER_ID : appUser;
 		return undefined;
@@ -273,6 +321,7 @@ export class DynamicsEmulator extends BaseEmulator {
 			['POST', `${API}/Merge`, (ctx) => this.merge(ctx)],
 			['GET', new RegExp(`${defs}/?$`), (ctx) => this.entityDefinition(ctx)],
 			['GET', new RegExp(`${defs}/Attributes(/Microsoft\\.Dynamics\\.CRM\\.(?<cast>\\w+))?/?$`), (ctx) => this.attributeList(ctx)],
+			['GET', new RegExp(`${defs}/Attributes\\((?:LogicalName=)?(?:'|%27)(?<attr>[a-z0-9_]+)(?:'|%27)\\)(/Microsoft\\.Dynamics\\.CRM\\.(?<cast>\\w+))?/?$`), (ctx) => this.attributeOne(ctx)],
 			['GET', one, (ctx) => this.getOne(ctx)],
 			['PATCH', one, (ctx) => this.patch(ctx)],
 			['DELETE', one, (ctx) => this.remove(ctx)],
@@ -311,6 +360,16 @@ export class DynamicsEmulator extends BaseEmulator {
 
 	/** `<METHOD> /__admin/ui/<API path>`: the call runs as the interactive user (InitiatingUserId UI_USER_ID). */
 	protected registerAdminRoutes(r: Router): void {
+		r.post('/__admin/systemusers', (ctx) => {
+			const id = this.addUser((typeof ctx.body === 'object' && ctx.body ? ctx.body : {}) as Fields);
+			return json(201, this.wire(USER_DEF, this.coll(USER_DEF).get(id)!));
+		});
+		r.post('/__admin/choices/:entity/:attribute', (ctx) => {
+			const options = (ctx.body as { options?: ChoiceOption[] } | undefined)?.options;
+			if (!Array.isArray(options) || options.some((o) => !Number.isInteger(o?.value) || typeof o?.label !== 'string')) return json(400, { error: 'options must be [{value: integer, label: string}]' });
+			this.setChoiceOptions(ctx.params.entity, ctx.params.attribute, options);
+			return json(200, { options });
+		});
 		registerUiAdminRoutes(r, this.router, (c) => this.authenticate(c), () => ({ authorization: `Bearer ${this.tokens.issue({ withRefresh: false }).accessToken}` }));
 	}
 
@@ -337,11 +396,49 @@ export class DynamicsEmulator extends BaseEmulator {
 		});
 	}
 
-	private metadataEntity(ctx: RequestContext): EntityDef {
-		const def = BY_LOGICAL.get(ctx.params.logical);
+	private metadataEntity(ctx: RequestContext, expandable = false): EntityDef {
+		const def = ctx.params.logical === USER_DEF.logical ? USER_DEF : BY_LOGICAL.get(ctx.params.logical);
 		if (!def) fail(404, '0x80040217', `Could not find entity with LogicalName '${ctx.params.logical}'.`);
-		for (const p of ['$filter', '$expand']) if (ctx.query.get(p)) fail(501, '0x80060888', `${p} on metadata is not implemented by the sandbox.`);
+		for (const p of expandable ? ['$filter'] : ['$filter', '$expand']) if (ctx.query.get(p)) fail(501, '0x80060888', `${p} on metadata is not implemented by the sandbox.`);
 		return def;
+	}
+
+	/**
+	 * GET EntityDefinitions(LogicalName='x')/Attributes(LogicalName='y')[/Microsoft.Dynamics.CRM.<Type>AttributeMetadata]
+	 * with $select and, on PicklistAttributeMetadata, $expand=OptionSet[($select=Options)] / GlobalOptionSet.
+	 */
+	private attributeOne(ctx: RequestContext): Reply {
+		const def = this.metadataEntity(ctx, true);
+		const castName = ctx.params.cast;
+		const cast = castName ? CASTS[castName] : undefined;
+		if (castName && !cast) fail(400, '0x80060888', `The type 'Microsoft.Dynamics.CRM.${castName}' is not known to the sandbox.`);
+		const attr = attributes(def).find((a) => a.LogicalName === ctx.params.attr);
+		if (!attr) fail(404, '0x80040217', `Could not find attribute with LogicalName '${ctx.params.attr}' on entity '${def.logical}'.`);
+		if (cast && !cast.types.includes(String(attr.AttributeType))) fail(404, '0x80060888', `Resource not found for the segment 'Microsoft.Dynamics.CRM.${castName}'.`);
+		const typeName = `Microsoft.Dynamics.CRM.${castName ?? 'AttributeMetadata'}`;
+		const navigation = castName === 'PicklistAttributeMetadata' ? ['OptionSet', 'GlobalOptionSet'] : [];
+		const allowed = [...BASE_PROPS, ...(cast?.props ?? [])];
+		const select = ctx.query.get('$select')?.split(',').map((x) => x.trim()).filter(Boolean);
+		for (const p of select ?? []) if (!allowed.includes(p)) fail(400, '0x80060888', `Could not find a property named '${p}' on type '${typeName}'.`);
+		const body: Fields = {};
+		const contextParts: string[] = [...(select ?? [])];
+		if (select) {
+			for (const p of select) body[p] = attr[p] ?? null;
+			body.MetadataId = attr.MetadataId;
+		} else Object.assign(body, attr);
+		for (const item of splitTopLevel(ctx.query.get('$expand') ?? '')) {
+			const m = /^(\w+)(?:\(\$select=([\w,]+)\))?$/.exec(item);
+			if (!m) fail(400, '0x80060888', `Syntax error in $expand at '${item}'.`);
+			if (!navigation.includes(m[1])) fail(400, '0x80060888', `Could not find a property named '${m[1]}' on type '${typeName}'.`);
+			const options = this.choices.get(`${def.logical}.${attr.LogicalName}`) ?? [];
+			const full = m[1] === 'OptionSet' ? optionSet(def.logical, String(attr.LogicalName), options) : null;
+			const props = m[2]?.split(',');
+			for (const p of props ?? []) if (full && !(p in full)) fail(400, '0x80060888', `Could not find a property named '${p}' on type 'Microsoft.Dynamics.CRM.OptionSetMetadata'.`);
+			body[m[1]] = full && props ? Object.fromEntries([...props, 'MetadataId'].map((p) => [p, full[p]])) : full;
+			contextParts.push(props ? `${m[1]}(${props.join(',')})` : m[1]);
+		}
+		const context = `${this.base}/$metadata#EntityDefinitions('${def.logical}')/Attributes${castName ? `/Microsoft.Dynamics.CRM.${castName}` : ''}${contextParts.length ? `(${contextParts.join(',')})` : ''}/$entity`;
+		return json(200, { '@odata.context': context, ...body });
 	}
 
 	/** GET EntityDefinitions(LogicalName='x') */
@@ -375,6 +472,11 @@ export class DynamicsEmulator extends BaseEmulator {
 	// ---- keys, shapes, input ----------------------------------------------------------------------
 
 	private entity(ctx: RequestContext): EntityDef {
+		if (ctx.params.set === USER_DEF.set) {
+			// Users are created and disabled in the admin centre / Entra here, not through the Web API.
+			if (ctx.method !== 'GET') fail(405, '0x80060888', `The requested resource does not support http method '${ctx.method}'.`);
+			return USER_DEF;
+		}
 		const def = BY_SET.get(ctx.params.set);
 		if (!def) fail(404, '0x80060888', `Resource not found for the segment '${ctx.params.set}'.`);
 		return def;
@@ -447,8 +549,7 @@ export class DynamicsEmulator extends BaseEmulator {
 	}
 
 	private nameOf(logical: string, id: string): string | null {
-		if (logical === 'systemuser') return this.users.get(id) ?? null;
-		const def = BY_LOGICAL.get(logical);
+		const def = logical === USER_DEF.logical ? USER_DEF : BY_LOGICAL.get(logical);
 		const rec = def ? this.coll(def).get(id, { includeDeleted: true }) : undefined;
 		if (!def || !rec) return null;
 		if (def.nameAttr === 'fullname') return [rec.fields.firstname, rec.fields.lastname].filter((x) => x).join(' ');
@@ -503,7 +604,7 @@ export class DynamicsEmulator extends BaseEmulator {
 				}
 				const t = this.bindTarget(v, ctx);
 				if (!t || !def.lookups[attr].includes(t.logical)) fail(400, '0x80048d19', `Error identified in Payload provided by the user: invalid @odata.bind value '${String(v)}' for '${nav}'.`);
-				const exists = t.logical === 'systemuser' ? this.users.has(t.id) : Boolean(this.coll(BY_LOGICAL.get(t.logical)!).get(t.id));
+				const exists = t.logical === 'systemuser' ? Boolean(this.coll(USER_DEF).get(t.id)) : Boolean(this.coll(BY_LOGICAL.get(t.logical)!).get(t.id));
 				if (!exists) fail(404, '0x80040217', `${t.logical} With Id = ${t.id} Does Not Exist`);
 				fields[`_${attr}_value`] = t.id;
 				fields[`__lk_${attr}`] = t.logical;
@@ -1189,6 +1290,23 @@ export class DynamicsEmulator extends BaseEmulator {
 		}
 		return out;
 	}
+}
+
+/** Splits `a,b($select=c,d)` at commas outside parentheses. */
+function splitTopLevel(text: string): string[] {
+	const out: string[] = [];
+	let depth = 0;
+	let start = 0;
+	for (let i = 0; i < text.length; i++) {
+		if (text[i] === '(') depth++;
+		else if (text[i] === ')') depth--;
+		else if (text[i] === ',' && depth === 0) {
+			out.push(text.slice(start, i).trim());
+			start = i + 1;
+		}
+	}
+	if (text.trim()) out.push(text.slice(start).trim());
+	return out.filter(Boolean);
 }
 
 export function createEmulator(opts?: EmulatorOptions): Emulator {

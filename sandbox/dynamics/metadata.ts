@@ -36,7 +36,7 @@ function guid(seed: string): string {
 	return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-function label(text: string): Fields {
+export function label(text: string): Fields {
 	const l = { Label: text, LanguageCode: 1033, IsManaged: true, MetadataId: guid(`label:${text}`), HasChanged: null };
 	return { LocalizedLabels: [l], UserLocalizedLabel: l };
 }
@@ -115,4 +115,46 @@ export function attributes(def: EntityDef): Fields[] {
 	for (const logical of ['createdby', 'modifiedby']) add(logical, 'Lookup', { Targets: ['systemuser'], IsValidForCreate: false, IsValidForUpdate: false });
 	add('versionnumber', 'BigInt', { IsValidForCreate: false, IsValidForUpdate: false });
 	return out;
+}
+
+/** A choice's option as the Web API returns it (OptionMetadata). */
+export interface ChoiceOption {
+	value: number;
+	label: string;
+}
+
+/**
+ * Local choices the emulator describes through PicklistAttributeMetadata/OptionSet, per
+ * `<entity>.<attribute>`: the defaults of a new environment. Others have no options here.
+ */
+export const DEFAULT_CHOICES: Record<string, ChoiceOption[]> = {
+	'opportunity.salesstage': [
+		{ value: 0, label: 'Qualify' },
+		{ value: 1, label: 'Develop' },
+		{ value: 2, label: 'Propose' },
+		{ value: 3, label: 'Close' },
+	],
+};
+
+/** OptionSetMetadata of a local choice, `Options` in display order. */
+export function optionSet(entity: string, attribute: string, options: ChoiceOption[]): Fields {
+	return {
+		MetadataId: guid(`optionset:${entity}.${attribute}`),
+		Name: `${entity}_${attribute}`,
+		IsGlobal: false,
+		OptionSetType: 'Picklist',
+		Options: options.map((o) => ({
+			Value: o.value,
+			Color: null,
+			IsManaged: true,
+			ExternalValue: null,
+			ParentValues: [],
+			Tag: null,
+			IsHidden: false,
+			MetadataId: null,
+			HasChanged: null,
+			Label: label(o.label),
+			Description: label(''),
+		})),
+	};
 }

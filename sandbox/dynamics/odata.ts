@@ -4,7 +4,9 @@
 //   functions    contains(field,'x'), startswith(field,'x'), endswith(field,'x')
 //   literals     'text' (a quote inside is doubled: 'O''Brien'), numbers, true, false, null,
 //                unquoted ISO dates/datetimes (2024-01-01T00:00:00Z) and GUIDs
-// String comparison is case-insensitive, as in Dataverse's default collation.
+// String comparison is case- and accent-insensitive ("cafe" = "Café"), as in the collation of an
+// environment whose base language is English (_CI_AI; learn.microsoft.com/power-platform/admin/
+// language-collations). Indexed `eq` lookups (e-mail, phone, account number) stay accent-sensitive.
 // Anything else is rejected with a parse error, which the emulator turns into a 400.
 
 export type Literal = string | number | boolean | null | { date: number; text: string };
@@ -153,9 +155,14 @@ function compare(a: unknown, b: Literal): number | undefined {
 	}
 	if (typeof b === 'number') return typeof a === 'number' ? a - b : undefined;
 	if (typeof b === 'boolean') return a === b ? 0 : 1;
-	const s = String(a).toLowerCase();
-	const t = b.toLowerCase();
+	const s = fold(String(a));
+	const t = fold(b);
 	return s < t ? -1 : s > t ? 1 : 0;
+}
+
+/** Lower case without diacritics (_CI_AI). */
+function fold(text: string): string {
+	return /^[\x00-\x7f]*$/.test(text) ? text.toLowerCase() : text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
 }
 
 export function evaluate(node: FilterNode, row: Record<string, unknown>): boolean {
@@ -169,8 +176,8 @@ export function evaluate(node: FilterNode, row: Record<string, unknown>): boolea
 		case 'fn': {
 			const v = row[node.field];
 			if (typeof v !== 'string') return false;
-			const s = v.toLowerCase();
-			const t = node.value.toLowerCase();
+			const s = fold(v);
+			const t = fold(node.value);
 			return node.fn === 'contains' ? s.includes(t) : node.fn === 'startswith' ? s.startsWith(t) : s.endsWith(t);
 		}
 		case 'cmp': {

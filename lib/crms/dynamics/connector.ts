@@ -21,6 +21,14 @@
 //   Exist" means the row is gone.
 // - @odata.nextLink's $skiptoken holds an XML paging cookie encoded twice
 //   (query-contacts-page1-nextlink.json): the link is followed as given, never decoded or rebuilt.
+//
+// Metadata and lookups for account/opportunity sync:
+// - Stages: EntityDefinitions(LogicalName='opportunity')/Attributes(LogicalName='salesstage')/
+//   Microsoft.Dynamics.CRM.PicklistAttributeMetadata with $expand=OptionSet($select=Options); the
+//   closed states (statecode 1 Won, 2 Lost) are added as the stages 'won' and 'lost'.
+// - Users: systemusers ($select systemuserid, internalemailaddress, fullname, isdisabled, accessmode).
+// - Accounts by domain / name: accounts $filter contains(websiteurl,'…') / contains(name,'…') joined
+//   by `or`, then kept by normaliseDomain / normaliseCompany equality.
 
 import type { ChangeOrigin, EntityType } from '../../model';
 import {
@@ -38,6 +46,9 @@ import {
 	type HttpResponse,
 } from '../../http';
 import { decodeCursor, encodeCursor } from '../../connectors/cursor';
+import { normaliseDomain } from '../../matching/normalise-domain';
+import { normaliseCompany } from '../../matching/normalise-company';
+import { foldText } from '../../matching/normalise-text';
 import { buildBatch, parseBatchResponse, type BatchOperation, type BatchOperationResult } from './batch';
 import {
 	byRef,
@@ -51,6 +62,8 @@ import {
 	type CrmConnector,
 	type CrmFields,
 	type CrmRecord,
+	type CrmStage,
+	type CrmUser,
 	type DeleteRequest,
 	type DeletedRecord,
 	type FieldDescription,
@@ -96,6 +109,8 @@ const BATCH_MAX = 1000;
 const PAGE_MAX = 5000;
 /** Values per `$filter=f eq 'a' or f eq 'b'` (keeps URLs short). */
 const FILTER_VALUES = 25;
+/** Characters per `or`-joined $filter: the encoded URL stays far below Dataverse's 32 KB URL limit. */
+const FILTER_CHARS = 2000;
 
 /**
  * Service protection: 6,000 requests and 52 concurrent requests per user per 5-minute window.
@@ -116,6 +131,7 @@ const ENTITIES: Record<Exclude<EntityType, 'activity'>, EntityInfo> = {
 	account: { set: 'accounts', logical: 'account', idAttr: 'accountid', mergeable: true },
 	opportunity: { set: 'opportunities', logical: 'opportunity', idAttr: 'opportunityid', mergeable: false },
 };
+const SYSTEM_USERS: EntityInfo = { set: 'systemusers', logical: 'systemuser', idAttr: 'systemuserid', mergeable: false };
 const ACTIVITIES: Record<string, EntityInfo> = {
 	tasks: { set: 'tasks', logical: 'task', idAttr: 'activityid', mergeable: false },
 	phonecalls: { set: 'phonecalls', logical: 'phonecall', idAttr: 'activityid', mergeable: false },
@@ -358,6 +374,76 @@ export class DynamicsConnector implements CrmConnector {
 		return (res.body?.value ?? []).map((a) => describeAttribute({ ...a, Targets: targets.get(String(a.LogicalName)) }));
 	}
 
+	/**
+	 * The salesstage choice's options in metadata order (open stages), then the closed states as
+	 * 'won' and 'lost', which is what map.ts's stage field reads for statecode 1 and 2. Dataverse has
+	 * one stage list (no pipelines); closeprobability is per record, so no probability.
+	 */
+	async listStages(): Promise<CrmStage[]> {
+		const res = await this.call<PicklistMetadata>('opportunity.stages', {
+			method: 'GET',
+			url: `${this.base}/EntityDefinitions(LogicalName='opportunity')/Attributes(LogicalName='salesstage')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`,
+			query: { $select: 'LogicalName', $expand: 'OptionSet($select=Options)' },
+		});
+		const stages: CrmStage[] = [];
+		for (const option of res.body?.OptionSet?.Options ?? []) {
+			if (typeof option.Value !== 'number') continue;
+			const label = option.Label?.UserLocalizedLabel?.Label ?? option.Label?.LocalizedLabels?.[0]?.Label ?? String(option.Value);
+			stages.push({ id: String(option.Value), label, outcome: 'open', order: stages.length });
+		}
+		stages.push({ id: 'won', label: 'Won', outcome: 'won', order: stages.length });
+		stages.push({ id: 'lost', label: 'Lost', outcome: 'lost', order: stages.length });
+		return stages;
+	}
+
+	/**
+	 * Every systemuser, following @odata.nextLink. Application (non-interactive) users are kept: the
+	 * records our writes create are owned by one, and crm-wire.md gives no rule to leave them out.
+	 */
+	async listUsers(): Promise<CrmUser[]> {
+		const rows = await this.queryAll(SYSTEM_USERS, { $select: 'systemuserid,internalemailaddress,fullname,isdisabled,accessmode' });
+		return rows.map((row) => {
+			const email = typeof row.internalemailaddress === 'string' && row.internalemailaddress.trim() !== '' ? row.internalemailaddress.trim().toLowerCase() : undefined;
+			const name = typeof row.fullname === 'string' && row.fullname.trim() !== '' ? row.fullname.trim() : undefined;
+			return { id: String(row.systemuserid).toLowerCase(), ...(email ? { email } : {}), ...(name ? { name } : {}), active: row.isdisabled !== true };
+		});
+	}
+
+	/**
+	 * `contains(websiteurl,'acme.com') or …` (Dataverse compares case-insensitively), then only the
+	 * rows whose normalised website is one of the domains: contains also finds notacme.com.
+	 */
+	async findAccountsByDomain(domains: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const wanted = new Set(domains.map(normaliseDomain).filter((d): d is string => d !== undefined));
+		const clauses = [...wanted].map((d) => `contains(websiteurl,${literal(d)})`);
+		return this.findAccounts(clauses, ['websiteurl'], options, (row) => {
+			const domain = normaliseDomain(row.websiteurl);
+			return domain !== undefined && wanted.has(domain);
+		});
+	}
+
+	/**
+	 * `contains(name,'…')` on each name's longest normalised word (and that word as typed, for
+	 * apostrophes, and accents where the environment's collation is accent-sensitive), then
+	 * normaliseCompany equality. Most base languages (English: _CI_AI) ignore accents in filters, so
+	 * "societe" finds "Société"; an _AS environment (Finnish, Romanian, …) finds only the same accents.
+	 */
+	async findAccountsByName(names: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const wanted = new Set<string>();
+		const terms = new Set<string>();
+		for (const name of names) {
+			const normalised = normaliseCompany(name);
+			if (normalised === undefined) continue;
+			wanted.add(normalised);
+			for (const term of searchTerms(name, normalised)) terms.add(term);
+		}
+		const clauses = [...terms].map((t) => `contains(name,${literal(t)})`);
+		return this.findAccounts(clauses, ['name'], options, (row) => {
+			const normalised = normaliseCompany(row.name);
+			return normalised !== undefined && wanted.has(normalised);
+		});
+	}
+
 	async testConnection(): Promise<void> {
 		await this.whoAmI();
 	}
@@ -422,6 +508,21 @@ export class DynamicsConnector implements CrmConnector {
 		}
 		if (!res.body?.access_token) throw new CrmError('Dynamics token response has no access_token', 'dynamics', 'auth', { body: res.body });
 		return { accessToken: res.body.access_token, expiresAt: res.body.expires_in ? Date.now() + res.body.expires_in * 1000 : undefined };
+	}
+
+	/** Accounts matching any of `clauses`, in as few `or`-joined queries as the URL length allows, kept by `keep`. */
+	private async findAccounts(clauses: string[], needed: string[], options: ReadOptions, keep: (row: CrmFields) => boolean): Promise<CrmRecord[]> {
+		const info = ENTITIES.account;
+		const select = options.fields ? [...new Set([info.idAttr, ...needed, ...options.fields])].join(',') : undefined;
+		const found = new Map<string, CrmRecord>();
+		for (const group of orGroups(clauses)) {
+			for (const row of await this.queryAll(info, { $filter: group, $select: select })) {
+				if (!keep(row)) continue;
+				const record = toRecord(info, row);
+				found.set(record.id, record);
+			}
+		}
+		return [...found.values()];
 	}
 
 	/** GET with $filter etc., following @odata.nextLink to the end. */
@@ -612,6 +713,51 @@ export class DynamicsConnector implements CrmConnector {
 }
 
 // ---------------------------------------------------------------- helpers
+
+interface LocalizedLabel {
+	Label?: string;
+	LanguageCode?: number;
+}
+
+/** PicklistAttributeMetadata with OptionSet expanded. */
+interface PicklistMetadata {
+	LogicalName?: string;
+	OptionSet?: { Options?: Array<{ Value?: number; Label?: { LocalizedLabels?: LocalizedLabel[]; UserLocalizedLabel?: LocalizedLabel | null } }> } | null;
+}
+
+/** Joins clauses with ` or ` into filters of at most FILTER_VALUES clauses and FILTER_CHARS characters. */
+function orGroups(clauses: string[]): string[] {
+	const groups: string[] = [];
+	let current: string[] = [];
+	let length = 0;
+	for (const clause of clauses) {
+		if (current.length && (current.length === FILTER_VALUES || length + clause.length + 4 > FILTER_CHARS)) {
+			groups.push(current.join(' or '));
+			current = [];
+			length = 0;
+		}
+		current.push(clause);
+		length += clause.length + 4;
+	}
+	if (current.length) groups.push(current.join(' or '));
+	return groups;
+}
+
+/**
+ * What to search a company name by: its longest normalised word (the most selective one every
+ * equal name holds), plus the words of the name as typed that fold to it ("Société" for "societe").
+ */
+function searchTerms(name: string, normalised: string): string[] {
+	// "and" stands for "&" in the normalised form, which the stored name may spell either way.
+	const words = normalised.split(' ');
+	const longest = (words.filter((w) => w !== 'and').length ? words.filter((w) => w !== 'and') : words).reduce((a, b) => (b.length > a.length ? b : a));
+	const terms = [longest];
+	for (const word of name.split(/\s+/)) {
+		const typed = word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+		if (typed && typed.toLowerCase() !== longest && foldText(typed).split(' ').includes(longest)) terms.push(typed);
+	}
+	return [...new Set(terms)];
+}
 
 interface ODataPage {
 	value?: CrmFields[];
