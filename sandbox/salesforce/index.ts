@@ -1,5 +1,7 @@
 // Salesforce emulator (what jsforce 3.x talks to): OAuth token endpoint, REST vXX.X sObjects,
 // collections, SOQL query/queryAll with paging, getUpdated/getDeleted, SOAP merge, limits.
+// Setup objects User and OpportunityStage hold a new org's users and default stages (read by
+// SOQL and describe; written only through /__admin).
 // Base URL = jsforce instanceUrl and loginUrl. Facts: crm-wire.md section 1; [U] choices in
 // sandbox/README.md.
 
@@ -12,8 +14,8 @@ import { RateLimiter, RatePolicy } from '../common/ratelimit';
 import type { SeedData } from '../common/seed';
 import type { Collection, StoredRecord } from '../common/store';
 import type { EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
-import { field, FieldDef, idGenerator, normaliseId, parseDateTime, sfDateTime, SObjectDef, SOBJECTS, sobject, to18 } from './schema';
-import { Condition, likeRegex, Literal, parseSoql, SoqlError, SoqlQuery } from './soql';
+import { DEFAULT_STAGES, field, FieldDef, idGenerator, normaliseId, parseDateTime, sfDateTime, SObjectDef, SOBJECTS, sobject, to18 } from './schema';
+import { Condition, Literal, parseSoql, SoqlError, SoqlQuery } from './soql';
 import { parseSosl, SoslError, termMatches } from './sosl';
 import { ChangeInfo, ChangeType, OUTBOUND_RETRY, SalesforceEvents } from './events';
 import type { RetryPolicy } from '../common/webhooks';
@@ -79,6 +81,13 @@ function itemFail(status: number, statusCode: string, message: string, fields: s
 	throw new ItemFailure(status, [{ statusCode, message, fields }]);
 }
 
+/** Who writes: the API user (changeOrigin from the call) or an admin/UI edit, which may also write setup objects. */
+interface Who {
+	origin: string;
+	user: string;
+	admin?: boolean;
+}
+
 interface QueryCursor {
 	query: SoqlQuery;
 	def: SObjectDef;
@@ -96,6 +105,8 @@ export class SalesforceEmulator extends BaseEmulator {
 	/** The integration user behind API tokens and the "UI" user behind admin edits. */
 	readonly apiUserId = to18('005Dn00000ApiUs');
 	readonly uiUserId = to18('005Dn00000UiUsr');
+	/** The Automated Process user every org has (UserType AutomatedProcess: owns no sales records). */
+	readonly automatedProcessUserId = to18('005Dn00000AutoP');
 	readonly dailyApiLimit: number;
 	readonly events: SalesforceEvents;
 	/** Counts API calls for Sforce-Limit-Info even when enforcement is off. */
@@ -136,6 +147,25 @@ export class SalesforceEmulator extends BaseEmulator {
 				this.webhooks.send({ subscriptionId: sub.id, url: sub.url, build: () => build(), ...options }),
 		};
 		this.events = new SalesforceEvents(host, opts.webhookBatchWindowMs ?? 100);
+		this.seedSetup();
+	}
+
+	/**
+	 * What a new org has before anyone adds data: its users (the API user behind tokens, the
+	 * admin behind UI edits, the Automated Process user) and the default opportunity stages.
+	 * Put back after reset(). Tests add more through POST /__admin/sobjects/User|OpportunityStage.
+	 */
+	private seedSetup(): void {
+		const users = this.coll(SOBJECTS.User);
+		const user = (id: string, first: string | undefined, last: string, email: string, username: string, type: string) =>
+			users.insert({ Username: username, Email: email, FirstName: first, LastName: last, Alias: ((first ?? '').charAt(0) + last).slice(0, 8).toLowerCase(), IsActive: true, UserType: type, TimeZoneSidKey: 'America/Los_Angeles', LocaleSidKey: 'en_US', LanguageLocaleKey: 'en_US', EmailEncodingKey: 'UTF-8', CreatedById: this.uiUserId, LastModifiedById: this.uiUserId }, { id });
+		user(this.uiUserId, 'Sandbox', 'Admin', 'admin@sandbox.example.com', 'admin@sandbox.example.com', 'Standard');
+		user(this.apiUserId, 'Integration', 'User', 'integration@sandbox.example.com', 'integration@sandbox.example.com', 'Standard');
+		user(this.automatedProcessUserId, undefined, 'Automated Process', `autoproc@${this.orgId.toLowerCase()}`, `autoproc@${this.orgId.toLowerCase()}`, 'AutomatedProcess');
+		const stages = this.coll(SOBJECTS.OpportunityStage);
+		DEFAULT_STAGES.forEach(([label, probability, closed, won, forecast], i) =>
+			stages.insert({ MasterLabel: label, ApiName: label, IsActive: true, IsClosed: closed, IsWon: won, DefaultProbability: probability, ForecastCategoryName: forecast, ForecastCategory: forecast, SortOrder: i + 1, CreatedById: this.uiUserId, LastModifiedById: this.uiUserId }),
+		);
 	}
 
 	// ---- BaseEmulator hooks -------------------------------------------------------------------
@@ -183,6 +213,7 @@ export class SalesforceEmulator extends BaseEmulator {
 	}
 
 	protected onReset(): void {
+		this.seedSetup();
 		this.cursors.clear();
 		this.usage.clear();
 		this.events.clear();
@@ -306,7 +337,7 @@ export class SalesforceEmulator extends BaseEmulator {
 	 *   POST   /__admin/sobjects/:type/:id/undelete
 	 */
 	protected registerAdminRoutes(r: Router): void {
-		const ui = { origin: '', user: this.uiUserId };
+		const ui: Who = { origin: '', user: this.uiUserId, admin: true };
 		r.post('/__admin/sobjects/:type', (ctx) => {
 			const def = this.typeParam(ctx);
 			const id = this.itemOrReply(() => this.doCreate(def, (ctx.body as Record<string, unknown>) ?? {}, ui));
@@ -577,6 +608,19 @@ export class SalesforceEmulator extends BaseEmulator {
 		const merged = { ...(existing?.fields ?? {}), ...values };
 		if (!existing) {
 			if (def.name === 'Lead' && merged.Status == null) values.Status = merged.Status = 'Open - Not Contacted';
+			if (def.name === 'User') {
+				if (merged.IsActive == null) values.IsActive = merged.IsActive = true;
+				if (merged.UserType == null) values.UserType = merged.UserType = 'Standard';
+				const username = String(merged.Username ?? '').toLowerCase();
+				if ([...this.coll(def).values()].some((u) => String(u.fields.Username).toLowerCase() === username)) {
+					errors.push({ statusCode: 'DUPLICATE_USERNAME', message: `Duplicate Username.<br>The username already exists in this or another Salesforce organization. Usernames must be unique across all Salesforce organizations.`, fields: ['Username'] });
+				}
+				if (merged.Alias == null) values.Alias = merged.Alias = String(merged.LastName ?? 'user').slice(0, 8).toLowerCase();
+			}
+			if (def.name === 'OpportunityStage') {
+				if (merged.IsActive == null) values.IsActive = merged.IsActive = true;
+				for (const flag of ['IsClosed', 'IsWon']) if (merged[flag] == null) values[flag] = merged[flag] = false;
+			}
 			if (def.name === 'Task') {
 				if (merged.Status == null) values.Status = merged.Status = 'Not Started';
 				if (merged.Priority == null) values.Priority = merged.Priority = 'Normal';
@@ -597,8 +641,14 @@ export class SalesforceEmulator extends BaseEmulator {
 	/** Derived fields (IsClosed/IsWon from StageName, Event end time, Task IsClosed). */
 	private derive(def: SObjectDef, f: Record<string, unknown>): void {
 		if (def.name === 'Opportunity' && typeof f.StageName === 'string') {
-			f.IsWon = f.StageName === 'Closed Won';
-			f.IsClosed = f.StageName.startsWith('Closed');
+			// The stage's own flags (OpportunityStage IsClosed/IsWon); a value no stage has keeps the old reading.
+			const stage = this.stageNamed(f.StageName);
+			f.IsWon = stage ? stage.fields.IsWon === true : f.StageName === 'Closed Won';
+			f.IsClosed = stage ? stage.fields.IsClosed === true : f.StageName.startsWith('Closed');
+		}
+		if (def.name === 'OpportunityStage') {
+			if (f.ApiName == null && typeof f.MasterLabel === 'string') f.ApiName = f.MasterLabel;
+			if (f.IsWon === true) f.IsClosed = true;
 		}
 		if (def.name === 'Task') f.IsClosed = f.Status === 'Completed';
 		if (def.name === 'Event') {
@@ -613,18 +663,25 @@ export class SalesforceEmulator extends BaseEmulator {
 		}
 	}
 
+	/** The OpportunityStage whose ApiName (what StageName holds) is `name`. */
+	private stageNamed(name: string): StoredRecord | undefined {
+		for (const rec of this.coll(SOBJECTS.OpportunityStage).values()) if (rec.fields.ApiName === name) return rec;
+		return undefined;
+	}
+
 	private findById(def: SObjectDef, rawId: string, includeDeleted = false): StoredRecord | undefined {
 		const id = normaliseId(rawId);
 		return id ? this.coll(def).get(id, { includeDeleted }) : undefined;
 	}
 
-	doCreate(def: SObjectDef, body: Record<string, unknown>, who: { origin: string; user: string }): string {
+	doCreate(def: SObjectDef, body: Record<string, unknown>, who: Who): string {
+		this.assertWritable(def, who, 'inserted');
 		const values = this.prepare(def, body);
 		return this.applyCreate(def, values, who);
 	}
 
 	private applyCreate(def: SObjectDef, values: Record<string, unknown>, who: { origin: string; user: string }): string {
-		const f: Record<string, unknown> = { OwnerId: who.user, ...values, CreatedById: who.user, LastModifiedById: who.user };
+		const f: Record<string, unknown> = { ...(def.fields.OwnerId ? { OwnerId: who.user } : {}), ...values, CreatedById: who.user, LastModifiedById: who.user };
 		for (const k of Object.keys(f)) if (f[k] === null) delete f[k];
 		this.derive(def, f);
 		const rec = this.coll(def).insert(f);
@@ -632,7 +689,8 @@ export class SalesforceEmulator extends BaseEmulator {
 		return rec.id;
 	}
 
-	doUpdate(def: SObjectDef, rawId: string, body: Record<string, unknown>, who: { origin: string; user: string }): void {
+	doUpdate(def: SObjectDef, rawId: string, body: Record<string, unknown>, who: Who): void {
+		this.assertWritable(def, who, 'updated');
 		const rec = this.findById(def, rawId, true);
 		if (!rec) itemFail(404, 'NOT_FOUND', 'The requested resource does not exist');
 		if (rec.deletedAt !== undefined) itemFail(404, 'ENTITY_IS_DELETED', 'entity is deleted');
@@ -654,7 +712,8 @@ export class SalesforceEmulator extends BaseEmulator {
 		this.emitChange(def, rec, 'UPDATE', changed, who);
 	}
 
-	doDelete(def: SObjectDef, rawId: string, who: { origin: string; user: string }): void {
+	doDelete(def: SObjectDef, rawId: string, who: Who): void {
+		this.assertWritable(def, who, 'deleted');
 		const rec = this.findById(def, rawId, true);
 		if (!rec) itemFail(404, 'NOT_FOUND', 'The requested resource does not exist');
 		if (rec.deletedAt !== undefined) itemFail(404, 'ENTITY_IS_DELETED', 'entity is deleted');
@@ -663,8 +722,17 @@ export class SalesforceEmulator extends BaseEmulator {
 		this.emitChange(def, rec, 'DELETE', [], who);
 	}
 
+	/**
+	 * Setup objects are written by admins only in the sandbox. The real API answers this for
+	 * OpportunityStage (no create/update/delete call); User it would insert and update given its
+	 * required setup fields (ProfileId, TimeZoneSidKey...), which the sandbox does not emulate.
+	 */
+	private assertWritable(def: SObjectDef, who: Who, verb: string): void {
+		if (def.setup && !who.admin) itemFail(400, 'INVALID_TYPE_FOR_OPERATION', `entity type cannot be ${verb}: ${def.name}`);
+	}
+
 	private emitChange(def: SObjectDef, rec: StoredRecord, changeType: ChangeType, changed: string[], who: { origin: string; user: string }): void {
-		if (this.subscriptions.size === 0) return;
+		if (this.subscriptions.size === 0 || def.setup) return;
 		const info: ChangeInfo = { def, id: rec.id, changeType, record: this.view(def, rec), changed, changeOrigin: who.origin, commitUser: who.user, commitTimestamp: rec.updatedAt };
 		this.events.emit(info);
 	}
@@ -911,6 +979,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			(item) => {
 				const r = item as Record<string, unknown>;
 				const def = this.recordType(r);
+				this.assertWritable(def, who, 'inserted');
 				if (r.id || r.Id) itemFail(400, 'INVALID_FIELD', 'cannot specify Id in an insert call', ['Id']);
 				return { def, values: this.prepare(def, r) };
 			},
@@ -927,6 +996,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			(item) => {
 				const r = item as Record<string, unknown>;
 				const def = this.recordType(r);
+				this.assertWritable(def, who, 'updated');
 				const rawId = String(r.id ?? r.Id ?? '');
 				const rec = this.findById(def, rawId, true);
 				if (!rec) itemFail(404, rawId ? 'INVALID_CROSS_REFERENCE_KEY' : 'MISSING_ARGUMENT', rawId ? 'invalid cross reference id' : 'Id not specified in an update call', []);
@@ -956,6 +1026,7 @@ export class SalesforceEmulator extends BaseEmulator {
 				// Recorded (collections-upsert-json-parser-error-recorded.json): records need attributes.
 				if (!r.attributes) itemFail(400, 'JSON_PARSER_ERROR', 'Nested object for polymorphic foreign key must have an attributes field before any other fields.');
 				this.recordType(r, def);
+				this.assertWritable(def, who, 'upserted');
 				const key = r[ext.name];
 				if (key === undefined || key === null || key === '') itemFail(400, 'MISSING_ARGUMENT', `${ext.name} not specified`, [ext.name]);
 				const matches = this.byExternalId(def, ext.name, String(key));
@@ -1187,7 +1258,7 @@ export class SalesforceEmulator extends BaseEmulator {
 				return !this.evaluate(def, rec, c.item);
 			case 'like': {
 				const v = this.valueOf(def, rec, c.field);
-				return v !== null && likeRegex(c.pattern).test(String(v));
+				return v !== null && c.regex.test(String(v));
 			}
 			case 'in': {
 				const v = this.valueOf(def, rec, c.field);
@@ -1209,7 +1280,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			if (err instanceof SoslError) throw sfError(400, 'MALFORMED_SEARCH', err.message);
 			throw err;
 		}
-		const targets = sosl.returning.length ? sosl.returning : Object.values(SOBJECTS).map((d) => ({ object: d.name, fields: [] as string[] }));
+		const targets = sosl.returning.length ? sosl.returning : Object.values(SOBJECTS).filter((d) => !d.setup).map((d) => ({ object: d.name, fields: [] as string[] }));
 		const ver = this.apiVersion(ctx);
 		const searchRecords: Record<string, unknown>[] = [];
 		for (const target of targets) {

@@ -24,6 +24,8 @@ export interface FieldDef {
 export const PICKLISTS = {
 	leadSource: ['Web', 'Phone Inquiry', 'Partner Referral', 'Purchased List', 'Other'],
 	leadStatus: ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'],
+	userType: ['Standard', 'PowerPartner', 'PowerCustomerSuccess', 'CustomerSuccess', 'Guest', 'CspLitePortal', 'CsnOnly', 'SelfService', 'AutomatedProcess'],
+	forecastCategoryName: ['Omitted', 'Pipeline', 'Best Case', 'Commit', 'Closed'],
 	stageName: ['Prospecting', 'Qualification', 'Needs Analysis', 'Value Proposition', 'Id. Decision Makers', 'Perception Analysis', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed Won', 'Closed Lost'],
 	taskStatus: ['Not Started', 'In Progress', 'Completed', 'Waiting on someone else', 'Deferred'],
 	taskPriority: ['High', 'Normal', 'Low'],
@@ -37,6 +39,12 @@ export interface SObjectDef {
 	fields: Record<string, FieldDef>;
 	/** Merge via SOAP is allowed. */
 	mergeable: boolean;
+	/**
+	 * Setup object (User, OpportunityStage): read through query/describe; the sandbox does not
+	 * emulate writing it through the API (tests add rows through /__admin), sends no change
+	 * events for it and leaves it out of SOSL searches without RETURNING.
+	 */
+	setup?: boolean;
 }
 
 const SYSTEM: Record<string, FieldDef> = {
@@ -218,6 +226,75 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 		},
 	},
 };
+
+/** System fields of setup objects: no owner, no recycle bin. */
+const SETUP_SYSTEM: Record<string, FieldDef> = {
+	Id: SYSTEM.Id,
+	CreatedDate: SYSTEM.CreatedDate,
+	CreatedById: SYSTEM.CreatedById,
+	LastModifiedDate: SYSTEM.LastModifiedDate,
+	LastModifiedById: SYSTEM.LastModifiedById,
+	SystemModstamp: SYSTEM.SystemModstamp,
+};
+
+SOBJECTS.User = {
+	name: 'User',
+	keyPrefix: '005',
+	mergeable: false,
+	setup: true,
+	fields: {
+		...SETUP_SYSTEM,
+		Username: s('string', { required: true }),
+		Email: s('email', { required: true }),
+		FirstName: s('string', { compound: 'Name' }),
+		LastName: s('string', { required: true, compound: 'Name' }),
+		Name: s('string', { readOnly: true }),
+		Alias: s('string', { defaulted: true }),
+		IsActive: s('boolean'),
+		UserType: s('picklist', { defaulted: true, picklist: PICKLISTS.userType }),
+		Title: s('string'),
+		Department: s('string'),
+		TimeZoneSidKey: s('picklist', { defaulted: true }),
+		LocaleSidKey: s('picklist', { defaulted: true }),
+		LanguageLocaleKey: s('picklist', { defaulted: true }),
+		EmailEncodingKey: s('picklist', { defaulted: true }),
+	},
+};
+
+// Object reference: OpportunityStage (query, retrieve, describe only; ApiName since API 36.0).
+SOBJECTS.OpportunityStage = {
+	name: 'OpportunityStage',
+	keyPrefix: '01J',
+	mergeable: false,
+	setup: true,
+	fields: {
+		...SETUP_SYSTEM,
+		MasterLabel: s('string', { required: true }),
+		ApiName: s('string', { defaulted: true }),
+		Description: s('string'),
+		IsActive: s('boolean'),
+		IsClosed: s('boolean'),
+		IsWon: s('boolean'),
+		DefaultProbability: s('percent'),
+		ForecastCategory: s('picklist'),
+		ForecastCategoryName: s('picklist', { picklist: PICKLISTS.forecastCategoryName }),
+		SortOrder: s('int'),
+	},
+};
+
+/** The stages of a new org (MasterLabel, DefaultProbability, IsClosed, IsWon, ForecastCategoryName). */
+export const DEFAULT_STAGES: Array<[string, number, boolean, boolean, string]> = [
+	['Prospecting', 10, false, false, 'Pipeline'],
+	['Qualification', 10, false, false, 'Pipeline'],
+	['Needs Analysis', 20, false, false, 'Pipeline'],
+	['Value Proposition', 50, false, false, 'Pipeline'],
+	['Id. Decision Makers', 60, false, false, 'Pipeline'],
+	['Perception Analysis', 70, false, false, 'Pipeline'],
+	['Proposal/Price Quote', 75, false, false, 'Pipeline'],
+	['Negotiation/Review', 90, false, false, 'Pipeline'],
+	['Closed Won', 100, true, true, 'Closed'],
+	['Closed Lost', 0, true, false, 'Omitted'],
+];
 
 /** Case-insensitive sObject lookup (the API accepts any case). */
 export function sobject(name: string): SObjectDef | undefined {

@@ -1,7 +1,8 @@
 // The SOQL subset the emulator understands (documented in sandbox/README.md):
 //   SELECT f1, f2, Rel.Field | COUNT() FROM SObject
 //   [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
-//   cond: comparisons with = != <> < <= > >=, IN (...), NOT IN (...), LIKE, combined with
+//   cond: comparisons with = != <> < <= > >=, IN (...), NOT IN (...), LIKE (% and _ wildcards,
+//   \% and \_ literal, case-insensitive), combined with
 //   AND / OR / NOT and parentheses. Literals: 'strings' (backslash escapes), numbers, true,
 //   false, null, datetimes (2024-01-01T00:00:00Z, .000, +01:00), dates (2024-01-01),
 //   TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n.
@@ -17,7 +18,7 @@ export class SoqlError extends Error {
 }
 
 export type Literal =
-	| { kind: 'string'; value: string }
+	| { kind: 'string'; value: string; like?: string }
 	| { kind: 'number'; value: number }
 	| { kind: 'boolean'; value: boolean }
 	| { kind: 'null' }
@@ -31,7 +32,7 @@ export type Condition =
 	| { kind: 'not'; item: Condition }
 	| { kind: 'cmp'; field: string; op: '=' | '!=' | '<' | '<=' | '>' | '>='; value: Literal }
 	| { kind: 'in'; field: string; negate: boolean; values: Literal[] }
-	| { kind: 'like'; field: string; pattern: string };
+	| { kind: 'like'; field: string; pattern: string; regex: RegExp };
 
 export interface OrderBy {
 	field: string;
@@ -49,7 +50,7 @@ export interface SoqlQuery {
 	offset?: number;
 }
 
-type Token = { t: 'word' | 'string' | 'number' | 'op' | 'punct' | 'datetime' | 'date'; v: string };
+type Token = { t: 'word' | 'string' | 'number' | 'op' | 'punct' | 'datetime' | 'date'; v: string; like?: string };
 
 function tokenize(q: string): Token[] {
 	const out: Token[] = [];
@@ -61,14 +62,19 @@ function tokenize(q: string): Token[] {
 			continue;
 		}
 		if (c === "'") {
+			// `like` is the literal as a LIKE pattern (RegExp source): % and _ are wildcards unless
+			// escaped as \% and \_, which only LIKE gives a meaning.
 			let s = '';
+			let like = '';
 			i++;
 			for (;;) {
 				if (i >= q.length) throw new SoqlError('MALFORMED_QUERY', 'unterminated string literal');
 				const ch = q[i];
 				if (ch === '\\') {
 					const n = q[i + 1];
-					s += n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n;
+					const text = n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n;
+					s += text;
+					like += escapeRegex(text);
 					i += 2;
 					continue;
 				}
@@ -77,9 +83,10 @@ function tokenize(q: string): Token[] {
 					break;
 				}
 				s += ch;
+				like += ch === '%' ? '.*' : ch === '_' ? '.' : escapeRegex(ch);
 				i++;
 			}
-			out.push({ t: 'string', v: s });
+			out.push({ t: 'string', v: s, like });
 			continue;
 		}
 		const rest = q.slice(i);
@@ -295,7 +302,7 @@ class Parser {
 			this.i++;
 			const lit = this.literal();
 			if (lit.kind !== 'string') throw new SoqlError('MALFORMED_QUERY', 'LIKE needs a string pattern');
-			return { kind: 'like', field, pattern: lit.value };
+			return { kind: 'like', field, pattern: lit.value, regex: new RegExp(`^${lit.like ?? likeSource(lit.value)}$`, 'is') };
 		}
 		const op = this.peek();
 		if (op?.t !== 'op') throw new SoqlError('MALFORMED_QUERY', `unexpected token: '${op?.v ?? 'end of query'}' after ${field}`);
@@ -309,7 +316,7 @@ class Parser {
 		this.i++;
 		switch (t.t) {
 			case 'string':
-				return { kind: 'string', value: t.v };
+				return { kind: 'string', value: t.v, like: t.like };
 			case 'number':
 				return { kind: 'number', value: Number(t.v) };
 			case 'datetime': {
@@ -336,8 +343,16 @@ export function parseSoql(q: string, now = Date.now()): SoqlQuery {
 	return new Parser(tokenize(q), now).parse();
 }
 
+function escapeRegex(text: string): string {
+	return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** RegExp source of an unescaped LIKE pattern (% and _ wildcards). */
+function likeSource(pattern: string): string {
+	return escapeRegex(pattern).replace(/%/g, '.*').replace(/_/g, '.');
+}
+
 /** Converts a LIKE pattern (% and _) to a case-insensitive RegExp. */
 export function likeRegex(pattern: string): RegExp {
-	const src = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
-	return new RegExp(`^${src}$`, 'is');
+	return new RegExp(`^${likeSource(pattern)}$`, 'is');
 }

@@ -1,4 +1,6 @@
 // Salesforce REST (sObject Collections, SOQL, describe) and SOAP merge through jsforce 3.
+// Metadata reads are SOQL too: OpportunityStage (stages), User (owners), Account by Website/Name
+// LIKE (account matching), each paged through nextRecordsUrl by jsforce's autoFetch.
 //
 // jsforce quirks handled here (crm-wire.md §0, §1):
 // - The API version is always set explicitly ('62.0' default): jsforce's default is 50.0 and
@@ -39,6 +41,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Connection } from 'jsforce';
 import type { EntityType } from '../../model';
+import { normaliseCompany } from '../../matching/normalise-company';
+import { normaliseDomain } from '../../matching/normalise-domain';
 import { classifyGeneric, credentialKey, CrmError, currentAttempt, httpRequest, HttpStatusError, isUnanswered, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../../http';
 import {
 	byRef,
@@ -53,6 +57,8 @@ import {
 	type CreateRequest,
 	type CrmConnector,
 	type CrmRecord,
+	type CrmStage,
+	type CrmUser,
 	type DeleteRequest,
 	type DeletedRecord,
 	type FieldDescription,
@@ -102,6 +108,12 @@ export function create(credentials: Record<string, unknown>, runtime: ConnectorR
 
 const COLLECTION_LIMIT = 200;
 const IN_VALUES = 100;
+/**
+ * Account lookups OR one LIKE per search term; a query goes as a GET URL, so each is kept to
+ * this many characters of WHERE clause (SOQL allows 100,000, URLs far less).
+ */
+const WHERE_CHARS = 6000;
+const QUERY_MAX_FETCH = 100_000;
 const MERGE_PER_REQUEST = 2;
 const DEFAULT_VERSION = '62.0';
 
@@ -398,11 +410,95 @@ export class SalesforceConnector implements CrmConnector {
 		}));
 	}
 
+	/**
+	 * SOQL on OpportunityStage: one list for the org (record types' sales processes only narrow
+	 * it per record, so there is no pipeline). `id` is ApiName, the value Opportunity.StageName
+	 * holds (MasterLabel before API 36 and when ApiName is empty). Inactive stages are left out:
+	 * CrmStage has no flag for them and Salesforce rejects them on write.
+	 */
+	async listStages(): Promise<CrmStage[]> {
+		const rows = await this.queryRecords('stages', 'SELECT Id, ApiName, MasterLabel, IsActive, IsClosed, IsWon, DefaultProbability, SortOrder FROM OpportunityStage WHERE IsActive = true ORDER BY SortOrder ASC');
+		return rows
+			.sort((a, b) => Number(a.SortOrder ?? 0) - Number(b.SortOrder ?? 0))
+			.map((row, order) => {
+				const probability = row.DefaultProbability === null || row.DefaultProbability === undefined ? undefined : Number(row.DefaultProbability);
+				return {
+					id: String(row.ApiName || row.MasterLabel),
+					label: String(row.MasterLabel ?? row.ApiName),
+					outcome: isTrue(row.IsWon) ? 'won' : isTrue(row.IsClosed) ? 'lost' : 'open',
+					probability: probability === undefined || Number.isNaN(probability) ? undefined : probability,
+					order,
+				};
+			});
+	}
+
+	/**
+	 * SOQL on User, standard users only: the Automated Process user and guest or portal users
+	 * (other UserTypes) are not the owners sync maps by e-mail. E-mail falls back to Username.
+	 */
+	async listUsers(): Promise<CrmUser[]> {
+		const rows = await this.queryRecords('users', "SELECT Id, Email, Name, IsActive, Username FROM User WHERE UserType = 'Standard' ORDER BY Id ASC");
+		return rows.map((row) => ({
+			id: row.Id,
+			email: typeof row.Email === 'string' && row.Email ? row.Email.toLowerCase() : typeof row.Username === 'string' ? row.Username.toLowerCase() : undefined,
+			name: typeof row.Name === 'string' ? row.Name : undefined,
+			active: isTrue(row.IsActive),
+		}));
+	}
+
+	/**
+	 * `Website LIKE '%acme.com%'` OR-ed per domain (Website is free text: a URL, www., a path, any
+	 * case), then only records whose normalised website is one of the domains.
+	 */
+	async findAccountsByDomain(domains: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const wanted = new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== undefined));
+		const clauses = [...wanted].map((d) => `Website LIKE ${soqlLike('%', d, '%')}`);
+		const found = await this.findAccounts(clauses, options, ['Website']);
+		return found.filter((r) => wanted.has(normaliseDomain(r.fields.Website) ?? ''));
+	}
+
+	/**
+	 * `Name LIKE 'acme%'` (and 'the acme%') for the first word of each name, as typed and as
+	 * normaliseCompany folds it (LIKE ignores case; accents and punctuation are matched as
+	 * stored), then only the records whose normalised name equals one of the normalised names.
+	 * A name typed without accents does not find one stored with them.
+	 */
+	async findAccountsByName(names: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
+		const wanted = new Set<string>();
+		const prefixes = new Set<string>();
+		for (const name of names) {
+			const normalised = normaliseCompany(name);
+			if (!normalised) continue;
+			wanted.add(normalised);
+			for (const word of firstWords(String(name), normalised)) prefixes.add(word.toLowerCase());
+		}
+		const clauses = [...prefixes].flatMap((p) => [`Name LIKE ${soqlLike('', p, '%')}`, `Name LIKE ${soqlLike('the ', p, '%')}`]);
+		const found = await this.findAccounts(clauses, options, ['Name']);
+		return found.filter((r) => wanted.has(normaliseCompany(r.fields.Name) ?? ''));
+	}
+
 	async testConnection(): Promise<void> {
 		await this.call('limits', (c) => c.request(`/services/data/v${this.version}/limits`));
 	}
 
 	// ---- internals -------------------------------------------------------------------------------
+
+	/** Every row of a SOQL query: jsforce follows nextRecordsUrl (autoFetch) within one transport call. */
+	private async queryRecords(label: string, soql: string): Promise<SfRecord[]> {
+		const result = (await this.call(label, async (c) => (await c.query(soql, { autoFetch: true, maxFetch: QUERY_MAX_FETCH })) as unknown)) as { records: SfRecord[] };
+		return result.records;
+	}
+
+	/** Accounts matching any of `clauses` (OR-ed, as few queries as WHERE_CHARS allows), each record once. */
+	private async findAccounts(clauses: string[], options: ReadOptions, needed: string[]): Promise<CrmRecord[]> {
+		const fields = [...new Set(['Id', ...this.fields('Account', options), ...needed])];
+		const byId = new Map<string, CrmRecord>();
+		for (const group of chunkByLength(clauses, WHERE_CHARS)) {
+			const soql = `SELECT ${fields.join(', ')} FROM Account WHERE ${group.join(' OR ')} ORDER BY Id ASC`;
+			for (const row of await this.queryRecords('accounts', soql)) if (!byId.has(row.Id)) byId.set(row.Id, toRecord(row));
+		}
+		return [...byId.values()];
+	}
 
 	private call<T>(label: string, op: (conn: Connection) => Promise<T>, idempotent = true): Promise<T> {
 		return this.transport.call(
@@ -632,6 +728,45 @@ function sameValues(input: Record<string, unknown>, stored: Record<string, unkno
 function normaliseKey(matchKey: string, value: unknown): string {
 	const text = String(value ?? '').trim();
 	return /email/i.test(matchKey) ? text.toLowerCase() : text;
+}
+
+function isTrue(value: unknown): boolean {
+	return value === true || value === 'true';
+}
+
+/** A quoted LIKE pattern: `term` matches itself (quotes, backslashes and the wildcards % _ escaped) between `before` and `after`. */
+function soqlLike(before: string, term: string, after: string): string {
+	return `'${before}${term.replace(/[\\'%_]/g, (c) => `\\${c}`)}${after}'`;
+}
+
+/**
+ * Search prefixes for a company name: its first word as typed (without a leading "The" and
+ * trailing punctuation), the same without accents, and the first word normaliseCompany keeps.
+ */
+function firstWords(name: string, normalised: string): string[] {
+	const words = name.trim().split(/\s+/);
+	if (words.length > 1 && words[0].toLowerCase() === 'the') words.shift();
+	const typed = (words[0] ?? '').replace(/[.,;:!?)]+$/, '');
+	const unaccented = typed.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+	return [...new Set([typed, unaccented, normalised.split(' ')[0]])].filter((w) => w.length > 0);
+}
+
+/** Groups of items whose joined length (with ' OR ') stays under `max` (an item longer than that goes alone). */
+function chunkByLength(items: string[], max: number): string[][] {
+	const groups: string[][] = [];
+	let current: string[] = [];
+	let length = 0;
+	for (const item of items) {
+		if (current.length && length + item.length + 4 > max) {
+			groups.push(current);
+			current = [];
+			length = 0;
+		}
+		current.push(item);
+		length += item.length + 4;
+	}
+	if (current.length) groups.push(current);
+	return groups;
 }
 
 function soqlString(value: string): string {
