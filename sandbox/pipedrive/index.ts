@@ -1,5 +1,6 @@
-// Pipedrive emulator: API v2 (persons, organizations, deals, activities) and v1 (leads, notes,
-// merge, recents, webhooks), OAuth token endpoint, burst/daily rate limits, webhooks 1.0/2.0.
+// Pipedrive emulator: API v2 (persons, organizations, deals, activities, pipelines, stages) and v1
+// (leads, notes, merge, recents, webhooks, users), OAuth token endpoint, burst/daily rate limits,
+// webhooks 1.0/2.0.
 // Base URL = the "host" the pipedrive SDK takes (v2 basePath host/api/v2, v1 host/v1 or host/api/v1).
 
 import { randomUUID } from 'node:crypto';
@@ -12,6 +13,7 @@ import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscri
 import type { RatePolicy } from '../common/ratelimit';
 import { v1Fields, v2Fields } from './fields';
 import { registerUiAdminRoutes } from './admin-ui';
+import { COMPANY_CREATED_MS, DEFAULT_PIPELINE, DEFAULT_STAGES, DEFAULT_USERS, cleanPipeline, cleanStage, cleanUser, pipelineWire, stageWire, userWire } from './metadata';
 import {
 	COLLECTION,
 	COMPANY_ID,
@@ -72,6 +74,13 @@ const COST: Record<string, number> = { get: 2, list: 20, write: 10, search: 40 }
 
 const REF_FIELDS = ['person_id', 'org_id', 'organization_id', 'deal_id'];
 
+/** Company metadata collections (not PdType: no webhooks, recents or search). */
+type MetaType = 'pipelines' | 'stages' | 'users';
+const META_TYPES: MetaType[] = ['pipelines', 'stages', 'users'];
+const META_NAMES: Record<MetaType, string> = { pipelines: 'Pipeline', stages: 'Stage', users: 'User' };
+/** `ids` of a v2 list takes at most this many ids (SDK 33 docs). */
+const MAX_IDS = 100;
+
 /** Searchable fields per type (the SDK's `fields` enums). */
 const SEARCH_FIELDS: Partial<Record<PdType, string[]>> = {
 	person: ['name', 'email', 'phone', 'notes', 'custom_fields'],
@@ -125,6 +134,8 @@ function ceilSecond(ms: number): number {
 export class PipedriveEmulator extends BaseEmulator {
 	readonly crm = 'pipedrive' as const;
 	private readonly colls = {} as Record<PdType, Collection>;
+	private readonly meta = {} as Record<MetaType, Collection>;
+	private lastMetaId = {} as Record<MetaType, number>;
 
 	constructor(opts: EmulatorOptions = {}) {
 		super(opts, {
@@ -133,6 +144,7 @@ export class PipedriveEmulator extends BaseEmulator {
 			webhookTimeoutMs: PIPEDRIVE_WEBHOOK_TIMEOUT_MS,
 		});
 		this.defineCollections();
+		this.seedCompany();
 	}
 
 	/** Last integer id per type; restarts after reset() like a fresh company. */
@@ -155,6 +167,28 @@ export class PipedriveEmulator extends BaseEmulator {
 
 	protected onReset(): void {
 		for (const type of Object.keys(COLLECTION) as PdType[]) this.lastId[type] = 0;
+		this.seedCompany();
+	}
+
+	/**
+	 * What a new Pipedrive company has: the default pipeline with its five stages (ids 1–5) and the
+	 * users (the API user and a colleague), dated at the company's creation so they never show
+	 * as changes. Called at construction and after every reset.
+	 */
+	private seedCompany(): void {
+		for (const type of META_TYPES) {
+			this.lastMetaId[type] = 0;
+			this.meta[type] ??= this.store.define(type, { idGen: () => String(++this.lastMetaId[type]) });
+		}
+		const at = { createdAt: COMPANY_CREATED_MS, updatedAt: COMPANY_CREATED_MS };
+		const pipeline = this.meta.pipelines.insert({ ...DEFAULT_PIPELINE, order_nr: 1, is_deal_probability_enabled: true }, at);
+		DEFAULT_STAGES.forEach((name, i) =>
+			this.meta.stages.insert({ name, pipeline_id: Number(pipeline.id), order_nr: i + 1, deal_probability: 100, is_deal_rot_enabled: false, days_to_rotten: null }, at),
+		);
+		for (const { id, ...user } of DEFAULT_USERS) {
+			this.meta.users.insert({ ...user, active_flag: true }, { ...at, id: String(id) });
+			this.lastMetaId.users = Math.max(this.lastMetaId.users, Number(id));
+		}
 	}
 
 	// ---- auth, limits, errors -------------------------------------------------------------
@@ -230,6 +264,12 @@ export class PipedriveEmulator extends BaseEmulator {
 		for (const type of ['person', 'organization', 'deal', 'activity'] as const) {
 			r.get(`/api/v2/${type}Fields`, (ctx) => this.fieldList(ctx, v2Fields(type), 'cursor'), { bucket: 'list' });
 		}
+		r.get('/api/v2/pipelines', (ctx) => this.listMeta('pipelines', ctx, pipelineWire), { bucket: 'list' });
+		r.get('/api/v2/pipelines/:id', (ctx) => this.getMeta('pipelines', ctx, pipelineWire), { bucket: 'get' });
+		r.post('/api/v2/pipelines', (ctx) => this.createPipeline(ctx), { bucket: 'write' });
+		r.get('/api/v2/stages', (ctx) => this.listMeta('stages', ctx, stageWire), { bucket: 'list' });
+		r.get('/api/v2/stages/:id', (ctx) => this.getMeta('stages', ctx, stageWire), { bucket: 'get' });
+		r.post('/api/v2/stages', (ctx) => this.createStage(ctx), { bucket: 'write' });
 		for (const type of V2_TYPES) {
 			const base = `/api/v2/${COLLECTION[type]}`;
 			r.get(base, (ctx) => this.listV2(type, ctx), { bucket: 'list' });
@@ -256,6 +296,9 @@ export class PipedriveEmulator extends BaseEmulator {
 			r.get(`${v1}/recents`, (ctx) => this.recents(ctx), { bucket: 'list' });
 			r.get(`${v1}/leadFields`, (ctx) => this.fieldList(ctx, v1Fields('lead'), 'start'), { bucket: 'list' });
 			r.get(`${v1}/users/me`, () => json(200, { success: true, data: this.me() }), { bucket: 'get' });
+			r.get(`${v1}/users`, () => json(200, { success: true, data: [...this.meta.users.values()].map(userWire) }), { bucket: 'list' });
+			r.get(`${v1}/users/:id`, (ctx) => this.getMeta('users', ctx, userWire), { bucket: 'get' });
+			r.post(`${v1}/users`, (ctx) => this.createUser(ctx), { bucket: 'write' });
 			r.get(`${v1}/webhooks`, () => this.listWebhooks(), { bucket: 'list' });
 			r.post(`${v1}/webhooks`, (ctx) => this.createWebhook(ctx), { bucket: 'write' });
 			r.delete(`${v1}/webhooks/:id`, (ctx) => this.deleteWebhook(ctx), { bucket: 'write' });
@@ -402,6 +445,7 @@ export class PipedriveEmulator extends BaseEmulator {
 		}
 		const ids = q.get('ids');
 		const idSet = ids ? new Set(ids.split(',').map((s) => s.trim())) : undefined;
+		if (idSet && idSet.size > MAX_IDS) fail(400, `Validation failed: ids: Array must contain at most ${MAX_IDS} element(s)`);
 		if (type === 'lead') {
 			const archived = q.get('archived_status') ?? 'not_archived';
 			if (archived !== 'all') checks.push(['is_archived', archived === 'archived' ? 'true' : 'false']);
@@ -603,7 +647,8 @@ export class PipedriveEmulator extends BaseEmulator {
 	}
 
 	private me(): Fields {
-		return { id: USER_ID, name: 'Sandbox User', email: 'sandbox.user@example.com', company_id: COMPANY_ID, company_name: 'Sandbox Company', company_domain: 'sandbox', default_currency: 'USD', locale: 'en_US', lang: 1, timezone_name: 'UTC', timezone_offset: '+00:00', active_flag: true, is_admin: 1, role_id: 1, has_created_company: true, is_you: true };
+		const user = this.meta.users.get(String(USER_ID))!.fields;
+		return { id: USER_ID, name: user.name, email: user.email, company_id: COMPANY_ID, company_name: 'Sandbox Company', company_domain: 'sandbox', default_currency: 'USD', locale: 'en_US', lang: 1, timezone_name: 'UTC', timezone_offset: '+00:00', active_flag: true, is_admin: 1, role_id: 1, has_created_company: true, is_you: true };
 	}
 
 	/** GET /v1/recents?since_timestamp=YYYY-MM-DD HH:MM:SS&items=person,deal&start&limit */
@@ -631,6 +676,85 @@ export class PipedriveEmulator extends BaseEmulator {
 				pagination: { start, limit, more_items_in_collection: more, ...(more ? { next_start: start + limit } : {}) },
 			},
 		});
+	}
+
+	// ---- pipelines, stages, users ------------------------------------------------------------
+
+	/**
+	 * GET /api/v2/pipelines, /api/v2/stages: cursor paging (limit ≤ 500), sort_by (default id),
+	 * sort_direction; stages also pipeline_id. (v2-list-stages-cursor-recorded.json was asked with
+	 * sort_by=update_time and is in that order.)
+	 */
+	private listMeta(type: 'pipelines' | 'stages', ctx: RequestContext, wire: (r: StoredRecord) => Fields): Reply {
+		const q = ctx.query;
+		const limit = intParam(q, 'limit', 100, 500);
+		const sorts = type === 'stages' ? ['id', 'update_time', 'add_time', 'order_nr'] : ['id', 'update_time', 'add_time'];
+		const sortBy = q.get('sort_by') ?? 'id';
+		const dir = q.get('sort_direction') ?? 'asc';
+		if (!sorts.includes(sortBy)) fail(400, `Validation failed: sort_by: Invalid enum value. Expected ${sorts.join(' | ')}`);
+		if (dir !== 'asc' && dir !== 'desc') fail(400, 'Validation failed: sort_direction: Invalid enum value. Expected asc | desc');
+		let rows = [...this.meta[type].values()];
+		if (type === 'stages') {
+			const pipelineId = q.get('pipeline_id');
+			if (pipelineId !== null && pipelineId !== '') {
+				if (!/^\d+$/.test(pipelineId)) fail(400, 'Validation failed: pipeline_id: Expected number');
+				rows = rows.filter((r) => String(r.fields.pipeline_id) === pipelineId);
+			}
+		}
+		const key: (a: StoredRecord, b: StoredRecord) => number =
+			sortBy === 'update_time'
+				? (a, b) => a.updatedAt - b.updatedAt
+				: sortBy === 'add_time'
+					? (a, b) => a.createdAt - b.createdAt
+					: sortBy === 'order_nr'
+						? (a, b) => Number(a.fields.order_nr) - Number(b.fields.order_nr)
+						: (a, b) => Number(a.id) - Number(b.id);
+		rows.sort((a, b) => (key(a, b) || a.seq - b.seq) * (dir === 'desc' ? -1 : 1));
+		const off = decodeCursor(q.get('cursor')).o ?? 0;
+		const page = rows.slice(off, off + limit);
+		return json(200, { success: true, data: page.map(wire), additional_data: { next_cursor: off + limit < rows.length ? encodeCursor({ o: off + limit }) : null } });
+	}
+
+	private getMeta(type: MetaType, ctx: RequestContext, wire: (r: StoredRecord) => Fields): Reply {
+		const rec = /^\d+$/.test(ctx.params.id) ? this.meta[type].get(ctx.params.id) : undefined;
+		if (!rec) fail(404, `${META_NAMES[type]} not found`);
+		return json(200, { success: true, data: wire(rec) });
+	}
+
+	private metaInput(clean: (body: unknown) => Fields, ctx: RequestContext): Fields {
+		try {
+			return clean(ctx.body);
+		} catch (err) {
+			if (err instanceof ValidationError) fail(400, err.message, { code: 'ERR_SCHEMA_VALIDATION_FAILED' });
+			throw err;
+		}
+	}
+
+	/** POST /api/v2/pipelines → 200 (as POST /api/v2/stages was recorded; not recorded itself). */
+	private createPipeline(ctx: RequestContext): Reply {
+		const fields = this.metaInput(cleanPipeline, ctx);
+		const last = Math.max(0, ...[...this.meta.pipelines.values()].map((p) => Number(p.fields.order_nr) || 0));
+		const rec = this.meta.pipelines.insert({ ...fields, order_nr: last + 1 });
+		return json(200, { success: true, data: pipelineWire(rec) });
+	}
+
+	/** POST /api/v2/stages → 200 (v2-create-stage-recorded.json); the stage goes last in its pipeline. */
+	private createStage(ctx: RequestContext): Reply {
+		const fields = this.metaInput(cleanStage, ctx);
+		if (!this.meta.pipelines.get(String(fields.pipeline_id))) fail(400, `Pipeline with id ${fields.pipeline_id} not found`);
+		const inPipeline = [...this.meta.stages.values()].filter((s) => s.fields.pipeline_id === fields.pipeline_id);
+		const last = Math.max(0, ...inPipeline.map((s) => Number(s.fields.order_nr) || 0));
+		const rec = this.meta.stages.insert({ ...fields, order_nr: last + 1 });
+		return json(200, { success: true, data: stageWire(rec) });
+	}
+
+	/** POST /v1/users {email, access?, active_flag?}: 400 for an address already in the company. */
+	private createUser(ctx: RequestContext): Reply {
+		const fields = this.metaInput(cleanUser, ctx);
+		const email = String(fields.email).toLowerCase();
+		if ([...this.meta.users.values()].some((u) => String(u.fields.email).toLowerCase() === email)) fail(400, 'User with this email already exists');
+		const rec = this.meta.users.insert(fields);
+		return json(200, { success: true, data: userWire(rec) });
 	}
 
 	// ---- merge ---------------------------------------------------------------------------------
@@ -844,6 +968,9 @@ export class PipedriveEmulator extends BaseEmulator {
 		for (const type of Object.keys(COLLECTION) as PdType[]) {
 			out[COLLECTION[type]] = [...this.colls[type].values({ includeDeleted: true })].map((r) => toWire(type, r));
 		}
+		out.pipelines = [...this.meta.pipelines.values({ includeDeleted: true })].map(pipelineWire);
+		out.stages = [...this.meta.stages.values({ includeDeleted: true })].map(stageWire);
+		out.users = [...this.meta.users.values({ includeDeleted: true })].map(userWire);
 		return out;
 	}
 }

@@ -576,7 +576,40 @@ conformance('pipedrive', (suite) => {
 	]) {
 		suite.difference(file, 'sandbox', v1Only);
 	}
-	suite.difference('v2-list-stages-cursor-recorded.json', 'sandbox', 'the sandbox has no pipelines or stages (GET /v2/stages): nothing the connector reads');
-	suite.difference('v2-create-stage-recorded.json', 'sandbox', 'the sandbox has no pipelines or stages (POST /v2/stages): nothing the connector writes');
+	suite.check('v2-list-stages-cursor-recorded.json', 'sandbox', 'GET /api/v2/stages?limit=500 (last page, next_cursor null)', async (fixture) => {
+		emulator().reset();
+		const pipeline = await sandboxCall('POST', '/api/v2/pipelines', { name: 'Second' });
+		assert.equal((await sandboxCall('POST', '/api/v2/stages', { name: 'Prospect Qualified', pipeline_id: pipeline.body.data.id, deal_probability: 30 })).status, 200);
+		const answer = await sandboxCall('GET', '/api/v2/stages?limit=500&sort_by=update_time&sort_direction=asc');
+		assert.equal(answer.status, fixture.recorded!.status);
+		assert.equal(answer.body.additional_data.next_cursor, null);
+		assert.equal(answer.body.data.length, 6, 'the default pipeline\'s five stages and the new one');
+		assertSameShape(fixture.json, answer.body);
+	});
+	suite.check('v2-list-stages-cursor-recorded.json', 'connector', 'listStages: the recorded stages, each pipeline\'s by order_nr from 0, all open', async (fixture) => {
+		const json = fixture.json as Json;
+		const connector = await replaying();
+		replay.route((r) => r.url.startsWith('/api/v2/pipelines'), { status: 200, body: { success: true, data: [], additional_data: { next_cursor: null } } });
+		replay.route((r) => r.url.startsWith('/api/v2/stages'), recordedReply(fixture));
+		const stages = await connector.listStages();
+		assert.equal(stages.length, json.data.length);
+		for (const s of json.data) {
+			const samePipeline = json.data.filter((o: Json) => o.pipeline_id === s.pipeline_id);
+			const order = samePipeline.filter((o: Json) => o.order_nr < s.order_nr || (o.order_nr === s.order_nr && o.id < s.id)).length;
+			assert.deepEqual(stages.find((c) => c.id === String(s.id)), { id: String(s.id), label: s.name, pipelineId: String(s.pipeline_id), outcome: 'open', probability: s.deal_probability, order });
+		}
+		const stagesUrl = new URL(replay.requests.find((r) => r.url.startsWith('/api/v2/stages'))!.url, replay.url);
+		assert.equal(stagesUrl.searchParams.get('limit'), '500');
+	});
+	suite.check('v2-create-stage-recorded.json', 'sandbox', 'POST /api/v2/stages {name, pipeline_id} → 200, appended to its pipeline', async (fixture) => {
+		emulator().reset();
+		const recorded = fixture.json as Json;
+		const answer = await sandboxCall('POST', '/api/v2/stages', { name: 'Test Stage', pipeline_id: 1 });
+		assert.equal(answer.status, fixture.recorded!.status);
+		assertSameShape(recorded, answer.body);
+		// As recorded: without deal_probability the stage gets 100, and it goes after the pipeline's last stage.
+		assert.equal(answer.body.data.deal_probability, recorded.data.deal_probability);
+		assert.equal(answer.body.data.order_nr, 6);
+	});
 });
 

@@ -6,6 +6,12 @@
 // Pipedrive has no batch writes and no native upsert: writes go one record per call, within the
 // per-credential burst limit (transport limiter), and upsert is exact-match search + PATCH/POST.
 //
+// APIs: v2 persons, organizations, deals, activities (CRUD, list with updated_since, search,
+// fields), v1 leads, merge, recents, webhooks, users/me; metadata: v2 pipelines and stages
+// (listStages; every stage open, won/lost is the deal's status), v1 users (listUsers), v2
+// organizations list and search (findAccountsByDomain, findAccountsByName; website is not
+// searchable, see findAccountsByDomain).
+//
 // What recorded replies taught us (test/conformance/pipedrive.test.ts; corrections to crm-wire.md):
 // - A DELETE once answered 410 Gone with {success:true, data:{id}} (v1-delete-person-410-recorded.json):
 //   the record was deleted by that call, so it counts as deleted. Only that body does: a 410 or
@@ -26,6 +32,9 @@ import { v1, v2 } from 'pipedrive';
 import type { ChangeOrigin, EntityType } from '../../model';
 import { classifyGeneric, credentialKey, CrmError, isUnanswered, Transport, TokenManager, tokenManagerFor, type AccessToken } from '../../http';
 import { decodeCursor, encodeCursor } from '../../connectors/cursor';
+import { normaliseDomain } from '../../matching/normalise-domain';
+import { normaliseCompany } from '../../matching/normalise-company';
+import { domainSearchTerm, nameSearches, toStages, toUser, type PdPipeline, type PdStage, type PdUser } from './metadata';
 import {
 	entityApi,
 	fieldType,
@@ -43,6 +52,7 @@ import {
 } from './api';
 import {
 	byRef,
+	chunk,
 	notFound,
 	NotImplementedError,
 	type ChangePage,
@@ -52,6 +62,8 @@ import {
 	type CrmConnector,
 	type CrmFields,
 	type CrmRecord,
+	type CrmStage,
+	type CrmUser,
 	type DeleteRequest,
 	type DeletedRecord,
 	type FieldDescription,
@@ -124,6 +136,15 @@ const PAGE_MAX = 500;
  */
 const PREFETCH_MIN_KEYS = 20;
 const PREFETCH_PAGES_PER_KEY = 2;
+/**
+ * findAccountsByDomain lists organizations (sorted by id) for at most this many pages per domain
+ * before it searches: two list pages cost the daily-budget tokens of one search (20 + 20 vs 40),
+ * so the listing never costs more than searching would, and it is complete where the search is
+ * not (website is not a searchable field).
+ */
+const DOMAIN_LIST_PAGES_PER_DOMAIN = 2;
+/** Ids GET /api/v2/organizations takes at once (`ids`). */
+const IDS_MAX = 100;
 // A create that got no answer is looked for among records changed from this long before it (allows for clock skew).
 const UNANSWERED_LOOKBACK_MS = 5 * 60_000;
 const UNANSWERED_MAX_PAGES = 20;
@@ -458,6 +479,131 @@ export class PipedriveConnector implements CrmConnector {
 		return out;
 	}
 
+	// ---------------------------------------------------------------- metadata: stages, users, account lookups
+
+	/**
+	 * GET /api/v2/pipelines and GET /api/v2/stages (cursor paging, 500 a page). All stages are
+	 * open: Pipedrive has no won or lost stage, a deal is won or lost by its `status` (the map's
+	 * `stage` field reads status first), so none is added here.
+	 */
+	async listStages(): Promise<CrmStage[]> {
+		const pipelines = await this.allPages<PdPipeline>('pipelines.list', (c, cursor) => v2.PipelinesApiFp(c.v2).getPipelines('id', 'asc', PAGE_MAX, cursor));
+		const stages = await this.allPages<PdStage>('stages.list', (c, cursor) => v2.StagesApiFp(c.v2).getStages(undefined, 'id', 'asc', PAGE_MAX, cursor));
+		return toStages(pipelines, stages);
+	}
+
+	/** GET /v1/users (every user of the company in one answer, no paging; v2 has no user list). */
+	async listUsers(): Promise<CrmUser[]> {
+		const res = await this.send<PdUser[]>('users.list', 'default', (c) => v1.UsersApiFp(c.v1).getUsers());
+		return (res.data ?? []).filter((u) => u.id !== undefined && u.id !== null).map(toUser);
+	}
+
+	/**
+	 * Pipedrive cannot search organizations by website (the search fields are name, address,
+	 * notes, custom_fields) and the list has no website filter (only a saved filter_id, which
+	 * would mean writing a filter into the customer's account). So: list organizations sorted by
+	 * id, 500 a page, for at most DOMAIN_LIST_PAGES_PER_DOMAIN pages per domain (no more tokens
+	 * than the searches), matching every domain in the same pages. A company that has more
+	 * organizations than that is searched by each domain's name label (acme.com → "acme", one
+	 * search per distinct label, 40 tokens and the 10 / 2 s search window each) among names, and
+	 * the hits above the last listed id are read in batches of 100 ids for their website. Only
+	 * there can a match be missed: an organization beyond the listed pages whose name lacks the
+	 * label. Websites are compared as normaliseDomain hosts.
+	 */
+	async findAccountsByDomain(domains: string[], _options?: ReadOptions): Promise<CrmRecord[]> {
+		const wanted = new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== undefined));
+		if (wanted.size === 0) return [];
+		const found = new Map<string, CrmRecord>();
+		const keep = (row: CrmFields): void => {
+			const host = normaliseDomain(row.website);
+			if (host !== undefined && wanted.has(host) && row.is_deleted !== true) found.set(String(row.id), toRecord(row));
+		};
+		let cursor: string | undefined;
+		let lastId = 0;
+		for (let page = 0; page < wanted.size * DOMAIN_LIST_PAGES_PER_DOMAIN; page++) {
+			const res = await this.send<CrmFields[]>('organizations.list', 'default', (c) => listOrganizations(c, { cursor, limit: PAGE_MAX }));
+			for (const row of res.data ?? []) {
+				keep(row);
+				lastId = Math.max(lastId, Number(row.id) || 0);
+			}
+			cursor = res.additional_data?.next_cursor ?? undefined;
+			if (!cursor) return sortedById(found);
+		}
+		const terms = new Set([...wanted].map(domainSearchTerm).filter((t): t is string => t !== undefined));
+		const ids = new Set<string>();
+		for (const term of terms) {
+			for (const item of await this.searchOrganizations(term, false)) if (Number(item.id) > lastId) ids.add(String(item.id));
+		}
+		for (const row of await this.organizationsById([...ids])) keep(row);
+		return sortedById(found);
+	}
+
+	/**
+	 * GET /api/v2/organizations/search?fields=name&exact_match=false by each name's first
+	 * significant word (nameSearches; one search per distinct term), the hits whose normalised
+	 * name matches read in batches of 100 ids, then kept when normaliseCompany(name) is one of
+	 * the wanted names.
+	 */
+	async findAccountsByName(names: string[], _options?: ReadOptions): Promise<CrmRecord[]> {
+		const wanted = new Set(names.map((n) => normaliseCompany(n)).filter((n): n is string => n !== undefined));
+		if (wanted.size === 0) return [];
+		const searches = new Map<string, { term: string; exact: boolean }>();
+		for (const name of names) for (const search of nameSearches(name)) searches.set(`${search.exact}|${search.term}`, search);
+		const ids = new Set<string>();
+		for (const { term, exact } of searches.values()) {
+			for (const item of await this.searchOrganizations(term, exact)) {
+				const key = normaliseCompany(item.name);
+				if (key !== undefined && wanted.has(key)) ids.add(String(item.id));
+			}
+		}
+		const found = new Map<string, CrmRecord>();
+		for (const row of await this.organizationsById([...ids])) {
+			const key = normaliseCompany(row.name);
+			if (key !== undefined && wanted.has(key) && row.is_deleted !== true) found.set(String(row.id), toRecord(row));
+		}
+		return sortedById(found);
+	}
+
+	/** Every search item (all cursor pages) for `term` among organization names. */
+	private async searchOrganizations(term: string, exact: boolean): Promise<CrmFields[]> {
+		const items: CrmFields[] = [];
+		let cursor: string | undefined;
+		do {
+			const res = await this.send<{ items?: Array<{ item?: CrmFields }> }>('organizations.search', 'search', (c) =>
+				v2.OrganizationsApiFp(c.v2).searchOrganization(term, 'name', exact, PAGE_MAX, cursor),
+			);
+			for (const { item } of res.data?.items ?? []) if (item && item.id !== undefined && item.id !== null) items.push(item);
+			cursor = nextCursor(res, cursor);
+		} while (cursor);
+		return items;
+	}
+
+	/** Full organizations by id: GET /api/v2/organizations?ids=… (100 a call); missing ones are left out. */
+	private async organizationsById(ids: string[]): Promise<CrmFields[]> {
+		const rows: CrmFields[] = [];
+		for (const part of chunk(ids, IDS_MAX)) {
+			let cursor: string | undefined;
+			do {
+				const res = await this.send<CrmFields[]>('organizations.list', 'default', (c) => listOrganizations(c, { ids: part.join(','), cursor, limit: IDS_MAX }));
+				rows.push(...(res.data ?? []));
+				cursor = nextCursor(res, cursor);
+			} while (cursor);
+		}
+		return rows;
+	}
+
+	/** Every row of a v2 list, following next_cursor. */
+	private async allPages<T>(label: string, make: (c: SdkConfigs, cursor: string | undefined) => SdkRequest): Promise<T[]> {
+		const rows: T[] = [];
+		let cursor: string | undefined;
+		do {
+			const res = await this.send<T[]>(label, 'default', (c) => make(c, cursor));
+			rows.push(...(res.data ?? []));
+			cursor = nextCursor(res, cursor);
+		} while (cursor);
+		return rows;
+	}
+
 	async testConnection(): Promise<void> {
 		await this.send('persons.list', 'default', (c) => entityApi('contact').list(c, { sinceRfc3339: rfc3339('1970-01-01T00:00:00Z'), limit: 1 }));
 	}
@@ -773,6 +919,22 @@ function rfc3339(iso: string): string {
 	const ms = Date.parse(iso);
 	if (Number.isNaN(ms)) throw new Error(`Invalid time ${JSON.stringify(iso)}`);
 	return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** GET /api/v2/organizations sorted by id (the order the domain listing relies on), optionally by ids. */
+function listOrganizations(c: SdkConfigs, page: { ids?: string; cursor?: string; limit: number }): SdkRequest {
+	return v2.OrganizationsApiFp(c.v2).getOrganizations(undefined, page.ids, undefined, undefined, undefined, 'id', 'asc', undefined, undefined, undefined, undefined, page.limit, page.cursor);
+}
+
+/** The next v2 cursor; a cursor handed back unchanged would loop forever, so it is an error. */
+function nextCursor(res: Envelope, previous: string | undefined): string | undefined {
+	const next = res.additional_data?.next_cursor ?? undefined;
+	if (next !== undefined && next === previous) throw new CrmError('Pipedrive returned the same next_cursor twice', 'pipedrive', 'fatal', { body: res });
+	return next || undefined;
+}
+
+function sortedById(found: Map<string, CrmRecord>): CrmRecord[] {
+	return [...found.values()].sort((a, b) => Number(a.id) - Number(b.id));
 }
 
 function nextPosition(api: EntityApi, res: Envelope, cursor: PdCursor, limit: number): Partial<PdCursor> | undefined {

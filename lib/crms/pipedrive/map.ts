@@ -11,8 +11,12 @@ const intId = { ref: true, format: { id: 'integer' } } as const;
 const owner = field('ownerId', 'owner_id', 'id', intId);
 
 /**
- * Stage ids are per account. These are the ids of a new account's default pipeline (unverified);
- * map your own with a picklist map on `stage`. Won/lost travel in `status`.
+ * Stage ids are per account. These are the ids of a new account's default pipeline "Pipeline"
+ * (Qualified 1, Contact Made 2, Demo Scheduled 3, Proposal Made 4, Negotiations Started 5; the
+ * sandbox seeds it), unverified: the account recorded in v2-list-stages-cursor-recorded.json
+ * was created with six stages in pipeline 1 (… Prospect Qualified 3, Needs Defined 4, Proposal
+ * Made 5, Negotiations Started 6). Read the account's stages (listStages) or map your own with a
+ * picklist map on `stage`. Won/lost travel in `status`: Pipedrive has no won or lost stage.
  */
 export const PD_STAGE = valueMap([
 	['qualification', 1], ['prospecting', 2], ['needsAnalysis', 3], ['proposal', 4], ['negotiation', 5],
