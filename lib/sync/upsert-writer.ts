@@ -8,6 +8,7 @@ import { CrmError, isNotFound, NotImplementedError } from '../connectors';
 import { defaultMapping } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
+import { ACCOUNT_MATCH_KEY, findExistingAccounts } from './account-match';
 import { erasePersonEverywhere } from './erasure';
 
 export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
@@ -153,7 +154,7 @@ export class UpsertWriter {
 			fields = mapped.record;
 			unified = stripKeys(source, ['id']);
 			// An external-id match key that the default map does not know is passed through as is.
-			if (job.operation === 'upsert' && !isUnifiedKind(job.matchKey) && fields[job.matchKey] === undefined && source[job.matchKey] !== undefined) fields[job.matchKey] = source[job.matchKey];
+			if (job.operation === 'upsert' && !isUnifiedKind(job.matchKey) && !matchesAccounts(job) && fields[job.matchKey] === undefined && source[job.matchKey] !== undefined) fields[job.matchKey] = source[job.matchKey];
 		} else {
 			fields = stripKeys(source, ['id', 'Id']);
 			if (job.recordState) unified = defaultMapping('toUnified', job.crm, job.entity).map(fields).record;
@@ -214,10 +215,9 @@ export class UpsertWriter {
 			}
 			(p.crmId ? byId : byKey).push(p);
 		}
-		const matchField = this.crmMatchField(connector);
 		const outcomes = [
 			...(byId.length ? await connector.update(job.entity, byId.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields }))) : []),
-			...(byKey.length ? await connector.upsert(job.entity, matchField, byKey.map((p, ref) => ({ ref: ref + byId.length, fields: p.fields }))) : []),
+			...(byKey.length ? await this.writeByKey(connector, byKey, byId.length) : []),
 		];
 		results.push(...(await this.finishWrites(store, [...byId, ...byKey], outcomes, snapshots)));
 		if (latest.length) results.push(...(await this.upsertLatest(connector, store!, latest)));
@@ -270,11 +270,10 @@ export class UpsertWriter {
 				revisions.set(p, snapshot.revision);
 				(p.crmId ? byId : byKey).push(p);
 			}
-			const matchField = byKey.length ? this.crmMatchField(connector) : '';
 			lockLost.throwIfAborted();
 			const outcomes = [
 				...(byId.length ? await connector.update(job.entity, byId.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields }))) : []),
-				...(byKey.length ? await connector.upsert(job.entity, matchField, byKey.map((p, ref) => ({ ref: ref + byId.length, fields: p.fields }))) : []),
+				...(byKey.length ? await this.writeByKey(connector, byKey, byId.length) : []),
 			];
 			const written = [...byId, ...byKey];
 			const byIndex = new Map(written.map((p) => [p.item.index, p]));
@@ -453,6 +452,22 @@ export class UpsertWriter {
 		return results;
 	}
 
+	/**
+	 * Records without a CRM id, written by the match key (refs from `firstRef`): the connector's
+	 * upsert on the key's CRM field; accounts matched by domain then name (account-match.ts) are
+	 * updated, the others created.
+	 */
+	private async writeByKey(connector: CrmConnector, batch: Prepared[], firstRef: number): Promise<WriteOutcome[]> {
+		const { job } = this;
+		if (!matchesAccounts(job)) {
+			return connector.upsert(job.entity, this.crmMatchField(connector), batch.map((p, ref) => ({ ref: ref + firstRef, fields: p.fields })));
+		}
+		const found = await findExistingAccounts(job.crm, connector, batch.map((p) => p.unified ?? {}));
+		const existing = batch.flatMap((p, i) => (found[i] ? [{ ref: i + firstRef, id: found[i]!.id, fields: p.fields }] : []));
+		const fresh = batch.flatMap((p, i) => (found[i] ? [] : [{ ref: i + firstRef, fields: p.fields }]));
+		return [...(existing.length ? await connector.update(job.entity, existing) : []), ...(fresh.length ? await connector.create(job.entity, fresh) : [])];
+	}
+
 	// ---- helpers ------------------------------------------------------------------------------------
 
 	/** The CRM field to match on: email/phone resolve through the connector, anything else is a CRM field. */
@@ -478,6 +493,11 @@ export class UpsertWriter {
 /** A snapshot the Conflict Resolver keeps as the resolved truth (synced-state mode), not deleted. */
 function isResolvedTruth(snapshot: Snapshot | undefined): snapshot is Snapshot {
 	return snapshot !== undefined && snapshot.revision !== undefined && !snapshot.deletedAt;
+}
+
+/** Accounts looked up by domain, then name (account-match.ts). */
+function matchesAccounts(job: WriteJob): boolean {
+	return job.entity === 'account' && job.matchKey.trim() === ACCOUNT_MATCH_KEY;
 }
 
 function isUnifiedKind(key: string): boolean {
