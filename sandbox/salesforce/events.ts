@@ -146,7 +146,7 @@ export class SalesforceEvents {
 	private sendChangeEvent(sub: WebhookSubscription, info: ChangeInfo): void {
 		// A person's derived full Name is not a field of its own in CDC: the compound Name{FirstName,LastName} carries the change.
 		const changed = info.changed.filter((f) => !(f === 'Name' && hasCompoundName(info.def)));
-		const payloadFields = cometdDateTimes(info.changeType === 'DELETE' ? {} : info.changeType === 'UPDATE' ? pick(info.record, changed) : nonNull(info.record));
+		const payloadFields = cometdDateTimes(info.changeType === 'DELETE' ? {} : info.changeType === 'UPDATE' ? pick(info.record, changed) : nonNull(info.def, info.record));
 		const nulled = info.changeType === 'UPDATE' ? changed.filter((f) => info.record[f] === null || info.record[f] === undefined) : [];
 		const header = {
 			entityName: info.def.name,
@@ -198,9 +198,11 @@ function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknow
 	return out;
 }
 
-function nonNull(o: Record<string, unknown>): Record<string, unknown> {
+/** A CREATE's fields: the set ones, without IsDeleted, and without a person's derived full Name (its compound carries it); an Account's Name is a field of its own. */
+function nonNull(def: SObjectDef, o: Record<string, unknown>): Record<string, unknown> {
+	const derivedName = hasCompoundName(def);
 	const out: Record<string, unknown> = {};
-	for (const [k, v] of Object.entries(o)) if (v !== null && v !== undefined && k !== 'IsDeleted' && k !== 'Name') out[k] = v;
+	for (const [k, v] of Object.entries(o)) if (v !== null && v !== undefined && k !== 'IsDeleted' && !(k === 'Name' && derivedName)) out[k] = v;
 	return out;
 }
 

@@ -460,6 +460,21 @@ describe('webhooks', () => {
 			rx.server.close();
 		}
 	});
+
+	test("an Account's CREATE event carries its Name, a field of its own (no compound name)", async () => {
+		const rx = await receiver();
+		try {
+			em.addSubscription({ type: 'changeEvent', url: rx.url, secret: 'topsecret', entities: ['Account'] });
+			await conn().sobject('Account').create({ Name: 'Acme Ltd', Website: 'https://acme.example' });
+			await em.webhooksIdle();
+			const payload = JSON.parse(rx.got[0].raw).data.payload;
+			assert.equal(payload.ChangeEventHeader.changeType, 'CREATE');
+			assert.equal(payload.Name, 'Acme Ltd');
+			assert.equal(payload.Website, 'https://acme.example');
+		} finally {
+			rx.server.close();
+		}
+	});
 });
 
 describe('faults and admin', () => {
