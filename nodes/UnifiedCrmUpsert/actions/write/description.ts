@@ -56,7 +56,7 @@ export const properties: INodeProperties[] = [
 		type: 'string',
 		default: 'email',
 		description:
-			'How existing records are found: "email" or "phone" (each CRM\'s own field is used), or a CRM field such as an external ID (e.g. Ext_Id__c). Records with a unifiedId that has a stored cross-reference are updated by ID.',
+			'How existing records are found: "email" or "phone" (each CRM\'s own field is used), "domain" for accounts (the website\'s domain, then the normalised company name), or a CRM field such as an external ID (e.g. Ext_Id__c). Records with a unifiedId that has a stored cross-reference are updated by ID.',
 		displayOptions: { show: { operation: [...MATCHING_WRITES, SYNC_TO_CRMS] } },
 	},
 	{

@@ -1,0 +1,128 @@
+// The account-sync template in a real n8n, wired to all five sandbox CRMs by their own webhooks:
+// a company created in each CRM (as a person in the UI) appears, mapped, in the other four; a
+// company a target already has (same website domain, written differently) is updated there, not
+// created twice.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { normaliseDomain } from '../../lib/matching/normalise-domain';
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { sandboxCredentials } from './fixtures';
+import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
+import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
+import { assertCompactTemplate } from './template-shape';
+
+const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
+type Crm = (typeof CRMS)[number];
+type Row = Record<string, unknown>;
+
+const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/account-sync.json'), 'utf8')) as WorkflowJson & { id: string };
+const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
+
+let sandbox: Sandbox;
+let n8n: N8nInstance;
+
+const rows = (crm: Crm, type: string): Row[] => (sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[type] ?? [];
+
+/** Live accounts as each CRM stores them, with their name and website. */
+function accounts(crm: Crm): Array<{ name: unknown; website: unknown }> {
+	switch (crm) {
+		case 'hubspot':
+			return rows('hubspot', 'companies').filter((r) => !r.archived).map((r) => ({ name: (r.properties as Row).name, website: (r.properties as Row).website ?? (r.properties as Row).domain }));
+		case 'salesforce':
+			return rows('salesforce', 'Account').filter((r) => !r.IsDeleted).map((r) => ({ name: r.Name, website: r.Website }));
+		case 'zoho':
+			return rows('zoho', 'Accounts').filter((r) => !r.$deleted).map((r) => ({ name: r.Account_Name, website: r.Website }));
+		case 'dynamics':
+			return rows('dynamics', 'accounts').filter((r) => !r['@sandbox.deleted']).map((r) => ({ name: r.name, website: r.websiteurl }));
+		case 'pipedrive':
+			return rows('pipedrive', 'organizations').filter((r) => !r.is_deleted).map((r) => ({ name: r.name, website: r.website }));
+	}
+}
+
+const onDomain = (crm: Crm, domain: string) => accounts(crm).filter((a) => normaliseDomain(a.website) === domain);
+
+/** A company created by a person in the CRM's UI (its webhook carries no marker of ours). */
+async function createInUi(crm: Crm, name: string, website: string): Promise<void> {
+	const requests: Record<Crm, [string, unknown]> = {
+		hubspot: ['/__admin/objects/companies', { properties: { name, website } }],
+		salesforce: ['/__admin/sobjects/Account', { Name: name, Website: website }],
+		dynamics: ['/__admin/ui/api/data/v9.2/accounts', { name, websiteurl: website }],
+		zoho: ['/__admin/ui/crm/v6/Accounts', { data: [{ Account_Name: name, Website: website }] }],
+		pipedrive: ['/__admin/ui/api/v2/organizations', { name, website }],
+	};
+	const [path, body] = requests[crm];
+	const res = await fetch(`${sandbox.urls[crm]}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	assert.ok(res.ok, `${crm}: ${res.status} ${await res.text()}`);
+}
+
+async function executionReport(): Promise<string> {
+	const list = await n8n.api<{ data: Array<{ id: string; status: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=20`);
+	const lines: string[] = [];
+	for (const { id, status } of list.data) {
+		const execution = await n8n.api<{ data: { resultData: { runData: Record<string, Array<{ error?: { message: string }; data?: { main: Array<Array<{ json: Row }> | null> } }>> } } }>('GET', `/api/v1/executions/${id}?includeData=true`);
+		const runData = execution.data.resultData.runData;
+		const nodes = Object.entries(runData).map(([name, runs]) => runs.map((run) => `${name}[${run.error ? `ERROR ${run.error.message}` : (run.data?.main ?? []).map((out) => out?.length ?? 0).join('/')}]`).join(' '));
+		const errors = [...new Set(Object.values(runData).flat().flatMap((run) => (run.data?.main ?? []).flat()).filter((item) => item?.json.error || item?.json.errors).map((item) => JSON.stringify(item!.json).slice(0, 400)))];
+		lines.push(`#${id} ${status}: ${nodes.join(', ')}${errors.map((e) => `\n   error item: ${e}`).join('')}`);
+	}
+	for (const crm of CRMS) for (const d of sandbox.emulators[crm]!.deliveries()) if (d.status === undefined || d.status >= 300) lines.push(`${crm} webhook answered ${d.status}: ${String(d.responseBody ?? d.error ?? '').slice(0, 300)}`);
+	return lines.join('\n');
+}
+
+before(async () => {
+	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001, seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
+	n8n = await startN8n({ workflowObjects: [withSandboxMarkers(template) as unknown as Record<string, unknown>], credentials: sandboxCredentials(sandbox.urls) });
+	for (const crm of CRMS) {
+		await waitFor(async () => (await fetch(triggerUrl(n8n.baseUrl, trigger, crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
+	}
+	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template]);
+	assert.deepEqual(failed, []);
+});
+
+after(async () => {
+	await n8n?.stop();
+	await sandbox?.stop();
+});
+
+test('the template: one expression-free chain for all five CRMs, accounts matched by domain', () => {
+	assertCompactTemplate(template, 'crm-sync-account');
+	for (const node of template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.unifiedCrmUpsert')) {
+		assert.deepEqual([node.parameters.entity, node.parameters.matchKey], ['account', 'domain'], node.name);
+	}
+});
+
+for (const source of CRMS) {
+	test(`a company created in ${source} appears, mapped, in the other four`, async () => {
+		const domain = `acme-${source}.example`;
+		const name = `Acme ${source[0].toUpperCase()}${source.slice(1)} Ltd`;
+		await createInUi(source, name, `https://www.${domain}/about`);
+		const targets = CRMS.filter((crm) => crm !== source);
+		await waitFor(async () => targets.every((crm) => onDomain(crm, domain).length > 0), 60_000).catch(async (error) => {
+			throw new Error(`${(error as Error).message}; present in: ${targets.filter((crm) => onDomain(crm, domain).length > 0).join(', ') || 'none'}\n${await executionReport()}`);
+		});
+		for (const crm of targets) {
+			const found = onDomain(crm, domain);
+			assert.equal(found.length, 1, `${crm}: one account`);
+			assert.equal(found[0].name, name, `${crm}: name`);
+		}
+	});
+}
+
+test('a company the targets already have, on the same domain written differently, is updated there, not created twice', async () => {
+	const domain = 'globex.example';
+	await createInUi('salesforce', 'Globex Corporation', `https://www.${domain}/`);
+	const others = CRMS.filter((crm) => crm !== 'salesforce');
+	await waitFor(async () => others.every((crm) => onDomain(crm, domain).length === 1), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
+	});
+	// Someone enters the company again in Pipedrive, with a bare domain and another legal form.
+	await createInUi('pipedrive', 'GLOBEX Inc.', domain);
+	const targets = CRMS.filter((crm) => crm !== 'pipedrive');
+	await waitFor(async () => targets.every((crm) => onDomain(crm, domain)[0]?.name === 'GLOBEX Inc.'), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}: ${targets.map((crm) => `${crm} ${JSON.stringify(onDomain(crm, domain))}`).join('; ')}\n${await executionReport()}`);
+	});
+	for (const crm of targets) assert.equal(onDomain(crm, domain).length, 1, `${crm}: still one account on ${domain}`);
+});
