@@ -19,6 +19,16 @@ export interface AccountKeys {
 	name?: string;
 }
 
+/** The normalised hosts of `domains` (the keys a connector's account search keeps hits by). */
+export function domainKeys(domains: unknown[]): Set<string> {
+	return new Set(domains.map(normaliseDomain).filter((d): d is string => d !== undefined));
+}
+
+/** The normalised company names of `names`. */
+export function nameKeys(names: unknown[]): Set<string> {
+	return new Set(names.map(normaliseCompany).filter((n): n is string => n !== undefined));
+}
+
 export function accountKeys(account: AccountLike): AccountKeys {
 	const domain = normaliseDomain(account.domain) ?? normaliseDomain(account.website);
 	return { domain: domain && !isSharedDomain(domain) ? domain : undefined, name: normaliseCompany(account.name) };

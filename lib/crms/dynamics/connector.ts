@@ -47,6 +47,7 @@ import {
 } from '../../http';
 import { decodeCursor, encodeCursor } from '../../connectors/cursor';
 import { normaliseDomain } from '../../matching/normalise-domain';
+import { domainKeys } from '../../matching/accounts';
 import { normaliseCompany } from '../../matching/normalise-company';
 import { foldText } from '../../matching/normalise-text';
 import { buildBatch, parseBatchResponse, type BatchOperation, type BatchOperationResult } from './batch';
@@ -414,7 +415,7 @@ export class DynamicsConnector implements CrmConnector {
 	 * rows whose normalised website is one of the domains: contains also finds notacme.com.
 	 */
 	async findAccountsByDomain(domains: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
-		const wanted = new Set(domains.map(normaliseDomain).filter((d): d is string => d !== undefined));
+		const wanted = domainKeys(domains);
 		const clauses = [...wanted].map((d) => `contains(websiteurl,${literal(d)})`);
 		return this.findAccounts(clauses, ['websiteurl'], options, (row) => {
 			const domain = normaliseDomain(row.websiteurl);

@@ -80,6 +80,7 @@ import {
 	failAll,
 } from '../../connectors/types';
 import { normaliseDomain } from '../../matching/normalise-domain';
+import { domainKeys, nameKeys } from '../../matching/accounts';
 import { normaliseCompany } from '../../matching/normalise-company';
 
 export interface HubSpotConfig {
@@ -576,7 +577,7 @@ export class HubSpotConnector implements CrmConnector {
 	 * https://www.acme.com/about only matches by token); the hits are then kept by normaliseDomain.
 	 */
 	async findAccountsByDomain(domains: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
-		const wanted = new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== undefined));
+		const wanted = domainKeys(domains);
 		const groups = chunk([...wanted], FILTER_GROUPS - 1).map((part) => [
 			{ filters: [{ propertyName: 'domain', operator: 'IN', values: part.flatMap((d) => [d, `www.${d}`]) }] },
 			...part.map((d) => ({ filters: [{ propertyName: 'website', operator: 'CONTAINS_TOKEN', value: `*${d}*` }] })),
@@ -592,7 +593,7 @@ export class HubSpotConnector implements CrmConnector {
 	 * word, FILTER_GROUPS per request; the hits are then kept by the normalised equality.
 	 */
 	async findAccountsByName(names: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
-		const wanted = new Set(names.map((n) => normaliseCompany(n)).filter((n): n is string => n !== undefined));
+		const wanted = nameKeys(names);
 		const words = new Set<string>();
 		for (const name of names) {
 			const normalised = normaliseCompany(name);

@@ -33,6 +33,7 @@ import type { ChangeOrigin, EntityType } from '../../model';
 import { classifyGeneric, credentialKey, CrmError, isUnanswered, Transport, TokenManager, tokenManagerFor, type AccessToken } from '../../http';
 import { decodeCursor, encodeCursor } from '../../connectors/cursor';
 import { normaliseDomain } from '../../matching/normalise-domain';
+import { domainKeys, nameKeys } from '../../matching/accounts';
 import { normaliseCompany } from '../../matching/normalise-company';
 import { domainSearchTerm, nameSearches, toStages, toUser, type PdPipeline, type PdStage, type PdUser } from './metadata';
 import {
@@ -511,7 +512,7 @@ export class PipedriveConnector implements CrmConnector {
 	 * label. Websites are compared as normaliseDomain hosts.
 	 */
 	async findAccountsByDomain(domains: string[], _options?: ReadOptions): Promise<CrmRecord[]> {
-		const wanted = new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== undefined));
+		const wanted = domainKeys(domains);
 		if (wanted.size === 0) return [];
 		const found = new Map<string, CrmRecord>();
 		const keep = (row: CrmFields): void => {
@@ -545,7 +546,7 @@ export class PipedriveConnector implements CrmConnector {
 	 * the wanted names.
 	 */
 	async findAccountsByName(names: string[], _options?: ReadOptions): Promise<CrmRecord[]> {
-		const wanted = new Set(names.map((n) => normaliseCompany(n)).filter((n): n is string => n !== undefined));
+		const wanted = nameKeys(names);
 		if (wanted.size === 0) return [];
 		const searches = new Map<string, { term: string; exact: boolean }>();
 		for (const name of names) for (const search of nameSearches(name)) searches.set(`${search.exact}|${search.term}`, search);

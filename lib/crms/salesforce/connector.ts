@@ -43,6 +43,7 @@ import { Connection } from 'jsforce';
 import type { EntityType } from '../../model';
 import { normaliseCompany } from '../../matching/normalise-company';
 import { normaliseDomain } from '../../matching/normalise-domain';
+import { domainKeys } from '../../matching/accounts';
 import { classifyGeneric, credentialKey, CrmError, currentAttempt, httpRequest, HttpStatusError, isUnanswered, TokenManager, tokenManagerFor, Transport, type AccessToken } from '../../http';
 import {
 	byRef,
@@ -451,7 +452,7 @@ export class SalesforceConnector implements CrmConnector {
 	 * case), then only records whose normalised website is one of the domains.
 	 */
 	async findAccountsByDomain(domains: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
-		const wanted = new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== undefined));
+		const wanted = domainKeys(domains);
 		const clauses = [...wanted].map((d) => `Website LIKE ${soqlLike('%', d, '%')}`);
 		const found = await this.findAccounts(clauses, options, ['Website']);
 		return found.filter((r) => wanted.has(normaliseDomain(r.fields.Website) ?? ''));

@@ -73,6 +73,7 @@ import {
 } from '../../connectors/types';
 import { normaliseCompany } from '../../matching/normalise-company';
 import { normaliseDomain } from '../../matching/normalise-domain';
+import { domainKeys, nameKeys } from '../../matching/accounts';
 
 export interface ZohoConfig {
 	/** OAuth access token (optional when a refresh token is given). */
@@ -506,7 +507,7 @@ export class ZohoConnector implements CrmConnector {
 	 * Website is one of the domains are kept.
 	 */
 	async findAccountsByDomain(domains: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
-		const wanted = new Set(domains.map((d) => normaliseDomain(d)).filter((d): d is string => d !== undefined));
+		const wanted = domainKeys(domains);
 		const conditions = [...wanted].flatMap((d) => WEBSITE_PREFIXES.map((p) => `(Website:starts_with:${escapeCriteria(p + d)})`));
 		const rows = await this.searchAccounts(conditions, options, 'Website');
 		return rows.filter((r) => wanted.has(normaliseDomain(r.Website) ?? '')).map(toRecord);
@@ -518,7 +519,7 @@ export class ZohoConnector implements CrmConnector {
 	 * normaliseCompany equals one of the names' is kept.
 	 */
 	async findAccountsByName(names: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
-		const wanted = new Set(names.map((n) => normaliseCompany(n)).filter((n): n is string => n !== undefined));
+		const wanted = nameKeys(names);
 		const words = new Map<string, string>();
 		for (const name of names) {
 			const normalised = normaliseCompany(name);
