@@ -31,3 +31,14 @@ export async function markHeld(store: StateStore, entity: EntityType, unifiedId:
 		await store.putSnapshot({ ...snapshot, held: { ...(snapshot.held ?? {}), [crm]: { at: atIso, fields: { ...(previous?.fields ?? {}), ...heldHashes(record) } } } });
 	});
 }
+
+/** Forget what `crm` holds of the record (it was overwritten by someone else): the next write of its truth is not skipped. */
+export async function forgetHeld(store: StateStore, entity: EntityType, unifiedId: string, crm: CrmName): Promise<void> {
+	await withLock(store, snapshotLock(entity, unifiedId), async (lockLost) => {
+		const snapshot = await store.getSnapshot(entity, unifiedId);
+		if (!snapshot?.held?.[crm]) return;
+		const { [crm]: _forgotten, ...held } = snapshot.held;
+		lockLost.throwIfAborted();
+		await store.putSnapshot({ ...snapshot, held });
+	});
+}

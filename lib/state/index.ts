@@ -8,7 +8,7 @@ export * from './errors';
 export { canonicalJson, echoFingerprint, fieldsHash, heldValueHash } from './fingerprint';
 export { LockLostError, LockTimeoutError, snapshotLock, withLock, withLocks, type LockOptions } from './lock';
 export { syncIdentities, syncIdentity } from './identity';
-export { heldHashes, holdsAll, markHeld, UNKNOWN_HELD } from './held';
+export { forgetHeld, heldHashes, holdsAll, markHeld, UNKNOWN_HELD } from './held';
 export { defaultEmbeddedStatePath, n8nUserFolder } from './paths';
 
 /**

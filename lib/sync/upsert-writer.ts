@@ -7,7 +7,7 @@ import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
 import { CrmError, isNotFound, NotImplementedError } from '../connectors';
 import { defaultMapping } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
-import { echoFingerprint, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
+import { echoFingerprint, forgetHeld, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 import { ACCOUNT_MATCH_KEY, findExistingAccounts } from './account-match';
 import { erasePersonEverywhere } from './erasure';
 
@@ -271,22 +271,70 @@ export class UpsertWriter {
 				(p.crmId ? byId : byKey).push(p);
 			}
 			lockLost.throwIfAborted();
+			const started = new Date().toISOString();
 			const outcomes = [
 				...(byId.length ? await connector.update(job.entity, byId.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields }))) : []),
 				...(byKey.length ? await this.writeByKey(connector, byKey, byId.length) : []),
 			];
 			const written = [...byId, ...byKey];
+			const superseded = await this.supersededWrites(store, written, outcomes, byId.length, started);
 			const byIndex = new Map(written.map((p) => [p.item.index, p]));
-			for (const result of await this.finishWrites(store, written, outcomes, fresh, truths)) {
+			for (const result of [...superseded.failures, ...(await this.finishWrites(store, written, superseded.outcomes, fresh, truths))]) {
 				const p = byIndex.get(result.index)!;
 				results.set(p, result);
 				if (result.ok && typeof result.json.id === 'string') p.crmId = result.json.id;
 			}
+			if (superseded.repairs.length) await this.upsertLatest(connector, store, superseded.repairs);
 			// The truth may have moved on while the CRM took the write: another round writes it.
 			const after = await store.getSnapshots(job.entity, written.map((p) => p.item.unifiedId!));
 			pending = written.filter((p) => results.get(p)!.ok && isResolvedTruth(after.get(p.item.unifiedId!)) && after.get(p.item.unifiedId!)!.revision !== revisions.get(p));
 		}
 		return [...results.values()];
+	}
+
+	/**
+	 * Writes by key that landed on a record another synced record took meanwhile. A write retried
+	 * after a timeout can land many seconds late, with the values of its start: by then the record
+	 * it finds by email may belong to another unified id (a contact deleted and created again, or
+	 * a first sync of the record from its own CRM) whose resolved truth was written there after
+	 * this write started. Taking the record over would leave it with stale values and the other id
+	 * without it. Such a write fails as a conflict (its echo is still recorded, so the CRM's report
+	 * of it is not synced as a change), and the owner's truth is to be written back (`repairs`,
+	 * items outside this batch).
+	 */
+	private async supersededWrites(
+		store: StateStore,
+		written: Prepared[],
+		outcomes: WriteOutcome[],
+		firstByKey: number,
+		started: string,
+	): Promise<{ outcomes: WriteOutcome[]; failures: ItemResult[]; repairs: Prepared[] }> {
+		const { job } = this;
+		const none = { outcomes, failures: [], repairs: [] };
+		const landed = outcomes.filter((o): o is WriteOutcome & { id: string } => o.ref >= firstByKey && o.status !== 'failed' && o.status !== 'unchanged');
+		if (!landed.length) return none;
+		const owners = await store.findUnifiedIds(job.entity, job.crm, landed.map((o) => o.id));
+		const others = landed.filter((o) => owners.has(o.id) && owners.get(o.id) !== written[o.ref].item.unifiedId);
+		if (!others.length) return none;
+		const snapshots = await store.getSnapshots(job.entity, others.map((o) => owners.get(o.id)!));
+		const taken = new Set<WriteOutcome>();
+		const failures: ItemResult[] = [];
+		const repairs: Prepared[] = [];
+		const echoes: EchoFingerprint[] = [];
+		for (const o of others) {
+			const owner = owners.get(o.id)!;
+			const snapshot = snapshots.get(owner);
+			if (!isResolvedTruth(snapshot) || (snapshot.held?.[job.crm]?.at ?? '') < started) continue;
+			const p = written[o.ref];
+			taken.add(o);
+			if (p.unified && job.recordEchoes) echoes.push(echoFingerprint(job.crm, job.entity, o.id, p.unified));
+			const message = `This write found ${job.crm} record ${o.id} by ${job.matchKey} only after that record was synced as unified id ${owner} (the write was slow or retried); the record stays with ${owner}, whose values were written back`;
+			failures.push(this.fail(p.item, message, { category: 'conflict', code: 'WRITE_SUPERSEDED', id: o.id }));
+			await forgetHeld(store, job.entity, owner, job.crm);
+			repairs.push({ item: { index: -1, record: {}, unifiedId: owner }, fields: {}, crmId: o.id });
+		}
+		if (echoes.length) await store.recordEchoes(echoes, ECHO_TTL_MS);
+		return { outcomes: outcomes.filter((o) => !taken.has(o)), failures, repairs };
 	}
 
 	/** The item's fields with the resolved values on top (default map; the item's extra fields stay). */

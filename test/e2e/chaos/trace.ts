@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 
 import type { Sandbox } from '../../../sandbox';
-import { defaultEmbeddedStatePath, openStateStore, type StateStoreConfig } from '../../../lib/state';
+import { defaultEmbeddedStatePath, openStateStore, syncIdentity, type StateStoreConfig } from '../../../lib/state';
 import type { Mismatch } from './checker';
 import { CRMS, contactsIn, type Crm, type Template } from './crms';
 import type { Mutation } from './load';
@@ -36,7 +36,17 @@ export async function writeTrace(file: string, sandbox: Sandbox, storeConfig: St
 		for (const email of emails) {
 			const ids = Object.fromEntries(CRMS.map((crm) => [crm, held[crm].filter((c) => c.email === email).map((c) => c.id)])) as Record<Crm, string[]>;
 			let unifiedId: string | undefined;
-			for (const crm of CRMS) for (const id of ids[crm]) unifiedId ??= await store.findUnifiedId('contact', crm, id);
+			// Every identity the contact had: its records' links now, and the first-sync identities of
+			// its records and of the record it was created as (a split identity shows as several).
+			const identities = new Set<string>();
+			for (const crm of CRMS) {
+				for (const id of ids[crm]) {
+					const linked = await store.findUnifiedId('contact', crm, id);
+					unifiedId ??= linked;
+					if (linked) identities.add(linked);
+					identities.add(syncIdentity(crm, id));
+				}
+			}
 			const refs = unifiedId ? (await store.getCrossRefs('contact', [unifiedId])).get(unifiedId)?.ids : undefined;
 			const known = (crm: Crm) => [...new Set([...ids[crm], ...(refs?.[crm] ? [String(refs[crm])] : [])])];
 			traces.push({
@@ -46,7 +56,8 @@ export async function writeTrace(file: string, sandbox: Sandbox, storeConfig: St
 				mutations: log.filter((m) => m.email === email),
 				ids: Object.fromEntries(CRMS.map((crm) => [crm, known(crm)])),
 				snapshot: unifiedId ? await store.getSnapshot('contact', unifiedId) : undefined,
-				audit: audit.filter((a) => a.unifiedId === unifiedId).sort((a, b) => a.seq - b.seq),
+				identities: await Promise.all([...identities].map(async (id) => ({ unifiedId: id, ids: (await store.getCrossRefs('contact', [id])).get(id)?.ids, snapshot: await store.getSnapshot('contact', id) }))),
+				audit: audit.filter((a) => a.unifiedId !== undefined && identities.has(a.unifiedId)).sort((a, b) => a.seq - b.seq),
 				webhooks: CRMS.flatMap((crm) =>
 					sandbox.emulators[crm]!.deliveries()
 						.filter((d) => d.body.includes(email) || known(crm).some((id) => d.body.includes(id)))

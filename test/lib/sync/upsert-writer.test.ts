@@ -122,6 +122,33 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			assert.ok((await store.getSnapshot('contact', created.unifiedId))?.deletedAt, 'still a tombstone');
 		});
 
+		test('a slow write by email that lands on a record another unified id took meanwhile leaves it to that id and writes its values back', async () => {
+			const store = await open();
+			const email = `taken.${randomUUID().slice(0, 8)}@example.com`;
+			// The first identity of the contact: its first write to HubSpot is slow (as a timed-out, retried call would be).
+			const first = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
+			sandbox.emulators.hubspot!.setFaults({ latencyMs: 1500 });
+			const slow = writer(store).run([item(first.unifiedId, email, '+14155550100')]);
+			await new Promise((r) => setTimeout(r, 200));
+			sandbox.emulators.hubspot!.setFaults({});
+			// Meanwhile the contact is synced under a second identity (deleted and created again elsewhere), which reaches HubSpot first.
+			const second = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Grace', lastName: 'Hopper', phone: '+14155550199' }, modifiedAt: new Date() }, LMW);
+			const [fast] = await writer(store).run([{ index: 0, unifiedId: second.unifiedId, record: { email, firstname: 'Grace', lastname: 'Hopper', phone: '+14155550199' } }]);
+			assert.equal(fast.ok, true, JSON.stringify(fast.json));
+			const hubspotId = String(fast.json.id);
+
+			const [late] = await slow;
+			assert.equal(late.ok, false, JSON.stringify(late.json));
+			assert.equal(late.json.code, 'WRITE_SUPERSEDED', JSON.stringify(late.json));
+			assert.equal(late.json.id, hubspotId);
+			assert.equal(await store.findUnifiedId('contact', 'hubspot', hubspotId), second.unifiedId, 'the record stays linked to the identity that took it');
+			const contacts = hubspotContact(email);
+			assert.equal(contacts.length, 1, 'no duplicate');
+			assert.equal(contacts[0].phone, '+14155550199', "the second identity's values are written back over the late write");
+			assert.equal(contacts[0].firstname, 'Grace');
+			assert.ok((await store.getSnapshot('contact', second.unifiedId))?.held?.hubspot, 'HubSpot is known to hold them again');
+		});
+
 		test('a record changed in its CRM after a delete that never reached it there is deleted there (Correct Source → From Item)', async () => {
 			const store = await open();
 			const email = `owed.${randomUUID().slice(0, 8)}@example.com`;
