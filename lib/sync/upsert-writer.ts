@@ -5,10 +5,12 @@
 
 import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
 import { CrmError, isNotFound, NotImplementedError } from '../connectors';
-import { defaultMapping } from '../mapping';
+import { defaultMapping, fromUnifiedWithMetadata, type CrmMetadata, type MapResult } from '../mapping';
+import { unifiedValues } from '../events/echo';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, forgetHeld, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 import { ACCOUNT_MATCH_KEY, findExistingAccounts } from './account-match';
+import { crmMetadata, type MetadataSettings } from './crm-metadata';
 import { erasePersonEverywhere } from './erasure';
 
 export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
@@ -46,6 +48,8 @@ export interface WriteJob {
 	continueOnFail: boolean;
 	/** Keep cross-references, snapshots and echo fingerprints. */
 	recordState: boolean;
+	/** Stage overrides and default owner of this CRM, for entities mapped with its metadata (metadataMapped). */
+	metadata?: MetadataSettings;
 }
 
 export interface InputItem {
@@ -81,11 +85,16 @@ interface Prepared {
 	unified?: UnifiedRecord;
 	/** CRM id from the cross-reference or the record. */
 	crmId?: string;
+	/** Echo fingerprint values when they differ from `unified`: what the triggers read back from `fields` (metadata-mapped records). */
+	echo?: UnifiedRecord;
 }
 
 const ID_KEYS = ['unifiedId', 'crmId'];
 
 export class UpsertWriter {
+	/** The CRM's stages and users, for records mapped with them (loaded by run()). */
+	private metadata?: CrmMetadata;
+
 	constructor(
 		private readonly job: WriteJob,
 		private readonly connector: () => CrmConnector,
@@ -100,6 +109,15 @@ export class UpsertWriter {
 		for (const item of items) {
 			if (accepted.length >= limit) results.push(this.fail(item, `Skipped: max records (${limit}) reached`, { skipped: true, code: 'MAX_RECORDS' }));
 			else accepted.push(item);
+		}
+		if (metadataMapped(job) && accepted.length) {
+			try {
+				this.metadata = await crmMetadata(this.connector(), job.metadata);
+			} catch (error) {
+				if (error instanceof NotImplementedError || !job.continueOnFail) throw error;
+				const reason = `Reading ${job.crm}'s deal stages and users failed: ${error instanceof Error ? error.message : String(error)}`;
+				return sortByIndex([...results, ...accepted.map((item) => this.fail(item, reason, { category: error instanceof CrmError ? error.category : 'fatal' }))]);
+			}
 		}
 		const prepared: Prepared[] = [];
 		for (const item of accepted) {
@@ -146,20 +164,27 @@ export class UpsertWriter {
 		}
 		let fields: CrmFields;
 		let unified: UnifiedRecord | undefined;
+		let echo: UnifiedRecord | undefined;
 		if (job.inputFormat === 'unified') {
-			const mapped = defaultMapping('fromUnified', job.crm, job.entity).map(stripKeys(source, ['id']));
+			const mapped = this.mapFromUnified(stripKeys(source, ['id']));
 			if (!mapped.valid) {
 				return { error: this.fail(item, `Invalid record: ${(mapped.issues ?? []).map((i) => `${i.field} ${i.reason}`).join('; ')}`, { category: 'validation', code: 'MAPPING', issues: mapped.issues }) };
 			}
 			fields = mapped.record;
 			unified = stripKeys(source, ['id']);
+			if (this.metadata) echo = unifiedValues(job.crm, job.entity, fields);
 			// An external-id match key that the default map does not know is passed through as is.
 			if (job.operation === 'upsert' && !isUnifiedKind(job.matchKey) && !matchesAccounts(job) && fields[job.matchKey] === undefined && source[job.matchKey] !== undefined) fields[job.matchKey] = source[job.matchKey];
 		} else {
 			fields = stripKeys(source, ['id', 'Id']);
 			if (job.recordState) unified = defaultMapping('toUnified', job.crm, job.entity).map(fields).record;
 		}
-		return { item, fields, unified, crmId: recordCrmId };
+		return { item, fields, unified, crmId: recordCrmId, ...(echo ? { echo } : {}) };
+	}
+
+	/** Unified → this CRM: with the CRM's metadata when loaded (stages, owners), else the default map. */
+	private mapFromUnified(record: UnifiedRecord): MapResult {
+		return this.metadata ? fromUnifiedWithMetadata(this.job.entity, this.metadata, record) : defaultMapping('fromUnified', this.job.crm, this.job.entity).map(record);
 	}
 
 	/** Fills in CRM ids from the cross-reference for items that carry a unified id. */
@@ -271,13 +296,12 @@ export class UpsertWriter {
 				(p.crmId ? byId : byKey).push(p);
 			}
 			lockLost.throwIfAborted();
-			const started = new Date().toISOString();
 			const outcomes = [
 				...(byId.length ? await connector.update(job.entity, byId.map((p, ref) => ({ ref, id: p.crmId!, fields: p.fields }))) : []),
 				...(byKey.length ? await this.writeByKey(connector, byKey, byId.length) : []),
 			];
 			const written = [...byId, ...byKey];
-			const superseded = await this.supersededWrites(store, written, outcomes, byId.length, started);
+			const superseded = await this.supersededWrites(store, written, outcomes, byId.length);
 			const byIndex = new Map(written.map((p) => [p.item.index, p]));
 			for (const result of [...superseded.failures, ...(await this.finishWrites(store, written, superseded.outcomes, fresh, truths))]) {
 				const p = byIndex.get(result.index)!;
@@ -293,22 +317,16 @@ export class UpsertWriter {
 	}
 
 	/**
-	 * Writes by key that landed on a record another synced record took meanwhile. A write retried
-	 * after a timeout can land many seconds late, with the values of its start: by then the record
-	 * it finds by email may belong to another unified id (a contact deleted and created again, or
-	 * a first sync of the record from its own CRM) whose resolved truth was written there after
-	 * this write started. Taking the record over would leave it with stale values and the other id
-	 * without it. Such a write fails as a conflict (its echo is still recorded, so the CRM's report
-	 * of it is not synced as a change), and the owner's truth is to be written back (`repairs`,
-	 * items outside this batch).
+	 * Writes by key that landed on a record another synced record has. A write retried after a
+	 * timeout can land many seconds late: meanwhile the contact may have been deleted and created
+	 * again, or its record in this CRM (made by this very write, whose reply was lost) synced as a
+	 * record of its own. The record stays with the other unified id when that one's resolved truth
+	 * is as new as this write's (or this one was deleted meanwhile): this write fails as a conflict
+	 * (its echo is still recorded, so the CRM's report of it is not synced as a change) and the
+	 * owner's truth is to be written back (`repairs`, items outside this batch). Otherwise the
+	 * newer truth takes the record, as before.
 	 */
-	private async supersededWrites(
-		store: StateStore,
-		written: Prepared[],
-		outcomes: WriteOutcome[],
-		firstByKey: number,
-		started: string,
-	): Promise<{ outcomes: WriteOutcome[]; failures: ItemResult[]; repairs: Prepared[] }> {
+	private async supersededWrites(store: StateStore, written: Prepared[], outcomes: WriteOutcome[], firstByKey: number): Promise<{ outcomes: WriteOutcome[]; failures: ItemResult[]; repairs: Prepared[] }> {
 		const { job } = this;
 		const none = { outcomes, failures: [], repairs: [] };
 		const landed = outcomes.filter((o): o is WriteOutcome & { id: string } => o.ref >= firstByKey && o.status !== 'failed' && o.status !== 'unchanged');
@@ -316,7 +334,7 @@ export class UpsertWriter {
 		const owners = await store.findUnifiedIds(job.entity, job.crm, landed.map((o) => o.id));
 		const others = landed.filter((o) => owners.has(o.id) && owners.get(o.id) !== written[o.ref].item.unifiedId);
 		if (!others.length) return none;
-		const snapshots = await store.getSnapshots(job.entity, others.map((o) => owners.get(o.id)!));
+		const snapshots = await store.getSnapshots(job.entity, [...others.map((o) => owners.get(o.id)!), ...others.map((o) => written[o.ref].item.unifiedId!)]);
 		const taken = new Set<WriteOutcome>();
 		const failures: ItemResult[] = [];
 		const repairs: Prepared[] = [];
@@ -324,11 +342,12 @@ export class UpsertWriter {
 		for (const o of others) {
 			const owner = owners.get(o.id)!;
 			const snapshot = snapshots.get(owner);
-			if (!isResolvedTruth(snapshot) || (snapshot.held?.[job.crm]?.at ?? '') < started) continue;
 			const p = written[o.ref];
+			const own = snapshots.get(p.item.unifiedId!);
+			if (!isResolvedTruth(snapshot) || (isResolvedTruth(own) && lastChange(own) > lastChange(snapshot))) continue;
 			taken.add(o);
-			if (p.unified && job.recordEchoes) echoes.push(echoFingerprint(job.crm, job.entity, o.id, p.unified));
-			const message = `This write found ${job.crm} record ${o.id} by ${job.matchKey} only after that record was synced as unified id ${owner} (the write was slow or retried); the record stays with ${owner}, whose values were written back`;
+			if (p.unified && job.recordEchoes) echoes.push(echoFingerprint(job.crm, job.entity, o.id, p.echo ?? p.unified));
+			const message = `This write found ${job.crm} record ${o.id} by ${job.matchKey}, but that record is synced as unified id ${owner}, whose values are newer (or this record was deleted meanwhile): the record stays with ${owner}, and its values were written back`;
 			failures.push(this.fail(p.item, message, { category: 'conflict', code: 'WRITE_SUPERSEDED', id: o.id }));
 			await forgetHeld(store, job.entity, owner, job.crm);
 			repairs.push({ item: { index: -1, record: {}, unifiedId: owner }, fields: {}, crmId: o.id });
@@ -340,8 +359,9 @@ export class UpsertWriter {
 	/** The item's fields with the resolved values on top (default map; the item's extra fields stay). */
 	private overlayTruth(p: Prepared, truth: UnifiedRecord): void {
 		const { job } = this;
-		p.fields = { ...p.fields, ...defaultMapping('fromUnified', job.crm, job.entity).map(truth).record };
+		p.fields = { ...p.fields, ...this.mapFromUnified(truth).record };
 		p.unified = job.inputFormat === 'unified' ? { ...p.unified, ...truth } : defaultMapping('toUnified', job.crm, job.entity).map(p.fields).record;
+		if (this.metadata) p.echo = unifiedValues(job.crm, job.entity, p.fields);
 	}
 
 	private async update(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
@@ -374,7 +394,7 @@ export class UpsertWriter {
 			const truth = truths?.get(p);
 			if (truth) held.push({ unifiedId, truth });
 			if (p.unified) {
-				if (job.recordEchoes) echoes.push(echoFingerprint(job.crm, job.entity, outcome.id, p.unified));
+				if (job.recordEchoes) echoes.push(echoFingerprint(job.crm, job.entity, outcome.id, p.echo ?? p.unified));
 				if (!truth) written.push({ unifiedId, values: p.unified });
 			}
 		}
@@ -541,6 +561,19 @@ export class UpsertWriter {
 /** A snapshot the Conflict Resolver keeps as the resolved truth (synced-state mode), not deleted. */
 function isResolvedTruth(snapshot: Snapshot | undefined): snapshot is Snapshot {
 	return snapshot !== undefined && snapshot.revision !== undefined && !snapshot.deletedAt;
+}
+
+/** When the record's newest field change was made (ISO time). */
+function lastChange(snapshot: Snapshot): string {
+	return Object.values(snapshot.fieldModifiedAt ?? {}).reduce((a, b) => (b > a ? b : a), '');
+}
+
+/** Entities whose stages and owners are mapped with the target CRM's metadata (lib/mapping/metadata.ts). */
+const METADATA_ENTITIES: EntityType[] = ['opportunity'];
+
+/** Does the job map unified records with the CRM's metadata? */
+function metadataMapped(job: WriteJob): boolean {
+	return METADATA_ENTITIES.includes(job.entity) && job.inputFormat === 'unified' && (job.operation === 'upsert' || job.operation === 'create' || job.operation === 'update');
 }
 
 /** Accounts looked up by domain, then name (account-match.ts). */

@@ -14,6 +14,8 @@ export interface Mutation {
 	email: string;
 	/** The values written (create, update); undefined for a delete. */
 	values?: ContactValues;
+	/** The CRM record changed (update, delete). */
+	id?: string;
 	/** Both edits of one concurrent pair share this number. */
 	concurrentPair?: number;
 	/** When the CRM accepted it (ms since epoch). */
@@ -77,7 +79,7 @@ export async function runLoad(sandbox: Sandbox, options: LoadOptions): Promise<M
 			const [crm, id] = prng.pick(live);
 			issued++;
 			await uiDelete(sandbox, crm, id);
-			record({ kind: 'delete', crm, email });
+			record({ kind: 'delete', crm, email, id });
 			return;
 		}
 		if (live.length >= 2 && roll < (options.deleteShare ?? 0.1) + (options.concurrentShare ?? 0.15) && issued + 2 <= options.mutations) {
@@ -88,8 +90,8 @@ export async function runLoad(sandbox: Sandbox, options: LoadOptions): Promise<M
 			const [a, b] = [values(email), values(email)];
 			issued += 2;
 			await Promise.all([
-				uiUpdate(sandbox, first[0], first[1], a).then(() => record({ kind: 'update', crm: first[0], email, values: a, concurrentPair: pair })),
-				uiUpdate(sandbox, second[0], second[1], b).then(() => record({ kind: 'update', crm: second[0], email, values: b, concurrentPair: pair })),
+				uiUpdate(sandbox, first[0], first[1], a).then(() => record({ kind: 'update', crm: first[0], email, values: a, id: first[1], concurrentPair: pair })),
+				uiUpdate(sandbox, second[0], second[1], b).then(() => record({ kind: 'update', crm: second[0], email, values: b, id: second[1], concurrentPair: pair })),
 			]);
 			return;
 		}
@@ -97,7 +99,7 @@ export async function runLoad(sandbox: Sandbox, options: LoadOptions): Promise<M
 		const v = values(email);
 		issued++;
 		await uiUpdate(sandbox, crm, id, v);
-		record({ kind: 'update', crm, email, values: v });
+		record({ kind: 'update', crm, email, values: v, id });
 	}
 
 	async function lane(): Promise<void> {

@@ -34,7 +34,9 @@ export async function writeTrace(file: string, sandbox: Sandbox, storeConfig: St
 		const held = Object.fromEntries(CRMS.map((crm) => [crm, contactsIn(sandbox, crm)])) as Record<Crm, ReturnType<typeof contactsIn>>;
 		const traces = [];
 		for (const email of emails) {
-			const ids = Object.fromEntries(CRMS.map((crm) => [crm, held[crm].filter((c) => c.email === email).map((c) => c.id)])) as Record<Crm, string[]>;
+			// The records it has now, and the ones updated or deleted by the load (a deleted record is gone from the CRM).
+			const changed = (crm: Crm) => log.filter((m) => m.email === email && m.crm === crm && m.id).map((m) => m.id!);
+			const ids = Object.fromEntries(CRMS.map((crm) => [crm, [...new Set([...held[crm].filter((c) => c.email === email).map((c) => c.id), ...changed(crm)])]])) as Record<Crm, string[]>;
 			let unifiedId: string | undefined;
 			// Every identity the contact had: its records' links now, and the first-sync identities of
 			// its records and of the record it was created as (a split identity shows as several).

@@ -149,6 +149,20 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			assert.ok((await store.getSnapshot('contact', second.unifiedId))?.held?.hubspot, 'HubSpot is known to hold them again');
 		});
 
+		test('a newer truth found by email on a record of another unified id takes it over (one contact synced under two ids)', async () => {
+			const store = await open();
+			const email = `twice.${randomUUID().slice(0, 8)}@example.com`;
+			const older = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
+			const [first] = await writer(store).run([item(older.unifiedId, email, '+14155550100')]);
+			assert.equal(first.ok, true, JSON.stringify(first.json));
+			const newer = await resolveAgainstState(store, { entity: 'contact', source: 'salesforce', recordId: randomUUID(), record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550177' }, modifiedAt: new Date() }, LMW);
+			const [taken] = await writer(store).run([item(newer.unifiedId, email, '+14155550177')]);
+			assert.equal(taken.ok, true, JSON.stringify(taken.json));
+			assert.equal(taken.json.id, first.json.id, 'the same HubSpot record');
+			assert.equal(await store.findUnifiedId('contact', 'hubspot', String(first.json.id)), newer.unifiedId);
+			assert.equal(hubspotContact(email)[0].phone, '+14155550177');
+		});
+
 		test('a record changed in its CRM after a delete that never reached it there is deleted there (Correct Source → From Item)', async () => {
 			const store = await open();
 			const email = `owed.${randomUUID().slice(0, 8)}@example.com`;
