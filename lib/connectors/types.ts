@@ -234,6 +234,8 @@ export type WriteOperation = 'create' | 'update' | 'upsert' | 'delete' | 'merge'
 /** One CRM behind one set of credentials. */
 export interface CrmConnector {
 	readonly crm: CrmName;
+	/** Which account the connector works on (credentialKey()): what is cached per account, e.g. its metadata, is keyed by it. */
+	readonly credentialKey: string;
 
 	/** Largest batch the CRM accepts for `operation` on `entity` (1 for CRMs without batch writes). */
 	maxBatchSize(entity: EntityType, operation?: WriteOperation): number;

@@ -6,3 +6,5 @@ export { parseMappingDocument, validateMappingDocument, mergeOverrides } from '.
 export { ACTIVITY_TYPES, DEAL_STAGES, LEAD_SOURCES, LEAD_STATUSES, LIFECYCLE_STAGES } from './vocabulary';
 export { buildStageMapping, type DealStage, type StageMapping } from './stages';
 export * from './types';
+export { OwnerDirectory, type OwnerMatch } from './owners';
+export { fromUnifiedWithMetadata, OWNER_EMAIL, toUnifiedWithMetadata, type CrmMetadata } from './metadata';

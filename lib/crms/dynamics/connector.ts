@@ -157,6 +157,7 @@ interface DvCursor {
 
 export class DynamicsConnector implements CrmConnector {
 	readonly crm = 'dynamics' as const;
+	readonly credentialKey: string;
 	private readonly transport: Transport;
 	private readonly base: string;
 	/** Match fields found not to be alternate keys here, per entity set: upserts on them search first. */
@@ -173,6 +174,7 @@ export class DynamicsConnector implements CrmConnector {
 		const canFetch = Boolean(config.tenantId && config.clientId && config.clientSecret);
 		if (!canFetch && !config.accessToken) throw new Error('Dynamics needs tenant id, client id and client secret (or an access token)');
 		const key = credentialKey('dynamics', orgUrl, config.tenantId, config.clientId, config.clientSecret ?? config.accessToken);
+		this.credentialKey = key;
 		const tokens = tokenManagerFor(key, () =>
 			new TokenManager({
 				initial: config.accessToken ? { accessToken: config.accessToken, expiresAt: config.expiresAt } : undefined,

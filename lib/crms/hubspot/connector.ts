@@ -212,6 +212,7 @@ interface HubSpotCursor {
 
 export class HubSpotConnector implements CrmConnector {
 	readonly crm = 'hubspot' as const;
+	readonly credentialKey: string;
 	readonly transport: Transport;
 	private readonly client: Client;
 	private readonly basePath: string;
@@ -224,6 +225,7 @@ export class HubSpotConnector implements CrmConnector {
 		this.client = new Client({ basePath: this.basePath, numberOfApiCallRetries: 0, httpAgent: abortableAgent(this.basePath) });
 		const oauth = config.oauth;
 		const key = credentialKey('hubspot', this.basePath, oauth ? [oauth.clientId, oauth.refreshToken] : config.accessToken);
+		this.credentialKey = key;
 		this.tokens = tokenManagerFor(key, () =>
 			oauth
 				? new TokenManager({

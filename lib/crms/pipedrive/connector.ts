@@ -199,6 +199,7 @@ interface PdCursor {
 
 export class PipedriveConnector implements CrmConnector {
 	readonly crm = 'pipedrive' as const;
+	readonly credentialKey: string;
 	private readonly transport: Transport;
 	private readonly tokens: TokenManager;
 	private readonly http: AxiosInstance;
@@ -213,6 +214,7 @@ export class PipedriveConnector implements CrmConnector {
 			throw new Error('Pipedrive needs an API token, or an OAuth access token / refresh token');
 		}
 		const key = credentialKey('pipedrive', config.apiToken ?? config.refreshToken ?? config.accessToken, config.baseUrl);
+		this.credentialKey = key;
 		this.tokens = tokenManagerFor(key, () =>
 			this.oauth
 				? new TokenManager({

@@ -150,6 +150,7 @@ interface SalesforceCursor {
 
 export class SalesforceConnector implements CrmConnector {
 	readonly crm = 'salesforce' as const;
+	readonly credentialKey: string;
 	readonly transport: Transport;
 	readonly tokens: TokenManager;
 	readonly conn: Connection;
@@ -170,6 +171,7 @@ export class SalesforceConnector implements CrmConnector {
 		});
 		hookJsforceTransport(this.conn);
 		const key = credentialKey('salesforce', loginUrl, config.clientId, config.grant === 'refresh_token' ? config.refreshToken : config.grant === 'none' ? config.accessToken : config.clientSecret);
+		this.credentialKey = key;
 		this.tokens = tokenManagerFor(key, () =>
 			new TokenManager({
 				initial: config.accessToken ? { accessToken: config.accessToken, extra: { instance_url: config.instanceUrl } } : undefined,

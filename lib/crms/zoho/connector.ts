@@ -209,6 +209,7 @@ interface ZohoCursor {
 
 export class ZohoConnector implements CrmConnector {
 	readonly crm = 'zoho' as const;
+	readonly credentialKey: string;
 	private readonly transport: Transport;
 	private readonly tokens: TokenManager;
 
@@ -218,6 +219,7 @@ export class ZohoConnector implements CrmConnector {
 	) {
 		if (!config.accessToken && !config.refreshToken) throw new Error('Zoho needs an OAuth access token or refresh token');
 		const key = credentialKey('zoho', config.clientId, config.refreshToken ?? config.accessToken, config.accountsUrl, config.apiDomain);
+		this.credentialKey = key;
 		this.tokens = tokenManagerFor(key, () =>
 			new TokenManager({
 				initial: config.accessToken ? { accessToken: config.accessToken, expiresAt: config.expiresAt, refreshToken: config.refreshToken } : undefined,

@@ -39,18 +39,29 @@ export class OwnerDirectory {
 		}
 	}
 
+	/** The e-mail address of `crm`'s user `ownerId` (lower case), when the user is known and has one. */
+	emailOf(crm: CrmName, ownerId: string | number): string | undefined {
+		return this.byId.get(`${crm}|${ownerId}`)?.email?.trim().toLowerCase() || undefined;
+	}
+
+	/** The owner in `crm` for the user with `email`: its active user, else the default owner, else none. */
+	ownerFor(crm: CrmName, email: string): OwnerMatch {
+		const key = email.trim().toLowerCase();
+		const target = this.activeByEmail.get(`${crm}|${key}`);
+		if (target) return { id: target.id, by: 'email', email: key };
+		return this.fallback(crm, key, this.inactiveByEmail.has(`${crm}|${key}`) ? `the ${crm} user ${key} is inactive` : `${crm} has no user ${key}`);
+	}
+
 	/** The owner in `to` for owner `ownerId` of `from`. */
 	translate(from: CrmName, ownerId: string | number, to: CrmName): OwnerMatch {
-		const source = this.byId.get(`${from}|${ownerId}`);
-		const email = source?.email?.trim().toLowerCase();
-		const fallback = (reason: string): OwnerMatch => {
-			const id = this.defaults[to];
-			return { ...(id ? { id, by: 'default' } : { by: 'none' }), ...(email ? { email } : {}), reason };
-		};
-		if (!source) return fallback(`${from} has no user ${ownerId}`);
-		if (!email) return fallback(`${from} user ${ownerId} has no e-mail address`);
-		const target = this.activeByEmail.get(`${to}|${email}`);
-		if (target) return { id: target.id, by: 'email', email };
-		return fallback(this.inactiveByEmail.has(`${to}|${email}`) ? `the ${to} user ${email} is inactive` : `${to} has no user ${email}`);
+		if (!this.byId.has(`${from}|${ownerId}`)) return this.fallback(to, undefined, `${from} has no user ${ownerId}`);
+		const email = this.emailOf(from, ownerId);
+		if (!email) return this.fallback(to, undefined, `${from} user ${ownerId} has no e-mail address`);
+		return this.ownerFor(to, email);
+	}
+
+	private fallback(crm: CrmName, email: string | undefined, reason: string): OwnerMatch {
+		const id = this.defaults[crm];
+		return { ...(id ? { id, by: 'default' } : { by: 'none' }), ...(email ? { email } : {}), reason };
 	}
 }

@@ -1,8 +1,8 @@
-// Owners carried across CRMs by the user's e-mail (lib/sync/owners.ts).
+// Owners carried across CRMs by the user's e-mail (lib/mapping/owners.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { OwnerDirectory } from '../../../lib/sync/owners';
+import { OwnerDirectory } from '../../../lib/mapping/owners';
 
 const directory = new OwnerDirectory(
 	{

@@ -1,0 +1,88 @@
+// Mapping with a CRM's own metadata, where the default maps cannot know the account: deal stages
+// through the stage mapping of the account's pipelines (stages.ts), and owners by their user's
+// e-mail (owner ids are per CRM). The default maps know each CRM's default pipeline only and
+// carry no owner across. Used where the metadata is at hand: the Field Mapper with the CRMs'
+// credentials (CRM → unified) and Unified CRM Upsert (unified → CRM).
+
+import type { CrmName, EntityType, UnifiedRecord } from '../model';
+import { compileMapping, type CompiledMapping } from './compile';
+import type { OwnerDirectory, OwnerMatch } from './owners';
+import type { StageMapping } from './stages';
+import type { MapResult, PicklistSpec } from './types';
+import { DEAL_STAGES } from './vocabulary';
+
+/** The unified field that carries a record's owner between CRMs: the owner's e-mail address. */
+export const OWNER_EMAIL = 'ownerEmail';
+/** The unified field of the CRM-local owner id (the default maps' owner field). */
+const OWNER_ID = 'ownerId';
+
+/** What the mapping needs to know of one CRM account. */
+export interface CrmMetadata {
+	crm: CrmName;
+	stages: StageMapping;
+	/** The account's users (with its default owner, for owners who have no user here). */
+	owners: OwnerDirectory;
+}
+
+/** The entities whose records carry a deal stage. */
+const STAGED: EntityType[] = ['opportunity'];
+
+const compiled = new WeakMap<CrmMetadata, Map<string, CompiledMapping>>();
+
+function mappingFor(direction: 'toUnified' | 'fromUnified', entity: EntityType, metadata: CrmMetadata): CompiledMapping {
+	let byKey = compiled.get(metadata);
+	if (!byKey) compiled.set(metadata, (byKey = new Map()));
+	const key = `${direction}|${entity}`;
+	let mapping = byKey.get(key);
+	if (!mapping) {
+		const picklists: PicklistSpec[] = STAGED.includes(entity) ? [{ field: 'stage', values: stagePairs(metadata.stages, direction) }] : [];
+		const ends = direction === 'toUnified' ? { source: metadata.crm } : { target: metadata.crm };
+		mapping = compileMapping({ direction, entity, ...ends, mode: 'lenient', overrides: { picklists } });
+		byKey.set(key, mapping);
+	}
+	return mapping;
+}
+
+/**
+ * CRM stage id → unified stage. Reading: every stage of every pipeline. Writing: per unified
+ * stage the default pipeline's stage it is written to (none where the CRM keeps won and lost
+ * outside its stages: the default map's own pair stays).
+ */
+function stagePairs(stages: StageMapping, direction: 'toUnified' | 'fromUnified'): Record<string, string> {
+	const pairs: Record<string, string> = {};
+	if (direction === 'toUnified') for (const e of stages.entries) pairs[String(e.stage.id)] = e.unified;
+	else {
+		for (const unified of DEAL_STAGES) {
+			const stage = stages.fromUnified(unified);
+			if (stage) pairs[String(stage.id)] = unified;
+		}
+	}
+	return pairs;
+}
+
+/** A CRM record in the unified model, its stage read through the account's pipelines and its owner as the user's e-mail. */
+export function toUnifiedWithMetadata(entity: EntityType, metadata: CrmMetadata, record: Record<string, unknown>): MapResult {
+	const result = mappingFor('toUnified', entity, metadata).map(record);
+	const ownerId = result.record[OWNER_ID];
+	if (typeof ownerId === 'string' || typeof ownerId === 'number') {
+		const email = metadata.owners.emailOf(metadata.crm, ownerId);
+		if (email) result.record[OWNER_EMAIL] = email;
+	}
+	// A CRM-local owner id means nothing in another CRM.
+	delete result.record[OWNER_ID];
+	return result;
+}
+
+/**
+ * A unified record as `metadata.crm`'s fields: the stage written to the account's default
+ * pipeline, the owner translated by e-mail (OwnerDirectory.ownerFor). `owner` says how it was chosen.
+ */
+export function fromUnifiedWithMetadata(entity: EntityType, metadata: CrmMetadata, record: UnifiedRecord): MapResult & { owner?: OwnerMatch } {
+	const input: UnifiedRecord = { ...record };
+	delete input[OWNER_ID];
+	delete input[OWNER_EMAIL];
+	const email = record[OWNER_EMAIL];
+	const owner = typeof email === 'string' && email.trim() !== '' ? metadata.owners.ownerFor(metadata.crm, email) : undefined;
+	if (owner?.id) input[OWNER_ID] = owner.id;
+	return { ...mappingFor('fromUnified', entity, metadata).map(input), ...(owner ? { owner } : {}) };
+}
