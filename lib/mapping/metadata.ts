@@ -9,6 +9,7 @@ import { compileMapping, type CompiledMapping } from './compile';
 import type { OwnerDirectory, OwnerMatch } from './owners';
 import type { StageMapping } from './stages';
 import type { MapResult, PicklistSpec } from './types';
+import { OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA } from './from-metadata';
 import { DEAL_STAGES } from './vocabulary';
 
 /** The unified field that carries a record's owner between CRMs: the owner's e-mail address. */
@@ -24,8 +25,8 @@ export interface CrmMetadata {
 	owners: OwnerDirectory;
 }
 
-/** The entities whose records carry a deal stage. */
-const STAGED: EntityType[] = ['opportunity'];
+/** The entities whose stages and owners are mapped with the CRM's metadata. */
+export const METADATA_ENTITIES: readonly EntityType[] = ['opportunity'];
 
 const compiled = new WeakMap<CrmMetadata, Map<string, CompiledMapping>>();
 
@@ -35,7 +36,7 @@ function mappingFor(direction: 'toUnified' | 'fromUnified', entity: EntityType, 
 	const key = `${direction}|${entity}`;
 	let mapping = byKey.get(key);
 	if (!mapping) {
-		const picklists: PicklistSpec[] = STAGED.includes(entity) ? [{ field: 'stage', values: stagePairs(metadata.stages, direction) }] : [];
+		const picklists: PicklistSpec[] = METADATA_ENTITIES.includes(entity) ? [{ field: 'stage', values: stagePairs(metadata.stages, direction) }] : [];
 		const ends = direction === 'toUnified' ? { source: metadata.crm } : { target: metadata.crm };
 		mapping = compileMapping({ direction, entity, ...ends, mode: 'lenient', overrides: { picklists } });
 		byKey.set(key, mapping);
@@ -85,4 +86,18 @@ export function fromUnifiedWithMetadata(entity: EntityType, metadata: CrmMetadat
 	const owner = typeof email === 'string' && email.trim() !== '' ? metadata.owners.ownerFor(metadata.crm, email) : undefined;
 	if (owner?.id) input[OWNER_ID] = owner.id;
 	return { ...mappingFor('fromUnified', entity, metadata).map(input), ...(owner ? { owner } : {}) };
+}
+
+/**
+ * The CRM record with what the account's metadata says of it: its unified stage and its owner's
+ * e-mail, under STAGE_FROM_METADATA and OWNER_EMAIL_FROM_METADATA. Every mapping reads them,
+ * the default maps included, so the webhook trigger puts them on the records it emits.
+ */
+export function withMetadataValues(entity: EntityType, metadata: CrmMetadata, record: Record<string, unknown>): Record<string, unknown> {
+	if (!METADATA_ENTITIES.includes(entity)) return record;
+	const unified = toUnifiedWithMetadata(entity, metadata, record).record;
+	const out = { ...record };
+	if ((DEAL_STAGES as readonly unknown[]).includes(unified.stage)) out[STAGE_FROM_METADATA] = unified.stage;
+	if (typeof unified[OWNER_EMAIL] === 'string') out[OWNER_EMAIL_FROM_METADATA] = unified[OWNER_EMAIL];
+	return out;
 }

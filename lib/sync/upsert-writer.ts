@@ -5,8 +5,7 @@
 
 import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
 import { CrmError, isNotFound, NotImplementedError } from '../connectors';
-import { defaultMapping, fromUnifiedWithMetadata, type CrmMetadata, type MapResult } from '../mapping';
-import { unifiedValues } from '../events/echo';
+import { defaultMapping, fromUnifiedWithMetadata, METADATA_ENTITIES, toUnifiedWithMetadata, type CrmMetadata, type MapResult } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, forgetHeld, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 import { ACCOUNT_MATCH_KEY, findExistingAccounts } from './account-match';
@@ -85,7 +84,7 @@ interface Prepared {
 	unified?: UnifiedRecord;
 	/** CRM id from the cross-reference or the record. */
 	crmId?: string;
-	/** Echo fingerprint values when they differ from `unified`: what the triggers read back from `fields` (metadata-mapped records). */
+	/** Echo fingerprint values when they differ from `unified`: what the trigger reads back from `fields` (metadata-mapped records). */
 	echo?: UnifiedRecord;
 }
 
@@ -172,7 +171,7 @@ export class UpsertWriter {
 			}
 			fields = mapped.record;
 			unified = stripKeys(source, ['id']);
-			if (this.metadata) echo = unifiedValues(job.crm, job.entity, fields);
+			if (this.metadata) echo = toUnifiedWithMetadata(job.entity, this.metadata, fields).record;
 			// An external-id match key that the default map does not know is passed through as is.
 			if (job.operation === 'upsert' && !isUnifiedKind(job.matchKey) && !matchesAccounts(job) && fields[job.matchKey] === undefined && source[job.matchKey] !== undefined) fields[job.matchKey] = source[job.matchKey];
 		} else {
@@ -361,7 +360,7 @@ export class UpsertWriter {
 		const { job } = this;
 		p.fields = { ...p.fields, ...this.mapFromUnified(truth).record };
 		p.unified = job.inputFormat === 'unified' ? { ...p.unified, ...truth } : defaultMapping('toUnified', job.crm, job.entity).map(p.fields).record;
-		if (this.metadata) p.echo = unifiedValues(job.crm, job.entity, p.fields);
+		if (this.metadata) p.echo = toUnifiedWithMetadata(job.entity, this.metadata, p.fields).record;
 	}
 
 	private async update(connector: CrmConnector, store: StateStore | undefined, batch: Prepared[]): Promise<ItemResult[]> {
@@ -567,9 +566,6 @@ function isResolvedTruth(snapshot: Snapshot | undefined): snapshot is Snapshot {
 function lastChange(snapshot: Snapshot): string {
 	return Object.values(snapshot.fieldModifiedAt ?? {}).reduce((a, b) => (b > a ? b : a), '');
 }
-
-/** Entities whose stages and owners are mapped with the target CRM's metadata (lib/mapping/metadata.ts). */
-const METADATA_ENTITIES: EntityType[] = ['opportunity'];
 
 /** Does the job map unified records with the CRM's metadata? */
 function metadataMapped(job: WriteJob): boolean {

@@ -4,6 +4,7 @@
 //   events carry one property, creation events none; Zoho notifications carry ids only), so
 //   every emitted item holds the whole record; a record that no longer exists becomes a delete;
 // - leave out consent fields an update did not touch (see withoutUntouchedConsent);
+// - give deals their unified stage and owner e-mail from the CRM's metadata (withMetadataValues);
 // - recognise GDPR erasure (HubSpot contact.privacyDeletion): a delete flagged `erase: true`
 //   (a delete to every node on the way; Unified CRM Upsert's From Item erases);
 // - drop echoes of our own writes (fingerprints need the whole record, so after the fetch);
@@ -15,7 +16,7 @@
 import { consentKeys } from '../conflict/consent';
 import { crmModule } from '../crms';
 import type { CrmRecord, ReadOptions } from '../connectors/types';
-import { defaultMap } from '../mapping';
+import { defaultMap, METADATA_ENTITIES, withMetadataValues, type CrmMetadata } from '../mapping';
 import { assignFields, isPrototypeKey, type CrmName, type EntityType, type SyncOperation } from '../model';
 import { syncIdentity } from '../state/identity';
 import type { EchoFingerprint, StateStore } from '../state/types';
@@ -58,6 +59,8 @@ export interface EnrichOptions extends Omit<AcceptOptions, 'store'> {
 	concurrency?: number;
 	/** Drops echoes of our writes (e.g. isEchoOfOwnWrite); checked on the fetched record when fetching. */
 	isEcho?: EchoCheck;
+	/** The source CRM account's stages and users: deals get their unified stage and owner e-mail (withMetadataValues). */
+	metadata?: () => Promise<CrmMetadata>;
 }
 
 export interface EnrichResult {
@@ -299,6 +302,12 @@ export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOp
 		if (fetch && fresh.some((e) => NEEDS_RECORD.has(e.operation))) {
 			if (!reader) throw new Error('fetching records needs a reader of the source CRM');
 			fresh = await fetchRecords(fresh, reader(), options.concurrency);
+		}
+		if (options.metadata && fresh.some((e) => e.record && METADATA_ENTITIES.includes(e.entity))) {
+			const metadata = await options.metadata().catch((error: unknown) => {
+				throw new RecordFetchError(fresh[0].source, error);
+			});
+			fresh = fresh.map((e) => (e.record && METADATA_ENTITIES.includes(e.entity) ? { ...e, record: withMetadataValues(e.entity, metadata, e.record) } : e));
 		}
 		// Fingerprints need the record's values: the fetched ones, or the ones the webhook carried.
 		let echoes: EnrichedEvent[] = [];

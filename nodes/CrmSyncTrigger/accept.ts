@@ -7,6 +7,7 @@ import { createConnector } from '../../lib/connectors';
 import { isEchoOfOwnWrite } from '../../lib/events/echo';
 import type { CrmName } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
+import { crmMetadata } from '../../lib/sync/crm-metadata';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, failureKind, type EnrichOptions } from '../../lib/webhooks';
 import { crmCredentials } from '../shared/credentials';
 import { sharedStore, syncStoreConfig } from '../shared/stateStore';
@@ -33,12 +34,15 @@ export async function enrichOptions(ctx: IWebhookFunctions, crm: CrmName, store:
 	const fetchRecords = fetchesRecords(ctx, crm);
 	const credentials = fetchRecords && eventCount > 0 ? await crmCredentials(ctx, crm, (name) => ctx.getNodeParameter(name, '')) : undefined;
 	const dropEchoes = ctx.getNodeParameter('dropEchoes', true) as boolean;
+	const connect = () => createConnector(crm, credentials!, { store, ...budget });
 	return {
 		markers: ownChangeMarkers(ctx, crm),
 		store,
 		ttlMs: DEFAULT_IDEMPOTENCY_TTL_MS,
 		isEcho: store && dropEchoes ? (event) => isEchoOfOwnWrite(store, event) : undefined,
 		fetchRecords,
-		reader: () => createConnector(crm, credentials!, { store, ...budget }),
+		reader: connect,
+		// With the CRM's credential (Fetch Records), deals get their stage and owner from its metadata.
+		metadata: credentials ? () => crmMetadata(connect()) : undefined,
 	};
 }

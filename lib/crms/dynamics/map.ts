@@ -3,6 +3,7 @@
 // max lengths of the standard columns (unverified, see MAPPING.md).
 import { bindId, field, odataLookup } from '../../mapping/shapes';
 import { textOf } from '../../mapping/transformers';
+import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader, ShapeWriter } from '../../mapping/types';
 
@@ -21,7 +22,7 @@ export const DYN_LEAD_STATUS = valueMap([
 const LEAD_STATE: Record<number, number> = { 1: 0, 2: 0, 3: 1, 4: 2, 5: 2, 6: 2, 7: 2 };
 
 /** opportunity.salesstage (0 Qualify, 1 Develop, 2 Propose, 3 Close); won/lost are statecode 1/2. */
-export const DYN_STAGE = valueMap([
+export const DYN_STAGE = dealStageValues([
 	['qualification', 0], ['needsAnalysis', 1], ['proposal', 2], ['negotiation', 3], ['prospecting', 0],
 	['closedWon', 'won'], ['closedLost', 'lost'],
 ]);
@@ -140,8 +141,8 @@ export const dynamicsMaps: CrmMaps = {
 			field('amount', 'estimatedvalue', 'number'),
 			field('stage', 'salesstage', 'picklist', {
 				values: DYN_STAGE,
-				keys: ['statecode'],
-				read: (r) => (r.statecode === 1 ? 'won' : r.statecode === 2 ? 'lost' : r.salesstage),
+				keys: ['statecode', STAGE_FROM_METADATA],
+				read: (r) => r[STAGE_FROM_METADATA] ?? (r.statecode === 1 ? 'won' : r.statecode === 2 ? 'lost' : r.salesstage),
 				// Real Dataverse closes opportunities through WinOpportunity/LoseOpportunity (connector's job).
 				write: (out, v) => {
 					if (v === 'won') out.statecode = 1;
@@ -152,6 +153,7 @@ export const dynamicsMaps: CrmMaps = {
 			field('closeDate', 'estimatedclosedate', 'date'),
 			field('accountId', 'customerid', 'id', { ...odataLookup('customerid', 'customerid_account', 'accounts'), ref: true, ...guid }),
 			owner,
+			ownerEmailFromMetadata,
 		],
 	},
 	activity: {

@@ -2,6 +2,7 @@
 // receives; every property value is written as a string (numbers, booleans, epoch-ms dates).
 import { field } from '../../mapping/shapes';
 import { textOf } from '../../mapping/transformers';
+import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader } from '../../mapping/types';
 
@@ -31,7 +32,7 @@ export const HS_LEAD_STATUS = valueMap([
 ]);
 
 /** Stages of the default sales pipeline ("default"); other pipelines need a picklist map. */
-export const HS_DEAL_STAGE = valueMap([
+export const HS_DEAL_STAGE = dealStageValues([
 	['prospecting', 'appointmentscheduled'], ['qualification', 'qualifiedtobuy'], ['needsAnalysis', 'presentationscheduled'],
 	['proposal', 'decisionmakerboughtin'], ['negotiation', 'contractsent'], ['closedWon', 'closedwon'], ['closedLost', 'closedlost'],
 ]);
@@ -153,9 +154,10 @@ export const hubspotMaps: CrmMaps = {
 			field('name', 'dealname', 'string', { max: TEXT }),
 			field('amount', 'amount', 'number', { format: str }),
 			field('currency', 'deal_currency_code', 'currency'),
-			field('stage', 'dealstage', 'picklist', { values: HS_DEAL_STAGE }),
+			field('stage', 'dealstage', 'picklist', { values: HS_DEAL_STAGE, read: [STAGE_FROM_METADATA, 'dealstage'] }),
 			field('closeDate', 'closedate', 'date', { format: { date: 'epochMsMidnight', asString: true } }),
 			owner,
+			ownerEmailFromMetadata,
 		],
 	},
 	activity: {

@@ -2,6 +2,7 @@
 // reads also return first_name/last_name (a lone half: see writeName). Ids are integers except
 // lead ids (UUIDs).
 import { field, firstWords, joinNonEmpty, lastWord, pipedriveMulti, singleLink } from '../../mapping/shapes';
+import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec } from '../../mapping/types';
 
@@ -18,7 +19,7 @@ const owner = field('ownerId', 'owner_id', 'id', intId);
  * Made 5, Negotiations Started 6). Read the account's stages (listStages) or map your own with a
  * picklist map on `stage`. Won/lost travel in `status`: Pipedrive has no won or lost stage.
  */
-export const PD_STAGE = valueMap([
+export const PD_STAGE = dealStageValues([
 	['qualification', 1], ['prospecting', 2], ['needsAnalysis', 3], ['proposal', 4], ['negotiation', 5],
 	['closedWon', 'won'], ['closedLost', 'lost'],
 ]);
@@ -117,8 +118,8 @@ export const pipedriveMaps: CrmMaps = {
 			field('currency', 'currency', 'currency'),
 			field('stage', 'stage_id', 'picklist', {
 				values: PD_STAGE,
-				keys: ['status'],
-				read: (r) => (r.status === 'won' || r.status === 'lost' ? r.status : r.stage_id),
+				keys: ['status', STAGE_FROM_METADATA],
+				read: (r) => r[STAGE_FROM_METADATA] ?? (r.status === 'won' || r.status === 'lost' ? r.status : r.stage_id),
 				write: (out, v) => {
 					if (v === 'won' || v === 'lost') out.status = v;
 					else {
@@ -131,6 +132,7 @@ export const pipedriveMaps: CrmMaps = {
 			field('accountId', 'org_id', 'id', intId),
 			field('contactId', 'person_id', 'id', intId),
 			owner,
+			ownerEmailFromMetadata,
 		],
 	},
 	activity: {

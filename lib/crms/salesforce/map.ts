@@ -1,6 +1,7 @@
 // Salesforce default maps (REST sObject fields). Limits from the Salesforce object reference;
 // see MAPPING.md for which are verified.
 import { field, singleLink } from '../../mapping/shapes';
+import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec } from '../../mapping/types';
 
@@ -17,7 +18,7 @@ export const SF_LEAD_STATUS = valueMap([
 	['qualified', 'Closed - Converted'], ['unqualified', 'Closed - Not Converted'],
 ]);
 
-export const SF_STAGE = valueMap([
+export const SF_STAGE = dealStageValues([
 	['prospecting', 'Prospecting'], ['qualification', 'Qualification'], ['needsAnalysis', 'Needs Analysis'],
 	['proposal', 'Proposal/Price Quote'], ['negotiation', 'Negotiation/Review'],
 	['closedWon', 'Closed Won'], ['closedLost', 'Closed Lost'],
@@ -100,10 +101,11 @@ export const salesforceMaps: CrmMaps = {
 			field('amount', 'Amount', 'number'),
 			// Exists only in multi-currency orgs.
 			field('currency', 'CurrencyIsoCode', 'currency'),
-			field('stage', 'StageName', 'picklist', { values: SF_STAGE, required: true }),
+			field('stage', 'StageName', 'picklist', { values: SF_STAGE, required: true, read: [STAGE_FROM_METADATA, 'StageName'] }),
 			field('closeDate', 'CloseDate', 'date', { required: true }),
 			field('accountId', 'AccountId', 'id', id),
 			field('ownerId', 'OwnerId', 'id', id),
+			ownerEmailFromMetadata,
 		],
 	},
 	activity: {

@@ -1,6 +1,7 @@
 // Zoho CRM default maps (v6 API names). Lookups are {id, name} objects; datetimes carry offsets
 // ('2024-01-15T15:26:49+05:30'). Lengths are Zoho's field-type defaults (unverified, see MAPPING.md).
 import { field, lookupId } from '../../mapping/shapes';
+import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader } from '../../mapping/types';
 
@@ -18,7 +19,7 @@ export const ZOHO_LEAD_STATUS = valueMap([
 ]);
 
 /** Zoho's default pipeline has no "Prospecting"; it is written as Qualification. */
-export const ZOHO_STAGE = valueMap([
+export const ZOHO_STAGE = dealStageValues([
 	['qualification', 'Qualification'], ['needsAnalysis', 'Needs Analysis'], ['proposal', 'Proposal/Price Quote'],
 	['negotiation', 'Negotiation/Review'], ['closedWon', 'Closed Won'], ['closedLost', 'Closed Lost'],
 	['prospecting', 'Qualification'], ['proposal', 'Value Proposition'], ['needsAnalysis', 'Id. Decision Makers'],
@@ -109,11 +110,12 @@ export const zohoMaps: CrmMaps = {
 			field('amount', 'Amount', 'number'),
 			// Multi-currency orgs only.
 			field('currency', 'Currency', 'currency'),
-			field('stage', 'Stage', 'picklist', { values: ZOHO_STAGE, required: true }),
+			field('stage', 'Stage', 'picklist', { values: ZOHO_STAGE, required: true, read: [STAGE_FROM_METADATA, 'Stage'] }),
 			field('closeDate', 'Closing_Date', 'date', { required: true }),
 			field('accountId', 'Account_Name', 'id', { ...lookupId('Account_Name'), ref: true }),
 			field('contactId', 'Contact_Name', 'id', { ...lookupId('Contact_Name'), ref: true }),
 			owner,
+			ownerEmailFromMetadata,
 		],
 	},
 	activity: {

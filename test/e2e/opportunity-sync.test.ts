@@ -1,0 +1,157 @@
+// The opportunity-sync template in a real n8n, wired to all five sandbox CRMs by their own
+// webhooks: a deal created in each CRM (as a person in the UI) appears in the other four with its
+// name, amount and stage, read from and written to each CRM's own stages: won stays won and an
+// open stage stays open. Owners follow by e-mail (Pipedrive's and Zoho's sandbox user share one).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { sandboxCredentials } from './fixtures';
+import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
+import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
+import { assertCompactTemplate } from './template-shape';
+
+const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
+type Crm = (typeof CRMS)[number];
+type Row = Record<string, unknown>;
+
+const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/opportunity-sync.json'), 'utf8')) as WorkflowJson & { id: string };
+const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
+
+let sandbox: Sandbox;
+let n8n: N8nInstance;
+
+const rows = (crm: Crm, type: string): Row[] => (sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[type] ?? [];
+
+/** A deal as each CRM stores it: name, amount, its stage as the CRM says it, whether the CRM holds it won, and its owner. */
+interface StoredDeal {
+	name: unknown;
+	amount: number;
+	stage: string;
+	won: boolean;
+	owner: string;
+}
+
+const num = (v: unknown) => Number(v);
+const text = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? String((v as Row).id ?? '') : String(v));
+
+function deals(crm: Crm): StoredDeal[] {
+	switch (crm) {
+		case 'hubspot':
+			return rows('hubspot', 'deals')
+				.filter((r) => !r.archived)
+				.map((r) => r.properties as Row)
+				.map((p) => ({ name: p.dealname, amount: num(p.amount), stage: text(p.dealstage), won: p.dealstage === 'closedwon', owner: text(p.hubspot_owner_id) }));
+		case 'salesforce':
+			return rows('salesforce', 'Opportunity')
+				.filter((r) => !r.IsDeleted)
+				.map((r) => ({ name: r.Name, amount: num(r.Amount), stage: text(r.StageName), won: r.StageName === 'Closed Won', owner: text(r.OwnerId) }));
+		case 'zoho':
+			return rows('zoho', 'Deals')
+				.filter((r) => !r.$deleted)
+				.map((r) => ({ name: r.Deal_Name, amount: num(r.Amount), stage: text(r.Stage), won: r.Stage === 'Closed Won', owner: text(r.Owner) }));
+		case 'dynamics':
+			return rows('dynamics', 'opportunities')
+				.filter((r) => !r['@sandbox.deleted'])
+				.map((r) => ({ name: r.name, amount: num(r.estimatedvalue), stage: text(r.salesstage), won: r.statecode === 1, owner: text(r._ownerid_value ?? r.ownerid) }));
+		case 'pipedrive':
+			return rows('pipedrive', 'deals')
+				.filter((r) => !r.is_deleted)
+				.map((r) => ({ name: r.title, amount: num(r.value), stage: `${text(r.stage_id)}/${text(r.status)}`, won: r.status === 'won', owner: text(r.owner_id) }));
+	}
+}
+
+const named = (crm: Crm, name: string) => deals(crm).filter((d) => d.name === name);
+
+/** A won deal created by a person in the CRM's UI (its webhook carries no marker of ours). */
+async function createWonInUi(crm: Crm, name: string, amount: number): Promise<void> {
+	const requests: Record<Crm, [string, unknown]> = {
+		hubspot: ['/__admin/objects/deals', { properties: { dealname: name, amount: String(amount), dealstage: 'closedwon', pipeline: 'default', closedate: '2026-12-31' } }],
+		salesforce: ['/__admin/sobjects/Opportunity', { Name: name, Amount: amount, StageName: 'Closed Won', CloseDate: '2026-12-31' }],
+		dynamics: ['/__admin/ui/api/data/v9.2/opportunities', { name, estimatedvalue: amount, statecode: 1, statuscode: 3, estimatedclosedate: '2026-12-31' }],
+		zoho: ['/__admin/ui/crm/v6/Deals', { data: [{ Deal_Name: name, Amount: amount, Stage: 'Closed Won', Closing_Date: '2026-12-31' }] }],
+		pipedrive: ['/__admin/ui/api/v2/deals', { title: name, value: amount, status: 'won', stage_id: 4, expected_close_date: '2026-12-31' }],
+	};
+	await post(crm, ...requests[crm]);
+}
+
+async function post(crm: Crm, path: string, body: unknown): Promise<void> {
+	const res = await fetch(`${sandbox.urls[crm]}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	assert.ok(res.ok, `${crm}: ${res.status} ${await res.text()}`);
+}
+
+async function executionReport(): Promise<string> {
+	const list = await n8n.api<{ data: Array<{ id: string; status: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=20`);
+	const lines: string[] = [];
+	for (const { id, status } of list.data) {
+		const execution = await n8n.api<{ data: { resultData: { runData: Record<string, Array<{ error?: { message: string }; data?: { main: Array<Array<{ json: Row }> | null> } }>> } } }>('GET', `/api/v1/executions/${id}?includeData=true`);
+		const runData = execution.data.resultData.runData;
+		const nodes = Object.entries(runData).map(([name, runs]) => runs.map((run) => `${name}[${run.error ? `ERROR ${run.error.message}` : (run.data?.main ?? []).map((out) => out?.length ?? 0).join('/')}]`).join(' '));
+		const errors = [...new Set(Object.values(runData).flat().flatMap((run) => (run.data?.main ?? []).flat()).filter((item) => item?.json.error || item?.json.errors).map((item) => JSON.stringify(item!.json).slice(0, 400)))];
+		lines.push(`#${id} ${status}: ${nodes.join(', ')}${errors.map((e) => `\n   error item: ${e}`).join('')}`);
+	}
+	for (const crm of CRMS) for (const d of sandbox.emulators[crm]!.deliveries()) if (d.status === undefined || d.status >= 300) lines.push(`${crm} webhook answered ${d.status}: ${String(d.responseBody ?? d.error ?? '').slice(0, 300)}`);
+	return lines.join('\n');
+}
+
+async function waitInTargets(source: Crm, name: string, done: (crm: Crm) => boolean): Promise<void> {
+	const targets = CRMS.filter((crm) => crm !== source);
+	await waitFor(async () => targets.every(done), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}: ${targets.map((crm) => `${crm} ${JSON.stringify(named(crm, name))}`).join('; ')}\n${await executionReport()}`);
+	});
+}
+
+before(async () => {
+	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001, seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
+	n8n = await startN8n({ workflowObjects: [withSandboxMarkers(template) as unknown as Record<string, unknown>], credentials: sandboxCredentials(sandbox.urls) });
+	for (const crm of CRMS) {
+		await waitFor(async () => (await fetch(triggerUrl(n8n.baseUrl, trigger, crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
+	}
+	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template]);
+	assert.deepEqual(failed, []);
+});
+
+after(async () => {
+	await n8n?.stop();
+	await sandbox?.stop();
+});
+
+test('the template: one expression-free chain for all five CRMs, every CRM read with its credential', () => {
+	assertCompactTemplate(template, 'crm-sync-opportunity');
+	assert.deepEqual([...(trigger.parameters.fetchRecords as string[])].sort(), [...CRMS].sort(), 'the trigger reads each CRM (records, stages, users)');
+	for (const node of template.nodes.filter((n) => n.type === 'n8n-nodes-crm-sync.unifiedCrmUpsert')) assert.equal(node.parameters.entity, 'opportunity', node.name);
+});
+
+for (const source of CRMS) {
+	test(`a won deal created in ${source} appears won, with its amount, in the other four`, async () => {
+		const name = `Won in ${source}`;
+		await createWonInUi(source, name, 4200);
+		await waitInTargets(source, name, (crm) => named(crm, name).length > 0);
+		for (const crm of CRMS.filter((c) => c !== source)) {
+			const found = named(crm, name);
+			assert.equal(found.length, 1, `${crm}: one deal`);
+			assert.equal(found[0].amount, 4200, `${crm}: amount`);
+			assert.equal(found[0].won, true, `${crm}: won (stage ${found[0].stage})`);
+		}
+	});
+}
+
+test('an open deal moved to negotiation in HubSpot is at the negotiation stage of each CRM, never won or lost', async () => {
+	const name = 'Negotiating in HubSpot';
+	await post('hubspot', '/__admin/objects/deals', { properties: { dealname: name, amount: '900', dealstage: 'contractsent', pipeline: 'default', closedate: '2027-01-31' } });
+	const negotiation: Record<Exclude<Crm, 'hubspot'>, string> = { salesforce: 'Negotiation/Review', zoho: 'Negotiation/Review', dynamics: '3', pipedrive: '5/open' };
+	await waitInTargets('hubspot', name, (crm) => crm === 'hubspot' || named(crm, name)[0]?.stage === negotiation[crm as Exclude<Crm, 'hubspot'>]);
+	for (const crm of CRMS.filter((c) => c !== 'hubspot')) assert.equal(named(crm, name).length, 1, `${crm}: one deal`);
+});
+
+test("a deal's owner follows by e-mail: Pipedrive's sandbox user owns it in Zoho too", async () => {
+	const name = 'Owned in Pipedrive';
+	await post('pipedrive', '/__admin/ui/api/v2/deals', { title: name, value: 50, stage_id: 2, owner_id: 1 });
+	const zohoUser = (await fetch(`${sandbox.urls.zoho}/crm/v6/users?type=ActiveUsers`, { headers: { authorization: 'Zoho-oauthtoken seed-token' } }).then((r) => r.json())) as { users: Array<{ id: string; email: string }> };
+	const sameEmail = zohoUser.users.find((u) => u.email === 'sandbox.user@example.com');
+	assert.ok(sameEmail, 'the Zoho sandbox has a user with the address of Pipedrive user 1');
+	await waitInTargets('pipedrive', name, (crm) => named(crm, name).length > 0);
+	assert.equal(named('zoho', name)[0].owner, String(sameEmail.id));
+});
