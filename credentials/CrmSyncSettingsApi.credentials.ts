@@ -1,8 +1,9 @@
 import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 
 // The sync settings chosen once: where every package node of a sync keeps its state (the
-// embedded file or Redis, with its connection) and under which namespace. Nodes use it when
-// their State Store parameter is "CRM Sync Settings"; the templates' nodes all do.
+// embedded file or Redis, with its connection) and under which namespace, and how deals'
+// stages and owners are mapped where the CRMs' metadata is not enough. Nodes use it when their
+// State Store parameter is "CRM Sync Settings"; the templates' nodes all do.
 export class CrmSyncSettingsApi implements ICredentialType {
 	name = 'crmSyncSettingsApi';
 
@@ -53,5 +54,22 @@ export class CrmSyncSettingsApi implements ICredentialType {
 		},
 		{ displayName: 'Redis Database Number', name: 'database', type: 'number', default: 0, displayOptions: { show: { backend: ['redis'] } } },
 		{ displayName: 'Redis SSL', name: 'ssl', type: 'boolean', default: false, displayOptions: { show: { backend: ['redis'] } } },
+		{
+			displayName: 'Deal Stage Overrides',
+			name: 'dealStageOverrides',
+			type: 'json',
+			default: '{}',
+			placeholder: '{ "pipedrive": { "Demo Scheduled": "proposal" }, "hubspot": { "12345678": "negotiation" } }',
+			description:
+				'Per CRM, a stage ID or label → unified stage (prospecting, qualification, needsAnalysis, proposal, negotiation, closedWon, closedLost), where the stage mapping read from the CRM places a stage wrongly. A stage the CRM flags open cannot be made won or lost, nor the reverse.',
+		},
+		{
+			displayName: 'Default Owners',
+			name: 'defaultOwners',
+			type: 'json',
+			default: '{}',
+			placeholder: '{ "salesforce": "005Dn000001AbCdIAK", "hubspot": "41556981" }',
+			description: "Per CRM, the user ID that owns a synced deal whose owner has no active user with the same e-mail there. Without one, the CRM's API user owns it.",
+		},
 	];
 }

@@ -5,6 +5,7 @@
 
 import type { CrmConnector } from '../connectors/types';
 import { buildStageMapping, OwnerDirectory, type CrmMetadata } from '../mapping';
+import { isCrmName, type CrmName } from '../model';
 
 /** How long an account's stages and users are reused before they are read again. */
 export const METADATA_TTL_MS = 10 * 60_000;
@@ -42,4 +43,42 @@ export function crmMetadata(connector: CrmConnector, settings: MetadataSettings 
 /** Forgets every cached account (tests, and a user who changed pipelines and wants them now). */
 export function forgetCrmMetadata(): void {
 	cache.clear();
+}
+
+/**
+ * Each CRM's MetadataSettings from the two settings documents (CRM Sync Settings): stage overrides
+ * `{ crm: { stage id or label: unified stage } }` and default owners `{ crm: owner id }`, as JSON
+ * text or objects. Throws with the reason for anything else.
+ */
+export function parseMetadataSettings(stageOverrides: unknown, defaultOwners: unknown): Partial<Record<CrmName, MetadataSettings>> {
+	const overrides = jsonObject(stageOverrides, 'Deal Stage Overrides');
+	const owners = jsonObject(defaultOwners, 'Default Owners');
+	const result: Partial<Record<CrmName, MetadataSettings>> = {};
+	for (const [crm, value] of Object.entries(overrides)) {
+		if (!isCrmName(crm)) throw new Error(`Deal Stage Overrides: "${crm}" is not a CRM (salesforce, hubspot, pipedrive, zoho, dynamics)`);
+		if (!value || typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+			throw new Error(`Deal Stage Overrides: "${crm}" must map stage IDs or labels to unified stage names`);
+		}
+		result[crm] = { stageOverrides: value as Record<string, string> };
+	}
+	for (const [crm, id] of Object.entries(owners)) {
+		if (!isCrmName(crm)) throw new Error(`Default Owners: "${crm}" is not a CRM (salesforce, hubspot, pipedrive, zoho, dynamics)`);
+		if ((typeof id !== 'string' && typeof id !== 'number') || String(id).trim() === '') throw new Error(`Default Owners: "${crm}" must be a user ID`);
+		result[crm] = { ...result[crm], defaultOwnerId: String(id).trim() };
+	}
+	return result;
+}
+
+function jsonObject(value: unknown, name: string): Record<string, unknown> {
+	if (value === undefined || value === null || value === '') return {};
+	let parsed = value;
+	if (typeof value === 'string') {
+		try {
+			parsed = JSON.parse(value);
+		} catch (error) {
+			throw new Error(`${name} is not valid JSON: ${(error as Error).message}`);
+		}
+	}
+	if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${name} must be a JSON object keyed by CRM`);
+	return parsed as Record<string, unknown>;
 }

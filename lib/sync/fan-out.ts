@@ -10,6 +10,7 @@ import { CrmError, type CrmConnector } from '../connectors';
 import { isCrmName, type CrmName } from '../model';
 import type { StateStore } from '../state';
 import { describeMissing, readRetryState, resolveReferences, retryDecision, type RetryState } from './associations';
+import type { MetadataSettings } from './crm-metadata';
 import { writeByOperation, type EventItem } from './route-by-operation';
 import type { ItemResult, WriteJob } from './upsert-writer';
 
@@ -25,6 +26,8 @@ export interface FanOutJob extends Omit<WriteJob, 'crm' | 'operation' | 'inputFo
 	missingReferences: MissingReferences;
 	/** Overall time a target may wait for its references, from the change (the event's occurredAt) or else the first attempt. */
 	retryLimitMs: number;
+	/** Each target's stage overrides and default owner (WriteJob.metadata). */
+	metadataByCrm?: Partial<Record<CrmName, MetadataSettings>>;
 }
 
 /** What each target written answered (status, id, ...), by CRM. */
@@ -133,7 +136,7 @@ async function syncTarget(
 	openStore: (() => Promise<StateStore>) | undefined,
 	store: StateStore | undefined,
 ): Promise<TargetRun> {
-	const { crms: _crms, writeTo: _writeTo, missingReferences, retryLimitMs: _limit, ...write } = job;
+	const { crms: _crms, writeTo: _writeTo, missingReferences, retryLimitMs: _limit, metadataByCrm, ...write } = job;
 	const run: TargetRun = { results: [], waiting: [], dropped: new Map() };
 	let ready = group;
 	if (store) {
@@ -161,7 +164,7 @@ async function syncTarget(
 	if (!ready.length) return run;
 	// A dry run calls no CRM (and has no credential to build a connector with).
 	const connector = job.dryRun ? undefined : await connectorFor(crm);
-	run.results.push(...(await writeByOperation({ ...write, crm, inputFormat: 'unified' }, ready, () => connector!, openStore)));
+	run.results.push(...(await writeByOperation({ ...write, crm, inputFormat: 'unified', metadata: metadataByCrm?.[crm] }, ready, () => connector!, openStore)));
 	return run;
 }
 

@@ -10,7 +10,7 @@ import type { StateStore } from '../../lib/state';
 import { crmMetadata } from '../../lib/sync/crm-metadata';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, failureKind, type EnrichOptions } from '../../lib/webhooks';
 import { crmCredentials } from '../shared/credentials';
-import { sharedStore, syncStoreConfig } from '../shared/stateStore';
+import { metadataSettings, sharedStore, syncStoreConfig } from '../shared/stateStore';
 import { fetchesRecords, ownChangeMarkers } from './settings';
 
 /**
@@ -35,6 +35,7 @@ export async function enrichOptions(ctx: IWebhookFunctions, crm: CrmName, store:
 	const credentials = fetchRecords && eventCount > 0 ? await crmCredentials(ctx, crm, (name) => ctx.getNodeParameter(name, '')) : undefined;
 	const dropEchoes = ctx.getNodeParameter('dropEchoes', true) as boolean;
 	const connect = () => createConnector(crm, credentials!, { store, ...budget });
+	const settings = credentials ? (await metadataSettings(ctx, (name, fallback) => ctx.getNodeParameter(name, fallback)))[crm] : undefined;
 	return {
 		markers: ownChangeMarkers(ctx, crm),
 		store,
@@ -43,6 +44,6 @@ export async function enrichOptions(ctx: IWebhookFunctions, crm: CrmName, store:
 		fetchRecords,
 		reader: connect,
 		// With the CRM's credential (Fetch Records), deals get their stage and owner from its metadata.
-		metadata: credentials ? () => crmMetadata(connect()) : undefined,
+		metadata: credentials ? () => crmMetadata(connect(), settings) : undefined,
 	};
 }

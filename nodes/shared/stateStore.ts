@@ -17,7 +17,9 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
+import type { CrmName } from '../../lib/model';
 import { defaultEmbeddedStatePath, openStateStore, type StateStore, type StateStoreConfig } from '../../lib/state';
+import { parseMetadataSettings, type MetadataSettings } from '../../lib/sync/crm-metadata';
 
 const stores = new Map<string, Promise<StateStore>>();
 
@@ -63,6 +65,8 @@ interface SettingsCredential extends RedisCredential {
 	backend?: 'embedded' | 'redis';
 	namespace?: string;
 	statePath?: string;
+	dealStageOverrides?: unknown;
+	defaultOwners?: unknown;
 }
 
 export const SETTINGS_CREDENTIAL = 'crmSyncSettingsApi';
@@ -103,6 +107,20 @@ export async function syncStoreConfig(ctx: StoreContext, parameter: ParameterRea
 	const config = storeConfig(namespace, backend, redis);
 	if (config.backend === 'embedded' && extra.path?.trim()) config.path = extra.path.trim();
 	return extra.auditValues ? { ...config, auditValues: true } : config;
+}
+
+/**
+ * How each CRM's deal stages and owners are mapped (CRM Sync Settings: Deal Stage Overrides,
+ * Default Owners), for a node whose State Store parameter is "CRM Sync Settings"; none otherwise.
+ */
+export async function metadataSettings(ctx: StoreContext, parameter: ParameterReader): Promise<Partial<Record<CrmName, MetadataSettings>>> {
+	if (parameter('stateBackend', 'embedded') !== 'settings') return {};
+	const settings = (await ctx.getCredentials(SETTINGS_CREDENTIAL)) as SettingsCredential;
+	try {
+		return parseMetadataSettings(settings.dealStageOverrides, settings.defaultOwners);
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), `CRM Sync Settings: ${(error as Error).message}`);
+	}
 }
 
 /** The shared store of `config` (see sharedStore); one that cannot be opened is a NodeOperationError naming the backend. */

@@ -9,6 +9,7 @@ import type { CrmName, EntityType } from '../../../../lib/model';
 import { RETRY_FIELD, syncToCrms, type FanOutJob, type FanOutOutcome } from '../../../../lib/sync/fan-out';
 import { selectedCrms } from '../../../shared/crmProperties';
 import { toNodeError } from '../../../shared/errors';
+import { metadataSettings } from '../../../shared/stateStore';
 import { connectorRuntime, crmConnectors, nodeOptions, nodeStore } from '../connection';
 import { batchOptions, byItemOrder, groupRecords } from '../records';
 
@@ -78,6 +79,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		writeTo: parameter('writeTo', 'others') as FanOutJob['writeTo'],
 		missingReferences: parameter('missingReferences', 'retry') as FanOutJob['missingReferences'],
 		retryLimitMs: Math.max(0, Number(parameter('retryLimitSeconds', 300))) * 1000,
+		metadataByCrm: await metadataSettings(this, parameter),
 		...batchOptions(this),
 	};
 	const { groups, errors } = groupRecords(this, (index) => ({ matchKey: this.getNodeParameter('matchKey', index, 'email') as string }), { entity: batch.entity });
