@@ -13,6 +13,8 @@ import { echoFingerprint, openStateStore, type StateStore } from '../../../lib/s
 import { crmModule } from '../../../lib/crms';
 import type { CapturedEvent } from '../../../lib/events';
 import { acceptAndEnrich, groupEvents, idempotencyKey, RecordFetchError } from '../../../lib/webhooks';
+import { OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA } from '../../../lib/mapping';
+import { crmMetadata } from '../../../lib/sync/crm-metadata';
 
 let sandbox: Sandbox;
 let store: StateStore;
@@ -98,6 +100,20 @@ describe('fetching through the connector', () => {
 		assert.ok(!('hs_email_optout' in (later.events[0].record ?? {})), 'an update that did not touch the opt-out does not restate it');
 		const optOut = await acceptAndEnrich(parsed('hubspot', [hubspotEvent('contact.propertyChange', id, { propertyName: 'hs_email_optout', propertyValue: 'true' })]), { store, fetchRecords: true, reader: hubspot });
 		assert.ok('hs_email_optout' in (optOut.events[0].record ?? {}), 'a change of the opt-out carries it');
+	});
+
+	test('Salesforce: a deal is read with only the CRM\'s fields and gets its unified stage and owner e-mail from the metadata', async () => {
+		const created = await admin('salesforce', '/__admin/sobjects/Opportunity', { Name: 'Orbital', Amount: 900, StageName: 'Closed Won', CloseDate: '2026-12-31' });
+		const id = String(created.id);
+		const event: CapturedEvent = { eventId: `sf-deal-${id}`, source: 'salesforce', entity: 'opportunity', operation: 'create', recordId: id, occurredAt: new Date().toISOString() };
+		const connector = salesforce();
+		const result = await acceptAndEnrich([event], { store, fetchRecords: true, reader: () => connector, metadata: () => crmMetadata(connector) });
+		const record = result.events[0].record ?? {};
+		assert.equal(record.Name, 'Orbital');
+		assert.equal(record[STAGE_FROM_METADATA], 'closedWon');
+		const owner = (await connector.listUsers()).find((u) => u.id === record.OwnerId);
+		assert.equal(record[OWNER_EMAIL_FROM_METADATA], owner?.email?.toLowerCase(), "the owner's e-mail, as the CRM's users list it");
+		assert.equal(unifiedValues('salesforce', 'opportunity', record).stage, 'closedWon', 'the default map reads it');
 	});
 
 	test('HubSpot: a person\'s change already overwritten by another write keeps its own values (not taken for that write\'s echo)', async () => {
