@@ -17,19 +17,24 @@ export interface ReferenceField {
 	entity: EntityType;
 	/** An array of ids (activity links) rather than one id. */
 	list: boolean;
+	/**
+	 * The field holding the same reference as unified ids (referencesToUnified), which compare
+	 * across CRMs: what the Conflict Resolver and the synced state keep.
+	 */
+	unifiedField?: string;
 }
 
 /** The reference fields of each unified entity (see lib/mapping/MAPPING.md, "Reference ids"). */
 export const REFERENCE_FIELDS: Record<EntityType, ReferenceField[]> = {
-	contact: [{ field: 'accountId', entity: 'account', list: false }],
+	contact: [{ field: 'accountId', entity: 'account', list: false, unifiedField: 'accountUnifiedId' }],
 	lead: [
 		{ field: 'accountId', entity: 'account', list: false },
 		{ field: 'contactId', entity: 'contact', list: false },
 	],
 	account: [],
 	opportunity: [
-		{ field: 'accountId', entity: 'account', list: false },
-		{ field: 'contactId', entity: 'contact', list: false },
+		{ field: 'accountId', entity: 'account', list: false, unifiedField: 'accountUnifiedId' },
+		{ field: 'contactId', entity: 'contact', list: false, unifiedField: 'contactUnifiedId' },
 	],
 	activity: [
 		{ field: 'contactIds', entity: 'contact', list: true },
@@ -54,7 +59,7 @@ export interface ResolveInput {
 export interface MissingReference {
 	field: string;
 	entity: EntityType;
-	/** The id in the source CRM. */
+	/** The id in the source CRM (for a reference held as a unified id: that id). */
 	sourceId: string;
 	/** The unified id it is linked to, when it is linked at all. */
 	unifiedId?: string;
@@ -99,6 +104,8 @@ export async function resolveReferences(store: StateStore, inputs: ResolveInput[
 		if (input.source === target) continue;
 		for (const spec of specs) for (const id of idsOf(input.record[spec.field])) want(input.source, spec.entity, id);
 	}
+	// References held as unified ids (referencesToUnified): unified id → target id, from any source.
+	const byUnified = await targetIdsOfUnified(store, inputs.map((i) => i.record), specs, target);
 
 	// source id → unified id (linked, else the default form); unified id → target id.
 	const unifiedOf = new Map<string, Map<string, string>>();
@@ -123,10 +130,25 @@ export async function resolveReferences(store: StateStore, inputs: ResolveInput[
 	return inputs.map((input) => {
 		const record: UnifiedRecord = { ...input.record };
 		const missing: MissingReference[] = [];
+		for (const spec of specs) {
+			if (!spec.unifiedField || !(spec.unifiedField in record)) continue;
+			const resolved: string[] = [];
+			for (const unifiedId of idsOf(record[spec.unifiedField])) {
+				const targetId = byUnified.get(spec.entity)?.get(unifiedId);
+				if (targetId) resolved.push(targetId);
+				else missing.push({ field: spec.unifiedField, entity: spec.entity, sourceId: unifiedId, unifiedId });
+			}
+			const cleared = idsOf(record[spec.unifiedField]).length === 0;
+			delete record[spec.unifiedField];
+			// The unified reference decides: a CRM-local id of the source beside it is not translated again.
+			if (resolved.length) record[spec.field] = spec.list ? resolved : resolved[0];
+			else if (cleared) record[spec.field] = spec.list ? [] : null;
+			else delete record[spec.field];
+		}
 		if (input.source !== target) {
 			delete record[OWNER_FIELD];
 			for (const spec of specs) {
-				if (!(spec.field in record)) continue;
+				if (!(spec.field in record) || (spec.unifiedField && spec.unifiedField in input.record)) continue;
 				const key = `${input.source}|${spec.entity}`;
 				const resolved: string[] = [];
 				for (const id of idsOf(record[spec.field])) {
@@ -143,10 +165,67 @@ export async function resolveReferences(store: StateStore, inputs: ResolveInput[
 	});
 }
 
+/** Per referenced entity: unified id → `target` record id, for the unified references of `records`. */
+async function targetIdsOfUnified(store: StateStore, records: UnifiedRecord[], specs: ReferenceField[], target: CrmName): Promise<Map<EntityType, Map<string, string>>> {
+	const wanted = new Map<EntityType, Set<string>>();
+	for (const record of records) {
+		for (const spec of specs) {
+			if (!spec.unifiedField) continue;
+			for (const id of idsOf(record[spec.unifiedField])) wanted.set(spec.entity, (wanted.get(spec.entity) ?? new Set()).add(id));
+		}
+	}
+	const out = new Map<EntityType, Map<string, string>>();
+	for (const [refEntity, ids] of wanted) {
+		const refs = await store.getCrossRefs(refEntity, [...ids]);
+		const targets = new Map<string, string>();
+		for (const id of ids) {
+			const targetId = refs.get(id)?.ids[target];
+			if (targetId) targets.set(id, targetId);
+		}
+		out.set(refEntity, targets);
+	}
+	return out;
+}
+
+/**
+ * A batch of unified records from their source CRMs with their references as unified ids: each
+ * CRM-local reference id (accountId, …) is replaced by the unified id of the record it points to
+ * (accountUnifiedId, …): its cross-reference, or the id it gets when it is first synced (so a
+ * deal can name an account that is synced later). Unified ids are the same whichever CRM a change
+ * comes from, so the Conflict Resolver compares them; the writer turns them into each target's ids.
+ * One store read per (source CRM, referenced entity).
+ */
+export async function referencesToUnified(store: Pick<StateStore, 'findUnifiedIds'>, inputs: Array<{ source: CrmName; record: UnifiedRecord }>, entity: EntityType): Promise<UnifiedRecord[]> {
+	const specs = REFERENCE_FIELDS[entity].filter((spec) => spec.unifiedField);
+	const wanted = new Map<string, Set<string>>();
+	for (const { source, record } of inputs) {
+		for (const spec of specs) for (const id of idsOf(record[spec.field])) wanted.set(`${source}|${spec.entity}`, (wanted.get(`${source}|${spec.entity}`) ?? new Set()).add(id));
+	}
+	const linked = new Map<string, Map<string, string>>();
+	for (const [key, ids] of wanted) {
+		const [source, refEntity] = key.split('|') as [CrmName, EntityType];
+		linked.set(key, await store.findUnifiedIds(refEntity, source, [...ids]));
+	}
+	return inputs.map(({ source, record }) => {
+		const out: UnifiedRecord = { ...record };
+		for (const spec of specs) {
+			if (!(spec.field in out)) continue;
+			const ids = idsOf(out[spec.field]).map((id) => linked.get(`${source}|${spec.entity}`)?.get(id) ?? syncIdentity(source, id));
+			delete out[spec.field];
+			out[spec.unifiedField!] = spec.list ? ids : (ids[0] ?? null);
+		}
+		return out;
+	});
+}
+
 /** One-line reason for the missing references of a record, for the error output. */
 export function describeMissing(missing: MissingReference[], source: CrmName, target: CrmName): string {
 	return missing
-		.map((m) => `${m.field}: ${source} ${m.entity} ${m.sourceId} has no ${target} record${m.unifiedId ? ` (unified id ${m.unifiedId} is not linked to ${target})` : ' (not cross-referenced)'}`)
+		.map((m) =>
+			m.unifiedId === m.sourceId
+				? `${m.field}: ${m.entity} ${m.unifiedId} has no ${target} record (not linked to ${target})`
+				: `${m.field}: ${source} ${m.entity} ${m.sourceId} has no ${target} record${m.unifiedId ? ` (unified id ${m.unifiedId} is not linked to ${target})` : ' (not cross-referenced)'}`,
+		)
 		.join('; ');
 }
 

@@ -9,6 +9,7 @@ import { defaultMapping, fromUnifiedWithMetadata, METADATA_ENTITIES, toUnifiedWi
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, forgetHeld, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 import { ACCOUNT_MATCH_KEY, findExistingAccounts } from './account-match';
+import { REFERENCE_FIELDS, resolveReferences } from './associations';
 import { crmMetadata, type MetadataSettings } from './crm-metadata';
 import { erasePersonEverywhere } from './erasure';
 
@@ -275,6 +276,7 @@ export class UpsertWriter {
 		for (let round = 0; round < LATEST_WRITE_ROUNDS && pending.length > 0; round++) {
 			lockLost.throwIfAborted();
 			const fresh = await store.getSnapshots(job.entity, pending.map((p) => p.item.unifiedId!));
+			const inTarget = await this.withTargetReferences(store, fresh);
 			const byId: Prepared[] = [];
 			const byKey: Prepared[] = [];
 			const truths = new Map<Prepared, UnifiedRecord>();
@@ -289,7 +291,7 @@ export class UpsertWriter {
 					if (!results.has(p)) results.set(p, { index: p.item.index, ok: true, json: this.base(p, { status: 'unchanged', id: p.crmId, revision: snapshot.revision }) });
 					continue;
 				}
-				this.overlayTruth(p, snapshot.record);
+				this.overlayTruth(p, inTarget.get(p.item.unifiedId!) ?? snapshot.record);
 				truths.set(p, snapshot.record);
 				revisions.set(p, snapshot.revision);
 				(p.crmId ? byId : byKey).push(p);
@@ -353,6 +355,19 @@ export class UpsertWriter {
 		}
 		if (echoes.length) await store.recordEchoes(echoes, ECHO_TTL_MS);
 		return { outcomes: outcomes.filter((o) => !taken.has(o)), failures, repairs };
+	}
+
+	/**
+	 * The resolved truths whose references are unified ids (accountUnifiedId, …), with those
+	 * translated to this CRM's ids; a reference not in this CRM (yet) is left out.
+	 */
+	private async withTargetReferences(store: StateStore, snapshots: Map<string, Snapshot>): Promise<Map<string, UnifiedRecord>> {
+		const { job } = this;
+		const fields = REFERENCE_FIELDS[job.entity].flatMap((spec) => (spec.unifiedField ? [spec.unifiedField] : []));
+		const withRefs = [...snapshots.values()].filter((snapshot) => fields.some((field) => field in snapshot.record));
+		if (!withRefs.length) return new Map();
+		const resolved = await resolveReferences(store, withRefs.map((snapshot) => ({ source: job.crm, record: snapshot.record })), { entity: job.entity, target: job.crm });
+		return new Map(withRefs.map((snapshot, i) => [snapshot.unifiedId, resolved[i].record]));
 	}
 
 	/** The item's fields with the resolved values on top (default map; the item's extra fields stay). */

@@ -9,8 +9,8 @@ import { redisStateCredential, settingsStateCredential } from '../shared/stateSt
 // Only for listing the target CRM's live fields in the editor; mapping never calls a CRM.
 export const credentials: INodeCredentialDescription[] = [
 	...crmCredentialDescriptions({ crmParameter: 'targetCrm', show: { liveFields: [true], direction: ['fromUnified', 'crmToCrm'] } }),
-	{ ...redisStateCredential, displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], stateBackend: ['redis'] } } },
-	{ ...settingsStateCredential, displayOptions: { show: { direction: ['fromUnified'], resolveReferences: [true], stateBackend: ['settings'] } } },
+	{ ...redisStateCredential, displayOptions: { show: { direction: ['fromUnified', 'toUnified'], resolveReferences: [true], stateBackend: ['redis'] } } },
+	{ ...settingsStateCredential, displayOptions: { show: { direction: ['fromUnified', 'toUnified'], resolveReferences: [true], stateBackend: ['settings'] } } },
 ];
 
 export const directionProperties: INodeProperties[] = [

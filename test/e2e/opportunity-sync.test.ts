@@ -18,6 +18,8 @@ type Crm = (typeof CRMS)[number];
 type Row = Record<string, unknown>;
 
 const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/opportunity-sync.json'), 'utf8')) as WorkflowJson & { id: string };
+// Deals link to accounts that account-sync synced: both run, with the same CRM Sync Settings.
+const accountSync = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/account-sync.json'), 'utf8')) as WorkflowJson & { id: string };
 const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
 
 let sandbox: Sandbox;
@@ -105,11 +107,14 @@ async function waitInTargets(source: Crm, name: string, done: (crm: Crm) => bool
 
 before(async () => {
 	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001, seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
-	n8n = await startN8n({ workflowObjects: [withSandboxMarkers(template) as unknown as Record<string, unknown>], credentials: sandboxCredentials(sandbox.urls) });
+	n8n = await startN8n({ workflowObjects: [template, accountSync].map((w) => withSandboxMarkers(w) as unknown as Record<string, unknown>), credentials: sandboxCredentials(sandbox.urls) });
+	const accountTrigger = accountSync.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
 	for (const crm of CRMS) {
-		await waitFor(async () => (await fetch(triggerUrl(n8n.baseUrl, trigger, crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
+		for (const node of [trigger, accountTrigger]) {
+			await waitFor(async () => (await fetch(triggerUrl(n8n.baseUrl, node, crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
+		}
 	}
-	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template]);
+	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template, accountSync]);
 	assert.deepEqual(failed, []);
 });
 
@@ -157,8 +162,37 @@ test("a deal's owner follows by e-mail: Pipedrive's sandbox user owns it in Zoho
 });
 
 test("the CRMs' reports of the sync's own writes start no execution (echoes are recognised with the stages and owners)", async () => {
-	// Seven deals were created by people above; every other delivery reported one of our writes.
+	// Seven deals were created by people before this test; every other delivery reported one of our writes.
 	await new Promise((r) => setTimeout(r, 3_000));
 	const list = await n8n.api<{ data: Array<{ id: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=100`);
 	assert.equal(list.data.length, 7, await executionReport());
+});
+
+/** Each CRM's id of the live account called `name`. */
+function accountId(crm: Crm, name: string): string | undefined {
+	const [type, nameKey] = { hubspot: ['companies', 'name'], salesforce: ['Account', 'Name'], zoho: ['Accounts', 'Account_Name'], dynamics: ['accounts', 'name'], pipedrive: ['organizations', 'name'] }[crm];
+	const row = rows(crm, type).find((r) => (crm === 'hubspot' ? (r.properties as Row).name : r[nameKey]) === name);
+	return row ? text(crm === 'salesforce' ? row.Id : crm === 'dynamics' ? row.accountid : row.id) : undefined;
+}
+
+/** The account a CRM's deal is linked to (HubSpot: none in its deal fields). */
+function dealAccount(crm: Exclude<Crm, 'hubspot'>, name: string): string {
+	const field = { salesforce: ['Opportunity', 'Name', 'AccountId'], zoho: ['Deals', 'Deal_Name', 'Account_Name'], dynamics: ['opportunities', 'name', '_customerid_value'], pipedrive: ['deals', 'title', 'org_id'] }[crm];
+	const row = rows(crm, field[0]).find((r) => r[field[1]] === name);
+	return text(row?.[field[2]]);
+}
+
+test("a deal keeps its account in every CRM with an account field: each target's own record of that account", async () => {
+	const company = 'Initech Corporation';
+	const res = await fetch(`${sandbox.urls.salesforce}/__admin/sobjects/Account`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Name: company, Website: 'https://initech.example' }) });
+	const account = (await res.json()) as { id: string };
+	await waitFor(async () => CRMS.every((crm) => accountId(crm, company) !== undefined), 60_000).catch(async (error) => {
+		throw new Error(`account-sync: ${(error as Error).message}\n${await executionReport()}`);
+	});
+	const name = 'Initech renewal';
+	await post('salesforce', '/__admin/sobjects/Opportunity', { Name: name, Amount: 12000, StageName: 'Proposal/Price Quote', CloseDate: '2027-03-31', AccountId: account.id });
+	const linked = ['pipedrive', 'zoho', 'dynamics'] as const;
+	await waitInTargets('salesforce', name, (crm) => crm === 'hubspot' ? named(crm, name).length > 0 : dealAccount(crm as (typeof linked)[number], name) !== '');
+	for (const crm of linked) assert.equal(dealAccount(crm, name), accountId(crm, company), `${crm}: the deal's account is ${crm}'s record of ${company}`);
+	assert.equal(named('hubspot', name).length, 1, 'HubSpot has the deal (its company link is an association, not a deal field)');
 });

@@ -3,9 +3,10 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { COMPUTED_OPS, TRANSFORM_NAMES, type Direction, type FieldIssue } from '../../../lib/mapping';
-import { isEntityType, type CrmName, type EntityType } from '../../../lib/model';
-import type { ResolveResult } from '../../../lib/sync/associations';
+import { isCrmName, isEntityType, type CrmName, type EntityType } from '../../../lib/model';
+import { referencesToUnified, type ResolveResult } from '../../../lib/sync/associations';
 import { toNodeError } from '../../shared/errors';
+import { openSyncStore } from '../../shared/stateStore';
 import { readResolution, resolveAll, RETRY_FIELD, settle, type ToResolve } from './references';
 import { settingsReader, type NodeChoices, type Settings } from './settings';
 
@@ -265,6 +266,9 @@ export async function execute(this: IExecuteFunctions, direction: Direction): Pr
 		phoneFormat: nodeParameter('phoneFormat', 'asIs') as NodeChoices['phoneFormat'],
 	};
 	const resolution = direction === 'fromUnified' ? readResolution(nodeParameter) : undefined;
+	const referencesAsUnified = direction === 'toUnified' && nodeParameter('resolveReferences', false) === true;
+	/** Mapped items whose references become unified ids once all are mapped: where the record is, and its source. */
+	const toLink: Array<{ item: INodeExecutionData; recordField: string; entity: EntityType; source: unknown }> = [];
 	const settingsOf = settingsReader(this, node);
 
 	const mapped: INodeExecutionData[] = [];
@@ -312,7 +316,7 @@ export async function execute(this: IExecuteFunctions, direction: Direction): Pr
 		}
 	}
 
-	for (const { index, json, settings, record: input } of records) {
+	for (const { index, json, settings, record: input, entity } of records) {
 		let record = input;
 		let unifiedId: string | undefined;
 		let dropped: FieldIssue[] = [];
@@ -351,7 +355,51 @@ export async function execute(this: IExecuteFunctions, direction: Direction): Pr
 		}
 		// Unified CRM Upsert links what it writes to this id (and updates by it next time).
 		if (unifiedId && (json.unifiedId === undefined || json.unifiedId === null || json.unifiedId === '')) out.unifiedId = unifiedId;
-		mapped.push({ json: out, pairedItem: { item: index } });
+		const item: INodeExecutionData = { json: out, pairedItem: { item: index } };
+		mapped.push(item);
+		if (referencesAsUnified) toLink.push({ item, recordField: settings.recordField, entity, source: json.source });
+	}
+	if (toLink.length) {
+		try {
+			await linkReferences(this, nodeParameter, toLink, (item, reason) => {
+				mapped.splice(mapped.indexOf(item), 1);
+				const index = (item.pairedItem as { item: number }).item;
+				reject(index, [{ field: 'source', reason, value: items[index].json.source }]);
+			});
+		} catch (error) {
+			if (!this.continueOnFail()) throw toNodeError(this.getNode(), error);
+			for (const { item } of toLink) {
+				const index = (item.pairedItem as { item: number }).item;
+				if (mapped.includes(item)) mapped.splice(mapped.indexOf(item), 1);
+				reject(index, [{ field: '', reason: (error as Error).message }]);
+			}
+		}
 	}
 	return [mapped, invalid, retryLater];
+}
+
+/** References As Unified IDs: each mapped record's reference ids replaced by unified ids (lib/sync/associations.ts), per entity. */
+async function linkReferences(
+	ctx: IExecuteFunctions,
+	parameter: (name: string, fallback?: unknown) => unknown,
+	toLink: Array<{ item: INodeExecutionData; recordField: string; entity: EntityType; source: unknown }>,
+	reject: (item: INodeExecutionData, reason: string) => void,
+): Promise<void> {
+	const store = await openSyncStore(ctx, parameter);
+	const byEntity = new Map<EntityType, Array<{ item: INodeExecutionData; recordField: string; source: CrmName }>>();
+	for (const { item, recordField, entity, source } of toLink) {
+		if (!isCrmName(source)) {
+			reject(item, `item field "source" must name the CRM the record comes from (to look up its references); got ${JSON.stringify(source)}`);
+			continue;
+		}
+		byEntity.set(entity, [...(byEntity.get(entity) ?? []), { item, recordField, source }]);
+	}
+	for (const [entity, list] of byEntity) {
+		const recordOf = (l: (typeof list)[number]) => (l.recordField ? (l.item.json[l.recordField] as IDataObject) : l.item.json);
+		const linked = await referencesToUnified(store, list.map((l) => ({ source: l.source, record: recordOf(l) })), entity);
+		list.forEach((l, i) => {
+			if (l.recordField) l.item.json = { ...l.item.json, [l.recordField]: linked[i] as IDataObject };
+			else l.item.json = linked[i] as IDataObject;
+		});
+	}
 }

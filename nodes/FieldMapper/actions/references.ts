@@ -10,6 +10,8 @@ import { describeMissing, readRetryState, resolveReferences, retryDecision, type
 import { openSyncStore, stateBackendProperty, syncNamespaceProperty, type ParameterReader } from '../../shared/stateStore';
 
 const resolving = { show: { direction: ['fromUnified'], resolveReferences: [true] } };
+/** The store is read in both directions. */
+const readingStore = { show: { direction: ['fromUnified', 'toUnified'], resolveReferences: [true] } };
 
 export const properties: INodeProperties[] = [
 	{
@@ -21,8 +23,17 @@ export const properties: INodeProperties[] = [
 			"Whether to translate reference IDs (an activity's contacts, deals and accounts; a contact's account) from the item's source CRM (its <code>source</code> field) to the target CRM's IDs through the state store's cross-reference, and drop owner IDs (CRM users are not synced). The item's <code>recordId</code> gives its unified ID.",
 		displayOptions: { show: { direction: ['fromUnified'] } },
 	},
-	stateBackendProperty(resolving),
-	syncNamespaceProperty('cross-references written by Unified CRM Upsert; use the namespace of the sync that writes the referenced records', resolving),
+	{
+		displayName: 'References As Unified IDs',
+		name: 'resolveReferences',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether to replace a record's reference IDs (a contact's account; a deal's account and contact) by the unified IDs of the records they point to (<code>accountUnifiedId</code>, <code>contactUnifiedId</code>), through the state store's cross-reference. Unified IDs are the same whichever CRM a change comes from, so the Conflict Resolver compares them, and Unified CRM Upsert writes each target's own ID. The item's <code>source</code> names the CRM.",
+		displayOptions: { show: { direction: ['toUnified'] } },
+	},
+	stateBackendProperty(readingStore),
+	syncNamespaceProperty('cross-references written by Unified CRM Upsert; use the namespace of the sync that writes the referenced records', readingStore),
 	{
 		displayName: 'Missing References',
 		name: 'missingReferences',

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { openStateStore, syncIdentity, type StateStore } from '../../../lib/state';
-import { describeMissing, readRetryState, resolveReferences, retryDecision } from '../../../lib/sync/associations';
+import { describeMissing, readRetryState, referencesToUnified, resolveReferences, retryDecision } from '../../../lib/sync/associations';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-associations-'));
 let store: StateStore;
@@ -87,6 +87,37 @@ describe('resolveReferences', () => {
 		const [result] = await resolveReferences(store, input, { entity: 'activity', target: 'dynamics' });
 		assert.deepEqual(result.record.contactIds, ['guid-bob']);
 		assert.deepEqual(result.missing, []);
+	});
+});
+
+describe('references as unified ids', () => {
+	test("a deal's account and contact become unified ids: linked ones their cross-reference, others the id their first sync gives", async () => {
+		const [fromPipedrive, fromSalesforce, none] = await referencesToUnified(
+			store,
+			[
+				{ source: 'pipedrive', record: { name: 'Big deal', accountId: 7, contactId: '404' } },
+				{ source: 'salesforce', record: { name: 'Big deal', accountId: '001X', contactId: '003A' } },
+				{ source: 'hubspot', record: { name: 'No links' } },
+			],
+			'opportunity',
+		);
+		assert.deepEqual(fromPipedrive, { name: 'Big deal', accountUnifiedId: 'u-acme', contactUnifiedId: 'pipedrive:404' });
+		assert.deepEqual(fromSalesforce, { name: 'Big deal', accountUnifiedId: 'u-acme', contactUnifiedId: 'u-ada' }, 'the same account from either CRM is the same unified id');
+		assert.deepEqual(none, { name: 'No links' });
+		const [cleared] = await referencesToUnified(store, [{ source: 'salesforce', record: { email: 'x@example.com', accountId: null } }], 'contact');
+		assert.deepEqual(cleared, { email: 'x@example.com', accountUnifiedId: null });
+	});
+
+	test('unified references are written as each target\'s ids, from any source, the source itself included; a cleared one clears the target', async () => {
+		const record = { name: 'Big deal', accountUnifiedId: 'u-acme', contactUnifiedId: 'u-ada' };
+		const [toSalesforce] = await resolveReferences(store, [{ source: 'pipedrive', record }], { entity: 'opportunity', target: 'salesforce' });
+		assert.deepEqual(toSalesforce.record, { name: 'Big deal', accountId: '001X', contactId: '003A' });
+		const [toPipedrive] = await resolveReferences(store, [{ source: 'pipedrive', record }], { entity: 'opportunity', target: 'pipedrive' });
+		assert.deepEqual(toPipedrive.record, { name: 'Big deal', accountId: '7' }, 'back to the source: its own account id');
+		assert.deepEqual(toPipedrive.missing, [{ field: 'contactUnifiedId', entity: 'contact', sourceId: 'u-ada', unifiedId: 'u-ada' }]);
+		assert.match(describeMissing(toPipedrive.missing, 'pipedrive', 'pipedrive'), /contactUnifiedId: contact u-ada has no pipedrive record \(not linked to pipedrive\)/);
+		const [cleared] = await resolveReferences(store, [{ source: 'hubspot', record: { email: 'x@example.com', accountUnifiedId: null } }], { entity: 'contact', target: 'salesforce' });
+		assert.deepEqual(cleared.record, { email: 'x@example.com', accountId: null });
 	});
 });
 
