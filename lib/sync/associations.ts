@@ -191,7 +191,8 @@ async function targetIdsOfUnified(store: StateStore, records: UnifiedRecord[], s
  * A batch of unified records from their source CRMs with their references as unified ids: each
  * CRM-local reference id (accountId, …) is replaced by the unified id of the record it points to
  * (accountUnifiedId, …): its cross-reference, or the id it gets when it is first synced (so a
- * deal can name an account that is synced later). Unified ids are the same whichever CRM a change
+ * deal can name an account that is synced later). An empty reference is left out, so removing a
+ * link in one CRM is not carried to the others. Unified ids are the same whichever CRM a change
  * comes from, so the Conflict Resolver compares them; the writer turns them into each target's ids.
  * One store read per (source CRM, referenced entity).
  */
@@ -212,7 +213,9 @@ export async function referencesToUnified(store: Pick<StateStore, 'findUnifiedId
 			if (!(spec.field in out)) continue;
 			const ids = idsOf(out[spec.field]).map((id) => linked.get(`${source}|${spec.entity}`)?.get(id) ?? syncIdentity(source, id));
 			delete out[spec.field];
-			out[spec.unifiedField!] = spec.list ? ids : (ids[0] ?? null);
+			// An empty reference says nothing: a target written while the account was not there yet
+			// reports none, and must not clear the account everywhere.
+			if (ids.length) out[spec.unifiedField!] = spec.list ? ids : ids[0];
 		}
 		return out;
 	});

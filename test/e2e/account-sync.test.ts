@@ -20,6 +20,9 @@ type Row = Record<string, unknown>;
 
 const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/account-sync.json'), 'utf8')) as WorkflowJson & { id: string };
 const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
+// Contacts link to the accounts this template syncs: contact-sync runs beside it.
+const contactSync = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as WorkflowJson & { id: string };
+const contactTrigger = contactSync.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
@@ -74,11 +77,13 @@ async function executionReport(): Promise<string> {
 
 before(async () => {
 	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001, seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
-	n8n = await startN8n({ workflowObjects: [withSandboxMarkers(template) as unknown as Record<string, unknown>], credentials: sandboxCredentials(sandbox.urls) });
+	n8n = await startN8n({ workflowObjects: [template, contactSync].map((w) => withSandboxMarkers(w) as unknown as Record<string, unknown>), credentials: sandboxCredentials(sandbox.urls) });
 	for (const crm of CRMS) {
-		await waitFor(async () => (await fetch(triggerUrl(n8n.baseUrl, trigger, crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
+		for (const node of [trigger, contactTrigger]) {
+			await waitFor(async () => (await fetch(triggerUrl(n8n.baseUrl, node, crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
+		}
 	}
-	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template]);
+	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template, contactSync]);
 	assert.deepEqual(failed, []);
 });
 
@@ -125,4 +130,47 @@ test('a company the targets already have, on the same domain written differently
 		throw new Error(`${(error as Error).message}: ${targets.map((crm) => `${crm} ${JSON.stringify(onDomain(crm, domain))}`).join('; ')}\n${await executionReport()}`);
 	});
 	for (const crm of targets) assert.equal(onDomain(crm, domain).length, 1, `${crm}: still one account on ${domain}`);
+});
+
+/** Each CRM's id of its live account on `domain`. */
+function accountIdOn(crm: Crm, domain: string): string | undefined {
+	const type = { hubspot: 'companies', salesforce: 'Account', zoho: 'Accounts', dynamics: 'accounts', pipedrive: 'organizations' }[crm];
+	const websiteOf = (r: Row) => (crm === 'hubspot' ? ((r.properties as Row).website ?? (r.properties as Row).domain) : (r.Website ?? r.website ?? r.websiteurl));
+	const row = rows(crm, type).find((r) => normaliseDomain(websiteOf(r)) === domain);
+	return row ? String(crm === 'salesforce' ? row.Id : crm === 'dynamics' ? row.accountid : row.id) : undefined;
+}
+
+/** The account of the contact with `email` as the CRM links it (HubSpot: an association, not a contact field). */
+function contactAccount(crm: Exclude<Crm, 'hubspot'>, email: string): string | undefined {
+	const lookup = (v: unknown) => (v && typeof v === 'object' ? String((v as Row).id) : v === undefined || v === null ? undefined : String(v));
+	switch (crm) {
+		case 'salesforce':
+			return lookup(rows('salesforce', 'Contact').find((r) => r.Email === email)?.AccountId);
+		case 'zoho':
+			return lookup(rows('zoho', 'Contacts').find((r) => r.Email === email)?.Account_Name);
+		case 'dynamics':
+			return lookup(rows('dynamics', 'contacts').find((r) => r.emailaddress1 === email)?._parentcustomerid_value);
+		case 'pipedrive':
+			return lookup(rows('pipedrive', 'persons').find((r) => JSON.stringify(r.emails ?? r.email ?? '').includes(email))?.org_id);
+	}
+}
+
+test("a contact keeps its account (contact-sync beside this template): each target's own record of that company", async () => {
+	const domain = 'umbrella.example';
+	await createInUi('salesforce', 'Umbrella Corporation', `https://${domain}`);
+	await waitFor(async () => CRMS.every((crm) => accountIdOn(crm, domain) !== undefined), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
+	});
+	const email = 'alice.wesker@umbrella.example';
+	const res = await fetch(`${sandbox.urls.salesforce}/__admin/sobjects/Contact`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ FirstName: 'Alice', LastName: 'Wesker', Email: email, AccountId: accountIdOn('salesforce', domain) }),
+	});
+	assert.ok(res.ok, await res.text());
+	const linked = ['pipedrive', 'zoho', 'dynamics'] as const;
+	await waitFor(async () => linked.every((crm) => contactAccount(crm, email) !== undefined), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}: ${linked.map((crm) => `${crm} ${contactAccount(crm, email)}`).join(', ')}\n${await executionReport()}`);
+	});
+	for (const crm of linked) assert.equal(contactAccount(crm, email), accountIdOn(crm, domain), `${crm}: the contact's account is ${crm}'s Umbrella`);
 });

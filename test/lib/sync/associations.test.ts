@@ -104,8 +104,8 @@ describe('references as unified ids', () => {
 		assert.deepEqual(fromPipedrive, { name: 'Big deal', accountUnifiedId: 'u-acme', contactUnifiedId: 'pipedrive:404' });
 		assert.deepEqual(fromSalesforce, { name: 'Big deal', accountUnifiedId: 'u-acme', contactUnifiedId: 'u-ada' }, 'the same account from either CRM is the same unified id');
 		assert.deepEqual(none, { name: 'No links' });
-		const [cleared] = await referencesToUnified(store, [{ source: 'salesforce', record: { email: 'x@example.com', accountId: null } }], 'contact');
-		assert.deepEqual(cleared, { email: 'x@example.com', accountUnifiedId: null });
+		const [empty] = await referencesToUnified(store, [{ source: 'salesforce', record: { email: 'x@example.com', accountId: null } }], 'contact');
+		assert.deepEqual(empty, { email: 'x@example.com' }, 'an empty reference clears nothing elsewhere');
 	});
 
 	test('unified references are written as each target\'s ids, from any source, the source itself included; a cleared one clears the target', async () => {
