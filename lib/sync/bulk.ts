@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { CrmConnector } from '../connectors/types';
 import { unifiedValues } from '../events/echo';
+import { METADATA_ENTITIES, withMetadataValues, type CrmMetadata } from '../mapping';
 import { chooseMaster, normaliseEmail } from '../matching';
 import { CRM_NAMES, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import { PollPosition, pollChanges, type PollMode } from '../polling';
@@ -33,7 +34,9 @@ import { LockTimeoutError, withLock } from '../state/lock';
 import type { CrossRefLink, StateStore } from '../state/types';
 import { BULK_COLLECTION, BULK_POLL_COLLECTION, BULK_POLL_FULL_COLLECTION } from './collections';
 import { createOnce, planCreates } from './create-once';
+import { ACCOUNT_MATCH_KEY } from './account-match';
 import { resolveReferences } from './associations';
+import { crmMetadata, type MetadataSettings } from './crm-metadata';
 import { Spool } from './spool';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob } from './upsert-writer';
 
@@ -231,6 +234,8 @@ export interface ReadOptions {
 	log?: ProgressLog;
 	/** Lease lifetime (default BULK_LEASE_MS). */
 	leaseMs?: number;
+	/** The source's stage overrides and default owner (deals). */
+	metadata?: MetadataSettings;
 }
 
 /**
@@ -285,6 +290,8 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 	// Bulk's own source position, apart from the poll trigger's (neither moves the other's), and a full
 	// sweep's apart from the incremental one's; a dry run never moves it.
 	const position = new PollPosition(store, pollMode(job) === 'full' ? BULK_POLL_FULL_COLLECTION : BULK_POLL_COLLECTION, job.dryRun);
+	// Deals are read with the source's stages and users (lib/mapping/metadata.ts), as the webhook trigger reads them.
+	const metadata = METADATA_ENTITIES.includes(entity) ? await crmMetadata(connector, options.metadata) : undefined;
 	for (;;) {
 		const remaining = job.maxRecords ? job.maxRecords - job.read.changes : Infinity;
 		if (remaining <= 0) break;
@@ -302,7 +309,7 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 		const alreadySpooled = firstEventId !== undefined && job.lastPage?.firstEventId === firstEventId && job.lastPage.size === batch.events.length;
 		if (!alreadySpooled) {
 			const fresh = batch.read - batch.dropped.duplicates;
-			const { records, merged, deleted } = await spoolPage(store, job, batch.events);
+			const { records, merged, deleted } = await spoolPage(store, job, batch.events, metadata);
 			job.read.changes += fresh;
 			job.read.echoes += batch.dropped.echoes;
 			job.read.deletedInSource += deleted;
@@ -332,7 +339,7 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 }
 
 /** Maps one page of changes to unified records with their unified ids, folding same-email records together. */
-async function spoolPage(store: StateStore, job: BulkJob, events: Awaited<ReturnType<typeof pollChanges>>['events']): Promise<{ records: SpooledRecord[]; merged: number; deleted: number }> {
+async function spoolPage(store: StateStore, job: BulkJob, events: Awaited<ReturnType<typeof pollChanges>>['events'], metadata?: CrmMetadata): Promise<{ records: SpooledRecord[]; merged: number; deleted: number }> {
 	let deleted = 0;
 	const changed: Array<{ recordId: string; record: UnifiedRecord }> = [];
 	const seen = new Map<string, number>();
@@ -341,7 +348,7 @@ async function spoolPage(store: StateStore, job: BulkJob, events: Awaited<Return
 			deleted++;
 			continue;
 		}
-		const unified = unifiedValues(job.source, job.entity, event.record);
+		const unified = unifiedValues(job.source, job.entity, metadata ? withMetadataValues(job.entity, metadata, event.record) : event.record);
 		// A record changed twice within the page: its latest version wins.
 		const at = seen.get(event.recordId);
 		if (at !== undefined) changed[at] = { recordId: event.recordId, record: unified };
@@ -417,6 +424,8 @@ export interface WriteOptions {
 	onFailures?: (failures: BulkFailure[]) => void;
 	/** Lease lifetime (default BULK_LEASE_MS). */
 	leaseMs?: number;
+	/** Each target's stage overrides and default owner (deals). */
+	metadataByCrm?: Partial<Record<CrmName, MetadataSettings>>;
 }
 
 /** A target of a bulk job and how to reach it. */
@@ -472,7 +481,7 @@ async function writeTarget(job: BulkJob, target: CrmName, connector: () => CrmCo
 		entity: job.entity,
 		operation: 'upsert',
 		inputFormat: 'unified',
-		matchKey: 'email',
+		matchKey: BULK_MATCH_KEY[job.entity] ?? '',
 		dryRun: job.dryRun,
 		batchSize: job.batchSize,
 		unchangedAgainst: job.mode === 'force-overwrite' ? 'nothing' : 'snapshot',
@@ -480,6 +489,7 @@ async function writeTarget(job: BulkJob, target: CrmName, connector: () => CrmCo
 		// A whole-call failure (auth, outage, throttled past retries) stops the job at its checkpoint instead of failing records.
 		continueOnFail: false,
 		recordState: !job.dryRun,
+		metadata: options.metadataByCrm?.[target],
 	};
 	const upserts = new UpsertWriter(writeJob, connector, async () => store);
 	const creates = new UpsertWriter({ ...writeJob, operation: 'create' }, connector, async () => store);
@@ -547,10 +557,22 @@ function hasEmail(record: Record<string, unknown>): boolean {
 	return !isEmpty(typeof record.email === 'string' ? record.email.trim() : record.email);
 }
 
-/** Splits a page: upsert (email, or linked in the target), create (neither), interrupted (an open claim). */
+/** The entities bulk sync copies, in the order they depend on each other (a contact names its account, a deal both). */
+export const BULK_ENTITIES: readonly EntityType[] = ['account', 'contact', 'opportunity'];
+
+/** What a bulk write matches existing target records on: email; accounts by domain, then name; deals by nothing (linked, or created once). */
+const BULK_MATCH_KEY: Partial<Record<EntityType, string>> = { contact: 'email', account: ACCOUNT_MATCH_KEY };
+
+/** Can the target's existing record be found by the match key? */
+function canMatch(entity: EntityType, record: Record<string, unknown>): boolean {
+	if (entity === 'contact') return hasEmail(record);
+	return entity === 'account';
+}
+
+/** Splits a page: upsert (matchable, or linked in the target), create (neither), interrupted (an open claim). */
 async function planPage(store: StateStore, job: BulkJob, target: CrmName, items: InputItem[]): Promise<{ upsert: InputItem[]; create: InputItem[]; interrupted: ItemResult[] }> {
-	const plan = await planCreates(store, target, job.entity, items.filter((item) => !hasEmail(item.record)));
-	return { upsert: [...items.filter((item) => hasEmail(item.record)), ...plan.linked], create: plan.create, interrupted: plan.interrupted };
+	const plan = await planCreates(store, target, job.entity, items.filter((item) => !canMatch(job.entity, item.record)));
+	return { upsert: [...items.filter((item) => canMatch(job.entity, item.record)), ...plan.linked], create: plan.create, interrupted: plan.interrupted };
 }
 
 function takenOver(job: BulkJob): string {

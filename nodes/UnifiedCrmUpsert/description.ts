@@ -36,7 +36,7 @@ export const upsertProperties: INodeProperties[] = [
 		}),
 	),
 	...authenticationProperties(),
-	{ ...entityProperty, displayOptions: { hide: { operation: [SYNC_API_OPERATION] } } },
+	{ ...entityProperty, displayOptions: { hide: { operation: [SYNC_API_OPERATION, BULK_SYNC] } } },
 	{
 		displayName: 'Operation',
 		name: 'operation',

@@ -5,7 +5,7 @@ import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INod
 import { parseBulkSettings, type BulkSettings } from '../../../../lib/sync/bulk';
 
 import type { ConnectorRuntime, CrmConnector } from '../../../../lib/connectors';
-import { isCrmName, type CrmName } from '../../../../lib/model';
+import { isCrmName, type CrmName, type EntityType } from '../../../../lib/model';
 import type { StateStore } from '../../../../lib/state';
 import { connectorRuntime, crmConnectors, nodeOptions } from '../connection';
 
@@ -19,6 +19,8 @@ export const showFor = (...operation: string[]) => ({ show: { operation } });
 /** What a bulk operation works on: the node's CRM, the state store, the job item (the first input item) and a progress log. */
 export interface BulkRun {
 	crm: CrmName;
+	/** The entity the job copies (one of BULK_ENTITIES). */
+	entity: EntityType;
 	store: StateStore;
 	input: IDataObject;
 	log: (line: string) => void;

@@ -6,6 +6,7 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
 import type { CrmName, EntityType } from '../../../../lib/model';
+import { BULK_ENTITIES } from '../../../../lib/sync/bulk';
 import { toNodeError } from '../../../shared/errors';
 import { nodeStore } from '../connection';
 import { BULK_FINISH, BULK_READ, BULK_SYNC, BULK_WRITE, type BulkRun } from './common';
@@ -36,9 +37,10 @@ export async function execute(this: IExecuteFunctions, operation: string): Promi
 		this.sendMessageToUI(line);
 	};
 	try {
-		if (entity !== 'contact') throw new NodeOperationError(this.getNode(), `Bulk sync of ${entity} records is not implemented yet (contacts only)`);
+		// Sync CRMs copies the entities it selects (Entities); the step operations copy Entity.
+		if (operation !== BULK_SYNC && !BULK_ENTITIES.includes(entity)) throw new NodeOperationError(this.getNode(), `Bulk sync of ${entity} records is not implemented yet (${BULK_ENTITIES.join(', ')})`);
 		const store = await nodeStore(this)();
-		return await OPERATIONS[operation].call(this, { crm, store, input, log });
+		return await OPERATIONS[operation].call(this, { crm, entity, store, input, log });
 	} catch (error) {
 		const failure = toNodeError(this.getNode(), error);
 		if (this.continueOnFail()) return [[], [{ json: { error: failure.message, operation, crm }, pairedItem: { item: 0 } }]];

@@ -11,9 +11,9 @@ export const option: INodePropertyOptions = {
 	description: 'Outputs the summary of the job (processed, created, updated, unchanged, failed, duration, records/s) and records it in the sync history',
 };
 
-export async function execute(this: IExecuteFunctions, { store, input, log }: BulkRun): Promise<INodeExecutionData[][]> {
+export async function execute(this: IExecuteFunctions, { entity, store, input, log }: BulkRun): Promise<INodeExecutionData[][]> {
 	const job = jobOf(this, input);
-	const summary = await finishJob(store, job.source, 'contact', job.jobId, job.dryRun);
+	const summary = await finishJob(store, job.source, entity, job.jobId, job.dryRun);
 	log(`bulk ${summary.jobId}: ${summary.processed} processed, ${summary.created} created, ${summary.updated} updated, ${summary.unchanged} unchanged, ${summary.failed} failed in ${summary.durationMs} ms`);
 	return [[{ json: summary as unknown as IDataObject, pairedItem: { item: 0 } }], []];
 }

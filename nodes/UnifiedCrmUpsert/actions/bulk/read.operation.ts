@@ -5,6 +5,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { isCrmName } from '../../../../lib/model';
 import { readSourceToSpool } from '../../../../lib/sync/bulk';
 import { crmOptions } from '../../../shared/crmProperties';
+import { metadataSettings } from '../../../shared/stateStore';
 import { BULK_READ, BULK_SYNC, bulkConnector, bulkSettings, showFor, type BulkRun } from './common';
 
 export const option: INodePropertyOptions = {
@@ -69,7 +70,8 @@ export async function execute(this: IExecuteFunctions, run: BulkRun): Promise<IN
 	const settings = bulkSettings(this, input);
 	const targets = (this.getNodeParameter('bulkTargets', 0, []) as string[]).filter(isCrmName);
 	const connector = await bulkConnector(this, run);
-	const job = await readSourceToSpool(connector(), store, { entity: 'contact', settings, targets, owner: this.getExecutionId(), log });
+	const metadata = (await metadataSettings(this, (name, fallback) => this.getNodeParameter(name, 0, fallback)))[run.crm];
+	const job = await readSourceToSpool(connector(), store, { entity: run.entity, settings, targets, owner: this.getExecutionId(), log, metadata });
 	const json: IDataObject = { jobId: job.id, source: job.source, entity: job.entity, mode: job.mode, since: job.since ?? null, dryRun: job.dryRun, targets: job.targets, pages: job.pages, read: job.read as unknown as IDataObject, resumed: job.resumed };
 	return [[{ json, pairedItem: { item: 0 } }], []];
 }

@@ -3,6 +3,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertyOptions } from 'n8n-workflow';
 
 import { writeSpoolToTarget, type BulkFailure } from '../../../../lib/sync/bulk';
+import { metadataSettings } from '../../../shared/stateStore';
 import { BULK_WRITE, bulkConnector, jobOf, type BulkRun } from './common';
 
 export const option: INodePropertyOptions = {
@@ -20,7 +21,8 @@ export async function execute(this: IExecuteFunctions, run: BulkRun): Promise<IN
 	const onFailures = (failures: BulkFailure[]) => {
 		for (const failure of failures) errors.push({ json: failure as unknown as IDataObject, pairedItem: { item: 0 } });
 	};
-	const { stats } = await writeSpoolToTarget(crm, connector, store, { source: job.source, entity: 'contact', jobId: job.jobId, dryRun: job.dryRun, owner: this.getExecutionId(), log, onFailures });
+	const metadataByCrm = await metadataSettings(this, (name, fallback) => this.getNodeParameter(name, 0, fallback));
+	const { stats } = await writeSpoolToTarget(crm, connector, store, { source: job.source, entity: run.entity, jobId: job.jobId, dryRun: job.dryRun, owner: this.getExecutionId(), log, onFailures, metadataByCrm });
 	const written = { ...((input.written as IDataObject | undefined) ?? {}), [crm]: stats as unknown as IDataObject };
 	return [[{ json: { ...input, written }, pairedItem: { item: 0 } }], errors];
 }
