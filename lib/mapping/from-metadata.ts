@@ -1,5 +1,6 @@
 // What the default maps read of a CRM account's metadata (lib/mapping/metadata.ts): the webhook
-// trigger puts a deal's unified stage and its owner's e-mail on the CRM record under these keys.
+// trigger puts a deal's unified stage and a deal's or company's owner e-mail on the CRM record
+// under these keys.
 // Kept apart from shapes.ts: the CRM maps import it while the mapping modules load.
 
 import type { FieldSpec, ValueMap } from './types';
@@ -13,5 +14,5 @@ export function dealStageValues(pairs: [string, string | number][]): ValueMap {
 	return valueMap([...pairs, ...DEAL_STAGES.map((stage): [string, string] => [stage, stage])]);
 }
 
-/** A deal owner's e-mail, as the trigger read it with the CRM's users (never written: owners are written by id). */
+/** A record owner's e-mail, as the trigger read it with the CRM's users (never written: owners are written by id). */
 export const ownerEmailFromMetadata: FieldSpec = { unified: 'ownerEmail', crm: OWNER_EMAIL_FROM_METADATA, type: 'email', write: false, virtual: true };

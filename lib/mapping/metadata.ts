@@ -25,8 +25,10 @@ export interface CrmMetadata {
 	owners: OwnerDirectory;
 }
 
-/** The entities whose stages and owners are mapped with the CRM's metadata. */
-export const METADATA_ENTITIES: readonly EntityType[] = ['opportunity'];
+/** The entities whose owners (and, for deals, stages) are mapped with the CRM's metadata. */
+export const METADATA_ENTITIES: readonly EntityType[] = ['account', 'opportunity'];
+/** The entities with a deal stage. */
+const STAGED: readonly EntityType[] = ['opportunity'];
 
 const compiled = new WeakMap<CrmMetadata, Map<string, CompiledMapping>>();
 
@@ -36,7 +38,7 @@ function mappingFor(direction: 'toUnified' | 'fromUnified', entity: EntityType, 
 	const key = `${direction}|${entity}`;
 	let mapping = byKey.get(key);
 	if (!mapping) {
-		const picklists: PicklistSpec[] = METADATA_ENTITIES.includes(entity) ? [{ field: 'stage', values: stagePairs(metadata.stages, direction) }] : [];
+		const picklists: PicklistSpec[] = STAGED.includes(entity) ? [{ field: 'stage', values: stagePairs(metadata.stages, direction) }] : [];
 		const ends = direction === 'toUnified' ? { source: metadata.crm } : { target: metadata.crm };
 		mapping = compileMapping({ direction, entity, ...ends, mode: 'lenient', overrides: { picklists } });
 		byKey.set(key, mapping);

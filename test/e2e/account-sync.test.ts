@@ -13,6 +13,7 @@ import { sandboxCredentials } from './fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
 import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
 import { assertCompactTemplate } from './template-shape';
+import { addPipedriveAndZohoUser } from './users';
 
 const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
 type Crm = (typeof CRMS)[number];
@@ -26,6 +27,8 @@ const contactTrigger = contactSync.nodes.find((n) => n.type === 'n8n-nodes-crm-s
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
+/** A user of Pipedrive and of Zoho with one address (neither CRM's API user). */
+let owner: { pipedrive: string; zoho: string };
 
 const rows = (crm: Crm, type: string): Row[] => (sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[type] ?? [];
 
@@ -77,6 +80,8 @@ async function executionReport(): Promise<string> {
 
 before(async () => {
 	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001, seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
+	// Before any sync reads the CRMs' users (they are cached for 10 minutes).
+	owner = await addPipedriveAndZohoUser(sandbox, 'grace.owner@example.com');
 	n8n = await startN8n({ workflowObjects: [template, contactSync].map((w) => withSandboxMarkers(w) as unknown as Record<string, unknown>), credentials: sandboxCredentials(sandbox.urls) });
 	for (const crm of CRMS) {
 		for (const node of [trigger, contactTrigger]) {
@@ -173,4 +178,19 @@ test("a contact keeps its account (contact-sync beside this template): each targ
 		throw new Error(`${(error as Error).message}: ${linked.map((crm) => `${crm} ${contactAccount(crm, email)}`).join(', ')}\n${await executionReport()}`);
 	});
 	for (const crm of linked) assert.equal(contactAccount(crm, email), accountIdOn(crm, domain), `${crm}: the contact's account is ${crm}'s Umbrella`);
+});
+
+test("a company's owner follows by e-mail: a Pipedrive user owns it in Zoho as the Zoho user with the same address", async () => {
+	const domain = 'owned-in-pipedrive.example';
+	const res = await fetch(`${sandbox.urls.pipedrive}/__admin/ui/api/v2/organizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Owned Org', website: `https://${domain}`, owner_id: Number(owner.pipedrive) }) });
+	assert.ok(res.ok, await res.text());
+	const zohoOwner = () => {
+		const row = rows('zoho', 'Accounts').find((r) => normaliseDomain(r.Website) === domain);
+		const value = row?.Owner as Row | string | undefined;
+		return value && typeof value === 'object' ? String(value.id) : value;
+	};
+	await waitFor(async () => zohoOwner() !== undefined, 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}\n${await executionReport()}`);
+	});
+	assert.equal(zohoOwner(), owner.zoho, "not Zoho's API user: the user with the Pipedrive owner's address");
 });

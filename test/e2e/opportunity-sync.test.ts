@@ -1,7 +1,7 @@
 // The opportunity-sync template in a real n8n, wired to all five sandbox CRMs by their own
 // webhooks: a deal created in each CRM (as a person in the UI) appears in the other four with its
 // name, amount and stage, read from and written to each CRM's own stages: won stays won and an
-// open stage stays open. Owners follow by e-mail (Pipedrive's and Zoho's sandbox user share one).
+// open stage stays open. Owners follow by e-mail; deals keep their account (account-sync beside it).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { sandboxCredentials } from './fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
 import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
 import { assertCompactTemplate } from './template-shape';
+import { addPipedriveAndZohoUser } from './users';
 
 const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
 type Crm = (typeof CRMS)[number];
@@ -24,6 +25,8 @@ const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyn
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
+/** A user of Pipedrive and of Zoho with one address (neither CRM's API user). */
+let owner: { pipedrive: string; zoho: string };
 
 const rows = (crm: Crm, type: string): Row[] => (sandbox.emulators[crm]!.dump() as Record<string, Row[]>)[type] ?? [];
 
@@ -107,6 +110,8 @@ async function waitInTargets(source: Crm, name: string, done: (crm: Crm) => bool
 
 before(async () => {
 	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001, seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
+	// Before any sync reads the CRMs' users (they are cached for 10 minutes).
+	owner = await addPipedriveAndZohoUser(sandbox, 'ada.owner@example.com');
 	n8n = await startN8n({ workflowObjects: [template, accountSync].map((w) => withSandboxMarkers(w) as unknown as Record<string, unknown>), credentials: sandboxCredentials(sandbox.urls) });
 	const accountTrigger = accountSync.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
 	for (const crm of CRMS) {
@@ -151,14 +156,11 @@ test('an open deal moved to negotiation in HubSpot is at the negotiation stage o
 	for (const crm of CRMS.filter((c) => c !== 'hubspot')) assert.equal(named(crm, name).length, 1, `${crm}: one deal`);
 });
 
-test("a deal's owner follows by e-mail: Pipedrive's sandbox user owns it in Zoho too", async () => {
+test("a deal's owner follows by e-mail: a Pipedrive user owns it in Zoho as the Zoho user with the same address", async () => {
 	const name = 'Owned in Pipedrive';
-	await post('pipedrive', '/__admin/ui/api/v2/deals', { title: name, value: 50, stage_id: 2, owner_id: 1, expected_close_date: '2027-02-28' });
-	const zohoUser = (await fetch(`${sandbox.urls.zoho}/crm/v6/users?type=ActiveUsers`, { headers: { authorization: 'Zoho-oauthtoken seed-token' } }).then((r) => r.json())) as { users: Array<{ id: string; email: string }> };
-	const sameEmail = zohoUser.users.find((u) => u.email === 'sandbox.user@example.com');
-	assert.ok(sameEmail, 'the Zoho sandbox has a user with the address of Pipedrive user 1');
+	await post('pipedrive', '/__admin/ui/api/v2/deals', { title: name, value: 50, stage_id: 2, owner_id: Number(owner.pipedrive), expected_close_date: '2027-02-28' });
 	await waitInTargets('pipedrive', name, (crm) => named(crm, name).length > 0);
-	assert.equal(named('zoho', name)[0].owner, String(sameEmail.id));
+	assert.equal(named('zoho', name)[0].owner, owner.zoho, "not Zoho's API user: the user with the Pipedrive owner's address");
 });
 
 test("the CRMs' reports of the sync's own writes start no execution (echoes are recognised with the stages and owners)", async () => {
@@ -195,4 +197,13 @@ test("a deal keeps its account in every CRM with an account field: each target's
 	await waitInTargets('salesforce', name, (crm) => crm === 'hubspot' ? named(crm, name).length > 0 : dealAccount(crm as (typeof linked)[number], name) !== '');
 	for (const crm of linked) assert.equal(dealAccount(crm, name), accountId(crm, company), `${crm}: the deal's account is ${crm}'s record of ${company}`);
 	assert.equal(named('hubspot', name).length, 1, 'HubSpot has the deal (its company link is an association, not a deal field)');
+});
+
+test('a deal deleted in Pipedrive is deleted in the other four', async () => {
+	const name = 'Won in pipedrive';
+	const deal = rows('pipedrive', 'deals').find((r) => r.title === name && !r.is_deleted);
+	assert.ok(deal, 'the deal of the earlier test');
+	const res = await fetch(`${sandbox.urls.pipedrive}/__admin/ui/api/v2/deals/${text(deal.id)}`, { method: 'DELETE' });
+	assert.ok(res.ok, await res.text());
+	await waitInTargets('pipedrive', name, (crm) => named(crm, name).length === 0);
 });

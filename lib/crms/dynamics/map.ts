@@ -132,6 +132,7 @@ export const dynamicsMaps: CrmMaps = {
 			field('phone', 'telephone1', 'phone', { max: 50 }),
 			...address,
 			owner,
+			ownerEmailFromMetadata,
 		],
 	},
 	opportunity: {

@@ -145,6 +145,7 @@ export const hubspotMaps: CrmMaps = {
 			field('phone', 'phone', 'phone', { max: TEXT }),
 			...address,
 			owner,
+			ownerEmailFromMetadata,
 		],
 	},
 	opportunity: {

@@ -108,7 +108,7 @@ export const pipedriveMaps: CrmMaps = {
 	},
 	account: {
 		object: 'organizations',
-		fields: [field('name', 'name', 'string', { max: NAME, required: true }), field('website', 'website', 'url', { max: NAME }), owner, ...address('address')],
+		fields: [field('name', 'name', 'string', { max: NAME, required: true }), field('website', 'website', 'url', { max: NAME }), owner, ownerEmailFromMetadata, ...address('address')],
 	},
 	opportunity: {
 		object: 'deals',

@@ -91,6 +91,7 @@ export const salesforceMaps: CrmMaps = {
 			field('website', 'Website', 'url', { max: 255 }),
 			field('phone', 'Phone', 'phone', { max: 40 }),
 			field('ownerId', 'OwnerId', 'id', id),
+			ownerEmailFromMetadata,
 			...address('Billing'),
 		],
 	},

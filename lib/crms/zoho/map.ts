@@ -100,6 +100,7 @@ export const zohoMaps: CrmMaps = {
 			field('website', 'Website', 'url', { max: 255 }),
 			field('phone', 'Phone', 'phone', { max: 30 }),
 			owner,
+			ownerEmailFromMetadata,
 			...address('Billing_Street', 'Billing_City', 'Billing_State', 'Billing_Code', 'Billing_Country'),
 		],
 	},

@@ -70,6 +70,14 @@ for (const crm of CRM_NAMES) {
 			assert.match(String(stranger.owner?.reason), /has no user nobody@elsewhere\.example/);
 		});
 
+		test("a company's owner is carried by e-mail too; a company has no stage", async () => {
+			const user = await someUser(crm);
+			const written = fromUnifiedWithMetadata('account', metadata, { name: 'Acme', website: 'https://acme.example', [OWNER_EMAIL]: user.email });
+			assert.equal(written.owner?.id, user.id);
+			assert.equal(toUnifiedWithMetadata('account', metadata, written.record).record[OWNER_EMAIL], user.email);
+			assert.equal('stage' in toUnifiedWithMetadata('account', metadata, written.record).record, false);
+		});
+
 		test('a won deal written to the CRM reads back won, with its owner', async () => {
 			const user = await someUser(crm);
 			const fields = fromUnifiedWithMetadata('opportunity', metadata, { name: `Won ${crm}`, amount: 1200, closeDate: '2026-12-31', stage: 'closedWon', [OWNER_EMAIL]: user.email }).record;

@@ -29,7 +29,7 @@ export function isBulkOperation(operation: string): boolean {
 export async function execute(this: IExecuteFunctions, operation: string): Promise<INodeExecutionData[][]> {
 	// The CRM the operation works on: Sync CRMs reads its source (its targets are the other selected CRMs).
 	const crm = this.getNodeParameter(operation === BULK_SYNC ? 'bulkSource' : 'crm', 0) as CrmName;
-	const entity = this.getNodeParameter('entity', 0) as EntityType;
+	const entity = this.getNodeParameter('entity', 0, 'contact') as EntityType;
 	const input = this.getInputData()[0]?.json ?? {};
 	// Progress per page: the n8n log (level info) and, in a manual run, the browser console.
 	const log = (line: string) => {
