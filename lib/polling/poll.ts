@@ -15,6 +15,7 @@
 import { crmModule } from '../crms';
 import type { ChangedRecord, CrmConnector, DeletedRecord } from '../connectors/types';
 import { isEchoOfOwnWrite } from '../events/echo';
+import { withMetadataValues, type CrmMetadata } from '../mapping';
 import type { CrmName, EntityType, SyncEvent, SyncOperation } from '../model';
 import type { EchoFingerprint, StateStore } from '../state/types';
 import { isOwnChange } from '../events/own-change';
@@ -53,6 +54,8 @@ export interface PollOptions {
 	/** Where the position is kept (default: the poll trigger's, in `store`). */
 	position?: PollPosition;
 	maxPages?: number;
+	/** The CRM account's stages and users: deals and companies get their unified stage and owner e-mail (withMetadataValues), as the webhook trigger gives them. */
+	metadata?: CrmMetadata;
 	/** Wall clock in ms (tests). */
 	now?: () => number;
 }
@@ -217,6 +220,7 @@ export async function pollChanges(connector: CrmConnector, store: StateStore, op
 				dropped.ownChanges++;
 				continue;
 			}
+			if (options.metadata && candidate.event.record) candidate.event = { ...candidate.event, record: withMetadataValues(entity, options.metadata, candidate.event.record) };
 			const echo = options.dropEchoes === false ? undefined : await isEchoOfOwnWrite(store, candidate.event);
 			if (echo) {
 				dropped.echoes++;

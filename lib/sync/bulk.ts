@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { CrmConnector } from '../connectors/types';
 import { unifiedValues } from '../events/echo';
-import { METADATA_ENTITIES, withMetadataValues, type CrmMetadata } from '../mapping';
+import { METADATA_ENTITIES } from '../mapping';
 import { chooseMaster, normaliseEmail } from '../matching';
 import { CRM_NAMES, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import { PollPosition, pollChanges, type PollMode } from '../polling';
@@ -290,7 +290,7 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 	// Bulk's own source position, apart from the poll trigger's (neither moves the other's), and a full
 	// sweep's apart from the incremental one's; a dry run never moves it.
 	const position = new PollPosition(store, pollMode(job) === 'full' ? BULK_POLL_FULL_COLLECTION : BULK_POLL_COLLECTION, job.dryRun);
-	// Deals are read with the source's stages and users (lib/mapping/metadata.ts), as the webhook trigger reads them.
+	// Deals and companies are read with the source's stages and users (lib/mapping/metadata.ts), as the webhook trigger reads them.
 	const metadata = METADATA_ENTITIES.includes(entity) ? await crmMetadata(connector, options.metadata) : undefined;
 	for (;;) {
 		const remaining = job.maxRecords ? job.maxRecords - job.read.changes : Infinity;
@@ -304,12 +304,13 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 			// A full sweep copies every record, our own earlier writes included; a dry run consumes nothing.
 			dropEchoes: job.mode === 'incremental' && !job.dryRun,
 			position,
+			metadata,
 		});
 		const firstEventId = batch.events[0]?.eventId;
 		const alreadySpooled = firstEventId !== undefined && job.lastPage?.firstEventId === firstEventId && job.lastPage.size === batch.events.length;
 		if (!alreadySpooled) {
 			const fresh = batch.read - batch.dropped.duplicates;
-			const { records, merged, deleted } = await spoolPage(store, job, batch.events, metadata);
+			const { records, merged, deleted } = await spoolPage(store, job, batch.events);
 			job.read.changes += fresh;
 			job.read.echoes += batch.dropped.echoes;
 			job.read.deletedInSource += deleted;
@@ -339,7 +340,7 @@ async function readLeased(connector: CrmConnector, store: StateStore, options: R
 }
 
 /** Maps one page of changes to unified records with their unified ids, folding same-email records together. */
-async function spoolPage(store: StateStore, job: BulkJob, events: Awaited<ReturnType<typeof pollChanges>>['events'], metadata?: CrmMetadata): Promise<{ records: SpooledRecord[]; merged: number; deleted: number }> {
+async function spoolPage(store: StateStore, job: BulkJob, events: Awaited<ReturnType<typeof pollChanges>>['events']): Promise<{ records: SpooledRecord[]; merged: number; deleted: number }> {
 	let deleted = 0;
 	const changed: Array<{ recordId: string; record: UnifiedRecord }> = [];
 	const seen = new Map<string, number>();
@@ -348,7 +349,7 @@ async function spoolPage(store: StateStore, job: BulkJob, events: Awaited<Return
 			deleted++;
 			continue;
 		}
-		const unified = unifiedValues(job.source, job.entity, metadata ? withMetadataValues(job.entity, metadata, event.record) : event.record);
+		const unified = unifiedValues(job.source, job.entity, event.record);
 		// A record changed twice within the page: its latest version wins.
 		const at = seen.get(event.recordId);
 		if (at !== undefined) changed[at] = { recordId: event.recordId, record: unified };

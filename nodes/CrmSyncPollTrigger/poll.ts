@@ -3,12 +3,14 @@
 import { NodeOperationError, type IDataObject, type INodeExecutionData, type IPollFunctions } from 'n8n-workflow';
 
 import { createConnector } from '../../lib/connectors';
+import { METADATA_ENTITIES } from '../../lib/mapping';
 import type { CrmName, EntityType } from '../../lib/model';
 import { pollChanges, type PollBatch, type PollMode } from '../../lib/polling';
+import { crmMetadata } from '../../lib/sync/crm-metadata';
 import { commaSeparatedList } from '../shared/commaSeparatedList';
 import { crmCredentials } from '../shared/credentials';
 import { toNodeError } from '../shared/errors';
-import { openSyncStore } from '../shared/stateStore';
+import { metadataSettings, openSyncStore } from '../shared/stateStore';
 
 /** Items a manual test returns: a sample, without moving the stored position. */
 const MANUAL_SAMPLE = 5;
@@ -26,7 +28,10 @@ export async function pollCrm(ctx: IPollFunctions): Promise<INodeExecutionData[]
 	const maxRecords = Number(ctx.getNodeParameter('maxRecords', 1000));
 	let batch: PollBatch;
 	try {
-		batch = await pollChanges(createConnector(crm, credentials, { store }), store, {
+		const connector = createConnector(crm, credentials, { store });
+		// Deals and companies get their stage and owner e-mail from the CRM's metadata, as from the webhook trigger.
+		const metadata = METADATA_ENTITIES.includes(entity) ? await crmMetadata(connector, (await metadataSettings(ctx, (name, fallback) => ctx.getNodeParameter(name, fallback)))[crm]) : undefined;
+		batch = await pollChanges(connector, store, {
 			entity,
 			mode,
 			since: mode === 'since' ? (ctx.getNodeParameter('since') as string) : undefined,
@@ -36,6 +41,7 @@ export async function pollCrm(ctx: IPollFunctions): Promise<INodeExecutionData[]
 			ownChangeMarkers: commaSeparatedList(ctx.getNodeParameter('ownChangeMarkers', '') as string),
 			// A manual test changes nothing: echo fingerprints are consumed only by real polls.
 			dropEchoes: !manual && (ctx.getNodeParameter('dropEchoes', true) as boolean),
+			metadata,
 		});
 	} catch (error) {
 		throw toNodeError(ctx.getNode(), error);

@@ -16,6 +16,8 @@ import type { CrmName } from '../../../lib/model';
 import { pollChanges, type PolledEvent, type PollOptions } from '../../../lib/polling';
 import { openStateStore, type StateStore } from '../../../lib/state';
 import { UpsertWriter } from '../../../lib/sync/upsert-writer';
+import { OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA } from '../../../lib/mapping';
+import { crmMetadata } from '../../../lib/sync/crm-metadata';
 import { startRedisServer } from '../state/redis-server';
 
 const HUBSPOT_CONTACTS = 10_500;
@@ -356,5 +358,25 @@ describe('redis state store', () => {
 			await store.close();
 			await server.stop();
 		}
+	});
+});
+
+describe('deals with the CRM metadata', () => {
+	test('polled HubSpot deals carry their unified stage and owner e-mail, as the webhook trigger gives them', async () => {
+		const store = await open('poll-deals');
+		const owner = (await connector('hubspot').listUsers()).find((u) => u.active && u.email)!;
+		const res = await fetch(`${sandbox.urls.hubspot}/__admin/objects/deals`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ properties: { dealname: 'Polled deal', dealstage: 'contractsent', pipeline: 'default', hubspot_owner_id: owner.id } }),
+		});
+		assert.ok(res.ok, await res.text());
+		const c = connector('hubspot');
+		const { events } = await drain(c, store, { entity: 'opportunity', mode: 'full', metadata: await crmMetadata(c) });
+		const deal = events.find((e) => e.record?.dealname === 'Polled deal');
+		assert.ok(deal, 'the deal is polled');
+		assert.equal(deal.record?.[STAGE_FROM_METADATA], 'negotiation');
+		assert.equal(deal.record?.[OWNER_EMAIL_FROM_METADATA], owner.email!.toLowerCase());
+		await store.close();
 	});
 });
