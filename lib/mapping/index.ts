@@ -7,5 +7,5 @@ export { ACTIVITY_TYPES, DEAL_STAGES, LEAD_SOURCES, LEAD_STATUSES, LIFECYCLE_STA
 export { buildStageMapping, type DealStage, type StageMapping } from './stages';
 export * from './types';
 export { OwnerDirectory, type OwnerMatch } from './owners';
-export { fromUnifiedWithMetadata, METADATA_ENTITIES, OWNER_EMAIL, toUnifiedWithMetadata, withMetadataValues, type CrmMetadata } from './metadata';
+export { fromUnifiedWithMetadata, METADATA_ENTITIES, missesOwner, OWNER_EMAIL, toUnifiedWithMetadata, withMetadataValues, type CrmMetadata } from './metadata';
 export { OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA } from './from-metadata';

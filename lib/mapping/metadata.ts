@@ -23,6 +23,8 @@ export interface CrmMetadata {
 	stages: StageMapping;
 	/** The account's users (with its default owner, for owners who have no user here). */
 	owners: OwnerDirectory;
+	/** When it was read from the CRM (ms since epoch). */
+	readAt: number;
 }
 
 /** The entities whose owners (and, for deals, stages) are mapped with the CRM's metadata. */
@@ -102,4 +104,14 @@ export function withMetadataValues(entity: EntityType, metadata: CrmMetadata, re
 	if ((DEAL_STAGES as readonly unknown[]).includes(unified.stage)) out[STAGE_FROM_METADATA] = unified.stage;
 	if (typeof unified[OWNER_EMAIL] === 'string') out[OWNER_EMAIL_FROM_METADATA] = unified[OWNER_EMAIL];
 	return out;
+}
+
+/** Does the metadata know no user for an owner `records` name (an id here, or an e-mail to write)? A user added since it was read. */
+export function missesOwner(entity: EntityType, metadata: CrmMetadata, records: Array<Record<string, unknown>>, direction: 'toUnified' | 'fromUnified'): boolean {
+	if (!METADATA_ENTITIES.includes(entity)) return false;
+	return records.some((record) => {
+		if (direction === 'fromUnified') return typeof record[OWNER_EMAIL] === 'string' && metadata.owners.ownerFor(metadata.crm, record[OWNER_EMAIL]).by !== 'email';
+		const ownerId = mappingFor('toUnified', entity, metadata).map(record).record[OWNER_ID];
+		return (typeof ownerId === 'string' || typeof ownerId === 'number') && ownerId !== '' && !metadata.owners.knows(metadata.crm, ownerId);
+	});
 }

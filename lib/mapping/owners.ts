@@ -39,6 +39,11 @@ export class OwnerDirectory {
 		}
 	}
 
+	/** Is `ownerId` a user of `crm` (active or not)? */
+	knows(crm: CrmName, ownerId: string | number): boolean {
+		return this.byId.has(`${crm}|${ownerId}`);
+	}
+
 	/** The e-mail address of `crm`'s user `ownerId` (lower case), when the user is known and has one. */
 	emailOf(crm: CrmName, ownerId: string | number): string | undefined {
 		return this.byId.get(`${crm}|${ownerId}`)?.email?.trim().toLowerCase() || undefined;

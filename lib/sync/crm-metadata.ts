@@ -4,8 +4,8 @@
 // CRM is seen within METADATA_TTL_MS.
 
 import type { CrmConnector } from '../connectors/types';
-import { buildStageMapping, OwnerDirectory, type CrmMetadata } from '../mapping';
-import { isCrmName, type CrmName } from '../model';
+import { buildStageMapping, missesOwner, OwnerDirectory, type CrmMetadata } from '../mapping';
+import { isCrmName, type CrmName, type EntityType } from '../model';
 
 /** How long an account's stages and users are reused before they are read again. */
 export const METADATA_TTL_MS = 10 * 60_000;
@@ -19,11 +19,17 @@ export interface MetadataSettings {
 
 const cache = new Map<string, { at: number; metadata: Promise<CrmMetadata> }>();
 
-/** `connector`'s account metadata with `settings` applied: cached per account and settings; a failed read is not kept. */
-export function crmMetadata(connector: CrmConnector, settings: MetadataSettings = {}, now = Date.now()): Promise<CrmMetadata> {
+/** A cached account read longer ago than this is read again when it misses a user a record names (see crmMetadataKnowing). */
+export const METADATA_REFRESH_MS = 60_000;
+
+/**
+ * `connector`'s account metadata with `settings` applied: cached per account and settings for
+ * METADATA_TTL_MS (`maxAgeMs` asks for a younger one); a failed read is not kept.
+ */
+export function crmMetadata(connector: CrmConnector, settings: MetadataSettings = {}, now = Date.now(), maxAgeMs = METADATA_TTL_MS): Promise<CrmMetadata> {
 	const key = JSON.stringify([connector.credentialKey, settings.stageOverrides ?? {}, settings.defaultOwnerId ?? '']);
 	const hit = cache.get(key);
-	if (hit && now - hit.at < METADATA_TTL_MS) return hit.metadata;
+	if (hit && now - hit.at < Math.min(maxAgeMs, METADATA_TTL_MS)) return hit.metadata;
 	const metadata = (async (): Promise<CrmMetadata> => {
 		const [stages, users] = await Promise.all([connector.listStages(), connector.listUsers()]);
 		const { crm } = connector;
@@ -31,6 +37,7 @@ export function crmMetadata(connector: CrmConnector, settings: MetadataSettings 
 			crm,
 			stages: buildStageMapping(stages, settings.stageOverrides),
 			owners: new OwnerDirectory({ [crm]: users }, settings.defaultOwnerId ? { [crm]: settings.defaultOwnerId } : {}),
+			readAt: now,
 		};
 	})();
 	cache.set(key, { at: now, metadata });
@@ -38,6 +45,23 @@ export function crmMetadata(connector: CrmConnector, settings: MetadataSettings 
 		if (cache.get(key)?.metadata === metadata) cache.delete(key);
 	});
 	return metadata;
+}
+
+/**
+ * The metadata for mapping `records`: the cached one, or, when it does not know a user they name
+ * (a user added in the CRM since) and was read more than METADATA_REFRESH_MS ago, read again.
+ */
+export async function crmMetadataKnowing(
+	connector: CrmConnector,
+	settings: MetadataSettings | undefined,
+	entity: EntityType,
+	records: Array<Record<string, unknown>>,
+	direction: 'toUnified' | 'fromUnified',
+	now = Date.now(),
+): Promise<CrmMetadata> {
+	const metadata = await crmMetadata(connector, settings, now);
+	if (now - metadata.readAt <= METADATA_REFRESH_MS || !missesOwner(entity, metadata, records, direction)) return metadata;
+	return crmMetadata(connector, settings, now, METADATA_REFRESH_MS);
 }
 
 /** Forgets every cached account (tests, and a user who changed pipelines and wants them now). */

@@ -10,7 +10,7 @@ import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, forgetHeld, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
 import { ACCOUNT_MATCH_KEY, findExistingAccounts } from './account-match';
 import { REFERENCE_FIELDS, resolveReferences } from './associations';
-import { crmMetadata, type MetadataSettings } from './crm-metadata';
+import { crmMetadataKnowing, type MetadataSettings } from './crm-metadata';
 import { erasePersonEverywhere } from './erasure';
 
 export type WriteOperationName = 'upsert' | 'create' | 'update' | 'delete' | 'erase' | 'merge';
@@ -112,7 +112,7 @@ export class UpsertWriter {
 		}
 		if (metadataMapped(job) && accepted.length) {
 			try {
-				this.metadata = await crmMetadata(this.connector(), job.metadata);
+				this.metadata = await crmMetadataKnowing(this.connector(), job.metadata, job.entity, accepted.map((item) => item.record), 'fromUnified');
 			} catch (error) {
 				if (error instanceof NotImplementedError || !job.continueOnFail) throw error;
 				const reason = `Reading ${job.crm}'s deal stages and users failed: ${error instanceof Error ? error.message : String(error)}`;

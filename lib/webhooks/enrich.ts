@@ -59,8 +59,8 @@ export interface EnrichOptions extends Omit<AcceptOptions, 'store'> {
 	concurrency?: number;
 	/** Drops echoes of our writes (e.g. isEchoOfOwnWrite); checked on the fetched record when fetching. */
 	isEcho?: EchoCheck;
-	/** The source CRM account's stages and users: deals get their unified stage and owner e-mail (withMetadataValues). */
-	metadata?: () => Promise<CrmMetadata>;
+	/** The source CRM account's stages and users for these records: deals and companies get their unified stage and owner e-mail (withMetadataValues). */
+	metadata?: (entity: EntityType, records: Array<Record<string, unknown>>) => Promise<CrmMetadata>;
 }
 
 export interface EnrichResult {
@@ -305,11 +305,13 @@ export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOp
 			if (!reader) throw new Error('fetching records needs a reader of the source CRM');
 			fresh = await fetchRecords(fresh, reader(), options.concurrency);
 		}
-		if (options.metadata && fresh.some((e) => e.record && METADATA_ENTITIES.includes(e.entity))) {
-			const metadata = await options.metadata().catch((error: unknown) => {
-				throw new RecordFetchError(fresh[0].source, error);
+		for (const entity of METADATA_ENTITIES) {
+			const described = fresh.filter((e) => e.record && e.entity === entity);
+			if (!options.metadata || !described.length) continue;
+			const metadata = await options.metadata(entity, described.map((e) => e.record!)).catch((error: unknown) => {
+				throw new RecordFetchError(described[0].source, error);
 			});
-			fresh = fresh.map((e) => (e.record && METADATA_ENTITIES.includes(e.entity) ? { ...e, record: withMetadataValues(e.entity, metadata, e.record) } : e));
+			fresh = fresh.map((e) => (described.includes(e) ? { ...e, record: withMetadataValues(entity, metadata, e.record!) } : e));
 		}
 		// Fingerprints need the record's values: the fetched ones, or the ones the webhook carried.
 		let echoes: EnrichedEvent[] = [];

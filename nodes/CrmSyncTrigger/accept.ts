@@ -7,7 +7,7 @@ import { createConnector } from '../../lib/connectors';
 import { isEchoOfOwnWrite } from '../../lib/events/echo';
 import type { CrmName } from '../../lib/model';
 import type { StateStore } from '../../lib/state';
-import { crmMetadata } from '../../lib/sync/crm-metadata';
+import { crmMetadataKnowing } from '../../lib/sync/crm-metadata';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, failureKind, type EnrichOptions } from '../../lib/webhooks';
 import { crmCredentials } from '../shared/credentials';
 import { metadataSettings, sharedStore, syncStoreConfig } from '../shared/stateStore';
@@ -44,6 +44,6 @@ export async function enrichOptions(ctx: IWebhookFunctions, crm: CrmName, store:
 		fetchRecords,
 		reader: connect,
 		// With the CRM's credential (Fetch Records), deals get their stage and owner from its metadata.
-		metadata: credentials ? () => crmMetadata(connect(), settings) : undefined,
+		metadata: credentials ? (entity, records) => crmMetadataKnowing(connect(), settings, entity, records, 'toUnified') : undefined,
 	};
 }

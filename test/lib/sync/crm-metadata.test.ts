@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { createConnector, type CrmConnector } from '../../../lib/connectors';
-import { crmMetadata, forgetCrmMetadata, METADATA_TTL_MS, parseMetadataSettings } from '../../../lib/sync/crm-metadata';
+import { crmMetadata, crmMetadataKnowing, forgetCrmMetadata, METADATA_REFRESH_MS, METADATA_TTL_MS, parseMetadataSettings } from '../../../lib/sync/crm-metadata';
 import { startSandbox, type Sandbox } from '../../../sandbox';
 
 let sandbox: Sandbox;
@@ -40,6 +40,24 @@ test('an account is read once within the TTL, again after it; a failed read is n
 	}
 	const metadata = await crmMetadata(connector, {}, t0 + 1);
 	assert.ok(metadata.stages.entries.length > 0, 'the next call reads again and succeeds');
+});
+
+test('a user added in the CRM after the read is found once the cached read is older than a minute, for records that name them', async () => {
+	forgetCrmMetadata();
+	const t0 = Date.now();
+	await crmMetadata(connector, {}, t0);
+	const res = await fetch(`${sandbox.urls.pipedrive}/__admin/ui/api/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'new.rep@example.com' }) });
+	const added = String(((await res.json()) as { data: { id: number } }).data.id);
+	const deal = { title: 'Deal', owner_id: Number(added) };
+	const soon = await crmMetadataKnowing(connector, {}, 'opportunity', [deal], 'toUnified', t0 + 1000);
+	assert.equal(soon.owners.knows('pipedrive', added), false, 'within a minute: the cached read');
+	const later = await crmMetadataKnowing(connector, {}, 'opportunity', [deal], 'toUnified', t0 + METADATA_REFRESH_MS + 1000);
+	assert.equal(later.owners.emailOf('pipedrive', added), 'new.rep@example.com', 'read again: the new user is known');
+	const written = await crmMetadataKnowing(connector, {}, 'opportunity', [{ ownerEmail: 'new.rep@example.com' }], 'fromUnified', t0 + METADATA_REFRESH_MS + 2000);
+	assert.equal(written.owners.ownerFor('pipedrive', 'new.rep@example.com').id, added);
+	const reads = metadataReads();
+	await crmMetadataKnowing(connector, {}, 'opportunity', [{ ownerEmail: 'nobody@example.com' }], 'fromUnified', t0 + METADATA_REFRESH_MS + 3000);
+	assert.equal(metadataReads(), reads, 'an address that is nobody\'s is not read again within a minute');
 });
 
 test('settings documents: per CRM, JSON text or objects; anything else is refused with the reason', () => {
