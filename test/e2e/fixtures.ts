@@ -67,3 +67,9 @@ export const SANDBOX_WEBHOOK_SECRETS: Record<keyof typeof WEBHOOK_CREDENTIAL_REF
 	zoho: { secret: 'sandbox-zoho-watch-token' },
 	dynamics: { secret: 'sandbox-dynamics-webhook-key' },
 };
+
+/** Each CRM's API credential data for a running sandbox, as a connector takes it (createConnector). */
+export function apiCredentials(urls: SandboxUrls): Record<keyof typeof CREDENTIAL_REFS, Record<string, unknown>> {
+	const fixtures = sandboxCredentials(urls);
+	return Object.fromEntries(Object.entries(CREDENTIAL_REFS).map(([crm, ref]) => [crm, fixtures.find((c) => c.id === ref.id)!.data])) as Record<keyof typeof CREDENTIAL_REFS, Record<string, unknown>>;
+}

@@ -11,6 +11,7 @@ import { startSandbox, type Sandbox } from '../../sandbox';
 import { sandboxCredentials } from './fixtures';
 import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
 import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
+import { executionReport as report } from './report';
 import { assertCompactTemplate } from './template-shape';
 import { addPipedriveAndZohoUser } from './users';
 
@@ -87,19 +88,7 @@ async function post(crm: Crm, path: string, body: unknown): Promise<void> {
 	assert.ok(res.ok, `${crm}: ${res.status} ${await res.text()}`);
 }
 
-async function executionReport(): Promise<string> {
-	const list = await n8n.api<{ data: Array<{ id: string; status: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=20`);
-	const lines: string[] = [];
-	for (const { id, status } of list.data) {
-		const execution = await n8n.api<{ data: { resultData: { runData: Record<string, Array<{ error?: { message: string }; data?: { main: Array<Array<{ json: Row }> | null> } }>> } } }>('GET', `/api/v1/executions/${id}?includeData=true`);
-		const runData = execution.data.resultData.runData;
-		const nodes = Object.entries(runData).map(([name, runs]) => runs.map((run) => `${name}[${run.error ? `ERROR ${run.error.message}` : (run.data?.main ?? []).map((out) => out?.length ?? 0).join('/')}]`).join(' '));
-		const errors = [...new Set(Object.values(runData).flat().flatMap((run) => (run.data?.main ?? []).flat()).filter((item) => item?.json.error || item?.json.errors).map((item) => JSON.stringify(item!.json).slice(0, 400)))];
-		lines.push(`#${id} ${status}: ${nodes.join(', ')}${errors.map((e) => `\n   error item: ${e}`).join('')}`);
-	}
-	for (const crm of CRMS) for (const d of sandbox.emulators[crm]!.deliveries()) if (d.status === undefined || d.status >= 300) lines.push(`${crm} webhook answered ${d.status}: ${String(d.responseBody ?? d.error ?? '').slice(0, 300)}`);
-	return lines.join('\n');
-}
+const executionReport = () => report(n8n, sandbox, [template.id, accountSync.id]);
 
 async function waitInTargets(source: Crm, name: string, done: (crm: Crm) => boolean): Promise<void> {
 	const targets = CRMS.filter((crm) => crm !== source);

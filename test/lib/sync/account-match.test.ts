@@ -13,7 +13,7 @@ import { CRM_NAMES, type CrmName } from '../../../lib/model';
 import { ACCOUNT_MATCH_KEY, findExistingAccounts } from '../../../lib/sync/account-match';
 import { UpsertWriter } from '../../../lib/sync/upsert-writer';
 import { startSandbox, type Sandbox } from '../../../sandbox';
-import { CREDENTIAL_REFS, sandboxCredentials } from '../../e2e/fixtures';
+import { apiCredentials } from '../../e2e/fixtures';
 
 let sandbox: Sandbox;
 let credentials: Record<string, Record<string, unknown>>;
@@ -22,8 +22,7 @@ const connector = (crm: CrmName) => connectors.get(crm) ?? connectors.set(crm, c
 
 before(async () => {
 	sandbox = await startSandbox({ seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
-	const fixtures = sandboxCredentials(sandbox.urls);
-	credentials = Object.fromEntries(CRM_NAMES.map((crm) => [crm, fixtures.find((c) => c.id === CREDENTIAL_REFS[crm].id)!.data]));
+	credentials = apiCredentials(sandbox.urls);
 });
 after(() => sandbox?.stop());
 

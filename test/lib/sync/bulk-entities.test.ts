@@ -14,7 +14,7 @@ import { CRM_NAMES, type CrmName, type EntityType } from '../../../lib/model';
 import { openStateStore, type StateStore } from '../../../lib/state';
 import { BULK_ENTITIES, finishJob, readSourceToSpool, writeSpoolToTargets, type BulkFailure } from '../../../lib/sync/bulk';
 import { startSandbox, type Sandbox } from '../../../sandbox';
-import { CREDENTIAL_REFS, sandboxCredentials } from '../../e2e/fixtures';
+import { apiCredentials } from '../../e2e/fixtures';
 
 const SOURCE: CrmName = 'pipedrive';
 const TARGETS = CRM_NAMES.filter((crm) => crm !== SOURCE);
@@ -31,7 +31,7 @@ before(async () => {
 	dir = mkdtempSync(join(tmpdir(), 'bulk-entities-'));
 	store = await openStateStore({ backend: 'embedded', namespace: 'bulk-entities', path: join(dir, 'state.db') });
 	sandbox = await startSandbox({ seed: { contacts: 0, companies: 0, deals: 0, activities: 0 }, perCrm: { [SOURCE]: { seed: { contacts: 40, companies: 12, deals: 30, activities: 0 } } } });
-	credentials = Object.fromEntries(Object.entries(CREDENTIAL_REFS).map(([crm, ref]) => [crm, sandboxCredentials(sandbox.urls).find((c) => c.id === ref.id)!.data]));
+	credentials = apiCredentials(sandbox.urls);
 });
 
 after(async () => {

@@ -27,7 +27,7 @@ import {
 	type BulkSettings,
 } from '../../../lib/sync/bulk';
 import { startSandbox, type Sandbox } from '../../../sandbox';
-import { CREDENTIAL_REFS, sandboxCredentials } from '../../e2e/fixtures';
+import { apiCredentials } from '../../e2e/fixtures';
 import { contactEmails, contactRecords, sourceEmails } from '../../bench/bulk-n8n';
 
 const SOURCE: CrmName = 'hubspot';
@@ -46,7 +46,7 @@ before(async () => {
 	dir = mkdtempSync(join(tmpdir(), 'bulk-unit-'));
 	store = await openStateStore({ backend: 'embedded', namespace: 'bulk-unit', path: join(dir, 'state.db') });
 	sandbox = await startSandbox({ seed: { contacts: 0, companies: 0, deals: 0, activities: 0 }, perCrm: { [SOURCE]: { seed: { contacts: CONTACTS, companies: 0, deals: 0, activities: 0 } } } });
-	credentials = Object.fromEntries(Object.entries(CREDENTIAL_REFS).map(([crm, ref]) => [crm, sandboxCredentials(sandbox.urls).find((c) => c.id === ref.id)!.data]));
+	credentials = apiCredentials(sandbox.urls);
 });
 
 after(async () => {

@@ -17,7 +17,7 @@ import { RETRY_FIELD, syncToCrms, type FanOutJob, type FanOutOutcome } from '../
 import type { EventItem } from '../../../lib/sync/route-by-operation';
 import { startSandbox, type Sandbox } from '../../../sandbox';
 import { contactEmails, contactRecords } from '../../bench/bulk-n8n';
-import { CREDENTIAL_REFS, sandboxCredentials } from '../../e2e/fixtures';
+import { apiCredentials } from '../../e2e/fixtures';
 
 type Row = Record<string, unknown>;
 
@@ -33,8 +33,7 @@ before(async () => {
 	dir = mkdtempSync(join(tmpdir(), 'fan-out-'));
 	store = await openStateStore({ backend: 'embedded', namespace: 'fan-out', path: join(dir, 'state.db') });
 	sandbox = await startSandbox({ seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
-	const fixtures = sandboxCredentials(sandbox.urls);
-	credentials = Object.fromEntries(CRM_NAMES.map((crm) => [crm, fixtures.find((c) => c.id === CREDENTIAL_REFS[crm].id)!.data]));
+	credentials = apiCredentials(sandbox.urls);
 });
 
 after(async () => {
