@@ -35,7 +35,6 @@ export async function enrichOptions(ctx: IWebhookFunctions, crm: CrmName, store:
 	const credentials = fetchRecords && eventCount > 0 ? await crmCredentials(ctx, crm, (name) => ctx.getNodeParameter(name, '')) : undefined;
 	const dropEchoes = ctx.getNodeParameter('dropEchoes', true) as boolean;
 	const connect = () => createConnector(crm, credentials!, { store, ...budget });
-	const settings = credentials ? (await metadataSettings(ctx, (name, fallback) => ctx.getNodeParameter(name, fallback)))[crm] : undefined;
 	return {
 		markers: ownChangeMarkers(ctx, crm),
 		store,
@@ -44,6 +43,9 @@ export async function enrichOptions(ctx: IWebhookFunctions, crm: CrmName, store:
 		fetchRecords,
 		reader: connect,
 		// With the CRM's credential (Fetch Records), deals get their stage and owner from its metadata.
-		metadata: credentials ? (entity, records) => crmMetadataKnowing(connect(), settings, entity, records, 'toUnified') : undefined,
+		// The settings credential is read only for deliveries that carry deals or companies.
+		metadata: credentials
+			? async (entity, records) => crmMetadataKnowing(connect(), (await metadataSettings(ctx, (name, fallback) => ctx.getNodeParameter(name, fallback)))[crm], entity, records, 'toUnified')
+			: undefined,
 	};
 }

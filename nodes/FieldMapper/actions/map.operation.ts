@@ -4,7 +4,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import { COMPUTED_OPS, TRANSFORM_NAMES, type Direction, type FieldIssue } from '../../../lib/mapping';
 import { isCrmName, isEntityType, type CrmName, type EntityType } from '../../../lib/model';
-import { referencesToUnified, type ResolveResult } from '../../../lib/sync/associations';
+import { REFERENCE_FIELDS, referencesToUnified, type ResolveResult } from '../../../lib/sync/associations';
 import { toNodeError } from '../../shared/errors';
 import { openSyncStore } from '../../shared/stateStore';
 import { readResolution, resolveAll, RETRY_FIELD, settle, type ToResolve } from './references';
@@ -385,9 +385,13 @@ async function linkReferences(
 	toLink: Array<{ item: INodeExecutionData; recordField: string; entity: EntityType; source: unknown }>,
 	reject: (item: INodeExecutionData, reason: string) => void,
 ): Promise<void> {
+	const recordOf = (l: { item: INodeExecutionData; recordField: string }) => (l.recordField ? (l.item.json[l.recordField] as IDataObject) : l.item.json);
+	// Most records name no other record: the store is not opened for them.
+	const withReferences = toLink.filter((l) => REFERENCE_FIELDS[l.entity].some((spec) => spec.unifiedField && spec.field in (recordOf(l) ?? {})));
+	if (!withReferences.length) return;
 	const store = await openSyncStore(ctx, parameter);
 	const byEntity = new Map<EntityType, Array<{ item: INodeExecutionData; recordField: string; source: CrmName }>>();
-	for (const { item, recordField, entity, source } of toLink) {
+	for (const { item, recordField, entity, source } of withReferences) {
 		if (!isCrmName(source)) {
 			reject(item, `item field "source" must name the CRM the record comes from (to look up its references); got ${JSON.stringify(source)}`);
 			continue;
@@ -395,7 +399,6 @@ async function linkReferences(
 		byEntity.set(entity, [...(byEntity.get(entity) ?? []), { item, recordField, source }]);
 	}
 	for (const [entity, list] of byEntity) {
-		const recordOf = (l: (typeof list)[number]) => (l.recordField ? (l.item.json[l.recordField] as IDataObject) : l.item.json);
 		const linked = await referencesToUnified(store, list.map((l) => ({ source: l.source, record: recordOf(l) })), entity);
 		list.forEach((l, i) => {
 			if (l.recordField) l.item.json = { ...l.item.json, [l.recordField]: linked[i] as IDataObject };
