@@ -36,7 +36,7 @@ export { connectedComponents, UnionFind } from './cluster';
 export { chooseMaster, completeness } from './master';
 export { findDuplicatesInBatch, type BatchMatchResult, type DuplicateCluster, type MatchOptions } from './detector';
 export { MatchIndex, INDEX_COLLECTION, INDEX_LOG_COLLECTION, LOG_OVERLAP_MS, LOG_RETENTION_MS, type IndexMatch, type MatchIndexStore } from './match-index';
-export { batchOutcomes, indexOutcomes, type DuplicateOutcome, type MatchOutcome, type UniqueOutcome } from './outcomes';
+export { accountBatchOutcomes, batchOutcomes, indexOutcomes, type DuplicateOutcome, type MatchOutcome, type UniqueOutcome } from './outcomes';
 export { forgetMatchIndex, sharedMatchIndex } from './index-cache';
 export {
 	matchAgainstCrm,

@@ -2,6 +2,7 @@
 // and the factors that matched. Shared by the batch and index modes (and the node's outputs).
 
 import type { UnifiedRecord } from '../model';
+import { findAccountDuplicates } from './accounts';
 import type { BatchMatchResult } from './detector';
 import { chooseMaster } from './master';
 import type { MatchIndex } from './match-index';
@@ -56,6 +57,34 @@ export function batchOutcomes(records: UnifiedRecord[], result: BatchMatchResult
 				confidence: best.confidence,
 				factors: best.factors,
 				matchedWith: { id: idOf(records[other]), index: other },
+				cluster: { id: clusterId, size },
+			};
+		}
+	});
+	return outcomes;
+}
+
+/**
+ * Companies in a batch (findAccountDuplicates: the same domain, else the same normalised name):
+ * per cluster a suggested master, the others duplicates of it with confidence 1 and the rule that
+ * matched (`domain`, or `company` 1 for the name).
+ */
+export function accountBatchOutcomes(records: UnifiedRecord[], master?: MasterOptions): MatchOutcome[] {
+	const outcomes: MatchOutcome[] = records.map(() => ({ kind: 'unique' }));
+	findAccountDuplicates(records).forEach((cluster, clusterId) => {
+		const masterIndex = cluster.members[chooseMaster(cluster.members.map((i) => records[i]), master)];
+		const size = cluster.members.length;
+		outcomes[masterIndex] = { kind: 'unique', masterOf: { cluster: clusterId, size } };
+		for (const member of cluster.members) {
+			if (member === masterIndex) continue;
+			outcomes[member] = {
+				kind: 'duplicate',
+				master: records[masterIndex],
+				masterIndex,
+				masterId: idOf(records[masterIndex]),
+				confidence: 1,
+				factors: cluster.by === 'domain' ? { domain: true } : { company: 1 },
+				matchedWith: { id: idOf(records[masterIndex]), index: masterIndex },
 				cluster: { id: clusterId, size },
 			};
 		}

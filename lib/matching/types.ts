@@ -50,6 +50,8 @@ export interface ComparisonVector {
 
 /** Why two records matched: booleans for exact fields, similarities for fuzzy ones. */
 export interface MatchFactors extends ComparisonVector {
+	/** Companies: the same website domain. */
+	domain?: boolean;
 	/** Fellegi-Sunter mode: the rule that held this pair below the threshold as two different people. */
 	nonMatchRule?: 'givenNameConflict' | 'differentWorkEmails';
 }

@@ -49,6 +49,18 @@ export const operationProperties: INodeProperties[] = [
 		default: 'batch',
 		displayOptions: findOnly,
 	},
+	{
+		displayName: 'Records',
+		name: 'recordKind',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'People (Contacts, Leads)', value: 'person', description: 'Scored by email, phone, name and company' },
+			{ name: 'Companies (Accounts)', value: 'company', description: "The same website domain, else the same normalised name (case, accents and legal forms aside); two companies with one name on different domains stay two. Scoring settings don't apply." },
+		],
+		default: 'person',
+		displayOptions: { show: { operation: ['findDuplicates'], matchAgainst: ['batch'] } },
+	},
 ];
 
 /** Read by actions/matchOptions.ts. */

@@ -1,4 +1,4 @@
-// Duplicate Detector in a real n8n: the brief's example within a batch and against the index of
+// Duplicate Detector in a real n8n: the brief's example and companies within a batch, against the index of
 // known records (embedded store in the n8n user folder), index maintenance, and against a target
 // CRM (the HubSpot sandbox) with a merge of the duplicate in the CRM.
 import assert from 'node:assert/strict';
@@ -50,6 +50,7 @@ describe('Duplicate Detector in n8n', () => {
 			credentials: sandboxCredentials(sandbox.urls),
 			workflowObjects: [
 				workflow('dedupeE2eBatch', 'dedupe-batch', { operation: 'findDuplicates', matchAgainst: 'batch' }),
+				workflow('dedupeE2eCompanies', 'dedupe-companies', { operation: 'findDuplicates', matchAgainst: 'batch', recordKind: 'company' }),
 				workflow('dedupeE2eIndexAdd', 'dedupe-index-add', { operation: 'updateIndex', syncNamespace: NAMESPACE }),
 				workflow('dedupeE2eIndexFind', 'dedupe-index-find', {
 					operation: 'findDuplicates',
@@ -83,6 +84,20 @@ describe('Duplicate Detector in n8n', () => {
 		assert.equal(duplicate.masterId, '123');
 		assert.deepEqual(duplicate.master, existing);
 		assert.deepEqual(unique.find((u) => u.id === '123')?.duplicateMaster, { cluster: 0, size: 2 });
+	});
+
+	test('companies within a batch: the same domain, else the same name; one name on two domains stays two companies', async () => {
+		const { unique, duplicates } = await run('dedupeE2eCompanies', 'dedupe-companies', [
+			{ id: 'sf-1', name: 'Acme, Inc.', website: 'https://www.acme.com/about', phone: '+14155550100' },
+			{ id: 'hs-7', name: 'ACME', website: 'acme.com' },
+			{ id: 'pd-3', name: 'Acme GmbH', website: 'acme.de' },
+		]);
+		assert.equal(duplicates.length, 1);
+		const duplicate = duplicates[0].duplicate as Record<string, any>;
+		assert.equal(duplicates[0].id, 'hs-7');
+		assert.equal(duplicate.masterId, 'sf-1');
+		assert.deepEqual(duplicate.factors, { domain: true });
+		assert.deepEqual(unique.map((u) => u.id).sort(), ['pd-3', 'sf-1']);
 	});
 
 	test("against the index: records synced earlier are found, new ones are added", async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { accountKeys, findAccountDuplicates, sameAccount } from '../../../lib/matching/accounts';
+import { accountBatchOutcomes } from '../../../lib/matching/outcomes';
 
 test('keys: the website or domain host, shared hosts ignored; the name without legal form', () => {
 	assert.deepEqual(accountKeys({ name: 'Acme, Inc.', website: 'https://www.acme.com/about' }), { domain: 'acme.com', name: 'acme' });
@@ -40,4 +41,20 @@ test('clusters: by domain, names joining a single domain group, ambiguous names 
 		{ members: [0, 1, 2], by: 'domain' },
 		{ members: [6, 7], by: 'name' },
 	]);
+});
+
+test('batch outcomes for the Duplicate Detector: per cluster the most complete record is the master, the others its duplicates with the rule that matched', () => {
+	const records = [
+		{ id: 'a', name: 'Acme Inc', website: 'https://www.acme.com/about' },
+		{ id: 'b', name: 'ACME', website: 'acme.com', phone: '+14155550100' },
+		{ id: 'c', name: 'Globex GmbH' },
+		{ id: 'd', name: 'globex' },
+		{ id: 'e', name: 'Initech', website: 'initech.example' },
+	];
+	const outcomes = accountBatchOutcomes(records);
+	assert.deepEqual(outcomes[1], { kind: 'unique', masterOf: { cluster: 0, size: 2 } }, 'the record with more fields is the master');
+	assert.equal(outcomes[0].kind, 'duplicate');
+	assert.deepEqual(outcomes[0].kind === 'duplicate' && [outcomes[0].masterId, outcomes[0].factors, outcomes[0].confidence], ['b', { domain: true }, 1]);
+	assert.deepEqual(outcomes[3].kind === 'duplicate' && [outcomes[3].masterId, outcomes[3].factors], ['c', { company: 1 }]);
+	assert.deepEqual(outcomes[4], { kind: 'unique' });
 });
