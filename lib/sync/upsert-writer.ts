@@ -115,7 +115,7 @@ export class UpsertWriter {
 				this.metadata = await crmMetadataKnowing(this.connector(), job.metadata, job.entity, accepted.map((item) => item.record), 'fromUnified');
 			} catch (error) {
 				if (error instanceof NotImplementedError || !job.continueOnFail) throw error;
-				const reason = `Reading ${job.crm}'s deal stages and users failed: ${error instanceof Error ? error.message : String(error)}`;
+				const reason = `Reading ${job.crm}'s stages and users failed: ${error instanceof Error ? error.message : String(error)}`;
 				return sortByIndex([...results, ...accepted.map((item) => this.fail(item, reason, { category: error instanceof CrmError ? error.category : 'fatal' }))]);
 			}
 		}
