@@ -9,11 +9,11 @@ import { after, before, test } from 'node:test';
 
 import { normaliseDomain } from '../../lib/matching/normalise-domain';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { sandboxCredentials } from './fixtures';
-import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
-import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
+import { REPO_ROOT, waitFor, type N8nInstance } from './harness';
+import type { WorkflowJson } from './subscriptions';
 import { executionReport as report } from './report';
 import { assertCompactTemplate } from './template-shape';
+import { startTemplates } from './templates';
 import { addPipedriveAndZohoUser } from './users';
 
 const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
@@ -21,10 +21,8 @@ type Crm = (typeof CRMS)[number];
 type Row = Record<string, unknown>;
 
 const template = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/account-sync.json'), 'utf8')) as WorkflowJson & { id: string };
-const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
 // Contacts link to the accounts this template syncs: contact-sync runs beside it.
 const contactSync = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/contact-sync.json'), 'utf8')) as WorkflowJson & { id: string };
-const contactTrigger = contactSync.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
 
 let sandbox: Sandbox;
 let n8n: N8nInstance;
@@ -71,14 +69,7 @@ before(async () => {
 	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001, seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
 	// Before any sync reads the CRMs' users (they are cached for 10 minutes).
 	owner = await addPipedriveAndZohoUser(sandbox, 'grace.owner@example.com');
-	n8n = await startN8n({ workflowObjects: [template, contactSync].map((w) => withSandboxMarkers(w) as unknown as Record<string, unknown>), credentials: sandboxCredentials(sandbox.urls) });
-	for (const crm of CRMS) {
-		for (const node of [trigger, contactTrigger]) {
-			await waitFor(async () => (await fetch(triggerUrl(n8n.baseUrl, node, crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
-		}
-	}
-	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template, contactSync]);
-	assert.deepEqual(failed, []);
+	n8n = await startTemplates(sandbox, [template, contactSync]);
 });
 
 after(async () => {

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { sandboxCredentials } from './fixtures';
-import { REPO_ROOT, startN8n, waitFor, type N8nInstance } from './harness';
-import { subscribeTriggers, triggerUrl, withSandboxMarkers, type WorkflowJson } from './subscriptions';
+import { REPO_ROOT, waitFor, type N8nInstance } from './harness';
+import type { WorkflowJson } from './subscriptions';
 import { executionReport as report } from './report';
 import { assertCompactTemplate } from './template-shape';
+import { startTemplates } from './templates';
 import { addPipedriveAndZohoUser } from './users';
 
 const CRMS = ['hubspot', 'pipedrive', 'salesforce', 'zoho', 'dynamics'] as const;
@@ -101,15 +101,7 @@ before(async () => {
 	sandbox = await startSandbox({ webhookRetryDelayScale: 0.001, seed: { contacts: 0, companies: 0, deals: 0, activities: 0 } });
 	// Before any sync reads the CRMs' users (they are cached for 10 minutes).
 	owner = await addPipedriveAndZohoUser(sandbox, 'ada.owner@example.com');
-	n8n = await startN8n({ workflowObjects: [template, accountSync].map((w) => withSandboxMarkers(w) as unknown as Record<string, unknown>), credentials: sandboxCredentials(sandbox.urls) });
-	const accountTrigger = accountSync.nodes.find((n) => n.type === 'n8n-nodes-crm-sync.crmSyncTrigger')!;
-	for (const crm of CRMS) {
-		for (const node of [trigger, accountTrigger]) {
-			await waitFor(async () => (await fetch(triggerUrl(n8n.baseUrl, node, crm), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 120_000);
-		}
-	}
-	const { failed } = await subscribeTriggers(sandbox, n8n.baseUrl, [template, accountSync]);
-	assert.deepEqual(failed, []);
+	n8n = await startTemplates(sandbox, [template, accountSync]);
 });
 
 after(async () => {
