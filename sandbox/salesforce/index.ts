@@ -1,7 +1,7 @@
 // Salesforce emulator (what jsforce 3.x talks to): OAuth token endpoint, REST vXX.X sObjects,
-// collections, SOQL query/queryAll with paging, getUpdated/getDeleted, SOAP merge, limits.
-// Setup objects User and OpportunityStage hold a new org's users and default stages (read by
-// SOQL and describe; written only through /__admin).
+// collections, SOQL query/queryAll with paging, getUpdated/getDeleted, SOAP merge and convertLead,
+// limits. Setup objects User, OpportunityStage and LeadStatus hold a new org's users, default
+// stages and lead statuses (read by SOQL and describe; written only through /__admin).
 // Base URL = jsforce instanceUrl and loginUrl. Facts: crm-wire.md section 1; [U] choices in
 // sandbox/README.md.
 
@@ -14,7 +14,7 @@ import { RateLimiter, RatePolicy } from '../common/ratelimit';
 import type { SeedData } from '../common/seed';
 import type { Collection, StoredRecord } from '../common/store';
 import type { EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
-import { DEFAULT_STAGES, field, FieldDef, idGenerator, normaliseId, parseDateTime, sfDateTime, SObjectDef, SOBJECTS, sobject, to18 } from './schema';
+import { DEFAULT_LEAD_STATUSES, DEFAULT_STAGES, field, FieldDef, idGenerator, normaliseId, parseDateTime, sfDateTime, SObjectDef, SOBJECTS, sobject, to18 } from './schema';
 import { Condition, Literal, parseSoql, SoqlError, SoqlQuery } from './soql';
 import { parseSosl, SoslError, termMatches } from './sosl';
 import { ChangeInfo, ChangeType, OUTBOUND_RETRY, SalesforceEvents } from './events';
@@ -133,7 +133,7 @@ export class SalesforceEmulator extends BaseEmulator {
 						.map(([k, v]) => `${k.toLowerCase()}=${String(v)}`),
 			};
 			if (def.fields.Email) indexes.email = (f) => f.Email;
-			this.collections.set(def.name, this.store.define(def.name, { idGen: idGenerator(def.keyPrefix), indexes }));
+			this.collections.set(def.name, this.store.define(def.name, { idGen: idGenerator(def.keyPrefix, def.idStart), indexes }));
 		}
 		const em = this;
 		const host = {
@@ -153,7 +153,7 @@ export class SalesforceEmulator extends BaseEmulator {
 	/**
 	 * What a new org has before anyone adds data: its users (the API user behind tokens, the
 	 * admin behind UI edits, the Automated Process user) and the default opportunity stages.
-	 * Put back after reset(). Tests add more through POST /__admin/sobjects/User|OpportunityStage.
+	 * Put back after reset(). Tests add more through POST /__admin/sobjects/User|OpportunityStage|LeadStatus.
 	 */
 	private seedSetup(): void {
 		const users = this.coll(SOBJECTS.User);
@@ -165,6 +165,10 @@ export class SalesforceEmulator extends BaseEmulator {
 		const stages = this.coll(SOBJECTS.OpportunityStage);
 		DEFAULT_STAGES.forEach(([label, probability, closed, won, forecast], i) =>
 			stages.insert({ MasterLabel: label, ApiName: label, IsActive: true, IsClosed: closed, IsWon: won, DefaultProbability: probability, ForecastCategoryName: forecast, ForecastCategory: forecast, SortOrder: i + 1, CreatedById: this.uiUserId, LastModifiedById: this.uiUserId }),
+		);
+		const statuses = this.coll(SOBJECTS.LeadStatus);
+		DEFAULT_LEAD_STATUSES.forEach(([label, converted, isDefault], i) =>
+			statuses.insert({ MasterLabel: label, ApiName: label, IsConverted: converted, IsDefault: isDefault, SortOrder: i + 1, CreatedById: this.uiUserId, LastModifiedById: this.uiUserId }),
 		);
 	}
 
@@ -567,8 +571,10 @@ export class SalesforceEmulator extends BaseEmulator {
 				const id = normaliseId(String(value));
 				if (!id) itemFail(400, 'MALFORMED_ID', `${name}: id value of incorrect type: ${String(value)}`, [name]);
 				if (def.refersTo?.[0] === 'User') return id;
-				const exists = (def.refersTo ?? []).some((t) => SOBJECTS[t] && this.coll(SOBJECTS[t]).get(id!));
-				if (!exists) itemFail(400, 'INVALID_CROSS_REFERENCE_KEY', `invalid cross reference id`, [name]);
+				const target = (def.refersTo ?? []).map((t) => SOBJECTS[t] && this.coll(SOBJECTS[t]).get(id!)).find(Boolean);
+				if (!target) itemFail(400, 'INVALID_CROSS_REFERENCE_KEY', `invalid cross reference id`, [name]);
+				// A converted lead is read-only and cannot be pointed at (a Task's WhoId, say).
+				if (target.fields.IsConverted === true && id!.startsWith(SOBJECTS.Lead.keyPrefix)) itemFail(400, 'CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead');
 				return id;
 			}
 			default:
@@ -581,6 +587,10 @@ export class SalesforceEmulator extends BaseEmulator {
 	 * store (API field names), or throws ItemFailure with every problem found.
 	 */
 	private prepare(def: SObjectDef, body: Record<string, unknown>, existing?: StoredRecord): Record<string, unknown> {
+		// A converted lead is read-only for every API write (REST, collections, upsert, merge); the
+		// "View and Edit Converted Leads" permission that lifts this is not emulated.
+		// Recorded answer: 400 [{"message":"cannot reference converted lead","errorCode":"CANNOT_UPDATE_CONVERTED_LEAD","fields":[]}].
+		if (existing && def.name === 'Lead' && existing.fields.IsConverted === true) itemFail(400, 'CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead');
 		const values: Record<string, unknown> = {};
 		const errors: ItemError[] = [];
 		for (const [rawName, raw] of Object.entries(body)) {
@@ -621,6 +631,7 @@ export class SalesforceEmulator extends BaseEmulator {
 				if (merged.IsActive == null) values.IsActive = merged.IsActive = true;
 				for (const flag of ['IsClosed', 'IsWon']) if (merged[flag] == null) values[flag] = merged[flag] = false;
 			}
+			if (def.name === 'LeadStatus') for (const flag of ['IsConverted', 'IsDefault']) if (merged[flag] == null) values[flag] = merged[flag] = false;
 			if (def.name === 'Task') {
 				if (merged.Status == null) values.Status = merged.Status = 'Not Started';
 				if (merged.Priority == null) values.Priority = merged.Priority = 'Normal';
@@ -646,7 +657,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			f.IsWon = stage ? stage.fields.IsWon === true : f.StageName === 'Closed Won';
 			f.IsClosed = stage ? stage.fields.IsClosed === true : f.StageName.startsWith('Closed');
 		}
-		if (def.name === 'OpportunityStage') {
+		if (def.name === 'OpportunityStage' || def.name === 'LeadStatus') {
 			if (f.ApiName == null && typeof f.MasterLabel === 'string') f.ApiName = f.MasterLabel;
 			if (f.IsWon === true) f.IsClosed = true;
 		}
@@ -1345,7 +1356,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		return json(200, { deletedRecords, earliestDateAvailable: sfDateTime(this.startedAt), latestDateCovered: sfDateTime(Math.min(end, this.clock.peek())) });
 	}
 
-	// ---- SOAP (partner API): merge -------------------------------------------------------------
+	// ---- SOAP (partner API): merge, convertLead ------------------------------------------------
 
 	private soap(ctx: RequestContext): Reply {
 		const text = typeof ctx.body === 'string' ? ctx.body : ctx.rawBody.toString('utf8');
@@ -1365,22 +1376,33 @@ export class SalesforceEmulator extends BaseEmulator {
 		}
 		this.usage.hit({ name: 'DailyApiRequests', limit: Number.MAX_SAFE_INTEGER, windowMs: 86_400_000 });
 		const method = Object.keys(env.Body).find((k) => !k.startsWith('@_'));
-		if (method !== 'merge') return soapFault('sf:INVALID_OPERATION', `The sandbox implements only the merge SOAP call, not ${method ?? 'nothing'}`);
+		if (method !== 'merge' && method !== 'convertLead') return soapFault('sf:INVALID_OPERATION', `The sandbox implements only the merge and convertLead SOAP calls, not ${method ?? 'nothing'}`);
 		const client = env.Header?.CallOptions?.client;
 		const who = this.origin({ ...ctx, params: { ver: `v${ctx.params.ver}` } }, 'soap', typeof client === 'string' ? client : undefined);
-		const requests = asArray(env.Body.merge?.mergeRequests);
-		if (requests.length === 0) return soapFault('soapenv:Client', 'merge needs mergeRequests');
-		const results = requests.map((r) => this.mergeOne(r, who));
-		const xmlResults = results
-			.map((r) => {
-				const errors = r.errors.map((e) => `<errors><message>${esc(e.message)}</message><statusCode>${e.statusCode}</statusCode>${e.fields.map((f) => `<fields>${esc(f)}</fields>`).join('')}</errors>`).join('');
-				return `<result>${errors}<id>${r.id ?? ''}</id>${r.mergedRecordIds.map((i) => `<mergedRecordIds>${i}</mergedRecordIds>`).join('')}<success>${r.success}</success>${r.updatedRelatedIds.map((i) => `<updatedRelatedIds>${i}</updatedRelatedIds>`).join('')}</result>`;
-			})
-			.join('');
+		let xmlResults: string;
+		if (method === 'merge') {
+			const requests = asArray(env.Body.merge?.mergeRequests);
+			if (requests.length === 0) return soapFault('soapenv:Client', 'merge needs mergeRequests');
+			xmlResults = requests
+				.map((req) => this.mergeOne(req, who))
+				.map((r) => `<result>${errorsXml(r.errors)}<id>${r.id ?? ''}</id>${r.mergedRecordIds.map((i) => `<mergedRecordIds>${i}</mergedRecordIds>`).join('')}<success>${r.success}</success>${r.updatedRelatedIds.map((i) => `<updatedRelatedIds>${i}</updatedRelatedIds>`).join('')}</result>`)
+				.join('');
+		} else {
+			const converts = asArray(env.Body.convertLead?.leadConverts);
+			if (converts.length === 0) return soapFault('soapenv:Client', 'convertLead needs leadConverts');
+			// convertLead takes up to 100 LeadConverts (SOAP API reference); the fault is the sandbox's [U].
+			if (converts.length > 100) return soapFault('sf:EXCEEDED_ID_LIMIT', 'EXCEEDED_ID_LIMIT: record limit reached. cannot submit more than 100 records into this call');
+			// LeadConvertResult in WSDL order; ids that are not there are nil, which jsforce reads as null.
+			const id = (name: string, v: string | undefined) => (v ? `<${name}>${v}</${name}>` : `<${name} xsi:nil="true"/>`);
+			xmlResults = converts
+				.map((req) => this.convertOne(req, who))
+				.map((r) => `<result>${id('accountId', r.accountId)}${id('contactId', r.contactId)}${errorsXml(r.errors)}${id('leadId', r.leadId)}${id('opportunityId', r.opportunityId)}<success>${r.success}</success></result>`)
+				.join('');
+		}
 		return {
 			status: 200,
 			headers: { 'Content-Type': 'text/xml; charset=utf-8' },
-			body: `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Header><LimitInfoHeader><limitInfo><current>0</current><limit>${this.dailyApiLimit}</limit><type>API REQUESTS</type></limitInfo></LimitInfoHeader></soapenv:Header><soapenv:Body><mergeResponse>${xmlResults}</mergeResponse></soapenv:Body></soapenv:Envelope>`,
+			body: `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Header><LimitInfoHeader><limitInfo><current>0</current><limit>${this.dailyApiLimit}</limit><type>API REQUESTS</type></limitInfo></LimitInfoHeader></soapenv:Header><soapenv:Body><${method}Response>${xmlResults}</${method}Response></soapenv:Body></soapenv:Envelope>`,
 		};
 	}
 
@@ -1400,6 +1422,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			const rec = this.coll(def).get(id);
 			if (!rec) return fail('ENTITY_IS_DELETED', `entity is deleted or does not exist: ${id}`, masterRec.id);
 			if (rec.id === masterRec.id) return fail('INVALID_OPERATION', 'cannot merge a record with itself', masterRec.id);
+			if (rec.fields.IsConverted === true) return fail('CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead', masterRec.id);
 			losers.push(rec);
 		}
 		const updates: Record<string, unknown> = {};
@@ -1422,6 +1445,116 @@ export class SalesforceEmulator extends BaseEmulator {
 		return { id: masterRec.id, success: true, mergedRecordIds: losers.map((l) => l.id), updatedRelatedIds: related, errors: [] };
 	}
 
+	/**
+	 * One LeadConvert. Validates everything first, then writes: an Account from the lead (unless
+	 * accountId), a Contact (unless contactId), an Opportunity (unless doNotCreateOpportunity or
+	 * opportunityId), then marks the lead converted and moves its activities to the contact. Existing
+	 * records only get their empty fields filled (plus LeadSource with overwriteLeadSource). Every
+	 * write goes through applyCreate/applyUpdate, so it sends the same change events as REST writes.
+	 */
+	private convertOne(req: any, who: Who): { leadId?: string; accountId?: string; contactId?: string; opportunityId?: string; success: boolean; errors: ItemError[] } {
+		const arg = (name: string) => soapText(req?.[name]);
+		const flag = (name: string) => arg(name) === 'true';
+		const leadId = normaliseId(arg('leadId') ?? '');
+		const fail = (statusCode: string, message: string, fields: string[] = []) => ({ leadId, success: false, errors: [{ statusCode, message, fields }] });
+		// Existing record of a type by a LeadConvert argument; a failure reply when it is not usable.
+		const existing = (def: SObjectDef, argName: string): StoredRecord | ReturnType<typeof fail> | undefined => {
+			const raw = arg(argName);
+			if (raw === undefined) return undefined;
+			const id = normaliseId(raw);
+			if (!id) return fail('MALFORMED_ID', `${argName}: id value of incorrect type: ${raw}`, [argName]);
+			const rec = this.coll(def).get(id, { includeDeleted: true });
+			if (!rec) return fail('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', [argName]);
+			if (rec.deletedAt !== undefined) return fail('ENTITY_IS_DELETED', 'entity is deleted', [argName]);
+			return rec;
+		};
+		const isFailure = (x: unknown): x is ReturnType<typeof fail> => typeof x === 'object' && x !== null && 'success' in x;
+
+		if (!leadId) return fail('MALFORMED_ID', `leadId: id value of incorrect type: ${arg('leadId') ?? ''}`, ['leadId']);
+		const lead = existing(SOBJECTS.Lead, 'leadId');
+		if (!lead || isFailure(lead)) return lead ?? fail('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', ['leadId']);
+		const l = lead.fields;
+		// Converting twice: the lead is read-only once converted (errorcodes: CANNOT_UPDATE_CONVERTED_LEAD).
+		if (l.IsConverted === true) return fail('CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead');
+		const status = arg('convertedStatus');
+		const statusRec = [...this.coll(SOBJECTS.LeadStatus).values()].find((r) => r.fields.IsConverted === true && (r.fields.ApiName === status || r.fields.MasterLabel === status));
+		// Seen live: "INVALID_STATUS, invalid convertedStatus: Converted: [Status]".
+		if (!statusRec) return fail('INVALID_STATUS', `invalid convertedStatus: ${status ?? 'null'}`, ['Status']);
+
+		// The rules below are documented (SOAP API convertLead arguments); their status codes are the sandbox's choice [U].
+		const account = existing(SOBJECTS.Account, 'accountId');
+		if (isFailure(account)) return account;
+		const contact = existing(SOBJECTS.Contact, 'contactId');
+		if (isFailure(contact)) return contact;
+		if (contact && !account) return fail('REQUIRED_FIELD_MISSING', 'Required fields are missing: [accountId]: an accountId must be given with a contactId', ['accountId']);
+		if (contact && account && contact.fields.AccountId !== account.id) return fail('FIELD_INTEGRITY_EXCEPTION', 'The contact is not associated with the specified account', ['contactId']);
+		const opportunity = existing(SOBJECTS.Opportunity, 'opportunityId');
+		if (isFailure(opportunity)) return opportunity;
+		const oppName = arg('opportunityName');
+		const noOpportunity = flag('doNotCreateOpportunity');
+		if (noOpportunity && (oppName || opportunity)) return fail('FIELD_INTEGRITY_EXCEPTION', 'opportunityName and opportunityId must be blank when doNotCreateOpportunity is true', [oppName ? 'opportunityName' : 'opportunityId']);
+		if (oppName && opportunity) return fail('FIELD_INTEGRITY_EXCEPTION', 'opportunityId and opportunityName are mutually exclusive', ['opportunityName']);
+		if (oppName && oppName.length > 80) return fail('STRING_TOO_LONG', 'opportunityName: data value too large (max length=80)', ['opportunityName']);
+		if (flag('overwriteLeadSource') && !contact) return fail('FIELD_INTEGRITY_EXCEPTION', 'overwriteLeadSource needs a contactId', ['overwriteLeadSource']);
+		const ownerRaw = arg('ownerId');
+		const owner = ownerRaw === undefined ? (l.OwnerId as string | undefined) ?? who.user : normaliseId(ownerRaw);
+		const ownerRec = owner ? this.coll(SOBJECTS.User).get(owner) : undefined;
+		if (!ownerRec || ownerRec.fields.IsActive !== true) return fail('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', ['ownerId']);
+
+		// Values for the records to create or fill, validated before anything is written.
+		const copy = (map: Array<[string, string]>, target?: StoredRecord, skip: string[] = []) => {
+			const out: Record<string, unknown> = {};
+			for (const [from, to] of map) {
+				const v = l[from];
+				if (v === undefined || v === null || v === '' || skip.includes(to)) continue;
+				const current = target?.fields[to];
+				if (!target || current === undefined || current === null || current === '') out[to] = v;
+			}
+			return out;
+		};
+		let plan: { account?: Record<string, unknown>; contact?: Record<string, unknown>; opportunity?: Record<string, unknown>; accountFill: Record<string, unknown>; contactFill: Record<string, unknown> };
+		try {
+			const contactFill = contact ? copy(LEAD_TO_CONTACT, contact, ['HasOptedOutOfEmail']) : {};
+			if (contact && flag('overwriteLeadSource') && l.LeadSource != null) contactFill.LeadSource = l.LeadSource;
+			const stage = [...this.coll(SOBJECTS.OpportunityStage).values()].filter((r) => r.fields.IsActive === true && r.fields.IsClosed !== true).sort((a, b) => Number(a.fields.SortOrder) - Number(b.fields.SortOrder))[0];
+			plan = {
+				account: account ? undefined : this.prepare(SOBJECTS.Account, { ...copy(LEAD_TO_ACCOUNT), OwnerId: owner }),
+				// The account id is filled in once the account exists.
+				contact: contact ? undefined : this.prepare(SOBJECTS.Contact, { ...copy(LEAD_TO_CONTACT), OwnerId: owner }),
+				opportunity:
+					noOpportunity || opportunity
+						? undefined
+						: this.prepare(SOBJECTS.Opportunity, { Name: oppName ?? l.Company, StageName: stage?.fields.ApiName ?? 'Prospecting', CloseDate: endOfQuarter(this.clock.peek()), LeadSource: l.LeadSource ?? null, OwnerId: owner }),
+				accountFill: account ? this.prepare(SOBJECTS.Account, copy(LEAD_TO_ACCOUNT, account), account) : {},
+				contactFill: contact ? this.prepare(SOBJECTS.Contact, contactFill, contact) : {},
+			};
+		} catch (err) {
+			if (err instanceof ItemFailure) return { leadId, success: false, errors: err.errors };
+			throw err;
+		}
+
+		// Writes, in the order Salesforce commits them: account, contact, opportunity, lead, activities.
+		let accountId = account?.id;
+		if (account && Object.keys(plan.accountFill).length) this.applyUpdate(SOBJECTS.Account, account, plan.accountFill, who);
+		if (plan.account) accountId = this.applyCreate(SOBJECTS.Account, plan.account, who);
+		let contactId = contact?.id;
+		if (contact && Object.keys(plan.contactFill).length) this.applyUpdate(SOBJECTS.Contact, contact, plan.contactFill, who);
+		if (plan.contact) contactId = this.applyCreate(SOBJECTS.Contact, { ...plan.contact, AccountId: accountId }, who);
+		let opportunityId = opportunity?.id;
+		// ContactId: conversion makes the contact the opportunity's primary contact role.
+		if (plan.opportunity) opportunityId = this.applyCreate(SOBJECTS.Opportunity, { ...plan.opportunity, AccountId: accountId, ContactId: contactId }, who);
+		const today = new Date(this.clock.peek()).toISOString().slice(0, 10);
+		this.applyUpdate(SOBJECTS.Lead, lead, { IsConverted: true, ConvertedDate: today, ConvertedAccountId: accountId, ConvertedContactId: contactId, ConvertedOpportunityId: opportunityId ?? null, Status: statusRec.fields.ApiName }, who);
+		// The lead's activities move to the contact (and, when they name nothing else, to the opportunity or account) [U].
+		for (const def of [SOBJECTS.Task, SOBJECTS.Event]) {
+			for (const rec of this.coll(def).values()) {
+				if (rec.fields.WhoId !== lead.id) continue;
+				this.applyUpdate(def, rec, { WhoId: contactId, ...(rec.fields.WhatId ? {} : { WhatId: opportunityId ?? accountId }) }, who);
+			}
+		}
+		return { leadId, accountId, contactId, opportunityId, success: true, errors: [] };
+	}
+
 	/** Points child records of merged-away parents at the master (Task/Event WhoId/WhatId, AccountId, ContactId, ParentId). */
 	private reparent(def: SObjectDef, from: string[], to: string, who: { origin: string; user: string }): string[] {
 		const updated: string[] = [];
@@ -1440,6 +1573,36 @@ export class SalesforceEmulator extends BaseEmulator {
 		}
 		return updated;
 	}
+}
+
+/** SOAP Error elements in WSDL order (fields, message, statusCode), as jsforce parses them. */
+function errorsXml(errors: ItemError[]): string {
+	return errors.map((e) => `<errors>${e.fields.map((f) => `<fields>${esc(f)}</fields>`).join('')}<message>${esc(e.message)}</message><statusCode>${e.statusCode}</statusCode></errors>`).join('');
+}
+
+/** A SOAP scalar: nil (`xsi:nil="true"`, parsed as an attribute object) and empty elements are absent. */
+function soapText(v: unknown): string | undefined {
+	if (v === undefined || v === null || typeof v === 'object') return undefined;
+	const s = String(v).trim();
+	return s === '' ? undefined : s;
+}
+
+/** Lead fields copied on conversion (the standard lead field mapping): lead field, target field. */
+const LEAD_TO_ACCOUNT: Array<[string, string]> = [
+	['Company', 'Name'], ['Phone', 'Phone'], ['Website', 'Website'], ['Industry', 'Industry'], ['AnnualRevenue', 'AnnualRevenue'], ['NumberOfEmployees', 'NumberOfEmployees'],
+	['Street', 'BillingStreet'], ['City', 'BillingCity'], ['State', 'BillingState'], ['PostalCode', 'BillingPostalCode'], ['Country', 'BillingCountry'],
+];
+const LEAD_TO_CONTACT: Array<[string, string]> = [
+	['Salutation', 'Salutation'], ['FirstName', 'FirstName'], ['LastName', 'LastName'], ['Title', 'Title'], ['Email', 'Email'], ['Phone', 'Phone'], ['MobilePhone', 'MobilePhone'],
+	['LeadSource', 'LeadSource'], ['Description', 'Description'], ['HasOptedOutOfEmail', 'HasOptedOutOfEmail'], ['DoNotCall', 'DoNotCall'],
+	['Street', 'MailingStreet'], ['City', 'MailingCity'], ['State', 'MailingState'], ['PostalCode', 'MailingPostalCode'], ['Country', 'MailingCountry'],
+];
+
+/** Last day of the calendar quarter of `ms` (a converted lead's opportunity closes then). */
+function endOfQuarter(ms: number): string {
+	const d = new Date(ms);
+	const firstOfNext = Date.UTC(d.getUTCFullYear(), Math.floor(d.getUTCMonth() / 3) * 3 + 3, 1);
+	return new Date(firstOfNext - 86_400_000).toISOString().slice(0, 10);
 }
 
 function asArray(x: unknown): any[] {

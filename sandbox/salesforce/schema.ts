@@ -45,6 +45,8 @@ export interface SObjectDef {
 	 * events for it and leaves it out of SOSL searches without RETURNING.
 	 */
 	setup?: boolean;
+	/** First id number of the generator (setup objects that share a key prefix must not share ids). */
+	idStart?: number;
 }
 
 const SYSTEM: Record<string, FieldDef> = {
@@ -281,6 +283,33 @@ SOBJECTS.OpportunityStage = {
 		SortOrder: s('int'),
 	},
 };
+
+// Object reference: LeadStatus (query, retrieve, describe only). convertLead takes a status whose
+// IsConverted is true (convertedStatus); clients find them with SOQL on this object. It shares the
+// key prefix 01J with OpportunityStage (both are picklist values), so its ids start further on.
+SOBJECTS.LeadStatus = {
+	name: 'LeadStatus',
+	keyPrefix: '01J',
+	idStart: 1000,
+	mergeable: false,
+	setup: true,
+	fields: {
+		...SETUP_SYSTEM,
+		MasterLabel: s('string', { required: true }),
+		ApiName: s('string', { defaulted: true }),
+		IsConverted: s('boolean'),
+		IsDefault: s('boolean'),
+		SortOrder: s('int'),
+	},
+};
+
+/** The lead statuses of a new org (MasterLabel, IsConverted, IsDefault), the Lead Status picklist in order. */
+export const DEFAULT_LEAD_STATUSES: Array<[string, boolean, boolean]> = [
+	['Open - Not Contacted', false, true],
+	['Working - Contacted', false, false],
+	['Closed - Converted', true, false],
+	['Closed - Not Converted', false, false],
+];
 
 /** The stages of a new org (MasterLabel, DefaultProbability, IsClosed, IsWon, ForecastCategoryName). */
 export const DEFAULT_STAGES: Array<[string, number, boolean, boolean, string]> = [

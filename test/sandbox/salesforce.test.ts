@@ -332,12 +332,188 @@ describe('SOAP merge', () => {
 		assert.equal(losers.totalSize, 2);
 		assert.ok(losers.records.every((r: any) => r.IsDeleted === true));
 		assert.equal(((await c.sobject('Task').retrieve(task.id!)) as any).WhoId, m.id);
-		const notMerge = await fetch(`${url}/services/Soap/u/62.0`, { method: 'POST', headers: { 'content-type': 'text/xml', SOAPAction: '""' }, body: '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><SessionHeader><sessionId>t</sessionId></SessionHeader></soapenv:Header><soapenv:Body><convertLead/></soapenv:Body></soapenv:Envelope>' });
+		const notMerge = await fetch(`${url}/services/Soap/u/62.0`, { method: 'POST', headers: { 'content-type': 'text/xml', SOAPAction: '""' }, body: '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><SessionHeader><sessionId>t</sessionId></SessionHeader></soapenv:Header><soapenv:Body><describeTabs/></soapenv:Body></soapenv:Envelope>' });
 		assert.equal(notMerge.status, 500);
 		assert.match(await notMerge.text(), /<faultcode>sf:INVALID_OPERATION<\/faultcode>/);
 		const bad = (await c.soap.merge({ masterRecord: { type: 'Opportunity', Id: m.id } as any, recordToMergeIds: [l1.id] })) as any;
 		assert.equal(bad.success, false);
 		assert.equal(bad.errors[0].statusCode, 'INVALID_TYPE');
+	});
+});
+
+describe('SOAP convertLead', () => {
+	/** The raw SOAP convertLead envelope jsforce sends, for wire-level checks. */
+	const rawConvert = (inner: string) =>
+		fetch(`${url}/services/Soap/u/62.0`, {
+			method: 'POST',
+			headers: { 'content-type': 'text/xml', SOAPAction: '""' },
+			body: `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Header xmlns="urn:partner.soap.sforce.com"><SessionHeader><sessionId>t</sessionId></SessionHeader></soapenv:Header><soapenv:Body xmlns="urn:partner.soap.sforce.com"><convertLead>${inner}</convertLead></soapenv:Body></soapenv:Envelope>`,
+		});
+
+	test('a lead becomes an account, a contact and an opportunity; the lead is marked converted; every write sends its change event', async () => {
+		const rx = await receiver();
+		try {
+			em.addSubscription({ type: 'changeEvent', url: rx.url, secret: 's' });
+			const c = conn({ callOptions: { client: 'mysync' } });
+			const { id: leadId } = await c.sobject('Lead').create({ FirstName: 'Ada', LastName: 'Lovelace', Company: 'Analytical Engines', Email: 'ada@engines.example', Phone: '+44 20 7946 0000', Title: 'Countess', LeadSource: 'Web', Street: '1 Byron St', City: 'London', Country: 'UK', Website: 'https://engines.example' });
+			const task = await c.sobject('Task').create({ Subject: 'Call Ada', WhoId: leadId });
+			await em.webhooksIdle();
+			rx.got.length = 0;
+
+			// jsforce: one LeadConvert in, one LeadConvertResult out (an array in gives an array).
+			const res = (await c.soap.convertLead({ leadId, convertedStatus: 'Closed - Converted' } as any)) as any;
+			assert.equal(res.success, true, JSON.stringify(res));
+			assert.deepEqual(res.errors, []);
+			assert.equal(res.leadId, leadId);
+			assert.match(res.accountId, /^001[A-Za-z0-9]{15}$/);
+			assert.match(res.contactId, /^003[A-Za-z0-9]{15}$/);
+			assert.match(res.opportunityId, /^006[A-Za-z0-9]{15}$/);
+
+			const acct = (await c.sobject('Account').retrieve(res.accountId)) as any;
+			assert.equal(acct.Name, 'Analytical Engines');
+			assert.equal(acct.Phone, '+44 20 7946 0000');
+			assert.equal(acct.Website, 'https://engines.example');
+			assert.equal(acct.BillingCity, 'London');
+			const contact = (await c.sobject('Contact').retrieve(res.contactId)) as any;
+			assert.deepEqual([contact.FirstName, contact.LastName, contact.Email, contact.Title, contact.LeadSource, contact.MailingStreet, contact.MailingCity, contact.MailingCountry], ['Ada', 'Lovelace', 'ada@engines.example', 'Countess', 'Web', '1 Byron St', 'London', 'UK']);
+			assert.equal(contact.AccountId, res.accountId);
+			const opp = (await c.sobject('Opportunity').retrieve(res.opportunityId)) as any;
+			// opportunityName defaults to the lead's company (SOAP API reference); the first open stage; the quarter's last day.
+			assert.equal(opp.Name, 'Analytical Engines');
+			assert.equal(opp.StageName, 'Prospecting');
+			assert.equal(opp.IsClosed, false);
+			assert.match(opp.CloseDate, /^\d{4}-(03-31|06-30|09-30|12-31)$/);
+			assert.equal(opp.AccountId, res.accountId);
+			assert.equal(opp.ContactId, res.contactId);
+			assert.equal(opp.LeadSource, 'Web');
+			const lead = (await c.sobject('Lead').retrieve(leadId!)) as any;
+			assert.equal(lead.IsConverted, true);
+			assert.equal(lead.Status, 'Closed - Converted');
+			assert.match(lead.ConvertedDate, /^\d{4}-\d{2}-\d{2}$/);
+			assert.deepEqual([lead.ConvertedAccountId, lead.ConvertedContactId, lead.ConvertedOpportunityId], [res.accountId, res.contactId, res.opportunityId]);
+			// Converted leads stay queryable.
+			assert.equal((await c.query(`SELECT Id FROM Lead WHERE IsConverted = true`)).totalSize, 1);
+			const moved = (await c.sobject('Task').retrieve(task.id!)) as any;
+			assert.equal(moved.WhoId, res.contactId);
+			assert.equal(moved.WhatId, res.opportunityId);
+
+			await em.webhooksIdle();
+			const events = rx.got.map((g) => JSON.parse(g.raw).data.payload);
+			assert.deepEqual(
+				events.map((e) => [e.ChangeEventHeader.entityName, e.ChangeEventHeader.changeType]),
+				[['Account', 'CREATE'], ['Contact', 'CREATE'], ['Opportunity', 'CREATE'], ['Lead', 'UPDATE'], ['Task', 'UPDATE']],
+			);
+			for (const e of events) assert.equal(e.ChangeEventHeader.changeOrigin, 'com/salesforce/api/soap/62.0;client=mysync');
+			const leadEvent = events[3];
+			for (const f of ['IsConverted', 'Status', 'ConvertedAccountId', 'ConvertedContactId', 'ConvertedOpportunityId', 'ConvertedDate']) assert.ok(leadEvent.ChangeEventHeader.changedFields.includes(f), f);
+			assert.equal(leadEvent.IsConverted, true);
+		} finally {
+			rx.server.close();
+		}
+	});
+
+	test('into an existing account and contact without an opportunity: only empty fields are filled, overwriteLeadSource, an ownerId', async () => {
+		const c = conn();
+		const acct = await c.sobject('Account').create({ Name: 'Existing Co' });
+		const contact = await c.sobject('Contact').create({ LastName: 'Keep', AccountId: acct.id, LeadSource: 'Other' });
+		const { id: leadId } = await c.sobject('Lead').create({ FirstName: 'New', LastName: 'Person', Company: 'Lead Co', Phone: '555-0100', Title: 'CTO', LeadSource: 'Web' });
+		const owner = (await fetch(`${url}/__admin/sobjects/User`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Username: 'rep@sandbox.example.com', Email: 'rep@sandbox.example.com', LastName: 'Rep' }) }).then((r) => r.json())) as any;
+		const [res] = (await c.soap.convertLead([{ leadId, convertedStatus: 'Closed - Converted', accountId: acct.id, contactId: contact.id, doNotCreateOpportunity: true, overwriteLeadSource: true, ownerId: owner.id, sendNotificationEmail: false }] as any)) as any[];
+		assert.equal(res.success, true, JSON.stringify(res));
+		assert.equal(res.accountId, acct.id);
+		assert.equal(res.contactId, contact.id);
+		assert.equal(res.opportunityId, null, 'nil opportunityId: jsforce reads xsi:nil as null');
+		const a = (await c.sobject('Account').retrieve(acct.id!)) as any;
+		assert.equal(a.Name, 'Existing Co', 'existing data is not overwritten');
+		assert.equal(a.Phone, '555-0100', 'an empty field is filled from the lead');
+		assert.notEqual(a.OwnerId, owner.id, 'ownerId applies to new records only');
+		const k = (await c.sobject('Contact').retrieve(contact.id!)) as any;
+		assert.equal(k.LastName, 'Keep');
+		assert.equal(k.Title, 'CTO');
+		assert.equal(k.LeadSource, 'Web', 'overwriteLeadSource');
+		assert.equal((await c.query('SELECT COUNT() FROM Contact')).totalSize, 1);
+		assert.equal((await c.query('SELECT COUNT() FROM Account')).totalSize, 1);
+		assert.equal((await c.query('SELECT COUNT() FROM Opportunity')).totalSize, 0);
+		const lead = (await c.sobject('Lead').retrieve(leadId!)) as any;
+		assert.equal(lead.ConvertedOpportunityId, null);
+		assert.equal(lead.ConvertedContactId, contact.id);
+
+		// ownerId owns what conversion creates; opportunityName names the opportunity.
+		const { id: lead2 } = await c.sobject('Lead').create({ LastName: 'Two', Company: 'Second Co' });
+		const r2 = (await c.soap.convertLead({ leadId: lead2, convertedStatus: 'Closed - Converted', ownerId: owner.id, opportunityName: 'Big deal' } as any)) as any;
+		assert.equal(r2.success, true, JSON.stringify(r2));
+		const opp = (await c.sobject('Opportunity').retrieve(r2.opportunityId)) as any;
+		assert.equal(opp.Name, 'Big deal');
+		assert.equal(opp.OwnerId, owner.id);
+		assert.equal(((await c.sobject('Contact').retrieve(r2.contactId)) as any).OwnerId, owner.id);
+	});
+
+	test('LeadStatus: converted statuses by SOQL; an admin-added converted status converts; the API cannot write LeadStatus', async () => {
+		const c = conn();
+		const statuses = await c.query('SELECT ApiName, IsDefault FROM LeadStatus WHERE IsConverted = true ORDER BY SortOrder');
+		assert.deepEqual(statuses.records.map((r: any) => r.ApiName), ['Closed - Converted']);
+		await fetch(`${url}/__admin/sobjects/LeadStatus`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ MasterLabel: 'Qualified', IsConverted: true, SortOrder: 5 }) });
+		const { id } = await c.sobject('Lead').create({ LastName: 'Q', Company: 'Q Co' });
+		const res = (await c.soap.convertLead({ leadId: id, convertedStatus: 'Qualified', doNotCreateOpportunity: true } as any)) as any;
+		assert.equal(res.success, true, JSON.stringify(res));
+		assert.equal(((await c.sobject('Lead').retrieve(id!)) as any).Status, 'Qualified');
+		assert.equal((await sfError(c.sobject('LeadStatus').create({ MasterLabel: 'X' }))).errorCode, 'INVALID_TYPE_FOR_OPERATION');
+	});
+
+	test('errors per result: converted twice, bad status, contact without account, foreign contact, unknown lead; nothing is written', async () => {
+		const c = conn();
+		const acct = await c.sobject('Account').create({ Name: 'A' });
+		const other = await c.sobject('Account').create({ Name: 'B' });
+		const contact = await c.sobject('Contact').create({ LastName: 'C', AccountId: other.id });
+		const leads = (await c.sobject('Lead').create([1, 2, 3, 4, 5].map((n) => ({ LastName: `L${n}`, Company: `Co ${n}` })))) as any[];
+		const [l1, l2, l3, l4, l5] = leads.map((l) => l.id);
+		assert.equal(((await c.soap.convertLead({ leadId: l1, convertedStatus: 'Closed - Converted' } as any)) as any).success, true);
+		const before = em.dump();
+		const results = (await c.soap.convertLead([
+			{ leadId: l1, convertedStatus: 'Closed - Converted' },
+			{ leadId: l2, convertedStatus: 'Open - Not Contacted' },
+			{ leadId: l3, convertedStatus: 'Closed - Converted', contactId: contact.id },
+			{ leadId: l4, convertedStatus: 'Closed - Converted', accountId: acct.id, contactId: contact.id },
+			{ leadId: '00QDn0000000ZZZZZZ', convertedStatus: 'Closed - Converted' },
+			{ leadId: l5, convertedStatus: 'Closed - Converted', doNotCreateOpportunity: true, opportunityName: 'X' },
+		] as any)) as any[];
+		assert.deepEqual(
+			results.map((r) => [r.success, r.errors[0]?.statusCode]),
+			[[false, 'CANNOT_UPDATE_CONVERTED_LEAD'], [false, 'INVALID_STATUS'], [false, 'REQUIRED_FIELD_MISSING'], [false, 'FIELD_INTEGRITY_EXCEPTION'], [false, 'INVALID_CROSS_REFERENCE_KEY'], [false, 'FIELD_INTEGRITY_EXCEPTION']],
+		);
+		assert.equal(results[0].errors[0].message, 'cannot reference converted lead');
+		assert.equal(results[1].errors[0].message, 'invalid convertedStatus: Open - Not Contacted');
+		assert.deepEqual(results[1].errors[0].fields, ['Status']);
+		assert.equal(results[1].leadId, l2);
+		assert.equal(results[1].accountId, null);
+		assert.deepEqual(em.dump(), before, 'failed conversions write nothing');
+
+		// Wire shape: convertLeadResponse/result in WSDL order, nil ids, errors like merge's.
+		const raw = await rawConvert(`<leadConverts><convertedStatus>Nope</convertedStatus><leadId>${l2}</leadId></leadConverts>`);
+		assert.equal(raw.status, 200);
+		const text = await raw.text();
+		assert.match(text, /<soapenv:Body><convertLeadResponse><result><accountId xsi:nil="true"\/><contactId xsi:nil="true"\/><errors><fields>Status<\/fields><message>invalid convertedStatus: Nope<\/message><statusCode>INVALID_STATUS<\/statusCode><\/errors><leadId>00Q[A-Za-z0-9]{15}<\/leadId><opportunityId xsi:nil="true"\/><success>false<\/success><\/result><\/convertLeadResponse>/);
+		const empty = await rawConvert('');
+		assert.equal(empty.status, 500);
+		const tooMany = await rawConvert(`<leadConverts><leadId>${l2}</leadId><convertedStatus>Closed - Converted</convertedStatus></leadConverts>`.repeat(101));
+		assert.equal(tooMany.status, 500);
+		assert.match(await tooMany.text(), /<faultcode>sf:EXCEEDED_ID_LIMIT<\/faultcode>/);
+	});
+
+	test('a converted lead is read-only: REST PATCH 400 CANNOT_UPDATE_CONVERTED_LEAD, collections and upsert fail per item, no new references', async () => {
+		const c = conn();
+		const { id } = await c.sobject('Lead').create({ LastName: 'Done', Company: 'Done Co', Email: 'done@x.example' });
+		await c.soap.convertLead({ leadId: id, convertedStatus: 'Closed - Converted' } as any);
+		const raw = await fetch(`${url}/services/data/v62.0/sobjects/Lead/${id}`, { method: 'PATCH', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ Title: 'x' }) });
+		assert.equal(raw.status, 400);
+		assert.deepEqual(await raw.json(), [{ message: 'cannot reference converted lead', errorCode: 'CANNOT_UPDATE_CONVERTED_LEAD', fields: [] }]);
+		assert.equal((await sfError(c.sobject('Lead').update({ Id: id, Title: 'x' }))).errorCode, 'CANNOT_UPDATE_CONVERTED_LEAD');
+		const [item] = (await c.sobject('Lead').update([{ Id: id, Title: 'x' }])) as any[];
+		assert.equal(item.success, false);
+		assert.equal(item.errors[0].statusCode, 'CANNOT_UPDATE_CONVERTED_LEAD');
+		assert.equal((await sfError(c.sobject('Lead').upsert({ Email: 'done@x.example', Title: 'x' } as any, 'Email'))).errorCode, 'CANNOT_UPDATE_CONVERTED_LEAD');
+		assert.equal((await sfError(c.sobject('Task').create({ Subject: 'late', WhoId: id }))).errorCode, 'CANNOT_UPDATE_CONVERTED_LEAD');
+		assert.equal(((await c.sobject('Lead').retrieve(id!)) as any).Title, null);
 	});
 });
 
