@@ -58,6 +58,8 @@ import {
 	type ChangePage,
 	type ChangedRecord,
 	type ConnectorRuntime,
+	type ConvertLeadOutcome,
+	type ConvertLeadRequest,
 	type CreateRequest,
 	type CrmConnector,
 	type CrmRecord,
@@ -145,6 +147,11 @@ const OWNERS_PAGE = 500;
 const ENGAGEMENTS = ['tasks', 'calls', 'notes', 'meetings', 'emails'] as const;
 const ENGAGEMENT_PREFIX: Record<string, string> = { hs_task_: 'tasks', hs_call_: 'calls', hs_note_: 'notes', hs_meeting_: 'meetings', hs_email_: 'emails' };
 const MERGEABLE = new Set(['contacts', 'companies', 'deals']);
+/**
+ * HubSpot's default lifecycle stages in their order. HubSpot moves a contact forward only (going
+ * back needs the stage cleared first), so a conversion never sets a stage below the contact's.
+ */
+const LIFECYCLE_ORDER = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist'];
 /** The objects an engagement's associations are read for (the activity map's contactIds, dealIds, accountIds). */
 const ENGAGEMENT_LINKS = ['contacts', 'deals', 'companies'] as const;
 /** HubSpot-defined association type ids, engagement → contact / company / deal (crm-wire §2). */
@@ -431,6 +438,46 @@ export class HubSpotConnector implements CrmConnector {
 			}
 		}
 		return outcomes;
+	}
+
+	/**
+	 * A HubSpot lead is a contact at lifecycle stage lead: converting it moves the contact to
+	 * `opportunity` (when the source's conversion made one) or `salesqualifiedlead`, unless it is at
+	 * that stage or beyond already (then `unchanged`: HubSpot never moves a stage backwards).
+	 * `other`, and a custom stage whose place in the order is unknown, count as beyond. One batch
+	 * read (100 contacts) for the stages, one batch update for the moves; a contact that is not
+	 * there answers notFound. The contact is the lead itself: `request.contactId` cannot name
+	 * another contact here, because HubSpot contacts are unique by e-mail, so the contact-sync copy
+	 * of the converted person is this same contact. Only `request.id` is written. The contact's
+	 * company association is left to contact-sync (accountId is echoed, not written).
+	 */
+	async convertLeads(requests: ConvertLeadRequest[]): Promise<ConvertLeadOutcome[]> {
+		const outcomes: ConvertLeadOutcome[] = [];
+		const valid = requests.filter((r) => {
+			if (/^\d+$/.test(r.id)) return true;
+			outcomes.push({ ref: r.ref, status: 'failed', category: 'validation', code: 'INVALID_ID', message: `HubSpot: ${JSON.stringify(r.id)} is not a HubSpot contact id` });
+			return false;
+		});
+		const done = (r: ConvertLeadRequest, status: 'converted' | 'unchanged'): ConvertLeadOutcome => ({ ref: r.ref, status, id: r.id, contactId: r.id, ...(r.accountId ? { accountId: r.accountId } : {}) });
+		for (const batch of chunk(valid, BATCH_LIMIT)) {
+			const response = await this.callBatch('batch.read', (c) =>
+				c.crm.objects.batchApi.read('contacts', { inputs: [...new Set(batch.map((r) => r.id))].map((id) => ({ id })), properties: ['lifecyclestage'], propertiesWithHistory: [] }),
+			);
+			const stages = new Map(response.results.map((o) => [o.id, o.properties?.lifecyclestage ?? '']));
+			const moves: UpdateRequest[] = [];
+			for (const r of batch) {
+				const stage = stages.get(r.id);
+				const wanted = r.withOpportunity ? 'opportunity' : 'salesqualifiedlead';
+				if (stage === undefined) outcomes.push(notFound(r.ref, `HubSpot: contact ${r.id} not found`));
+				else if (lifecycleRank(stage) >= lifecycleRank(wanted)) outcomes.push(done(r, 'unchanged'));
+				else moves.push({ ref: r.ref, id: r.id, fields: { lifecyclestage: wanted } });
+			}
+			for (const o of await this.update('lead', moves)) {
+				const r = batch.find((b) => b.ref === o.ref)!;
+				outcomes.push(o.status === 'failed' ? o : done(r, 'converted'));
+			}
+		}
+		return byRef(outcomes);
 	}
 
 	async listChanges(entity: EntityType, options: ListChangesOptions = {}): Promise<ChangePage> {
@@ -848,6 +895,13 @@ function blamingFields<T extends { ref: number }>(write: (part: T[]) => Promise<
 			return failAll(part, error).map((failure) => (fields.length ? { ...failure, fields } : failure));
 		}
 	};
+}
+
+/** A lifecycle stage's place in LIFECYCLE_ORDER: none (empty) first; `other` and unknown (custom) stages after all. */
+function lifecycleRank(stage: string): number {
+	if (stage === '') return -1;
+	const i = LIFECYCLE_ORDER.indexOf(stage.toLowerCase());
+	return i < 0 ? LIFECYCLE_ORDER.length : i;
 }
 
 function batchFailure(ref: number, error: HsBatchError): WriteFailure {

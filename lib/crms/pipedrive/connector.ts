@@ -59,6 +59,8 @@ import {
 	type ChangePage,
 	type ChangedRecord,
 	type ConnectorRuntime,
+	type ConvertLeadOutcome,
+	type ConvertLeadRequest,
 	type CreateRequest,
 	type CrmConnector,
 	type CrmFields,
@@ -420,6 +422,43 @@ export class PipedriveConnector implements CrmConnector {
 			}
 			return { ref, status: 'merged', id: masterId, mergedIds: merged };
 		});
+	}
+
+	/**
+	 * Pipedrive has no lead conversion: a lead that became a person (and organization) is archived
+	 * and linked to them, PATCH /v1/leads/{id} {is_archived: true, person_id, organization_id (when
+	 * given)}. Each lead is read first (GET /v1/leads/{id}): an archived lead answers `unchanged`
+	 * with the person and organization it links; a lead that is not there answers notFound. A
+	 * person or organization Pipedrive does not have fails the lead (400). Nothing is created.
+	 */
+	async convertLeads(requests: ConvertLeadRequest[]): Promise<ConvertLeadOutcome[]> {
+		const api = entityApi('lead');
+		return byRef(
+			await this.pool(requests, async (r): Promise<ConvertLeadOutcome> => {
+				if (!validId(api, r.id)) return invalidId(r.ref, api, r.id) as WriteFailure;
+				const bad = [r.contactId, ...(r.accountId ? [r.accountId] : [])].find((id) => !/^\d+$/.test(id));
+				if (bad !== undefined) return { ref: r.ref, status: 'failed', category: 'validation', code: 'INVALID_ID', message: `${JSON.stringify(bad)} is not a Pipedrive person or organization id` };
+				try {
+					let lead: CrmFields | undefined;
+					try {
+						lead = (await this.send<CrmFields>('leads.get', 'default', (c) => api.get(c, r.id))).data ?? undefined;
+					} catch (error) {
+						if (!(error instanceof CrmError) || (error.httpStatus !== 404 && error.httpStatus !== 410)) throw error;
+					}
+					if (!lead || lead.is_deleted === true) return notFound(r.ref, `Pipedrive: lead ${r.id} not found`);
+					if (lead.is_archived === true) {
+						const contactId = idText(lead.person_id) ?? r.contactId;
+						const accountId = idText(lead.organization_id) ?? r.accountId;
+						return { ref: r.ref, status: 'unchanged', id: r.id, contactId, ...(accountId ? { accountId } : {}) };
+					}
+					const body = { is_archived: true, person_id: Number(r.contactId), ...(r.accountId ? { organization_id: Number(r.accountId) } : {}) };
+					await this.send('leads.convert', 'default', (c) => api.update(c, r.id, body));
+					return { ref: r.ref, status: 'converted', id: r.id, contactId: r.contactId, ...(r.accountId ? { accountId: r.accountId } : {}) };
+				} catch (error) {
+					return failure(r.ref, error);
+				}
+			}),
+		);
 	}
 
 	/**
@@ -891,6 +930,12 @@ function failure(ref: number, error: unknown): WriteFailure {
 function isAuthFailure(result: unknown): boolean {
 	const outcomes = Array.isArray(result) ? result : [result];
 	return outcomes.some((o) => (o as { error?: unknown })?.error instanceof CrmError && (o as { category?: string }).category === 'auth');
+}
+
+/** A reference id as text: v1 gives ids as numbers, or as objects with the id in `value`. */
+function idText(value: unknown): string | undefined {
+	const v = value !== null && typeof value === 'object' ? (value as { value?: unknown; id?: unknown }).value ?? (value as { id?: unknown }).id : value;
+	return typeof v === 'number' || (typeof v === 'string' && v !== '') ? String(v) : undefined;
 }
 
 function validId(api: EntityApi, id: string): boolean {

@@ -24,7 +24,9 @@
 // - v2 list info has no page tokens (v2-list-leads-page-info-recorded.json); v7+ adds
 //   next_page_token/previous_page_token/page_token_expiry, null on the last page (get-contacts-recorded.json).
 // - Lead convert answers bare `{Contacts, Deals, Accounts}` ids without code/status
-//   (v2-convert-lead-recorded.json); this connector does not convert.
+//   (v2-convert-lead-recorded.json). v3+ documents `{code, details: {Contacts: {id, name}, ...},
+//   status}` and lookups given as `{id}` objects (v2 took bare id strings): convertLeads sends
+//   objects and reads either answer.
 
 import type { ChangeOrigin, EntityType } from '../../model';
 import {
@@ -51,6 +53,8 @@ import {
 	type ChangePage,
 	type ChangedRecord,
 	type ConnectorRuntime,
+	type ConvertLeadOutcome,
+	type ConvertLeadRequest,
 	type CreateRequest,
 	type CrmConnector,
 	type CrmFields,
@@ -392,6 +396,72 @@ export class ZohoConnector implements CrmConnector {
 			outcomes.push(failed ?? { ref, status: 'merged', id: masterId, mergedIds: merged });
 		}
 		return outcomes;
+	}
+
+	/**
+	 * POST /Leads/{id}/actions/convert, one lead per call (in order), into the given contact and
+	 * account: `Contacts: {id}`, `Accounts: {id}`, no `Deals` (no deal is made),
+	 * overwrite false (the contact keeps its account name), notify_lead_owner and
+	 * notify_new_entity_owner false. A converted lead leaves the Leads module, so a lead Zoho does
+	 * not have (never there, deleted or converted already) answers notFound; the documented
+	 * ID_ALREADY_CONVERTED answers `unchanged`. A contact or account Zoho refuses fails the lead
+	 * (INVALID_DATA, fields: Contacts / Accounts). Without an accountId the contact's own account
+	 * is sent (read with GET /Contacts?ids=, 100 contacts a call), so Zoho does not make one from
+	 * the lead's Company; for a contact without an account it still may (Zoho's rule, not ours).
+	 * Sent again when the reply is lost: a lead the first attempt converted then answers notFound.
+	 */
+	async convertLeads(requests: ConvertLeadRequest[]): Promise<ConvertLeadOutcome[]> {
+		const outcomes: ConvertLeadOutcome[] = [];
+		const accounts = await this.contactAccounts(requests.filter((r) => !r.accountId).map((r) => r.contactId));
+		for (const r of requests) {
+			const accountId = r.accountId ?? accounts.get(r.contactId);
+			const entry = {
+				overwrite: false,
+				notify_lead_owner: false,
+				notify_new_entity_owner: false,
+				Contacts: { id: r.contactId },
+				...(accountId ? { Accounts: { id: accountId } } : {}),
+			};
+			let result: ZohoConvertResult | undefined;
+			try {
+				const res = await this.call<{ data?: ZohoConvertResult[] }>('Leads.convert', (base) => ({
+					method: 'POST',
+					url: `${base}/Leads/${encodeURIComponent(r.id)}/actions/convert`,
+					body: { data: [entry] },
+				}));
+				result = res.body?.data?.[0];
+			} catch (error) {
+				if (!(error instanceof CrmError) || error.category === 'auth') throw error;
+				const failed = perRecordResults(error, 1)?.[0] ?? (error.body as ZohoResult | undefined);
+				outcomes.push(convertFailure(r, error, failed));
+				continue;
+			}
+			if (result?.status === 'error' || (result?.code !== undefined && result.code !== 'SUCCESS')) {
+				outcomes.push(convertFailure(r, undefined, result as ZohoResult));
+				continue;
+			}
+			const ids = (result?.details ?? result ?? {}) as Record<string, unknown>;
+			const into = lookupIdOf(ids.Accounts) ?? accountId;
+			outcomes.push({ ref: r.ref, status: 'converted', id: r.id, contactId: lookupIdOf(ids.Contacts) ?? r.contactId, ...(into ? { accountId: into } : {}) });
+		}
+		return byRef(outcomes);
+	}
+
+	/**
+	 * The account (Account_Name lookup) of each contact that has one: GET /Contacts?ids= (100 a
+	 * call). Missing contacts are left out (the conversion then names the contact alone, and Zoho
+	 * refuses it).
+	 */
+	private async contactAccounts(contactIds: string[]): Promise<Map<string, string>> {
+		const accounts = new Map<string, string>();
+		for (const group of chunk([...new Set(contactIds)], WRITE_MAX)) {
+			const res = await this.call<{ data?: CrmFields[] }>('Contacts.byId', (base) => ({ method: 'GET', url: `${base}/Contacts`, query: { ids: group.join(','), fields: 'Account_Name', per_page: WRITE_MAX } }));
+			for (const row of res.status === 200 ? (res.body?.data ?? []) : []) {
+				const account = lookupIdOf(row.Account_Name);
+				if (account) accounts.set(String(row.id), account);
+			}
+		}
+		return accounts;
 	}
 
 	/**
@@ -870,6 +940,39 @@ function perRecordResults(error: unknown, count: number): ZohoResult[] | undefin
 	if (!(error instanceof CrmError) || error.category !== 'validation') return undefined;
 	const data = (error.body as { data?: unknown } | undefined)?.data;
 	return Array.isArray(data) && data.length === count ? (data as ZohoResult[]) : undefined;
+}
+
+/** A convert answer: bare ids (v2, v2-convert-lead-recorded.json) or {code, details, status} (v3+). */
+interface ZohoConvertResult {
+	code?: string;
+	status?: string;
+	message?: string;
+	details?: Record<string, unknown>;
+	Contacts?: unknown;
+	Accounts?: unknown;
+	Deals?: unknown;
+}
+
+/** The id of a convert answer's lookup: a bare id or {id, name}. */
+function lookupIdOf(value: unknown): string | undefined {
+	const id = value !== null && typeof value === 'object' ? (value as { id?: unknown }).id : value;
+	return typeof id === 'string' && id !== '' ? id : typeof id === 'number' ? String(id) : undefined;
+}
+
+/**
+ * A refused conversion. The lead's own id refused ("the id given seems to be invalid" without a
+ * field: it left Leads, or never was there) is notFound; ID_ALREADY_CONVERTED is `unchanged`; a
+ * refused contact or account names its field.
+ */
+function convertFailure(r: ConvertLeadRequest, error: CrmError | undefined, result: ZohoResult | undefined): ConvertLeadOutcome {
+	const code = result?.code ?? error?.code;
+	if (code === 'ID_ALREADY_CONVERTED') return { ref: r.ref, status: 'unchanged', id: r.id, contactId: r.contactId, ...(r.accountId ? { accountId: r.accountId } : {}) };
+	const field = result?.details?.api_name;
+	if (code === 'INVALID_DATA' && field === undefined && /id given seems to be invalid/i.test(result?.message ?? error?.message ?? '')) {
+		return notFound(r.ref, `Zoho: lead ${r.id} not found (converted already, deleted, or no such lead): ${result?.message ?? error?.message} (${code})`);
+	}
+	if (result) return recordFailure(r.ref, result);
+	return errorFailure(r.ref, error!);
 }
 
 function recordFailure(ref: number, result: ZohoResult | undefined): WriteFailure {

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { startSandbox, type Emulator, type Sandbox } from '../../../../sandbox';
 import { HubSpotCrmSyncApi } from '../../../../credentials/HubSpotCrmSyncApi.credentials';
 import { create, HubSpotConnector, HUBSPOT_API_LIMITS, hubspotRateLimits } from '../../../../lib/crms/hubspot/connector';
-import { createConnector, type WriteOutcome } from '../../../../lib/connectors';
+import { createConnector, type ConvertLeadSuccess, type WriteFailure, type WriteOutcome } from '../../../../lib/connectors';
 import type { TransportEvent } from '../../../../lib/http';
 import { compileMapping } from '../../../../lib/mapping';
 import { readRecords } from '../../../../lib/webhooks/enrich';
@@ -371,6 +371,52 @@ describe('HubSpot connector', () => {
 		assert.ok(byName.has('firstname'));
 		assert.equal(byName.get('utm_source_custom')?.custom, true);
 		assert.equal(byName.get('utm_source_custom')?.label, 'UTM Source');
+	});
+});
+
+describe('HubSpot connector: convertLeads', () => {
+	test('moves the lead contact to salesqualifiedlead or opportunity, never back; a missing contact is NOT_FOUND; a mixed batch', async () => {
+		const c = connector();
+		const made = await c.create('lead', [
+			{ ref: 0, fields: { email: 'conv-a@example.com', lastname: 'A', lifecyclestage: 'lead' } },
+			{ ref: 1, fields: { email: 'conv-b@example.com', lastname: 'B', lifecyclestage: 'lead' } },
+			{ ref: 2, fields: { email: 'conv-c@example.com', lastname: 'C', lifecyclestage: 'customer' } },
+			{ ref: 3, fields: { email: 'conv-d@example.com', lastname: 'D', lifecyclestage: 'other' } },
+			{ ref: 4, fields: { email: 'conv-e@example.com', lastname: 'E' } },
+		]);
+		const [a, b, customer, other, noStage] = made.map(idOf);
+		const outcomes = await c.convertLeads([
+			{ ref: 0, id: a, contactId: a, accountId: '777' },
+			{ ref: 1, id: b, contactId: b, withOpportunity: true },
+			{ ref: 2, id: customer, contactId: customer, withOpportunity: true },
+			{ ref: 3, id: other, contactId: other },
+			{ ref: 4, id: '999999999', contactId: '999999999' },
+			{ ref: 5, id: noStage, contactId: noStage },
+			{ ref: 6, id: 'not-an-id', contactId: a },
+		]);
+		assert.deepEqual(outcomes[0], { ref: 0, status: 'converted', id: a, contactId: a, accountId: '777' });
+		assert.deepEqual(outcomes[1], { ref: 1, status: 'converted', id: b, contactId: b });
+		assert.equal((outcomes[2] as ConvertLeadSuccess).status, 'unchanged', 'customer is beyond opportunity');
+		assert.equal((outcomes[3] as ConvertLeadSuccess).status, 'unchanged', 'other counts as beyond');
+		assert.equal((outcomes[4] as WriteFailure).code, 'NOT_FOUND');
+		assert.equal((outcomes[5] as ConvertLeadSuccess).status, 'converted');
+		assert.equal((outcomes[6] as WriteFailure).code, 'INVALID_ID');
+		const stage = (id: string) => dump('contacts').find((o) => o.id === id)?.properties.lifecyclestage;
+		assert.equal(stage(a), 'salesqualifiedlead');
+		assert.equal(stage(b), 'opportunity');
+		assert.equal(stage(customer), 'customer');
+		assert.equal(stage(other), 'other');
+		assert.equal(stage(noStage), 'salesqualifiedlead');
+
+		// Converted already: at or beyond the wanted stage, nothing is written.
+		const writes = hubspot.requests().filter((r) => r.method !== 'GET').length;
+		const again = await c.convertLeads([
+			{ ref: 0, id: a, contactId: a },
+			{ ref: 1, id: b, contactId: b },
+		]);
+		assert.deepEqual(again.map((o) => o.status), ['unchanged', 'unchanged']);
+		assert.equal(stage(b), 'opportunity', 'never moved back to salesqualifiedlead');
+		assert.equal(hubspot.requests().filter((r) => r.method !== 'GET').length - writes, 1, 'one batch read, no update');
 	});
 });
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 
 import { startSandbox, type Emulator, type Sandbox } from '../../../../sandbox';
 import { create, PipedriveConnector, type PipedriveConfig } from '../../../../lib/crms/pipedrive/connector';
-import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../../../lib/connectors/types';
+import type { ConnectorRuntime, ConvertLeadSuccess, WriteFailure, WriteSuccess } from '../../../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../../../lib/http';
 import { compileMapping } from '../../../../lib/mapping';
 import { assertLostDeleteIsDone } from '../unanswered';
@@ -250,6 +250,44 @@ describe('Pipedrive connector: upsert and merge', () => {
 		assert.equal(master.name, 'Master');
 		assert.deepEqual((master.emails as Array<{ value: string }>).map((e) => e.value).sort(), ['d1@example.com', 'm@example.com']);
 		await assert.rejects(pd.merge('activity', [{ ref: 0, masterId: '1', mergeIds: ['2'] }]), /not implemented/);
+	});
+});
+
+describe('Pipedrive connector: convertLeads', () => {
+	test('archives the lead linked to the given person and organization; archived already is unchanged; a missing lead is NOT_FOUND; a mixed batch', async () => {
+		const pd = connector();
+		const org = ok((await pd.create('account', [{ ref: 0, fields: { name: 'Analytical Engines' } }]))[0]).id;
+		const person = ok((await pd.create('contact', [{ ref: 0, fields: { name: 'Ada Lovelace', email: 'ada@engines.example', org_id: Number(org) } }]))[0]).id;
+		const other = ok((await pd.create('account', [{ ref: 0, fields: { name: 'Leads Only Ltd' } }]))[0]).id;
+		const [lead, second, deleted] = (
+			await pd.create('lead', [
+				{ ref: 0, fields: { title: 'Ada lead', organization_id: Number(other) } },
+				{ ref: 1, fields: { title: 'Second lead', organization_id: Number(other) } },
+				{ ref: 2, fields: { title: 'Gone lead', organization_id: Number(other) } },
+			])
+		).map((o) => ok(o).id);
+		await pd.delete('lead', [{ ref: 0, id: deleted }]);
+		const persons = (emulator.dump().persons ?? []).length;
+
+		const outcomes = await pd.convertLeads([
+			{ ref: 0, id: lead, contactId: person, accountId: org, withOpportunity: true },
+			{ ref: 1, id: deleted, contactId: person },
+			{ ref: 2, id: second, contactId: '987654' },
+			{ ref: 3, id: 'not-a-lead-id', contactId: person },
+		]);
+		assert.deepEqual(outcomes[0], { ref: 0, status: 'converted', id: lead, contactId: person, accountId: org });
+		assert.equal(failed(outcomes[1]).code, 'NOT_FOUND');
+		assert.equal(failed(outcomes[2]).category, 'validation');
+		assert.equal(failed(outcomes[3]).code, 'INVALID_ID');
+		const stored = (await pd.get('lead', lead))?.fields;
+		assert.equal(stored?.is_archived, true);
+		assert.equal(String(stored?.person_id), person);
+		assert.equal(String(stored?.organization_id), org);
+		assert.equal((await pd.get('lead', second))?.fields.is_archived, false, 'a refused conversion leaves the lead open');
+		assert.equal((emulator.dump().persons ?? []).length, persons, 'no person is created');
+
+		const again = (await pd.convertLeads([{ ref: 5, id: lead, contactId: person }]))[0] as ConvertLeadSuccess;
+		assert.deepEqual(again, { ref: 5, status: 'unchanged', id: lead, contactId: person, accountId: org });
 	});
 });
 

@@ -2,10 +2,12 @@
 
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import { startSandbox, type Emulator, type Sandbox } from '../../../../sandbox';
 import { create, ZohoConnector, type ZohoConfig } from '../../../../lib/crms/zoho/connector';
-import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../../../lib/connectors/types';
+import type { ConnectorRuntime, ConvertLeadSuccess, WriteFailure, WriteSuccess } from '../../../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../../../lib/http';
 import { assertLostDeleteIsDone } from '../unanswered';
 
@@ -153,6 +155,86 @@ describe('Zoho connector: records', () => {
 		for (const id of ids.slice(1)) assert.equal(await zoho.get('contact', id), undefined);
 		assert.ok(await zoho.get('contact', ids[0]));
 		await assert.rejects(zoho.merge('activity', [{ ref: 0, masterId: ids[0], mergeIds: [ids[1]] }]), /not implemented/);
+	});
+});
+
+describe('Zoho connector: convertLeads', () => {
+	/** A pass-through proxy to the sandbox that keeps each request body (the sandbox does not check every key). */
+	async function recordingProxy(): Promise<{ url: string; bodies: Array<{ path: string; body: unknown }>; close: () => Promise<void> }> {
+		const bodies: Array<{ path: string; body: unknown }> = [];
+		const target = new URL(url);
+		const server = createServer((req, res) => {
+			const chunks: Buffer[] = [];
+			req.on('data', (c: Buffer) => chunks.push(c));
+			req.on('end', () => {
+				const raw = Buffer.concat(chunks);
+				if (raw.length) bodies.push({ path: req.url ?? '', body: JSON.parse(raw.toString('utf8')) });
+				const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstream) => {
+					res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+					upstream.pipe(res);
+				});
+				forward.end(raw);
+			});
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, close: () => new Promise((resolve) => server.close(() => resolve())) };
+	}
+
+	test('converts into the given contact and account (no deal, no overwrite, no notifications); a lead gone answers NOT_FOUND; a mixed batch', async () => {
+		const proxy = await recordingProxy();
+		try {
+			const zoho = connector({ apiDomain: proxy.url });
+			const account = ok((await zoho.create('account', [{ ref: 0, fields: { Account_Name: 'Analytical Engines' } }]))[0]).id;
+			const contact = ok((await zoho.create('contact', [{ ref: 0, fields: { Last_Name: 'Lovelace', Email: 'ada@engines.example', Account_Name: { id: account } } }]))[0]).id;
+			const loner = ok((await zoho.create('contact', [{ ref: 0, fields: { Last_Name: 'Somerville', Email: 'mary@example.com' } }]))[0]).id;
+			const [lead, other, deleted, lone] = (
+				await zoho.create('lead', [
+					{ ref: 0, fields: { Last_Name: 'Lovelace', Email: 'ada@engines.example', Company: 'Analytical Engines' } },
+					{ ref: 1, fields: { Last_Name: 'Babbage', Company: 'Difference Engines' } },
+					{ ref: 2, fields: { Last_Name: 'Gone', Company: 'Nowhere' } },
+					{ ref: 3, fields: { Last_Name: 'Somerville', Company: 'Mechanism of the Heavens' } },
+				])
+			).map((o) => ok(o).id);
+			await zoho.delete('lead', [{ ref: 0, id: deleted }]);
+			const dealsBefore = emulator.dump().Deals?.length ?? 0;
+
+			const outcomes = await zoho.convertLeads([
+				{ ref: 0, id: lead, contactId: contact, accountId: account, withOpportunity: true },
+				{ ref: 1, id: deleted, contactId: contact },
+				{ ref: 2, id: other, contactId: contact, accountId: '4150868000000999999' },
+				{ ref: 3, id: lone, contactId: loner },
+			]);
+			const converted = outcomes[0] as ConvertLeadSuccess;
+			assert.equal(converted.status, 'converted', JSON.stringify(converted));
+			assert.equal(converted.id, lead);
+			assert.equal(converted.accountId, account);
+			assert.ok(converted.contactId);
+			assert.equal(failed(outcomes[1]).code, 'NOT_FOUND');
+			assert.equal(failed(outcomes[1]).category, 'validation');
+			assert.equal(failed(outcomes[2]).code, 'INVALID_DATA');
+			assert.deepEqual(failed(outcomes[2]).fields, ['Accounts']);
+			assert.equal(outcomes[3].status, 'converted');
+			assert.equal(await zoho.get('lead', lead), undefined, 'a converted lead leaves Leads');
+			assert.ok(await zoho.get('lead', other), 'a refused conversion keeps its lead');
+			assert.equal(emulator.dump().Deals?.length ?? 0, dealsBefore, 'no deal is made');
+
+			// What was sent: the lead's own contact and account as {id} lookups, nothing created, nobody notified.
+			const sent = proxy.bodies.find((b) => b.path === `/crm/v6/Leads/${lead}/actions/convert`);
+			assert.deepEqual(sent?.body, { data: [{ overwrite: false, notify_lead_owner: false, notify_new_entity_owner: false, Contacts: { id: contact }, Accounts: { id: account } }] });
+			// Without an accountId: the contact's own account (read once for the batch), none for a contact without one.
+			const contactsAccount = proxy.bodies.find((b) => b.path === `/crm/v6/Leads/${deleted}/actions/convert`);
+			assert.deepEqual(contactsAccount?.body, { data: [{ overwrite: false, notify_lead_owner: false, notify_new_entity_owner: false, Contacts: { id: contact }, Accounts: { id: account } }] });
+			const noAccount = proxy.bodies.find((b) => b.path === `/crm/v6/Leads/${lone}/actions/convert`);
+			assert.deepEqual(noAccount?.body, { data: [{ overwrite: false, notify_lead_owner: false, notify_new_entity_owner: false, Contacts: { id: loner } }] });
+			assert.equal(emulator.requests().filter((r) => r.method === 'GET' && r.path === '/crm/v6/Contacts').length, 1);
+
+			// Converted already: the lead is no longer in Leads.
+			const again = await zoho.convertLeads([{ ref: 7, id: lead, contactId: contact, accountId: account }]);
+			assert.equal(failed(again[0]).code, 'NOT_FOUND');
+			assert.equal(again[0].ref, 7);
+		} finally {
+			await proxy.close();
+		}
 	});
 });
 
