@@ -1,7 +1,8 @@
 // Dynamics 365 / Dataverse Web API v9.2 emulator: CRUD with OData conventions (204 +
 // OData-EntityId, Prefer return=representation, If-Match / If-None-Match, upsert by id or
 // alternate key), $filter/$select/$orderby/$top/$count, server paging with @odata.nextLink,
-// change tracking with delta links, $batch with changesets, Merge, WhoAmI, the Entra
+// change tracking with delta links, $batch with changesets, Merge, QualifyLead, WinOpportunity,
+// LoseOpportunity, WhoAmI, the Entra
 // client-credentials token endpoint, service-protection throttling and webhooks
 // (RemoteExecutionContext, registered through the admin API); systemusers (read-only) and the
 // option sets of choices (PicklistAttributeMetadata with $expand=OptionSet).
@@ -30,6 +31,18 @@ const MAX_BATCH_OPS = 1000;
 const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 /** Indexed attributes: alternate keys plus what syncs search by. */
 const INDEXED = ['emailaddress1', 'telephone1', 'mobilephone', 'accountnumber'];
+
+/** Lead columns QualifyLead copies (the default lead mappings): lead column, target column. */
+const LEAD_TO_ACCOUNT: Array<[string, string]> = [
+	['companyname', 'name'], ['emailaddress1', 'emailaddress1'], ['telephone1', 'telephone1'], ['websiteurl', 'websiteurl'], ['industrycode', 'industrycode'], ['revenue', 'revenue'],
+	['numberofemployees', 'numberofemployees'], ['donotemail', 'donotemail'], ['address1_line1', 'address1_line1'], ['address1_line2', 'address1_line2'], ['address1_city', 'address1_city'],
+	['address1_stateorprovince', 'address1_stateorprovince'], ['address1_postalcode', 'address1_postalcode'], ['address1_country', 'address1_country'],
+];
+const LEAD_TO_CONTACT: Array<[string, string]> = [
+	['firstname', 'firstname'], ['lastname', 'lastname'], ['emailaddress1', 'emailaddress1'], ['telephone1', 'telephone1'], ['mobilephone', 'mobilephone'], ['jobtitle', 'jobtitle'],
+	['websiteurl', 'websiteurl'], ['description', 'description'], ['donotemail', 'donotemail'], ['address1_line1', 'address1_line1'], ['address1_line2', 'address1_line2'],
+	['address1_city', 'address1_city'], ['address1_stateorprovince', 'address1_stateorprovince'], ['address1_postalcode', 'address1_postalcode'], ['address1_country', 'address1_country'],
+];
 
 /** Fixed ids of the emulated organisation. */
 export const ORGANIZATION_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0001';
@@ -319,6 +332,9 @@ export class DynamicsEmulator extends BaseEmulator {
 			['GET', `${API}/WhoAmI`, (ctx) => this.whoAmI(ctx)],
 			['POST', `${API}/$batch`, (ctx) => this.batch(ctx)],
 			['POST', `${API}/Merge`, (ctx) => this.merge(ctx)],
+			['POST', new RegExp(`^${API.replace(/\./g, '\\.')}/leads\\((?<key>[^)]+)\\)/Microsoft\\.Dynamics\\.CRM\\.QualifyLead/?$`), (ctx) => this.qualifyLead(ctx)],
+			['POST', `${API}/WinOpportunity`, (ctx) => this.closeOpportunity(ctx, 'won')],
+			['POST', `${API}/LoseOpportunity`, (ctx) => this.closeOpportunity(ctx, 'lost')],
 			['GET', new RegExp(`${defs}/?$`), (ctx) => this.entityDefinition(ctx)],
 			['GET', new RegExp(`${defs}/Attributes(/Microsoft\\.Dynamics\\.CRM\\.(?<cast>\\w+))?/?$`), (ctx) => this.attributeList(ctx)],
 			['GET', new RegExp(`${defs}/Attributes\\((?:LogicalName=)?(?:'|%27)(?<attr>[a-z0-9_]+)(?:'|%27)\\)(/Microsoft\\.Dynamics\\.CRM\\.(?<cast>\\w+))?/?$`), (ctx) => this.attributeOne(ctx)],
@@ -1112,6 +1128,112 @@ export class DynamicsEmulator extends BaseEmulator {
 			this.updateRow(def, s, { statecode: 1, statuscode: 2, merged: true, _masterid_value: tid, __lk_masterid: def.logical }, ctx, tx);
 			return { status: 204 };
 		});
+	}
+
+	// ---- QualifyLead, WinOpportunity, LoseOpportunity ------------------------------------------------
+
+	/**
+	 * POST leads(id)/Microsoft.Dynamics.CRM.QualifyLead {CreateAccount, CreateContact,
+	 * CreateOpportunity, Status, OpportunityCustomerId?, OpportunityCurrencyId?, SourceCampaignId?}:
+	 * creates the records asked for from the lead (each with originatingleadid), then sets the lead
+	 * Qualified (statecode 1, statuscode Status). 200 with the created records as crmbaseentity
+	 * references. One transaction; each write sends its Create/Update webhook like any other.
+	 */
+	private qualifyLead(ctx: RequestContext): Reply {
+		const def = BY_LOGICAL.get('lead')!;
+		const b = (typeof ctx.body === 'object' && ctx.body && !Array.isArray(ctx.body) ? ctx.body : {}) as Fields;
+		for (const p of ['CreateAccount', 'CreateContact', 'CreateOpportunity']) {
+			if (typeof b[p] !== 'boolean') fail(400, '0x80048d19', `Error identified in Payload provided by the user: the non-nullable parameter '${p}' of QualifyLead needs an Edm.Boolean value.`);
+		}
+		if (typeof b.Status !== 'number' || !Number.isInteger(b.Status)) fail(400, '0x80048d19', "Error identified in Payload provided by the user: the non-nullable parameter 'Status' of QualifyLead needs an Edm.Int32 value.");
+		const { rec: lead } = this.resolveKey(def, ctx.params.key);
+		if (!lead) this.notFound(def, ctx.params.key);
+		// Error codes: LeadAlreadyInClosedState 0x80040519; a status code of another state 0x80048408.
+		if (lead.fields.statecode !== 0) fail(400, '0x80040519', 'The lead is already closed.');
+		// -1 lets the system pick the state's default status (3 Qualified, the only one of a new org).
+		const status = b.Status === -1 ? 3 : (b.Status as number);
+		if (status !== 3) fail(400, '0x80048408', `${status} is not a valid status code for state code LeadState.Qualified on lead with Id ${lead.id}.`);
+		const customer = this.actionReference(b.OpportunityCustomerId, ['account', 'contact'], 'OpportunityCustomerId');
+		const l = lead.fields;
+		const pick = (map: Array<[string, string]>): Fields => {
+			const out: Fields = {};
+			for (const [from, to] of map) if (l[from] !== undefined && l[from] !== null && l[from] !== '') out[to] = l[from];
+			return out;
+		};
+		const bind = (attr: string, logical: string, id: string): Fields => ({ [`_${attr}_value`]: id, [`__lk_${attr}`]: logical });
+		const origin = bind('originatingleadid', 'lead', lead.id);
+		return this.withTx(ctx, (tx) => {
+			const created: Fields[] = [];
+			let account: StoredRecord | undefined;
+			let contact: StoredRecord | undefined;
+			// No company name, no account (as qualifying in the app does) [U].
+			if (b.CreateAccount && typeof l.companyname === 'string' && l.companyname.trim() !== '') {
+				account = this.createRow(BY_LOGICAL.get('account')!, { ...pick(LEAD_TO_ACCOUNT), ...origin }, undefined, ctx, tx);
+				created.push({ '@odata.type': '#Microsoft.Dynamics.CRM.account', accountid: account.id });
+			}
+			const parentAccount = account?.id ?? (l._parentaccountid_value as string | undefined);
+			if (b.CreateContact) {
+				contact = this.createRow(BY_LOGICAL.get('contact')!, { ...pick(LEAD_TO_CONTACT), ...origin, ...(parentAccount ? bind('parentcustomerid', 'account', parentAccount) : {}) }, undefined, ctx, tx);
+				created.push({ '@odata.type': '#Microsoft.Dynamics.CRM.contact', contactid: contact.id });
+			}
+			let opportunityId: string | undefined;
+			if (b.CreateOpportunity) {
+				const parentContact = contact?.id ?? (l._parentcontactid_value as string | undefined);
+				const cust = customer ?? (parentAccount ? { logical: 'account', id: parentAccount } : parentContact ? { logical: 'contact', id: parentContact } : undefined);
+				const fields: Fields = {
+					name: l.subject ?? [l.firstname, l.lastname].filter(Boolean).join(' '),
+					...pick([['estimatedamount', 'estimatedvalue'], ['description', 'description']]),
+					...origin,
+					...(cust ? bind('customerid', cust.logical, cust.id) : {}),
+					...(parentAccount ? bind('parentaccountid', 'account', parentAccount) : {}),
+					...(parentContact ? bind('parentcontactid', 'contact', parentContact) : {}),
+				};
+				opportunityId = this.createRow(BY_LOGICAL.get('opportunity')!, fields, undefined, ctx, tx).id;
+				created.push({ '@odata.type': '#Microsoft.Dynamics.CRM.opportunity', opportunityid: opportunityId });
+			}
+			this.updateRow(def, lead, { statecode: 1, statuscode: status, ...(opportunityId ? bind('qualifyingopportunityid', 'opportunity', opportunityId) : {}) }, ctx, tx);
+			return json(200, { '@odata.context': `${this.base}/$metadata#Collection(Microsoft.Dynamics.CRM.crmbaseentity)`, value: created });
+		});
+	}
+
+	/**
+	 * POST /WinOpportunity or /LoseOpportunity {Status, OpportunityClose: {"opportunityid@odata.bind",
+	 * subject?, actualrevenue?, actualend?}} → 204: the opportunity becomes Won (statecode 1, Status
+	 * 3) or Lost (statecode 2, Status 4 Canceled or 5 Out-Sold); -1 picks the state's default. The
+	 * opportunityclose activity itself is not kept (not an emulated table).
+	 */
+	private closeOpportunity(ctx: RequestContext, outcome: 'won' | 'lost'): Reply {
+		const def = BY_LOGICAL.get('opportunity')!;
+		const b = (typeof ctx.body === 'object' && ctx.body && !Array.isArray(ctx.body) ? ctx.body : {}) as Fields;
+		const close = b.OpportunityClose as Fields | undefined;
+		const action = outcome === 'won' ? 'WinOpportunity' : 'LoseOpportunity';
+		if (typeof b.Status !== 'number' || !Number.isInteger(b.Status)) fail(400, '0x80048d19', `Error identified in Payload provided by the user: the non-nullable parameter 'Status' of ${action} needs an Edm.Int32 value.`);
+		const target = close && typeof close === 'object' ? this.bindTarget(close['opportunityid@odata.bind'], ctx) : undefined;
+		if (!target || target.logical !== 'opportunity') fail(400, '0x80048d19', `Error identified in Payload provided by the user: ${action} needs OpportunityClose with opportunityid@odata.bind set to /opportunities(<id>).`);
+		const opp = this.coll(def).get(target.id) ?? this.notFound(def, target.id);
+		// OpportunityIsAlreadyClosed 0x80040515.
+		if (opp.fields.statecode !== 0) fail(400, '0x80040515', 'The opportunity is already closed.');
+		const [state, allowed, label] = outcome === 'won' ? [1, [3], 'Won'] : [2, [4, 5], 'Lost'];
+		const status = b.Status === -1 ? allowed[0] : (b.Status as number);
+		if (!allowed.includes(status)) fail(400, '0x80048408', `${status} is not a valid status code for state code OpportunityState.${label} on opportunity with Id ${opp.id}.`);
+		const end = typeof close!.actualend === 'string' && !Number.isNaN(Date.parse(close!.actualend)) ? close!.actualend.slice(0, 10) : dvTime(this.clock.peek()).slice(0, 10);
+		const revenue = typeof close!.actualrevenue === 'number' ? { actualvalue: close!.actualrevenue } : {};
+		return this.withTx(ctx, (tx) => {
+			this.updateRow(def, opp, { statecode: state, statuscode: status, actualclosedate: end, ...revenue }, ctx, tx);
+			return { status: 204 };
+		});
+	}
+
+	/** An action's entity parameter `{"@odata.type": "Microsoft.Dynamics.CRM.<type>", "<type>id": guid}`. */
+	private actionReference(value: unknown, types: string[], param: string): { logical: string; id: string } | undefined {
+		if (value === undefined || value === null) return undefined;
+		const v = value as Fields;
+		const logical = String(v['@odata.type'] ?? '').replace(/^#?Microsoft\.Dynamics\.CRM\./, '');
+		const def = BY_LOGICAL.get(logical);
+		const id = def ? String(v[def.idAttr] ?? '').toLowerCase() : '';
+		if (!def || !types.includes(logical) || !GUID_RE.test(id)) fail(400, '0x80048d19', `Error identified in Payload provided by the user: ${param} must be a ${types.join(' or ')} with @odata.type and its id.`);
+		if (!this.coll(def).get(id)) this.notFound(def, id);
+		return { logical, id };
 	}
 
 	// ---- $batch ------------------------------------------------------------------------------------

@@ -371,6 +371,118 @@ describe('dynamics emulator', () => {
 		assert.equal(bad.status, 400);
 	});
 
+	async function createRow(set: string, body: Record<string, unknown>): Promise<string> {
+		const r = await dv('POST', `/${set}`, { body });
+		assert.equal(r.status, 204, r.text);
+		return /\(([0-9a-f-]{36})\)$/.exec(r.headers.get('odata-entityid')!)![1];
+	}
+
+	test('QualifyLead: account, contact and opportunity from the lead with originatingleadid; lead Qualified; crmbaseentity collection; webhooks', async () => {
+		const rcv = await receiver();
+		try {
+			const leadId = await createRow('leads', { subject: 'Engines for Ada', firstname: 'Ada', lastname: 'Lovelace', companyname: 'Analytical Engines', emailaddress1: 'ada@engines.example', telephone1: '+44 20 7946 0000', jobtitle: 'Countess', address1_city: 'London', estimatedamount: 5000 });
+			emu.addSubscription({ url: rcv.url, entity: '*', authType: 'HttpHeader', values: { k: 'v' } });
+			const r = await dv('POST', `/leads(${leadId})/Microsoft.Dynamics.CRM.QualifyLead`, { body: { CreateAccount: true, CreateContact: true, CreateOpportunity: true, Status: 3 } });
+			assert.equal(r.status, 200, r.text);
+			assert.equal(r.body['@odata.context'], `${org}/api/data/v9.2/$metadata#Collection(Microsoft.Dynamics.CRM.crmbaseentity)`);
+			assert.deepEqual(r.body.value.map((v: any) => v['@odata.type']), ['#Microsoft.Dynamics.CRM.account', '#Microsoft.Dynamics.CRM.contact', '#Microsoft.Dynamics.CRM.opportunity']);
+			const [{ accountid }, { contactid }, { opportunityid }] = r.body.value;
+			const account = (await dv('GET', `/accounts(${accountid})`)).body;
+			assert.equal(account.name, 'Analytical Engines');
+			assert.equal(account.address1_city, 'London');
+			assert.equal(account._originatingleadid_value, leadId);
+			const contact = (await dv('GET', `/contacts(${contactid})`)).body;
+			assert.deepEqual([contact.firstname, contact.lastname, contact.emailaddress1, contact.telephone1, contact.jobtitle], ['Ada', 'Lovelace', 'ada@engines.example', '+44 20 7946 0000', 'Countess']);
+			assert.equal(contact._parentcustomerid_value, accountid);
+			assert.equal(contact._originatingleadid_value, leadId);
+			const opp = (await dv('GET', `/opportunities(${opportunityid})`, { headers: { Prefer: 'odata.include-annotations="*"' } })).body;
+			assert.equal(opp.name, 'Engines for Ada');
+			assert.equal(opp.estimatedvalue, 5000);
+			assert.equal(opp.statecode, 0);
+			assert.equal(opp._customerid_value, accountid);
+			assert.equal(opp['_customerid_value@Microsoft.Dynamics.CRM.lookuplogicalname'], 'account');
+			assert.equal(opp._parentcontactid_value, contactid);
+			assert.equal(opp._originatingleadid_value, leadId);
+			const lead = (await dv('GET', `/leads(${leadId})`)).body;
+			assert.equal(lead.statecode, 1);
+			assert.equal(lead.statuscode, 3);
+			assert.equal(lead._qualifyingopportunityid_value, opportunityid);
+			const rows = await dv('GET', `/contacts?$filter=_originatingleadid_value eq ${leadId}&$select=fullname`);
+			assert.equal(rows.body.value.length, 1);
+
+			await emu.webhooksIdle();
+			assert.deepEqual(rcv.got.map((g) => [g.body.MessageName, g.body.PrimaryEntityName]), [['Create', 'account'], ['Create', 'contact'], ['Create', 'opportunity'], ['Update', 'lead']]);
+			const leadTarget = Object.fromEntries(rcv.got[3].body.InputParameters[0].value.Attributes.map((a: any) => [a.key, a.value]));
+			assert.deepEqual(leadTarget.statecode, { __type: 'OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts', Value: 1 });
+			assert.equal(leadTarget.statuscode.Value, 3);
+
+			// Qualifying a lead that is not open: LeadAlreadyInClosedState.
+			const again = await dv('POST', `/leads(${leadId})/Microsoft.Dynamics.CRM.QualifyLead`, { body: { CreateAccount: false, CreateContact: false, CreateOpportunity: false, Status: 3 } });
+			assert.equal(again.status, 400);
+			assert.deepEqual(again.body, { error: { code: '0x80040519', message: 'The lead is already closed.' } });
+		} finally {
+			rcv.server.close();
+		}
+	});
+
+	test('QualifyLead into an existing contact and account: parentcontactid/parentaccountid binds, nothing created; errors leave no trace', async () => {
+		const accountId = await createRow('accounts', { name: 'Existing Co' });
+		const contactId = await createRow('contacts', { lastname: 'Known', 'parentcustomerid_account@odata.bind': `/accounts(${accountId})` });
+		const leadId = await createRow('leads', { subject: 'Known again', lastname: 'Known', companyname: 'Existing Co' });
+		const link = await dv('PATCH', `/leads(${leadId})`, { body: { 'parentcontactid@odata.bind': `/contacts(${contactId})`, 'parentaccountid@odata.bind': `/accounts(${accountId})` }, headers: { 'If-Match': '*' } });
+		assert.equal(link.status, 204, link.text);
+		const before = (await dv('GET', `/leads(${leadId})?$select=_parentcontactid_value,_parentaccountid_value`)).body;
+		assert.deepEqual([before._parentcontactid_value, before._parentaccountid_value], [contactId, accountId]);
+
+		const bad = async (body: unknown, status: number, code: string) => {
+			const r = await dv('POST', `/leads(${leadId})/Microsoft.Dynamics.CRM.QualifyLead`, { body });
+			assert.equal(r.status, status, r.text);
+			assert.equal(r.body.error.code, code, r.text);
+			return r;
+		};
+		const wrongStatus = await bad({ CreateAccount: true, CreateContact: true, CreateOpportunity: true, Status: 4 }, 400, '0x80048408');
+		assert.equal(wrongStatus.body.error.message, `4 is not a valid status code for state code LeadState.Qualified on lead with Id ${leadId}.`);
+		await bad({ CreateContact: false, CreateOpportunity: false, Status: 3 }, 400, '0x80048d19');
+		await bad({ CreateAccount: false, CreateContact: false, CreateOpportunity: true, Status: 3, OpportunityCustomerId: { '@odata.type': 'Microsoft.Dynamics.CRM.contact', contactid: '00000000-0000-0000-0000-000000000001' } }, 404, '0x80040217');
+		const unknown = await dv('POST', '/leads(00000000-0000-0000-0000-000000000002)/Microsoft.Dynamics.CRM.QualifyLead', { body: { CreateAccount: false, CreateContact: false, CreateOpportunity: false, Status: 3 } });
+		assert.equal(unknown.status, 404);
+		assert.equal((await dv('GET', `/leads(${leadId})`)).body.statecode, 0, 'failed calls change nothing');
+		assert.equal((await dv('GET', '/accounts?$count=true')).body.value.length, 1);
+
+		const ok = await dv('POST', `/leads(${leadId})/Microsoft.Dynamics.CRM.QualifyLead`, { body: { CreateAccount: false, CreateContact: false, CreateOpportunity: true, Status: -1, OpportunityCustomerId: { '@odata.type': 'Microsoft.Dynamics.CRM.contact', contactid: contactId } } });
+		assert.equal(ok.status, 200, ok.text);
+		assert.equal(ok.body.value.length, 1);
+		const opp = (await dv('GET', `/opportunities(${ok.body.value[0].opportunityid})`)).body;
+		assert.equal(opp._customerid_value, contactId);
+		assert.equal(opp._parentaccountid_value, accountId);
+		assert.equal(opp._parentcontactid_value, contactId);
+		const lead = (await dv('GET', `/leads(${leadId})`)).body;
+		assert.deepEqual([lead.statecode, lead.statuscode], [1, 3]);
+		assert.equal((await dv('GET', '/contacts')).body.value.length, 1);
+		assert.equal((await dv('GET', '/accounts')).body.value.length, 1);
+	});
+
+	test('WinOpportunity / LoseOpportunity: statecode 1 or 2 with the status given; already closed 0x80040515; wrong status 0x80048408', async () => {
+		const won = await createRow('opportunities', { name: 'Win me', estimatedvalue: 100 });
+		const lost = await createRow('opportunities', { name: 'Lose me' });
+		const w = await dv('POST', '/WinOpportunity', { body: { Status: 3, OpportunityClose: { subject: 'Won!', actualrevenue: 5000, actualend: '2025-06-30', 'opportunityid@odata.bind': `/opportunities(${won})` } } });
+		assert.equal(w.status, 204, w.text);
+		const wo = (await dv('GET', `/opportunities(${won})`)).body;
+		assert.deepEqual([wo.statecode, wo.statuscode, wo.actualvalue, wo.actualclosedate], [1, 3, 5000, '2025-06-30']);
+		const twice = await dv('POST', '/WinOpportunity', { body: { Status: 3, OpportunityClose: { 'opportunityid@odata.bind': `/opportunities(${won})` } } });
+		assert.equal(twice.status, 400);
+		assert.deepEqual(twice.body.error, { code: '0x80040515', message: 'The opportunity is already closed.' });
+		const wrong = await dv('POST', '/LoseOpportunity', { body: { Status: 3, OpportunityClose: { 'opportunityid@odata.bind': `/opportunities(${lost})` } } });
+		assert.equal(wrong.status, 400);
+		assert.equal(wrong.body.error.code, '0x80048408');
+		const l = await dv('POST', '/LoseOpportunity', { body: { Status: 5, OpportunityClose: { subject: 'Lost', 'opportunityid@odata.bind': `/opportunities(${lost})` } } });
+		assert.equal(l.status, 204, l.text);
+		const lo = (await dv('GET', `/opportunities(${lost})`)).body;
+		assert.deepEqual([lo.statecode, lo.statuscode], [2, 5]);
+		assert.match(lo.actualclosedate, /^\d{4}-\d{2}-\d{2}$/);
+		assert.equal((await dv('POST', '/WinOpportunity', { body: { Status: 3, OpportunityClose: {} } })).status, 400);
+	});
+
 	test('activities and notes: tasks, phonecalls, appointments, annotations', async () => {
 		const c = await createContact({ lastname: 'Who' });
 		for (const [set, body] of [
