@@ -17,6 +17,7 @@
 // - jsforce errors carry errorCode but no HTTP status; we record the status of each response in an
 //   AsyncLocalStorage slot so classification can use it.
 // - There is no REST merge: merge goes through SOAP `merge()` (master + up to 2 per request).
+// - Lead conversion is SOAP too: `convertLead()` (up to 100 leads per call), see convertLeads.
 //
 // What the recorded replies (../shared/data/crm-fixtures/salesforce, issue 20) add to crm-wire.md §1:
 // - Datetimes are `2026-05-01T07:25:37.000+0000`: no colon in the offset (query-accounts-limit5-recorded.json).
@@ -55,6 +56,9 @@ import {
 	type ChangePage,
 	type ChangedRecord,
 	type ConnectorRuntime,
+	type ConvertLeadOutcome,
+	type ConvertLeadRequest,
+	type ConvertLeadSuccess,
 	type CreateRequest,
 	type CrmConnector,
 	type CrmRecord,
@@ -70,6 +74,7 @@ import {
 	type ReadOptions,
 	type UpdateRequest,
 	type UpsertRequest,
+	type WriteFailure,
 	type WriteOutcome,
 } from '../../connectors/types';
 
@@ -116,6 +121,13 @@ const IN_VALUES = 100;
 const WHERE_CHARS = 6000;
 const QUERY_MAX_FETCH = 100_000;
 const MERGE_PER_REQUEST = 2;
+/** Leads per SOAP convertLead call (Salesforce converts at most 100 per call). */
+const CONVERT_PER_CALL = 100;
+/**
+ * The converted status of a standard org's lead process. Used when LeadStatus cannot be read
+ * (or names none); an org with its own converted status answers it to the LeadStatus query.
+ */
+const STANDARD_CONVERTED_STATUS = 'Closed - Converted';
 const DEFAULT_VERSION = '62.0';
 
 const OBJECTS: Record<EntityType, string> = { contact: 'Contact', lead: 'Lead', account: 'Account', opportunity: 'Opportunity', activity: 'Task' };
@@ -155,6 +167,8 @@ export class SalesforceConnector implements CrmConnector {
 	readonly tokens: TokenManager;
 	readonly conn: Connection;
 	private readonly version: string;
+	/** The lead status a conversion sets (read once per connector, see convertedStatus()). */
+	private convertedStatusValue?: Promise<string>;
 
 	constructor(
 		private readonly config: SalesforceConfig,
@@ -333,6 +347,147 @@ export class SalesforceConnector implements CrmConnector {
 			}
 		}
 		return outcomes;
+	}
+
+	/**
+	 * SOAP convertLead (up to 100 leads per call) into the given contact and account, never
+	 * creating one: doNotCreateOpportunity, overwriteLeadSource false, no notification e-mail.
+	 * Before it, one SOQL query per 100 leads reads IsConverted (a converted lead answers
+	 * `unchanged` with the contact and account it became; a lead that is not there answers
+	 * notFound), and, for requests without an accountId, one per 100 contacts reads their AccountId:
+	 * Salesforce takes an existing contact only together with its account, so a contact without
+	 * one fails (ACCOUNT_REQUIRED). A lead whose conversion failed is read again: converted now
+	 * into the wanted contact (a retried call whose first reply was lost) counts as converted.
+	 */
+	async convertLeads(requests: ConvertLeadRequest[]): Promise<ConvertLeadOutcome[]> {
+		const outcomes: ConvertLeadOutcome[] = [];
+		const valid: ConvertLeadRequest[] = [];
+		for (const r of requests) {
+			const bad = [r.id, r.contactId, ...(r.accountId ? [r.accountId] : [])].find((id) => !isSalesforceId(id));
+			if (bad !== undefined) outcomes.push({ ref: r.ref, status: 'failed', category: 'validation', code: 'INVALID_ID', message: `Salesforce: ${JSON.stringify(bad)} is not a Salesforce record id` });
+			else valid.push(r);
+		}
+		const leads = await this.rowsById('Lead', ['IsConverted', 'ConvertedContactId', 'ConvertedAccountId'], valid.map((r) => r.id));
+		const open: ConvertLeadRequest[] = [];
+		for (const r of valid) {
+			const lead = leads.get(r.id.slice(0, 15));
+			if (!lead) outcomes.push(notFound(r.ref, `Salesforce: lead ${r.id} not found (deleted, or no such lead)`));
+			else if (isTrue(lead.IsConverted)) outcomes.push(convertedAlready(r, lead));
+			else open.push(r);
+		}
+		const contacts = await this.rowsById('Contact', ['AccountId'], open.filter((r) => !r.accountId).map((r) => r.contactId));
+		const ready: Array<ConvertLeadRequest & { accountId: string }> = [];
+		for (const r of open) {
+			if (r.accountId) {
+				ready.push({ ...r, accountId: r.accountId });
+				continue;
+			}
+			const contact = contacts.get(r.contactId.slice(0, 15));
+			const accountId = typeof contact?.AccountId === 'string' && contact.AccountId !== '' ? contact.AccountId : undefined;
+			if (!contact) outcomes.push({ ref: r.ref, status: 'failed', category: 'validation', code: 'INVALID_CROSS_REFERENCE_KEY', fields: ['contactId'], message: `Salesforce: contact ${r.contactId} not found, so lead ${r.id} cannot be converted into it` });
+			else if (!accountId) {
+				outcomes.push({
+					ref: r.ref,
+					status: 'failed',
+					category: 'validation',
+					code: 'ACCOUNT_REQUIRED',
+					fields: ['accountId'],
+					message: `Salesforce converts a lead into an existing contact only together with the contact's account, and contact ${r.contactId} has none: link it to an account (or give the conversion one) to convert lead ${r.id}`,
+				});
+			} else ready.push({ ...r, accountId });
+		}
+		if (ready.length) {
+			const status = await this.convertedStatus();
+			const failed: Array<{ request: ConvertLeadRequest; failure: WriteFailure }> = [];
+			for (const batch of chunk(ready, CONVERT_PER_CALL)) {
+				for (const [request, outcome] of await this.convertBatch(batch, status)) {
+					if (outcome.status === 'failed') failed.push({ request, failure: outcome });
+					else outcomes.push(outcome);
+				}
+			}
+			// A lead converted meanwhile (by a first attempt whose reply was lost) into the wanted contact is done.
+			const again = failed.length ? await this.rowsById('Lead', ['IsConverted', 'ConvertedContactId', 'ConvertedAccountId'], failed.map((f) => f.request.id)) : new Map<string, SfRecord>();
+			for (const { request, failure } of failed) {
+				const lead = again.get(request.id.slice(0, 15));
+				const into = typeof lead?.ConvertedContactId === 'string' ? lead.ConvertedContactId.slice(0, 15) : undefined;
+				outcomes.push(lead && isTrue(lead.IsConverted) && into === request.contactId.slice(0, 15) ? { ...convertedAlready(request, lead), status: 'converted' } : failure);
+			}
+		}
+		return byRef(outcomes);
+	}
+
+	/** One convertLead call; a call Salesforce refuses as a whole (a SOAP fault) is split down to the lead it is about. */
+	private async convertBatch(batch: Array<ConvertLeadRequest & { accountId: string }>, convertedStatus: string): Promise<Array<[ConvertLeadRequest, ConvertLeadOutcome]>> {
+		let results: LeadConvertResult[];
+		try {
+			// Elements in the partner WSDL's LeadConvert order (alphabetical).
+			const converts = batch.map((r) => ({
+				accountId: r.accountId,
+				contactId: r.contactId,
+				convertedStatus,
+				doNotCreateOpportunity: true,
+				leadId: r.id,
+				overwriteLeadSource: false,
+				sendNotificationEmail: false,
+			}));
+			// Safe to send again: a lead converted by a first attempt fails the second, and is then read again.
+			results = ([] as LeadConvertResult[]).concat((await this.call('soap.convertLead', (c) => c.soap.convertLead(converts))) as LeadConvertResult | LeadConvertResult[]);
+		} catch (error) {
+			if (!(error instanceof CrmError) || error.category !== 'validation') throw error;
+			if (batch.length === 1) return [[batch[0], { ref: batch[0].ref, status: 'failed', category: 'validation', code: error.code, message: error.message }]];
+			const middle = Math.ceil(batch.length / 2);
+			return [...(await this.convertBatch(batch.slice(0, middle), convertedStatus)), ...(await this.convertBatch(batch.slice(middle), convertedStatus))];
+		}
+		return batch.map((r, i) => {
+			const result = results[i];
+			if (result && String(result.success) === 'true') {
+				return [r, { ref: r.ref, status: 'converted', id: r.id, contactId: result.contactId || r.contactId, accountId: result.accountId || r.accountId }];
+			}
+			const errors = ([] as Array<{ statusCode?: string; message?: string; fields?: string | string[] }>).concat(result?.errors ?? []);
+			const fields = errors.flatMap((e) => ([] as string[]).concat(e.fields ?? []));
+			return [
+				r,
+				{
+					ref: r.ref,
+					status: 'failed',
+					category: 'validation',
+					code: errors[0]?.statusCode,
+					message: result ? `Salesforce: ${errors.map((e) => e.message).join('; ') || 'convertLead failed'}` : 'Salesforce returned fewer convertLead results than leads',
+					...(fields.length ? { fields } : {}),
+				},
+			];
+		});
+	}
+
+	/**
+	 * The value convertLead's convertedStatus takes: `SELECT MasterLabel FROM LeadStatus WHERE
+	 * IsConverted = true` (Salesforce's own recipe; the first if an org has several). Where
+	 * LeadStatus cannot be read (an org or sandbox that refuses the query) or names none, the
+	 * standard "Closed - Converted".
+	 */
+	private convertedStatus(): Promise<string> {
+		this.convertedStatusValue ??= this.queryRecords('leadStatus', 'SELECT MasterLabel FROM LeadStatus WHERE IsConverted = true').then(
+			(rows) => {
+				const label = rows.map((r) => r.MasterLabel).find((l): l is string => typeof l === 'string' && l !== '');
+				return label ?? STANDARD_CONVERTED_STATUS;
+			},
+			(error: unknown) => {
+				this.convertedStatusValue = undefined;
+				if (error instanceof CrmError && error.category === 'validation') return STANDARD_CONVERTED_STATUS;
+				throw error;
+			},
+		);
+		return this.convertedStatusValue;
+	}
+
+	/** Rows of `object` by id (100 ids per SOQL query), keyed by the id's first 15 characters (15- and 18-character ids alike). */
+	private async rowsById(object: string, fields: string[], ids: string[]): Promise<Map<string, SfRecord>> {
+		const rows = new Map<string, SfRecord>();
+		for (const group of chunk([...new Set(ids)], IN_VALUES)) {
+			const soql = `SELECT Id, ${fields.join(', ')} FROM ${object} WHERE Id IN (${group.map(soqlString).join(', ')})`;
+			for (const row of await this.queryRecords(`${object}.byId`, soql)) rows.set(row.Id.slice(0, 15), row);
+		}
+		return rows;
 	}
 
 	/**
@@ -675,6 +830,26 @@ function missingRecord(ref: number, result: SaveResult | undefined): WriteOutcom
 	const error = result && !result.success ? result.errors?.[0] : undefined;
 	const code = error?.statusCode ?? error?.errorCode;
 	return code && GONE_CODES.has(code) ? notFound(ref, `Salesforce: ${error?.message ?? code} (${code})`) : undefined;
+}
+
+interface LeadConvertResult {
+	accountId?: string | null;
+	contactId?: string | null;
+	leadId?: string | null;
+	success: boolean | string;
+	errors?: unknown;
+}
+
+/** A lead Salesforce reports converted already: what it became (the request's ids where Salesforce leaves them empty). */
+function convertedAlready(r: ConvertLeadRequest, lead: SfRecord): ConvertLeadSuccess {
+	const contactId = typeof lead.ConvertedContactId === 'string' && lead.ConvertedContactId !== '' ? lead.ConvertedContactId : r.contactId;
+	const accountId = typeof lead.ConvertedAccountId === 'string' && lead.ConvertedAccountId !== '' ? lead.ConvertedAccountId : r.accountId;
+	return { ref: r.ref, status: 'unchanged', id: r.id, contactId, ...(accountId ? { accountId } : {}) };
+}
+
+/** A 15- or 18-character Salesforce record id. */
+function isSalesforceId(id: string): boolean {
+	return /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(id);
 }
 
 function toRecord(row: SfRecord): CrmRecord {

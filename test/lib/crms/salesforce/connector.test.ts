@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startSandbox, type Emulator, type EmulatorOptions, type Sandbox } from '../../../../sandbox';
 import { create, SalesforceConnector } from '../../../../lib/crms/salesforce/connector';
-import { createConnector, type WriteOutcome } from '../../../../lib/connectors';
+import { createConnector, type ConvertLeadOutcome, type ConvertLeadSuccess, type WriteFailure, type WriteOutcome } from '../../../../lib/connectors';
 import type { TransportEvent } from '../../../../lib/http';
 import { assertHungRequestAborted, assertLostDeleteIsDone } from '../unanswered';
 
@@ -305,6 +305,80 @@ describe('Salesforce connector', () => {
 			receiver.closeAllConnections();
 			await new Promise((resolve) => receiver.close(resolve));
 		}
+	});
+});
+
+describe('Salesforce connector: convertLeads', () => {
+	function failure(outcome: ConvertLeadOutcome): WriteFailure {
+		assert.equal(outcome.status, 'failed', JSON.stringify(outcome));
+		return outcome as WriteFailure;
+	}
+
+	test('SOAP convertLead into the given contact and its account, no opportunity; converted already is unchanged; missing lead NOT_FOUND; a mixed batch', async () => {
+		const c = connector();
+		const [account, otherAccount] = (await c.create('account', [{ ref: 0, fields: { Name: 'Analytical Engines' } }, { ref: 1, fields: { Name: 'Other Co' } }])).map(idOf);
+		const [contact, loner] = (
+			await c.create('contact', [
+				{ ref: 0, fields: { LastName: 'Lovelace', Email: 'ada@engines.example', AccountId: account } },
+				{ ref: 1, fields: { LastName: 'Somerville', Email: 'mary@example.com' } },
+			])
+		).map(idOf);
+		const leads = (
+			await c.create(
+				'lead',
+				['Lovelace', 'Babbage', 'Somerville', 'Herschel'].map((name, ref) => ({ ref, fields: { LastName: name, Company: `${name} Ltd`, Status: 'Open - Not Contacted' } })),
+			)
+		).map(idOf);
+		const counts = () => ({ accounts: rows('Account').filter((r) => !r.IsDeleted).length, contacts: rows('Contact').filter((r) => !r.IsDeleted).length, opportunities: rows('Opportunity').length });
+		const before = counts();
+
+		const outcomes = await c.convertLeads([
+			// No accountId: the contact's own account.
+			{ ref: 0, id: leads[0], contactId: contact, withOpportunity: true },
+			{ ref: 1, id: leads[1], contactId: contact, accountId: account },
+			// A contact without an account cannot take a lead in Salesforce.
+			{ ref: 2, id: leads[2], contactId: loner },
+			// An account the contact does not belong to: Salesforce's own refusal.
+			{ ref: 3, id: leads[3], contactId: contact, accountId: otherAccount },
+			{ ref: 4, id: '00Q000000000000AAA', contactId: contact },
+			{ ref: 5, id: 'not-an-id', contactId: contact },
+		]);
+		assert.deepEqual(outcomes[0], { ref: 0, status: 'converted', id: leads[0], contactId: contact, accountId: account });
+		assert.equal(outcomes[1].status, 'converted');
+		assert.equal(failure(outcomes[2]).code, 'ACCOUNT_REQUIRED');
+		assert.deepEqual(failure(outcomes[2]).fields, ['accountId']);
+		assert.equal(failure(outcomes[3]).category, 'validation');
+		assert.equal(failure(outcomes[3]).code, 'FIELD_INTEGRITY_EXCEPTION');
+		assert.equal(failure(outcomes[4]).code, 'NOT_FOUND');
+		assert.equal(failure(outcomes[5]).code, 'INVALID_ID');
+		assert.deepEqual(counts(), before, 'no account, contact or opportunity is created');
+		const lead = rows('Lead').find((r) => r.Id === leads[0])!;
+		assert.equal(lead.IsConverted, true);
+		assert.equal(lead.ConvertedContactId, contact);
+		assert.equal(lead.ConvertedAccountId, account);
+		assert.equal(lead.Status, 'Closed - Converted');
+		assert.notEqual(rows('Lead').find((r) => r.Id === leads[3])!.IsConverted, true, 'a refused conversion leaves the lead open');
+
+		// Converted already: read in one query, not sent again.
+		const again = await c.convertLeads([{ ref: 9, id: leads[0], contactId: contact }]);
+		assert.deepEqual(again, [{ ref: 9, status: 'unchanged', id: leads[0], contactId: contact, accountId: account } satisfies ConvertLeadSuccess]);
+	});
+
+	test('a convertLead whose reply was lost is sent again, refused as converted, and reported converted', async () => {
+		const c = connector({ timeoutMs: 300 });
+		const account = idOf((await c.create('account', [{ ref: 0, fields: { Name: 'Lost Reply Ltd' } }]))[0]);
+		const contact = idOf((await c.create('contact', [{ ref: 0, fields: { LastName: 'Lost', AccountId: account } }]))[0]);
+		const lead = idOf((await c.create('lead', [{ ref: 0, fields: { LastName: 'Lost', Company: 'Lost Reply Ltd', Status: 'Open - Not Contacted' } }]))[0]);
+		const before = Math.max(0, ...sf.requests().map((r) => r.seq));
+		sf.setFaults({ lostReplyRate: 1, maxFaults: 1, pathPattern: '^/services/Soap/' });
+		try {
+			const [outcome] = await c.convertLeads([{ ref: 0, id: lead, contactId: contact, accountId: account }]);
+			assert.deepEqual(outcome, { ref: 0, status: 'converted', id: lead, contactId: contact, accountId: account });
+		} finally {
+			sf.setFaults({});
+		}
+		const soap = sf.requests().filter((r) => r.seq > before && r.path.startsWith('/services/Soap/'));
+		assert.deepEqual(soap.map((r) => r.fault ?? r.status), ['lostReply', 200]);
 	});
 });
 
