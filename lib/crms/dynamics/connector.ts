@@ -59,6 +59,8 @@ import {
 	type ChangePage,
 	type ChangedRecord,
 	type ConnectorRuntime,
+	type ConvertLeadOutcome,
+	type ConvertLeadRequest,
 	type CreateRequest,
 	type CrmConnector,
 	type CrmFields,
@@ -344,6 +346,85 @@ export class DynamicsConnector implements CrmConnector {
 	}
 
 	/**
+	 * Qualifies each open lead (statecode 0) into the given contact and account without creating
+	 * anything: first PATCH leads(id) (If-Match: *) binding parentcontactid / parentaccountid to
+	 * them, then POST leads(id)/Microsoft.Dynamics.CRM.QualifyLead {CreateAccount: false,
+	 * CreateContact: false, CreateOpportunity: false, Status: 3 (Qualified)}. Both steps go in
+	 * $batch requests (one changeset per lead, as every write here), so a conversion costs one
+	 * query per 25 leads and two batches per 1,000. A lead already qualified (statecode 1) answers
+	 * `unchanged`; a lead not there answers notFound; a disqualified lead (statecode 2) fails
+	 * (LEAD_DISQUALIFIED). A lead whose QualifyLead failed is read again: qualified now (a batch
+	 * sent again after a lost reply) it counts as converted.
+	 */
+	async convertLeads(requests: ConvertLeadRequest[]): Promise<ConvertLeadOutcome[]> {
+		const info = ENTITIES.lead;
+		const outcomes: ConvertLeadOutcome[] = [];
+		const valid: ConvertLeadRequest[] = [];
+		for (const r of requests) {
+			const bad = [r.id, r.contactId, ...(r.accountId ? [r.accountId] : [])].find((id) => !isGuid(id));
+			if (bad !== undefined) outcomes.push(invalidId(r.ref, bad));
+			else valid.push(r);
+		}
+		const states = await this.leadStates(valid.map((r) => r.id));
+		const open: ConvertLeadRequest[] = [];
+		for (const r of valid) {
+			const lead = states.get(r.id.toLowerCase());
+			if (!lead) outcomes.push(notFound(r.ref, `Dynamics: lead With Id = ${r.id} Does Not Exist`));
+			else if (lead.statecode === 1) outcomes.push(qualifiedAlready(r, lead));
+			else if (lead.statecode === 2) outcomes.push({ ref: r.ref, status: 'failed', category: 'validation', code: 'LEAD_DISQUALIFIED', message: `Dynamics: lead ${r.id} is disqualified; reactivate it to convert it` });
+			else open.push(r);
+		}
+		const linked = await this.batchWrite(
+			open,
+			(r) => ({
+				method: 'PATCH',
+				url: `${this.base}/${info.set}(${r.id})`,
+				headers: { 'If-Match': '*' },
+				body: { 'parentcontactid@odata.bind': `/contacts(${r.contactId})`, ...(r.accountId ? { 'parentaccountid@odata.bind': `/accounts(${r.accountId})` } : {}) },
+			}),
+			(r) => ({ ref: r.ref, status: 'updated', id: r.id }),
+		);
+		const toQualify = open.filter((r) => linked.find((o) => o.ref === r.ref)?.status === 'updated');
+		for (const o of linked) if (o.status === 'failed') outcomes.push(o);
+		const qualified = await this.batchWrite(
+			toQualify,
+			(r) => ({
+				method: 'POST',
+				url: `${this.base}/${info.set}(${r.id})/Microsoft.Dynamics.CRM.QualifyLead`,
+				body: { CreateAccount: false, CreateContact: false, CreateOpportunity: false, Status: 3 },
+			}),
+			(r) => ({ ref: r.ref, status: 'updated', id: r.id }),
+			undefined,
+			// Safe to send again: a lead qualified by a first attempt fails the second, and is then read again.
+			true,
+		);
+		const failed = toQualify.filter((r) => qualified.find((o) => o.ref === r.ref)?.status !== 'updated');
+		const again = failed.length ? await this.leadStates(failed.map((r) => r.id)) : new Map<string, LeadState>();
+		for (const r of toQualify) {
+			const outcome = qualified.find((o) => o.ref === r.ref);
+			const now = again.get(r.id.toLowerCase());
+			if (outcome?.status === 'updated' || (now?.statecode === 1 && now.contactId === r.contactId.toLowerCase())) {
+				outcomes.push({ ref: r.ref, status: 'converted', id: r.id, contactId: r.contactId, ...(r.accountId ? { accountId: r.accountId } : {}) });
+			} else outcomes.push((outcome as WriteFailure | undefined) ?? { ref: r.ref, status: 'failed', category: 'fatal', message: 'Dynamics $batch returned no response for this lead' });
+		}
+		return byRef(outcomes);
+	}
+
+	/** statecode and lookups of leads by id (`leadid eq … or …`, FILTER_VALUES a query); missing leads are absent. */
+	private async leadStates(ids: string[]): Promise<Map<string, LeadState>> {
+		const info = ENTITIES.lead;
+		const states = new Map<string, LeadState>();
+		for (const group of chunk([...new Set(ids.map((id) => id.toLowerCase()))], FILTER_VALUES)) {
+			const rows = await this.queryAll(info, { $select: 'leadid,statecode,statuscode,_parentcontactid_value,_parentaccountid_value', $filter: group.map((id) => `leadid eq ${id}`).join(' or ') });
+			for (const row of rows) {
+				const lower = (v: unknown) => (typeof v === 'string' && v !== '' ? v.toLowerCase() : undefined);
+				states.set(String(row.leadid).toLowerCase(), { statecode: Number(row.statecode), contactId: lower(row._parentcontactid_value), accountId: lower(row._parentaccountid_value) });
+			}
+		}
+		return states;
+	}
+
+	/**
 	 * Default: `$filter=modifiedon ge <since>&$orderby=modifiedon asc` with odata.maxpagesize and
 	 * @odata.nextLink; no deletions (Dataverse has no deleted-rows query outside change tracking).
 	 * With `changeTracking`: Prefer odata.track-changes, then the deltaLink, which also lists
@@ -550,6 +631,8 @@ export class DynamicsConnector implements CrmConnector {
 		operation: (request: R) => BatchOperation,
 		success: (request: R, result: BatchOperationResult) => WriteOutcome,
 		failure: (request: R, result: BatchOperationResult) => WriteOutcome = (request, result) => operationFailure(request.ref, result),
+		/** Whether a batch whose reply was lost may be sent again; default: when it holds no POST (creates must not run twice). */
+		idempotent?: boolean,
 	): Promise<WriteOutcome[]> {
 		const outcomes: WriteOutcome[] = [];
 		let pending = requests;
@@ -557,7 +640,7 @@ export class DynamicsConnector implements CrmConnector {
 			const batch = pending.slice(0, BATCH_MAX);
 			const operations = batch.map(operation);
 			const { contentType, body } = buildBatch(operations);
-			const reply = await this.callBatch(contentType, body, operations.every((o) => o.method !== 'POST'));
+			const reply = await this.callBatch(contentType, body, idempotent ?? operations.every((o) => o.method !== 'POST'));
 			const results = parseBatchResponse(reply.contentType, reply.text, batch.length);
 			const unanswered: R[] = [];
 			batch.forEach((request, i) => {
@@ -871,6 +954,19 @@ function toRecord(info: EntityInfo, row: CrmFields): CrmRecord {
 		...(typeof row.modifiedon === 'string' ? { modifiedAt: new Date(row.modifiedon).toISOString() } : {}),
 		...(typeof row.createdon === 'string' ? { createdAt: new Date(row.createdon).toISOString() } : {}),
 	};
+}
+
+/** What convertLeads reads of a lead: its state (0 open, 1 qualified, 2 disqualified) and lookups, ids lower-case. */
+interface LeadState {
+	statecode: number;
+	contactId?: string;
+	accountId?: string;
+}
+
+/** A lead qualified already: the contact and account it names (the request's where it names none). */
+function qualifiedAlready(r: ConvertLeadRequest, lead: LeadState): ConvertLeadOutcome {
+	const accountId = lead.accountId ?? r.accountId;
+	return { ref: r.ref, status: 'unchanged', id: r.id, contactId: lead.contactId ?? r.contactId, ...(accountId ? { accountId } : {}) };
 }
 
 function isGuid(id: string): boolean {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startSandbox, type Emulator, type Sandbox } from '../../../../sandbox';
 import { appUserIdFor } from '../../../../sandbox/dynamics';
 import { create, DynamicsConnector, type DynamicsConfig } from '../../../../lib/crms/dynamics/connector';
-import type { ConnectorRuntime, WriteFailure, WriteSuccess } from '../../../../lib/connectors/types';
+import type { ConnectorRuntime, ConvertLeadSuccess, WriteFailure, WriteSuccess } from '../../../../lib/connectors/types';
 import { CrmError, type TransportEvent } from '../../../../lib/http';
 import { assertLostDeleteIsDone } from '../unanswered';
 
@@ -191,6 +191,48 @@ describe('Dynamics connector: records', () => {
 		assert.equal((await dv.get('account', sub1))?.fields.statecode, 1, 'deactivated, not deleted');
 		assert.equal((await dv.get('contact', contact))?.fields._parentcustomerid_value, master);
 		await assert.rejects(dv.merge('opportunity', [{ ref: 0, masterId: master, mergeIds: [sub1] }]), /not implemented/);
+	});
+});
+
+describe('Dynamics connector: convertLeads', () => {
+	test('binds the lead to the contact and account, then QualifyLead creating nothing; qualified already is unchanged; missing NOT_FOUND; a mixed batch', async () => {
+		const dv = connector();
+		const account = ok((await dv.create('account', [{ ref: 0, fields: { name: 'Analytical Engines' } }]))[0]).id;
+		const contact = ok((await dv.create('contact', [{ ref: 0, fields: { lastname: 'Lovelace', emailaddress1: 'ada@engines.example', 'parentcustomerid_account@odata.bind': `/accounts(${account})` } }]))[0]).id;
+		const leads = (
+			await dv.create(
+				'lead',
+				['Lovelace', 'Babbage', 'Somerville', 'Herschel'].map((name, ref) => ({ ref, fields: { lastname: name, companyname: `${name} Ltd`, subject: `${name} lead` } })),
+			)
+		).map((o) => ok(o).id);
+		ok((await dv.update('lead', [{ ref: 0, id: leads[3], fields: { statecode: 2, statuscode: 4 } }]))[0]);
+		const counts = () => ({ accounts: rows('accounts').length, contacts: rows('contacts').length, opportunities: (rows('opportunities') ?? []).length });
+		const before = counts();
+
+		const outcomes = await dv.convertLeads([
+			{ ref: 0, id: leads[0], contactId: contact, accountId: account, withOpportunity: true },
+			{ ref: 1, id: leads[1], contactId: contact },
+			{ ref: 2, id: leads[2], contactId: '00000000-0000-0000-0000-00000000abcd' },
+			{ ref: 3, id: leads[3], contactId: contact },
+			{ ref: 4, id: '00000000-0000-0000-0000-000000000001', contactId: contact },
+			{ ref: 5, id: 'not-a-guid', contactId: contact },
+		]);
+		assert.deepEqual(outcomes[0], { ref: 0, status: 'converted', id: leads[0], contactId: contact, accountId: account });
+		assert.deepEqual(outcomes[1], { ref: 1, status: 'converted', id: leads[1], contactId: contact });
+		assert.equal(failed(outcomes[2]).category, 'validation', 'a contact that is not there');
+		assert.equal(failed(outcomes[3]).code, 'LEAD_DISQUALIFIED');
+		assert.equal(failed(outcomes[4]).code, 'NOT_FOUND');
+		assert.equal(failed(outcomes[5]).code, 'INVALID_ID');
+		assert.deepEqual(counts(), before, 'no account, contact or opportunity is created');
+		const lead = rows('leads').find((r) => r.leadid === leads[0])!;
+		assert.equal(lead.statecode, 1);
+		assert.equal(lead.statuscode, 3);
+		assert.equal(lead._parentcontactid_value, contact);
+		assert.equal(lead._parentaccountid_value, account);
+		assert.equal(rows('leads').find((r) => r.leadid === leads[2])!.statecode, 0, 'a refused conversion leaves the lead open');
+
+		const again = await dv.convertLeads([{ ref: 7, id: leads[0], contactId: contact }]);
+		assert.deepEqual(again, [{ ref: 7, status: 'unchanged', id: leads[0], contactId: contact, accountId: account } satisfies ConvertLeadSuccess]);
 	});
 });
 
