@@ -624,6 +624,8 @@ export class ZohoEmulator extends BaseEmulator {
 	private getOne(ctx: RequestContext): Reply {
 		const module = this.module(ctx);
 		const rec = this.colls[module].get(ctx.params.id);
+		// A converted lead answers 204 (seen live on v8), a missing or deleted record 400.
+		if (!rec && this.colls[module].get(ctx.params.id, { includeDeleted: true })?.fields.$converted === true) return { status: 204 };
 		if (!rec) fail(400, 'INVALID_DATA', 'the id given seems to be invalid', { resource_path_index: 1 });
 		const since = this.ifModifiedSince(ctx);
 		if (since !== undefined && secondFloor(rec.updatedAt) <= since) return { status: 304 };
@@ -783,7 +785,8 @@ export class ZohoEmulator extends BaseEmulator {
 		const rows: Fields[] = [];
 		if (type !== 'permanent') {
 			for (const r of this.colls[module].changedSince(since === undefined ? 0 : since + 999, { includeDeleted: true })) {
-				if (r.deletedAt === undefined || (since !== undefined && secondFloor(r.deletedAt) <= since)) continue;
+				// A converted lead left Leads without going to the recycle bin.
+				if (r.deletedAt === undefined || r.fields.$converted === true || (since !== undefined && secondFloor(r.deletedAt) <= since)) continue;
 				rows.push({ deleted_by: USER_REF, id: r.id, display_name: this.displayName(module, r), type: 'recycle', created_by: USER_REF, deleted_time: zohoTime(r.deletedAt) });
 			}
 		}
@@ -796,45 +799,105 @@ export class ZohoEmulator extends BaseEmulator {
 	// ---- merge ------------------------------------------------------------------------------
 
 	/**
-	 * POST /Leads/{id}/actions/convert: a Contact, an Account (from Company, or the one given) and,
-	 * when `Deals` is given, a Deal. The answer is bare ids, without code or status
-	 * (v2-convert-lead-recorded.json). [U] The converted lead leaves Leads without a delete notification.
+	 * POST /Leads/{id}/actions/convert {data: [{Contacts?: {id}, Accounts?: {id}, Deals?: {...},
+	 * overwrite?, assign_to?: {id}, notify_lead_owner?, notify_new_entity_owner?}]}. The contact is
+	 * the one given, else the contact with the lead's e-mail, else a new one from the lead; the
+	 * account is the one given, else (without overwrite) the existing contact's account, else the
+	 * account named like the lead's Company, else a new one (none without a Company); a deal only
+	 * when Deals is given (docs v7: "Use this key to create a deal"). The answer is bare ids
+	 * (v2-convert-lead-recorded.json). The lead leaves Leads: GET answers 204 (seen live on v8) and
+	 * a second convert 400 ID_ALREADY_CONVERTED (documented; seen live on v8).
 	 */
 	private convert(ctx: RequestContext): Reply {
 		const module = this.module(ctx);
 		if (module !== 'Leads') fail(400, 'INVALID_MODULE', 'the module name given seems to be invalid', { resource_path_index: 0 });
-		const lead = this.colls.Leads.get(ctx.params.id);
-		if (!lead) fail(400, 'INVALID_DATA', 'the id given seems to be invalid', { resource_path_index: 1 });
-		const input = (((ctx.body as { data?: unknown[] } | undefined)?.data ?? [])[0] ?? {}) as Fields;
+		const lead = this.colls.Leads.get(ctx.params.id, { includeDeleted: true });
+		if (lead?.fields.$converted === true) fail(400, 'ID_ALREADY_CONVERTED', 'id already converted', { id: lead.id });
+		if (!lead || lead.deletedAt !== undefined) fail(400, 'INVALID_DATA', 'the id given seems to be invalid', { resource_path_index: 1 });
+		// Seen live (v8): no body is 400 INVALID_DATA "body"; {"data": [{}]} is the minimal request.
+		const body = ctx.body as { data?: unknown } | undefined;
+		if (!body || typeof body !== 'object' || Array.isArray(body)) fail(400, 'INVALID_DATA', 'body', { expected_data_type: 'jsonobject' });
+		const input = (Array.isArray(body.data) ? body.data[0] : undefined) as Fields | undefined;
+		if (!input || typeof input !== 'object') fail(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param: 'data' });
 		const f = lead.fields;
-		const given = (input.Accounts as Fields | undefined)?.id;
-		let accountId: string | null = null;
-		if (given !== undefined) {
-			if (!this.colls.Accounts.get(String(given))) fail(400, 'INVALID_DATA', 'the related id given seems to be invalid', { api_name: 'Accounts' });
-			accountId = String(given);
-		} else if (typeof f.Company === 'string' && f.Company !== '') {
-			accountId = (this.findByField('Accounts', 'Account_Name', f.Company) ?? this.colls.Accounts.insert({ Account_Name: f.Company, Phone: f.Phone ?? null, Website: f.Website ?? null })).id;
+		// Contacts / Accounts / assign_to are {id} objects from v3 on (v2 took bare id strings); an empty one is MANDATORY_NOT_FOUND on its id (seen live on v8).
+		const given = (key: string, target: string): StoredRecord | undefined => {
+			const v = input[key];
+			if (v === undefined || v === null) return undefined;
+			if (typeof v !== 'object' || Array.isArray(v)) fail(400, 'INVALID_DATA', 'invalid data', { expected_data_type: 'jsonobject', api_name: key, json_path: `$.data[0].${key}` });
+			const id = (v as Fields).id;
+			if (id === undefined || id === null || id === '') fail(400, 'MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'id', json_path: `$.data[0].${key}.id` });
+			const rec = target === 'users' ? undefined : this.colls[target].get(String(id));
+			if (target !== 'users' && !rec) fail(400, 'INVALID_DATA', 'the related id given seems to be invalid', { api_name: key, json_path: `$.data[0].${key}` });
+			return rec;
+		};
+		let owner: Fields | undefined;
+		if (input.assign_to !== undefined && input.assign_to !== null) {
+			given('assign_to', 'users');
+			const user = this.users.get(String((input.assign_to as Fields).id));
+			if (!user || user.status !== 'active') fail(400, 'INVALID_DATA', 'invalid data', { expected_data_type: 'lookup', api_name: 'assign_to', json_path: '$.data[0].assign_to' });
+			owner = { id: user.id };
 		}
+		const overwrite = input.overwrite === true;
+		const givenAccount = given('Accounts', 'Accounts');
+		// Documented order of preference without ids: the lead's e-mail among Contacts, then Company among account names.
+		const email = typeof f.Email === 'string' && f.Email !== '' ? f.Email : undefined;
+		const contact = given('Contacts', 'Contacts') ?? (email ? this.colls.Contacts.findBy('f:Email', email)[0] : undefined);
 		let deal: Fields | undefined;
-		if (input.Deals && typeof input.Deals === 'object') {
+		if (input.Deals !== undefined && input.Deals !== null) {
 			const prepared = this.prepare('Deals', input.Deals, 0, true);
-			if ('status' in prepared && prepared.status === 'error') return json(400, { data: [prepared] });
+			if ('status' in prepared && prepared.status === 'error') {
+				const e = prepared as RecordError;
+				if (typeof e.details.json_path === 'string') e.details.json_path = e.details.json_path.replace('$.data[0]', '$.data[0].Deals');
+				return json(400, { data: [e] });
+			}
 			deal = prepared as Fields;
 		}
-		const contactFields: Fields = {};
-		const copy: Array<[string, string]> = [['First_Name', 'First_Name'], ['Last_Name', 'Last_Name'], ['Email', 'Email'], ['Phone', 'Phone'], ['Mobile', 'Mobile'], ['Designation', 'Title'], ['Lead_Source', 'Lead_Source'], ['Street', 'Mailing_Street'], ['City', 'Mailing_City'], ['State', 'Mailing_State'], ['Zip_Code', 'Mailing_Zip'], ['Country', 'Mailing_Country'], ['Email_Opt_Out', 'Email_Opt_Out']];
-		for (const [from, to] of copy) if (f[from] !== undefined && f[from] !== null) contactFields[to] = f[from];
-		if (accountId) contactFields.Account_Name = { id: accountId };
-		const contact = this.colls.Contacts.insert(contactFields);
+
+		const contactAccount = (contact?.fields.Account_Name as Fields | undefined)?.id as string | undefined;
+		const company = typeof f.Company === 'string' && f.Company !== '' ? f.Company : undefined;
+		let account = givenAccount ?? (contactAccount && !overwrite ? this.colls.Accounts.get(contactAccount) : undefined) ?? (company ? this.findByField('Accounts', 'Account_Name', company) : undefined);
+		const inserted: Record<string, string[]> = { Accounts: [], Contacts: [], Deals: [] };
+		const updated: Record<string, Map<string, string[]>> = { Accounts: new Map(), Contacts: new Map() };
+		const patch = (m: 'Accounts' | 'Contacts', rec: StoredRecord, values: Fields) => {
+			const changed = Object.keys(values).filter((k) => JSON.stringify(rec.fields[k] ?? null) !== JSON.stringify(values[k]));
+			if (!changed.length) return;
+			this.colls[m].update(rec.id, values);
+			updated[m].set(rec.id, changed);
+		};
+		if (!account && company) {
+			account = this.colls.Accounts.insert({ Account_Name: company, Phone: f.Phone ?? null, Website: f.Website ?? null, ...(owner ? { Owner: owner } : {}) });
+			inserted.Accounts.push(account.id);
+		} else if (account && givenAccount && overwrite && company) {
+			// Docs: with an account id and overwrite, the account's name becomes the lead's company; its other data stays.
+			patch('Accounts', account, { Account_Name: company });
+		}
+		let contactId: string;
+		if (contact) {
+			contactId = contact.id;
+			// Linked to the conversion's account unless it has another one and overwrite is false.
+			if (account && contactAccount !== account.id && (!contactAccount || overwrite)) patch('Contacts', contact, { Account_Name: { id: account.id } });
+		} else {
+			const contactFields: Fields = {};
+			const copy: Array<[string, string]> = [['First_Name', 'First_Name'], ['Last_Name', 'Last_Name'], ['Email', 'Email'], ['Phone', 'Phone'], ['Mobile', 'Mobile'], ['Designation', 'Title'], ['Lead_Source', 'Lead_Source'], ['Street', 'Mailing_Street'], ['City', 'Mailing_City'], ['State', 'Mailing_State'], ['Zip_Code', 'Mailing_Zip'], ['Country', 'Mailing_Country'], ['Email_Opt_Out', 'Email_Opt_Out']];
+			for (const [from, to] of copy) if (f[from] !== undefined && f[from] !== null) contactFields[to] = f[from];
+			if (account) contactFields.Account_Name = { id: account.id };
+			if (owner) contactFields.Owner = owner;
+			contactId = this.colls.Contacts.insert(contactFields).id;
+			inserted.Contacts.push(contactId);
+		}
 		let dealId: string | null = null;
 		if (deal) {
-			const rec = this.colls.Deals.insert({ ...deal, ...(accountId ? { Account_Name: { id: accountId } } : {}), Contact_Name: { id: contact.id } });
-			dealId = rec.id;
+			dealId = this.colls.Deals.insert({ ...deal, ...(account ? { Account_Name: { id: account.id } } : {}), Contact_Name: { id: contactId }, ...(owner && !deal.Owner ? { Owner: owner } : {}) }).id;
+			inserted.Deals.push(dealId);
 		}
+		// The lead leaves Leads (not to the recycle bin: GET /Leads/deleted does not list it).
+		this.colls.Leads.update(lead.id, { $converted: true });
 		this.colls.Leads.softDelete(lead.id);
-		this.notify('Contacts', 'insert', [contact.id]);
-		if (dealId) this.notify('Deals', 'insert', [dealId]);
-		return json(200, { data: [{ Contacts: contact.id, Deals: dealId, Accounts: accountId }] });
+		// Notifications: every record created or changed; none for the lead [U].
+		for (const m of ['Accounts', 'Contacts', 'Deals']) if (inserted[m].length) this.notify(m, 'insert', inserted[m]);
+		for (const m of ['Accounts', 'Contacts'] as const) if (updated[m].size) this.notify(m, 'update', [...updated[m].keys()], updated[m]);
+		return json(200, { data: [{ Contacts: contactId, Deals: dealId, Accounts: account?.id ?? null }] });
 	}
 
 	/** POST /{module}/{master}/actions/merge — up to 3 records; children are deleted. */

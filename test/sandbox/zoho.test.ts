@@ -253,6 +253,95 @@ describe('zoho emulator', () => {
 		assert.equal(notMergeable.status, 400);
 	});
 
+	async function insert(module: string, fields: Record<string, unknown>): Promise<string> {
+		const r = await z('POST', `/${module}`, { body: { data: [fields] } });
+		assert.equal(r.status, 201, JSON.stringify(r.body));
+		return r.body.data[0].details.id;
+	}
+
+	test('convert: new contact and account from the lead, a deal only with Deals; the lead leaves Leads (GET 204, not in /deleted); notifications', async () => {
+		const rcv = await receiver();
+		try {
+			await z('POST', '/actions/watch', { body: { watch: [{ channel_id: '42', events: ['Contacts.all', 'Accounts.all', 'Deals.all', 'Leads.all'], notify_url: rcv.url, token: 't' }] } });
+			const lead = await insert('Leads', { First_Name: 'Ada', Last_Name: 'Lovelace', Company: 'Analytical Engines', Email: 'ada@engines.example', Phone: '+44 20 7946 0000', Designation: 'Countess', City: 'London' });
+			await emu.webhooksIdle();
+			rcv.got.length = 0;
+			const r = await z('POST', `/Leads/${lead}/actions/convert`, { body: { data: [{ overwrite: false, notify_lead_owner: false, notify_new_entity_owner: false }] } });
+			assert.equal(r.status, 200, JSON.stringify(r.body));
+			const { Contacts: contact, Accounts: account, Deals: deal } = r.body.data[0];
+			assert.deepEqual(Object.keys(r.body.data[0]).sort(), ['Accounts', 'Contacts', 'Deals']);
+			assert.equal(deal, null, 'no Deals key, no deal');
+			assert.equal(emu.dump().Deals.length, 0);
+			const c = (await z('GET', `/Contacts/${contact}`)).body.data[0];
+			assert.deepEqual([c.First_Name, c.Last_Name, c.Email, c.Title, c.Mailing_City], ['Ada', 'Lovelace', 'ada@engines.example', 'Countess', 'London']);
+			assert.equal(c.Account_Name.id, account);
+			assert.equal((await z('GET', `/Accounts/${account}`)).body.data[0].Account_Name, 'Analytical Engines');
+			const gone = await z('GET', `/Leads/${lead}`);
+			assert.equal(gone.status, 204);
+			assert.equal(gone.body, undefined);
+			assert.equal((await z('GET', '/Leads/deleted')).status, 204, 'a converted lead is not in the recycle bin');
+			assert.equal((await z('GET', '/Leads?fields=Last_Name')).status, 204);
+			const again = await z('POST', `/Leads/${lead}/actions/convert`, { body: { data: [{}] } });
+			assert.equal(again.status, 400);
+			assert.deepEqual(again.body, { code: 'ID_ALREADY_CONVERTED', details: { id: lead }, message: 'id already converted', status: 'error' });
+			await emu.webhooksIdle();
+			assert.deepEqual(rcv.got.map((g) => [g.body.module, g.body.operation, g.body.ids]), [['Accounts', 'insert', [account]], ['Contacts', 'insert', [contact]]]);
+
+			// With Deals: a deal on the account and contact.
+			const lead2 = await insert('Leads', { Last_Name: 'Babbage', Company: 'Difference Engines' });
+			const withDeal = await z('POST', `/Leads/${lead2}/actions/convert`, { body: { data: [{ Deals: { Deal_Name: 'Engine', Closing_Date: '2026-12-31', Stage: 'Qualification', Amount: 5000 } }] } });
+			assert.equal(withDeal.status, 200, JSON.stringify(withDeal.body));
+			const d = (await z('GET', `/Deals/${withDeal.body.data[0].Deals}`)).body.data[0];
+			assert.equal(d.Account_Name.id, withDeal.body.data[0].Accounts);
+			assert.equal(d.Contact_Name.id, withDeal.body.data[0].Contacts);
+			const lead3 = await insert('Leads', { Last_Name: 'Three', Company: 'Third Co' });
+			const noName = await z('POST', `/Leads/${lead3}/actions/convert`, { body: { data: [{ Deals: { Stage: 'Qualification' } }] } });
+			assert.equal(noName.status, 400);
+			assert.deepEqual(noName.body.data[0].details, { api_name: 'Deal_Name', json_path: '$.data[0].Deals.Deal_Name' });
+			assert.equal((await z('GET', `/Leads/${lead3}`)).status, 200, 'a refused conversion keeps its lead');
+		} finally {
+			rcv.server.close();
+		}
+	});
+
+	test('convert into an EXISTING contact and account ({id} lookups): nothing new is created; errors', async () => {
+		const account = await insert('Accounts', { Account_Name: 'Existing Co' });
+		const contact = await insert('Contacts', { Last_Name: 'Known', Email: 'known@x.example' });
+		const lead = await insert('Leads', { Last_Name: 'Known', Company: 'Lead Co', Email: 'lead@x.example' });
+		const counts = () => ({ Contacts: emu.dump().Contacts.length, Accounts: emu.dump().Accounts.length, Deals: emu.dump().Deals.length });
+		const before = counts();
+
+		const bad = async (data: unknown, code: string, details: Record<string, unknown>) => {
+			const r = await z('POST', `/Leads/${lead}/actions/convert`, { body: { data: [data] } });
+			assert.equal(r.status, 400, JSON.stringify(r.body));
+			assert.equal(r.body.code, code, JSON.stringify(r.body));
+			assert.deepEqual(r.body.details, details);
+		};
+		await bad({ Accounts: {} }, 'MANDATORY_NOT_FOUND', { api_name: 'id', json_path: '$.data[0].Accounts.id' });
+		await bad({ Contacts: { id: '4150868000009999999' } }, 'INVALID_DATA', { api_name: 'Contacts', json_path: '$.data[0].Contacts' });
+		await bad({ Accounts: account }, 'INVALID_DATA', { expected_data_type: 'jsonobject', api_name: 'Accounts', json_path: '$.data[0].Accounts' });
+		const noBody = await fetch(`${apiDomain}/crm/v6/Leads/${lead}/actions/convert`, { method: 'POST', headers: { Authorization: 'Zoho-oauthtoken t' } });
+		assert.equal(noBody.status, 400);
+		assert.deepEqual(await noBody.json(), { code: 'INVALID_DATA', details: { expected_data_type: 'jsonobject' }, message: 'body', status: 'error' });
+		assert.equal((await z('POST', '/Leads/4150868000009999999/actions/convert', { body: { data: [{}] } })).body.code, 'INVALID_DATA');
+		assert.deepEqual(counts(), before);
+
+		const r = await z('POST', `/Leads/${lead}/actions/convert`, { body: { data: [{ overwrite: false, notify_lead_owner: false, notify_new_entity_owner: false, Contacts: { id: contact }, Accounts: { id: account } }] } });
+		assert.equal(r.status, 200, JSON.stringify(r.body));
+		assert.deepEqual(r.body.data[0], { Contacts: contact, Deals: null, Accounts: account });
+		assert.deepEqual(counts(), before, 'no new contact, account or deal');
+		const c = (await z('GET', `/Contacts/${contact}`)).body.data[0];
+		assert.equal(c.Account_Name.id, account, 'the contact without an account is linked to the given one');
+		assert.equal(c.Email, 'known@x.example');
+		assert.equal((await z('GET', `/Accounts/${account}`)).body.data[0].Account_Name, 'Existing Co', 'overwrite false keeps the account name');
+
+		// Without Contacts, the lead's e-mail finds the existing contact (documented order of preference).
+		const lead2 = await insert('Leads', { Last_Name: 'Again', Company: 'Existing Co', Email: 'KNOWN@x.example' });
+		const r2 = await z('POST', `/Leads/${lead2}/actions/convert`, { body: { data: [{}] } });
+		assert.deepEqual(r2.body.data[0], { Contacts: contact, Deals: null, Accounts: account });
+		assert.deepEqual(counts(), before);
+	});
+
 	test('notifications: watch enable/get/update/disable, token echoed, affected_fields, expiry ≤ 1 day', async () => {
 		const rcv = await receiver();
 		try {
