@@ -502,7 +502,7 @@ describe('SOAP convertLead', () => {
 
 	test('a converted lead is read-only: REST PATCH 400 CANNOT_UPDATE_CONVERTED_LEAD, collections and upsert fail per item, no new references', async () => {
 		const c = conn();
-		const { id } = await c.sobject('Lead').create({ LastName: 'Done', Company: 'Done Co', Email: 'done@x.example' });
+		const id = (await c.sobject('Lead').create({ LastName: 'Done', Company: 'Done Co', Email: 'done@x.example' })).id!;
 		await c.soap.convertLead({ leadId: id, convertedStatus: 'Closed - Converted' } as any);
 		const raw = await fetch(`${url}/services/data/v62.0/sobjects/Lead/${id}`, { method: 'PATCH', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ Title: 'x' }) });
 		assert.equal(raw.status, 400);
