@@ -112,6 +112,32 @@ export function isNotFound(outcome: WriteOutcome): boolean {
 	return outcome.status === 'failed' && outcome.code === NOT_FOUND;
 }
 
+// ---------------------------------------------------------------- lead conversion
+
+export interface ConvertLeadRequest {
+	ref: number;
+	/** The lead's id in this CRM (HubSpot: the contact that holds the lead). */
+	id: string;
+	/** This CRM's contact (person) the lead becomes. */
+	contactId: string;
+	/** This CRM's account of that contact, when the source's conversion had one. */
+	accountId?: string;
+	/** The source's conversion made an opportunity (HubSpot: lifecycle stage opportunity, else sales-qualified lead). */
+	withOpportunity?: boolean;
+}
+
+export interface ConvertLeadSuccess {
+	ref: number;
+	/** unchanged: the lead was converted already. */
+	status: 'converted' | 'unchanged';
+	/** The lead's id. */
+	id: string;
+	contactId: string;
+	accountId?: string;
+}
+
+export type ConvertLeadOutcome = ConvertLeadSuccess | WriteFailure;
+
 // ---------------------------------------------------------------- reads
 
 /** How records are looked up: the CRM's field for a unified key, or any CRM field. */
@@ -275,6 +301,15 @@ export interface CrmConnector {
 
 	/** Merges `mergeIds` into `masterId` for each request, with the CRM's own merge. */
 	merge(entity: EntityType, requests: MergeRequest[]): Promise<WriteOutcome[]>;
+
+	/**
+	 * Carries a lead conversion made in another CRM: each lead becomes the contact (and account)
+	 * that already stand for that person and company here. Never creates a contact, account or
+	 * opportunity (the sync carries the source's own). Salesforce convertLead, Zoho convert,
+	 * Dynamics QualifyLead, Pipedrive: the lead archived; HubSpot: the lead's contact moved on in
+	 * its lifecycle. A lead converted already answers `unchanged`.
+	 */
+	convertLeads(requests: ConvertLeadRequest[]): Promise<ConvertLeadOutcome[]>;
 
 	/** One page of records changed since the cursor (see ListChangesOptions), paging past the CRM's caps. */
 	listChanges(entity: EntityType, options?: ListChangesOptions): Promise<ChangePage>;

@@ -30,6 +30,9 @@ export const REFERENCE_FIELDS: Record<EntityType, ReferenceField[]> = {
 	lead: [
 		{ field: 'accountId', entity: 'account', list: false },
 		{ field: 'contactId', entity: 'contact', list: false },
+		// What a converted lead became in its CRM (lib/sync/lead-conversion.ts).
+		{ field: 'convertedContactId', entity: 'contact', list: false, unifiedField: 'convertedContactUnifiedId' },
+		{ field: 'convertedAccountId', entity: 'account', list: false, unifiedField: 'convertedAccountUnifiedId' },
 	],
 	account: [],
 	opportunity: [

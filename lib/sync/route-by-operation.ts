@@ -3,7 +3,8 @@
 // delete, delete with `erase: true` (or operation erase) → GDPR erase, merge → merge). Items are grouped by operation and each group
 // runs through the UpsertWriter. Target records are found through the cross-reference of the
 // item's unified id; an entity without a match key (activities) is updated where it is linked
-// in the target and created elsewhere. Also here: the opt-out guard of the upsert group (a synced email opt-out is
+// in the target and created elsewhere. A lead its CRM reports converted is converted in the target
+// (lead-conversion.ts). Also here: the opt-out guard of the upsert group (a synced email opt-out is
 // never reverted by a change that did not touch it) and the state clean-up of an erasure.
 
 import { consentKeys, guardConsent, isOptOut } from '../conflict/consent';
@@ -13,6 +14,7 @@ import { defaultMapping } from '../mapping';
 import { isCrmName, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import type { StateStore } from '../state';
 import { erasePersonEverywhere } from './erasure';
+import { convertLeadCopies, isConvertedLead } from './lead-conversion';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob, type WriteOperationName } from './upsert-writer';
 
 /** The operation parameter value. */
@@ -24,6 +26,7 @@ export interface EventItem extends InputItem {
 }
 
 const ROUTES: Record<string, WriteOperationName> = { create: 'upsert', update: 'upsert', restore: 'upsert', delete: 'delete', erase: 'erase', merge: 'merge' };
+const UPSERTS = new Set(['create', 'update', 'restore']);
 
 
 export async function writeByOperation(
@@ -34,8 +37,13 @@ export async function writeByOperation(
 ): Promise<ItemResult[]> {
 	const results: ItemResult[] = [];
 	const groups = new Map<WriteOperationName, EventItem[]>();
+	const conversions: EventItem[] = [];
 	for (const item of items) {
 		const operation = String(item.event.operation ?? '');
+		if (UPSERTS.has(operation) && isConvertedLead(job.entity, item.record)) {
+			conversions.push(item);
+			continue;
+		}
 		const route = operation === 'delete' && item.event.erase === true ? 'erase' : ROUTES[operation];
 		if (!route) {
 			results.push(result(job, item, false, { error: `Unknown event operation ${JSON.stringify(item.event.operation)}: expected ${Object.keys(ROUTES).join(', ')}`, category: 'validation', code: 'OPERATION' }));
@@ -47,6 +55,11 @@ export async function writeByOperation(
 	// A change fanned out to several CRMs: the snapshot is shared by all of them (see unchangedAgainst).
 	const run = (operation: WriteOperationName, group: InputItem[]) => new UpsertWriter({ ...job, operation, unchangedAgainst: 'nothing' }, connector, openStore).run(group);
 
+	if (conversions.length) {
+		if (job.dryRun) results.push(...conversions.map((item) => result(job, item, true, { status: 'dryRun', operation: 'convert' })));
+		else results.push(...(await convertLeadCopies(job.crm, conversions.filter((item) => item.event.source !== job.crm), connector, store)));
+		for (const item of conversions.filter((i) => i.event.source === job.crm)) results.push(result(job, item, true, { status: 'unchanged', operation: 'convert', reason: `converted in ${job.crm} itself` }));
+	}
 	const upserts = groups.get('upsert') ?? [];
 	if (upserts.length) {
 		const kept = store ? await keepOptOuts(job, upserts, store) : new Map<number, string>();

@@ -82,6 +82,12 @@ export const salesforceMaps: CrmMaps = {
 			field('website', 'Website', 'url', { max: 255 }),
 			field('status', 'Status', 'picklist', { values: SF_LEAD_STATUS, required: true }),
 			...address(''),
+			// A conversion (convertLead) is read here and carried by the writer (lib/sync/lead-conversion.ts):
+			// these fields are set by Salesforce only.
+			field('converted', 'IsConverted', 'boolean', { write: false }),
+			field('convertedContactId', 'ConvertedContactId', 'id', { ...id, write: false }),
+			field('convertedAccountId', 'ConvertedAccountId', 'id', { ...id, write: false }),
+			field('convertedOpportunityId', 'ConvertedOpportunityId', 'id', { ...id, write: false }),
 		],
 	},
 	account: {
