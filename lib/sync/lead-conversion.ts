@@ -44,7 +44,7 @@ export async function convertLeadCopies(crm: CrmName, items: InputItem[], connec
 		for (const outcome of outcomes) {
 			const item = requested[outcome.ref];
 			// Zoho's converted leads leave the Leads module: one converted earlier is not found.
-			if (isNotFound(outcome)) results.push(answer(item, true, { status: 'absent', reason: `the lead is no longer in ${crm} (converted or deleted there)` }));
+			if (outcome.status === 'failed' && isNotFound(outcome)) results.push(answer(item, true, { status: 'absent', reason: `the lead is no longer in ${crm} (converted or deleted there)` }));
 			else if (outcome.status === 'failed') {
 				const { ref: _ref, status: _status, message, ...rest } = outcome;
 				results.push(answer(item, false, { error: message, ...rest }));
