@@ -402,13 +402,15 @@ export class ZohoConnector implements CrmConnector {
 	 * POST /Leads/{id}/actions/convert, one lead per call (in order), into the given contact and
 	 * account: `Contacts: {id}`, `Accounts: {id}`, no `Deals` (no deal is made),
 	 * overwrite false (the contact keeps its account name), notify_lead_owner and
-	 * notify_new_entity_owner false. A converted lead leaves the Leads module, so a lead Zoho does
-	 * not have (never there, deleted or converted already) answers notFound; the documented
-	 * ID_ALREADY_CONVERTED answers `unchanged`. A contact or account Zoho refuses fails the lead
-	 * (INVALID_DATA, fields: Contacts / Accounts). Without an accountId the contact's own account
-	 * is sent (read with GET /Contacts?ids=, 100 contacts a call), so Zoho does not make one from
-	 * the lead's Company; for a contact without an account it still may (Zoho's rule, not ours).
-	 * Sent again when the reply is lost: a lead the first attempt converted then answers notFound.
+	 * notify_new_entity_owner false. A converted lead leaves the Leads module (GET answers 204);
+	 * converting it again answers 400 ID_ALREADY_CONVERTED, which is `unchanged` (with the request's
+	 * contact and account: Zoho does not say which it became). A lead Zoho does not have (never
+	 * there, deleted: "the id given seems to be invalid" without a field) answers notFound. A
+	 * contact or account Zoho refuses fails the lead (INVALID_DATA, fields: Contacts / Accounts).
+	 * Without an accountId the contact's own account is sent (read with GET /Contacts?ids=, 100
+	 * contacts a call), so Zoho does not make one from the lead's Company; for a contact without an
+	 * account it still may (Zoho's rule, not ours). Sent again when the reply is lost: a lead the
+	 * first attempt converted then answers ID_ALREADY_CONVERTED, i.e. `unchanged`.
 	 */
 	async convertLeads(requests: ConvertLeadRequest[]): Promise<ConvertLeadOutcome[]> {
 		const outcomes: ConvertLeadOutcome[] = [];
@@ -960,9 +962,9 @@ function lookupIdOf(value: unknown): string | undefined {
 }
 
 /**
- * A refused conversion. The lead's own id refused ("the id given seems to be invalid" without a
- * field: it left Leads, or never was there) is notFound; ID_ALREADY_CONVERTED is `unchanged`; a
- * refused contact or account names its field.
+ * A refused conversion. ID_ALREADY_CONVERTED is `unchanged`; the lead's own id refused ("the id
+ * given seems to be invalid" without a field: deleted, or never there) is notFound; a refused
+ * contact or account names its field.
  */
 function convertFailure(r: ConvertLeadRequest, error: CrmError | undefined, result: ZohoResult | undefined): ConvertLeadOutcome {
 	const code = result?.code ?? error?.code;

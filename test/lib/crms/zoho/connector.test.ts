@@ -180,7 +180,7 @@ describe('Zoho connector: convertLeads', () => {
 		return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, close: () => new Promise((resolve) => server.close(() => resolve())) };
 	}
 
-	test('converts into the given contact and account (no deal, no overwrite, no notifications); a lead gone answers NOT_FOUND; a mixed batch', async () => {
+	test('converts into the given contact and account (no deal, no overwrite, no notifications); converted already is unchanged; a lead gone answers NOT_FOUND; a mixed batch', async () => {
 		const proxy = await recordingProxy();
 		try {
 			const zoho = connector({ apiDomain: proxy.url });
@@ -197,6 +197,7 @@ describe('Zoho connector: convertLeads', () => {
 			).map((o) => ok(o).id);
 			await zoho.delete('lead', [{ ref: 0, id: deleted }]);
 			const dealsBefore = emulator.dump().Deals?.length ?? 0;
+			const contactsBefore = emulator.dump().Contacts?.length ?? 0;
 
 			const outcomes = await zoho.convertLeads([
 				{ ref: 0, id: lead, contactId: contact, accountId: account, withOpportunity: true },
@@ -204,11 +205,7 @@ describe('Zoho connector: convertLeads', () => {
 				{ ref: 2, id: other, contactId: contact, accountId: '4150868000000999999' },
 				{ ref: 3, id: lone, contactId: loner },
 			]);
-			const converted = outcomes[0] as ConvertLeadSuccess;
-			assert.equal(converted.status, 'converted', JSON.stringify(converted));
-			assert.equal(converted.id, lead);
-			assert.equal(converted.accountId, account);
-			assert.ok(converted.contactId);
+			assert.deepEqual(outcomes[0], { ref: 0, status: 'converted', id: lead, contactId: contact, accountId: account });
 			assert.equal(failed(outcomes[1]).code, 'NOT_FOUND');
 			assert.equal(failed(outcomes[1]).category, 'validation');
 			assert.equal(failed(outcomes[2]).code, 'INVALID_DATA');
@@ -217,6 +214,7 @@ describe('Zoho connector: convertLeads', () => {
 			assert.equal(await zoho.get('lead', lead), undefined, 'a converted lead leaves Leads');
 			assert.ok(await zoho.get('lead', other), 'a refused conversion keeps its lead');
 			assert.equal(emulator.dump().Deals?.length ?? 0, dealsBefore, 'no deal is made');
+			assert.equal(emulator.dump().Contacts?.length ?? 0, contactsBefore, 'no contact is made');
 
 			// What was sent: the lead's own contact and account as {id} lookups, nothing created, nobody notified.
 			const sent = proxy.bodies.find((b) => b.path === `/crm/v6/Leads/${lead}/actions/convert`);
@@ -228,10 +226,9 @@ describe('Zoho connector: convertLeads', () => {
 			assert.deepEqual(noAccount?.body, { data: [{ overwrite: false, notify_lead_owner: false, notify_new_entity_owner: false, Contacts: { id: loner } }] });
 			assert.equal(emulator.requests().filter((r) => r.method === 'GET' && r.path === '/crm/v6/Contacts').length, 1);
 
-			// Converted already: the lead is no longer in Leads.
+			// Converted already: Zoho answers ID_ALREADY_CONVERTED (the lead has left Leads).
 			const again = await zoho.convertLeads([{ ref: 7, id: lead, contactId: contact, accountId: account }]);
-			assert.equal(failed(again[0]).code, 'NOT_FOUND');
-			assert.equal(again[0].ref, 7);
+			assert.deepEqual(again, [{ ref: 7, status: 'unchanged', id: lead, contactId: contact, accountId: account } satisfies ConvertLeadSuccess]);
 		} finally {
 			await proxy.close();
 		}
