@@ -164,7 +164,8 @@ export function toRequestBody(entity: EntityType, fields: CrmFields): CrmFields 
 	const body: CrmFields = {};
 	const custom: CrmFields = {};
 	for (const [name, value] of Object.entries(fields)) {
-		if (value === undefined) continue;
+		// A lead's person fields go to its person (the connector's leadPersons), never to /v1/leads.
+		if (value === undefined || (entity === 'lead' && name === 'person')) continue;
 		if (entity === 'contact' && (name === 'first_name' || name === 'last_name')) {
 			if (fields.name === undefined) body.name = personName(fields.first_name, fields.last_name);
 		} else if (entity === 'contact' && (name === 'email' || name === 'phone')) {

@@ -36,6 +36,7 @@ import { normaliseDomain } from '../../matching/normalise-domain';
 import { domainKeys, nameKeys } from '../../matching/accounts';
 import { normaliseCompany } from '../../matching/normalise-company';
 import { domainSearchTerm, nameSearches, toStages, toUser, type PdPipeline, type PdStage, type PdUser } from './metadata';
+import { leadEmail, newPersonBody, personChanges, splitPerson } from './lead-person';
 import {
 	entityApi,
 	fieldType,
@@ -146,8 +147,10 @@ const PREFETCH_PAGES_PER_KEY = 2;
  * not (website is not a searchable field).
  */
 const DOMAIN_LIST_PAGES_PER_DOMAIN = 2;
-/** Ids GET /api/v2/organizations takes at once (`ids`). */
+/** Ids GET /api/v2/organizations and /persons take at once (`ids`). */
 const IDS_MAX = 100;
+/** The lead match field for email: the e-mail of the lead's person (matchField). */
+const LEAD_EMAIL = 'email';
 // A create that got no answer is looked for among records changed from this long before it (allows for clock skew).
 const UNANSWERED_LOOKBACK_MS = 5 * 60_000;
 const UNANSWERED_MAX_PAGES = 20;
@@ -244,13 +247,21 @@ export class PipedriveConnector implements CrmConnector {
 		return 1;
 	}
 
+	/** Leads match by `email`: the e-mail of the lead's person (upsert and search find the person, then its leads). */
 	matchField(entity: EntityType, kind: MatchKind): string | undefined {
 		if (kind === 'externalId') return this.config.externalIdFields?.[entity];
 		if (entity === 'contact') return kind;
+		if (entity === 'lead' && kind === 'email') return LEAD_EMAIL;
 		return undefined;
 	}
 
+	/** One record; a lead comes with its person's fields in `person` (one more GET). */
 	async get(entity: EntityType, id: string, _options?: ReadOptions): Promise<CrmRecord | undefined> {
+		const record = await this.getOne(entity, id);
+		return record && entity === 'lead' ? (await this.withPersons([record]))[0] : record;
+	}
+
+	private async getOne(entity: EntityType, id: string): Promise<CrmRecord | undefined> {
 		const api = entityApi(entity);
 		if (!validId(api, id)) return undefined;
 		try {
@@ -263,30 +274,44 @@ export class PipedriveConnector implements CrmConnector {
 		}
 	}
 
-	async search(entity: EntityType, field: string, values: string[], options?: ReadOptions): Promise<CrmRecord[]> {
+	/** Leads by `email` are the open leads of the persons with that e-mail; leads come with their persons. */
+	async search(entity: EntityType, field: string, values: string[], _options?: ReadOptions): Promise<CrmRecord[]> {
 		const found = new Map<string, CrmRecord>();
 		for (const value of values) {
+			if (entity === 'lead' && field === LEAD_EMAIL) {
+				for (const { lead } of await this.leadsOfPersons(await this.findIds('contact', 'email', value))) found.set(String(lead.id), toRecord(lead));
+				continue;
+			}
 			for (const id of await this.findIds(entity, field, value)) {
 				if (found.has(id)) continue;
-				const record = await this.get(entity, id, options);
+				const record = await this.getOne(entity, id);
 				if (record && recordMatches(entity, field, value, record.fields)) found.set(id, record);
 			}
 		}
-		return [...found.values()];
+		return entity === 'lead' ? this.withPersons([...found.values()]) : [...found.values()];
 	}
 
-	create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
+	/** Leads with `person` fields get their person first (leadPersons). */
+	async create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
 		const api = entityApi(entity);
-		return this.oneByOne(records, async ({ ref, fields }) => ({ ref, status: 'created', id: await this.createOne(api, fields) }));
+		const { ready, failed } = entity === 'lead' ? await this.leadPersons(records) : { ready: records, failed: [] };
+		return byRef([...failed, ...(await this.oneByOne(ready, async ({ ref, fields }) => ({ ref, status: 'created', id: await this.createOne(api, fields) })))]);
 	}
 
-	update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
+	/** Leads with `person` fields get their person first (leadPersons); a lead left with no field of its own is not sent. */
+	async update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
 		const api = entityApi(entity);
-		return this.oneByOne(records, async ({ ref, id, fields }) => {
-			if (!validId(api, id)) return invalidId(ref, api, id);
-			await this.updateOne(api, id, fields);
-			return { ref, status: 'updated', id };
-		});
+		const invalid = records.filter((r) => !validId(api, r.id)).map((r) => invalidId(r.ref, api, r.id));
+		const valid = records.filter((r) => validId(api, r.id));
+		const { ready, failed } = entity === 'lead' ? await this.leadPersons(valid) : { ready: valid, failed: [] };
+		return byRef([
+			...invalid,
+			...failed,
+			...(await this.oneByOne(ready, async ({ ref, id, fields }) => {
+				if (entity !== 'lead' || Object.keys(fields).length) await this.updateOne(api, id, fields);
+				return { ref, status: 'updated', id };
+			})),
+		]);
 	}
 
 	/**
@@ -297,6 +322,7 @@ export class PipedriveConnector implements CrmConnector {
 	 * ones update it), so the last one wins. Two existing matches are reported, not guessed.
 	 */
 	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
+		if (entity === 'lead' && matchKey === LEAD_EMAIL) return this.upsertLeadsByEmail(records);
 		const api = entityApi(entity);
 		this.searchFieldFor(entity, matchKey); // rejects keys Pipedrive cannot search before writing anything
 		const outcomes: WriteOutcome[] = [];
@@ -461,6 +487,236 @@ export class PipedriveConnector implements CrmConnector {
 		);
 	}
 
+	// ---------------------------------------------------------------- leads and their persons
+
+	/**
+	 * Upsert of leads by the e-mail of their person (the `person` fields' primary e-mail, or
+	 * `email`): the persons with that e-mail (exact search), then their open leads (GET
+	 * /v1/leads?person_id=; archived, i.e. converted, leads are not matched). No lead: one is created,
+	 * linked to the oldest of those persons, or to a new person; one lead: it is updated (and its
+	 * person written); several: MULTIPLE_MATCHES. Records sharing an e-mail run in order, so the
+	 * last one wins.
+	 */
+	private async upsertLeadsByEmail(records: UpsertRequest[]): Promise<WriteOutcome[]> {
+		const outcomes: WriteOutcome[] = [];
+		const groups = new Map<string, { email: string; requests: UpsertRequest[] }>();
+		for (const request of records) {
+			const email = leadEmail(request.fields);
+			if (email === undefined) {
+				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: 'Upsert of a lead by email needs the e-mail of its person' });
+				continue;
+			}
+			const key = normaliseMatch('contact', 'email', email);
+			const group = groups.get(key) ?? { email, requests: [] };
+			group.requests.push(request);
+			groups.set(key, group);
+		}
+		const groupOutcomes = await this.pool([...groups.values()], async ({ email, requests }) => {
+			let persons: string[];
+			let leads: Array<{ lead: CrmFields; personId: string }>;
+			try {
+				persons = await this.findIds('contact', 'email', email);
+				leads = await this.leadsOfPersons(persons);
+			} catch (error) {
+				return requests.map(({ ref }) => failure(ref, error));
+			}
+			if (leads.length > 1) {
+				return requests.map(({ ref }) => ({
+					ref,
+					status: 'failed' as const,
+					category: 'validation' as const,
+					code: 'MULTIPLE_MATCHES',
+					message: `${leads.length} open Pipedrive leads belong to persons with email ${email} (ids ${leads.map((l) => String(l.lead.id)).join(', ')}); archive or merge them`,
+				}));
+			}
+			const results: WriteOutcome[] = [];
+			let id = leads.length ? String(leads[0].lead.id) : undefined;
+			const personId = leads.length ? leads[0].personId : oldest(persons);
+			for (const { ref, fields } of requests) {
+				const linked = personId !== undefined && fields.person_id === undefined ? { ...fields, person_id: Number(personId) } : fields;
+				const [outcome] = id === undefined ? await this.create('lead', [{ ref, fields: linked }]) : await this.update('lead', [{ ref, id, fields: linked }]);
+				results.push(outcome);
+				if (outcome.status !== 'failed' && id === undefined) id = outcome.id;
+			}
+			return results;
+		});
+		return byRef([...outcomes, ...groupOutcomes.flat()]);
+	}
+
+	/**
+	 * The lead writes that carry `person` (the lead map's person fields) get their person: the one
+	 * `person_id` names; else (an update) the lead's own person; else the oldest person with the
+	 * person's e-mail (exact search, one per distinct e-mail); else a new person (one per e-mail in
+	 * the batch; named by the fields, else by the e-mail or the lead's title; in the lead's
+	 * organization). The person fields that differ from the person's are written to it (PATCH; new
+	 * e-mails and phones are added, the person's others kept), the persons being read 100 a call.
+	 * The lead is then written with person_id and never with `person`. A person that cannot be
+	 * found, made or written fails its lead, which is then not written.
+	 */
+	private async leadPersons<R extends { ref: number; fields: CrmFields; id?: string }>(requests: R[]): Promise<{ ready: R[]; failed: WriteOutcome[] }> {
+		interface Job {
+			request: R;
+			lead: CrmFields;
+			person: CrmFields;
+			explicit?: string;
+			current?: string;
+			personId?: string;
+			/** The person was made from this lead's fields (nothing to write to it). */
+			created?: boolean;
+			failed?: WriteOutcome;
+		}
+		const ready: R[] = [];
+		const jobs: Job[] = [];
+		for (const request of requests) {
+			const { lead, person } = splitPerson(request.fields);
+			if (person) jobs.push({ request, lead, person, explicit: idText(lead.person_id) });
+			else ready.push({ ...request, fields: lead });
+		}
+		if (jobs.length === 0) return { ready, failed: [] };
+		const leadsApi = entityApi('lead');
+		// Updates: the person the lead links now.
+		await this.pool(
+			jobs.filter((j) => j.explicit === undefined && j.request.id !== undefined),
+			async (job) => {
+				try {
+					const lead = (await this.send<CrmFields>('leads.get', 'default', (c) => leadsApi.get(c, job.request.id!))).data;
+					job.current = idText(lead?.person_id);
+					job.personId = job.current;
+				} catch (error) {
+					job.failed = failure(job.request.ref, error);
+				}
+				return job.failed;
+			},
+		);
+		const stored = await this.personsById(jobs.flatMap((j) => [j.explicit, j.current].filter((id): id is string => id !== undefined)));
+		for (const job of jobs) {
+			if (job.explicit !== undefined) {
+				if (stored.has(job.explicit)) job.personId = job.explicit;
+				else job.failed ??= { ref: job.request.ref, status: 'failed', category: 'validation', code: 'PERSON_NOT_FOUND', message: `Pipedrive: person ${job.explicit} not found` };
+			} else if (job.personId !== undefined && !stored.has(job.personId)) job.personId = undefined;
+		}
+		// By e-mail, then new persons: one per distinct e-mail (or per lead without one).
+		const byEmail = new Map<string, Job[]>();
+		jobs.forEach((job, i) => {
+			if (job.failed || job.personId !== undefined) return;
+			const email = leadEmail({ person: job.person });
+			const key = email === undefined ? `#${i}` : normaliseMatch('contact', 'email', email);
+			byEmail.set(key, [...(byEmail.get(key) ?? []), job]);
+		});
+		const found = await this.pool([...byEmail.entries()], async ([key, group]) => {
+			const email = key.startsWith('#') ? undefined : leadEmail({ person: group[0].person });
+			try {
+				return { group, id: email === undefined ? undefined : oldest(await this.findIds('contact', 'email', email)) };
+			} catch (error) {
+				for (const job of group) job.failed = failure(job.request.ref, error);
+				return { group, id: undefined };
+			}
+		});
+		for (const [id, person] of await this.personsById(found.flatMap((f) => (f.id ? [f.id] : [])))) stored.set(id, person);
+		for (const f of found) if (f.id !== undefined && stored.has(f.id)) for (const job of f.group) job.personId = f.id;
+		const fresh = found.map((f) => f.group).filter((group) => !group[0].failed && group[0].personId === undefined);
+		await this.pool(fresh, async (group) => {
+			const first = group[0];
+			const body = newPersonBody(first.person, first.lead.organization_id, first.lead.title);
+			if (body.name === undefined) {
+				for (const job of group) job.failed = { ref: job.request.ref, status: 'failed', category: 'validation', code: 'MISSING_PERSON_NAME', message: "Pipedrive: the lead's person has no name, e-mail or title to be named by" };
+				return first.failed;
+			}
+			try {
+				const id = await this.createOne(entityApi('contact'), body);
+				stored.set(id, body);
+				for (const job of group) job.personId = id;
+				// The first lead's fields made the person: only the others' may differ from it.
+				first.created = true;
+			} catch (error) {
+				for (const job of group) job.failed = failure(job.request.ref, error);
+			}
+			return first.failed;
+		});
+		// The person fields that differ from the person: PATCH, one person at a time per person.
+		const byPerson = new Map<string, Job[]>();
+		for (const job of jobs) {
+			if (job.failed || job.personId === undefined || job.created) continue;
+			byPerson.set(job.personId, [...(byPerson.get(job.personId) ?? []), job]);
+		}
+		const personsApi = entityApi('contact');
+		await this.pool([...byPerson.entries()], async ([id, group]) => {
+			let person = stored.get(id) ?? {};
+			for (const job of group) {
+				const changes = personChanges(job.person, person);
+				if (!changes) continue;
+				try {
+					await this.send('persons.update', 'default', (c) => personsApi.update(c, id, changes));
+					person = { ...person, ...changes };
+				} catch (error) {
+					job.failed = failure(job.request.ref, error);
+				}
+			}
+			return group.find((j) => j.failed)?.failed;
+		});
+		// A refused credential fails every later call too: it stops the write, as pool() does.
+		const refused = jobs.find((j) => j.failed && isAuthFailure(j.failed));
+		if (refused) throw (refused.failed as unknown as { error: unknown }).error;
+		const failed: WriteOutcome[] = [];
+		for (const job of jobs) {
+			if (job.failed) failed.push(job.failed);
+			else {
+				const link = job.personId !== undefined && job.personId !== job.current ? { person_id: Number(job.personId) } : {};
+				ready.push({ ...job.request, fields: { ...job.lead, ...link } });
+			}
+		}
+		return { ready, failed };
+	}
+
+	/** The open leads of each person (GET /v1/leads?person_id=, every page), with the person they belong to. */
+	private async leadsOfPersons(personIds: string[]): Promise<Array<{ lead: CrmFields; personId: string }>> {
+		const leads: Array<{ lead: CrmFields; personId: string }> = [];
+		for (const personId of personIds) {
+			let start = 0;
+			for (;;) {
+				const res = await this.send<CrmFields[]>('leads.list', 'default', (c) => v1.LeadsApiFp(c.v1).getLeads(PAGE_MAX, start, undefined, Number(personId)));
+				for (const lead of res.data ?? []) if (lead.is_archived !== true) leads.push({ lead, personId });
+				const pagination = res.additional_data?.pagination;
+				if (!pagination?.more_items_in_collection) break;
+				start = pagination.next_start ?? start + PAGE_MAX;
+			}
+		}
+		return leads;
+	}
+
+	/** Lead records with `person` set to their linked person (GET /api/v2/persons/{id} for one, ?ids= 100 a call for more). */
+	private async withPersons<T extends CrmRecord>(records: T[]): Promise<T[]> {
+		const persons = await this.personsById(records.map((r) => idText(r.fields.person_id)).filter((id): id is string => id !== undefined));
+		return records.map((r) => {
+			const person = persons.get(idText(r.fields.person_id) ?? '');
+			return person ? { ...r, fields: { ...r.fields, person } } : r;
+		});
+	}
+
+	/** Persons by id (deleted or missing ones are left out): one GET for a single id, else GET /api/v2/persons?ids= (100 a call). */
+	private async personsById(ids: string[]): Promise<Map<string, CrmFields>> {
+		const unique = [...new Set(ids.filter((id) => /^\d+$/.test(id)))];
+		const persons = new Map<string, CrmFields>();
+		const keep = (p: CrmFields | null | undefined) => {
+			if (p && p.id !== undefined && p.is_deleted !== true && p.active_flag !== false) persons.set(String(p.id), p);
+		};
+		if (unique.length === 1) {
+			keep((await this.getOne('contact', unique[0]))?.fields);
+			return persons;
+		}
+		for (const part of chunk(unique, IDS_MAX)) {
+			let cursor: string | undefined;
+			do {
+				const res = await this.send<CrmFields[]>('persons.list', 'default', (c) =>
+					v2.PersonsApiFp(c.v2).getPersons(undefined, part.join(','), undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, IDS_MAX, cursor),
+				);
+				for (const p of res.data ?? []) keep(p);
+				cursor = nextCursor(res, cursor);
+			} while (cursor);
+		}
+		return persons;
+	}
+
 	/**
 	 * Changes through `updated_since` + `sort_by=update_time` and the API's cursor (v2) or
 	 * start offset (v1 leads); `updated_since` is inclusive, so ids already delivered at the
@@ -489,6 +745,7 @@ export class PipedriveConnector implements CrmConnector {
 				maxIds = [record.id];
 			} else if (Date.parse(modifiedAt) === Date.parse(maxTime)) maxIds.push(record.id);
 		}
+		if (entity === 'lead') records.splice(0, records.length, ...(await this.withPersons(records)));
 		const next = nextPosition(api, res, cursor, limit);
 		if (next) {
 			return { records, deleted: [], hasMore: true, cursor: encodeCursor({ ...cursor, ...next, maxTime, maxIds }) };
@@ -936,6 +1193,11 @@ function isAuthFailure(result: unknown): boolean {
 function idText(value: unknown): string | undefined {
 	const v = value !== null && typeof value === 'object' ? (value as { value?: unknown; id?: unknown }).value ?? (value as { id?: unknown }).id : value;
 	return typeof v === 'number' || (typeof v === 'string' && v !== '') ? String(v) : undefined;
+}
+
+/** The lowest (oldest) of numeric ids. */
+function oldest(ids: string[]): string | undefined {
+	return ids.length ? [...ids].sort((a, b) => Number(a) - Number(b))[0] : undefined;
 }
 
 function validId(api: EntityApi, id: string): boolean {

@@ -1,10 +1,11 @@
 // Pipedrive default maps (API v2 objects; leads are v1). Person names: v2 writes `name` only,
 // reads also return first_name/last_name (a lone half: see writeName). Ids are integers except
-// lead ids (UUIDs).
+// lead ids (UUIDs). Leads carry their person's fields in a nested `person` object (see `lead`).
 import { field, firstWords, joinNonEmpty, lastWord, pipedriveMulti, singleLink } from '../../mapping/shapes';
 import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
+import { compileSetter } from '../../mapping/paths';
 import { valueMap } from '../../mapping/vocabulary';
-import type { CrmMaps, FieldSpec } from '../../mapping/types';
+import type { CrmMaps, FieldSpec, ShapeReader } from '../../mapping/types';
 
 /** Field lengths are not documented per field; 255 for names/titles is an assumption. */
 const NAME = 255;
@@ -66,38 +67,94 @@ const writeName = (half: 'first_name' | 'last_name') => (out: Record<string, unk
 /** Pads HH:MM. */
 const pad2 = (n: number) => (n < 10 ? '0' + n : '' + n);
 
+// A person's fields, as contacts (persons) hold them and as leads carry them in `person`.
+const firstName = field('firstName', 'first_name', 'string', { max: NAME, read: (r) => storedNameHalves(r).firstName, write: writeName('first_name'), keys: ['name'] });
+const lastName = field('lastName', 'last_name', 'string', { max: NAME, read: (r) => storedNameHalves(r).lastName, write: writeName('last_name') });
+const email = field('email', 'emails', 'email', pipedriveMulti('emails'));
+const phone = field('phone', 'phones', 'phone', pipedriveMulti('phones', undefined, 'mobile'));
+const mobilePhone = field('mobilePhone', 'phones', 'phone', pipedriveMulti('phones', 'mobile'));
+const jobTitle = field('title', 'job_title', 'string', { max: NAME });
+// marketing_status: only an opt-out is written; false leaves consent untouched (never asserts "subscribed").
+const emailOptOut = field('emailOptOut', 'marketing_status', 'boolean', {
+	read: (r) => {
+		const s = r.marketing_status;
+		if (s === 'unsubscribed') return true;
+		if (s === 'subscribed' || s === 'no_consent') return false;
+		return s === undefined || s === null ? s : undefined;
+	},
+	write: (out, v) => {
+		if (v === true) out.marketing_status = 'unsubscribed';
+	},
+});
+const personAddress = address('postal_address');
+
+/**
+ * The lead's title when the unified lead has no `name` (leads from Salesforce, Zoho and HubSpot
+ * have none): the person's name "<first> <last>", else the company, else the e-mail. Pipedrive
+ * requires a title; Dynamics leads give their topic (subject) as `name`, which wins. Only a record
+ * that carries the whole name (both firstName and lastName, null counting as given: a lead read
+ * from its CRM does) names the title: a partial update (lastName alone) leaves the title alone.
+ */
+export function leadTitle(u: Record<string, unknown>): string | undefined {
+	const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : typeof v === 'number' ? String(v) : undefined);
+	const named = text(u.name);
+	if (named !== undefined) return named.slice(0, NAME);
+	if (u.firstName === undefined || u.lastName === undefined) return undefined;
+	return (personName(text(u.firstName), text(u.lastName)) ?? text(u.company) ?? text(u.email))?.slice(0, NAME);
+}
+
+/**
+ * A person field of the contact map, read from and written to the lead's `person` object (the
+ * lead's person data: the connector writes it to the linked person and fills it on reads). Each
+ * write also gives the lead its title from leadTitle when no `name` set one.
+ */
+function inPerson(spec: FieldSpec): FieldSpec {
+	const read = spec.read;
+	const write = spec.write;
+	const set = compileSetter(spec.crm);
+	const person = (r: Record<string, unknown>): Record<string, unknown> | undefined => (r.person !== null && typeof r.person === 'object' ? (r.person as Record<string, unknown>) : undefined);
+	const reader: ShapeReader | string[] | false | undefined =
+		typeof read === 'function' ? (r) => {
+			const p = person(r);
+			return p ? read(p) : undefined;
+		} : Array.isArray(read) ? read.map((path) => `person.${path}`) : read;
+	return {
+		...spec,
+		crm: `person.${spec.crm}`,
+		read: reader,
+		keys: undefined,
+		write:
+			write === false
+				? false
+				: (out, v, u) => {
+						let p = person(out);
+						if (!p) out.person = p = {};
+						if (write) write(p, v, u);
+						else set(p, v);
+						if (out.title === undefined) {
+							const title = leadTitle(u);
+							if (title !== undefined) out.title = title;
+						}
+					},
+	};
+}
+
 export const pipedriveMaps: CrmMaps = {
 	contact: {
 		object: 'persons',
-		fields: [
-			field('firstName', 'first_name', 'string', { max: NAME, read: (r) => storedNameHalves(r).firstName, write: writeName('first_name'), keys: ['name'] }),
-			field('lastName', 'last_name', 'string', { max: NAME, read: (r) => storedNameHalves(r).lastName, write: writeName('last_name') }),
-			field('email', 'emails', 'email', pipedriveMulti('emails')),
-			field('phone', 'phones', 'phone', pipedriveMulti('phones', undefined, 'mobile')),
-			field('mobilePhone', 'phones', 'phone', pipedriveMulti('phones', 'mobile')),
-			field('title', 'job_title', 'string', { max: NAME }),
-			// marketing_status: only an opt-out is written; false leaves consent untouched (never asserts "subscribed").
-			field('emailOptOut', 'marketing_status', 'boolean', {
-				read: (r) => {
-					const s = r.marketing_status;
-					if (s === 'unsubscribed') return true;
-					if (s === 'subscribed' || s === 'no_consent') return false;
-					return s === undefined || s === null ? s : undefined;
-				},
-				write: (out, v) => {
-					if (v === true) out.marketing_status = 'unsubscribed';
-				},
-			}),
-			field('accountId', 'org_id', 'id', intId),
-			owner,
-			...address('postal_address'),
-		],
+		fields: [firstName, lastName, email, phone, mobilePhone, jobTitle, emailOptOut, field('accountId', 'org_id', 'id', intId), owner, ...personAddress],
 	},
 	lead: {
 		object: 'leads (v1)',
 		fields: [
-			// A Pipedrive lead holds no person data: that lives on the linked person (contactId).
+			// The title: the unified name, else leadTitle (the person's name, else company, else e-mail;
+			// from records that carry both name halves).
 			field('name', 'title', 'string', { max: NAME, required: true }),
+			// A Pipedrive lead holds no person data: it lives on the linked person. The map carries it in
+			// `person` (the contact map's person fields); the connector finds that person by e-mail (or
+			// creates it), links it as person_id, writes the fields to it, and fills `person` back on
+			// reads. company, website, status and leadSource have no place on a Pipedrive lead.
+			...[firstName, lastName, email, phone, mobilePhone, jobTitle, emailOptOut, ...personAddress].map(inPerson),
 			field('contactId', 'person_id', 'id', intId),
 			field('accountId', 'organization_id', 'id', intId),
 			field('amount', 'value.amount', 'number'),

@@ -291,6 +291,120 @@ describe('Pipedrive connector: convertLeads', () => {
 	});
 });
 
+describe('Pipedrive connector: leads carry their person', () => {
+	const toPipedrive = () => compileMapping({ direction: 'fromUnified', target: 'pipedrive', entity: 'lead' });
+	const fromPipedrive = () => compileMapping({ direction: 'toUnified', source: 'pipedrive', entity: 'lead' });
+	type Row = Record<string, unknown>;
+	const persons = () => (emulator.dump().persons as Row[]).filter((p) => p.is_deleted !== true && p.active_flag !== false);
+	const calls = (method: string, path: RegExp, after = 0) => emulator.requests().filter((r) => r.seq > after && r.method === method && path.test(r.path)).length;
+	const lastSeq = () => Math.max(0, ...emulator.requests().map((r) => r.seq));
+
+	test('a unified lead from another CRM (no name) round-trips: person made from its fields, title "<first> <last>", read back with its person', async () => {
+		const pd = connector();
+		assert.equal(pd.matchField('lead', 'email'), 'email');
+		const unified = { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@engines.example', phone: '+44 20 7946 0958', title: 'Countess', street: '12 St James Square', city: 'London', postalCode: 'SW1Y 4JH', country: 'United Kingdom', company: 'Analytical Engines', status: 'new' };
+		const mapped = toPipedrive().map(unified);
+		assert.equal(mapped.valid, true);
+		assert.equal(mapped.record.title, 'Ada Lovelace');
+		const id = ok((await pd.create('lead', [{ ref: 0, fields: mapped.record }]))[0]).id;
+
+		const [person] = persons();
+		assert.equal(person.name, 'Ada Lovelace');
+		assert.equal(person.job_title, 'Countess');
+		assert.deepEqual((person.emails as Row[]).map((e) => e.value), ['ada@engines.example']);
+		const stored = (emulator.dump().leads as Row[]).find((l) => l.id === id)!;
+		assert.equal(String(stored.person_id), String(person.id));
+		assert.equal(stored.title, 'Ada Lovelace');
+		assert.equal('person' in stored, false, 'person is never sent to /v1/leads');
+
+		const read = await pd.get('lead', id);
+		assert.equal((read?.fields.person as Row).id, person.id);
+		const back = fromPipedrive().map(read!.fields).record;
+		for (const key of ['firstName', 'lastName', 'email', 'phone', 'title', 'street', 'city', 'postalCode', 'country'] as const) assert.equal(back[key], unified[key], key);
+		assert.equal(back.name, 'Ada Lovelace');
+		assert.equal(back.contactId, String(person.id));
+	});
+
+	test('a lead whose e-mail a person has is linked to that person; only what differs is written to it (new phone added, the old one kept)', async () => {
+		const pd = connector();
+		const existing = ok((await pd.create('contact', [{ ref: 0, fields: { name: 'Grace Hopper', email: 'grace@navy.example', phone: '+1 555 0100', job_title: 'Admiral' } }]))[0]).id;
+		const mapped = toPipedrive().map({ firstName: 'Grace', lastName: 'Hopper', email: 'GRACE@navy.example', phone: '+1 555 0199', title: 'Admiral' }).record;
+		const before = lastSeq();
+		const id = ok((await pd.create('lead', [{ ref: 0, fields: mapped }]))[0]).id;
+		assert.equal(persons().length, 1, 'no second person');
+		const person = persons()[0];
+		assert.equal(String(person.id), existing);
+		assert.deepEqual((person.phones as Row[]).map((p) => [p.value, p.primary]), [['+1 555 0199', true], ['+1 555 0100', false]]);
+		assert.equal(calls('PATCH', /^\/api\/v2\/persons\//, before), 1, 'one PATCH: the new phone');
+		assert.equal(String((await pd.get('lead', id))?.fields.person_id), existing);
+
+		// The same fields again: nothing differs, nothing is written to the person.
+		const again = lastSeq();
+		ok((await pd.create('lead', [{ ref: 0, fields: mapped }]))[0]);
+		assert.equal(calls('PATCH', /^\/api\/v2\/persons\//, again), 0);
+	});
+
+	test('an update of person fields writes the lead\'s own person, not the lead; mixed batch with a lead that is gone and one without a name', async () => {
+		const pd = connector();
+		const id = ok((await pd.create('lead', [{ ref: 0, fields: toPipedrive().map({ firstName: 'Mary', lastName: 'Somerville', email: 'mary@example.com' }).record }]))[0]).id;
+		const personId = String((await pd.get('lead', id))?.fields.person_id);
+		const gone = ok((await pd.create('lead', [{ ref: 0, fields: toPipedrive().map({ firstName: null, lastName: 'Gone', email: 'gone@example.com' }).record }]))[0]).id;
+		await pd.delete('lead', [{ ref: 0, id: gone }]);
+		const before = lastSeq();
+		const outcomes = await pd.update('lead', [
+			{ ref: 0, id, fields: toPipedrive().map({ lastName: 'Fairfax', phone: '+44 1 555' }).record },
+			{ ref: 1, id: gone, fields: toPipedrive().map({ phone: '+44 2 555' }).record },
+		]);
+		assert.equal(ok(outcomes[0]).status, 'updated');
+		assert.equal(failed(outcomes[1]).category, 'validation');
+		const person = persons().find((p) => String(p.id) === personId)!;
+		assert.equal(person.name, 'Mary Fairfax', 'a lone last name keeps the stored first name');
+		assert.deepEqual((person.phones as Row[]).map((p) => p.value), ['+44 1 555']);
+		assert.equal(calls('PATCH', /^\/v1\/leads\//, before), 0, 'nothing of the lead itself changed');
+		assert.equal((await pd.get('lead', id))?.fields.title, 'Mary Somerville', 'a record without both name halves leaves the title alone');
+		ok((await pd.update('lead', [{ ref: 0, id, fields: toPipedrive().map({ firstName: 'Mary', lastName: 'Fairfax', email: 'mary@example.com' }).record }]))[0]);
+		assert.equal((await pd.get('lead', id))?.fields.title, 'Mary Fairfax');
+
+		const [nameless] = await pd.create('lead', [{ ref: 4, fields: { person: { phones: [{ value: '+1 2', primary: true, label: 'work' }] } } }]);
+		assert.equal(failed(nameless).code, 'MISSING_PERSON_NAME');
+	});
+
+	test('upsert by email (the person\'s): creates person and lead once, then updates that lead; the last of an e-mail wins', async () => {
+		const pd = connector();
+		const lead = (u: Row) => toPipedrive().map(u).record;
+		const first = await pd.upsert('lead', 'email', [
+			{ ref: 0, fields: lead({ firstName: 'Alan', lastName: 'Turing', email: 'alan@bletchley.example', name: 'Enigma inquiry' }) },
+			{ ref: 1, fields: lead({ firstName: 'Alan', lastName: 'Turing', email: 'ALAN@bletchley.example', name: 'Enigma inquiry (2)' }) },
+			{ ref: 2, fields: lead({ lastName: 'No Mail', name: 'x' }) },
+		]);
+		assert.equal(ok(first[0]).status, 'created');
+		assert.equal(ok(first[1]).status, 'updated');
+		assert.equal(ok(first[1]).id, ok(first[0]).id);
+		assert.equal(failed(first[2]).code, 'MISSING_MATCH_KEY');
+		assert.equal(persons().length, 1);
+		assert.equal((emulator.dump().leads as Row[]).length, 1);
+		assert.equal((await pd.get('lead', ok(first[0]).id))?.fields.title, 'Enigma inquiry (2)');
+
+		const second = await pd.upsert('lead', 'email', [{ ref: 0, fields: lead({ firstName: 'Alan', lastName: 'Turing', email: 'alan@bletchley.example', phone: '+44 1908 640404' }) }]);
+		assert.equal(ok(second[0]).status, 'updated');
+		assert.equal(ok(second[0]).id, ok(first[0]).id);
+		assert.deepEqual((persons()[0].phones as Row[]).map((p) => p.value), ['+44 1908 640404']);
+		assert.deepEqual((await pd.search('lead', 'email', ['alan@bletchley.example'])).map((r) => r.id), [ok(first[0]).id]);
+	});
+
+	test('listChanges and search read the leads\' persons in one call per 100 persons', async () => {
+		const pd = connector();
+		const leads = Array.from({ length: 5 }, (_, i) => ({ ref: i, fields: toPipedrive().map({ firstName: 'P', lastName: `${i}`, email: `p${i}@example.com` }).record }));
+		for (const o of await pd.create('lead', leads)) ok(o);
+		const before = lastSeq();
+		const page = await pd.listChanges('lead');
+		assert.equal(page.records.length, 5);
+		for (const r of page.records) assert.equal(String((r.fields.person as Row).id), String(r.fields.person_id));
+		assert.equal(calls('GET', /^\/api\/v2\/persons$/, before), 1, 'one GET /api/v2/persons?ids= for the page');
+		assert.equal(calls('GET', /^\/api\/v2\/persons\/\d+$/, before), 0);
+	});
+});
+
 describe('Pipedrive connector: listChanges', () => {
 	test('pages with the v2 cursor, then resumes from the last update time without repeats; deletions from recents', async () => {
 		const pd = connector();
