@@ -155,8 +155,9 @@ export const pipedriveMaps: CrmMaps = {
 			// creates it), links it as person_id, writes the fields to it, and fills `person` back on
 			// reads. company, website, status and leadSource have no place on a Pipedrive lead.
 			...[firstName, lastName, email, phone, mobilePhone, jobTitle, emailOptOut, ...personAddress].map(inPerson),
-			field('contactId', 'person_id', 'id', intId),
-			field('accountId', 'organization_id', 'id', intId),
+			// person_id / organization_id are not unified references: the person travels as `person`, and
+			// no other CRM's lead points to a contact or an account (a reference would wait for a record
+			// that lead-sync never brings).
 			field('amount', 'value.amount', 'number'),
 			field('currency', 'value.currency', 'currency'),
 			field('closeDate', 'expected_close_date', 'date'),
