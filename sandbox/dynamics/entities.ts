@@ -52,7 +52,8 @@ export const ENTITIES: EntityDef[] = [
 		nameAttr: 'fullname',
 		attrs: {
 			subject: 's', firstname: 's', lastname: 's', fullname: 's', companyname: 's', emailaddress1: 's', telephone1: 's', mobilephone: 's', jobtitle: 's', leadsourcecode: 'o',
-			description: 's', websiteurl: 's', donotemail: 'b', estimatedamount: 'm', industrycode: 'o', revenue: 'm', numberofemployees: 'i', ...ADDRESS, ...STATE,
+			// The lead table has the contact's contact preferences (Dataverse lead entity reference).
+			description: 's', websiteurl: 's', donotemail: 'b', donotbulkemail: 'b', donotphone: 'b', donotpostalmail: 'b', estimatedamount: 'm', industrycode: 'o', revenue: 'm', numberofemployees: 'i', ...ADDRESS, ...STATE,
 		},
 		lookups: { parentaccountid: ['account'], parentcontactid: ['contact'], ownerid: ['systemuser'], masterid: ['lead'], qualifyingopportunityid: ['opportunity'] },
 		altKeys: [['emailaddress1']],
