@@ -221,7 +221,15 @@ export interface FieldDescription {
 	referenceTo?: string[];
 }
 
-// ---------------------------------------------------------------- metadata: stages and users
+// ---------------------------------------------------------------- metadata: stages, users, currencies
+
+/** The currencies of a CRM account. */
+export interface CrmCurrencies {
+	/** The account's own currency (corporate / company / home / base currency), ISO 4217 upper case. */
+	default: string;
+	/** Every currency a deal can carry, the default included; only the default in a single-currency account. */
+	enabled: string[];
+}
 
 /** A deal stage as the CRM defines it, in its pipeline. */
 export interface CrmStage {
@@ -322,6 +330,9 @@ export interface CrmConnector {
 
 	/** The users who can own records (active and inactive), with their e-mail addresses. */
 	listUsers(): Promise<CrmUser[]>;
+
+	/** The currencies deals can be written in: a single-currency account has its own currency only. */
+	listCurrencies(): Promise<CrmCurrencies>;
 
 	/**
 	 * Accounts whose website is on one of `domains` (bare hosts as normaliseDomain gives them,
