@@ -44,6 +44,25 @@ class ItemFailure extends Error {
 }
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** The org's currency setup (Setup > Company Information). */
+export interface CurrencySetup {
+	/** Multiple currencies enabled: CurrencyType and CurrencyIsoCode exist. */
+	multiCurrency: boolean;
+	/** The single-currency org's currency, or the multi-currency org's corporate currency. */
+	currencyIsoCode: string;
+}
+
+const NEW_ORG_CURRENCY: CurrencySetup = { multiCurrency: false, currencyIsoCode: 'USD' };
+
+/** Minor-unit digits of an ISO 4217 currency (JPY 0, USD 2), for a CurrencyType's DecimalPlaces. */
+function currencyDigits(code: string): number {
+	try {
+		return new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+	} catch {
+		return 2;
+	}
+}
 const COLLECTION_LIMIT = 200;
 const DEFAULT_BATCH = 2000;
 const DEFAULT_VERSION = '62.0';
@@ -115,6 +134,14 @@ export class SalesforceEmulator extends BaseEmulator {
 	private readonly collections = new Map<string, Collection>();
 	private readonly startedAt = Date.now();
 	private readonly xml = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseTagValue: false, attributeNamePrefix: '@_' });
+	/**
+	 * Setup > Company Information: the org's currency (a single-currency org's "currency locale",
+	 * a multi-currency org's corporate currency) and whether multiple currencies are enabled. A new
+	 * org has one currency, USD. See setCurrencySetup().
+	 */
+	private currencySetup: CurrencySetup = { ...NEW_ORG_CURRENCY };
+	/** fieldsOf() of a single-currency org, per object. */
+	private readonly singleCurrencyFields = new Map<string, Record<string, FieldDef>>();
 
 	constructor(opts: SalesforceEmulatorOptions = {}) {
 		super(opts, {
@@ -217,6 +244,7 @@ export class SalesforceEmulator extends BaseEmulator {
 	}
 
 	protected onReset(): void {
+		this.currencySetup = { ...NEW_ORG_CURRENCY };
 		this.seedSetup();
 		this.cursors.clear();
 		this.usage.clear();
@@ -233,11 +261,11 @@ export class SalesforceEmulator extends BaseEmulator {
 	 *   {type:'changeEvent', url, secret, entities?:['Contact', ...]}
 	 */
 	addSubscription(spec: Record<string, unknown>): WebhookSubscription {
-		const err = SalesforceEvents.validate(spec, (n) => !!sobject(n));
+		const err = SalesforceEvents.validate(spec, (n) => !!this.typeOf(n));
 		if (err) throw new ReplyError(json(400, [{ message: err, errorCode: 'INVALID_INPUT' }]));
 		const normalised = { ...spec };
-		if (typeof spec.object === 'string') normalised.object = sobject(spec.object)!.name;
-		if (Array.isArray(spec.entities)) normalised.entities = (spec.entities as string[]).map((e) => sobject(e)!.name);
+		if (typeof spec.object === 'string') normalised.object = this.typeOf(spec.object)!.name;
+		if (Array.isArray(spec.entities)) normalised.entities = (spec.entities as string[]).map((e) => this.typeOf(e)!.name);
 		return super.addSubscription(normalised);
 	}
 
@@ -255,6 +283,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		const insert = (def: SObjectDef, values: Record<string, unknown>, createdAt: number) => {
 			const clean: Record<string, unknown> = { OwnerId: this.uiUserId, CreatedById: this.uiUserId, LastModifiedById: this.uiUserId };
 			for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== '') clean[k] = v;
+			if (this.fieldsOf(def).CurrencyIsoCode) clean.CurrencyIsoCode = this.currencySetup.currencyIsoCode;
 			this.derive(def, clean);
 			return this.coll(def).insert(clean, { createdAt, updatedAt: createdAt });
 		};
@@ -316,7 +345,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		r.get(`${d}/queryAll`, (ctx) => this.v(ctx, () => this.query(ctx, true)));
 		r.get(`${d}/query/:locator`, (ctx) => this.v(ctx, () => this.queryMore(ctx)));
 		r.get(`${d}/queryAll/:locator`, (ctx) => this.v(ctx, () => this.queryMore(ctx)));
-		r.get(`${d}/sobjects`, (ctx) => this.v(ctx, () => json(200, { encoding: 'UTF-8', maxBatchSize: 200, sobjects: Object.values(SOBJECTS).map((s) => ({ name: s.name, keyPrefix: s.keyPrefix, urls: { sobject: `/services/data/${ctx.params.ver}/sobjects/${s.name}` } })) })));
+		r.get(`${d}/sobjects`, (ctx) => this.v(ctx, () => json(200, { encoding: 'UTF-8', maxBatchSize: 200, sobjects: Object.values(SOBJECTS).filter((s) => this.typeOf(s.name)).map((s) => ({ name: s.name, keyPrefix: s.keyPrefix, urls: { sobject: `/services/data/${ctx.params.ver}/sobjects/${s.name}` } })) })));
 		r.get(`${d}/sobjects/:type/describe`, (ctx) => this.v(ctx, () => this.describe(ctx)));
 		r.get(`${d}/sobjects/:type/updated`, (ctx) => this.v(ctx, () => this.getUpdated(ctx)));
 		r.get(`${d}/sobjects/:type/deleted`, (ctx) => this.v(ctx, () => this.getDeleted(ctx)));
@@ -339,9 +368,22 @@ export class SalesforceEmulator extends BaseEmulator {
 	 *   PATCH  /__admin/sobjects/:type/:id    {fields}
 	 *   DELETE /__admin/sobjects/:type/:id
 	 *   POST   /__admin/sobjects/:type/:id/undelete
+	 * and the org's currency setup (Setup > Company Information):
+	 *   GET    /__admin/currency-setup
+	 *   POST   /__admin/currency-setup        {multiCurrency?, currencyIsoCode?}
 	 */
 	protected registerAdminRoutes(r: Router): void {
 		const ui: Who = { origin: '', user: this.uiUserId, admin: true };
+		r.get('/__admin/currency-setup', () => json(200, this.getCurrencySetup()));
+		r.post('/__admin/currency-setup', (ctx) => {
+			const body = (ctx.body ?? {}) as Partial<CurrencySetup>;
+			try {
+				return json(200, this.setCurrencySetup(body));
+			} catch (err) {
+				if (err instanceof Error && !(err instanceof ReplyError)) throw sfError(400, 'INVALID_INPUT', err.message);
+				throw err;
+			}
+		});
 		r.post('/__admin/sobjects/:type', (ctx) => {
 			const def = this.typeParam(ctx);
 			const id = this.itemOrReply(() => this.doCreate(def, (ctx.body as Record<string, unknown>) ?? {}, ui));
@@ -457,13 +499,109 @@ export class SalesforceEmulator extends BaseEmulator {
 	// ---- helpers ------------------------------------------------------------------------------------
 
 	private typeParam(ctx: RequestContext): SObjectDef {
-		const def = sobject(ctx.params.type);
+		const def = this.typeOf(ctx.params.type);
 		if (!def) throw sfError(404, 'NOT_FOUND', `The requested resource does not exist`);
 		return def;
 	}
 
 	coll(def: SObjectDef): Collection {
 		return this.collections.get(def.name)!;
+	}
+
+	/** An sObject type as this org knows it: CurrencyType only in a multi-currency org (else INVALID_TYPE / NOT_FOUND). */
+	private typeOf(name: string): SObjectDef | undefined {
+		const def = sobject(name);
+		return def && (!def.multiCurrency || this.currencySetup.multiCurrency) ? def : undefined;
+	}
+
+	/** The standard fields of `def` in this org: CurrencyIsoCode only in a multi-currency org. */
+	fieldsOf(def: SObjectDef): Record<string, FieldDef> {
+		if (this.currencySetup.multiCurrency) return def.fields;
+		let fields = this.singleCurrencyFields.get(def.name);
+		if (!fields) this.singleCurrencyFields.set(def.name, (fields = Object.fromEntries(Object.entries(def.fields).filter(([, f]) => !f.multiCurrency))));
+		return fields;
+	}
+
+	/** A field of `def` by name (any case) as this org has it; custom `__c` fields always. */
+	private fieldOf(def: SObjectDef, name: string): { name: string; def: FieldDef } | undefined {
+		const found = field(def, name);
+		return found && (!found.def.multiCurrency || this.currencySetup.multiCurrency) ? found : undefined;
+	}
+
+	// ---- currencies ---------------------------------------------------------------------------
+
+	getCurrencySetup(): CurrencySetup & { currencies: Array<{ IsoCode: string; IsActive: boolean; IsCorporate: boolean }> } {
+		const currencies = this.currencySetup.multiCurrency ? [...this.coll(SOBJECTS.CurrencyType).values()].map((r) => ({ IsoCode: String(r.fields.IsoCode), IsActive: r.fields.IsActive === true, IsCorporate: r.fields.IsCorporate === true })) : [];
+		return { ...this.currencySetup, currencies };
+	}
+
+	/**
+	 * What an administrator does in Setup > Company Information. `currencyIsoCode`: a
+	 * single-currency org's currency, or the corporate currency of a multi-currency one (added as an
+	 * active CurrencyType when missing). `multiCurrency: true` enables multiple currencies as
+	 * Salesforce does: the org's currency becomes the corporate CurrencyType (rate 1) and every
+	 * existing record gets it as CurrencyIsoCode. Salesforce cannot switch back; the sandbox can
+	 * (`multiCurrency: false` drops CurrencyType and every CurrencyIsoCode) so tests may use both.
+	 * More currencies: CurrencyType rows through the API or /__admin/sobjects/CurrencyType
+	 * (IsActive false deactivates one).
+	 */
+	setCurrencySetup(opts: Partial<CurrencySetup>): ReturnType<SalesforceEmulator['getCurrencySetup']> {
+		const code = opts.currencyIsoCode === undefined ? this.currencySetup.currencyIsoCode : String(opts.currencyIsoCode).toUpperCase();
+		if (!/^[A-Z]{3}$/.test(code)) throw new Error(`currencyIsoCode must be a three-letter ISO 4217 code, not ${JSON.stringify(opts.currencyIsoCode)}`);
+		const multi = opts.multiCurrency === undefined ? this.currencySetup.multiCurrency : opts.multiCurrency === true;
+		const types = this.coll(SOBJECTS.CurrencyType);
+		const currencyObjects = Object.values(SOBJECTS).filter((d) => d.fields.CurrencyIsoCode);
+		if (!multi) {
+			if (this.currencySetup.multiCurrency) {
+				types.clear();
+				for (const def of currencyObjects) for (const rec of this.coll(def).values({ includeDeleted: true })) delete rec.fields.CurrencyIsoCode;
+			}
+			this.currencySetup = { multiCurrency: false, currencyIsoCode: code };
+			return this.getCurrencySetup();
+		}
+		const enabling = !this.currencySetup.multiCurrency;
+		this.currencySetup = { multiCurrency: true, currencyIsoCode: code };
+		const admin: Who = { origin: '', user: this.uiUserId, admin: true };
+		const existing = [...types.values()].find((r) => r.fields.IsoCode === code);
+		if (!existing) this.applyCreate(SOBJECTS.CurrencyType, { IsoCode: code, ConversionRate: 1, DecimalPlaces: currencyDigits(code), IsActive: true, IsCorporate: true }, admin);
+		else if (existing.fields.IsCorporate !== true || existing.fields.IsActive !== true) this.applyUpdate(SOBJECTS.CurrencyType, existing, { IsActive: true, IsCorporate: true }, admin);
+		if (enabling) for (const def of currencyObjects) for (const rec of this.coll(def).values({ includeDeleted: true })) rec.fields.CurrencyIsoCode ??= code;
+		return this.getCurrencySetup();
+	}
+
+	/** The ISO codes a record's CurrencyIsoCode may take: the active CurrencyType rows. */
+	private activeCurrencies(): string[] {
+		return [...this.coll(SOBJECTS.CurrencyType).values()].filter((r) => r.fields.IsActive === true).map((r) => String(r.fields.IsoCode));
+	}
+
+	/**
+	 * CurrencyIsoCode is a restricted picklist of the active currencies: an inactive or unknown code
+	 * (or null on update) is refused. Code and message are the sandbox's [U] (the code of the
+	 * recorded restricted-picklist failure, error-item-restricted-picklist-recorded.json).
+	 */
+	private currencyCodeProblem(raw: unknown): ItemError | undefined {
+		const code = raw === null || raw === undefined ? '' : String(raw);
+		if (this.activeCurrencies().includes(code)) return undefined;
+		return { statusCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', message: `Currency ISO Code: invalid currency code: ${code}`, fields: ['CurrencyIsoCode'] };
+	}
+
+	/** CurrencyType rules: a unique ISO code; the corporate currency stays active and can only move to another currency. */
+	private currencyTypeProblems(merged: Record<string, unknown>, existing?: StoredRecord): ItemError[] {
+		const problems: ItemError[] = [];
+		const code = String(merged.IsoCode ?? '');
+		if (merged.IsoCode != null && !/^[A-Z]{3}$/.test(code)) problems.push({ statusCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', message: `Currency ISO Code: bad value for restricted picklist field: ${code}`, fields: ['IsoCode'] });
+		const twin = [...this.coll(SOBJECTS.CurrencyType).values()].find((r) => r.id !== existing?.id && r.fields.IsoCode === code);
+		if (twin) problems.push({ statusCode: 'DUPLICATE_VALUE', message: `duplicate value found: IsoCode duplicates value on record with id: ${twin.id}`, fields: ['IsoCode'] });
+		if (existing?.fields.IsCorporate === true && merged.IsCorporate !== true) problems.push({ statusCode: 'FIELD_INTEGRITY_EXCEPTION', message: 'The corporate currency cannot be unset: make another currency the corporate currency', fields: ['IsCorporate'] });
+		if (merged.IsCorporate === true && merged.IsActive !== true) problems.push({ statusCode: 'FIELD_INTEGRITY_EXCEPTION', message: 'The corporate currency must be active', fields: ['IsActive'] });
+		return problems;
+	}
+
+	/** After a CurrencyType write: a new corporate currency takes the flag from the old one. */
+	private afterCurrencyTypeWrite(rec: StoredRecord): void {
+		if (rec.fields.IsCorporate !== true) return;
+		for (const other of this.coll(SOBJECTS.CurrencyType).values()) if (other.id !== rec.id && other.fields.IsCorporate === true) this.coll(SOBJECTS.CurrencyType).update(other.id, { IsCorporate: false });
+		this.currencySetup = { ...this.currencySetup, currencyIsoCode: String(rec.fields.IsoCode) };
 	}
 
 	/** Full record with system and computed fields, in API field names. */
@@ -491,7 +629,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			const target = this.relationshipTarget(def, rec.fields, path.slice(0, dot));
 			return target ? this.valueOf(target.def, target.rec, path.slice(dot + 1)) : null;
 		}
-		const f = field(def, path);
+		const f = this.fieldOf(def, path);
 		if (!f) return null;
 		switch (f.name) {
 			case 'Id':
@@ -526,13 +664,13 @@ export class SalesforceEmulator extends BaseEmulator {
 	private validatePath(def: SObjectDef, path: string): void {
 		const [head, ...rest] = path.split('.');
 		if (rest.length === 0) {
-			if (!field(def, head)) throw new SoqlError('INVALID_FIELD', `No such column '${head}' on entity '${def.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+			if (!this.fieldOf(def, head)) throw new SoqlError('INVALID_FIELD', `No such column '${head}' on entity '${def.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
 			return;
 		}
 		const entry = Object.values(def.fields).find((d) => d.relationship?.toLowerCase() === head.toLowerCase());
 		if (!entry || rest.length > 1) throw new SoqlError('INVALID_FIELD', `Didn't understand relationship '${head}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name.`);
 		const targets = (entry.refersTo ?? []).map((t) => SOBJECTS[t]).filter(Boolean);
-		if (!targets.some((t) => field(t, rest[0]))) throw new SoqlError('INVALID_FIELD', `No such column '${rest[0]}' on entity '${targets[0]?.name ?? head}'.`);
+		if (!targets.some((t) => this.fieldOf(t, rest[0]))) throw new SoqlError('INVALID_FIELD', `No such column '${rest[0]}' on entity '${targets[0]?.name ?? head}'.`);
 	}
 
 	/** Coerces/validates one written value by field type; throws ItemFailure. */
@@ -595,7 +733,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		const errors: ItemError[] = [];
 		for (const [rawName, raw] of Object.entries(body)) {
 			if (rawName === 'attributes') continue;
-			const f = field(def, rawName);
+			const f = this.fieldOf(def, rawName);
 			if (!f) {
 				errors.push({ statusCode: 'INVALID_FIELD', message: `No such column '${rawName}' on sobject of type ${def.name}`, fields: [rawName] });
 				continue;
@@ -603,6 +741,14 @@ export class SalesforceEmulator extends BaseEmulator {
 			if (f.name === 'Id' && existing) continue;
 			if (f.def.readOnly) {
 				errors.push({ statusCode: 'INVALID_FIELD_FOR_INSERT_UPDATE', message: `Unable to create/update fields: ${f.name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`, fields: [f.name] });
+				continue;
+			}
+			if (f.name === 'CurrencyIsoCode') {
+				// Missing on create: the user's currency (below). Otherwise one of the active currencies.
+				if (!existing && (raw === null || raw === '')) continue;
+				const problem = this.currencyCodeProblem(raw);
+				if (problem) errors.push(problem);
+				else values[f.name] = String(raw);
 				continue;
 			}
 			try {
@@ -632,6 +778,10 @@ export class SalesforceEmulator extends BaseEmulator {
 				for (const flag of ['IsClosed', 'IsWon']) if (merged[flag] == null) values[flag] = merged[flag] = false;
 			}
 			if (def.name === 'LeadStatus') for (const flag of ['IsConverted', 'IsDefault']) if (merged[flag] == null) values[flag] = merged[flag] = false;
+			// CurrencyType.IsActive "defaults to false if no value is provided" (object reference).
+			if (def.name === 'CurrencyType') for (const flag of ['IsActive', 'IsCorporate']) if (merged[flag] == null) values[flag] = merged[flag] = false;
+			// The creating user's currency; every user's currency is the corporate one in the sandbox.
+			if (this.fieldsOf(def).CurrencyIsoCode && merged.CurrencyIsoCode == null) values.CurrencyIsoCode = merged.CurrencyIsoCode = this.currencySetup.currencyIsoCode;
 			if (def.name === 'Task') {
 				if (merged.Status == null) values.Status = merged.Status = 'Not Started';
 				if (merged.Priority == null) values.Priority = merged.Priority = 'Normal';
@@ -645,6 +795,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			if (merged.EndDateTime == null && merged.DurationInMinutes == null) missing.push('DurationInMinutes');
 		}
 		if (missing.length) errors.push({ statusCode: 'REQUIRED_FIELD_MISSING', message: `Required fields are missing: [${missing.join(', ')}]`, fields: missing });
+		if (def.name === 'CurrencyType') errors.push(...this.currencyTypeProblems(merged, existing));
 		if (errors.length) throw new ItemFailure(400, errors);
 		return values;
 	}
@@ -696,6 +847,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		for (const k of Object.keys(f)) if (f[k] === null) delete f[k];
 		this.derive(def, f);
 		const rec = this.coll(def).insert(f);
+		if (def.name === 'CurrencyType') this.afterCurrencyTypeWrite(rec);
 		this.emitChange(def, rec, 'CREATE', [], who);
 		return rec.id;
 	}
@@ -717,6 +869,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		this.derive(def, next);
 		for (const k of ['IsWon', 'IsClosed', 'StartDateTime', 'ActivityDateTime', 'EndDateTime', 'DurationInMinutes', 'ActivityDate']) if (k in next && next[k] !== rec.fields[k]) patch[k] = next[k];
 		this.coll(def).update(rec.id, patch);
+		if (def.name === 'CurrencyType') this.afterCurrencyTypeWrite(rec);
 		const after = this.view(def, rec);
 		const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
 		const changed = [...keys].filter((k) => k !== 'SystemModstamp' && JSON.stringify(after[k] ?? null) !== JSON.stringify(before[k] ?? null));
@@ -739,7 +892,8 @@ export class SalesforceEmulator extends BaseEmulator {
 	 * required setup fields (ProfileId, TimeZoneSidKey...), which the sandbox does not emulate.
 	 */
 	private assertWritable(def: SObjectDef, who: Who, verb: string): void {
-		if (def.setup && !who.admin) itemFail(400, 'INVALID_TYPE_FOR_OPERATION', `entity type cannot be ${verb}: ${def.name}`);
+		// CurrencyType: create() and update() through the API too, delete() by nobody (object reference).
+		if (def.apiWritable ? verb === 'deleted' : def.setup && !who.admin) itemFail(400, 'INVALID_TYPE_FOR_OPERATION', `entity type cannot be ${verb}: ${def.name}`);
 	}
 
 	private emitChange(def: SObjectDef, rec: StoredRecord, changeType: ChangeType, changed: string[], who: { origin: string; user: string }): void {
@@ -781,7 +935,7 @@ export class SalesforceEmulator extends BaseEmulator {
 	private describe(ctx: RequestContext): Reply {
 		const def = this.typeParam(ctx);
 		const label = (name: string) => name.replace(/__c$/, '').replace(/Id$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ');
-		const standard = Object.entries(def.fields).map(([name, f]) => ({
+		const standard = Object.entries(this.fieldsOf(def)).map(([name, f]) => ({
 			name,
 			label: label(name),
 			type: f.type,
@@ -793,7 +947,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			externalId: false,
 			idLookup: name === 'Id' || name === 'Email' || name === 'Name',
 			unique: name === 'Id',
-			picklistValues: (f.picklist ?? []).map((v, i) => ({ value: v, label: v, active: true, defaultValue: Boolean(f.defaulted && i === 0) })),
+			picklistValues: (name === 'CurrencyIsoCode' && def.name !== 'CurrencyType' ? this.activeCurrencies() : (f.picklist ?? [])).map((v, i) => ({ value: v, label: v, active: true, defaultValue: name === 'CurrencyIsoCode' ? v === this.currencySetup.currencyIsoCode : Boolean(f.defaulted && i === 0) })),
 			referenceTo: f.refersTo ?? [],
 			relationshipName: f.relationship ?? null,
 		}));
@@ -841,9 +995,9 @@ export class SalesforceEmulator extends BaseEmulator {
 					.split(',')
 					.map((s) => s.trim())
 					.filter(Boolean)
-			: Object.keys(def.fields);
+			: Object.keys(this.fieldsOf(def));
 		for (const n of names) {
-			const f = field(def, n);
+			const f = this.fieldOf(def, n);
 			if (!f) throw sfError(400, 'INVALID_FIELD', `No such column '${n}' on sobject of type ${def.name}`);
 			out[f.name] = view[f.name] ?? null;
 		}
@@ -886,7 +1040,7 @@ export class SalesforceEmulator extends BaseEmulator {
 			const rec = this.findById(def, value);
 			return rec ? [rec] : [];
 		}
-		const f = field(def, fieldName);
+		const f = this.fieldOf(def, fieldName);
 		// Email is an idLookup field: upsert by it works (rest-upsert-by-external-id-201-created-recorded.json).
 		if (f && isIdLookup(def, f.name)) return this.coll(def).findBy('email', value);
 		if (!f || !f.name.endsWith('__c')) {
@@ -901,7 +1055,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		const matches = this.byExternalId(def, ctx.params.field, ctx.params.value);
 		const ver = this.apiVersion(ctx);
 		if (matches.length > 1) return json(300, matches.map((r) => this.sobjectUrl(ver, def, r.id)));
-		const extName = field(def, ctx.params.field)!.name;
+		const extName = this.fieldOf(def, ctx.params.field)!.name;
 		if (extName in body && String(body[extName]) !== ctx.params.value) {
 			throw sfError(400, 'INVALID_FIELD', `Field ${extName} is specified in both the URL and the body with different values`);
 		}
@@ -976,7 +1130,7 @@ export class SalesforceEmulator extends BaseEmulator {
 	private recordType(item: Record<string, unknown>, fixed?: SObjectDef): SObjectDef {
 		if (fixed) return fixed;
 		const type = (item.attributes as { type?: string } | undefined)?.type;
-		const def = type ? sobject(type) : undefined;
+		const def = type ? this.typeOf(type) : undefined;
 		if (!def) itemFail(400, 'INVALID_TYPE', type ? `sObject type '${type}' is not supported.` : 'Each record needs attributes.type');
 		return def;
 	}
@@ -1026,7 +1180,7 @@ export class SalesforceEmulator extends BaseEmulator {
 	private collectionUpsert(ctx: RequestContext): Reply {
 		const def = this.typeParam(ctx);
 		const { allOrNone, records } = this.collectionBody(ctx);
-		const ext = field(def, ctx.params.field);
+		const ext = this.fieldOf(def, ctx.params.field);
 		if (!ext || (!ext.name.endsWith('__c') && ext.name !== 'Id' && !isIdLookup(def, ext.name))) throw sfError(400, 'INVALID_FIELD', `Provided external ID field does not exist or is not accessible: ${ctx.params.field}`);
 		const who = this.origin(ctx, 'rest');
 		return this.runCollection(
@@ -1106,7 +1260,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		let records: StoredRecord[];
 		try {
 			parsed = parseSoql(q);
-			const found = sobject(parsed.from);
+			const found = this.typeOf(parsed.from);
 			if (!found) throw new SoqlError('INVALID_TYPE', `sObject type '${parsed.from}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name.`);
 			def = found;
 			for (const f of parsed.fields) this.validatePath(def, f);
@@ -1162,7 +1316,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		for (const path of fields) {
 			const dot = path.indexOf('.');
 			if (dot < 0) {
-				const f = field(def, path)!;
+				const f = this.fieldOf(def, path)!;
 				out[f.name] = view[f.name] ?? null;
 				continue;
 			}
@@ -1175,7 +1329,7 @@ export class SalesforceEmulator extends BaseEmulator {
 				continue;
 			}
 			const nested = (out[key] as Record<string, unknown> | undefined) ?? { attributes: { type: target.def.name, url: this.sobjectUrl(ver, target.def, target.rec.id) } };
-			const f = field(target.def, path.slice(dot + 1));
+			const f = this.fieldOf(target.def, path.slice(dot + 1));
 			nested[f?.name ?? path.slice(dot + 1)] = f ? (this.view(target.def, target.rec)[f.name] ?? null) : null;
 			out[key] = nested;
 		}
@@ -1186,7 +1340,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		if (c.kind === 'not') return this.validateCondition(def, c.item);
 		if (!('field' in c)) return c.items.forEach((i) => this.validateCondition(def, i));
 		this.validatePath(def, c.field);
-		const f = c.field.includes('.') ? undefined : field(def, c.field);
+		const f = c.field.includes('.') ? undefined : this.fieldOf(def, c.field);
 		if (!f) return;
 		const values = c.kind === 'in' ? c.values : c.kind === 'cmp' ? [c.value] : [];
 		for (const v of values) {
@@ -1295,7 +1449,7 @@ export class SalesforceEmulator extends BaseEmulator {
 		const ver = this.apiVersion(ctx);
 		const searchRecords: Record<string, unknown>[] = [];
 		for (const target of targets) {
-			const def = sobject(target.object);
+			const def = this.typeOf(target.object);
 			if (!def) throw sfError(400, 'INVALID_TYPE', `sObject type '${target.object}' is not supported.`);
 			for (const f of target.fields) {
 				try {
@@ -1305,7 +1459,7 @@ export class SalesforceEmulator extends BaseEmulator {
 					throw err;
 				}
 			}
-			const searchable = Object.entries(def.fields).filter(([name, f]) => {
+			const searchable = Object.entries(this.fieldsOf(def)).filter(([name, f]) => {
 				if (sosl.group === 'EMAIL') return f.type === 'email';
 				if (sosl.group === 'PHONE') return f.type === 'phone';
 				if (sosl.group === 'NAME') return ['Name', 'FirstName', 'LastName', 'Company', 'Subject'].includes(name);
@@ -1376,11 +1530,13 @@ export class SalesforceEmulator extends BaseEmulator {
 		}
 		this.usage.hit({ name: 'DailyApiRequests', limit: Number.MAX_SAFE_INTEGER, windowMs: 86_400_000 });
 		const method = Object.keys(env.Body).find((k) => !k.startsWith('@_'));
-		if (method !== 'merge' && method !== 'convertLead') return soapFault('sf:INVALID_OPERATION', `The sandbox implements only the merge and convertLead SOAP calls, not ${method ?? 'nothing'}`);
+		if (method !== 'merge' && method !== 'convertLead' && method !== 'getUserInfo') return soapFault('sf:INVALID_OPERATION', `The sandbox implements only the merge, convertLead and getUserInfo SOAP calls, not ${method ?? 'nothing'}`);
 		const client = env.Header?.CallOptions?.client;
 		const who = this.origin({ ...ctx, params: { ver: `v${ctx.params.ver}` } }, 'soap', typeof client === 'string' ? client : undefined);
 		let xmlResults: string;
-		if (method === 'merge') {
+		if (method === 'getUserInfo') {
+			xmlResults = this.userInfoXml(check.ok ? check.token : undefined);
+		} else if (method === 'merge') {
 			const requests = asArray(env.Body.merge?.mergeRequests);
 			if (requests.length === 0) return soapFault('soapenv:Client', 'merge needs mergeRequests');
 			xmlResults = requests
@@ -1406,11 +1562,52 @@ export class SalesforceEmulator extends BaseEmulator {
 		};
 	}
 
+	/**
+	 * SOAP getUserInfo: the integration user every token acts as, GetUserInfoResult in WSDL order.
+	 * The currency fields follow the org's setup (API reference): currencySymbol,
+	 * orgDefaultCurrencyIsoCode and orgDefaultCurrencyLocale apply only when
+	 * organizationMultiCurrency is false, userDefaultCurrencyIsoCode only when it is true; the
+	 * others are nil. Every sandbox user's currency is the corporate currency; the currency locale
+	 * is en_US whatever the currency [U].
+	 */
+	private userInfoXml(token: { expiresAt?: number } | undefined): string {
+		const user = this.coll(SOBJECTS.User).get(this.apiUserId)!.fields;
+		const { multiCurrency, currencyIsoCode } = this.currencySetup;
+		const el = (name: string, value: string | number | boolean | undefined) => (value === undefined ? `<${name} xsi:nil="true"/>` : `<${name}>${esc(String(value))}</${name}>`);
+		const remaining = token?.expiresAt ? Math.max(0, Math.round((token.expiresAt - Date.now()) / 1000)) : 7200;
+		return `<result>${[
+			el('accessibilityMode', false),
+			el('chatterExternal', false),
+			el('currencySymbol', multiCurrency ? undefined : currencySymbol(currencyIsoCode)),
+			el('orgAttachmentFileSizeLimit', 5242880),
+			el('orgDefaultCurrencyIsoCode', multiCurrency ? undefined : currencyIsoCode),
+			el('orgDefaultCurrencyLocale', multiCurrency ? undefined : 'en_US'),
+			el('orgDisallowHtmlAttachments', false),
+			el('orgHasPersonAccounts', false),
+			el('organizationId', this.orgId),
+			el('organizationMultiCurrency', multiCurrency),
+			el('organizationName', 'Sandbox Org'),
+			el('profileId', to18('00eDn00000SysAd')),
+			el('roleId', undefined),
+			el('sessionSecondsValid', remaining),
+			el('userDefaultCurrencyIsoCode', multiCurrency ? currencyIsoCode : undefined),
+			el('userEmail', String(user.Email)),
+			el('userFullName', [user.FirstName, user.LastName].filter(Boolean).join(' ')),
+			el('userId', this.apiUserId),
+			el('userLanguage', String(user.LanguageLocaleKey ?? 'en_US')),
+			el('userLocale', String(user.LocaleSidKey ?? 'en_US')),
+			el('userName', String(user.Username)),
+			el('userTimeZone', String(user.TimeZoneSidKey ?? 'America/Los_Angeles')),
+			el('userType', String(user.UserType ?? 'Standard')),
+			el('userUiSkin', 'Theme3'),
+		].join('')}</result>`;
+	}
+
 	/** One MergeRequest: master keeps its id; up to two others are deleted with MasterRecordId set. */
 	private mergeOne(req: any, who: { origin: string; user: string }): { id?: string; success: boolean; mergedRecordIds: string[]; updatedRelatedIds: string[]; errors: ItemError[] } {
 		const fail = (statusCode: string, message: string, id?: string) => ({ id, success: false, mergedRecordIds: [], updatedRelatedIds: [], errors: [{ statusCode, message, fields: [] }] });
 		const master = req?.masterRecord ?? {};
-		const def = sobject(String(master.type ?? ''));
+		const def = this.typeOf(String(master.type ?? ''));
 		if (!def) return fail('INVALID_TYPE', `sObject type '${String(master.type)}' is not supported.`);
 		if (!def.mergeable) return fail('INVALID_TYPE', `Merge is not supported for ${def.name}`);
 		const masterRec = this.findById(def, String(master.Id ?? ''));
@@ -1603,6 +1800,15 @@ function endOfQuarter(ms: number): string {
 	const d = new Date(ms);
 	const firstOfNext = Date.UTC(d.getUTCFullYear(), Math.floor(d.getUTCMonth() / 3) * 3 + 3, 1);
 	return new Date(firstOfNext - 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The symbol an en_US user sees for a currency ($, €, £; the code where there is none). */
+function currencySymbol(code: string): string {
+	try {
+		return new Intl.NumberFormat('en-US', { style: 'currency', currency: code }).formatToParts(0).find((p) => p.type === 'currency')?.value ?? code;
+	} catch {
+		return code;
+	}
 }
 
 function asArray(x: unknown): any[] {

@@ -18,6 +18,8 @@ export interface FieldDef {
 	picklist?: string[];
 	/** The system fills it on create when missing. */
 	defaulted?: boolean;
+	/** Exists only in a multi-currency org (CurrencyIsoCode): unknown to a single-currency org's API. */
+	multiCurrency?: boolean;
 }
 
 /** Standard picklist values of the default org (describe only). */
@@ -47,6 +49,10 @@ export interface SObjectDef {
 	setup?: boolean;
 	/** First id number of the generator (setup objects that share a key prefix must not share ids). */
 	idStart?: number;
+	/** Exists only in a multi-currency org (CurrencyType): a single-currency org answers INVALID_TYPE. */
+	multiCurrency?: boolean;
+	/** Setup object the API may insert and update (CurrencyType: create() and update(), never delete()). */
+	apiWritable?: boolean;
 }
 
 const SYSTEM: Record<string, FieldDef> = {
@@ -63,6 +69,13 @@ const SYSTEM: Record<string, FieldDef> = {
 function s(type: FieldType, extra: Partial<FieldDef> = {}): FieldDef {
 	return { type, ...extra };
 }
+
+/**
+ * The record's currency in a multi-currency org: a restricted picklist of the org's active
+ * currencies (CurrencyType.IsoCode), filled with the creating user's currency when missing. A
+ * single-currency org has no such field, so writing or selecting it is INVALID_FIELD there.
+ */
+const CURRENCY_ISO_CODE: FieldDef = { type: 'picklist', multiCurrency: true, defaulted: true };
 
 function address(prefix: string, compound: string, postal = 'PostalCode'): Record<string, FieldDef> {
 	return {
@@ -102,6 +115,7 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			HasOptedOutOfFax: s('boolean'),
 			DoNotCall: s('boolean'),
 			LastActivityDate: s('date', { readOnly: true }),
+			CurrencyIsoCode: CURRENCY_ISO_CODE,
 		},
 	},
 	Lead: {
@@ -136,6 +150,7 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			ConvertedAccountId: s('reference', { readOnly: true, refersTo: ['Account'] }),
 			ConvertedContactId: s('reference', { readOnly: true, refersTo: ['Contact'] }),
 			ConvertedOpportunityId: s('reference', { readOnly: true, refersTo: ['Opportunity'] }),
+			CurrencyIsoCode: CURRENCY_ISO_CODE,
 		},
 	},
 	Account: {
@@ -158,6 +173,7 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			AnnualRevenue: s('currency'),
 			NumberOfEmployees: s('int'),
 			Description: s('textarea'),
+			CurrencyIsoCode: CURRENCY_ISO_CODE,
 		},
 	},
 	Opportunity: {
@@ -178,7 +194,7 @@ export const SOBJECTS: Record<string, SObjectDef> = {
 			NextStep: s('string'),
 			LeadSource: s('picklist'),
 			ForecastCategoryName: s('picklist'),
-			CurrencyIsoCode: s('picklist'),
+			CurrencyIsoCode: CURRENCY_ISO_CODE,
 			IsClosed: s('boolean', { readOnly: true }),
 			IsWon: s('boolean', { readOnly: true }),
 		},
@@ -300,6 +316,28 @@ SOBJECTS.LeadStatus = {
 		IsConverted: s('boolean'),
 		IsDefault: s('boolean'),
 		SortOrder: s('int'),
+	},
+};
+
+// Object reference: CurrencyType, "the currencies used by an organization for which the
+// multicurrency feature is enabled" (create, update, query, retrieve, describe; never delete; not
+// available in single-currency organizations). IsActive "defaults to false if no value is
+// provided"; IsCorporate marks the corporate currency every conversion rate is against. The key
+// prefix is the sandbox's [U].
+SOBJECTS.CurrencyType = {
+	name: 'CurrencyType',
+	keyPrefix: '01L',
+	mergeable: false,
+	setup: true,
+	multiCurrency: true,
+	apiWritable: true,
+	fields: {
+		...SETUP_SYSTEM,
+		IsoCode: s('picklist', { required: true }),
+		ConversionRate: s('double', { required: true }),
+		DecimalPlaces: s('int', { required: true }),
+		IsActive: s('boolean'),
+		IsCorporate: s('boolean'),
 	},
 };
 

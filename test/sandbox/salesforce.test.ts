@@ -693,3 +693,88 @@ describe('faults and admin', () => {
 		assert.ok(res.totalSize > 0);
 	});
 });
+
+describe('currencies (single- and multi-currency orgs)', () => {
+	const setup = async (body: Record<string, unknown>) => {
+		const res = await fetch(`${url}/__admin/currency-setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+		assert.equal(res.status, 200);
+		return res.json();
+	};
+	const opportunity = { Name: 'Deal', StageName: 'Prospecting', CloseDate: '2026-12-31', Amount: 100 };
+
+	test('a new org has one currency, USD: getUserInfo names it; no CurrencyType object, no CurrencyIsoCode field', async () => {
+		const c = conn();
+		const info = await c.soap.getUserInfo();
+		assert.equal(info.organizationMultiCurrency, false);
+		assert.equal(info.orgDefaultCurrencyIsoCode, 'USD');
+		assert.equal(info.currencySymbol, '$');
+		assert.equal(info.userDefaultCurrencyIsoCode, null);
+		assert.equal(info.userId, em.apiUserId);
+		assert.equal((await sfError(c.query('SELECT IsoCode FROM CurrencyType'))).errorCode, 'INVALID_TYPE');
+		assert.equal((await sfError(c.query('SELECT CurrencyIsoCode FROM Opportunity'))).errorCode, 'INVALID_FIELD');
+		assert.equal((await sfError(c.sobject('Opportunity').create({ ...opportunity, CurrencyIsoCode: 'USD' }))).errorCode, 'INVALID_FIELD');
+		const id = (await c.sobject('Opportunity').create(opportunity)).id!;
+		assert.equal('CurrencyIsoCode' in (await c.sobject('Opportunity').retrieve(id)), false);
+		assert.equal((await c.sobject('Opportunity').describe()).fields.some((f) => f.name === 'CurrencyIsoCode'), false);
+		assert.equal((await c.describeGlobal()).sobjects.some((s) => s.name === 'CurrencyType'), false);
+		// Another currency locale: still one currency.
+		await setup({ currencyIsoCode: 'EUR' });
+		const eur = await c.soap.getUserInfo();
+		assert.deepEqual([eur.organizationMultiCurrency, eur.orgDefaultCurrencyIsoCode, eur.currencySymbol], [false, 'EUR', '€']);
+	});
+
+	test('enabling multiple currencies: the corporate CurrencyType, CurrencyIsoCode on every record, getUserInfo says so', async () => {
+		const c = conn();
+		const before = (await c.sobject('Account').create({ Name: 'Before' })).id!;
+		const state = await setup({ multiCurrency: true });
+		assert.deepEqual(state, { multiCurrency: true, currencyIsoCode: 'USD', currencies: [{ IsoCode: 'USD', IsActive: true, IsCorporate: true }] });
+		const info = await c.soap.getUserInfo();
+		assert.deepEqual([info.organizationMultiCurrency, info.orgDefaultCurrencyIsoCode, info.currencySymbol, info.userDefaultCurrencyIsoCode], [true, null, null, 'USD']);
+		assert.deepEqual((await c.query('SELECT IsoCode, IsActive, IsCorporate, ConversionRate, DecimalPlaces FROM CurrencyType')).records.map(({ attributes: _a, Id: _i, ...r }) => r), [{ IsoCode: 'USD', IsActive: true, IsCorporate: true, ConversionRate: 1, DecimalPlaces: 2 }]);
+		assert.equal((await c.sobject('Account').retrieve(before)).CurrencyIsoCode, 'USD');
+		// The API adds currencies (CurrencyType supports create and update); IsActive defaults to false.
+		const eur = await c.sobject('CurrencyType').create({ IsoCode: 'EUR', ConversionRate: 0.9, DecimalPlaces: 2, IsActive: true });
+		const jpy = await c.sobject('CurrencyType').create({ IsoCode: 'JPY', ConversionRate: 150, DecimalPlaces: 0 });
+		assert.equal((await c.sobject('CurrencyType').retrieve(jpy.id!)).IsActive, false);
+		assert.equal((await sfError(c.sobject('CurrencyType').create({ IsoCode: 'EUR', ConversionRate: 1, DecimalPlaces: 2 }))).errorCode, 'DUPLICATE_VALUE');
+		// A record takes an active currency; without one, the user's (the corporate) currency.
+		const inEur = (await c.sobject('Opportunity').create({ ...opportunity, CurrencyIsoCode: 'EUR' })).id!;
+		const plain = (await c.sobject('Opportunity').create(opportunity)).id!;
+		assert.equal((await c.sobject('Opportunity').retrieve(inEur)).CurrencyIsoCode, 'EUR');
+		assert.equal((await c.sobject('Opportunity').retrieve(plain)).CurrencyIsoCode, 'USD');
+		const picklist = (await c.sobject('Opportunity').describe()).fields.find((f) => f.name === 'CurrencyIsoCode')!;
+		assert.deepEqual(picklist.picklistValues!.map((v) => v.value), ['USD', 'EUR']);
+		// Inactive (JPY) and unknown (CHF) codes are refused, as is clearing the currency.
+		for (const code of ['JPY', 'CHF', 'eur']) {
+			const res = await fetch(`${url}/services/data/v62.0/sobjects/Opportunity`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ ...opportunity, CurrencyIsoCode: code }) });
+			assert.equal(res.status, 400);
+			assert.deepEqual(await res.json(), [{ message: `Currency ISO Code: invalid currency code: ${code}`, errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', fields: ['CurrencyIsoCode'] }]);
+		}
+		assert.equal((await sfError(c.sobject('Opportunity').update({ Id: plain, CurrencyIsoCode: null } as never))).errorCode, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST');
+		// Deactivated: no longer writable, the records that have it keep it.
+		await c.sobject('CurrencyType').update({ Id: eur.id!, IsActive: false });
+		assert.equal((await sfError(c.sobject('Opportunity').update({ Id: plain, CurrencyIsoCode: 'EUR' }))).errorCode, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST');
+		assert.equal((await c.sobject('Opportunity').retrieve(inEur)).CurrencyIsoCode, 'EUR');
+		// Nobody deletes a currency.
+		assert.equal((await sfError(c.sobject('CurrencyType').destroy(eur.id!))).errorCode, 'INVALID_TYPE_FOR_OPERATION');
+	});
+
+	test('the corporate currency moves to another active currency, cannot be unset or deactivated; switching back drops the currencies', async () => {
+		const c = conn();
+		await setup({ multiCurrency: true, currencyIsoCode: 'GBP' });
+		const usd = await c.sobject('CurrencyType').create({ IsoCode: 'USD', ConversionRate: 1.25, DecimalPlaces: 2, IsActive: true });
+		const gbp = (await c.query<{ Id: string }>("SELECT Id FROM CurrencyType WHERE IsoCode = 'GBP'")).records[0].Id;
+		for (const change of [{ IsCorporate: false }, { IsActive: false }]) {
+			assert.equal((await sfError(c.sobject('CurrencyType').update({ Id: gbp, ...change }))).errorCode, 'FIELD_INTEGRITY_EXCEPTION');
+		}
+		await c.sobject('CurrencyType').update({ Id: usd.id!, IsCorporate: true });
+		assert.deepEqual((await c.query<{ IsoCode: string; IsCorporate: boolean }>('SELECT IsoCode, IsCorporate FROM CurrencyType ORDER BY IsoCode')).records.map((r) => [r.IsoCode, r.IsCorporate]), [['GBP', false], ['USD', true]]);
+		assert.equal((await c.soap.getUserInfo()).userDefaultCurrencyIsoCode, 'USD');
+		const id = (await c.sobject('Opportunity').create({ ...opportunity })).id!;
+		assert.equal((await c.sobject('Opportunity').retrieve(id)).CurrencyIsoCode, 'USD');
+		assert.deepEqual(await setup({ multiCurrency: false }), { multiCurrency: false, currencyIsoCode: 'USD', currencies: [] });
+		assert.equal('CurrencyIsoCode' in (await c.sobject('Opportunity').retrieve(id)), false);
+		em.reset();
+		assert.deepEqual(em.getCurrencySetup(), { multiCurrency: false, currencyIsoCode: 'USD', currencies: [] });
+	});
+});

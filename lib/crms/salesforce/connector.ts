@@ -1,6 +1,7 @@
 // Salesforce REST (sObject Collections, SOQL, describe) and SOAP merge through jsforce 3.
 // Metadata reads are SOQL too: OpportunityStage (stages), User (owners), Account by Website/Name
-// LIKE (account matching), each paged through nextRecordsUrl by jsforce's autoFetch.
+// LIKE (account matching), each paged through nextRecordsUrl by jsforce's autoFetch; currencies
+// are SOAP getUserInfo, plus CurrencyType in a multi-currency org (listCurrencies).
 //
 // jsforce quirks handled here (crm-wire.md §0, §1):
 // - The API version is always set explicitly ('62.0' default): jsforce's default is 50.0 and
@@ -61,6 +62,7 @@ import {
 	type ConvertLeadSuccess,
 	type CreateRequest,
 	type CrmConnector,
+	type CrmCurrencies,
 	type CrmRecord,
 	type CrmStage,
 	type CrmUser,
@@ -169,6 +171,8 @@ export class SalesforceConnector implements CrmConnector {
 	private readonly version: string;
 	/** The lead status a conversion sets (read once per connector, see convertedStatus()). */
 	private convertedStatusValue?: Promise<string>;
+	/** The org's currencies (read once per connector, see listCurrencies()). */
+	private currencies?: Promise<CrmCurrencies>;
 
 	constructor(
 		private readonly config: SalesforceConfig,
@@ -605,6 +609,37 @@ export class SalesforceConnector implements CrmConnector {
 	}
 
 	/**
+	 * The org's currencies, read once per connector (a failed read is tried again next time).
+	 * SOAP getUserInfo says whether the org has multiple currencies (organizationMultiCurrency)
+	 * and, when it has one, which (orgDefaultCurrencyIsoCode: "applicable only when
+	 * organizationMultiCurrency is false"; a single-currency org has no CurrencyType object and no
+	 * CurrencyIsoCode field). A multi-currency org: SOQL on CurrencyType, the corporate currency
+	 * (IsCorporate) as default, the active ones (IsActive) as enabled; inactive currencies are
+	 * left out, as Salesforce refuses them in a record's CurrencyIsoCode.
+	 */
+	listCurrencies(): Promise<CrmCurrencies> {
+		this.currencies ??= this.readCurrencies().catch((error: unknown) => {
+			this.currencies = undefined;
+			throw error;
+		});
+		return this.currencies;
+	}
+
+	private async readCurrencies(): Promise<CrmCurrencies> {
+		const info = (await this.call('userInfo', (c) => c.soap.getUserInfo())) as { organizationMultiCurrency?: boolean | string; orgDefaultCurrencyIsoCode?: string | null };
+		if (!isTrue(info.organizationMultiCurrency)) {
+			const code = isoCode(info.orgDefaultCurrencyIsoCode);
+			if (!code) throw new CrmError('Salesforce: getUserInfo named no orgDefaultCurrencyIsoCode for a single-currency org', 'salesforce', 'fatal', { body: info });
+			return { default: code, enabled: [code] };
+		}
+		const rows = await this.queryRecords('currencies', 'SELECT IsoCode, IsActive, IsCorporate FROM CurrencyType ORDER BY IsoCode ASC');
+		const corporate = isoCode(rows.find((r) => isTrue(r.IsCorporate))?.IsoCode);
+		if (!corporate) throw new CrmError('Salesforce: the org has multiple currencies but CurrencyType names no corporate currency', 'salesforce', 'fatal', { body: rows });
+		const active = rows.filter((r) => isTrue(r.IsActive)).map((r) => isoCode(r.IsoCode)).filter((c): c is string => c !== undefined && c !== corporate);
+		return { default: corporate, enabled: [corporate, ...new Set(active)] };
+	}
+
+	/**
 	 * `Website LIKE '%acme.com%'` OR-ed per domain (Website is free text: a URL, www., a path, any
 	 * case), then only records whose normalised website is one of the domains.
 	 */
@@ -910,6 +945,11 @@ function normaliseKey(matchKey: string, value: unknown): string {
 
 function isTrue(value: unknown): boolean {
 	return value === true || value === 'true';
+}
+
+/** A currency code upper-cased, undefined when empty. */
+function isoCode(value: unknown): string | undefined {
+	return typeof value === 'string' && value.trim() !== '' ? value.trim().toUpperCase() : undefined;
 }
 
 /** A quoted LIKE pattern: `term` matches itself (quotes, backslashes and the wildcards % _ escaped) between `before` and `after`. */
