@@ -44,6 +44,10 @@ const LEAD_TO_CONTACT: Array<[string, string]> = [
 	['address1_city', 'address1_city'], ['address1_stateorprovince', 'address1_stateorprovince'], ['address1_postalcode', 'address1_postalcode'], ['address1_country', 'address1_country'],
 ];
 
+/** Opportunity status reasons per state (a new environment's: 0 Open 1 In Progress, 2 On Hold; 1 Won 3; 2 Lost 4 Canceled, 5 Out-Sold). */
+const OPPORTUNITY_STATUS: Record<number, number[]> = { 0: [1, 2], 1: [3], 2: [4, 5] };
+const OPPORTUNITY_STATE_NAME: Record<number, string> = { 0: 'Open', 1: 'Won', 2: 'Lost' };
+
 /** Fixed ids of the emulated organisation. */
 export const ORGANIZATION_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0001';
 export const BUSINESS_UNIT_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0002';
@@ -832,10 +836,35 @@ export class DynamicsEmulator extends BaseEmulator {
 		return /odata\.include-annotations/i.test(header(ctx, 'prefer') ?? '');
 	}
 
+	/**
+	 * State changes a plain create or update (POST/PATCH) may make. An opportunity is closed only
+	 * through WinOpportunity / LoseOpportunity: statecode 1 or 2 in the body is refused with
+	 * CannotUseOpportunitySetStateMessage (0x80100005, web service error codes; the wording as a
+	 * live environment answers an Update to Won). Reopening (statecode 0) is a plain update; without
+	 * a statuscode the state's default (1 In Progress) is set. A statuscode must belong to the
+	 * resulting state (0: 1, 2; 1: 3; 2: 4, 5), else 0x80048408.
+	 */
+	private checkState(def: EntityDef, fields: Fields, rec: StoredRecord | undefined): void {
+		if (def.logical !== 'opportunity') return;
+		const state = fields.statecode;
+		if (state === 1 || state === 2) {
+			const name = state === 1 ? 'won' : 'lost';
+			fail(400, '0x80100005', `This message can not be used to set the state of opportunity to ${name}. In order to set state of opportunity to ${name}, use the ${name} message instead.`);
+		}
+		if ('statecode' in fields && !('statuscode' in fields) && state === 0) fields.statuscode = 1;
+		if (!('statuscode' in fields) || fields.statuscode === null) return;
+		const resulting = 'statecode' in fields ? Number(state) : Number(rec?.fields.statecode ?? 0);
+		const allowed = OPPORTUNITY_STATUS[resulting] ?? [];
+		if (!allowed.includes(Number(fields.statuscode))) {
+			fail(400, '0x80048408', `${String(fields.statuscode)} is not a valid status code for state code OpportunityState.${OPPORTUNITY_STATE_NAME[resulting] ?? resulting} on opportunity with Id ${rec?.id ?? '00000000-0000-0000-0000-000000000000'}.`);
+		}
+	}
+
 	private create(ctx: RequestContext): Reply {
 		const def = this.entity(ctx);
 		return this.withTx(ctx, (tx) => {
 			const { fields, id } = this.input(def, ctx.body, ctx);
+			this.checkState(def, fields, undefined);
 			const rec = this.createRow(def, fields, id, ctx, tx);
 			if (ctx.state.contentId) (ctx.state.contentIds as Map<string, string>).set(String(ctx.state.contentId), this.entityIdHeader(def, rec.id));
 			const headers = { 'OData-EntityId': this.entityIdHeader(def, rec.id) };
@@ -868,12 +897,14 @@ export class DynamicsEmulator extends BaseEmulator {
 				if (ifNoneMatch === '*') fail(412, '0x80040237', 'A record with matching key values already exists.');
 				if (ifMatch && ifMatch !== '*' && ifMatch !== this.etag(rec)) fail(412, '0x80060882', "The version of the existing record doesn't match the RowVersion property provided.");
 				if (bodyId && bodyId !== rec.id) fail(400, '0x80048d19', 'The primary key in the body does not match the key in the URL.');
+				this.checkState(def, fields, rec);
 				this.updateRow(def, rec, fields, ctx, tx);
 				const headers = { 'OData-EntityId': this.entityIdHeader(def, rec.id) };
 				if (this.prefers(ctx, 'return=representation')) return json(200, this.representation(def, rec, ctx), { ...headers, 'Preference-Applied': 'return=representation', ETag: this.etag(rec) });
 				return { status: 204, headers };
 			}
 			if (ifMatch) this.notFound(def, ctx.params.key);
+			this.checkState(def, fields, undefined);
 			const created = this.createRow(def, { ...(keyAttrs ?? {}), ...fields }, id ?? bodyId, ctx, tx);
 			const headers = { 'OData-EntityId': this.entityIdHeader(def, created.id) };
 			if (this.prefers(ctx, 'return=representation')) return json(201, this.representation(def, created, ctx), { ...headers, 'Preference-Applied': 'return=representation', ETag: this.etag(created) });

@@ -25,6 +25,16 @@ async function receiver(statuses: number[] = []): Promise<{ url: string; got: { 
 	return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/dv`, got, server };
 }
 
+/** A 2xx reply (the body shown when not). */
+function ok(res: Res): Res {
+	assert.ok(res.status >= 200 && res.status < 300, `${res.status} ${res.text}`);
+	return res;
+}
+
+function pick(row: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+	return Object.fromEntries(keys.map((k) => [k, row[k]]));
+}
+
 describe('dynamics emulator', () => {
 	let emu: DynamicsEmulator;
 	let org: string;
@@ -481,6 +491,57 @@ describe('dynamics emulator', () => {
 		assert.deepEqual([lo.statecode, lo.statuscode], [2, 5]);
 		assert.match(lo.actualclosedate, /^\d{4}-\d{2}-\d{2}$/);
 		assert.equal((await dv('POST', '/WinOpportunity', { body: { Status: 3, OpportunityClose: {} } })).status, 400);
+	});
+
+	test('opportunities close only through Win/LoseOpportunity: statecode 1/2 in a POST or PATCH is 400 0x80100005; reopening is a PATCH', async () => {
+		const refused = (state: number): { code: string; message: string } => {
+			const name = state === 1 ? 'won' : 'lost';
+			return { code: '0x80100005', message: `This message can not be used to set the state of opportunity to ${name}. In order to set state of opportunity to ${name}, use the ${name} message instead.` };
+		};
+		for (const state of [1, 2]) {
+			const created = await dv('POST', '/opportunities', { body: { name: `Closed on create ${state}`, statecode: state, statuscode: state === 1 ? 3 : 4 } });
+			assert.equal(created.status, 400);
+			assert.deepEqual(created.body.error, refused(state));
+		}
+		assert.deepEqual((await dv('GET', '/opportunities')).body.value, [], 'nothing created');
+		const id = await createRow('opportunities', { name: 'Plain', estimatedvalue: 10 });
+		const patched = await dv('PATCH', `/opportunities(${id})`, { body: { name: 'Renamed', statecode: 1 }, headers: { 'If-Match': '*' } });
+		assert.equal(patched.status, 400);
+		assert.deepEqual(patched.body.error, refused(1));
+		assert.equal((await dv('GET', `/opportunities(${id})`)).body.name, 'Plain', 'the refused update wrote nothing');
+		const upsert = await dv('PATCH', '/opportunities(00000000-0000-0000-0000-0000000000aa)', { body: { name: 'Upserted lost', statecode: 2 } });
+		assert.deepEqual(upsert.body.error, refused(2));
+		// A status reason of another state is refused too.
+		const status = await dv('PATCH', `/opportunities(${id})`, { body: { statuscode: 3 }, headers: { 'If-Match': '*' } });
+		assert.equal(status.body.error.code, '0x80048408');
+		assert.match(status.body.error.message, /^3 is not a valid status code for state code OpportunityState\.Open on opportunity with Id /);
+		ok(await dv('PATCH', `/opportunities(${id})`, { body: { statuscode: 2 }, headers: { 'If-Match': '*' } }));
+
+		// Closed through the action, reopened by a plain update (the state's default status unless given).
+		assert.equal((await dv('POST', '/LoseOpportunity', { body: { Status: 4, OpportunityClose: { 'opportunityid@odata.bind': `/opportunities(${id})` } } })).status, 204);
+		ok(await dv('PATCH', `/opportunities(${id})`, { body: { statecode: 0 }, headers: { 'If-Match': '*' } }));
+		assert.deepEqual(pick((await dv('GET', `/opportunities(${id})`)).body, 'statecode', 'statuscode'), { statecode: 0, statuscode: 1 });
+		assert.equal((await dv('POST', '/WinOpportunity', { body: { Status: -1, OpportunityClose: { 'opportunityid@odata.bind': `/opportunities(${id})` } } })).status, 204);
+		ok(await dv('PATCH', `/opportunities(${id})`, { body: { statecode: 0, statuscode: 2 }, headers: { 'If-Match': '*' } }));
+		assert.deepEqual(pick((await dv('GET', `/opportunities(${id})`)).body, 'statecode', 'statuscode'), { statecode: 0, statuscode: 2 });
+
+		// In a changeset: create, then close by Content-ID; a refused close rolls the create back.
+		const changeset = (name: string, status: number): string =>
+			[
+				'--b', 'Content-Type: multipart/mixed; boundary=cs', '',
+				'--cs', 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', 'Content-ID: 1', '',
+				'POST opportunities HTTP/1.1', 'Content-Type: application/json', '', JSON.stringify({ name }),
+				'--cs', 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', 'Content-ID: 2', '',
+				'POST WinOpportunity HTTP/1.1', 'Content-Type: application/json', '', JSON.stringify({ Status: status, OpportunityClose: { subject: 'Won', 'opportunityid@odata.bind': '$1' } }),
+				'--cs--', '--b--', '',
+			].join('\r\n');
+		const good = await dv('POST', '/$batch', { raw: changeset('Won in one go', 3), headers: { 'Content-Type': 'multipart/mixed; boundary=b' } });
+		assert.equal((good.text.match(/HTTP\/1\.1 204 No Content/g) ?? []).length, 2, good.text);
+		const wonRow = (await dv('GET', `/opportunities?$filter=${encodeURIComponent("name eq 'Won in one go'")}`)).body.value[0];
+		assert.deepEqual([wonRow.statecode, wonRow.statuscode], [1, 3]);
+		const bad = await dv('POST', '/$batch', { raw: changeset('Never kept', 4), headers: { 'Content-Type': 'multipart/mixed; boundary=b' } });
+		assert.match(bad.text, /0x80048408/);
+		assert.deepEqual((await dv('GET', `/opportunities?$filter=${encodeURIComponent("name eq 'Never kept'")}`)).body.value, []);
 	});
 
 	test('activities and notes: tasks, phonecalls, appointments, annotations', async () => {

@@ -6,6 +6,10 @@
 // Updates carry If-Match: * (without it PATCH would create); upsert is PATCH on an alternate key
 // (created = 201, updated = 200 with Prefer return=representation), or search + write when the
 // match field is not an alternate key in this environment.
+// Opportunities won or lost: Dataverse refuses statecode 1/2 in a create or update (0x80100005
+// CannotUseOpportunitySetStateMessage, web service error codes); the record is written without
+// statecode/statuscode and closed with WinOpportunity / LoseOpportunity in the same changeset
+// (updates read the current state first; reopening, statecode 0, is a plain PATCH).
 //
 // Corrections to crm-wire.md, with the recorded payload (../shared/data/crm-fixtures/dataverse/)
 // that shows them:
@@ -241,25 +245,110 @@ export class DynamicsConnector implements CrmConnector {
 		return [...found.values()];
 	}
 
+	/**
+	 * POST per record in $batch. An opportunity created won or lost (statecode 1 or 2, which
+	 * Dataverse refuses in a create: 0x80100005) is created open and closed in the same changeset:
+	 * POST opportunities without statecode/statuscode, then WinOpportunity / LoseOpportunity bound
+	 * to it by Content-ID, so a refused close leaves no open copy behind.
+	 */
 	create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
 		const info = this.entity(entity);
 		return this.batchWrite(
 			records,
-			(r) => ({ method: 'POST', url: `${this.base}/${info.set}`, body: r.fields }),
+			(r) => {
+				const target = info === ENTITIES.opportunity ? closedState(r.fields.statecode) : undefined;
+				if (target === undefined) return { method: 'POST', url: `${this.base}/${info.set}`, body: r.fields };
+				return [{ method: 'POST', url: `${this.base}/${info.set}`, body: withoutState(r.fields) }, this.closeOperation(target, '$1', r.fields)];
+			},
 			(r, result) => ({ ref: r.ref, status: 'created', id: idFromResult(info, result) }),
 		);
 	}
 
 	update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
+		return this.updateRecords(entity, records);
+	}
+
+	/**
+	 * PATCH (If-Match: *) per record in $batch. Opportunities whose fields carry a state (statecode
+	 * or statuscode) are written the way Dataverse lets them change state, by their current state
+	 * (read first, FILTER_VALUES ids a query, unless the caller knows it): see opportunityPlan.
+	 */
+	private async updateRecords(entity: EntityType, records: UpdateRequest[], known?: Map<string, OpportunityState>): Promise<WriteOutcome[]> {
 		const info = this.entity(entity);
 		const valid = records.filter((r) => isGuid(r.id));
 		const invalid = records.filter((r) => !isGuid(r.id)).map((r) => invalidId(r.ref, r.id));
-		return this.batchWrite(
-			valid,
+		const patch = (id: string, fields: CrmFields): BatchOperation => ({ method: 'PATCH', url: `${this.base}/${info.set}(${id})`, headers: { 'If-Match': '*' }, body: fields });
+		const stateful = info === ENTITIES.opportunity ? valid.filter((r) => hasState(r.fields)) : [];
+		if (!stateful.length) {
 			// If-Match: * makes it an update only: a missing record is a 404, never a new record.
-			(r) => ({ method: 'PATCH', url: `${this.base}/${info.set}(${r.id})`, headers: { 'If-Match': '*' }, body: r.fields }),
-			(r) => ({ ref: r.ref, status: 'updated', id: r.id }),
-		).then((outcomes) => byRef([...outcomes, ...invalid]));
+			return this.batchWrite(valid, (r) => patch(r.id, r.fields), (r) => ({ ref: r.ref, status: 'updated', id: r.id })).then((outcomes) => byRef([...outcomes, ...invalid]));
+		}
+		const states = new Map(known ?? []);
+		const unknown = stateful.map((r) => r.id.toLowerCase()).filter((id) => !states.has(id));
+		if (unknown.length) for (const [id, state] of await this.opportunityStates(unknown)) states.set(id, state);
+		const outcomes: WriteOutcome[] = [...invalid];
+		const writes: Array<UpdateRequest & { ops: BatchOperation[]; close?: 1 | 2 }> = [];
+		for (const r of valid) {
+			const plan = hasState(r.fields) && info === ENTITIES.opportunity ? opportunityPlan(r.fields, states.get(r.id.toLowerCase())) : { fields: r.fields };
+			const ops: BatchOperation[] = plan.fields ? [patch(r.id, plan.fields)] : [];
+			if (plan.close !== undefined) ops.push(this.closeOperation(plan.close, `/${info.set}(${r.id})`, r.fields));
+			if (ops.length) writes.push({ ...r, ops, close: plan.close });
+			else outcomes.push({ ref: r.ref, status: 'unchanged', id: r.id });
+		}
+		const written = await this.batchWrite(
+			writes,
+			(w) => w.ops,
+			(w) => ({ ref: w.ref, status: 'updated', id: w.id }),
+			undefined,
+			// A close sent again after a lost reply fails "already closed" (0x80040515); settled below.
+			true,
+		);
+		// A close refused as "already closed" whose opportunity is in the wanted state now (a batch sent
+		// again after a lost reply, or closed meanwhile the same way): done, the other fields written alone.
+		const refused = writes.filter((w) => w.close !== undefined && written.some((o) => o.ref === w.ref && o.status === 'failed' && o.code === ALREADY_CLOSED));
+		const now = refused.length ? await this.opportunityStates(refused.map((w) => w.id.toLowerCase())) : new Map<string, OpportunityState>();
+		const settled = refused.filter((w) => now.get(w.id.toLowerCase())?.statecode === w.close);
+		const rest = settled.filter((w) => Object.keys(withoutState(w.fields)).length > 0);
+		const again = rest.length ? await this.batchWrite(rest, (w) => patch(w.id, withoutState(w.fields)), (w) => ({ ref: w.ref, status: 'updated', id: w.id }), undefined, true) : [];
+		for (const o of written) {
+			const w = settled.find((x) => x.ref === o.ref);
+			outcomes.push(w ? (again.find((a) => a.ref === o.ref) ?? { ref: o.ref, status: 'updated', id: w.id }) : o);
+		}
+		return byRef(outcomes);
+	}
+
+	/**
+	 * POST /WinOpportunity or /LoseOpportunity {Status, OpportunityClose} (unbound actions, 204).
+	 * Status: the record's statuscode when it is one of the state's (Won 3; Lost 4 Canceled, 5
+	 * Out-Sold), else -1 (Dataverse picks the state's default). The opportunityclose activity gets
+	 * a subject, the opportunity bound (`/opportunities(<id>)`, or `$n` within the changeset), the
+	 * actual revenue (actualvalue, else for a win the estimated value written with it) and the
+	 * actual end (actualclosedate, else the estimated close date written with it, else today).
+	 */
+	private closeOperation(target: 1 | 2, opportunity: string, fields: CrmFields): BatchOperation {
+		const won = target === 1;
+		const status = typeof fields.statuscode === 'number' && OPPORTUNITY_STATUS[target].includes(fields.statuscode) ? fields.statuscode : -1;
+		const name = typeof fields.name === 'string' && fields.name.trim() !== '' ? fields.name.trim() : undefined;
+		const revenue = typeof fields.actualvalue === 'number' ? fields.actualvalue : won && typeof fields.estimatedvalue === 'number' ? fields.estimatedvalue : undefined;
+		const end = closeTime(fields.actualclosedate) ?? closeTime(fields.estimatedclosedate);
+		const close: CrmFields = {
+			subject: `${won ? 'Won' : 'Lost'}${name ? `: ${name}` : ''}`.slice(0, 200),
+			'opportunityid@odata.bind': opportunity,
+			...(revenue !== undefined ? { actualrevenue: revenue } : {}),
+			...(end ? { actualend: end } : {}),
+		};
+		return { method: 'POST', url: `${this.base}/${won ? 'WinOpportunity' : 'LoseOpportunity'}`, body: { Status: status, OpportunityClose: close } };
+	}
+
+	/** statecode and statuscode of opportunities by id (`opportunityid eq … or …`); missing ones are absent. */
+	private async opportunityStates(ids: string[]): Promise<Map<string, OpportunityState>> {
+		const info = ENTITIES.opportunity;
+		const states = new Map<string, OpportunityState>();
+		for (const group of chunk([...new Set(ids.map((id) => id.toLowerCase()))], FILTER_VALUES)) {
+			const rows = await this.queryAll(info, { $select: 'opportunityid,statecode,statuscode', $filter: group.map((id) => `opportunityid eq ${id}`).join(' or ') });
+			for (const row of rows) states.set(String(row.opportunityid).toLowerCase(), { statecode: Number(row.statecode), statuscode: typeof row.statuscode === 'number' ? row.statuscode : undefined });
+		}
+		return states;
 	}
 
 	/**
@@ -277,6 +366,13 @@ export class DynamicsConnector implements CrmConnector {
 			if (value === undefined || value === null || String(value).trim() === '') {
 				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
 			} else keyed.push({ ...request, value: String(value).trim() });
+		}
+		if (info === ENTITIES.opportunity && keyed.some((r) => hasState(r.fields))) {
+			// An upsert by key cannot close an opportunity (WinOpportunity / LoseOpportunity need its id
+			// and state): those records are looked up, then created or updated and closed.
+			const stateful = keyed.filter((r) => hasState(r.fields));
+			const plain = keyed.filter((r) => !hasState(r.fields));
+			return byRef([...outcomes, ...(await this.searchThenWrite(entity, info, matchKey, stateful)), ...(plain.length ? await this.upsert(entity, matchKey, plain) : [])]);
 		}
 		const key = `${info.set}.${matchKey}`;
 		if (keyed.length && this.alternateKeys.has(key)) return byRef([...outcomes, ...(await this.alternateKeyUpsert(info, matchKey, keyed))]);
@@ -622,35 +718,43 @@ export class DynamicsConnector implements CrmConnector {
 	}
 
 	/**
-	 * Sends operations in $batch requests of BATCH_MAX and turns each operation's response into an
-	 * outcome. Operations the server did not answer (a batch that stopped early) go again in the
-	 * next request; a batch refused as a whole (auth, throttled past retries) throws.
+	 * Sends each request's operations (one, or several that must succeed together: a changeset) in
+	 * $batch requests of at most BATCH_MAX operations and turns each changeset's responses into an
+	 * outcome: `success` gets the first operation's result, `failure` the failing one. Requests the
+	 * server did not answer (a batch that stopped early) go again in the next request; a batch
+	 * refused as a whole (auth, throttled past retries) throws.
 	 */
 	private async batchWrite<R extends { ref: number }>(
 		requests: R[],
-		operation: (request: R) => BatchOperation,
+		operation: (request: R) => BatchOperation | BatchOperation[],
 		success: (request: R, result: BatchOperationResult) => WriteOutcome,
 		failure: (request: R, result: BatchOperationResult) => WriteOutcome = (request, result) => operationFailure(request.ref, result),
 		/** Whether a batch whose reply was lost may be sent again; default: when it holds no POST (creates must not run twice). */
 		idempotent?: boolean,
 	): Promise<WriteOutcome[]> {
 		const outcomes: WriteOutcome[] = [];
-		let pending = requests;
+		let pending = requests.map((request) => ({ request, ops: ([] as BatchOperation[]).concat(operation(request)) }));
 		while (pending.length) {
-			const batch = pending.slice(0, BATCH_MAX);
-			const operations = batch.map(operation);
-			const { contentType, body } = buildBatch(operations);
-			const reply = await this.callBatch(contentType, body, idempotent ?? operations.every((o) => o.method !== 'POST'));
-			const results = parseBatchResponse(reply.contentType, reply.text, batch.length);
-			const unanswered: R[] = [];
-			batch.forEach((request, i) => {
-				const result = results.get(i + 1);
-				if (!result) unanswered.push(request);
-				else if (result.status >= 200 && result.status < 300) outcomes.push(succeeded(request, result, success));
-				else outcomes.push(failure(request, result));
+			const batch: typeof pending = [];
+			let size = 0;
+			for (const item of pending) {
+				if (batch.length && size + item.ops.length > BATCH_MAX) break;
+				batch.push(item);
+				size += item.ops.length;
+			}
+			const { contentType, body } = buildBatch(batch.map((b) => b.ops));
+			const reply = await this.callBatch(contentType, body, idempotent ?? batch.every((b) => b.ops.every((o) => o.method !== 'POST')));
+			const results = parseBatchResponse(reply.contentType, reply.text, batch.map((b) => b.ops.length));
+			const unanswered: typeof pending = [];
+			batch.forEach((item, i) => {
+				const answers = results.get(i) ?? [];
+				const failed = answers.find((r) => r.status < 200 || r.status >= 300);
+				if (failed) outcomes.push(failure(item.request, failed));
+				else if (answers.length === item.ops.length) outcomes.push(succeeded(item.request, answers[0], success));
+				else unanswered.push(item);
 			});
 			if (unanswered.length === batch.length) {
-				for (const r of unanswered) outcomes.push({ ref: r.ref, status: 'failed', category: 'fatal', message: 'Dynamics $batch returned no response for this operation' });
+				for (const { request } of unanswered) outcomes.push({ ref: request.ref, status: 'failed', category: 'fatal', message: 'Dynamics $batch returned no response for this operation' });
 				pending = pending.slice(batch.length);
 			} else pending = [...unanswered, ...pending.slice(batch.length)];
 		}
@@ -711,9 +815,12 @@ export class DynamicsConnector implements CrmConnector {
 		}
 		for (const round of rounds) {
 			const matches = new Map<string, string[]>();
-			for (const record of await this.search(entity, matchKey, round.map((r) => r.value), { fields: [info.idAttr, matchKey] })) {
+			const opportunity = info === ENTITIES.opportunity;
+			const states = new Map<string, OpportunityState>();
+			for (const record of await this.search(entity, matchKey, round.map((r) => r.value), { fields: [info.idAttr, matchKey, ...(opportunity ? ['statecode', 'statuscode'] : [])] })) {
 				const k = String(record.fields[matchKey] ?? '').trim().toLowerCase();
 				matches.set(k, [...(matches.get(k) ?? []), record.id]);
+				if (opportunity) states.set(record.id.toLowerCase(), { statecode: Number(record.fields.statecode), statuscode: typeof record.fields.statuscode === 'number' ? record.fields.statuscode : undefined });
 			}
 			const creates: typeof round = [];
 			const updates: Array<UpdateRequest> = [];
@@ -724,7 +831,7 @@ export class DynamicsConnector implements CrmConnector {
 				} else if (ids.length === 1) updates.push({ ref: r.ref, id: ids[0], fields: r.fields });
 				else creates.push(r);
 			}
-			outcomes.push(...(await this.update(entity, updates)), ...(await this.createOrSettle(entity, info, matchKey, creates, settleUnanswered)));
+			outcomes.push(...(await this.updateRecords(entity, updates, states)), ...(await this.createOrSettle(entity, info, matchKey, creates, settleUnanswered)));
 		}
 		return outcomes;
 	}
@@ -954,6 +1061,66 @@ function toRecord(info: EntityInfo, row: CrmFields): CrmRecord {
 		...(typeof row.modifiedon === 'string' ? { modifiedAt: new Date(row.modifiedon).toISOString() } : {}),
 		...(typeof row.createdon === 'string' ? { createdAt: new Date(row.createdon).toISOString() } : {}),
 	};
+}
+
+/** Opportunity status reasons per state in a new environment (0 Open: 1 In Progress, 2 On Hold; 1 Won: 3; 2 Lost: 4 Canceled, 5 Out-Sold). */
+const OPPORTUNITY_STATUS: Record<number, number[]> = { 0: [1, 2], 1: [3], 2: [4, 5] };
+/** OpportunityIsAlreadyClosed (web service error codes): Win/LoseOpportunity of a closed opportunity. */
+const ALREADY_CLOSED = '0x80040515';
+
+interface OpportunityState {
+	statecode: number;
+	statuscode?: number;
+}
+
+/** The closed state (1 won, 2 lost) a statecode value asks for; undefined for open or none. */
+function closedState(value: unknown): 1 | 2 | undefined {
+	return value === 1 || value === 2 ? value : undefined;
+}
+
+function hasState(fields: CrmFields): boolean {
+	return fields.statecode !== undefined || fields.statuscode !== undefined;
+}
+
+function withoutState(fields: CrmFields): CrmFields {
+	const { statecode: _state, statuscode: _status, ...rest } = fields;
+	return rest;
+}
+
+/** opportunityclose.actualend (Edm.DateTimeOffset) from a date or datetime. */
+function closeTime(value: unknown): string | undefined {
+	if (typeof value !== 'string') return undefined;
+	if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return `${value}T00:00:00Z`;
+	return Number.isNaN(Date.parse(value)) ? undefined : value;
+}
+
+/**
+ * How an opportunity update carrying statecode/statuscode is written, by its current state:
+ * - won/lost (1/2) asked, already in it: the other fields only (nothing if none: unchanged);
+ * - won/lost asked, open: the other fields, then Win/LoseOpportunity (a PATCH with statecode 1 or
+ *   2 is refused, 0x80100005 CannotUseOpportunitySetStateMessage);
+ * - won asked of a lost one or the reverse: reopened in the PATCH (statecode 0), then closed;
+ * - open (0) asked of a closed one: reopened by the PATCH (SetState to Open is a plain update), with
+ *   the statuscode when it is an open one (1, 2), else the state's default;
+ * - open asked of an open one, or no statecode: statecode left out (re-setting Open is not a change),
+ *   the statuscode kept only when it is another open one (1, 2) of an open record.
+ * A record not found is patched as is, without the state (the PATCH answers 404).
+ */
+function opportunityPlan(fields: CrmFields, current: OpportunityState | undefined): { fields?: CrmFields; close?: 1 | 2 } {
+	const rest = withoutState(fields);
+	const some = (f: CrmFields): CrmFields | undefined => (Object.keys(f).length ? f : undefined);
+	if (!current) return { fields: rest };
+	const status = typeof fields.statuscode === 'number' ? fields.statuscode : undefined;
+	const target = closedState(fields.statecode);
+	if (target !== undefined) {
+		if (current.statecode === target) return { fields: some(rest) };
+		return current.statecode === 0 ? { fields: some(rest), close: target } : { fields: { ...rest, statecode: 0 }, close: target };
+	}
+	if (fields.statecode !== undefined && fields.statecode !== null && fields.statecode !== 0) return { fields }; // not a state: the CRM says why
+	const openStatus = status !== undefined && OPPORTUNITY_STATUS[0].includes(status) ? status : undefined;
+	if (current.statecode !== 0 && fields.statecode === 0) return { fields: { ...rest, statecode: 0, ...(openStatus !== undefined ? { statuscode: openStatus } : {}) } };
+	const changedStatus = current.statecode === 0 && openStatus !== undefined && openStatus !== current.statuscode;
+	return { fields: some({ ...rest, ...(changedStatus ? { statuscode: openStatus } : {}) }) };
 }
 
 /** What convertLeads reads of a lead: its state (0 open, 1 qualified, 2 disqualified) and lookups, ids lower-case. */

@@ -236,6 +236,131 @@ describe('Dynamics connector: convertLeads', () => {
 	});
 });
 
+describe('Dynamics connector: opportunities won and lost', () => {
+	const opp = (id: string) => rows('opportunities').find((r) => r.opportunityid === id)!;
+	const state = (id: string) => [opp(id).statecode, opp(id).statuscode];
+
+	test('create won or lost: created open and closed by Win/LoseOpportunity in one changeset, one $batch', async () => {
+		const dv = connector();
+		await dv.testConnection();
+		const before = await requestCount();
+		const outcomes = await dv.create('opportunity', [
+			{ ref: 0, fields: { name: 'Won deal', estimatedvalue: 5000, estimatedclosedate: '2026-03-31', statecode: 1 } },
+			{ ref: 1, fields: { name: 'Lost deal', statecode: 2, statuscode: 5 } },
+			{ ref: 2, fields: { name: 'Lost, custom reason', statecode: 2, statuscode: 100000001 } },
+			{ ref: 3, fields: { name: 'Open deal', estimatedvalue: 10, statecode: 0 } },
+			{ ref: 4, fields: { name: 'Bad', statecode: 1, not_a_column: 1 } },
+		]);
+		assert.equal(await requestCount() - before, 1, 'one $batch, no reads');
+		const [won, lost, custom, open] = outcomes.slice(0, 4).map((o) => ok(o).id);
+		assert.ok(outcomes.slice(0, 4).every((o) => o.status === 'created'));
+		assert.deepEqual(state(won), [1, 3]);
+		assert.deepEqual([opp(won).actualvalue, opp(won).actualclosedate], [5000, '2026-03-31'], 'actual revenue and end from the estimated ones');
+		assert.deepEqual(state(lost), [2, 5]);
+		assert.deepEqual(state(custom), [2, 4], 'a status reason not of the state: Status -1, the state default');
+		assert.deepEqual(state(open), [0, 1]);
+		assert.equal(failed(outcomes[4]).code, '0x80060888');
+		assert.equal(rows('opportunities').length, 4, 'the failed changeset left nothing');
+		const closes = emulator.requests().filter((r) => /WinOpportunity|LoseOpportunity/.test(r.path));
+		assert.deepEqual(closes, [], 'the actions ran inside the $batch');
+	});
+
+	test('update: the other fields, then the close; already closed that way: unchanged or the fields only; won ↔ lost through a reopen; reopen by PATCH', async () => {
+		const dv = connector();
+		const [a, b, c, d, e] = (await dv.create('opportunity', ['A', 'B', 'C', 'D', 'E'].map((name, ref) => ({ ref, fields: { name, estimatedvalue: 100 } })))).map((o) => ok(o).id);
+		const missing = '00000000-0000-0000-0000-0000000000ff';
+		const first = await dv.update('opportunity', [
+			{ ref: 0, id: a, fields: { name: 'A won', statecode: 1 } },
+			{ ref: 1, id: b, fields: { statecode: 2, statuscode: 4 } },
+			{ ref: 2, id: c, fields: { name: 'C still open', statecode: 0, statuscode: 2 } },
+			{ ref: 3, id: missing, fields: { name: 'Ghost', statecode: 1 } },
+		]);
+		assert.deepEqual(first.slice(0, 3), [
+			{ ref: 0, status: 'updated', id: a },
+			{ ref: 1, status: 'updated', id: b },
+			{ ref: 2, status: 'updated', id: c },
+		]);
+		assert.equal(failed(first[3]).code, '0x80040217');
+		assert.deepEqual([opp(a).name, ...state(a)], ['A won', 1, 3]);
+		assert.deepEqual(state(b), [2, 4]);
+		assert.deepEqual([opp(c).name, ...state(c)], ['C still open', 0, 2]);
+
+		const second = await dv.update('opportunity', [
+			{ ref: 0, id: a, fields: { statecode: 1 } },
+			{ ref: 1, id: a, fields: { name: 'A renamed', statecode: 1, statuscode: 3 } },
+			{ ref: 2, id: b, fields: { statecode: 1 } },
+			{ ref: 3, id: d, fields: { statecode: 2 } },
+			{ ref: 4, id: e, fields: { name: 'E', statecode: 0 } },
+		]);
+		assert.deepEqual(second.map((o) => o.status), ['unchanged', 'updated', 'updated', 'updated', 'updated']);
+		assert.deepEqual([opp(a).name, ...state(a)], ['A renamed', 1, 3]);
+		assert.deepEqual(state(b), [1, 3], 'lost → won: reopened, then won');
+		assert.deepEqual(state(d), [2, 4]);
+		assert.deepEqual(state(e), [0, 1]);
+
+		const reopened = await dv.update('opportunity', [{ ref: 0, id: a, fields: { statecode: 0, statuscode: 2 } }, { ref: 1, id: d, fields: { name: 'D again', statecode: 0 } }]);
+		assert.deepEqual(reopened.map((o) => o.status), ['updated', 'updated']);
+		assert.deepEqual(state(a), [0, 2]);
+		assert.deepEqual([opp(d).name, ...state(d)], ['D again', 0, 1]);
+	});
+
+	test('a close the CRM refuses is the record\'s failure with the CRM\'s message; its other fields roll back, other records go on', async () => {
+		const dv = connector();
+		const [a, b] = (await dv.create('opportunity', [{ ref: 0, fields: { name: 'Needs products' } }, { ref: 1, fields: { name: 'Fine' } }])).map((o) => ok(o).id);
+		const impl = emulator as unknown as { closeOpportunity: (ctx: unknown, outcome: string) => unknown };
+		const original = impl.closeOpportunity;
+		impl.closeOpportunity = function (this: unknown, ctx: { body?: { OpportunityClose?: Record<string, unknown> } }, outcome: string) {
+			const close = ctx.body?.OpportunityClose ?? {};
+			if (String(close['opportunityid@odata.bind']).includes(a) || close.subject === 'Won: Created won') {
+				return { status: 400, headers: { 'Content-Type': 'application/json' }, body: { error: { code: '0x80040265', message: 'Add a product before closing this opportunity as won.' } } };
+			}
+			return original.call(this, ctx, outcome);
+		};
+		try {
+			const outcomes = await dv.update('opportunity', [{ ref: 0, id: a, fields: { name: 'Renamed', statecode: 1 } }, { ref: 1, id: b, fields: { statecode: 1 } }]);
+			assert.deepEqual(failed(outcomes[0]), { ref: 0, status: 'failed', category: 'validation', code: '0x80040265', message: 'Dynamics: Add a product before closing this opportunity as won.' });
+			assert.deepEqual(outcomes[1], { ref: 1, status: 'updated', id: b });
+			const created = await dv.create('opportunity', [{ ref: 0, fields: { name: 'Created won', statecode: 1 } }]);
+			assert.equal(failed(created[0]).code, '0x80040265', 'a create whose close fails: not created');
+			assert.equal(rows('opportunities').filter((r) => r.name === 'Created won').length, 0);
+		} finally {
+			impl.closeOpportunity = original;
+		}
+		assert.deepEqual([opp(a).name, ...state(a)], ['Needs products', 0, 1]);
+		assert.deepEqual(state(b), [1, 3]);
+	});
+
+	test('an update whose close went through but whose reply was lost: sent again, "already closed" settled as updated', async () => {
+		const dv = connector({}, { timeoutMs: 300 });
+		const id = ok((await dv.create('opportunity', [{ ref: 0, fields: { name: 'Lost reply' } }]))[0]).id;
+		emulator.setFaults({ lostReplyRate: 1, maxFaults: 1, pathPattern: '\\$batch' });
+		const [outcome] = await dv.update('opportunity', [{ ref: 0, id, fields: { name: 'Won after all', statecode: 1 } }]);
+		assert.deepEqual(outcome, { ref: 0, status: 'updated', id });
+		assert.deepEqual([opp(id).name, ...state(id)], ['Won after all', 1, 3]);
+		const batches = emulator.requests().filter((r) => r.path.endsWith('/$batch'));
+		assert.equal(batches.length, 4, 'the create, the lost one, the one refused "already closed", the fields written again');
+	});
+
+	test('upsert (search + write): found ones updated and closed, new ones created and closed; records without a state keep the plain path', async () => {
+		const dv = connector();
+		const existing = ok((await dv.create('opportunity', [{ ref: 0, fields: { name: 'Known deal' } }]))[0]).id;
+		const outcomes = await dv.upsert('opportunity', 'name', [
+			{ ref: 0, fields: { name: 'Known deal', estimatedvalue: 7, statecode: 1 } },
+			{ ref: 1, fields: { name: 'New lost deal', statecode: 2 } },
+			{ ref: 2, fields: { name: 'New open deal', estimatedvalue: 1 } },
+		]);
+		assert.deepEqual(outcomes[0], { ref: 0, status: 'updated', id: existing });
+		assert.equal(ok(outcomes[1]).status, 'created');
+		assert.equal(ok(outcomes[2]).status, 'created');
+		assert.deepEqual(state(existing), [1, 3]);
+		assert.deepEqual(state(ok(outcomes[1]).id), [2, 4]);
+		assert.deepEqual(state(ok(outcomes[2]).id), [0, 1]);
+		const again = await dv.upsert('opportunity', 'name', [{ ref: 0, fields: { name: 'Known deal', statecode: 1 } }]);
+		assert.deepEqual(again, [{ ref: 0, status: 'updated', id: existing }], 'already won: the name written, no close');
+		assert.deepEqual(state(existing), [1, 3]);
+	});
+});
+
 describe('Dynamics connector: listChanges', () => {
 	test('modifiedon filter with odata.maxpagesize and @odata.nextLink; resumes without repeats', async () => {
 		const dv = connector();
