@@ -74,6 +74,26 @@ interface AssociationInput {
 	types?: { associationCategory?: string; associationTypeId?: number }[];
 }
 
+/** A portal's currencies: the company currency, and the additional ones of a multi-currency portal. */
+export interface PortalCurrencies {
+	companyCurrency: string;
+	additionalCurrencies: string[];
+}
+
+/** A new portal has one currency, USD. */
+function newPortalCurrencies(): PortalCurrencies {
+	return { companyCurrency: 'USD', additionalCurrencies: [] };
+}
+
+/** A currency's English name (US Dollar), the option label of deal_currency_code. */
+function currencyName(code: string): string {
+	try {
+		return new Intl.DisplayNames(['en'], { type: 'currency' }).of(code) ?? code;
+	} catch {
+		return code;
+	}
+}
+
 export class HubSpotEmulator extends BaseEmulator {
 	readonly crm = 'hubspot' as const;
 	readonly appId: number;
@@ -89,6 +109,8 @@ export class HubSpotEmulator extends BaseEmulator {
 	private readonly pipelines = new Map<string, Pipeline[]>();
 	private owners: Owner[] = [];
 	private nextMetaId = 75_000_001;
+	/** Settings > Account defaults > Currencies: the company currency and the others added. */
+	private currencies: PortalCurrencies = newPortalCurrencies();
 
 	constructor(opts: HubSpotEmulatorOptions = {}) {
 		super(opts, {
@@ -211,7 +233,9 @@ export class HubSpotEmulator extends BaseEmulator {
 		this.pipelines.clear();
 		this.pipelines.set('deals', [defaultDealPipeline()]);
 		this.owners = defaultOwners();
+		this.currencies = newPortalCurrencies();
 		this.refreshStageOptions();
+		this.refreshCurrencyOptions();
 	}
 
 	protected flushWebhookBatches(): void {
@@ -316,6 +340,7 @@ export class HubSpotEmulator extends BaseEmulator {
 		r.get('/crm/v3/pipelines/:type/:pipelineId', (ctx) => this.guard(() => json(200, this.pipeline(ctx.params.type, ctx.params.pipelineId))));
 		r.get('/crm/v3/pipelines/:type/:pipelineId/stages', (ctx) => this.guard(() => json(200, { results: this.pipeline(ctx.params.type, ctx.params.pipelineId).stages.filter((s) => !s.archived) })));
 		r.get('/crm/v3/owners', (ctx) => this.guard(() => this.listOwners(ctx)));
+		r.get('/account-info/v3/details', (ctx) => this.guard(() => this.accountDetails()));
 		r.get('/crm/v3/owners/:ownerId', (ctx) => this.guard(() => this.getOwner(ctx)));
 		const obj = '/crm/v3/objects/:type';
 		r.post(`${obj}/batch/read`, (ctx) => this.guard(() => this.batchRead(ctx)));
@@ -373,6 +398,8 @@ export class HubSpotEmulator extends BaseEmulator {
 		r.delete('/__admin/objects/:type/:id', (ctx) => this.guard(() => this.archiveOne(ctx, ui)));
 		r.post('/__admin/pipelines/:type', (ctx) => this.guard(() => json(201, this.createPipeline(ctx.params.type, ctx.body, true))));
 		r.post('/__admin/owners', (ctx) => this.guard(() => json(201, this.addOwner(ctx.body))));
+		r.get('/__admin/currencies', () => json(200, this.getCurrencies()));
+		r.put('/__admin/currencies', (ctx) => this.guard(() => json(200, this.setCurrencies(ctx.body))));
 		r.delete('/__admin/owners/:id', (ctx) =>
 			this.guard(() => {
 				const owner = this.owners.find((o) => o.id === ctx.params.id) ?? fail(404, 'OBJECT_NOT_FOUND', `Owner ${ctx.params.id} not found`);
@@ -432,6 +459,61 @@ export class HubSpotEmulator extends BaseEmulator {
 		const base = STANDARD_PROPERTIES.deals.find((d) => d.name === 'dealstage')!;
 		const options = (this.pipelines.get('deals') ?? []).flatMap((p) => p.stages.map((s) => ({ value: s.id, label: s.label })));
 		deals.set('dealstage', { ...base, options: options.length ? options : base.options });
+	}
+
+	/**
+	 * deal_currency_code takes the portal's currencies: the company currency and the additional
+	 * ones (a per-emulator copy of the standard definition). That a deal refuses any other code
+	 * (INVALID_OPTION) is the sandbox's choice [U].
+	 */
+	private refreshCurrencyOptions(): void {
+		const deals = this.standardDefs.get('deals')!;
+		const base = STANDARD_PROPERTIES.deals.find((d) => d.name === 'deal_currency_code')!;
+		const codes = [this.currencies.companyCurrency, ...this.currencies.additionalCurrencies];
+		deals.set('deal_currency_code', { ...base, options: codes.map((code) => ({ value: code, label: currencyName(code) })) });
+	}
+
+	/** The portal's currencies as GET /account-info/v3/details gives them. */
+	getCurrencies(): PortalCurrencies {
+		return { companyCurrency: this.currencies.companyCurrency, additionalCurrencies: [...this.currencies.additionalCurrencies] };
+	}
+
+	/**
+	 * Admin, as in Settings > Account defaults > Currencies: the company currency and the additional
+	 * currencies (a portal with none is a single-currency portal). Removing a currency from
+	 * `additionalCurrencies` is deleting it in HubSpot: deals keep it, new writes cannot use it.
+	 */
+	setCurrencies(body: unknown): PortalCurrencies {
+		const b = (body ?? {}) as Partial<PortalCurrencies>;
+		const code = (v: unknown): string => (typeof v === 'string' && /^[A-Z]{3}$/.test(v) ? v : fail(400, 'VALIDATION_ERROR', `${JSON.stringify(v)} is not a three-letter ISO 4217 currency code`));
+		const companyCurrency = b.companyCurrency === undefined ? this.currencies.companyCurrency : code(b.companyCurrency);
+		if (b.additionalCurrencies !== undefined && !Array.isArray(b.additionalCurrencies)) fail(400, 'VALIDATION_ERROR', 'additionalCurrencies must be a list of currency codes');
+		const additional = (b.additionalCurrencies ?? this.currencies.additionalCurrencies).map(code).filter((c) => c !== companyCurrency);
+		this.currencies = { companyCurrency, additionalCurrencies: [...new Set(additional)] };
+		this.refreshCurrencyOptions();
+		return this.getCurrencies();
+	}
+
+	/**
+	 * GET /account-info/v3/details (Account Info API v3, PortalInformationResponse; keys in the
+	 * order of the spec's example): the portal's company currency and its additional currencies.
+	 * Time zone, offset, UI domain and hosting location are a US portal's [U].
+	 */
+	private accountDetails(): Reply {
+		const offset = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', timeZoneName: 'longOffset' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT-05:00';
+		const [, sign, hh, mm] = /([+-])(\d{2}):(\d{2})/.exec(offset) ?? ['', '-', '05', '00'];
+		const ms = (sign === '-' ? -1 : 1) * (Number(hh) * 3_600_000 + Number(mm) * 60_000);
+		return json(200, {
+			additionalCurrencies: [...this.currencies.additionalCurrencies],
+			companyCurrency: this.currencies.companyCurrency,
+			dataHostingLocation: 'na1',
+			portalId: this.portalId,
+			timeZone: 'US/Eastern',
+			uiDomain: 'app.hubspot.com',
+			utcOffset: `${sign}${hh}:${mm}`,
+			utcOffsetMilliseconds: ms,
+			accountType: 'STANDARD',
+		});
 	}
 
 	/** Admin: a user joins the portal, which makes them an owner. {email, firstName?, lastName?, archived?, type?, userId?, id?} */

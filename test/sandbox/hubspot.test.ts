@@ -650,3 +650,41 @@ describe('admin API', () => {
 		assert.equal((em.dump() as any).contacts.length, 0);
 	});
 });
+
+describe('currencies (account details)', () => {
+	const details = async (token = 'pat-na1-sandbox') => {
+		const res = await client({ accessToken: token }).apiRequest({ method: 'GET', path: '/account-info/v3/details' });
+		assert.equal(res.status, 200);
+		return (await res.json()) as Record<string, unknown>;
+	};
+	const currencies = async (body: unknown) => fetch(`${url}/__admin/currencies`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+	test('a new portal has one currency, USD; the details have every key of PortalInformationResponse', async () => {
+		const d = await details();
+		assert.deepEqual(Object.keys(d).sort(), ['accountType', 'additionalCurrencies', 'companyCurrency', 'dataHostingLocation', 'portalId', 'timeZone', 'uiDomain', 'utcOffset', 'utcOffsetMilliseconds']);
+		assert.deepEqual([d.companyCurrency, d.additionalCurrencies, d.portalId], ['USD', [], em.portalId]);
+		assert.match(String(d.utcOffset), /^[+-]\d{2}:\d{2}$/);
+		const strict = await fetch(`${url}/account-info/v3/details`);
+		assert.equal(strict.status, 401);
+	});
+
+	test('deal_currency_code takes the portal currencies only; a removed currency is refused, deals keep it', async () => {
+		const hs = client();
+		const options = async () => (await hs.crm.properties.coreApi.getByName('deals', 'deal_currency_code')).options.map((o) => o.value);
+		assert.deepEqual(await options(), ['USD']);
+		assert.equal((await apiError(() => hs.crm.deals.basicApi.create({ properties: { dealname: 'Euro deal', deal_currency_code: 'EUR' }, associations: [] }))).body.category, 'VALIDATION_ERROR');
+		const set = await currencies({ companyCurrency: 'EUR', additionalCurrencies: ['USD', 'GBP', 'EUR'] });
+		assert.deepEqual(await set.json(), { companyCurrency: 'EUR', additionalCurrencies: ['USD', 'GBP'] });
+		assert.deepEqual([(await details()).companyCurrency, (await details()).additionalCurrencies], ['EUR', ['USD', 'GBP']]);
+		assert.deepEqual(await options(), ['EUR', 'USD', 'GBP']);
+		const deal = await hs.crm.deals.basicApi.create({ properties: { dealname: 'Pound deal', deal_currency_code: 'GBP' }, associations: [] });
+		await currencies({ additionalCurrencies: ['USD'] });
+		const refused = await apiError(() => hs.crm.deals.basicApi.update(deal.id, { properties: { deal_currency_code: 'GBP' } }));
+		assert.equal(refused.code, 400);
+		assert.match(JSON.stringify(refused.body), /INVALID_OPTION/);
+		assert.equal((await hs.crm.deals.basicApi.getById(deal.id, ['deal_currency_code'])).properties.deal_currency_code, 'GBP');
+		assert.equal((await currencies({ companyCurrency: 'euro' })).status, 400);
+		em.reset();
+		assert.deepEqual([(await details()).companyCurrency, (await details()).additionalCurrencies], ['USD', []]);
+	});
+});

@@ -1,6 +1,7 @@
 // HubSpot CRM v3 through the official SDK (@hubspot/api-client 14): objects (basic, batch, search,
 // merge, GDPR delete), properties, v3 associations, the Pipelines API (deal stages, listStages), the
-// Owners API (listUsers) and OAuth token info.
+// Owners API (listUsers), the Account Info API (listCurrencies, plain HTTP: the SDK has no client
+// for it) and OAuth token info.
 //
 // SDK quirks handled here (crm-wire.md §2):
 // - The SDK's retry decorator is a process-wide singleton, ignores Retry-After and only knows
@@ -43,6 +44,7 @@ import {
 	classifyGeneric,
 	credentialKey,
 	CrmError,
+	HttpStatusError,
 	retryAfterMs,
 	TokenManager,
 	tokenManagerFor,
@@ -62,6 +64,7 @@ import {
 	type ConvertLeadRequest,
 	type CreateRequest,
 	type CrmConnector,
+	type CrmCurrencies,
 	type CrmRecord,
 	type CrmStage,
 	type CrmUser,
@@ -225,6 +228,8 @@ export class HubSpotConnector implements CrmConnector {
 	private readonly basePath: string;
 	/** The credential's token manager (shared per credential in this process). */
 	readonly tokens: TokenManager;
+	/** The portal's currencies (read once per connector, see listCurrencies()). */
+	private currencies?: Promise<CrmCurrencies>;
 
 	constructor(config: HubSpotConfig, runtime: ConnectorRuntime = {}) {
 		this.basePath = (config.baseUrl || 'https://api.hubapi.com').replace(/\/+$/, '');
@@ -620,6 +625,34 @@ export class HubSpotConnector implements CrmConnector {
 	}
 
 	/**
+	 * The portal's currencies, read once per connector (a failed read is tried again next time):
+	 * `GET /account-info/v3/details` (Account Info API v3) gives `companyCurrency` (the default for
+	 * new deals, what amounts are reported in) and `additionalCurrencies` (none in a
+	 * single-currency portal). It needs no scope beyond `oauth`, unlike the currencies settings
+	 * API (settings.currencies.read). A deal's currency is its `deal_currency_code`.
+	 */
+	listCurrencies(): Promise<CrmCurrencies> {
+		this.currencies ??= this.readCurrencies().catch((error: unknown) => {
+			this.currencies = undefined;
+			throw error;
+		});
+		return this.currencies;
+	}
+
+	private async readCurrencies(): Promise<CrmCurrencies> {
+		const res = await this.transport.request<{ companyCurrency?: unknown; additionalCurrencies?: unknown }>('account.details', (token) => ({
+			method: 'GET',
+			url: `${this.basePath}/account-info/v3/details`,
+			headers: { Authorization: `Bearer ${token ?? ''}` },
+		}));
+		const code = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim().toUpperCase() : undefined);
+		const company = code(res.body?.companyCurrency);
+		if (!company) throw new CrmError('HubSpot: the account details name no companyCurrency', 'hubspot', 'fatal', { body: res.body });
+		const additional = (Array.isArray(res.body?.additionalCurrencies) ? res.body.additionalCurrencies : []).map(code).filter((c): c is string => c !== undefined && c !== company);
+		return { default: company, enabled: [company, ...new Set(additional)] };
+	}
+
+	/**
 	 * Companies whose `domain` or `website` normalises to one of `domains`. One search request per
 	 * FILTER_GROUPS - 1 domains: a `domain IN` group with the bare and www. spellings, plus one
 	 * `website CONTAINS_TOKEN *host*` group per domain (groups are OR'ed, and a URL such as
@@ -845,10 +878,10 @@ export class HubSpotConnector implements CrmConnector {
 	}
 }
 
-/** HubSpot's throttle and error signals (crm-wire §2, §6) → CrmError. */
+/** HubSpot's throttle and error signals (crm-wire §2, §6) → CrmError; SDK ApiExceptions and plain-HTTP (HttpStatusError) replies alike. */
 export function classifyHubSpotError(error: unknown): CrmError {
 	if (error instanceof CrmError) return error;
-	const status = typeof (error as { code?: unknown })?.code === 'number' ? (error as { code: number }).code : undefined;
+	const status = error instanceof HttpStatusError ? error.status : typeof (error as { code?: unknown })?.code === 'number' ? (error as { code: number }).code : undefined;
 	if (status === undefined) return classifyGeneric('hubspot', error);
 	const rawBody = (error as { body?: unknown }).body;
 	const body = parseBody(rawBody) as { message?: string; category?: string; policyName?: string; errorType?: string } | undefined;
