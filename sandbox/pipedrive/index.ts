@@ -13,7 +13,7 @@ import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscri
 import type { RatePolicy } from '../common/ratelimit';
 import { v1Fields, v2Fields } from './fields';
 import { registerUiAdminRoutes } from './admin-ui';
-import { COMPANY_CREATED_MS, DEFAULT_PIPELINE, DEFAULT_STAGES, DEFAULT_USERS, cleanPipeline, cleanStage, cleanUser, pipelineWire, stageWire, userWire } from './metadata';
+import { COMPANY_CREATED_MS, DEFAULT_PIPELINE, DEFAULT_STAGES, DEFAULT_USERS, STANDARD_CURRENCY_CODES, cleanCustomCurrency, cleanPipeline, cleanStage, cleanUser, currencyWire, pipelineWire, stageWire, standardCurrency, userWire } from './metadata';
 import {
 	COLLECTION,
 	COMPANY_ID,
@@ -75,9 +75,9 @@ const COST: Record<string, number> = { get: 2, list: 20, write: 10, search: 40 }
 const REF_FIELDS = ['person_id', 'org_id', 'organization_id', 'deal_id'];
 
 /** Company metadata collections (not PdType: no webhooks, recents or search). */
-type MetaType = 'pipelines' | 'stages' | 'users';
-const META_TYPES: MetaType[] = ['pipelines', 'stages', 'users'];
-const META_NAMES: Record<MetaType, string> = { pipelines: 'Pipeline', stages: 'Stage', users: 'User' };
+type MetaType = 'pipelines' | 'stages' | 'users' | 'currencies';
+const META_TYPES: MetaType[] = ['pipelines', 'stages', 'users', 'currencies'];
+const META_NAMES: Record<MetaType, string> = { pipelines: 'Pipeline', stages: 'Stage', users: 'User', currencies: 'Currency' };
 /** `ids` of a v2 list takes at most this many ids (SDK 33 docs). */
 const MAX_IDS = 100;
 
@@ -186,9 +186,28 @@ export class PipedriveEmulator extends BaseEmulator {
 			this.meta.stages.insert({ name, pipeline_id: Number(pipeline.id), order_nr: i + 1, deal_probability: 100, is_deal_rot_enabled: false, days_to_rotten: null }, at),
 		);
 		for (const { id, ...user } of DEFAULT_USERS) {
-			this.meta.users.insert({ ...user, active_flag: true }, { ...at, id: String(id) });
+			this.meta.users.insert({ ...user, default_currency: 'USD', active_flag: true }, { ...at, id: String(id) });
 			this.lastMetaId.users = Math.max(this.lastMetaId.users, Number(id));
 		}
+		for (const code of STANDARD_CURRENCY_CODES) this.meta.currencies.insert(standardCurrency(code), at);
+	}
+
+	/** The currency of a deal created without one: "the default currency of the authorized user" (the API user's). */
+	defaultCurrency(): string {
+		return String(this.meta.users.get(String(USER_ID))!.fields.default_currency ?? 'USD');
+	}
+
+	/** A currency by its code (any case), active or not. */
+	private currencyByCode(code: unknown): StoredRecord | undefined {
+		const wanted = String(code ?? '').toUpperCase();
+		return [...this.meta.currencies.values()].find((c) => c.fields.code === wanted);
+	}
+
+	/** GET /v1/currencies?term: every currency, active or not; `term` is searched in the code and the name. */
+	private listCurrencies(ctx: RequestContext): Reply {
+		const term = ctx.query.get('term')?.trim().toLowerCase();
+		const rows = [...this.meta.currencies.values()].filter((c) => !term || String(c.fields.code).toLowerCase().includes(term) || String(c.fields.name).toLowerCase().includes(term));
+		return json(200, { success: true, data: rows.map(currencyWire) });
 	}
 
 	// ---- auth, limits, errors -------------------------------------------------------------
@@ -296,6 +315,7 @@ export class PipedriveEmulator extends BaseEmulator {
 			r.get(`${v1}/recents`, (ctx) => this.recents(ctx), { bucket: 'list' });
 			r.get(`${v1}/leadFields`, (ctx) => this.fieldList(ctx, v1Fields('lead'), 'start'), { bucket: 'list' });
 			r.get(`${v1}/users/me`, () => json(200, { success: true, data: this.me() }), { bucket: 'get' });
+			r.get(`${v1}/currencies`, (ctx) => this.listCurrencies(ctx), { bucket: 'list' });
 			r.get(`${v1}/users`, () => json(200, { success: true, data: [...this.meta.users.values()].map(userWire) }), { bucket: 'list' });
 			r.get(`${v1}/users/:id`, (ctx) => this.getMeta('users', ctx, userWire), { bucket: 'get' });
 			r.post(`${v1}/users`, (ctx) => this.createUser(ctx), { bucket: 'write' });
@@ -308,6 +328,29 @@ export class PipedriveEmulator extends BaseEmulator {
 	/** `<METHOD> /__admin/ui/<API path>`: the call runs as a colleague in the Pipedrive app (change_source "app"). */
 	protected registerAdminRoutes(r: Router): void {
 		registerUiAdminRoutes(r, this.router, (c) => this.authenticate(c), () => ({ 'x-api-token': this.tokens.issue({ withRefresh: false }).accessToken }));
+		// Settings the API cannot change: custom currencies (Company settings > Currencies) and a
+		// user's default currency (Personal preferences).
+		r.post('/__admin/currencies', (ctx) => {
+			const fields = this.metaInput((body) => cleanCustomCurrency(body, new Set([...this.meta.currencies.values()].map((c) => String(c.fields.code)))), ctx);
+			return json(201, { success: true, data: currencyWire(this.meta.currencies.insert(fields)) });
+		});
+		r.patch('/__admin/currencies/:id', (ctx) => {
+			const rec = this.meta.currencies.get(ctx.params.id) ?? fail(404, 'Currency not found');
+			const body = (ctx.body ?? {}) as Fields;
+			if (Object.keys(body).some((k) => k !== 'active_flag') || typeof body.active_flag !== 'boolean') fail(400, 'Validation failed: only active_flag (boolean) can be changed');
+			if (rec.fields.is_custom_flag !== true) fail(400, 'Only custom currencies can be deactivated');
+			this.meta.currencies.update(rec.id, { active_flag: body.active_flag });
+			return json(200, { success: true, data: currencyWire(rec) });
+		});
+		r.patch('/__admin/users/:id', (ctx) => {
+			const rec = this.meta.users.get(ctx.params.id) ?? fail(404, 'User not found');
+			const body = (ctx.body ?? {}) as Fields;
+			if (Object.keys(body).some((k) => k !== 'default_currency')) fail(400, 'Validation failed: only default_currency can be changed');
+			const currency = this.currencyByCode(body.default_currency);
+			if (!currency || currency.fields.active_flag === false) fail(400, `Validation failed: default_currency: ${String(body.default_currency)} is not an active currency`);
+			this.meta.users.update(rec.id, { default_currency: currency.fields.code });
+			return json(200, { success: true, data: userWire(rec) });
+		});
 	}
 
 	/** POST /oauth/token (Basic client auth; refresh_token or authorization_code grant). */
@@ -376,6 +419,8 @@ export class PipedriveEmulator extends BaseEmulator {
 	private input(type: PdType, ctx: RequestContext, creating: boolean): Fields {
 		try {
 			const f = cleanInput(type, ctx.body, creating);
+			// "If omitted, currency will be set to the default currency of the authorized user" (API reference, add a deal).
+			if (type === 'deal' && creating && (ctx.body as Fields | undefined)?.currency === undefined) f.currency = this.defaultCurrency();
 			this.checkRefs(type, f, creating);
 			return f;
 		} catch (err) {
@@ -648,7 +693,7 @@ export class PipedriveEmulator extends BaseEmulator {
 
 	private me(): Fields {
 		const user = this.meta.users.get(String(USER_ID))!.fields;
-		return { id: USER_ID, name: user.name, email: user.email, company_id: COMPANY_ID, company_name: 'Sandbox Company', company_domain: 'sandbox', default_currency: 'USD', locale: 'en_US', lang: 1, timezone_name: 'UTC', timezone_offset: '+00:00', active_flag: true, is_admin: 1, role_id: 1, has_created_company: true, is_you: true };
+		return { id: USER_ID, name: user.name, email: user.email, company_id: COMPANY_ID, company_name: 'Sandbox Company', company_domain: 'sandbox', default_currency: user.default_currency ?? 'USD', locale: 'en_US', lang: 1, timezone_name: 'UTC', timezone_offset: '+00:00', active_flag: true, is_admin: 1, role_id: 1, has_created_company: true, is_you: true };
 	}
 
 	/** GET /v1/recents?since_timestamp=YYYY-MM-DD HH:MM:SS&items=person,deal&start&limit */
@@ -971,6 +1016,7 @@ export class PipedriveEmulator extends BaseEmulator {
 		out.pipelines = [...this.meta.pipelines.values({ includeDeleted: true })].map(pipelineWire);
 		out.stages = [...this.meta.stages.values({ includeDeleted: true })].map(stageWire);
 		out.users = [...this.meta.users.values({ includeDeleted: true })].map(userWire);
+		out.currencies = [...this.meta.currencies.values({ includeDeleted: true })].map(currencyWire);
 		return out;
 	}
 }

@@ -124,7 +124,7 @@ export function userWire(rec: StoredRecord): Fields {
 	return {
 		id: Number(rec.id),
 		name: f.name,
-		default_currency: 'USD',
+		default_currency: f.default_currency ?? 'USD',
 		locale: 'en_US',
 		lang: 1,
 		email: f.email,
@@ -144,4 +144,72 @@ export function userWire(rec: StoredRecord): Fields {
 		is_deleted: rec.deletedAt !== undefined,
 		is_admin: f.is_admin ?? 0,
 	};
+}
+
+/**
+ * The currencies a new company has (GET /v1/currencies: "all supported currencies in given
+ * account which should be used when saving monetary values"): the ISO 4217 currencies in use,
+ * USD, EUR and GBP first with ids 1–3 as in Pipedrive's documented example, then by code. Names,
+ * symbols (as an en-US user sees them) and decimal points come from Intl. Which currencies a
+ * real company lists, and in what order, is the sandbox's choice [U].
+ */
+export const STANDARD_CURRENCY_CODES = [
+	'USD', 'EUR', 'GBP',
+	'AED', 'AFN', 'ALL', 'AMD', 'ANG', 'AOA', 'ARS', 'AUD', 'AWG', 'AZN', 'BAM', 'BBD', 'BDT', 'BGN', 'BHD', 'BIF', 'BMD', 'BND', 'BOB', 'BRL', 'BSD',
+	'BTN', 'BWP', 'BYN', 'BZD', 'CAD', 'CDF', 'CHF', 'CLP', 'CNY', 'COP', 'CRC', 'CUP', 'CVE', 'CZK', 'DJF', 'DKK', 'DOP', 'DZD', 'EGP', 'ERN', 'ETB',
+	'FJD', 'FKP', 'GEL', 'GHS', 'GIP', 'GMD', 'GNF', 'GTQ', 'GYD', 'HKD', 'HNL', 'HTG', 'HUF', 'IDR', 'ILS', 'INR', 'IQD', 'IRR', 'ISK', 'JMD', 'JOD',
+	'JPY', 'KES', 'KGS', 'KHR', 'KMF', 'KPW', 'KRW', 'KWD', 'KYD', 'KZT', 'LAK', 'LBP', 'LKR', 'LRD', 'LSL', 'LYD', 'MAD', 'MDL', 'MGA', 'MKD', 'MMK',
+	'MNT', 'MOP', 'MRU', 'MUR', 'MVR', 'MWK', 'MXN', 'MYR', 'MZN', 'NAD', 'NGN', 'NIO', 'NOK', 'NPR', 'NZD', 'OMR', 'PAB', 'PEN', 'PGK', 'PHP', 'PKR',
+	'PLN', 'PYG', 'QAR', 'RON', 'RSD', 'RUB', 'RWF', 'SAR', 'SBD', 'SCR', 'SDG', 'SEK', 'SGD', 'SHP', 'SLE', 'SOS', 'SRD', 'SSP', 'STN', 'SYP', 'SZL',
+	'THB', 'TJS', 'TMT', 'TND', 'TOP', 'TRY', 'TTD', 'TWD', 'TZS', 'UAH', 'UGX', 'UYU', 'UZS', 'VES', 'VND', 'VUV', 'WST', 'XAF', 'XCD', 'XOF', 'XPF',
+	'YER', 'ZAR', 'ZMW',
+];
+
+/** A standard currency's stored fields (GetCurrenciesResponseDataInner without its id). */
+export function standardCurrency(code: string): Fields {
+	const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: code });
+	return {
+		code,
+		name: new Intl.DisplayNames(['en'], { type: 'currency' }).of(code) ?? code,
+		decimal_points: format.resolvedOptions().maximumFractionDigits ?? 2,
+		symbol: format.formatToParts(0).find((p) => p.type === 'currency')?.value ?? code,
+		active_flag: true,
+		is_custom_flag: false,
+	};
+}
+
+/** v1 currency (GetCurrenciesResponseDataInner), keys in the model's order. */
+export function currencyWire(rec: StoredRecord): Fields {
+	const f = rec.fields;
+	return { id: Number(rec.id), code: f.code, name: f.name, decimal_points: f.decimal_points, symbol: f.symbol, active_flag: f.active_flag !== false, is_custom_flag: f.is_custom_flag === true };
+}
+
+const CUSTOM_CURRENCY_KEYS = new Set(['name', 'symbol', 'decimal_points', 'code']);
+
+/**
+ * Admin: a custom currency as Company settings > Currencies makes one ("Custom currencies cannot
+ * be added or removed via the API"): a name, a symbol and decimal points; Pipedrive gives it a
+ * code of its own, which cannot be typed in. The sandbox takes `code` when given (three capital
+ * letters) so tests can name it, and otherwise makes one from the name's letters [U].
+ */
+export function cleanCustomCurrency(body: unknown, taken: Set<string>): Fields {
+	const f = known(body, CUSTOM_CURRENCY_KEYS);
+	requiredName(f);
+	if (typeof f.symbol !== 'string' || f.symbol.trim() === '') throw new ValidationError('Validation failed: symbol: Required');
+	const decimals = f.decimal_points ?? 2;
+	if (typeof decimals !== 'number' || !Number.isInteger(decimals) || decimals < 0 || decimals > 8) throw new ValidationError('Validation failed: decimal_points: Expected an integer from 0 to 8');
+	let code: string;
+	if (f.code !== undefined) {
+		if (typeof f.code !== 'string' || !/^[A-Z]{3}$/.test(f.code)) throw new ValidationError('Validation failed: code: Expected three capital letters');
+		if (taken.has(f.code)) throw new ValidationError(`Validation failed: code: ${f.code} is taken`);
+		code = f.code;
+	} else {
+		const letters = `${String(f.name).toUpperCase().replace(/[^A-Z]/g, '')}XXX`;
+		const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('');
+		const candidates = [letters.slice(0, 3), ...alphabet.map((c) => letters.slice(0, 2) + c), ...alphabet.flatMap((b) => alphabet.map((c) => letters[0] + b + c))];
+		const free = candidates.find((c) => !taken.has(c));
+		if (!free) throw new ValidationError('Validation failed: code: no code left for this name');
+		code = free;
+	}
+	return { code, name: String(f.name).trim(), decimal_points: decimals, symbol: f.symbol.trim(), active_flag: true, is_custom_flag: true };
 }

@@ -414,3 +414,58 @@ describe('pipedrive emulator', () => {
 		assert.ok(found.data!.items!.some((i) => i.item!.id === first.id));
 	});
 });
+
+describe('pipedrive emulator: currencies', () => {
+	let emu: PipedriveEmulator;
+	let host: string;
+	let cfg1: v1.Configuration;
+	let cfg2: v2.Configuration;
+	const admin = async (method: string, path: string, body: unknown) => {
+		const res = await fetch(`${host}/__admin/${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+		return { status: res.status, body: (await res.json()) as any };
+	};
+
+	before(async () => {
+		emu = createEmulator() as PipedriveEmulator;
+		host = await emu.start();
+		cfg1 = new v1.Configuration({ apiKey: 'test-token', basePath: `${host}/v1` });
+		cfg2 = new v2.Configuration({ apiKey: 'test-token', basePath: `${host}/api/v2` });
+	});
+	after(() => emu.stop());
+	beforeEach(() => emu.reset());
+
+	test('GET /v1/currencies: the ISO currencies, USD EUR GBP first as in the documented example; term searches code and name', async () => {
+		const all = (await new v1.CurrenciesApi(cfg1).getCurrencies()).data!;
+		assert.deepEqual(all.slice(0, 3), [
+			{ id: 1, code: 'USD', name: 'US Dollar', decimal_points: 2, symbol: '$', active_flag: true, is_custom_flag: false },
+			{ id: 2, code: 'EUR', name: 'Euro', decimal_points: 2, symbol: '€', active_flag: true, is_custom_flag: false },
+			{ id: 3, code: 'GBP', name: 'British Pound', decimal_points: 2, symbol: '£', active_flag: true, is_custom_flag: false },
+		]);
+		assert.ok(all.length > 100);
+		assert.equal(all.find((c) => c.code === 'JPY')!.decimal_points, 0);
+		assert.deepEqual((await new v1.CurrenciesApi(cfg1).getCurrencies({ term: 'yen' })).data!.map((c) => c.code), ['JPY']);
+		assert.equal((await new v1.UsersApi(cfg1).getCurrentUser()).data!.default_currency, 'USD');
+	});
+
+	test("a deal without a currency gets the user's default currency; a custom currency can be deactivated, a standard one cannot", async () => {
+		assert.equal((await admin('PATCH', 'users/1', { default_currency: 'eur' })).status, 200);
+		assert.equal((await new v1.UsersApi(cfg1).getCurrentUser()).data!.default_currency, 'EUR');
+		assert.equal((await new v1.UsersApi(cfg1).getUser({ id: 1 })).data!.default_currency, 'EUR');
+		const deal = await new v2.DealsApi(cfg2).addDeal({ AddDealRequest: { title: 'Euro by default', value: 5 } });
+		assert.equal(deal.data!.currency, 'EUR');
+		const custom = await admin('POST', 'currencies', { name: 'Seats', symbol: 'seats', decimal_points: 0, code: 'STS' });
+		assert.equal(custom.status, 201);
+		assert.deepEqual({ ...custom.body.data, id: undefined }, { id: undefined, code: 'STS', name: 'Seats', decimal_points: 0, symbol: 'seats', active_flag: true, is_custom_flag: true });
+		const generated = await admin('POST', 'currencies', { name: 'Stars', symbol: '*' });
+		assert.equal(generated.body.data.code, 'STA');
+		assert.equal((await admin('POST', 'currencies', { name: 'Seats', symbol: 's', code: 'STS' })).status, 400);
+		assert.equal((await admin('PATCH', `currencies/${custom.body.data.id}`, { active_flag: false })).status, 200);
+		const listed = (await new v1.CurrenciesApi(cfg1).getCurrencies({ term: 'seats' })).data!;
+		assert.deepEqual(listed.map((c) => [c.code, c.active_flag]), [['STS', false]]);
+		assert.equal((await admin('PATCH', 'currencies/1', { active_flag: false })).status, 400);
+		assert.equal((await admin('PATCH', 'users/1', { default_currency: 'STS' })).status, 400);
+		emu.reset();
+		assert.equal((await new v1.UsersApi(cfg1).getCurrentUser()).data!.default_currency, 'USD');
+		assert.equal((await new v1.CurrenciesApi(cfg1).getCurrencies({ term: 'seats' })).data!.length, 0);
+	});
+});

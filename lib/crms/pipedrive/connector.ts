@@ -8,7 +8,8 @@
 //
 // APIs: v2 persons, organizations, deals, activities (CRUD, list with updated_since, search,
 // fields), v1 leads, merge, recents, webhooks, users/me; metadata: v2 pipelines and stages
-// (listStages; every stage open, won/lost is the deal's status), v1 users (listUsers), v2
+// (listStages; every stage open, won/lost is the deal's status), v1 users (listUsers), v1
+// currencies and users/me (listCurrencies), v2
 // organizations list and search (findAccountsByDomain, findAccountsByName; website is not
 // searchable, see findAccountsByDomain).
 //
@@ -35,7 +36,7 @@ import { decodeCursor, encodeCursor } from '../../connectors/cursor';
 import { normaliseDomain } from '../../matching/normalise-domain';
 import { domainKeys, nameKeys } from '../../matching/accounts';
 import { normaliseCompany } from '../../matching/normalise-company';
-import { domainSearchTerm, nameSearches, toStages, toUser, type PdPipeline, type PdStage, type PdUser } from './metadata';
+import { domainSearchTerm, nameSearches, toCurrencies, toStages, toUser, type PdCurrency, type PdPipeline, type PdStage, type PdUser } from './metadata';
 import { leadEmail, newPersonBody, personChanges, splitPerson } from './lead-person';
 import {
 	entityApi,
@@ -66,6 +67,7 @@ import {
 	type CrmConnector,
 	type CrmFields,
 	type CrmRecord,
+	type CrmCurrencies,
 	type CrmStage,
 	type CrmUser,
 	type DeleteRequest,
@@ -209,6 +211,8 @@ export class PipedriveConnector implements CrmConnector {
 	private readonly tokens: TokenManager;
 	private readonly http: AxiosInstance;
 	private readonly oauth: boolean;
+	/** The company's currencies (read once per connector, see listCurrencies()). */
+	private currencies?: Promise<CrmCurrencies>;
 
 	constructor(
 		private readonly config: PipedriveConfig,
@@ -795,6 +799,32 @@ export class PipedriveConnector implements CrmConnector {
 	async listUsers(): Promise<CrmUser[]> {
 		const res = await this.send<PdUser[]>('users.list', 'default', (c) => v1.UsersApiFp(c.v1).getUsers());
 		return (res.data ?? []).filter((u) => u.id !== undefined && u.id !== null).map(toUser);
+	}
+
+	/**
+	 * Read once per connector (a failed read is tried again next time). Pipedrive has no
+	 * single-currency mode: a deal may carry any currency GET /v1/currencies lists ("all supported
+	 * currencies in given account which should be used when saving monetary values"); deactivated
+	 * custom currencies (active_flag false) are left out. The default is the API user's
+	 * default_currency (GET /v1/users/me), what a deal created without a currency gets ("the
+	 * default currency of the authorized user").
+	 */
+	listCurrencies(): Promise<CrmCurrencies> {
+		this.currencies ??= this.readCurrencies().catch((error: unknown) => {
+			this.currencies = undefined;
+			throw error;
+		});
+		return this.currencies;
+	}
+
+	private async readCurrencies(): Promise<CrmCurrencies> {
+		const [me, list] = await Promise.all([
+			this.send<{ default_currency?: string }>('users.me', 'default', (c) => v1.UsersApiFp(c.v1).getCurrentUser()),
+			this.send<PdCurrency[]>('currencies.list', 'default', (c) => v1.CurrenciesApiFp(c.v1).getCurrencies()),
+		]);
+		const currencies = toCurrencies(me.data?.default_currency, list.data ?? []);
+		if (!currencies) throw new CrmError('Pipedrive: GET /v1/users/me names no default_currency', 'pipedrive', 'fatal', { body: me.data });
+		return currencies;
 	}
 
 	/**

@@ -7,11 +7,14 @@
 // Every Pipedrive stage is open: won and lost are the deal's `status`, not stages, so no won or
 // lost stage is made up here (the sync layer maps won/lost through `status`, map.ts `stage`).
 // Pipelines (GET /api/v2/pipelines): {id, name, order_nr, is_deleted, is_deal_probability_enabled}.
-// Users (GET /v1/users): {id, name, email, active_flag, is_deleted?, ...}.
+// Users (GET /v1/users): {id, name, email, active_flag, is_deleted?, default_currency, ...}.
+// Currencies (GET /v1/currencies, SDK GetCurrenciesResponseDataInner): {id, code, name,
+// decimal_points, symbol, active_flag, is_custom_flag}; `code` is ISO 4217 except for custom
+// currencies, whose code Pipedrive makes up.
 
 import { foldText } from '../../matching/normalise-text';
 import { normaliseCompany } from '../../matching/normalise-company';
-import type { CrmStage, CrmUser } from '../../connectors/types';
+import type { CrmCurrencies, CrmStage, CrmUser } from '../../connectors/types';
 
 export interface PdPipeline {
 	id?: number;
@@ -36,6 +39,26 @@ export interface PdUser {
 	email?: string;
 	active_flag?: boolean;
 	is_deleted?: boolean;
+}
+
+export interface PdCurrency {
+	id?: number;
+	code?: string;
+	name?: string;
+	active_flag?: boolean;
+	is_custom_flag?: boolean;
+}
+
+/**
+ * The user's default currency first, then every active currency (custom ones included) in the
+ * list's order, each once, upper case; undefined without a default currency.
+ */
+export function toCurrencies(defaultCurrency: unknown, currencies: PdCurrency[]): CrmCurrencies | undefined {
+	const code = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined);
+	const own = code(defaultCurrency);
+	if (!own) return undefined;
+	const active = currencies.filter((c) => c.active_flag !== false).map((c) => code(c.code)).filter((c): c is string => c !== undefined && c !== own);
+	return { default: own, enabled: [own, ...new Set(active)] };
 }
 
 const byOrder = (a: { order_nr?: number; id?: number }, b: { order_nr?: number; id?: number }): number =>
