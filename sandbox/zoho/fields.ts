@@ -202,16 +202,25 @@ function picklistValues(module: string, api: string, field: number, values: stri
 	return values.map((v, i) => ({ display_value: v, sequence_number: i + 1, reference_value: v, actual_value: v, id: valueId(module, field, i), type: 'used' }));
 }
 
-export function moduleFields(module: string, stages: readonly DealStage[] = DEFAULT_DEAL_STAGES): Fields[] {
+/**
+ * The modules whose records carry a currency in a multi-currency org (those with an amount:
+ * Annual_Revenue, Amount): `Currency` (a picklist of the active currencies) and `Exchange_Rate`.
+ * Which modules get them is the sandbox's choice [U].
+ */
+export const CURRENCY_MODULES = ['Leads', 'Accounts', 'Deals'];
+
+/** `currencies`: the active currencies of a multi-currency org (adds Currency and Exchange_Rate where amounts are). */
+export function moduleFields(module: string, stages: readonly DealStage[] = DEFAULT_DEAL_STAGES, currencies?: string[]): Fields[] {
 	const def = MODULES[module];
-	return CATALOG[module].map(([api, label, type, picklist], i) => {
+	const catalog: Def[] = currencies && CURRENCY_MODULES.includes(module) ? [...CATALOG[module], ['Currency', 'Currency', 'picklist', currencies], ['Exchange_Rate', 'Exchange Rate', 'double']] : CATALOG[module];
+	return catalog.map(([api, label, type, picklist], i) => {
 		const target = def.lookups[api];
 		const f: Fields = {
 			api_name: api,
 			field_label: label,
 			display_label: label,
 			data_type: type,
-			json_type: type === 'lookup' || type === 'ownerlookup' ? 'jsonobject' : type === 'boolean' ? 'boolean' : type === 'integer' ? 'integer' : type === 'currency' ? 'double' : 'string',
+			json_type: type === 'lookup' || type === 'ownerlookup' ? 'jsonobject' : type === 'boolean' ? 'boolean' : type === 'integer' ? 'integer' : type === 'currency' || type === 'double' ? 'double' : 'string',
 			system_mandatory: def.required.includes(api),
 			read_only: READ_ONLY.has(api),
 			field_read_only: READ_ONLY.has(api),

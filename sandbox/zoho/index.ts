@@ -12,7 +12,8 @@ import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscri
 import type { RatePolicy } from '../common/ratelimit';
 import type { RetryPolicy } from '../common/webhooks';
 import { CriteriaError, indexLookups, matchesCriteria, parseCriteria } from './criteria';
-import { DEFAULT_DEAL_STAGES, moduleFields, type DealStage } from './fields';
+import { CURRENCY_MODULES, DEFAULT_DEAL_STAGES, moduleFields, type DealStage } from './fields';
+import { OrgCurrencies, type CurrencyState } from './currencies';
 import { registerUiAdminRoutes } from '../pipedrive/admin-ui';
 import { MODULES, READ_ONLY, RecordError, ZOHO_USER, phoneKey, recordError, typeProblem, zohoTime } from './modules';
 
@@ -93,6 +94,8 @@ export class ZohoEmulator extends BaseEmulator {
 	private lastUserId = 0;
 	/** The Deals Stage picklist; setDealStages replaces it (a test's own stages). */
 	private dealStages: readonly DealStage[] = DEFAULT_DEAL_STAGES;
+	/** The org's home currency and, with multiple currencies on, its currencies (GET /org, /org/currencies). */
+	readonly currencies = new OrgCurrencies(() => this.clock.peek());
 	/**
 	 * Documented numbers (Enterprise edition, one user): 50,000 + 1,000 API credits per rolling
 	 * 24 h; insert/update/upsert cost 1 credit per 10 records, other calls 1. Public so tests
@@ -132,6 +135,34 @@ export class ZohoEmulator extends BaseEmulator {
 			time_zone: 'UTC',
 		});
 		this.dealStages = DEFAULT_DEAL_STAGES;
+		this.currencies.reset();
+	}
+
+	/**
+	 * Admin (PUT /__admin/org-currency): a single-currency org's home currency, or multiple
+	 * currencies on (the home currency becomes the base currency; the API's
+	 * POST /org/currencies/actions/enable does the same) or off, which Zoho cannot do.
+	 */
+	setOrgCurrency(opts: { multiCurrency?: boolean; homeCurrency?: string }): ReturnType<OrgCurrencies['getState']> {
+		if (this.currencies.setup(opts)) this.currencySwitched();
+		return this.currencies.getState();
+	}
+
+	/**
+	 * Multiple currencies switched on: the records of the modules with amounts take the home
+	 * currency (Currency, Exchange_Rate 1), as Zoho does; switched off (sandbox only): both go.
+	 */
+	private currencySwitched(): void {
+		const { multiCurrency, homeCurrency } = this.currencies;
+		for (const module of CURRENCY_MODULES) {
+			for (const rec of this.colls[module].values({ includeDeleted: true })) {
+				if (multiCurrency) Object.assign(rec.fields, { Currency: homeCurrency, Exchange_Rate: 1 });
+				else {
+					delete rec.fields.Currency;
+					delete rec.fields.Exchange_Rate;
+				}
+			}
+		}
 	}
 
 	/** Replaces the Deals Stage picklist (admin: PUT /__admin/deal-stages {stages}); reset restores the defaults. */
@@ -228,6 +259,16 @@ export class ZohoEmulator extends BaseEmulator {
 		r.delete(`${API}/actions/watch`, (ctx) => this.watchDisable(ctx));
 		r.post(`${API}/coql`, () => zohoError(501, 'NOT_SUPPORTED', 'COQL is not implemented by the sandbox; use /{module}/search with criteria or If-Modified-Since'));
 		r.get(`${API}/settings/fields`, (ctx) => this.fields(ctx));
+		r.get(`${API}/org`, () => this.currencies.org());
+		r.get(`${API}/org/currencies`, () => this.currencies.list());
+		r.post(`${API}/org/currencies/actions/enable`, (ctx) => {
+			const reply = this.currencies.enable(ctx.body);
+			if (reply.status === 200) this.currencySwitched();
+			return reply;
+		});
+		r.post(`${API}/org/currencies`, (ctx) => this.currencies.create(ctx.body));
+		r.put(`${API}/org/currencies`, (ctx) => this.currencies.update(ctx.body));
+		r.put(`${API}/org/currencies/:id`, (ctx) => this.currencies.update(ctx.body, ctx.params.id));
 		r.get(`${API}/users`, (ctx) => this.listUsers(ctx));
 		r.post(`${API}/users`, (ctx) => this.addUsers(ctx));
 		r.put(`${API}/users/:id`, (ctx) => this.updateUser(ctx));
@@ -257,6 +298,14 @@ export class ZohoEmulator extends BaseEmulator {
 				return json(400, { error: (err as Error).message });
 			}
 			return json(200, { stages: this.dealStages });
+		});
+		r.get('/__admin/org-currency', () => json(200, this.currencies.getState()));
+		r.put('/__admin/org-currency', (ctx) => {
+			try {
+				return json(200, this.setOrgCurrency((ctx.body ?? {}) as Partial<CurrencyState>));
+			} catch (err) {
+				return json(400, { error: (err as Error).message });
+			}
 		});
 	}
 
@@ -294,7 +343,7 @@ export class ZohoEmulator extends BaseEmulator {
 		const module = ctx.query.get('module');
 		if (!module) fail(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param: 'module' });
 		if (!MODULES[module]) fail(400, 'INVALID_MODULE', 'the module name given seems to be invalid', { param: 'module' });
-		return json(200, { fields: moduleFields(module, this.dealStages) });
+		return json(200, { fields: moduleFields(module, this.dealStages, this.currencies.multiCurrency ? this.currencies.active() : undefined) });
 	}
 
 	/**
@@ -475,6 +524,17 @@ export class ZohoEmulator extends BaseEmulator {
 			}
 			out[lk] = { id };
 			if (target === '*') out.$se_module = actual;
+		}
+		// A multi-currency org: one of the active currencies (INVALID_DATA otherwise [U]), the home
+		// currency when a new record names none; Exchange_Rate follows the currency.
+		if (this.currencies.multiCurrency && CURRENCY_MODULES.includes(module)) {
+			if ('Currency' in out) {
+				if (!this.currencies.active().includes(String(out.Currency))) return recordError('INVALID_DATA', 'invalid data', { expected_data_type: 'picklist', api_name: 'Currency', json_path: `$.data[${i}].Currency` });
+				if (!('Exchange_Rate' in out)) out.Exchange_Rate = this.currencies.rateOf(String(out.Currency));
+			} else if (creating) {
+				out.Currency = this.currencies.homeCurrency;
+				out.Exchange_Rate = this.currencies.rateOf(this.currencies.homeCurrency);
+			}
 		}
 		for (const req of def.required) {
 			const v = req in out ? out[req] : creating ? undefined : existing?.fields[req];

@@ -496,3 +496,82 @@ describe('zoho emulator', () => {
 		assert.ok(found.body.data.some((d: any) => d.id === first.id));
 	});
 });
+
+describe('zoho emulator: currencies', () => {
+	let emu: ZohoEmulator;
+	let apiDomain: string;
+
+	async function z(method: string, path: string, body?: unknown): Promise<Res> {
+		const res = await fetch(`${apiDomain}/crm/v6${path}`, {
+			method,
+			headers: { Authorization: 'Zoho-oauthtoken any-token', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await res.text();
+		return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+	}
+	const deal = (extra: Record<string, unknown> = {}) => ({ data: [{ Deal_Name: 'Deal', Stage: 'Qualification', ...extra }] });
+	const fieldNames = async () => ((await z('GET', '/settings/fields?module=Deals')).body.fields as Array<{ api_name: string }>).map((f) => f.api_name);
+
+	before(async () => {
+		emu = createEmulator() as ZohoEmulator;
+		apiDomain = await emu.start();
+	});
+	after(() => emu.stop());
+	beforeEach(() => emu.reset());
+
+	test('a new org has one currency: GET /org (iso_code USD, mc_status false), /org/currencies 403, no Currency field', async () => {
+		const org = await z('GET', '/org');
+		assert.equal(org.status, 200);
+		const o = org.body.org[0];
+		assert.deepEqual([o.iso_code, o.mc_status, o.currency, o.currency_symbol, o.currency_locale], ['USD', false, 'US Dollar - USD', '$', 'en_US']);
+		const none = await z('GET', '/org/currencies');
+		assert.deepEqual([none.status, none.body], [403, { code: 'CURRENCIES_NOT_ENABLED', details: {}, message: 'Multi currency is not enabled', status: 'error' }]);
+		assert.equal((await fieldNames()).includes('Currency'), false);
+		const added = await z('POST', '/org/currencies', { currencies: [{ iso_code: 'EUR', exchange_rate: '0.9' }] });
+		assert.equal(added.status, 400);
+		assert.equal(added.body.currencies[0].code, 'FEATURE_NOT_ENABLED');
+	});
+
+	test('enabling multiple currencies (API): base currency, Currency on records, add, deactivate; a record takes active currencies only', async () => {
+		const before = (await z('POST', '/Deals', deal())).body.data[0].details.id;
+		const enabled = await z('POST', '/org/currencies/actions/enable', { base_currency: { iso_code: 'EUR', exchange_rate: '1.000000000' } });
+		assert.equal(enabled.status, 200);
+		assert.equal(enabled.body.base_currency.code, 'SUCCESS');
+		assert.equal((await z('POST', '/org/currencies/actions/enable', { base_currency: { iso_code: 'USD' } })).body.base_currency.code, 'ALREADY_ENABLED');
+		assert.deepEqual([(await z('GET', '/org')).body.org[0].mc_status, (await z('GET', '/org')).body.org[0].iso_code], [true, 'EUR']);
+		const existing = (await z('GET', `/Deals/${before}`)).body.data[0];
+		assert.deepEqual([existing.Currency, existing.Exchange_Rate], ['EUR', 1]);
+		const added = await z('POST', '/org/currencies', { currencies: [{ iso_code: 'USD', exchange_rate: '1.1' }, { iso_code: 'GBP', exchange_rate: '0.85' }, { iso_code: 'EUR' }, { iso_code: 'XYZ' }] });
+		assert.equal(added.status, 207);
+		assert.deepEqual(added.body.currencies.map((r: { code: string }) => r.code), ['SUCCESS', 'SUCCESS', 'DUPLICATE_DATA', 'INVALID_DATA']);
+		const list = (await z('GET', '/org/currencies')).body.currencies as Array<Record<string, unknown>>;
+		assert.deepEqual(list.map((c) => [c.iso_code, c.is_base, c.is_active, c.exchange_rate]), [['EUR', true, true, '1.000000000'], ['USD', false, true, '1.100000000'], ['GBP', false, true, '0.850000000']]);
+		assert.deepEqual(Object.keys(list[0]), ['prefix_symbol', 'format', 'exchange_rate', 'is_active', 'exchange_rate_auto_update', 'iso_code', 'symbol', 'name', 'is_base', 'id', 'created_by', 'modified_by', 'modified_time', 'created_time', 'exchange_rate_updated_time']);
+		assert.ok((await fieldNames()).includes('Currency'));
+		const inUsd = (await z('POST', '/Deals', deal({ Currency: 'USD' }))).body.data[0].details.id;
+		assert.deepEqual([(await z('GET', `/Deals/${inUsd}`)).body.data[0].Currency, (await z('GET', `/Deals/${inUsd}`)).body.data[0].Exchange_Rate], ['USD', 1.1]);
+		const plain = (await z('POST', '/Deals', deal())).body.data[0].details.id;
+		assert.equal((await z('GET', `/Deals/${plain}`)).body.data[0].Currency, 'EUR');
+		// Deactivated: refused on records; the base currency cannot be deactivated.
+		const gbp = list.find((c) => c.iso_code === 'GBP')!.id;
+		assert.equal((await z('PUT', `/org/currencies/${gbp}`, { currencies: [{ is_active: false }] })).status, 200);
+		const refused = await z('POST', '/Deals', deal({ Currency: 'GBP' }));
+		assert.equal(refused.status, 400);
+		assert.deepEqual([refused.body.data[0].code, refused.body.data[0].details.api_name], ['INVALID_DATA', 'Currency']);
+		assert.equal((await z('PUT', '/org/currencies', { currencies: [{ id: list[0].id, is_active: false }] })).body.currencies[0].code, 'NOT_ALLOWED');
+		assert.equal((await z('PUT', '/org/currencies/not-a-number', { currencies: [{ is_active: true }] })).status, 404);
+	});
+
+	test('admin: the home currency of a single-currency org; multiple currencies on and off', async () => {
+		const admin = async (body: unknown) => (await fetch(`${apiDomain}/__admin/org-currency`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+		assert.deepEqual(await admin({ homeCurrency: 'GBP' }), { multiCurrency: false, homeCurrency: 'GBP', currencies: [] });
+		assert.equal((await z('GET', '/org')).body.org[0].iso_code, 'GBP');
+		const id = (await z('POST', '/Deals', deal())).body.data[0].details.id;
+		assert.deepEqual(await admin({ multiCurrency: true }), { multiCurrency: true, homeCurrency: 'GBP', currencies: [{ iso_code: 'GBP', is_active: true, is_base: true }] });
+		assert.equal((await z('GET', `/Deals/${id}`)).body.data[0].Currency, 'GBP');
+		assert.deepEqual(await admin({ multiCurrency: false }), { multiCurrency: false, homeCurrency: 'GBP', currencies: [] });
+		assert.equal('Currency' in (await z('GET', `/Deals/${id}`)).body.data[0], false);
+		assert.deepEqual(Object.keys(await admin({ homeCurrency: 'NOPE' })), ['error']);
+	});
+});

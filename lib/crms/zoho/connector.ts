@@ -6,7 +6,7 @@
 // result per record (HTTP 200/201, 207 when mixed, 400 when all failed).
 // Metadata: GET /settings/fields?module= (describeFields; listStages reads the Deals Stage
 // picklist's probability and forecast_type), GET /users?type=AllUsers|CurrentUser (listUsers,
-// changeOrigin). Accounts by domain or name: GET /Accounts/search?criteria= with starts_with
+// changeOrigin), GET /org and GET /org/currencies (listCurrencies). Accounts by domain or name: GET /Accounts/search?criteria= with starts_with
 // conditions, filtered by normaliseDomain / normaliseCompany.
 //
 // What recorded replies (../shared/data/crm-fixtures/zoho, test/conformance/zoho.test.ts) add to
@@ -59,6 +59,7 @@ import {
 	type CrmConnector,
 	type CrmFields,
 	type CrmRecord,
+	type CrmCurrencies,
 	type CrmStage,
 	type CrmUser,
 	type DeleteRequest,
@@ -216,6 +217,8 @@ export class ZohoConnector implements CrmConnector {
 	readonly credentialKey: string;
 	private readonly transport: Transport;
 	private readonly tokens: TokenManager;
+	/** The org's currencies (read once per connector, see listCurrencies()). */
+	private currencies?: Promise<CrmCurrencies>;
 
 	constructor(
 		private readonly config: ZohoConfig,
@@ -572,6 +575,42 @@ export class ZohoConnector implements CrmConnector {
 			if (res.status !== 200 || !res.body?.info?.more_records) break;
 		}
 		return users;
+	}
+
+	/**
+	 * The org's currencies, read once per connector (a failed read is tried again next time).
+	 * GET /org: `iso_code` is the home currency and `mc_status` whether multiple currencies are
+	 * on; a single-currency org has no Currency field on its records. With them on, GET
+	 * /org/currencies: the base currency (is_base) as default, the active ones (is_active) as
+	 * enabled (Zoho answers 403 CURRENCIES_NOT_ENABLED when they are off: then the home currency).
+	 * A deal's currency is its `Currency` (an ISO code), next to `Exchange_Rate`.
+	 */
+	listCurrencies(): Promise<CrmCurrencies> {
+		this.currencies ??= this.readCurrencies().catch((error: unknown) => {
+			this.currencies = undefined;
+			throw error;
+		});
+		return this.currencies;
+	}
+
+	private async readCurrencies(): Promise<CrmCurrencies> {
+		const code = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined);
+		const res = await this.call<{ org?: Array<{ iso_code?: string; mc_status?: boolean | null }> }>('org', (base) => ({ method: 'GET', url: `${base}/org` }));
+		const org = res.body?.org?.[0];
+		const home = code(org?.iso_code);
+		if (!home) throw new CrmError('Zoho: GET /org names no iso_code (home currency)', 'zoho', 'fatal', { body: res.body });
+		const single = { default: home, enabled: [home] };
+		if (org?.mc_status !== true) return single;
+		let rows: Array<{ iso_code?: string; is_active?: boolean; is_base?: boolean }>;
+		try {
+			rows = (await this.call<{ currencies?: typeof rows }>('org.currencies', (base) => ({ method: 'GET', url: `${base}/org/currencies` }))).body?.currencies ?? [];
+		} catch (error) {
+			if (error instanceof CrmError && error.code === 'CURRENCIES_NOT_ENABLED') return single;
+			throw error;
+		}
+		const base = code(rows.find((r) => r.is_base === true)?.iso_code) ?? home;
+		const active = rows.filter((r) => r.is_active !== false).map((r) => code(r.iso_code)).filter((c): c is string => c !== undefined && c !== base);
+		return { default: base, enabled: [base, ...new Set(active)] };
 	}
 
 	/**
