@@ -116,6 +116,8 @@ const BATCH_MAX = 1000;
 const PAGE_MAX = 5000;
 /** Values per `$filter=f eq 'a' or f eq 'b'` (keeps URLs short). */
 const FILTER_VALUES = 25;
+/** Lead ids per `_originatingleadid_value eq … or …` query (about 7 KB of URL). */
+const ORIGIN_VALUES = 100;
 /** Characters per `or`-joined $filter: the encoded URL stays far below Dataverse's 32 KB URL limit. */
 const FILTER_CHARS = 2000;
 
@@ -218,9 +220,9 @@ export class DynamicsConnector implements CrmConnector {
 			const res = await this.call<CrmFields>(`${info.set}.get`, {
 				method: 'GET',
 				url: `${this.base}/${info.set}(${id})`,
-				query: { $select: options.fields?.join(',') },
+				query: { $select: selectFor(info, options.fields)?.join(',') },
 			});
-			return toRecord(info, res.body);
+			return (await this.withConversions(info, [toRecord(info, res.body)]))[0];
 		} catch (error) {
 			// A 404 for the row itself means no such record; "Resource not found for the segment" or
 			// "No HTTP resource" (error-404-*-docs.json) mean a wrong URL, which must not read as "gone".
@@ -229,20 +231,71 @@ export class DynamicsConnector implements CrmConnector {
 		}
 	}
 
-	/** `$filter=field eq 'a' or field eq 'b'` (quotes doubled), following @odata.nextLink. */
+	/** `$filter=field eq 'a' or field eq 'b'` (quotes doubled), following @odata.nextLink. Qualified leads carry what they became (withConversions). */
 	async search(entity: EntityType, field: string, values: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
 		const info = this.entity(entity);
+		return this.withConversions(info, await this.searchRows(info, field, values, selectFor(info, options.fields)));
+	}
+
+	private async searchRows(info: EntityInfo, field: string, values: string[], select: string[] | undefined): Promise<CrmRecord[]> {
 		assertAttribute(field);
 		const found = new Map<string, CrmRecord>();
 		const wanted = [...new Set(values.map((v) => v.trim()).filter((v) => v !== ''))];
 		for (const group of chunk(wanted, FILTER_VALUES)) {
 			const filter = group.map((v) => `${field} eq ${literal(v)}`).join(' or ');
-			for (const row of await this.queryAll(info, { $filter: filter, $select: options.fields?.join(',') })) {
+			for (const row of await this.queryAll(info, { $filter: filter, $select: select?.join(',') })) {
 				const record = toRecord(info, row);
 				found.set(record.id, record);
 			}
 		}
 		return [...found.values()];
+	}
+
+	/**
+	 * Leads qualified (statecode 1) get what they became, as three fields: crmSyncConvertedContactId,
+	 * crmSyncConvertedAccountId, crmSyncConvertedOpportunityId. Each is the lead's own lookup
+	 * (parentcontactid, parentaccountid: a lead qualified into existing records; qualifyingopportunityid),
+	 * else the contact / account / opportunity whose originatingleadid is the lead (QualifyLead
+	 * creating them; the earliest created when several), else null. The look-ups cost one query per
+	 * entity per ORIGIN_VALUES leads that lack the lookup (`_originatingleadid_value eq … or …`),
+	 * none for open or disqualified leads and none for other entities.
+	 */
+	private async withConversions(info: EntityInfo, records: CrmRecord[]): Promise<CrmRecord[]> {
+		if (info !== ENTITIES.lead) return records;
+		const qualified = records.filter((r) => r.fields.statecode === 1);
+		if (!qualified.length) return records;
+		const lookup = (r: CrmRecord, attr: string): string | undefined => (typeof r.fields[attr] === 'string' && r.fields[attr] !== '' ? (r.fields[attr] as string).toLowerCase() : undefined);
+		const targets: Array<[string, EntityInfo, string]> = [
+			[CONVERTED_CONTACT, ENTITIES.contact, '_parentcontactid_value'],
+			[CONVERTED_ACCOUNT, ENTITIES.account, '_parentaccountid_value'],
+			[CONVERTED_OPPORTUNITY, ENTITIES.opportunity, '_qualifyingopportunityid_value'],
+		];
+		const found = new Map<string, Map<string, string>>();
+		for (const [field, target, attr] of targets) {
+			const missing = qualified.filter((r) => !lookup(r, attr)).map((r) => r.id.toLowerCase());
+			found.set(field, missing.length ? await this.originatedFrom(target, missing) : new Map());
+		}
+		return records.map((r) => {
+			if (r.fields.statecode !== 1) return r;
+			const fields: CrmFields = { ...r.fields };
+			for (const [field, , attr] of targets) fields[field] = lookup(r, attr) ?? found.get(field)!.get(r.id.toLowerCase()) ?? null;
+			return { ...r, fields };
+		});
+	}
+
+	/** Records of `info` whose originatingleadid is one of `leadIds`: lead id → the earliest created one's id. */
+	private async originatedFrom(info: EntityInfo, leadIds: string[]): Promise<Map<string, string>> {
+		const earliest = new Map<string, { id: string; at: number }>();
+		for (const group of chunk([...new Set(leadIds)], ORIGIN_VALUES)) {
+			const rows = await this.queryAll(info, { $select: `${info.idAttr},_originatingleadid_value,createdon`, $filter: group.map((id) => `_originatingleadid_value eq ${id}`).join(' or ') });
+			for (const row of rows) {
+				const lead = String(row._originatingleadid_value ?? '').toLowerCase();
+				const at = typeof row.createdon === 'string' ? Date.parse(row.createdon) : Number.MAX_SAFE_INTEGER;
+				const seen = earliest.get(lead);
+				if (lead && (!seen || at < seen.at)) earliest.set(lead, { id: String(row[info.idAttr]).toLowerCase(), at });
+			}
+		}
+		return new Map([...earliest].map(([lead, { id }]) => [lead, id]));
 	}
 
 	/**
@@ -817,7 +870,7 @@ export class DynamicsConnector implements CrmConnector {
 			const matches = new Map<string, string[]>();
 			const opportunity = info === ENTITIES.opportunity;
 			const states = new Map<string, OpportunityState>();
-			for (const record of await this.search(entity, matchKey, round.map((r) => r.value), { fields: [info.idAttr, matchKey, ...(opportunity ? ['statecode', 'statuscode'] : [])] })) {
+			for (const record of await this.searchRows(info, matchKey, round.map((r) => r.value), [info.idAttr, matchKey, ...(opportunity ? ['statecode', 'statuscode'] : [])])) {
 				const k = String(record.fields[matchKey] ?? '').trim().toLowerCase();
 				matches.set(k, [...(matches.get(k) ?? []), record.id]);
 				if (opportunity) states.set(record.id.toLowerCase(), { statecode: Number(record.fields.statecode), statuscode: typeof record.fields.statuscode === 'number' ? record.fields.statuscode : undefined });
@@ -854,7 +907,7 @@ export class DynamicsConnector implements CrmConnector {
 					method: 'GET',
 					url: `${this.base}/${info.set}`,
 					headers: prefer,
-					query: { $filter: `modifiedon ge ${since}`, $orderby: 'modifiedon asc', $select: options.fields ? [...options.fields, 'modifiedon', 'createdon'].join(',') : undefined },
+					query: { $filter: `modifiedon ge ${since}`, $orderby: 'modifiedon asc', $select: options.fields ? [...new Set([...selectFor(info, options.fields)!, 'modifiedon', 'createdon'])].join(',') : undefined },
 				});
 		const seen = new Set(cursor.seen ?? []);
 		const sinceMs = Date.parse(since);
@@ -872,13 +925,14 @@ export class DynamicsConnector implements CrmConnector {
 				maxIds = [record.id];
 			} else if (at === Date.parse(maxTime)) maxIds.push(record.id);
 		}
+		const converted = (await this.withConversions(info, records)) as ChangedRecord[];
 		const next = res.body?.['@odata.nextLink'];
-		if (next) return { records, deleted: [], hasMore: true, cursor: encodeCursor({ since, seen: cursor.seen, maxTime, maxIds, next }) };
+		if (next) return { records: converted, deleted: [], hasMore: true, cursor: encodeCursor({ since, seen: cursor.seen, maxTime, maxIds, next }) };
 		const caughtUp: DvCursor =
 			maxTime === undefined || Date.parse(maxTime) <= sinceMs
 				? { since, seen: [...new Set([...(cursor.seen ?? []), ...(maxTime === undefined ? [] : maxIds)])] }
 				: { since: secondsIso(maxTime), seen: maxIds };
-		return { records, deleted: [], hasMore: false, cursor: encodeCursor(caughtUp) };
+		return { records: converted, deleted: [], hasMore: false, cursor: encodeCursor(caughtUp) };
 	}
 
 	private async trackedChanges(info: EntityInfo, cursor: DvCursor, pageSize: number, options: ListChangesOptions): Promise<ChangePage> {
@@ -886,7 +940,7 @@ export class DynamicsConnector implements CrmConnector {
 		const url = cursor.next ?? cursor.delta;
 		const res = url
 			? await this.call<ODataPage>(`${info.set}.delta`, { method: 'GET', url, headers })
-			: await this.call<ODataPage>(`${info.set}.delta`, { method: 'GET', url: `${this.base}/${info.set}`, headers, query: { $select: options.fields?.join(',') } });
+			: await this.call<ODataPage>(`${info.set}.delta`, { method: 'GET', url: `${this.base}/${info.set}`, headers, query: { $select: selectFor(info, options.fields)?.join(',') } });
 		const records: ChangedRecord[] = [];
 		const deleted: DeletedRecord[] = [];
 		for (const row of res.body?.value ?? []) {
@@ -899,9 +953,10 @@ export class DynamicsConnector implements CrmConnector {
 		}
 		const next = res.body?.['@odata.nextLink'];
 		const delta = res.body?.['@odata.deltaLink'];
-		if (next) return { records, deleted, hasMore: true, cursor: encodeCursor({ next, delta: cursor.delta }) };
-		if (!delta) throw new CrmError(`Dynamics: change tracking is not enabled for ${info.set} (no @odata.deltaLink in the reply)`, 'dynamics', 'validation', { body: res.body });
-		return { records, deleted, hasMore: false, cursor: encodeCursor({ delta }) };
+		if (!next && !delta) throw new CrmError(`Dynamics: change tracking is not enabled for ${info.set} (no @odata.deltaLink in the reply)`, 'dynamics', 'validation', { body: res.body });
+		const converted = (await this.withConversions(info, records)) as ChangedRecord[];
+		if (next) return { records: converted, deleted, hasMore: true, cursor: encodeCursor({ next, delta: cursor.delta }) };
+		return { records: converted, deleted, hasMore: false, cursor: encodeCursor({ delta: delta! }) };
 	}
 }
 
@@ -1061,6 +1116,24 @@ function toRecord(info: EntityInfo, row: CrmFields): CrmRecord {
 		...(typeof row.modifiedon === 'string' ? { modifiedAt: new Date(row.modifiedon).toISOString() } : {}),
 		...(typeof row.createdon === 'string' ? { createdAt: new Date(row.createdon).toISOString() } : {}),
 	};
+}
+
+/** What a qualified lead became (withConversions); the map reads these names. */
+export const CONVERTED_CONTACT = 'crmSyncConvertedContactId';
+export const CONVERTED_ACCOUNT = 'crmSyncConvertedAccountId';
+export const CONVERTED_OPPORTUNITY = 'crmSyncConvertedOpportunityId';
+const CONVERSION_FIELDS = new Set([CONVERTED_CONTACT, CONVERTED_ACCOUNT, CONVERTED_OPPORTUNITY]);
+/** Lead columns withConversions needs. */
+const CONVERSION_SOURCES = ['statecode', '_parentcontactid_value', '_parentaccountid_value', '_qualifyingopportunityid_value'];
+
+/**
+ * The $select of a read: the requested columns; for leads without the conversion fields (no
+ * columns of Dataverse's) and with the columns those are derived from. undefined = every column.
+ */
+function selectFor(info: EntityInfo, fields: string[] | undefined): string[] | undefined {
+	if (!fields) return undefined;
+	if (info !== ENTITIES.lead) return fields;
+	return [...new Set([...fields.filter((f) => !CONVERSION_FIELDS.has(f)), ...CONVERSION_SOURCES])];
 }
 
 /** Opportunity status reasons per state in a new environment (0 Open: 1 In Progress, 2 On Hold; 1 Won: 3; 2 Lost: 4 Canceled, 5 Out-Sold). */

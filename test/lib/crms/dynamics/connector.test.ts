@@ -236,6 +236,106 @@ describe('Dynamics connector: convertLeads', () => {
 	});
 });
 
+describe('Dynamics connector: what a qualified lead became', () => {
+	const qualify = async (id: string, body: Record<string, unknown>): Promise<Array<Record<string, string>>> => {
+		const res = await fetch(`${url}/api/data/v9.2/leads(${id})/Microsoft.Dynamics.CRM.QualifyLead`, {
+			method: 'POST',
+			headers: { Authorization: 'Bearer person-in-the-app', 'Content-Type': 'application/json', 'x-sandbox-change-source': 'app' },
+			body: JSON.stringify({ Status: 3, ...body }),
+		});
+		assert.equal(res.status, 200, await res.clone().text());
+		return ((await res.json()) as { value: Array<Record<string, string>> }).value;
+	};
+	const reads = (set: string) => emulator.requests().filter((r) => r.method === 'GET' && r.path.split('?')[0].endsWith(`/${set}`)).length;
+	const converted = (fields: Record<string, unknown>) => [fields.crmSyncConvertedContactId, fields.crmSyncConvertedAccountId, fields.crmSyncConvertedOpportunityId];
+
+	test('QualifyLead creating records (originatingleadid), into existing ones (parentcontactid / parentaccountid) or mixed; open leads get nothing', async () => {
+		const dv = connector();
+		const account = ok((await dv.create('account', [{ ref: 0, fields: { name: 'Existing Co' } }]))[0]).id;
+		const contact = ok((await dv.create('contact', [{ ref: 0, fields: { lastname: 'Existing' } }]))[0]).id;
+		const [created, intoExisting, mixed, open, disqualified] = (
+			await dv.create('lead', ['Created', 'Into', 'Mixed', 'Open', 'Nope'].map((name, ref) => ({ ref, fields: { lastname: name, companyname: `${name} Ltd`, subject: `${name} lead` } })))
+		).map((o) => ok(o).id);
+		const made = await qualify(created, { CreateAccount: true, CreateContact: true, CreateOpportunity: true });
+		const idOf = (type: string) => made.find((m) => m['@odata.type'] === `#Microsoft.Dynamics.CRM.${type}`)![`${type}id`];
+		ok((await dv.convertLeads([{ ref: 0, id: intoExisting, contactId: contact, accountId: account }]))[0]);
+		ok((await dv.update('lead', [{ ref: 0, id: mixed, fields: { 'parentaccountid@odata.bind': `/accounts(${account})` } }]))[0]);
+		const mixedMade = await qualify(mixed, { CreateAccount: false, CreateContact: true, CreateOpportunity: false });
+		ok((await dv.update('lead', [{ ref: 0, id: disqualified, fields: { statecode: 2, statuscode: 4 } }]))[0]);
+
+		assert.deepEqual(converted((await dv.get('lead', created))!.fields), [idOf('contact'), idOf('account'), idOf('opportunity')]);
+		assert.deepEqual(converted((await dv.get('lead', intoExisting))!.fields), [contact, account, null]);
+		assert.deepEqual(converted((await dv.get('lead', mixed))!.fields), [mixedMade[0].contactid, account, null]);
+		for (const id of [open, disqualified]) {
+			const fields = (await dv.get('lead', id))!.fields;
+			assert.ok(!('crmSyncConvertedContactId' in fields) && !('crmSyncConvertedAccountId' in fields) && !('crmSyncConvertedOpportunityId' in fields), 'not qualified: no conversion fields');
+		}
+
+		// Asked for by name with other columns: no 400 for the made-up names; the lead's own columns are read too.
+		const narrow = await dv.get('lead', created, { fields: ['lastname', 'crmSyncConvertedContactId'] });
+		assert.equal(narrow?.fields.crmSyncConvertedContactId, idOf('contact'));
+		const listed = await dv.search('lead', 'lastname', ['Created', 'Into', 'Mixed', 'Open'], { fields: ['lastname'] });
+		assert.deepEqual(Object.fromEntries(listed.map((r) => [r.fields.lastname, r.fields.crmSyncConvertedContactId])), { Created: idOf('contact'), Into: contact, Mixed: mixedMade[0].contactid, Open: undefined });
+	});
+
+	test('bounded: one query per entity for a page of leads, only for the lookups leads lack; none for open leads; listChanges (filter and change tracking) too', async () => {
+		const dv = connector();
+		const account = ok((await dv.create('account', [{ ref: 0, fields: { name: 'Parent' } }]))[0]).id;
+		const contact = ok((await dv.create('contact', [{ ref: 0, fields: { lastname: 'Parent' } }]))[0]).id;
+		const leads = (await dv.create('lead', Array.from({ length: 30 }, (_, ref) => ({ ref, fields: { lastname: `L${ref}`, companyname: `C${ref}`, subject: `S${ref}` } })))).map((o) => ok(o).id);
+		for (const id of leads.slice(0, 12)) await qualify(id, { CreateAccount: true, CreateContact: true, CreateOpportunity: false });
+		ok((await dv.convertLeads(leads.slice(12, 20).map((id, ref) => ({ ref, id, contactId: contact, accountId: account }))))[0]);
+
+		const origin = new Map(rows('contacts').filter((r) => r._originatingleadid_value).map((r) => [r._originatingleadid_value, r.contactid]));
+		const counts = () => ({ contacts: reads('contacts'), accounts: reads('accounts'), opportunities: reads('opportunities') });
+		const delta = (before: ReturnType<typeof counts>) => {
+			const now = counts();
+			return { contacts: now.contacts - before.contacts, accounts: now.accounts - before.accounts, opportunities: now.opportunities - before.opportunities };
+		};
+		const check = (records: Array<{ id: string; fields: Record<string, unknown> }>) => {
+			for (const r of records) {
+				const i = leads.indexOf(r.id);
+				if (i < 12) assert.deepEqual(converted(r.fields).slice(0, 1), [origin.get(r.id)], `lead ${i}`);
+				else if (i < 20) assert.deepEqual(converted(r.fields), [contact, account, null], `lead ${i}`);
+				else assert.equal(r.fields.crmSyncConvertedContactId, undefined, `lead ${i}`);
+			}
+		};
+
+		let before = counts();
+		const all = await dv.search('lead', 'lastname', leads.map((_, i) => `L${i}`));
+		assert.equal(all.length, 30);
+		check(all);
+		assert.deepEqual(delta(before), { contacts: 1, accounts: 1, opportunities: 1 }, '20 qualified leads: one query per entity');
+
+		before = counts();
+		check(await dv.search('lead', 'lastname', ['L25', 'L26', 'L27']));
+		assert.deepEqual(delta(before), { contacts: 0, accounts: 0, opportunities: 0 }, 'open leads: no query');
+		before = counts();
+		check(await dv.search('lead', 'lastname', ['L13', 'L14']));
+		assert.deepEqual(delta(before), { contacts: 0, accounts: 0, opportunities: 1 }, 'parents known: only the opportunity is looked up');
+
+		before = counts();
+		const page = await dv.listChanges('lead', { pageSize: 50 });
+		assert.equal(page.records.length, 30);
+		check(page.records);
+		assert.deepEqual(delta(before), { contacts: 1, accounts: 1, opportunities: 1 });
+
+		const tracked = connector({ changeTracking: true });
+		before = counts();
+		let cursor: string | undefined;
+		const seen: Array<{ id: string; fields: Record<string, unknown> }> = [];
+		for (;;) {
+			const p = await tracked.listChanges('lead', { cursor, pageSize: 15, fields: ['lastname', 'crmSyncConvertedAccountId'] });
+			seen.push(...p.records);
+			cursor = p.cursor;
+			if (!p.hasMore) break;
+		}
+		assert.equal(seen.length, 30);
+		check(seen);
+		assert.deepEqual(delta(before), { contacts: 1, accounts: 1, opportunities: 2 }, 'two pages: the first holds the 12 and 3 of the 8, the second 5 of the 8');
+	});
+});
+
 describe('Dynamics connector: opportunities won and lost', () => {
 	const opp = (id: string) => rows('opportunities').find((r) => r.opportunityid === id)!;
 	const state = (id: string) => [opp(id).statecode, opp(id).statuscode];
@@ -307,9 +407,10 @@ describe('Dynamics connector: opportunities won and lost', () => {
 	test('a close the CRM refuses is the record\'s failure with the CRM\'s message; its other fields roll back, other records go on', async () => {
 		const dv = connector();
 		const [a, b] = (await dv.create('opportunity', [{ ref: 0, fields: { name: 'Needs products' } }, { ref: 1, fields: { name: 'Fine' } }])).map((o) => ok(o).id);
-		const impl = emulator as unknown as { closeOpportunity: (ctx: unknown, outcome: string) => unknown };
+		type Ctx = { body?: { OpportunityClose?: Record<string, unknown> } };
+		const impl = emulator as unknown as { closeOpportunity: (ctx: Ctx, outcome: string) => unknown };
 		const original = impl.closeOpportunity;
-		impl.closeOpportunity = function (this: unknown, ctx: { body?: { OpportunityClose?: Record<string, unknown> } }, outcome: string) {
+		impl.closeOpportunity = function (this: unknown, ctx: Ctx, outcome: string) {
 			const close = ctx.body?.OpportunityClose ?? {};
 			if (String(close['opportunityid@odata.bind']).includes(a) || close.subject === 'Won: Created won') {
 				return { status: 400, headers: { 'Content-Type': 'application/json' }, body: { error: { code: '0x80040265', message: 'Add a product before closing this opportunity as won.' } } };
