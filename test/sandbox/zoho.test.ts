@@ -564,7 +564,7 @@ describe('zoho emulator: currencies', () => {
 	});
 
 	test('admin: the home currency of a single-currency org; multiple currencies on and off', async () => {
-		const admin = async (body: unknown) => (await fetch(`${apiDomain}/__admin/org-currency`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+		const admin = async (body: unknown) => (await (await fetch(`${apiDomain}/__admin/org-currency`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as Record<string, unknown>;
 		assert.deepEqual(await admin({ homeCurrency: 'GBP' }), { multiCurrency: false, homeCurrency: 'GBP', currencies: [] });
 		assert.equal((await z('GET', '/org')).body.org[0].iso_code, 'GBP');
 		const id = (await z('POST', '/Deals', deal())).body.data[0].details.id;

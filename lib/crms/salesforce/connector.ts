@@ -156,6 +156,13 @@ interface SaveResult {
 
 type SfRecord = Record<string, unknown> & { Id: string; attributes?: unknown };
 
+/** What listCurrencies and reads need of SOAP getUserInfo (GetUserInfoResult). */
+interface UserInfo {
+	organizationMultiCurrency?: boolean | string;
+	/** A single-currency org's currency ("applicable only when organizationMultiCurrency is false"). */
+	orgDefaultCurrencyIsoCode?: string | null;
+}
+
 /** listChanges cursor: SystemModstamp watermark (whole seconds) and the `id@SystemModstamp` keys already returned at it. */
 interface SalesforceCursor {
 	t: string;
@@ -173,6 +180,8 @@ export class SalesforceConnector implements CrmConnector {
 	private convertedStatusValue?: Promise<string>;
 	/** The org's currencies (read once per connector, see listCurrencies()). */
 	private currencies?: Promise<CrmCurrencies>;
+	/** SOAP getUserInfo (read once per connector, see userInfo()). */
+	private userInfoValue?: Promise<UserInfo>;
 
 	constructor(
 		private readonly config: SalesforceConfig,
@@ -223,8 +232,9 @@ export class SalesforceConnector implements CrmConnector {
 
 	async get(entity: EntityType, id: string, options: ReadOptions = {}): Promise<CrmRecord | undefined> {
 		const object = objectForId(entity, id);
+		const fields = await this.fields(object, options);
 		try {
-			const record = (await this.call('retrieve', (c) => c.sobject(object).retrieve(id, { fields: this.fields(object, options) }))) as SfRecord;
+			const record = (await this.call('retrieve', (c) => c.sobject(object).retrieve(id, { fields }))) as SfRecord;
 			return toRecord(record);
 		} catch (error) {
 			if (error instanceof CrmError && (error.httpStatus === 404 || error.code === 'NOT_FOUND')) return undefined;
@@ -235,7 +245,7 @@ export class SalesforceConnector implements CrmConnector {
 	async search(entity: EntityType, field: string, values: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
 		const object = OBJECTS[entity];
 		assertFieldName(field);
-		const fields = [...new Set(['Id', ...this.fields(object, options), field])];
+		const fields = [...new Set(['Id', ...(await this.fields(object, options)), field])];
 		const out: CrmRecord[] = [];
 		for (const group of chunk([...new Set(values.map((v) => String(v).trim()).filter(Boolean))], IN_VALUES)) {
 			const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE ${field} IN (${group.map(soqlString).join(', ')})`;
@@ -504,7 +514,7 @@ export class SalesforceConnector implements CrmConnector {
 		const cursor: SalesforceCursor = options.cursor ? JSON.parse(options.cursor) : { t: floorSecond(options.since ?? '1970-01-01T00:00:00Z'), ids: [] };
 		const pageSize = Math.min(options.pageSize ?? 2000, 2000);
 		const extra = MERGEABLE.has(object) ? ['IsDeleted', 'MasterRecordId'] : ['IsDeleted'];
-		const fields = [...new Set(['Id', ...this.fields(object, options), 'SystemModstamp', ...extra])];
+		const fields = [...new Set(['Id', ...(await this.fields(object, options)), 'SystemModstamp', ...extra])];
 		const soql = `SELECT ${fields.join(', ')} FROM ${object} WHERE SystemModstamp >= ${cursor.t} ORDER BY SystemModstamp ASC, Id ASC LIMIT ${pageSize + cursor.ids.length}`;
 		const result = (await this.call('queryAll', async (c) => (await c.query(soql, { scanAll: options.includeDeleted !== false, autoFetch: true, maxFetch: pageSize + cursor.ids.length })) as unknown)) as {
 			records: SfRecord[];
@@ -626,7 +636,7 @@ export class SalesforceConnector implements CrmConnector {
 	}
 
 	private async readCurrencies(): Promise<CrmCurrencies> {
-		const info = (await this.call('userInfo', (c) => c.soap.getUserInfo())) as { organizationMultiCurrency?: boolean | string; orgDefaultCurrencyIsoCode?: string | null };
+		const info = await this.userInfo();
 		if (!isTrue(info.organizationMultiCurrency)) {
 			const code = isoCode(info.orgDefaultCurrencyIsoCode);
 			if (!code) throw new CrmError('Salesforce: getUserInfo named no orgDefaultCurrencyIsoCode for a single-currency org', 'salesforce', 'fatal', { body: info });
@@ -684,7 +694,7 @@ export class SalesforceConnector implements CrmConnector {
 
 	/** Accounts matching any of `clauses` (OR-ed, as few queries as WHERE_CHARS allows), each record once. */
 	private async findAccounts(clauses: string[], options: ReadOptions, needed: string[]): Promise<CrmRecord[]> {
-		const fields = [...new Set(['Id', ...this.fields('Account', options), ...needed])];
+		const fields = [...new Set(['Id', ...(await this.fields('Account', options)), ...needed])];
 		const byId = new Map<string, CrmRecord>();
 		for (const group of chunkByLength(clauses, WHERE_CHARS)) {
 			const soql = `SELECT ${fields.join(', ')} FROM Account WHERE ${group.join(' OR ')} ORDER BY Id ASC`;
@@ -745,10 +755,26 @@ export class SalesforceConnector implements CrmConnector {
 		}
 	}
 
-	private fields(object: string, options: ReadOptions): string[] {
+	/**
+	 * The fields a read asks for: the caller's, else the standard set. A single-currency org has
+	 * no CurrencyIsoCode (selecting it is INVALID_FIELD), so a read leaves it out there rather
+	 * than fail; the record is in the org's currency (listCurrencies). Writes keep it: Salesforce
+	 * refuses it, and dropping it would put the amount in another currency.
+	 */
+	private async fields(object: string, options: ReadOptions): Promise<string[]> {
 		const fields = options.fields?.length ? options.fields : DEFAULT_FIELDS[object];
 		fields.forEach(assertFieldName);
-		return fields;
+		if (!fields.some(isCurrencyField) || isTrue((await this.userInfo()).organizationMultiCurrency)) return fields;
+		return fields.filter((f) => !isCurrencyField(f));
+	}
+
+	/** SOAP getUserInfo, once per connector (a failed call is made again next time). */
+	private userInfo(): Promise<UserInfo> {
+		this.userInfoValue ??= this.call('userInfo', async (c) => (await c.soap.getUserInfo()) as unknown as UserInfo).catch((error: unknown) => {
+			this.userInfoValue = undefined;
+			throw error;
+		});
+		return this.userInfoValue;
 	}
 
 	/** refresh_token or client_credentials grant against {loginUrl}/services/oauth2/token. */
@@ -945,6 +971,11 @@ function normaliseKey(matchKey: string, value: unknown): string {
 
 function isTrue(value: unknown): boolean {
 	return value === true || value === 'true';
+}
+
+/** The record currency field of a multi-currency org (API names are case-insensitive). */
+function isCurrencyField(name: string): boolean {
+	return name.toLowerCase() === 'currencyisocode';
 }
 
 /** A currency code upper-cased, undefined when empty. */

@@ -101,6 +101,20 @@ describe('Salesforce listCurrencies', () => {
 		assert.deepEqual(await failing.listCurrencies(), { default: 'GBP', enabled: ['GBP'] });
 	});
 
+	test('reads asking for CurrencyIsoCode leave it out in a single-currency org (it has no such field) and get it in a multi-currency one', async () => {
+		const c = connector();
+		const [made] = await c.create('opportunity', [{ ref: 0, fields: { Name: 'Dollar deal', StageName: 'Prospecting', CloseDate: '2026-12-31', Amount: 10 } }]);
+		const id = made.status === 'created' ? made.id : assert.fail(JSON.stringify(made));
+		const fields = ['Name', 'Amount', 'CurrencyIsoCode'];
+		assert.deepEqual((await c.get('opportunity', id, { fields }))?.fields, { Name: 'Dollar deal', Amount: 10 });
+		assert.deepEqual((await c.search('opportunity', 'Id', [id], { fields })).map((r) => r.fields.CurrencyIsoCode), [undefined]);
+		assert.equal((await c.listChanges('opportunity', { fields })).records.length, 1);
+		await currencySetup({ multiCurrency: true });
+		const multi = connector();
+		assert.equal((await multi.get('opportunity', id, { fields }))?.fields.CurrencyIsoCode, 'USD');
+		assert.deepEqual((await multi.listChanges('opportunity', { fields })).records.map((r) => r.fields.CurrencyIsoCode), ['USD']);
+	});
+
 	test('a single-currency org refuses CurrencyIsoCode as an unknown field', async () => {
 		const [refused] = await connector().create('opportunity', [{ ref: 0, fields: { Name: 'Dollar deal', StageName: 'Prospecting', CloseDate: '2026-12-31', CurrencyIsoCode: 'USD' } }]);
 		assert.equal(refused.status === 'failed' && refused.code, 'INVALID_FIELD');
