@@ -1193,7 +1193,9 @@ export class ZohoEmulator extends BaseEmulator {
 		const accounts = new Map<string, string>();
 		const contacts = new Map<string, string>();
 		const deals = new Map<string, string>();
-		const ins = (module: string, fields: Fields, createdAt: number): string => this.colls[module].insert(fields, { createdAt }).id;
+		const { multiCurrency, homeCurrency } = this.currencies;
+		const currency = (module: string): Fields => (multiCurrency && CURRENCY_MODULES.includes(module) ? { Currency: homeCurrency, Exchange_Rate: 1 } : {});
+		const ins = (module: string, fields: Fields, createdAt: number): string => this.colls[module].insert({ ...currency(module), ...fields }, { createdAt }).id;
 		for (const c of data.companies) {
 			accounts.set(c.key, ins('Accounts', { Account_Name: c.name, Website: `https://${c.domain}`, Phone: c.phone, Industry: c.industry, Billing_City: c.city, Billing_Country: c.country }, c.createdAt));
 		}
