@@ -55,7 +55,7 @@ export const ENTITIES: EntityDef[] = [
 			// The lead table has the contact's contact preferences (Dataverse lead entity reference).
 			description: 's', websiteurl: 's', donotemail: 'b', donotbulkemail: 'b', donotphone: 'b', donotpostalmail: 'b', estimatedamount: 'm', industrycode: 'o', revenue: 'm', numberofemployees: 'i', ...ADDRESS, ...STATE,
 		},
-		lookups: { parentaccountid: ['account'], parentcontactid: ['contact'], ownerid: ['systemuser'], masterid: ['lead'], qualifyingopportunityid: ['opportunity'] },
+		lookups: { parentaccountid: ['account'], parentcontactid: ['contact'], ownerid: ['systemuser'], masterid: ['lead'], qualifyingopportunityid: ['opportunity'], transactioncurrencyid: ['transactioncurrency'] },
 		altKeys: [['emailaddress1']],
 		mergeable: true,
 	},
@@ -69,7 +69,7 @@ export const ENTITIES: EntityDef[] = [
 			donotphone: 'b', ownershipcode: 'o', customersizecode: 'o',
 			...ADDRESS, ...STATE,
 		},
-		lookups: { primarycontactid: ['contact'], parentaccountid: ['account'], ownerid: ['systemuser'], masterid: ['account'], originatingleadid: ['lead'] },
+		lookups: { primarycontactid: ['contact'], parentaccountid: ['account'], ownerid: ['systemuser'], masterid: ['account'], originatingleadid: ['lead'], transactioncurrencyid: ['transactioncurrency'] },
 		altKeys: [['accountnumber']],
 		mergeable: true,
 	},
@@ -82,7 +82,7 @@ export const ENTITIES: EntityDef[] = [
 			name: 's', estimatedvalue: 'm', estimatedclosedate: 'd', actualvalue: 'm', actualclosedate: 'd', closeprobability: 'i', stepname: 's', salesstage: 'o', salesstagecode: 'o',
 			description: 's', budgetamount: 'm', opportunityratingcode: 'o', ...STATE,
 		},
-		lookups: { customerid: ['account', 'contact'], parentaccountid: ['account'], parentcontactid: ['contact'], ownerid: ['systemuser'], originatingleadid: ['lead'] },
+		lookups: { customerid: ['account', 'contact'], parentaccountid: ['account'], parentcontactid: ['contact'], ownerid: ['systemuser'], originatingleadid: ['lead'], transactioncurrencyid: ['transactioncurrency'] },
 		altKeys: [],
 		mergeable: false,
 	},
@@ -119,6 +119,40 @@ export const USER_DEF: EntityDef = {
 	altKeys: [],
 	mergeable: false,
 };
+
+/**
+ * transactioncurrency: the currencies records' money columns can be in (Dataverse's Currency table:
+ * isocurrencycode, currencyname, currencysymbol, exchangerate to the base currency,
+ * currencyprecision; statecode 0 Active / 1 Inactive, statuscode 1 / 2). Read-only through the API
+ * here; added and deactivated through the admin API, as an administrator does in Settings.
+ */
+export const CURRENCY_DEF: EntityDef = {
+	set: 'transactioncurrencies',
+	logical: 'transactioncurrency',
+	idAttr: 'transactioncurrencyid',
+	nameAttr: 'currencyname',
+	attrs: { currencyname: 's', isocurrencycode: 's', currencysymbol: 's', exchangerate: 'm', currencyprecision: 'i', statecode: 'o', statuscode: 'o' },
+	lookups: { organizationid: ['organization'] },
+	altKeys: [],
+	mergeable: false,
+};
+
+/** organization: the environment's one row; basecurrencyid is the base currency (set when the environment is made). Read-only. */
+export const ORGANIZATION_DEF: EntityDef = {
+	set: 'organizations',
+	logical: 'organization',
+	idAttr: 'organizationid',
+	nameAttr: 'name',
+	attrs: { name: 's' },
+	lookups: { basecurrencyid: ['transactioncurrency'] },
+	altKeys: [],
+	mergeable: false,
+};
+
+/** Tables that are read through the API but written only by the emulator and its admin API (not seeded, dumped or sent to webhooks). */
+export const DIRECTORY: EntityDef[] = [USER_DEF, CURRENCY_DEF, ORGANIZATION_DEF];
+export const DIRECTORY_BY_SET = new Map(DIRECTORY.map((e) => [e.set, e]));
+export const DIRECTORY_BY_LOGICAL = new Map(DIRECTORY.map((e) => [e.logical, e]));
 
 export const BY_SET = new Map(ENTITIES.map((e) => [e.set, e]));
 export const BY_LOGICAL = new Map(ENTITIES.map((e) => [e.logical, e]));

@@ -4,8 +4,9 @@
 // change tracking with delta links, $batch with changesets, Merge, QualifyLead, WinOpportunity,
 // LoseOpportunity, WhoAmI, the Entra
 // client-credentials token endpoint, service-protection throttling and webhooks
-// (RemoteExecutionContext, registered through the admin API); systemusers (read-only) and the
-// option sets of choices (PicklistAttributeMetadata with $expand=OptionSet).
+// (RemoteExecutionContext, registered through the admin API); systemusers, transactioncurrencies
+// and organizations (read-only) and the option sets of choices (PicklistAttributeMetadata with
+// $expand=OptionSet).
 // Base URL = the org URL (client appends /api/data/v9.2).
 
 import { createHash, randomUUID } from 'node:crypto';
@@ -17,7 +18,7 @@ import type { SeedData } from '../common/seed';
 import type { Emulator, EmulatorOptions, RecordDump, SeedSummary, WebhookSubscription } from '../common/types';
 import type { RatePolicy } from '../common/ratelimit';
 import { parseBody } from '../common/base';
-import { BY_LOGICAL, BY_SET, CUSTOM_ATTR, ENTITIES, EntityDef, MAX_LENGTH, SYSTEM_ATTRS, USER_DEF, dvTime, typeProblem } from './entities';
+import { BY_LOGICAL, BY_SET, CURRENCY_DEF, CUSTOM_ATTR, DIRECTORY_BY_LOGICAL, DIRECTORY_BY_SET, ENTITIES, EntityDef, MAX_LENGTH, ORGANIZATION_DEF, SYSTEM_ATTRS, USER_DEF, dvTime, typeProblem } from './entities';
 import { FilterNode, ODataSyntaxError, evaluate, filterFields, indexLookups, lowerTimeBound, parseFilter } from './odata';
 import { BatchFormatError, BatchItem, BatchRequest, BatchResponse, BatchResult, boundaryOf, buildBatchResponse, parseBatch } from './batch';
 import { BASE_PROPS, CASTS, ChoiceOption, DEFAULT_CHOICES, attributes, entityDefinition, optionSet } from './metadata';
@@ -51,6 +52,9 @@ const OPPORTUNITY_STATE_NAME: Record<number, string> = { 0: 'Open', 1: 'Won', 2:
 /** Fixed ids of the emulated organisation. */
 export const ORGANIZATION_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0001';
 export const BUSINESS_UNIT_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0002';
+/** The base currency of a new environment (US Dollar) and a second active one (Euro). */
+export const USD_CURRENCY_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0005';
+export const EUR_CURRENCY_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0006';
 /** Application user behind any token the sandbox did not issue (default auth mode). */
 export const DEFAULT_APP_USER_ID = '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0003';
 /** Interactive user for writes marked `x-sandbox-change-source: app` (a person in the UI). */
@@ -190,15 +194,22 @@ export class DynamicsEmulator extends BaseEmulator {
 			this.colls.set(def.set, this.store.define(def.set, { idGen: () => randomUUID(), indexes }));
 		}
 		this.colls.set(USER_DEF.set, this.store.define(USER_DEF.set, { idGen: () => randomUUID(), indexes: {} }));
+		this.colls.set(CURRENCY_DEF.set, this.store.define(CURRENCY_DEF.set, { idGen: () => randomUUID(), indexes: { isocurrencycode: (f) => String(f.isocurrencycode ?? '').toUpperCase() } }));
+		this.colls.set(ORGANIZATION_DEF.set, this.store.define(ORGANIZATION_DEF.set, { idGen: () => randomUUID(), indexes: {} }));
 		this.defaultDirectory();
 	}
 
 	/**
 	 * What a new environment has: the application user the sandbox runs API calls as, the
-	 * interactive UI user, and the default sales stages.
+	 * interactive UI user, the default sales stages, the organization with US Dollar as its base
+	 * currency, and Euro as a second active currency.
 	 */
 	private defaultDirectory(): void {
 		this.choices = new Map(Object.entries(DEFAULT_CHOICES).map(([k, v]) => [k, v.map((o) => ({ ...o }))]));
+		const at = Date.UTC(2025, 0, 1);
+		this.coll(ORGANIZATION_DEF).insert({ name: 'sandbox', versionnumber: ++this.version }, { id: ORGANIZATION_ID, createdAt: at, updatedAt: at });
+		this.addCurrency({ transactioncurrencyid: USD_CURRENCY_ID, isocurrencycode: 'USD', currencyname: 'US Dollar', currencysymbol: '$', exchangerate: 1, base: true });
+		this.addCurrency({ transactioncurrencyid: EUR_CURRENCY_ID, isocurrencycode: 'EUR', currencyname: 'Euro', currencysymbol: '€', exchangerate: 0.92 });
 		this.addUser({ systemuserid: DEFAULT_APP_USER_ID, firstname: '#', lastname: 'sandbox-app', internalemailaddress: 'sandbox-app@sandbox.onmicrosoft.com', accessmode: 4, applicationid: DEFAULT_APP_USER_ID });
 		this.addUser({ systemuserid: UI_USER_ID, firstname: 'Sandbox', lastname: 'User', internalemailaddress: 'sandbox.user@sandbox.onmicrosoft.com', domainname: 'sandbox.user@sandbox.onmicrosoft.com', accessmode: 0 });
 	}
@@ -234,6 +245,49 @@ export class DynamicsEmulator extends BaseEmulator {
 	/** Replaces the options of a local choice, e.g. `('opportunity', 'salesstage', [...])`, as a customiser would. */
 	setChoiceOptions(entity: string, attribute: string, options: ChoiceOption[]): void {
 		this.choices.set(`${entity}.${attribute}`, options.map((o) => ({ ...o })));
+	}
+
+	/**
+	 * Adds a currency or changes the one with that ISO code (admin API `POST /__admin/transactioncurrencies`),
+	 * as an administrator does in Settings > Currencies: `{isocurrencycode, currencyname?,
+	 * currencysymbol?, exchangerate?, currencyprecision?, statecode? (0 active, 1 inactive), base?}`.
+	 * `base: true` makes it the organization's base currency (Dataverse fixes that when the
+	 * environment is made; here tests can pick it), exchange rate 1. The base currency cannot be
+	 * deactivated. Returns the row's id and whether it is new.
+	 */
+	addCurrency(spec: Fields): { id: string; created: boolean } {
+		const f: Fields = { ...spec };
+		const base = f.base === true;
+		delete f.base;
+		const iso = typeof f.isocurrencycode === 'string' ? f.isocurrencycode.trim().toUpperCase() : '';
+		if (!/^[A-Z]{3}$/.test(iso)) throw new ReplyError(dvError(400, '0x80048d19', 'isocurrencycode must be a three-letter ISO 4217 code.'));
+		f.isocurrencycode = iso;
+		const wantedId = typeof f.transactioncurrencyid === 'string' && GUID_RE.test(f.transactioncurrencyid) ? f.transactioncurrencyid.toLowerCase() : undefined;
+		delete f.transactioncurrencyid;
+		for (const [k, v] of Object.entries(f)) {
+			const t = CURRENCY_DEF.attrs[k];
+			if (!t) throw new ReplyError(dvError(400, '0x80060888', `Could not find a property named '${k}' on type 'Microsoft.Dynamics.CRM.transactioncurrency'.`));
+			const problem = typeProblem(t, v);
+			if (problem) throw new ReplyError(dvError(400, '0x80048d19', `Cannot convert the literal '${JSON.stringify(v)}' to the expected type '${problem}'.`));
+		}
+		if (f.statecode !== undefined && f.statecode !== 0 && f.statecode !== 1) throw new ReplyError(dvError(400, '0x80048408', `${String(f.statecode)} is not a valid state code on transactioncurrency.`));
+		if (f.statecode !== undefined) f.statuscode = f.statecode === 0 ? 1 : 2;
+		const coll = this.coll(CURRENCY_DEF);
+		const org = this.coll(ORGANIZATION_DEF).get(ORGANIZATION_ID);
+		const existing = coll.findBy('isocurrencycode', iso)[0];
+		const baseId = (org?.fields._basecurrencyid_value as string | undefined) ?? undefined;
+		if (f.statecode === 1 && (base || (existing && existing.id === baseId))) throw new ReplyError(dvError(400, '0x80048d19', 'The base currency cannot be deactivated.'));
+		if (base) f.exchangerate = 1;
+		let id: string;
+		if (existing) {
+			coll.update(existing.id, { ...f, versionnumber: ++this.version });
+			id = existing.id;
+		} else {
+			const at = Date.UTC(2025, 0, 1);
+			id = coll.insert({ currencyname: iso, currencysymbol: iso, exchangerate: 1, currencyprecision: 2, statecode: 0, statuscode: 1, _organizationid_value: ORGANIZATION_ID, __lk_organizationid: 'organization', versionnumber: ++this.version, ...f }, { id: wantedId, createdAt: at, updatedAt: at }).id;
+		}
+		if (base && org) this.coll(ORGANIZATION_DEF).update(org.id, { _basecurrencyid_value: id, __lk_basecurrencyid: 'transactioncurrency', versionnumber: ++this.version });
+		return { id, created: !existing };
 	}
 
 	private coll(def: EntityDef): Collection {
@@ -384,6 +438,10 @@ export class DynamicsEmulator extends BaseEmulator {
 			const id = this.addUser((typeof ctx.body === 'object' && ctx.body ? ctx.body : {}) as Fields);
 			return json(201, this.wire(USER_DEF, this.coll(USER_DEF).get(id)!));
 		});
+		r.post('/__admin/transactioncurrencies', (ctx) => {
+			const { id, created } = this.addCurrency((typeof ctx.body === 'object' && ctx.body ? ctx.body : {}) as Fields);
+			return json(created ? 201 : 200, this.wire(CURRENCY_DEF, this.coll(CURRENCY_DEF).get(id)!));
+		});
 		r.post('/__admin/choices/:entity/:attribute', (ctx) => {
 			const options = (ctx.body as { options?: ChoiceOption[] } | undefined)?.options;
 			if (!Array.isArray(options) || options.some((o) => !Number.isInteger(o?.value) || typeof o?.label !== 'string')) return json(400, { error: 'options must be [{value: integer, label: string}]' });
@@ -417,7 +475,7 @@ export class DynamicsEmulator extends BaseEmulator {
 	}
 
 	private metadataEntity(ctx: RequestContext, expandable = false): EntityDef {
-		const def = ctx.params.logical === USER_DEF.logical ? USER_DEF : BY_LOGICAL.get(ctx.params.logical);
+		const def = DIRECTORY_BY_LOGICAL.get(ctx.params.logical) ?? BY_LOGICAL.get(ctx.params.logical);
 		if (!def) fail(404, '0x80040217', `Could not find entity with LogicalName '${ctx.params.logical}'.`);
 		for (const p of expandable ? ['$filter'] : ['$filter', '$expand']) if (ctx.query.get(p)) fail(501, '0x80060888', `${p} on metadata is not implemented by the sandbox.`);
 		return def;
@@ -492,10 +550,12 @@ export class DynamicsEmulator extends BaseEmulator {
 	// ---- keys, shapes, input ----------------------------------------------------------------------
 
 	private entity(ctx: RequestContext): EntityDef {
-		if (ctx.params.set === USER_DEF.set) {
-			// Users are created and disabled in the admin centre / Entra here, not through the Web API.
+		const directory = DIRECTORY_BY_SET.get(ctx.params.set);
+		if (directory) {
+			// Users are created and disabled in the admin centre / Entra, currencies in Settings: here
+			// through the admin API, not the Web API.
 			if (ctx.method !== 'GET') fail(405, '0x80060888', `The requested resource does not support http method '${ctx.method}'.`);
-			return USER_DEF;
+			return directory;
 		}
 		const def = BY_SET.get(ctx.params.set);
 		if (!def) fail(404, '0x80060888', `Resource not found for the segment '${ctx.params.set}'.`);
@@ -569,7 +629,7 @@ export class DynamicsEmulator extends BaseEmulator {
 	}
 
 	private nameOf(logical: string, id: string): string | null {
-		const def = logical === USER_DEF.logical ? USER_DEF : BY_LOGICAL.get(logical);
+		const def = DIRECTORY_BY_LOGICAL.get(logical) ?? BY_LOGICAL.get(logical);
 		const rec = def ? this.coll(def).get(id, { includeDeleted: true }) : undefined;
 		if (!def || !rec) return null;
 		if (def.nameAttr === 'fullname') return [rec.fields.firstname, rec.fields.lastname].filter((x) => x).join(' ');
@@ -598,8 +658,7 @@ export class DynamicsEmulator extends BaseEmulator {
 		if (ref && refs?.has(ref[1])) v = refs.get(ref[1])!;
 		const m = /(?:^|\/)([a-z]+)\(([0-9a-fA-F-]{36})\)$/.exec(v);
 		if (!m) return undefined;
-		if (m[1] === 'systemusers') return { logical: 'systemuser', id: m[2].toLowerCase() };
-		const def = BY_SET.get(m[1]);
+		const def = DIRECTORY_BY_SET.get(m[1]) ?? BY_SET.get(m[1]);
 		return def ? { logical: def.logical, id: m[2].toLowerCase() } : undefined;
 	}
 
@@ -624,7 +683,7 @@ export class DynamicsEmulator extends BaseEmulator {
 				}
 				const t = this.bindTarget(v, ctx);
 				if (!t || !def.lookups[attr].includes(t.logical)) fail(400, '0x80048d19', `Error identified in Payload provided by the user: invalid @odata.bind value '${String(v)}' for '${nav}'.`);
-				const exists = t.logical === 'systemuser' ? Boolean(this.coll(USER_DEF).get(t.id)) : Boolean(this.coll(BY_LOGICAL.get(t.logical)!).get(t.id));
+				const exists = Boolean(this.coll((DIRECTORY_BY_LOGICAL.get(t.logical) ?? BY_LOGICAL.get(t.logical))!).get(t.id));
 				if (!exists) fail(404, '0x80040217', `${t.logical} With Id = ${t.id} Does Not Exist`);
 				fields[`_${attr}_value`] = t.id;
 				fields[`__lk_${attr}`] = t.logical;
@@ -718,12 +777,20 @@ export class DynamicsEmulator extends BaseEmulator {
 		// Deletes are final in Dataverse: an id can be used again after its row was deleted.
 		if (old) this.coll(def).remove(old.id);
 		const user = String(ctx.state.user);
-		const row: Fields = { statecode: 0, statuscode: 1, _ownerid_value: user, __lk_ownerid: 'systemuser', ...fields };
+		const row: Fields = { statecode: 0, statuscode: 1, _ownerid_value: user, __lk_ownerid: 'systemuser', ...this.defaultCurrency(def, fields), ...fields };
 		Object.assign(row, { versionnumber: ++this.version, _createdby_value: user, __lk_createdby: 'systemuser', _modifiedby_value: user, __lk_modifiedby: 'systemuser' });
 		const rec = this.coll(def).insert(row, { id });
 		tx.undo.push(() => this.coll(def).remove(rec.id));
 		tx.events.push({ message: 'Create', def, id: rec.id, written: Object.keys(row).filter((k) => !k.startsWith('__')), pre: null, userId: user });
 		return rec;
+	}
+
+	/** A row created with a money value and no currency is in the base currency [U: Dataverse may use the creating user's currency]. */
+	private defaultCurrency(def: EntityDef, fields: Fields): Fields {
+		if (!('transactioncurrencyid' in def.lookups) || fields._transactioncurrencyid_value !== undefined) return {};
+		if (!Object.entries(fields).some(([k, v]) => def.attrs[k] === 'm' && v !== null && v !== undefined)) return {};
+		const base = this.coll(ORGANIZATION_DEF).get(ORGANIZATION_ID)?.fields._basecurrencyid_value;
+		return typeof base === 'string' ? { _transactioncurrencyid_value: base, __lk_transactioncurrencyid: 'transactioncurrency' } : {};
 	}
 
 	private updateRow(def: EntityDef, rec: StoredRecord, fields: Fields, ctx: RequestContext, tx: Tx): void {
@@ -1185,6 +1252,7 @@ export class DynamicsEmulator extends BaseEmulator {
 		const status = b.Status === -1 ? 3 : (b.Status as number);
 		if (status !== 3) fail(400, '0x80048408', `${status} is not a valid status code for state code LeadState.Qualified on lead with Id ${lead.id}.`);
 		const customer = this.actionReference(b.OpportunityCustomerId, ['account', 'contact'], 'OpportunityCustomerId');
+		const currency = this.actionReference(b.OpportunityCurrencyId, ['transactioncurrency'], 'OpportunityCurrencyId');
 		const l = lead.fields;
 		const pick = (map: Array<[string, string]>): Fields => {
 			const out: Fields = {};
@@ -1218,6 +1286,7 @@ export class DynamicsEmulator extends BaseEmulator {
 					...(cust ? bind('customerid', cust.logical, cust.id) : {}),
 					...(parentAccount ? bind('parentaccountid', 'account', parentAccount) : {}),
 					...(parentContact ? bind('parentcontactid', 'contact', parentContact) : {}),
+					...(currency ? bind('transactioncurrencyid', 'transactioncurrency', currency.id) : {}),
 				};
 				opportunityId = this.createRow(BY_LOGICAL.get('opportunity')!, fields, undefined, ctx, tx).id;
 				created.push({ '@odata.type': '#Microsoft.Dynamics.CRM.opportunity', opportunityid: opportunityId });
@@ -1260,7 +1329,7 @@ export class DynamicsEmulator extends BaseEmulator {
 		if (value === undefined || value === null) return undefined;
 		const v = value as Fields;
 		const logical = String(v['@odata.type'] ?? '').replace(/^#?Microsoft\.Dynamics\.CRM\./, '');
-		const def = BY_LOGICAL.get(logical);
+		const def = BY_LOGICAL.get(logical) ?? DIRECTORY_BY_LOGICAL.get(logical);
 		const id = def ? String(v[def.idAttr] ?? '').toLowerCase() : '';
 		if (!def || !types.includes(logical) || !GUID_RE.test(id)) fail(400, '0x80048d19', `Error identified in Payload provided by the user: ${param} must be a ${types.join(' or ')} with @odata.type and its id.`);
 		if (!this.coll(def).get(id)) this.notFound(def, id);
@@ -1405,7 +1474,7 @@ export class DynamicsEmulator extends BaseEmulator {
 			counts.leads++;
 		}
 		for (const d of data.deals) {
-			const f: Fields = { name: d.name, estimatedvalue: d.amount, estimatedclosedate: d.closeDate, stepname: d.stageLabel, statecode: d.stage === 'won' ? 1 : d.stage === 'lost' ? 2 : 0 };
+			const f: Fields = { name: d.name, estimatedvalue: d.amount, estimatedclosedate: d.closeDate, stepname: d.stageLabel, statecode: d.stage === 'won' ? 1 : d.stage === 'lost' ? 2 : 0, statuscode: d.stage === 'won' ? 3 : d.stage === 'lost' ? 4 : 1, ...this.defaultCurrency(BY_SET.get('opportunities')!, { estimatedvalue: d.amount }) };
 			if (d.companyKey && accounts.has(d.companyKey)) Object.assign(f, { _customerid_value: accounts.get(d.companyKey), __lk_customerid: 'account' });
 			else if (d.contactKey && contacts.has(d.contactKey)) Object.assign(f, { _customerid_value: contacts.get(d.contactKey), __lk_customerid: 'contact' });
 			opps.set(d.key, ins('opportunities', f, d.createdAt));

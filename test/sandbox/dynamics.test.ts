@@ -544,6 +544,30 @@ describe('dynamics emulator', () => {
 		assert.deepEqual((await dv('GET', `/opportunities?$filter=${encodeURIComponent("name eq 'Never kept'")}`)).body.value, []);
 	});
 
+	test('currencies: transactioncurrencies (USD base, EUR) and the organization row, read-only; admin adds (201), changes (200) and deactivates them', async () => {
+		const active = await dv('GET', `/transactioncurrencies?$select=isocurrencycode,currencyname,exchangerate&$filter=${encodeURIComponent('statecode eq 0')}&$orderby=isocurrencycode`);
+		assert.deepEqual(active.body.value.map((r: Record<string, unknown>) => [r.isocurrencycode, r.currencyname, r.exchangerate]), [['EUR', 'Euro', 0.92], ['USD', 'US Dollar', 1]]);
+		const organizations = (await dv('GET', '/organizations')).body.value;
+		assert.equal(organizations.length, 1);
+		const usd = active.body.value.find((r: Record<string, unknown>) => r.isocurrencycode === 'USD').transactioncurrencyid;
+		assert.equal(organizations[0]._basecurrencyid_value, usd);
+		assert.equal((await dv('PATCH', `/transactioncurrencies(${usd})`, { body: { statecode: 1 } })).status, 405);
+		const post = async (body: unknown) => {
+			const res = await fetch(`${org}/__admin/transactioncurrencies`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+			return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+		};
+		const added = await post({ isocurrencycode: 'sek', currencyname: 'Swedish Krona', currencysymbol: 'kr', exchangerate: 10.5 });
+		assert.equal(added.status, 201);
+		assert.deepEqual(pick(added.body, 'isocurrencycode', 'statecode', 'statuscode', 'currencyprecision'), { isocurrencycode: 'SEK', statecode: 0, statuscode: 1, currencyprecision: 2 });
+		const off = await post({ isocurrencycode: 'SEK', statecode: 1 });
+		assert.equal(off.status, 200);
+		assert.deepEqual(pick(off.body, 'transactioncurrencyid', 'statecode', 'statuscode'), { transactioncurrencyid: added.body.transactioncurrencyid, statecode: 1, statuscode: 2 });
+		assert.equal((await post({ isocurrencycode: 'Euro' })).status, 400);
+		assert.equal((await post({ isocurrencycode: 'USD', statecode: 1 })).status, 400, 'the base currency stays active');
+		emu.reset();
+		assert.deepEqual((await dv('GET', '/transactioncurrencies?$select=isocurrencycode')).body.value.map((r: Record<string, unknown>) => r.isocurrencycode).sort(), ['EUR', 'USD'], 'a reset brings back a new environment');
+	});
+
 	test('activities and notes: tasks, phonecalls, appointments, annotations', async () => {
 		const c = await createContact({ lastname: 'Who' });
 		for (const [set, body] of [

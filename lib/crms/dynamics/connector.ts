@@ -31,6 +31,8 @@
 //   Microsoft.Dynamics.CRM.PicklistAttributeMetadata with $expand=OptionSet($select=Options); the
 //   closed states (statecode 1 Won, 2 Lost) are added as the stages 'won' and 'lost'.
 // - Users: systemusers ($select systemuserid, internalemailaddress, fullname, isdisabled, accessmode).
+// - Currencies: organizations (_basecurrencyid_value) and transactioncurrencies (isocurrencycode,
+//   statecode 0 active).
 // - Accounts by domain / name: accounts $filter contains(websiteurl,'…') / contains(name,'…') joined
 //   by `or`, then kept by normaliseDomain / normaliseCompany equality.
 
@@ -67,6 +69,7 @@ import {
 	type ConvertLeadRequest,
 	type CreateRequest,
 	type CrmConnector,
+	type CrmCurrencies,
 	type CrmFields,
 	type CrmRecord,
 	type CrmStage,
@@ -141,6 +144,8 @@ const ENTITIES: Record<Exclude<EntityType, 'activity'>, EntityInfo> = {
 	opportunity: { set: 'opportunities', logical: 'opportunity', idAttr: 'opportunityid', mergeable: false },
 };
 const SYSTEM_USERS: EntityInfo = { set: 'systemusers', logical: 'systemuser', idAttr: 'systemuserid', mergeable: false };
+const CURRENCIES: EntityInfo = { set: 'transactioncurrencies', logical: 'transactioncurrency', idAttr: 'transactioncurrencyid', mergeable: false };
+const ORGANIZATIONS: EntityInfo = { set: 'organizations', logical: 'organization', idAttr: 'organizationid', mergeable: false };
 const ACTIVITIES: Record<string, EntityInfo> = {
 	tasks: { set: 'tasks', logical: 'task', idAttr: 'activityid', mergeable: false },
 	phonecalls: { set: 'phonecalls', logical: 'phonecall', idAttr: 'activityid', mergeable: false },
@@ -640,6 +645,25 @@ export class DynamicsConnector implements CrmConnector {
 			const name = typeof row.fullname === 'string' && row.fullname.trim() !== '' ? row.fullname.trim() : undefined;
 			return { id: String(row.systemuserid).toLowerCase(), ...(email ? { email } : {}), ...(name ? { name } : {}), active: row.isdisabled !== true };
 		});
+	}
+
+	/**
+	 * The organization's base currency (organizations: _basecurrencyid_value, one row) and every
+	 * active transaction currency (transactioncurrencies statecode 0), by isocurrencycode, upper
+	 * case, the base one first. Two reads: the currency rows are few, so all of them are read (the
+	 * base currency is among them; Dataverse does not let it be deactivated).
+	 */
+	async listCurrencies(): Promise<CrmCurrencies> {
+		const [organizations, currencies] = await Promise.all([
+			this.queryAll(ORGANIZATIONS, { $select: 'organizationid,_basecurrencyid_value' }),
+			this.queryAll(CURRENCIES, { $select: 'transactioncurrencyid,isocurrencycode,statecode' }),
+		]);
+		const iso = (row: CrmFields | undefined): string | undefined => (typeof row?.isocurrencycode === 'string' && row.isocurrencycode.trim() !== '' ? row.isocurrencycode.trim().toUpperCase() : undefined);
+		const baseId = String(organizations[0]?._basecurrencyid_value ?? '').toLowerCase();
+		const base = iso(currencies.find((row) => String(row.transactioncurrencyid).toLowerCase() === baseId));
+		if (!base) throw new CrmError('Dynamics: the organization names no base currency that transactioncurrencies holds', 'dynamics', 'fatal', { body: { organizations, currencies } });
+		const active = currencies.filter((row) => row.statecode === 0).map(iso).filter((code): code is string => code !== undefined && code !== base);
+		return { default: base, enabled: [base, ...[...new Set(active)].sort()] };
 	}
 
 	/**

@@ -258,3 +258,59 @@ describe('findAccountsByName', () => {
 		assert.deepEqual(found.map((r) => r.id).sort(), [ids.get("O'Brien & Sons"), ids.get('Johnson and Johnson'), ids.get('Initech LLC')].sort());
 	});
 });
+
+describe('listCurrencies', () => {
+	test("a new environment: the organization's base currency USD, and EUR active", async () => {
+		assert.deepEqual(await connector().listCurrencies(), { default: 'USD', enabled: ['USD', 'EUR'] });
+	});
+
+	test('currencies added and deactivated through the admin API; inactive ones are not enabled; the base one first', async () => {
+		const gbp = await admin('transactioncurrencies', { isocurrencycode: 'gbp', currencyname: 'Pound Sterling', currencysymbol: '£', exchangerate: 0.79 });
+		assert.deepEqual([gbp.isocurrencycode, gbp.statecode, gbp.statuscode], ['GBP', 0, 1]);
+		await admin('transactioncurrencies', { isocurrencycode: 'JPY', statecode: 1 });
+		await admin('transactioncurrencies', { isocurrencycode: 'EUR', statecode: 1 });
+		assert.deepEqual(await connector().listCurrencies(), { default: 'USD', enabled: ['USD', 'GBP'] });
+		await admin('transactioncurrencies', { isocurrencycode: 'EUR', statecode: 0 });
+		assert.deepEqual(await connector().listCurrencies(), { default: 'USD', enabled: ['USD', 'EUR', 'GBP'] });
+	});
+
+	test('an environment made with another base currency (admin `base: true`); the base currency cannot be deactivated', async () => {
+		await admin('transactioncurrencies', { isocurrencycode: 'CHF', currencyname: 'Swiss Franc', base: true });
+		assert.deepEqual(await connector().listCurrencies(), { default: 'CHF', enabled: ['CHF', 'EUR', 'USD'] });
+		const res = await fetch(`${url}/__admin/transactioncurrencies`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ isocurrencycode: 'CHF', statecode: 1 }) });
+		assert.equal(res.status, 400);
+		assert.equal(((await res.json()) as { error: { message: string } }).error.message, 'The base currency cannot be deactivated.');
+	});
+
+	test('the requests are the documented ones, answered in the Web API shape; both tables are read-only through the API', async () => {
+		const dv = connector();
+		await dv.listCurrencies();
+		const paths = emulator.requests().filter((r) => r.method === 'GET').map((r) => r.path);
+		assert.deepEqual(paths.filter((p) => /\/(organizations|transactioncurrencies)$/.test(p)).sort(), ['/api/data/v9.2/organizations', '/api/data/v9.2/transactioncurrencies']);
+		const orgs = await api('organizations?$select=organizationid,_basecurrencyid_value', { Prefer: 'odata.include-annotations="*"' });
+		const [org] = orgs.body.value as Array<Record<string, unknown>>;
+		assert.equal((orgs.body.value as unknown[]).length, 1);
+		assert.equal(org['_basecurrencyid_value@OData.Community.Display.V1.FormattedValue'], 'US Dollar');
+		assert.equal(org['_basecurrencyid_value@Microsoft.Dynamics.CRM.lookuplogicalname'], 'transactioncurrency');
+		const usd = await api(`transactioncurrencies(${String(org._basecurrencyid_value)})`);
+		assert.deepEqual([usd.body.isocurrencycode, usd.body.currencyname, usd.body.currencysymbol, usd.body.exchangerate, usd.body.statecode], ['USD', 'US Dollar', '$', 1, 0]);
+		assert.equal((await api('transactioncurrencies', { 'Content-Type': 'application/json' }, 'POST')).status, 405);
+		assert.equal((await api('organizations', { 'Content-Type': 'application/json' }, 'POST')).status, 405);
+	});
+
+	test('records in a currency: transactioncurrencyid bound by id; a record with a money value and no currency is in the base currency', async () => {
+		const dv = connector();
+		const eur = String(((await api("transactioncurrencies?$filter=isocurrencycode eq 'EUR'")).body.value as Array<Record<string, unknown>>)[0].transactioncurrencyid);
+		const [inEur, inBase, noMoney] = (
+			await dv.create('opportunity', [
+				{ ref: 0, fields: { name: 'Euro deal', estimatedvalue: 10, 'transactioncurrencyid@odata.bind': `/transactioncurrencies(${eur})` } },
+				{ ref: 1, fields: { name: 'Dollar deal', estimatedvalue: 20 } },
+				{ ref: 2, fields: { name: 'No amount' } },
+			])
+		).map((o) => (o as { id: string }).id);
+		const currencyOf = async (id: string) => (await dv.get('opportunity', id))?.fields._transactioncurrencyid_value;
+		assert.equal(await currencyOf(inEur), eur);
+		assert.equal(await currencyOf(inBase), '2a6f6e8e-6c1b-4d1e-9a51-3f1d7c1a0005');
+		assert.equal(await currencyOf(noMoney), undefined);
+	});
+});
