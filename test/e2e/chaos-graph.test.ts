@@ -157,7 +157,7 @@ async function reviewQueue(): Promise<{ lines: string[]; failed: number; executi
 	return { lines, failed, executions, records };
 }
 
-test(`chaos graph: ${MUTATIONS} account, contact and deal mutations across five CRMs under faults converge, links included`, {
+test(`chaos graph: ${MUTATIONS} account, contact and deal mutations across five CRMs (faults: ${FAULTS}) converge, links included`, {
 	timeout: Math.max(1_800_000, (MUTATIONS / RATE) * 3_000 + 900_000),
 }, async (t) => {
 	const loadStarted = Date.now();
