@@ -32,7 +32,7 @@ export class PipedriveCrmSyncOAuth2Api implements ICredentialType {
 		},
 		{ displayName: 'Authorization URL', name: 'authUrl', type: 'hidden', default: '={{$self["oauthUrl"]}}/oauth/authorize' },
 		{ displayName: 'Access Token URL', name: 'accessTokenUrl', type: 'hidden', default: '={{$self["oauthUrl"]}}/oauth/token' },
-		{ displayName: 'Scope', name: 'scope', type: 'hidden', default: 'base contacts:full deals:full activities:full' },
+		{ displayName: 'Scope', name: 'scope', type: 'hidden', default: 'base contacts:full deals:full activities:full leads:full' },
 		{ displayName: 'Auth URI Query Parameters', name: 'authQueryParameters', type: 'hidden', default: '' },
 		// Pipedrive's token endpoint takes the client id/secret as HTTP Basic auth.
 		{ displayName: 'Authentication', name: 'authentication', type: 'hidden', default: 'header' },

@@ -52,7 +52,7 @@ export class ZohoCrmSyncOAuth2Api implements ICredentialType {
 			displayName: 'Scope',
 			name: 'scope',
 			type: 'hidden',
-			default: 'ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.notifications.ALL,ZohoCRM.coql.READ',
+			default: 'ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.notifications.ALL,ZohoCRM.coql.READ,ZohoCRM.org.READ,ZohoCRM.users.READ',
 		},
 		{
 			displayName: 'Auth URI Query Parameters',

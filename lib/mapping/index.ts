@@ -8,4 +8,4 @@ export { buildStageMapping, type DealStage, type StageMapping } from './stages';
 export * from './types';
 export { OwnerDirectory, type OwnerMatch } from './owners';
 export { fromUnifiedWithMetadata, METADATA_ENTITIES, missesOwner, OWNER_EMAIL, toUnifiedWithMetadata, withMetadataValues, type CrmMetadata } from './metadata';
-export { OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA } from './from-metadata';
+export { CURRENCY_FROM_METADATA, OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA } from './from-metadata';

@@ -4,12 +4,13 @@
 // carry no owner across. Used where the metadata is at hand: the Field Mapper with the CRMs'
 // credentials (CRM → unified) and Unified CRM Upsert (unified → CRM).
 
+import type { CrmCurrencies } from '../connectors/types';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { compileMapping, type CompiledMapping } from './compile';
 import type { OwnerDirectory, OwnerMatch } from './owners';
 import type { StageMapping } from './stages';
 import type { MapResult, PicklistSpec } from './types';
-import { OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA } from './from-metadata';
+import { CURRENCY_FROM_METADATA, OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA } from './from-metadata';
 import { DEAL_STAGES } from './vocabulary';
 
 /** The unified field that carries a record's owner between CRMs: the owner's e-mail address. */
@@ -23,6 +24,8 @@ export interface CrmMetadata {
 	stages: StageMapping;
 	/** The account's users (with its default owner, for owners who have no user here). */
 	owners: OwnerDirectory;
+	/** The account's currencies, where read: a deal in another currency is refused, never converted. */
+	currencies?: CrmCurrencies;
 	/** When it was read from the CRM (ms since epoch). */
 	readAt: number;
 }
@@ -75,6 +78,8 @@ export function toUnifiedWithMetadata(entity: EntityType, metadata: CrmMetadata,
 	}
 	// A CRM-local owner id means nothing in another CRM.
 	delete result.record[OWNER_ID];
+	// A deal that names no currency is in the account's own.
+	if (STAGED.includes(entity) && result.record.currency === undefined && metadata.currencies) result.record.currency = metadata.currencies.default;
 	return result;
 }
 
@@ -89,12 +94,34 @@ export function fromUnifiedWithMetadata(entity: EntityType, metadata: CrmMetadat
 	const email = record[OWNER_EMAIL];
 	const owner = typeof email === 'string' && email.trim() !== '' ? metadata.owners.ownerFor(metadata.crm, email) : undefined;
 	if (owner?.id) input[OWNER_ID] = owner.id;
-	return { ...mappingFor('fromUnified', entity, metadata).map(input), ...(owner ? { owner } : {}) };
+	const currencyIssue = STAGED.includes(entity) ? fitCurrency(metadata, input) : undefined;
+	const result = mappingFor('fromUnified', entity, metadata).map(input);
+	if (currencyIssue) return { ...result, valid: false, issues: [...(result.issues ?? []), currencyIssue] };
+	return { ...result, ...(owner ? { owner } : {}) };
 }
 
 /**
- * The CRM record with what the account's metadata says of it: its unified stage and its owner's
- * e-mail, under STAGE_FROM_METADATA and OWNER_EMAIL_FROM_METADATA. Every mapping reads them,
+ * A deal's currency against the target account's: one it cannot hold is an issue (an amount is
+ * never converted); in a single-currency account the currency field is left out, since there it
+ * does not exist (Salesforce, Zoho) and the amount is in the account's currency anyway.
+ */
+function fitCurrency(metadata: CrmMetadata, input: UnifiedRecord): { field: string; reason: string } | undefined {
+	const { currencies } = metadata;
+	const code = typeof input.currency === 'string' ? input.currency.trim().toUpperCase() : undefined;
+	if (!currencies || !code) return undefined;
+	if (!currencies.enabled.includes(code)) {
+		const held = currencies.enabled.length === 1 ? `holds amounts in ${currencies.default} only (a single-currency account)` : `has ${currencies.enabled.length <= 8 ? `the currencies ${currencies.enabled.join(', ')}` : `${currencies.enabled.length} currencies, not this one`}`;
+		return { field: 'currency', reason: `is ${code}, but ${metadata.crm} ${held}; the amount is not converted: turn ${code} on in ${metadata.crm}, or fix the deal's currency` };
+	}
+	if (currencies.enabled.length === 1) delete input.currency;
+	else input.currency = code;
+	return undefined;
+}
+
+/**
+ * The CRM record with what the account's metadata says of it: its unified stage, its owner's
+ * e-mail and (deals) the account's own currency, under STAGE_FROM_METADATA, OWNER_EMAIL_FROM_METADATA
+ * and CURRENCY_FROM_METADATA. Every mapping reads them,
  * the default maps included, so the webhook trigger puts them on the records it emits.
  */
 export function withMetadataValues(entity: EntityType, metadata: CrmMetadata, record: Record<string, unknown>): Record<string, unknown> {
@@ -103,6 +130,7 @@ export function withMetadataValues(entity: EntityType, metadata: CrmMetadata, re
 	const out = { ...record };
 	if ((DEAL_STAGES as readonly unknown[]).includes(unified.stage)) out[STAGE_FROM_METADATA] = unified.stage;
 	if (typeof unified[OWNER_EMAIL] === 'string') out[OWNER_EMAIL_FROM_METADATA] = unified[OWNER_EMAIL];
+	if (STAGED.includes(entity) && metadata.currencies) out[CURRENCY_FROM_METADATA] = metadata.currencies.default;
 	return out;
 }
 

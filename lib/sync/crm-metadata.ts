@@ -1,5 +1,5 @@
-// A CRM account's metadata for the mapping (lib/mapping/metadata.ts): its deal stages and its
-// users, read through the connector and kept per account for a while, so that a sync of one
+// A CRM account's metadata for the mapping (lib/mapping/metadata.ts): its deal stages, its users
+// and its currencies, read through the connector and kept per account for a while, so that a sync of one
 // deal does not list the account's pipelines and users every time. A stage or user added in the
 // CRM is seen within METADATA_TTL_MS.
 
@@ -31,12 +31,13 @@ export function crmMetadata(connector: CrmConnector, settings: MetadataSettings 
 	const hit = cache.get(key);
 	if (hit && now - hit.at < Math.min(maxAgeMs, METADATA_TTL_MS)) return hit.metadata;
 	const metadata = (async (): Promise<CrmMetadata> => {
-		const [stages, users] = await Promise.all([connector.listStages(), connector.listUsers()]);
+		const [stages, users, currencies] = await Promise.all([connector.listStages(), connector.listUsers(), connector.listCurrencies()]);
 		const { crm } = connector;
 		return {
 			crm,
 			stages: buildStageMapping(stages, settings.stageOverrides),
 			owners: new OwnerDirectory({ [crm]: users }, settings.defaultOwnerId ? { [crm]: settings.defaultOwnerId } : {}),
+			currencies,
 			readAt: now,
 		};
 	})();

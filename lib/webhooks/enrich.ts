@@ -16,7 +16,7 @@
 import { consentKeys } from '../conflict/consent';
 import { crmModule } from '../crms';
 import type { CrmRecord, ReadOptions } from '../connectors/types';
-import { defaultMap, METADATA_ENTITIES, OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA, withMetadataValues, type CrmMetadata } from '../mapping';
+import { CURRENCY_FROM_METADATA, defaultMap, METADATA_ENTITIES, OWNER_EMAIL_FROM_METADATA, STAGE_FROM_METADATA, withMetadataValues, type CrmMetadata } from '../mapping';
 import { assignFields, isPrototypeKey, type CrmName, type EntityType, type SyncOperation } from '../model';
 import { syncIdentity } from '../state/identity';
 import type { EchoFingerprint, StateStore } from '../state/types';
@@ -154,7 +154,7 @@ function readOptions(crm: CrmName, entity: EntityType): ReadOptions {
 	const names = new Set<string>(specs.flatMap((f) => [f.crm, ...(f.keys ?? [])]).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)));
 	for (const f of specs) if (Array.isArray(f.read)) for (const r of f.read) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(r)) names.add(r);
 	// What the trigger itself puts on a deal (withMetadataValues) is no field of the CRM's.
-	for (const key of [STAGE_FROM_METADATA, OWNER_EMAIL_FROM_METADATA]) names.delete(key);
+	for (const key of [STAGE_FROM_METADATA, OWNER_EMAIL_FROM_METADATA, CURRENCY_FROM_METADATA]) names.delete(key);
 	return { fields: readFields(entity, [...names]) };
 }
 

@@ -122,6 +122,12 @@ export const dynamicsMaps: CrmMaps = {
 					if (typeof v === 'number' && LEAD_STATE[v] !== undefined) out.statecode = LEAD_STATE[v];
 				},
 			}),
+			// A qualified lead is a converted one. What it became the connector reads for qualified leads
+			// (the lead's parent contact/account, else the records that name it as their originating lead).
+			field('converted', 'statecode', 'boolean', { read: (r) => (r.statecode === undefined || r.statecode === null ? undefined : r.statecode === 1), write: false }),
+			field('convertedContactId', 'crmSyncConvertedContactId', 'id', { ref: true, write: false, virtual: true, ...guid }),
+			field('convertedAccountId', 'crmSyncConvertedAccountId', 'id', { ref: true, write: false, virtual: true, ...guid }),
+			field('convertedOpportunityId', 'crmSyncConvertedOpportunityId', 'id', { ref: true, write: false, virtual: true, ...guid }),
 		],
 	},
 	account: {

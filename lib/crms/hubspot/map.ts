@@ -2,7 +2,7 @@
 // receives; every property value is written as a string (numbers, booleans, epoch-ms dates).
 import { field } from '../../mapping/shapes';
 import { textOf } from '../../mapping/transformers';
-import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
+import { currencyFromMetadata, dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader } from '../../mapping/types';
 
@@ -154,6 +154,7 @@ export const hubspotMaps: CrmMaps = {
 		fields: [
 			field('name', 'dealname', 'string', { max: TEXT }),
 			field('amount', 'amount', 'number', { format: str }),
+			currencyFromMetadata,
 			field('currency', 'deal_currency_code', 'currency'),
 			field('stage', 'dealstage', 'picklist', { values: HS_DEAL_STAGE, read: [STAGE_FROM_METADATA, 'dealstage'] }),
 			field('closeDate', 'closedate', 'date', { format: { date: 'epochMsMidnight', asString: true } }),

@@ -2,7 +2,7 @@
 // reads also return first_name/last_name (a lone half: see writeName). Ids are integers except
 // lead ids (UUIDs). Leads carry their person's fields in a nested `person` object (see `lead`).
 import { field, firstWords, joinNonEmpty, lastWord, pipedriveMulti, singleLink } from '../../mapping/shapes';
-import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
+import { currencyFromMetadata, dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { compileSetter } from '../../mapping/paths';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader } from '../../mapping/types';
@@ -173,6 +173,7 @@ export const pipedriveMaps: CrmMaps = {
 		fields: [
 			field('name', 'title', 'string', { max: NAME, required: true }),
 			field('amount', 'value', 'number'),
+			currencyFromMetadata,
 			field('currency', 'currency', 'currency'),
 			field('stage', 'stage_id', 'picklist', {
 				values: PD_STAGE,

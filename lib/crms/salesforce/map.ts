@@ -1,7 +1,7 @@
 // Salesforce default maps (REST sObject fields). Limits from the Salesforce object reference;
 // see MAPPING.md for which are verified.
 import { field, singleLink } from '../../mapping/shapes';
-import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
+import { currencyFromMetadata, dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec } from '../../mapping/types';
 
@@ -106,6 +106,7 @@ export const salesforceMaps: CrmMaps = {
 		fields: [
 			field('name', 'Name', 'string', { max: 120, required: true }),
 			field('amount', 'Amount', 'number'),
+			currencyFromMetadata,
 			// Exists only in multi-currency orgs.
 			field('currency', 'CurrencyIsoCode', 'currency'),
 			field('stage', 'StageName', 'picklist', { values: SF_STAGE, required: true, read: [STAGE_FROM_METADATA, 'StageName'] }),

@@ -1,7 +1,7 @@
 // Zoho CRM default maps (v6 API names). Lookups are {id, name} objects; datetimes carry offsets
 // ('2024-01-15T15:26:49+05:30'). Lengths are Zoho's field-type defaults (unverified, see MAPPING.md).
 import { field, lookupId } from '../../mapping/shapes';
-import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
+import { currencyFromMetadata, dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader } from '../../mapping/types';
 
@@ -109,6 +109,7 @@ export const zohoMaps: CrmMaps = {
 		fields: [
 			field('name', 'Deal_Name', 'string', { max: 120, required: true }),
 			field('amount', 'Amount', 'number'),
+			currencyFromMetadata,
 			// Multi-currency orgs only.
 			field('currency', 'Currency', 'currency'),
 			field('stage', 'Stage', 'picklist', { values: ZOHO_STAGE, required: true, read: [STAGE_FROM_METADATA, 'Stage'] }),

@@ -120,3 +120,34 @@ describe("a custom pipeline's stages", () => {
 		await assert.rejects(crmMetadata(connector('pipedrive'), { stageOverrides: { 'Demo Scheduled': 'closedWon' } }), /flags that stage as open/);
 	});
 });
+
+describe("a deal's currency against the account's", () => {
+	const single = { default: 'USD', enabled: ['USD'] };
+	const multi = { default: 'USD', enabled: ['EUR', 'GBP', 'USD'] };
+	const withCurrencies = async (crm: CrmName, currencies: CrmMetadata['currencies']): Promise<CrmMetadata> => ({ ...(await crmMetadata(connector(crm))), currencies });
+	const currencyField: Record<string, string> = { salesforce: 'CurrencyIsoCode', zoho: 'Currency', hubspot: 'deal_currency_code', pipedrive: 'currency' };
+
+	for (const crm of ['salesforce', 'hubspot', 'pipedrive', 'zoho'] as const) {
+		test(`${crm}: a deal in another currency is an issue naming both, never converted; its own currency is not written in a single-currency account`, async () => {
+			const metadata = await withCurrencies(crm, single);
+			const refused = fromUnifiedWithMetadata('opportunity', metadata, { name: 'Euro deal', amount: 100, currency: 'eur', stage: 'proposal' });
+			assert.equal(refused.valid, false);
+			const issue = refused.issues?.find((i) => i.field === 'currency');
+			assert.match(issue?.reason ?? '', /EUR.*USD only.*not converted/);
+			const own = fromUnifiedWithMetadata('opportunity', metadata, { name: 'Dollar deal', amount: 100, currency: 'USD', stage: 'proposal' });
+			assert.equal(own.valid, true, JSON.stringify(own.issues));
+			assert.equal(own.record[currencyField[crm]], undefined, 'no currency field in a single-currency account');
+			assert.equal(own.record[crm === 'pipedrive' ? 'value' : crm === 'hubspot' ? 'amount' : 'Amount'] !== undefined, true, 'the amount is written');
+		});
+
+		test(`${crm}: a multi-currency account takes any of its currencies, upper case; a deal read without a currency is in the account's own`, async () => {
+			const metadata = await withCurrencies(crm, multi);
+			const written = fromUnifiedWithMetadata('opportunity', metadata, { name: 'Pound deal', amount: 5, currency: 'gbp', stage: 'proposal' });
+			assert.equal(written.valid, true, JSON.stringify(written.issues));
+			assert.equal(written.record[currencyField[crm]], 'GBP');
+			const read = toUnifiedWithMetadata('opportunity', { ...metadata, currencies: single }, { ...written.record, [currencyField[crm]]: undefined }).record;
+			assert.equal(read.currency, 'USD');
+			assert.equal(fromUnifiedWithMetadata('opportunity', metadata, { name: 'Yen deal', amount: 5, currency: 'JPY' }).valid, false);
+		});
+	}
+});
