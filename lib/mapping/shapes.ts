@@ -49,7 +49,10 @@ export function odataLookup(attr: string, navProperty: string, entitySet: string
 		read: (r) => {
 			const v = r[valueKey];
 			if (v !== undefined) return v;
-			return r[bindKey] === undefined ? undefined : bindId(r[bindKey]);
+			if (r[bindKey] !== undefined) return bindId(r[bindKey]);
+			// A webhook's entity image carries the lookup as an EntityReference {id, logicalName, name}.
+			const ref = obj(r[attr]);
+			return ref ? (ref.id ?? ref.Id) : r[attr] === null ? null : undefined;
 		},
 		write: (out, v) => {
 			out[bindKey] = v === null ? null : `/${entitySet}(${textOf(v)})`;

@@ -4,8 +4,11 @@
 // the template's client-side limit set to "None") and on (the documented values, the template as
 // shipped), where it also prints each target's ratio to its rate-limit-bound maximum.
 //
+// Then the whole graph (BULK_BENCH_GRAPH, default 10K accounts + 50K contacts + 10K deals), accounts →
+// contacts → opportunities in one run, with the time per entity.
+//
 //   npx tsx test/bench/bulk-n8n.ts
-//   BULK_BENCH_SIZES=10000,50000 BULK_BENCH_LIMITS=off|on|both BULK_BENCH_ON_SIZE=2000
+//   BULK_BENCH_SIZES=10000,50000 BULK_BENCH_LIMITS=off|on|both BULK_BENCH_ON_SIZE=2000 BULK_BENCH_GRAPH=10000,50000,10000
 //
 // The template is one *Bulk: Sync CRMs* node (BULK_NODE): its first output is the summary, its
 // second (Errors) feeds "Failed records". Also the rig the e2e tests use (bulkWorkflow,
@@ -124,9 +127,10 @@ export interface BulkRig {
 	stop(): Promise<void>;
 }
 
-export async function startBulkRig(options: { contacts: number; rateLimits: boolean; workflows: Array<Record<string, unknown>>; env?: Record<string, string> }): Promise<BulkRig> {
+export async function startBulkRig(options: { contacts: number; companies?: number; deals?: number; rateLimits: boolean; workflows: Array<Record<string, unknown>>; env?: Record<string, string> }): Promise<BulkRig> {
 	const none = { contacts: 0, companies: 0, deals: 0, activities: 0 };
-	const sandbox = await startSandbox({ rateLimits: options.rateLimits, seed: none, perCrm: { [SOURCE]: { seed: { ...none, contacts: options.contacts } } } });
+	const seed = { ...none, contacts: options.contacts, companies: options.companies ?? 0, deals: options.deals ?? 0 };
+	const sandbox = await startSandbox({ rateLimits: options.rateLimits, seed: none, perCrm: { [SOURCE]: { seed } } });
 	const userFolder = mkdtempSync(join(os.tmpdir(), 'crm-sync-bulk-'));
 	const start = () =>
 		startN8n({
@@ -295,6 +299,32 @@ async function measure(size: number, limits: boolean, targets: CrmName[]): Promi
 	}
 }
 
+/**
+ * The whole graph in one run, sandbox limits off: `accounts` companies, `contacts` contacts and
+ * `deals` deals seeded in the source (contacts and deals linked to companies), copied accounts →
+ * contacts → opportunities. Prints the wall time per entity (its summary) and n8n's peak RSS.
+ */
+async function measureGraph(accounts: number, contacts: number, deals: number, targets: CrmName[]): Promise<void> {
+	const id = 'bulkBenchGraph';
+	const path = 'bulk-bench-graph';
+	const workflow = bulkWorkflow(id, path, { mode: 'full', batchSize: 1000 }, 'none', targets);
+	const rig = await startBulkRig({ contacts, companies: accounts, deals, rateLimits: false, workflows: [workflow], env: { N8N_LOG_LEVEL: 'warn' } });
+	try {
+		const pid = rig.pid();
+		const run = await runBulk(rig, id, path, 4 * 60 * 60_000);
+		const summaries = run.allOutputs(BULK_NODE) as Array<Record<string, unknown>>;
+		const rss = peakRss(pid);
+		console.log(`  graph ${accounts} accounts + ${contacts} contacts + ${deals} deals, limits off: wall ${(run.wallMs / 1000).toFixed(1)} s in all, n8n peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB${run.error ? `; ${run.error}` : ''}`);
+		for (const summary of summaries) {
+			console.log(`         ${String(summary.entity).padEnd(11)} ${String(summary.processed).padStart(6)} records: ${(Number(summary.durationMs) / 1000).toFixed(1)} s, created ${String(summary.created)}, updated ${String(summary.updated)}, failed ${String(summary.failed)}`);
+		}
+		const failed = run.allOutputs(FAILED_NODE);
+		if (failed.length) console.log(`         failed: ${failureReasons(failed)}`);
+	} finally {
+		await rig.stop();
+	}
+}
+
 /** Failed records by CRM and reason (the first 80 characters of the message), most frequent first. */
 function failureReasons(items: Array<Record<string, unknown>>): string {
 	const counts = new Map<string, number>();
@@ -314,6 +344,9 @@ export async function run(): Promise<void> {
 	console.log(`bulk-n8n: bulk-sync.json in real n8n, ${SOURCE} → ${targets.join(', ')}, ${os.cpus().length} cores (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 	if (which !== 'on') for (const size of sizes) await measure(size, false, targets);
 	if (which !== 'off') await measure(Number(process.env.BULK_BENCH_ON_SIZE) || 2000, true, targets);
+	// BULK_BENCH_GRAPH=accounts,contacts,deals (default the brief's month: 10K, 50K, 10K; 0 skips).
+	const [accounts, contacts, deals] = (process.env.BULK_BENCH_GRAPH ?? '10000,50000,10000').split(',').map(Number);
+	if (accounts || contacts || deals) await measureGraph(accounts || 0, contacts || 0, deals || 0, targets);
 }
 
 if (require.main === module) {

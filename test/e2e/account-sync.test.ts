@@ -174,3 +174,26 @@ test("a company's owner follows by e-mail: a Pipedrive user owns it in Zoho as t
 	});
 	assert.equal(zohoOwner(), owner.zoho, "not Zoho's API user: the user with the Pipedrive owner's address");
 });
+
+test('a company deleted in Zoho is deleted in the other four', async () => {
+	const domain = 'acme-zoho.example';
+	const id = accountIdOn('zoho', domain);
+	assert.ok(id, 'the company of the earlier test');
+	const res = await fetch(`${sandbox.urls.zoho}/__admin/ui/crm/v6/Accounts/${id}`, { method: 'DELETE' });
+	assert.ok(res.ok, await res.text());
+	await waitFor(async () => CRMS.every((crm) => onDomain(crm, domain).length === 0), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}: still in ${CRMS.filter((crm) => onDomain(crm, domain).length > 0).join(', ')}\n${await executionReport()}`);
+	});
+});
+
+test('two companies merged in HubSpot are merged in the other four: the survivor stays, the other is gone everywhere', async () => {
+	const [survivor, merged] = ['acme-hubspot.example', 'acme-salesforce.example'];
+	const ids = [accountIdOn('hubspot', survivor), accountIdOn('hubspot', merged)];
+	assert.ok(ids[0] && ids[1], 'both companies of the earlier tests are in HubSpot');
+	const res = await fetch(`${sandbox.urls.hubspot}/__admin/objects/companies/merge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ primaryObjectId: ids[0], objectIdToMerge: ids[1] }) });
+	assert.ok(res.ok, await res.text());
+	await waitFor(async () => CRMS.every((crm) => onDomain(crm, merged).length === 0), 60_000).catch(async (error) => {
+		throw new Error(`${(error as Error).message}: ${merged} still in ${CRMS.filter((crm) => onDomain(crm, merged).length > 0).join(', ')}\n${await executionReport()}`);
+	});
+	for (const crm of CRMS) assert.equal(onDomain(crm, survivor).length, 1, `${crm}: the survivor is still there`);
+});

@@ -213,6 +213,9 @@ describe('CRM wire shapes', () => {
 			'_parentcustomerid_value@OData.Community.Display.V1.FormattedValue': 'Acme', donotphone: true,
 		});
 		assert.deepEqual(r.record, { email: 'x@y.io', accountId: acc, company: 'Acme', doNotCall: true });
+		// A webhook's entity image: the lookup as an EntityReference (a re-parented contact).
+		const image = compileMapping({ direction: 'toUnified', source: 'dynamics', entity: 'contact' }).map({ emailaddress1: 'x@y.io', parentcustomerid: { id: acc, logicalName: 'account', name: 'Acme' } });
+		assert.equal(image.record.accountId, acc);
 		const o = compileMapping({ direction: 'fromUnified', target: 'dynamics', entity: 'opportunity' }).map({ closeDate: '2024-06-30T23:30:00-05:00', accountId: acc, amount: '1,250.50' });
 		assert.deepEqual(o.record, { estimatedclosedate: '2024-06-30', 'customerid_account@odata.bind': `/accounts(${acc})`, estimatedvalue: 1250.5 });
 		const a = compileMapping({ direction: 'fromUnified', target: 'dynamics', entity: 'activity' }).map({ type: 'note', body: 'hi', contactIds: [acc] });
