@@ -138,6 +138,7 @@ export async function resolveReferences(store: StateStore, inputs: ResolveInput[
 			const resolved: string[] = [];
 			for (const unifiedId of idsOf(record[spec.unifiedField])) {
 				const targetId = byUnified.get(spec.entity)?.get(unifiedId);
+				if (targetId === null) continue; // deleted: nothing to link to
 				if (targetId) resolved.push(targetId);
 				else missing.push({ field: spec.unifiedField, entity: spec.entity, sourceId: unifiedId, unifiedId });
 			}
@@ -168,8 +169,12 @@ export async function resolveReferences(store: StateStore, inputs: ResolveInput[
 	});
 }
 
-/** Per referenced entity: unified id → `target` record id, for the unified references of `records`. */
-async function targetIdsOfUnified(store: StateStore, records: UnifiedRecord[], specs: ReferenceField[], target: CrmName): Promise<Map<EntityType, Map<string, string>>> {
+/**
+ * Per referenced entity: unified id → `target` record id, for the unified references of `records`;
+ * null for a referenced record that was deleted (its tombstone): a deal whose account is gone is
+ * written without it, instead of naming a record the target no longer has.
+ */
+async function targetIdsOfUnified(store: StateStore, records: UnifiedRecord[], specs: ReferenceField[], target: CrmName): Promise<Map<EntityType, Map<string, string | null>>> {
 	const wanted = new Map<EntityType, Set<string>>();
 	for (const record of records) {
 		for (const spec of specs) {
@@ -177,13 +182,15 @@ async function targetIdsOfUnified(store: StateStore, records: UnifiedRecord[], s
 			for (const id of idsOf(record[spec.unifiedField])) wanted.set(spec.entity, (wanted.get(spec.entity) ?? new Set()).add(id));
 		}
 	}
-	const out = new Map<EntityType, Map<string, string>>();
+	const out = new Map<EntityType, Map<string, string | null>>();
 	for (const [refEntity, ids] of wanted) {
 		const refs = await store.getCrossRefs(refEntity, [...ids]);
-		const targets = new Map<string, string>();
+		const snapshots = await store.getSnapshots(refEntity, [...ids]);
+		const targets = new Map<string, string | null>();
 		for (const id of ids) {
 			const targetId = refs.get(id)?.ids[target];
-			if (targetId) targets.set(id, targetId);
+			if (snapshots.get(id)?.deletedAt) targets.set(id, null);
+			else if (targetId) targets.set(id, targetId);
 		}
 		out.set(refEntity, targets);
 	}

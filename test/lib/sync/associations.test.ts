@@ -119,6 +119,15 @@ describe('references as unified ids', () => {
 		const [cleared] = await resolveReferences(store, [{ source: 'hubspot', record: { email: 'x@example.com', accountUnifiedId: null } }], { entity: 'contact', target: 'salesforce' });
 		assert.deepEqual(cleared.record, { email: 'x@example.com', accountId: null });
 	});
+
+	test('a reference to a deleted record (its tombstone) is left out: neither a target id the CRM no longer has, nor a wait', async () => {
+		const at = new Date().toISOString();
+		await store.putSnapshot({ entity: 'account', unifiedId: 'u-acme', record: { name: 'Acme' }, fieldModifiedAt: {}, syncedAt: at, deletedAt: at, deletedBy: 'hubspot' });
+		const [toSalesforce] = await resolveReferences(store, [{ source: 'pipedrive', record: { name: 'Big deal', stage: 'closedWon', accountUnifiedId: 'u-acme', contactUnifiedId: 'u-ada' } }], { entity: 'opportunity', target: 'salesforce' });
+		assert.deepEqual(toSalesforce.record, { name: 'Big deal', stage: 'closedWon', contactId: '003A' });
+		assert.deepEqual(toSalesforce.missing, []);
+		await store.deleteSnapshot('account', 'u-acme');
+	});
 });
 
 describe('retryDecision', () => {
