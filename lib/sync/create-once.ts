@@ -1,5 +1,6 @@
 // Creating a record in a CRM once, where nothing else stops a second create (bulk sync's records
-// without an email to upsert on, the sync API's creates): claim in the state store → create →
+// without an email to upsert on, the sync API's creates, Sync to CRMs' deals and activities, which
+// have no match key): claim in the state store → create →
 // cross-reference written (UpsertWriter) → claim released.
 //
 // A claim still there later means an earlier create got no definite answer: the run died, the CRM
@@ -73,7 +74,7 @@ function interruptedReason(target: CrmName, unifiedId: string, key: string, clai
  * Creates records (from planCreates' `create`) under claims; releases the claims of those the CRM
  * answered definitely. `by` says who claims, for the INTERRUPTED_CREATE reason.
  */
-export async function createOnce(store: StateStore, creates: UpsertWriter, by: string, target: CrmName, entity: EntityType, items: InputItem[]): Promise<ItemResult[]> {
+export async function createOnce(store: StateStore, creates: Pick<UpsertWriter, 'run'>, by: string, target: CrmName, entity: EntityType, items: InputItem[]): Promise<ItemResult[]> {
 	if (!items.length) return [];
 	const keys = items.map((item) => claimKey(target, entity, item.unifiedId!));
 	const claim: CreateClaim = { by, at: new Date().toISOString() };

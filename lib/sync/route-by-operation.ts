@@ -13,6 +13,7 @@ import type { CrmConnector } from '../connectors';
 import { defaultMapping } from '../mapping';
 import { isCrmName, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import type { StateStore } from '../state';
+import { createOnce, planCreates } from './create-once';
 import { erasePersonEverywhere } from './erasure';
 import { convertLeadCopies, isConvertedLead } from './lead-conversion';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob, type WriteOperationName } from './upsert-writer';
@@ -66,7 +67,9 @@ export async function writeByOperation(
 		// A dry run writes nothing (and has no credentials to build a connector with).
 		const writes = job.dryRun || hasMatchKey(job, connector) ? [['upsert', upserts] as const] : await byLink(job, upserts, store);
 		for (const [operation, group] of writes) {
-			if (group.length) for (const r of await run(operation, group)) results.push(kept.has(r.index) ? { ...r, json: { ...r.json, consent: kept.get(r.index) } } : r);
+			if (!group.length) continue;
+			const written = operation === 'create' && store ? await createClaimed(job, group, store, run) : await run(operation, group);
+			for (const r of written) results.push(kept.has(r.index) ? { ...r, json: { ...r.json, consent: kept.get(r.index) } } : r);
 		}
 	}
 	for (const operation of ['delete', 'erase'] as const) {
@@ -112,6 +115,22 @@ async function byLink(job: Omit<WriteJob, 'operation'>, group: EventItem[], stor
 	return [
 		['update', group.filter(linked)],
 		['create', group.filter((i) => !linked(i))],
+	];
+}
+
+/**
+ * Creates of records without a match key (deals, activities) under a claim (create-once.ts): a
+ * create whose reply was lost is not made again by the record's next change, which would leave a
+ * duplicate that nothing can find; it is reported (INTERRUPTED_CREATE) until the record is linked.
+ */
+async function createClaimed(job: Omit<WriteJob, 'operation'>, group: EventItem[], store: StateStore, run: (operation: WriteOperationName, group: InputItem[]) => Promise<ItemResult[]>): Promise<ItemResult[]> {
+	const claimable = group.filter((item) => item.unifiedId);
+	const plan = await planCreates(store, job.crm, job.entity, claimable);
+	return [
+		...plan.interrupted,
+		...(plan.linked.length ? await run('update', plan.linked) : []),
+		...(await createOnce(store, { run: (items: InputItem[]) => run('create', items) }, `sync to ${job.crm}`, job.crm, job.entity, plan.create)),
+		...(await run('create', group.filter((item) => !item.unifiedId))),
 	];
 }
 

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { createConnector, type CrmConnector } from '../../../lib/connectors';
 import { CRM_NAMES, type CrmName } from '../../../lib/model';
 import { openStateStore, type StateStore } from '../../../lib/state';
+import { CLAIM_COLLECTION, claimKey } from '../../../lib/sync/create-once';
 import { RETRY_FIELD, syncToCrms, type FanOutJob, type FanOutOutcome } from '../../../lib/sync/fan-out';
 import type { EventItem } from '../../../lib/sync/route-by-operation';
 import { startSandbox, type Sandbox } from '../../../sandbox';
@@ -205,5 +206,20 @@ describe('syncToCrms', () => {
 		const never = async (): Promise<never> => assert.fail('not called in a dry run');
 		const [dry] = await syncToCrms([change(0, 'hubspot', 'h-eve', { email: 'eve@example.com', lastName: 'Eve' }, { unifiedId: 'u-eve' })], job({ dryRun: true }), never, never);
 		assert.deepEqual(statuses(dry), { salesforce: 'dryRun', pipedrive: 'dryRun', zoho: 'dryRun', dynamics: 'dryRun' });
+	});
+
+	test('a deal (no match key) is created once under a claim; one whose earlier create got no answer is reported, not created twice', async () => {
+		const deals = job({ entity: 'opportunity', crms: ['hubspot', 'pipedrive'] });
+		const titled = (title: string) => rows('pipedrive', 'deals').filter((r) => r.title === title && r.is_deleted !== true);
+		const [created] = await syncToCrms([change(0, 'hubspot', 'hd-1', { name: 'Claimed deal', amount: 10 }, { unifiedId: 'u-deal-1' })], deals, connectorFor, openStore);
+		assert.deepEqual(created.errors, []);
+		assert.equal(titled('Claimed deal').length, 1);
+		assert.equal((await store.kvGet(CLAIM_COLLECTION, claimKey('pipedrive', 'opportunity', 'u-deal-1'))) ?? null, null, 'the claim is released once the CRM answered');
+
+		// As if an earlier create of this deal timed out after Pipedrive made it: its claim is still there.
+		await store.kvPut(CLAIM_COLLECTION, claimKey('pipedrive', 'opportunity', 'u-deal-2'), { by: 'sync to pipedrive', at: new Date().toISOString() });
+		const [again] = await syncToCrms([change(0, 'hubspot', 'hd-2', { name: 'Interrupted deal', amount: 20 }, { unifiedId: 'u-deal-2' })], deals, connectorFor, openStore);
+		assert.equal(again.errors[0]?.code, 'INTERRUPTED_CREATE', JSON.stringify(again.errors));
+		assert.equal(titled('Interrupted deal').length, 0, 'not created again');
 	});
 });
