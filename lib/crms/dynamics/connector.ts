@@ -33,6 +33,10 @@
 // - Users: systemusers ($select systemuserid, internalemailaddress, fullname, isdisabled, accessmode).
 // - Currencies: organizations (_basecurrencyid_value) and transactioncurrencies (isocurrencycode,
 //   statecode 0 active).
+// - A lead's or opportunity's currency travels as an ISO code (currency.ts, CURRENCY_ISO_FIELD):
+//   writes bind transactioncurrencyid to that code's transactioncurrencies row, reads add the code
+//   from _transactioncurrencyid_value; the currency rows are read once per connector (again once
+//   when a read meets a currency GUID they lack).
 // - Accounts by domain / name: accounts $filter contains(websiteurl,'…') / contains(name,'…') joined
 //   by `or`, then kept by normaliseDomain / normaliseCompany equality.
 
@@ -57,6 +61,7 @@ import { domainKeys } from '../../matching/accounts';
 import { normaliseCompany } from '../../matching/normalise-company';
 import { foldText } from '../../matching/normalise-text';
 import { buildBatch, parseBatchResponse, type BatchOperation, type BatchOperationResult } from './batch';
+import { bindCurrency, currencyIdOf, CurrencyTable, CURRENCY_FAILURE_CODE, CURRENCY_ISO_FIELD, CURRENCY_LOOKUP_VALUE, CURRENCY_NAV, wantsCurrency } from './currency';
 import {
 	byRef,
 	chunk,
@@ -176,6 +181,10 @@ export class DynamicsConnector implements CrmConnector {
 	/** Match fields found not to be alternate keys here, per entity set: upserts on them search first. */
 	private readonly notAlternateKeys = new Set<string>();
 	private readonly alternateKeys = new Set<string>();
+	/** transactioncurrencies, read once (currencyTable). */
+	private currencyRows?: Promise<CurrencyTable>;
+	/** Currency GUIDs still unknown after a re-read: not read again for them. */
+	private readonly unknownCurrencyIds = new Set<string>();
 
 	constructor(
 		private readonly config: DynamicsConfig,
@@ -227,7 +236,7 @@ export class DynamicsConnector implements CrmConnector {
 				url: `${this.base}/${info.set}(${id})`,
 				query: { $select: selectFor(info, options.fields)?.join(',') },
 			});
-			return (await this.withConversions(info, [toRecord(info, res.body)]))[0];
+			return (await this.enrich(info, [toRecord(info, res.body)]))[0];
 		} catch (error) {
 			// A 404 for the row itself means no such record; "Resource not found for the segment" or
 			// "No HTTP resource" (error-404-*-docs.json) mean a wrong URL, which must not read as "gone".
@@ -239,7 +248,7 @@ export class DynamicsConnector implements CrmConnector {
 	/** `$filter=field eq 'a' or field eq 'b'` (quotes doubled), following @odata.nextLink. Qualified leads carry what they became (withConversions). */
 	async search(entity: EntityType, field: string, values: string[], options: ReadOptions = {}): Promise<CrmRecord[]> {
 		const info = this.entity(entity);
-		return this.withConversions(info, await this.searchRows(info, field, values, selectFor(info, options.fields)));
+		return this.enrich(info, await this.searchRows(info, field, values, selectFor(info, options.fields)));
 	}
 
 	private async searchRows(info: EntityInfo, field: string, values: string[], select: string[] | undefined): Promise<CrmRecord[]> {
@@ -254,6 +263,67 @@ export class DynamicsConnector implements CrmConnector {
 			}
 		}
 		return [...found.values()];
+	}
+
+	/** What every read adds to the rows: the currency's ISO code (withCurrency), what a qualified lead became (withConversions). */
+	private async enrich(info: EntityInfo, records: CrmRecord[]): Promise<CrmRecord[]> {
+		return this.withCurrency(info, await this.withConversions(info, records));
+	}
+
+	/**
+	 * Leads and opportunities read with _transactioncurrencyid_value get CURRENCY_ISO_FIELD: the
+	 * currency's isocurrencycode (upper case; inactive currencies too), null when the row has none.
+	 * A GUID the cached currency rows lack reads them again once; still unknown, the field is left out.
+	 */
+	private async withCurrency(info: EntityInfo, records: CrmRecord[]): Promise<CrmRecord[]> {
+		if (!hasCurrency(info)) return records;
+		const ids = records.map((r) => currencyIdOf(r.fields));
+		if (!ids.some((id) => id !== undefined)) return records;
+		let table = ids.some((id) => typeof id === 'string') ? await this.currencyTable() : undefined;
+		const missing = ids.filter((id): id is string => typeof id === 'string' && !table!.has(id) && !this.unknownCurrencyIds.has(id));
+		if (missing.length) {
+			table = await this.currencyTable(true);
+			for (const id of missing) if (!table.has(id)) this.unknownCurrencyIds.add(id);
+		}
+		return records.map((r, i) => {
+			const id = ids[i];
+			if (id === undefined) return r;
+			const iso = id === null ? null : table!.isoOf(id);
+			if (iso === undefined) return r;
+			return { ...r, fields: { ...r.fields, [CURRENCY_ISO_FIELD]: iso } };
+		});
+	}
+
+	/** The environment's transactioncurrencies (every state), read once per connector; `refresh` reads them again. */
+	private currencyTable(refresh = false): Promise<CurrencyTable> {
+		if (!this.currencyRows || refresh) {
+			const read = this.queryAll(CURRENCIES, { $select: 'transactioncurrencyid,isocurrencycode,statecode' }).then((rows) => CurrencyTable.fromRows(rows));
+			this.currencyRows = read;
+			// A failed read is not kept: the next use reads again.
+			read.catch(() => {
+				if (this.currencyRows === read) this.currencyRows = undefined;
+			});
+		}
+		return this.currencyRows;
+	}
+
+	/**
+	 * Writes of leads and opportunities: CURRENCY_ISO_FIELD becomes `transactioncurrencyid@odata.bind`
+	 * to that code's row (never sent as such; null or '' binds nothing). A code that is no active
+	 * currency here fails its record alone (validation, CURRENCY). The currency rows are read only
+	 * when a record names a currency.
+	 */
+	private async bindCurrencies<R extends { ref: number; fields: CrmFields }>(info: EntityInfo, records: R[]): Promise<{ ready: R[]; failed: WriteFailure[] }> {
+		if (!hasCurrency(info) || !records.some((r) => CURRENCY_ISO_FIELD in r.fields)) return { ready: records, failed: [] };
+		const table = records.some((r) => wantsCurrency(r.fields)) ? await this.currencyTable() : undefined;
+		const ready: R[] = [];
+		const failed: WriteFailure[] = [];
+		for (const r of records) {
+			const bound = bindCurrency(r.fields, table);
+			if ('error' in bound) failed.push({ ref: r.ref, status: 'failed', category: 'validation', code: CURRENCY_FAILURE_CODE, message: bound.error });
+			else ready.push(bound.fields === r.fields ? r : { ...r, fields: bound.fields });
+		}
+		return { ready, failed };
 	}
 
 	/**
@@ -309,10 +379,11 @@ export class DynamicsConnector implements CrmConnector {
 	 * POST opportunities without statecode/statuscode, then WinOpportunity / LoseOpportunity bound
 	 * to it by Content-ID, so a refused close leaves no open copy behind.
 	 */
-	create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
+	async create(entity: EntityType, records: CreateRequest[]): Promise<WriteOutcome[]> {
 		const info = this.entity(entity);
-		return this.batchWrite(
-			records,
+		const { ready, failed } = await this.bindCurrencies(info, records);
+		const outcomes = await this.batchWrite(
+			ready,
 			(r) => {
 				const target = info === ENTITIES.opportunity ? closedState(r.fields.statecode) : undefined;
 				if (target === undefined) return { method: 'POST', url: `${this.base}/${info.set}`, body: r.fields };
@@ -320,6 +391,7 @@ export class DynamicsConnector implements CrmConnector {
 			},
 			(r, result) => ({ ref: r.ref, status: 'created', id: idFromResult(info, result) }),
 		);
+		return failed.length ? byRef([...outcomes, ...failed]) : outcomes;
 	}
 
 	update(entity: EntityType, records: UpdateRequest[]): Promise<WriteOutcome[]> {
@@ -333,8 +405,10 @@ export class DynamicsConnector implements CrmConnector {
 	 */
 	private async updateRecords(entity: EntityType, records: UpdateRequest[], known?: Map<string, OpportunityState>): Promise<WriteOutcome[]> {
 		const info = this.entity(entity);
-		const valid = records.filter((r) => isGuid(r.id));
-		const invalid = records.filter((r) => !isGuid(r.id)).map((r) => invalidId(r.ref, r.id));
+		// A currency code that is no active currency here fails its record alone (bindCurrencies).
+		const { ready, failed } = await this.bindCurrencies(info, records);
+		const valid = ready.filter((r) => isGuid(r.id));
+		const invalid = [...failed, ...ready.filter((r) => !isGuid(r.id)).map((r) => invalidId(r.ref, r.id))];
 		const patch = (id: string, fields: CrmFields): BatchOperation => ({ method: 'PATCH', url: `${this.base}/${info.set}(${id})`, headers: { 'If-Match': '*' }, body: fields });
 		const stateful = info === ENTITIES.opportunity ? valid.filter((r) => hasState(r.fields)) : [];
 		if (!stateful.length) {
@@ -417,9 +491,10 @@ export class DynamicsConnector implements CrmConnector {
 	async upsert(entity: EntityType, matchKey: string, records: UpsertRequest[]): Promise<WriteOutcome[]> {
 		const info = this.entity(entity);
 		assertAttribute(matchKey);
-		const outcomes: WriteOutcome[] = [];
+		const { ready, failed } = await this.bindCurrencies(info, records);
+		const outcomes: WriteOutcome[] = [...failed];
 		const keyed: Array<UpsertRequest & { value: string }> = [];
-		for (const request of records) {
+		for (const request of ready) {
 			const value = request.fields[matchKey];
 			if (value === undefined || value === null || String(value).trim() === '') {
 				outcomes.push({ ref: request.ref, status: 'failed', category: 'validation', code: 'MISSING_MATCH_KEY', message: `Upsert by ${matchKey} needs a value for ${matchKey}` });
@@ -949,7 +1024,7 @@ export class DynamicsConnector implements CrmConnector {
 				maxIds = [record.id];
 			} else if (at === Date.parse(maxTime)) maxIds.push(record.id);
 		}
-		const converted = (await this.withConversions(info, records)) as ChangedRecord[];
+		const converted = (await this.enrich(info, records)) as ChangedRecord[];
 		const next = res.body?.['@odata.nextLink'];
 		if (next) return { records: converted, deleted: [], hasMore: true, cursor: encodeCursor({ since, seen: cursor.seen, maxTime, maxIds, next }) };
 		const caughtUp: DvCursor =
@@ -978,7 +1053,7 @@ export class DynamicsConnector implements CrmConnector {
 		const next = res.body?.['@odata.nextLink'];
 		const delta = res.body?.['@odata.deltaLink'];
 		if (!next && !delta) throw new CrmError(`Dynamics: change tracking is not enabled for ${info.set} (no @odata.deltaLink in the reply)`, 'dynamics', 'validation', { body: res.body });
-		const converted = (await this.withConversions(info, records)) as ChangedRecord[];
+		const converted = (await this.enrich(info, records)) as ChangedRecord[];
 		if (next) return { records: converted, deleted, hasMore: true, cursor: encodeCursor({ next, delta: cursor.delta }) };
 		return { records: converted, deleted, hasMore: false, cursor: encodeCursor({ delta: delta! }) };
 	}
@@ -1152,12 +1227,21 @@ const CONVERSION_SOURCES = ['statecode', '_parentcontactid_value', '_parentaccou
 
 /**
  * The $select of a read: the requested columns; for leads without the conversion fields (no
- * columns of Dataverse's) and with the columns those are derived from. undefined = every column.
+ * columns of Dataverse's) and with the columns those are derived from; for leads and opportunities
+ * _transactioncurrencyid_value in place of CURRENCY_ISO_FIELD. undefined = every column.
  */
 function selectFor(info: EntityInfo, fields: string[] | undefined): string[] | undefined {
 	if (!fields) return undefined;
-	if (info !== ENTITIES.lead) return fields;
-	return [...new Set([...fields.filter((f) => !CONVERSION_FIELDS.has(f)), ...CONVERSION_SOURCES])];
+	let select = fields;
+	// The currency: its lookup column, never the made-up name (nor the navigation property, which $select refuses).
+	if (hasCurrency(info)) select = [...select.filter((f) => f !== CURRENCY_ISO_FIELD && f !== CURRENCY_NAV), CURRENCY_LOOKUP_VALUE];
+	if (info === ENTITIES.lead) select = [...select.filter((f) => !CONVERSION_FIELDS.has(f)), ...CONVERSION_SOURCES];
+	return [...new Set(select)];
+}
+
+/** Entities whose records carry a currency as CURRENCY_ISO_FIELD (transactioncurrencyid). */
+function hasCurrency(info: EntityInfo): boolean {
+	return info === ENTITIES.opportunity || info === ENTITIES.lead;
 }
 
 /** Opportunity status reasons per state in a new environment (0 Open: 1 In Progress, 2 On Hold; 1 Won: 3; 2 Lost: 4 Canceled, 5 Out-Sold). */
