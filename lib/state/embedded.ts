@@ -84,6 +84,16 @@ CREATE TABLE IF NOT EXISTS inbox (ns TEXT NOT NULL, id TEXT NOT NULL, crm TEXT N
 CREATE INDEX IF NOT EXISTS inbox_by_crm ON inbox (ns, crm, added_at);
 `;
 
+/** Columns added since a table was first created: [table, column, definition]. */
+const ADDED_COLUMNS: Array<[string, string, string]> = [['inbox', 'box', "TEXT NOT NULL DEFAULT ''"]];
+
+function addMissingColumns(db: DatabaseSync): void {
+	for (const [table, column, definition] of ADDED_COLUMNS) {
+		const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+		if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+	}
+}
+
 /** Tables holding namespaced data (for clearNamespace). */
 const TABLES = ['cursors', 'xref', 'snapshots', 'echoes', 'idempotency', 'locks', 'reviews', 'audit', 'buckets', 'counters', 'kv', 'inbox'];
 
@@ -127,6 +137,7 @@ export async function openEmbeddedStateStore(config: EmbeddedStateStoreConfig): 
 		// GDPR erasure: deleted rows are overwritten, not left readable in free pages.
 		db.exec('PRAGMA secure_delete = ON');
 		db.exec(SCHEMA);
+		addMissingColumns(db);
 	} catch (error) {
 		throw new StateStoreError(
 			'io',
@@ -514,31 +525,32 @@ class EmbeddedStateStore implements StateStore {
 
 	// ---- inbox ----
 
-	inboxAdd(entry: { id: string; crm: CrmName; payload: string }): Promise<void> {
+	inboxAdd(entry: { id: string; crm: CrmName; box?: string; payload: string }): Promise<void> {
 		return this.op('inboxAdd', () => {
 			validateInboxEntry('embedded', entry);
-			this.stmt('INSERT OR IGNORE INTO inbox (ns, id, crm, payload, attempts, added_at, claimed_until) VALUES (?, ?, ?, ?, 0, ?, 0)').run(
+			this.stmt('INSERT OR IGNORE INTO inbox (ns, id, crm, box, payload, attempts, added_at, claimed_until) VALUES (?, ?, ?, ?, ?, 0, ?, 0)').run(
 				this.namespace,
 				entry.id,
 				entry.crm,
+				entry.box ?? '',
 				entry.payload,
 				Date.now(),
 			);
 		});
 	}
 
-	inboxClaim(crm: CrmName, leaseMs: number, limit: number): Promise<InboxEntry[]> {
+	inboxClaim(crm: CrmName, leaseMs: number, limit: number, box = ''): Promise<InboxEntry[]> {
 		return this.op('inboxClaim', () => {
 			validateTtl('embedded', leaseMs);
 			const now = Date.now();
 			// One statement: the entries it picks are leased before any other process can pick them.
 			const rows = this.stmt(
 				`UPDATE inbox SET attempts = attempts + 1, claimed_until = ? WHERE ns = ? AND id IN (
-					SELECT id FROM inbox WHERE ns = ? AND crm = ? AND claimed_until <= ? ORDER BY added_at, id LIMIT ?)
-				 RETURNING id, crm, payload, attempts, added_at`,
-			).all(now + leaseMs, this.namespace, this.namespace, crm, now, inboxLimit(limit)) as Row[];
+					SELECT id FROM inbox WHERE ns = ? AND crm = ? AND box = ? AND claimed_until <= ? ORDER BY added_at, id LIMIT ?)
+				 RETURNING id, crm, box, payload, attempts, added_at`,
+			).all(now + leaseMs, this.namespace, this.namespace, crm, box, now, inboxLimit(limit)) as Row[];
 			return rows
-				.map((row) => ({ id: String(row.id), crm: row.crm as CrmName, payload: String(row.payload), attempts: Number(row.attempts), addedAt: Number(row.added_at) }))
+				.map((row) => ({ id: String(row.id), crm: row.crm as CrmName, box: String(row.box), payload: String(row.payload), attempts: Number(row.attempts), addedAt: Number(row.added_at) }))
 				.sort((a, b) => a.addedAt - b.addedAt || (a.id < b.id ? -1 : 1));
 		});
 	}

@@ -556,27 +556,29 @@ class RedisStateStore implements StateStore {
 
 	// ---- inbox ----
 
-	private inboxKeys(crm: CrmName): string[] {
-		return [this.key('inbox', 'queue', crm), this.key('inbox', 'entries'), this.key('inbox', 'attempts'), this.key('inbox', 'leases')];
+	/** The queue of one CRM and box (the whole CRM's for box '', as before boxes), then the shared hashes. */
+	private inboxKeys(crm: CrmName, box = ''): string[] {
+		const queue = box === '' ? this.key('inbox', 'queue', crm) : this.key('inbox', 'queue', crm, box);
+		return [queue, this.key('inbox', 'entries'), this.key('inbox', 'attempts'), this.key('inbox', 'leases')];
 	}
 
-	inboxAdd(entry: { id: string; crm: CrmName; payload: string }): Promise<void> {
+	inboxAdd(entry: { id: string; crm: CrmName; box?: string; payload: string }): Promise<void> {
 		return this.op('inboxAdd', async () => {
 			validateInboxEntry('redis', entry);
-			const [queue, entries] = this.inboxKeys(entry.crm);
-			await this.client.eval(INBOX_ADD_SCRIPT, 2, queue, entries, entry.id, JSON.stringify({ crm: entry.crm, payload: entry.payload }));
+			const [queue, entries] = this.inboxKeys(entry.crm, entry.box);
+			await this.client.eval(INBOX_ADD_SCRIPT, 2, queue, entries, entry.id, JSON.stringify({ crm: entry.crm, box: entry.box ?? '', payload: entry.payload }));
 		});
 	}
 
-	inboxClaim(crm: CrmName, leaseMs: number, limit: number): Promise<InboxEntry[]> {
+	inboxClaim(crm: CrmName, leaseMs: number, limit: number, box = ''): Promise<InboxEntry[]> {
 		return this.op('inboxClaim', async () => {
 			validateTtl('redis', leaseMs);
-			const keys = this.inboxKeys(crm);
+			const keys = this.inboxKeys(crm, box);
 			const flat = (await this.client.eval(INBOX_CLAIM_SCRIPT, keys.length, ...keys, String(Math.ceil(leaseMs)), String(inboxLimit(limit)))) as Array<string | number>;
 			const claimed: InboxEntry[] = [];
 			for (let i = 0; i < flat.length; i += 4) {
 				const { payload } = JSON.parse(String(flat[i + 1])) as { payload: string };
-				claimed.push({ id: String(flat[i]), crm, payload, attempts: Number(flat[i + 2]), addedAt: Number(flat[i + 3]) });
+				claimed.push({ id: String(flat[i]), crm, box, payload, attempts: Number(flat[i + 2]), addedAt: Number(flat[i + 3]) });
 			}
 			return claimed;
 		});
@@ -584,10 +586,13 @@ class RedisStateStore implements StateStore {
 
 	inboxDelete(id: string): Promise<void> {
 		return this.op('inboxDelete', async () => {
-			// The entry's CRM is not known here: remove the id from every CRM's queue.
-			const multi = this.client.multi();
-			for (const crm of CRM_NAMES) multi.zrem(this.inboxKeys(crm)[0], id);
 			const [, entries, attempts, leases] = this.inboxKeys(CRM_NAMES[0]);
+			const doc = await this.client.hget(entries, id);
+			const kept = doc ? (JSON.parse(doc) as { crm: CrmName; box?: string }) : undefined;
+			const multi = this.client.multi();
+			// Its queue, from the entry; an entry already gone is removed from every CRM's own queue.
+			if (kept) multi.zrem(this.inboxKeys(kept.crm, kept.box)[0], id);
+			else for (const crm of CRM_NAMES) multi.zrem(this.inboxKeys(crm)[0], id);
 			multi.hdel(entries, id);
 			multi.hdel(attempts, id);
 			multi.hdel(leases, id);

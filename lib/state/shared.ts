@@ -56,8 +56,8 @@ export const auditLimit = (limit?: number): number => clampLimit(limit, 100, 10_
 export const kvScanLimit = (limit?: number): number => clampLimit(limit, 500, 5000);
 export const inboxLimit = (limit?: number): number => clampLimit(limit, 100, 1000);
 
-export function validateInboxEntry(backend: StateBackend, entry: { id: string; crm: CrmName; payload: string }): void {
-	if (typeof entry.id !== 'string' || entry.id === '' || !isCrmName(entry.crm) || typeof entry.payload !== 'string') {
+export function validateInboxEntry(backend: StateBackend, entry: { id: string; crm: CrmName; box?: string; payload: string }): void {
+	if (typeof entry.id !== 'string' || entry.id === '' || !isCrmName(entry.crm) || typeof entry.payload !== 'string' || (entry.box !== undefined && (typeof entry.box !== 'string' || entry.box.length > 200))) {
 		throw new StateStoreError('invalid-argument', backend, `Inbox entry needs an id, a CRM name and a JSON text payload: ${JSON.stringify({ id: entry.id, crm: entry.crm })}`);
 	}
 }

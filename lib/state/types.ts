@@ -245,6 +245,8 @@ export interface KvScanOptions {
 export interface InboxEntry {
 	id: string;
 	crm: CrmName;
+	/** Whose notification it is within the CRM (a trigger's webhook id); '' when kept for the whole CRM. */
+	box: string;
 	/** The notification as JSON text. */
 	payload: string;
 	/** How many times it was claimed (this claim included). */
@@ -378,13 +380,14 @@ export interface StateStore {
 
 	// ---- inbox: notifications a CRM sends only once (Zoho), kept from before they are answered ----
 	/** Durably adds a notification (payload: JSON text) before it is answered. Idempotent by id. */
-	inboxAdd(entry: { id: string; crm: CrmName; payload: string }): Promise<void>;
+	inboxAdd(entry: { id: string; crm: CrmName; box?: string; payload: string }): Promise<void>;
 	/**
-	 * Claims up to `limit` entries of this CRM that no one has claimed within `leaseMs` (oldest
-	 * first); each claim adds 1 to attempts. Safe across processes: an entry is handed to one
-	 * claimer per lease. An entry claimed but not deleted is handed out again after its lease.
+	 * Claims up to `limit` entries of this CRM and box (default '') that no one has claimed within
+	 * `leaseMs` (oldest first); each claim adds 1 to attempts. Safe across processes: an entry is
+	 * handed to one claimer per lease. An entry claimed but not deleted is handed out again after
+	 * its lease. Boxes keep the notifications of two triggers of one CRM apart.
 	 */
-	inboxClaim(crm: CrmName, leaseMs: number, limit: number): Promise<InboxEntry[]>;
+	inboxClaim(crm: CrmName, leaseMs: number, limit: number, box?: string): Promise<InboxEntry[]>;
 	/** Removes an entry once its events were handed to an execution (or to an error item). */
 	inboxDelete(id: string): Promise<void>;
 	/** Ends the lease of an entry whose run failed, so the next claim may retry it at once. */

@@ -18,9 +18,13 @@ const CLAIM_LIMIT = 50;
 
 export type InboxStore = Pick<StateStore, 'inboxAdd' | 'inboxClaim' | 'inboxDelete' | 'inboxRelease'>;
 
-/** Keeps a notification's events durably. Rejects (StateStoreError) when it cannot: answer 5xx then. */
-export async function keepInInbox(store: InboxStore, crm: CrmName, events: CapturedEvent[]): Promise<void> {
-	await store.inboxAdd({ id: randomUUID(), crm, payload: JSON.stringify(events) });
+/**
+ * Keeps a notification's events durably, in `box` (the receiving trigger's own: triggers of one
+ * CRM sharing a state store must not take each other's notifications). Rejects (StateStoreError)
+ * when it cannot: answer 5xx then.
+ */
+export async function keepInInbox(store: InboxStore, crm: CrmName, events: CapturedEvent[], box = ''): Promise<void> {
+	await store.inboxAdd({ id: randomUUID(), crm, box, payload: JSON.stringify(events) });
 }
 
 /** A notification that failed its last attempt: its events, and why. */
@@ -37,13 +41,13 @@ export type InboxRun<T> =
 const eventsOf = (entry: InboxEntry) => JSON.parse(entry.payload) as CapturedEvent[];
 
 /**
- * Claims this CRM's waiting notifications (the one just kept, and older ones whose run failed or
+ * Claims this CRM's waiting notifications in `box` (the one just kept, and older ones whose run failed or
  * crashed) and hands their events to `process` together. On success they are removed. On failure
  * each is released for the next request, except after its last attempt: then it is removed and
  * returned as given up, for the caller to hand on as error items.
  */
-export async function processInbox<T>(store: InboxStore, crm: CrmName, process: (events: CapturedEvent[]) => Promise<T>): Promise<InboxRun<T>> {
-	const claimed = await store.inboxClaim(crm, INBOX_LEASE_MS, CLAIM_LIMIT);
+export async function processInbox<T>(store: InboxStore, crm: CrmName, process: (events: CapturedEvent[]) => Promise<T>, box = ''): Promise<InboxRun<T>> {
+	const claimed = await store.inboxClaim(crm, INBOX_LEASE_MS, CLAIM_LIMIT, box);
 	if (claimed.length === 0) return { ok: true, result: await process([]), notifications: 0 };
 	const removeAll = (entries: InboxEntry[]) => Promise.all(entries.map((entry) => store.inboxDelete(entry.id)));
 	try {

@@ -19,6 +19,11 @@ function givenUpItem(crm: CrmName, event: CapturedEvent, attempts: number, reaso
 	return { json: { ...rest, record: rest.record ?? {}, error: `not synced after ${attempts} attempts: ${reason}` } as unknown as IDataObject };
 }
 
+/** This trigger's inbox: its webhook id (each template's trigger has its own), so another trigger of the CRM never takes its notifications. */
+function inboxBox(ctx: IWebhookFunctions): string {
+	return ctx.getNode().webhookId ?? ctx.getNode().id;
+}
+
 /** Keeps the notification (503 when it cannot), answers it, then processes the inbox; `skipped` goes to Errors. */
 export async function answerThenProcess(
 	ctx: IWebhookFunctions,
@@ -34,7 +39,7 @@ export async function answerThenProcess(
 	let store: StateStore;
 	try {
 		store = await openStore(ctx);
-		await keepInInbox(store, crm, notification.events);
+		await keepInInbox(store, crm, notification.events, inboxBox(ctx));
 	} catch (error) {
 		ctx.logger.error(`CRM Sync Trigger: a ${crm} notification could not be kept and was answered 503: ${failureDetail(error)}`);
 		return answerOnly(res, unavailableReply(error));
@@ -43,7 +48,7 @@ export async function answerThenProcess(
 	const dropRedeliveries = ctx.getNodeParameter('dropRedeliveries', true) as boolean;
 	try {
 		const options = await enrichOptions(ctx, crm, dropRedeliveries ? store : undefined, FETCH_AFTER_ANSWER_BUDGET, notification.events.length);
-		const run = await processInbox(store, crm, (events) => acceptAndEnrich(events, options));
+		const run = await processInbox(store, crm, (events) => acceptAndEnrich(events, options), inboxBox(ctx));
 		if (run.ok) return handOn(ctx, run.result.events, skipped);
 		ctx.logger.warn(
 			`CRM Sync Trigger: ${crm} notifications failed (${failureDetail(run.error)}); ${run.retryLater} kept for the next notification, ${run.givenUp.length} handed on as errors after ${INBOX_MAX_ATTEMPTS} attempts`,

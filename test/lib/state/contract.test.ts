@@ -211,6 +211,13 @@ function contract(name: string, openStore: Open): void {
 			await store.inboxDelete('n1');
 			await store.inboxDelete('n1');
 			assert.deepEqual((await store.inboxClaim('hubspot', 60_000, 10)).map((e) => e.id), ['h1'], 'CRMs are separate');
+			await store.inboxAdd({ id: 'b1', crm: 'zoho', box: 'crm-sync-account', payload: '{}' });
+			assert.deepEqual(await store.inboxClaim('zoho', 60_000, 10, 'crm-sync-contact'), [], "another trigger's box is not handed out");
+			const boxed = await store.inboxClaim('zoho', 60_000, 10, 'crm-sync-account');
+			assert.deepEqual(boxed.map((e) => [e.id, e.box]), [['b1', 'crm-sync-account']], 'boxes are separate');
+			await store.inboxDelete('b1');
+			await store.inboxRelease('b1');
+			assert.deepEqual(await store.inboxClaim('zoho', 0 + 60_000, 10, 'crm-sync-account'), [], 'deleted from its box');
 
 			// An entry claimed and not deleted (the process died) is handed out again after its lease.
 			await store.inboxAdd({ id: 'n3', crm: 'zoho', payload: '{}' });

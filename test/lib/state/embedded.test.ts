@@ -117,6 +117,20 @@ describe('embedded state store', () => {
 		await store.close();
 	});
 
+	test('a store file from before inbox boxes opens, keeps its inbox and takes boxed entries', async () => {
+		const file = path.join(tmp, 'old-inbox.sqlite');
+		const { DatabaseSync } = await import('node:sqlite');
+		const db = new DatabaseSync(file);
+		db.exec('CREATE TABLE inbox (ns TEXT NOT NULL, id TEXT NOT NULL, crm TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL, added_at INTEGER NOT NULL, claimed_until INTEGER NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID');
+		db.prepare('INSERT INTO inbox VALUES (?, ?, ?, ?, 0, 1, 0)').run('old', 'kept', 'zoho', '[]');
+		db.close();
+		const store = await openStateStore({ backend: 'embedded', namespace: 'old', path: file });
+		assert.deepEqual((await store.inboxClaim('zoho', 60_000, 10)).map((e) => [e.id, e.box]), [['kept', '']], 'the entry kept before boxes, in the CRM-wide box');
+		await store.inboxAdd({ id: 'new', crm: 'zoho', box: 'crm-sync-lead', payload: '[]' });
+		assert.deepEqual((await store.inboxClaim('zoho', 60_000, 10, 'crm-sync-lead')).map((e) => e.id), ['new']);
+		await store.close();
+	});
+
 	test('an empty namespace is rejected', async () => {
 		await assert.rejects(
 			openStateStore({ backend: 'embedded', path: path.join(tmp, 'x.sqlite'), namespace: ' ' }),

@@ -86,8 +86,13 @@ describe('Zoho inbox', () => {
 		assert.deepEqual(after.ok && after.result, [], 'removed once handed on');
 	});
 
-	test('inboxes are per CRM', async () => {
+	test('inboxes are per CRM and per trigger (box)', async () => {
 		const store = await open();
+		await keepInInbox(store, 'zoho', [event('w')], 'crm-sync-account');
+		const otherTrigger = await processInbox(store, 'zoho', async (events) => ids(events), 'crm-sync-contact');
+		assert.deepEqual(otherTrigger.ok && otherTrigger.result, [], "another trigger of the CRM does not take this trigger's notification");
+		const ownTrigger = await processInbox(store, 'zoho', async (events) => ids(events), 'crm-sync-account');
+		assert.deepEqual(ownTrigger.ok && ownTrigger.result, ['w']);
 		await keepInInbox(store, 'zoho', [event('z')]);
 		const other = await processInbox(store, 'hubspot', async (events) => ids(events));
 		assert.deepEqual(other.ok && other.result, []);
