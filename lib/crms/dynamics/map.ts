@@ -3,7 +3,8 @@
 // max lengths of the standard columns (unverified, see MAPPING.md).
 import { bindId, field, odataLookup } from '../../mapping/shapes';
 import { textOf } from '../../mapping/transformers';
-import { dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
+import { currencyFromMetadata, dealStageValues, ownerEmailFromMetadata, STAGE_FROM_METADATA } from '../../mapping/from-metadata';
+import { CURRENCY_ISO_FIELD } from './currency';
 import { valueMap } from '../../mapping/vocabulary';
 import type { CrmMaps, FieldSpec, ShapeReader, ShapeWriter } from '../../mapping/types';
 
@@ -146,11 +147,14 @@ export const dynamicsMaps: CrmMaps = {
 		fields: [
 			field('name', 'name', 'string', { max: 300, required: true }),
 			field('amount', 'estimatedvalue', 'number'),
+			// The transaction currency as an ISO code: the connector binds and reads transactioncurrencyid.
+			currencyFromMetadata,
+			field('currency', CURRENCY_ISO_FIELD, 'currency'),
 			field('stage', 'salesstage', 'picklist', {
 				values: DYN_STAGE,
 				keys: ['statecode', STAGE_FROM_METADATA],
 				read: (r) => r[STAGE_FROM_METADATA] ?? (r.statecode === 1 ? 'won' : r.statecode === 2 ? 'lost' : r.salesstage),
-				// Real Dataverse closes opportunities through WinOpportunity/LoseOpportunity (connector's job).
+				// Dataverse closes opportunities only through WinOpportunity/LoseOpportunity: the connector does.
 				write: (out, v) => {
 					if (v === 'won') out.statecode = 1;
 					else if (v === 'lost') out.statecode = 2;

@@ -125,9 +125,9 @@ describe("a deal's currency against the account's", () => {
 	const single = { default: 'USD', enabled: ['USD'] };
 	const multi = { default: 'USD', enabled: ['EUR', 'GBP', 'USD'] };
 	const withCurrencies = async (crm: CrmName, currencies: CrmMetadata['currencies']): Promise<CrmMetadata> => ({ ...(await crmMetadata(connector(crm))), currencies });
-	const currencyField: Record<string, string> = { salesforce: 'CurrencyIsoCode', zoho: 'Currency', hubspot: 'deal_currency_code', pipedrive: 'currency' };
+	const currencyField: Record<string, string> = { salesforce: 'CurrencyIsoCode', zoho: 'Currency', hubspot: 'deal_currency_code', pipedrive: 'currency', dynamics: 'crmSyncCurrencyIsoCode' };
 
-	for (const crm of ['salesforce', 'hubspot', 'pipedrive', 'zoho'] as const) {
+	for (const crm of CRM_NAMES) {
 		test(`${crm}: a deal in another currency is an issue naming both, never converted; its own currency is not written in a single-currency account`, async () => {
 			const metadata = await withCurrencies(crm, single);
 			const refused = fromUnifiedWithMetadata('opportunity', metadata, { name: 'Euro deal', amount: 100, currency: 'eur', stage: 'proposal' });
@@ -137,7 +137,7 @@ describe("a deal's currency against the account's", () => {
 			const own = fromUnifiedWithMetadata('opportunity', metadata, { name: 'Dollar deal', amount: 100, currency: 'USD', stage: 'proposal' });
 			assert.equal(own.valid, true, JSON.stringify(own.issues));
 			assert.equal(own.record[currencyField[crm]], undefined, 'no currency field in a single-currency account');
-			assert.equal(own.record[crm === 'pipedrive' ? 'value' : crm === 'hubspot' ? 'amount' : 'Amount'] !== undefined, true, 'the amount is written');
+			assert.equal(own.record[{ pipedrive: 'value', hubspot: 'amount', dynamics: 'estimatedvalue' }[crm as string] ?? 'Amount'] !== undefined, true, 'the amount is written');
 		});
 
 		test(`${crm}: a multi-currency account takes any of its currencies, upper case; a deal read without a currency is in the account's own`, async () => {
