@@ -79,7 +79,7 @@ export function toUnifiedWithMetadata(entity: EntityType, metadata: CrmMetadata,
 	// A CRM-local owner id means nothing in another CRM.
 	delete result.record[OWNER_ID];
 	// A deal that names no currency is in the account's own.
-	if (STAGED.includes(entity) && result.record.currency === undefined && metadata.currencies) result.record.currency = metadata.currencies.default;
+	if (STAGED.includes(entity) && (result.record.currency === undefined || result.record.currency === null || result.record.currency === '') && metadata.currencies) result.record.currency = metadata.currencies.default;
 	return result;
 }
 
@@ -107,14 +107,15 @@ export function fromUnifiedWithMetadata(entity: EntityType, metadata: CrmMetadat
  */
 function fitCurrency(metadata: CrmMetadata, input: UnifiedRecord): { field: string; reason: string } | undefined {
 	const { currencies } = metadata;
-	const code = typeof input.currency === 'string' ? input.currency.trim().toUpperCase() : undefined;
-	if (!currencies || !code) return undefined;
-	if (!currencies.enabled.includes(code)) {
+	if (!currencies || !('currency' in input)) return undefined;
+	const code = typeof input.currency === 'string' ? input.currency.trim().toUpperCase() : '';
+	if (code && !currencies.enabled.includes(code)) {
 		const held = currencies.enabled.length === 1 ? `holds amounts in ${currencies.default} only (a single-currency account)` : `has ${currencies.enabled.length <= 8 ? `the currencies ${currencies.enabled.join(', ')}` : `${currencies.enabled.length} currencies, not this one`}`;
 		return { field: 'currency', reason: `is ${code}, but ${metadata.crm} ${held}; the amount is not converted: turn ${code} on in ${metadata.crm}, or fix the deal's currency` };
 	}
+	// A single-currency account has no currency field to write (an empty one included).
 	if (currencies.enabled.length === 1) delete input.currency;
-	else input.currency = code;
+	else if (code) input.currency = code;
 	return undefined;
 }
 

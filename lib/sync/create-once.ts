@@ -11,7 +11,8 @@
 // created twice. Claims are keyed by CRM, entity and unified id, not by job or request: every
 // later create of the record must see them.
 
-import { CrmError } from '../connectors/types';
+import { CrmError, type CrmConnector } from '../connectors/types';
+import { defaultMap } from '../mapping/default-map';
 import type { CrmName, EntityType } from '../model';
 import type { StateStore } from '../state/types';
 import type { InputItem, ItemResult, UpsertWriter } from './upsert-writer';
@@ -91,4 +92,52 @@ export async function createOnce(store: StateStore, creates: Pick<UpsertWriter, 
 	const released = items.flatMap((item, i) => (answered.has(item.index) ? [keys[i]] : []));
 	if (released.length) await store.kvDeleteMany(CLAIM_COLLECTION, released);
 	return results;
+}
+
+/**
+ * Interrupted creates whose record can be found: the target's one record with the item's name
+ * that no other record of ours is linked to is the one the interrupted create made. It is linked
+ * (and its claim released), and the item goes on as an update; the others stay interrupted. Only
+ * for entities with a name (deals, companies); an entity without one, or a CRM that cannot search
+ * by it, leaves every item interrupted.
+ */
+export async function adoptInterrupted(
+	store: StateStore,
+	connector: CrmConnector,
+	target: CrmName,
+	entity: EntityType,
+	items: InputItem[],
+	interrupted: ItemResult[],
+): Promise<{ adopted: InputItem[]; interrupted: ItemResult[] }> {
+	const nameField = defaultMap(target, entity).fields.find((f) => f.unified === 'name' && f.write !== false && !f.virtual)?.crm;
+	if (!nameField || !interrupted.length) return { adopted: [], interrupted };
+	const byIndex = new Map(items.map((item) => [item.index, item]));
+	const adopted: InputItem[] = [];
+	const still: ItemResult[] = [];
+	for (const result of interrupted) {
+		const item = byIndex.get(result.index);
+		const name = typeof item?.record.name === 'string' ? item.record.name.trim() : '';
+		if (!item || !name) {
+			still.push(result);
+			continue;
+		}
+		let found;
+		try {
+			found = await connector.search(entity, nameField, [name]);
+		} catch (error) {
+			// A CRM that cannot search by the name (or fails now): left to a person, as before.
+			still.push({ ...result, json: { ...result.json, error: `${String(result.json.error)} (looking it up by name failed: ${error instanceof Error ? error.message : String(error)})` } });
+			continue;
+		}
+		const linked = await store.findUnifiedIds(entity, target, found.map((r) => r.id));
+		const unlinked = found.filter((r) => !linked.has(r.id));
+		if (unlinked.length !== 1) {
+			still.push(unlinked.length ? { ...result, json: { ...result.json, error: `${String(result.json.error)} (${unlinked.length} unlinked records named "${name}" in ${target})` } } : result);
+			continue;
+		}
+		await store.link({ entity, unifiedId: item.unifiedId!, crm: target, recordId: unlinked[0].id });
+		await store.kvDeleteMany(CLAIM_COLLECTION, [claimKey(target, entity, item.unifiedId!)]);
+		adopted.push(item);
+	}
+	return { adopted, interrupted: still };
 }

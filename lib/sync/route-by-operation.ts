@@ -13,7 +13,7 @@ import type { CrmConnector } from '../connectors';
 import { defaultMapping } from '../mapping';
 import { isCrmName, type CrmName, type EntityType, type UnifiedRecord } from '../model';
 import type { StateStore } from '../state';
-import { createOnce, planCreates } from './create-once';
+import { adoptInterrupted, createOnce, planCreates } from './create-once';
 import { erasePersonEverywhere } from './erasure';
 import { convertLeadCopies, isConvertedLead } from './lead-conversion';
 import { UpsertWriter, type InputItem, type ItemResult, type WriteJob, type WriteOperationName } from './upsert-writer';
@@ -68,7 +68,7 @@ export async function writeByOperation(
 		const writes = job.dryRun || hasMatchKey(job, connector) ? [['upsert', upserts] as const] : await byLink(job, upserts, store);
 		for (const [operation, group] of writes) {
 			if (!group.length) continue;
-			const written = operation === 'create' && store ? await createClaimed(job, group, store, run) : await run(operation, group);
+			const written = operation === 'create' && store ? await createClaimed(job, group, store, connector, run) : await run(operation, group);
 			for (const r of written) results.push(kept.has(r.index) ? { ...r, json: { ...r.json, consent: kept.get(r.index) } } : r);
 		}
 	}
@@ -121,14 +121,24 @@ async function byLink(job: Omit<WriteJob, 'operation'>, group: EventItem[], stor
 /**
  * Creates of records without a match key (deals, activities) under a claim (create-once.ts): a
  * create whose reply was lost is not made again by the record's next change, which would leave a
- * duplicate that nothing can find; it is reported (INTERRUPTED_CREATE) until the record is linked.
+ * duplicate that nothing can find. The record it made is looked up by its name and linked;
+ * without one clear candidate it is reported (INTERRUPTED_CREATE) until someone links it.
  */
-async function createClaimed(job: Omit<WriteJob, 'operation'>, group: EventItem[], store: StateStore, run: (operation: WriteOperationName, group: InputItem[]) => Promise<ItemResult[]>): Promise<ItemResult[]> {
+async function createClaimed(
+	job: Omit<WriteJob, 'operation'>,
+	group: EventItem[],
+	store: StateStore,
+	connector: () => CrmConnector,
+	run: (operation: WriteOperationName, group: InputItem[]) => Promise<ItemResult[]>,
+): Promise<ItemResult[]> {
 	const claimable = group.filter((item) => item.unifiedId);
 	const plan = await planCreates(store, job.crm, job.entity, claimable);
+	// The record an interrupted create made, found by its name, is linked and updated.
+	const { adopted, interrupted } = await adoptInterrupted(store, connector(), job.crm, job.entity, claimable, plan.interrupted);
+	const updates = [...plan.linked, ...adopted];
 	return [
-		...plan.interrupted,
-		...(plan.linked.length ? await run('update', plan.linked) : []),
+		...interrupted,
+		...(updates.length ? await run('update', updates) : []),
 		...(await createOnce(store, { run: (items: InputItem[]) => run('create', items) }, `sync to ${job.crm}`, job.crm, job.entity, plan.create)),
 		...(await run('create', group.filter((item) => !item.unifiedId))),
 	];

@@ -137,6 +137,8 @@ describe("a deal's currency against the account's", () => {
 			const own = fromUnifiedWithMetadata('opportunity', metadata, { name: 'Dollar deal', amount: 100, currency: 'USD', stage: 'proposal' });
 			assert.equal(own.valid, true, JSON.stringify(own.issues));
 			assert.equal(own.record[currencyField[crm]], undefined, 'no currency field in a single-currency account');
+			const empty = fromUnifiedWithMetadata('opportunity', metadata, { name: 'No currency', amount: 1, currency: null, stage: 'proposal' });
+			assert.equal(currencyField[crm] in empty.record, false, 'an empty currency is not written either');
 			assert.equal(own.record[{ pipedrive: 'value', hubspot: 'amount', dynamics: 'estimatedvalue' }[crm as string] ?? 'Amount'] !== undefined, true, 'the amount is written');
 		});
 

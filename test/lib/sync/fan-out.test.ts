@@ -221,5 +221,15 @@ describe('syncToCrms', () => {
 		const [again] = await syncToCrms([change(0, 'hubspot', 'hd-2', { name: 'Interrupted deal', amount: 20 }, { unifiedId: 'u-deal-2' })], deals, connectorFor, openStore);
 		assert.equal(again.errors[0]?.code, 'INTERRUPTED_CREATE', JSON.stringify(again.errors));
 		assert.equal(titled('Interrupted deal').length, 0, 'not created again');
+
+		// The interrupted create did make the deal (its reply was lost): found by its name, linked, updated.
+		const made = await (await connectorFor('pipedrive')).create('opportunity', [{ ref: 0, fields: { title: 'Interrupted deal', value: 20 } }]);
+		assert.equal(made[0].status, 'created');
+		const [adopted] = await syncToCrms([change(0, 'hubspot', 'hd-2', { name: 'Interrupted deal', amount: 30 }, { unifiedId: 'u-deal-2' })], deals, connectorFor, openStore);
+		assert.deepEqual(adopted.errors, []);
+		assert.equal(adopted.synced.pipedrive?.status, 'updated', JSON.stringify(adopted.synced));
+		assert.deepEqual(titled('Interrupted deal').map((r) => r.value), [30], 'one deal, updated');
+		assert.equal((await store.getCrossRef('opportunity', 'u-deal-2'))?.ids.pipedrive, (made[0] as { id: string }).id);
+		assert.equal((await store.kvGet(CLAIM_COLLECTION, claimKey('pipedrive', 'opportunity', 'u-deal-2'))) ?? null, null, 'its claim released');
 	});
 });
