@@ -22,3 +22,15 @@ export function isOwnChange(event: CapturedEvent, markers: readonly string[]): b
 	const ownChange = crmModule(event.source).adapter.isOwnChange;
 	return ownChange ? ownChange(origin, markers, byActor) : byActor;
 }
+
+/**
+ * Does the CRM say someone else made this change? Only where the markers are set and the event
+ * names its maker the way they are compared: the actor (HubSpot, Pipedrive, Dynamics), Salesforce's
+ * change origin (its client name). Such a change is never an echo of ours, even when it sets values
+ * we once wrote (a person moving a record back: A → B → A).
+ */
+export function isOthersChange(event: CapturedEvent, markers: readonly string[]): boolean {
+	const origin = event.origin;
+	if (!origin || markers.length === 0 || isOwnChange(event, markers)) return false;
+	return event.source === 'salesforce' ? origin.source !== undefined : origin.actorId !== undefined;
+}

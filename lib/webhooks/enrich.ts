@@ -21,6 +21,7 @@ import { assignFields, isPrototypeKey, type CrmName, type EntityType, type SyncO
 import { syncIdentity } from '../state/identity';
 import type { EchoFingerprint, StateStore } from '../state/types';
 import { splitEchoes, type EchoCheck } from '../events/echo';
+import { isOthersChange } from '../events/own-change';
 import type { CapturedEvent } from '../events/types';
 import { acceptEvents, idempotencyKey, type AcceptOptions } from './accept';
 
@@ -316,7 +317,11 @@ export async function acceptAndEnrich(events: CapturedEvent[], options: EnrichOp
 		// Fingerprints need the record's values: the fetched ones, or the ones the webhook carried.
 		let echoes: EnrichedEvent[] = [];
 		let echoMatches: EchoFingerprint[] = [];
-		if (isEcho) ({ kept: fresh, echoes, matches: echoMatches } = await splitEchoes(fresh, isEcho));
+		if (isEcho) {
+			const markers = options.markers ?? [];
+			const check: EchoCheck = async (event) => (isOthersChange(event, markers) ? undefined : isEcho(event));
+			({ kept: fresh, echoes, matches: echoMatches } = await splitEchoes(fresh, check));
+		}
 		if (store) {
 			fresh = await attachUnifiedIds(fresh, store);
 			if (echoMatches.length) await store.consumeEchoes(echoMatches);

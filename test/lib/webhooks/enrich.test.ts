@@ -235,6 +235,23 @@ describe('echoes of our writes: consumed only by a request that succeeded', () =
 		});
 	}
 
+	test("a person's change back to values we once wrote is no echo when the CRM names its maker (A → B → A)", async () => {
+		const ours = await writtenByUs('aba@hubspot.example', 'Ours');
+		const byUser = { changeSource: 'CRM_UI', sourceId: 'userId:77' };
+		const back = () =>
+			parsed('hubspot', [
+				hubspotEvent('contact.propertyChange', ours, { propertyName: 'email', propertyValue: 'aba@hubspot.example', ...byUser }),
+				hubspotEvent('contact.propertyChange', ours, { propertyName: 'lastname', propertyValue: 'Ours', ...byUser }),
+			]);
+		// With our app's id as the marker, the CRM says a person made it: it goes on, the fingerprint stays.
+		const byPerson = await acceptAndEnrich(back(), { store, fetchRecords: false, isEcho, markers: ['1160452'] });
+		assert.deepEqual([...new Set(byPerson.events.map((e) => e.recordId))], [ours]);
+		assert.equal(byPerson.echoes.length, 0);
+		// Without markers only the fingerprint can tell, and it takes the change for our write's echo.
+		const unmarked = await acceptAndEnrich(back(), { store, fetchRecords: false, isEcho });
+		assert.deepEqual([...new Set(unmarked.echoes.map((e) => e.recordId))], [ours]);
+	});
+
 	test('a record read fails (RecordFetchError, 503): the redelivery is still an echo', async () => {
 		const { ours, other, events } = await request('read');
 		sandbox.emulators.hubspot!.setFaults({ errorRate: 1, pathPattern: `/contacts/${other}` });
