@@ -41,7 +41,8 @@ function accounts(crm: Crm): Array<{ name: unknown; website: unknown }> {
 		case 'zoho':
 			return rows('zoho', 'Accounts').filter((r) => !r.$deleted).map((r) => ({ name: r.Account_Name, website: r.Website }));
 		case 'dynamics':
-			return rows('dynamics', 'accounts').filter((r) => !r['@sandbox.deleted']).map((r) => ({ name: r.name, website: r.websiteurl }));
+			// A merged-away account is deactivated (statecode 1), not deleted.
+			return rows('dynamics', 'accounts').filter((r) => !r['@sandbox.deleted'] && r.statecode !== 1).map((r) => ({ name: r.name, website: r.websiteurl }));
 		case 'pipedrive':
 			return rows('pipedrive', 'organizations').filter((r) => !r.is_deleted).map((r) => ({ name: r.name, website: r.website }));
 	}
@@ -186,7 +187,7 @@ test('a company deleted in Zoho is deleted in the other four', async () => {
 	});
 });
 
-test('two companies merged in HubSpot are merged in the other four: the survivor stays, the other is gone everywhere', async () => {
+test('two companies merged in HubSpot are merged in the other four: the survivor stays, the other is gone everywhere (Dynamics: deactivated)', async () => {
 	const [survivor, merged] = ['acme-hubspot.example', 'acme-salesforce.example'];
 	const ids = [accountIdOn('hubspot', survivor), accountIdOn('hubspot', merged)];
 	assert.ok(ids[0] && ids[1], 'both companies of the earlier tests are in HubSpot');

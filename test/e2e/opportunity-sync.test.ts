@@ -71,12 +71,22 @@ function deals(crm: Crm): StoredDeal[] {
 
 const named = (crm: Crm, name: string) => deals(crm).filter((d) => d.name === name);
 
-/** A won deal created by a person in the CRM's UI (its webhook carries no marker of ours). */
+/**
+ * A won deal created by a person in the CRM's UI (its webhook carries no marker of ours). Dynamics
+ * closes a deal only through WinOpportunity: it is created open, then won (two changes).
+ */
 async function createWonInUi(crm: Crm, name: string, amount: number): Promise<void> {
-	const requests: Record<Crm, [string, unknown]> = {
+	if (crm === 'dynamics') {
+		const res = await fetch(`${sandbox.urls.dynamics}/__admin/ui/api/data/v9.2/opportunities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, estimatedvalue: amount, estimatedclosedate: '2026-12-31' }) });
+		assert.ok(res.ok, await res.text());
+		const id = /\(([^)]+)\)/.exec(res.headers.get('odata-entityid') ?? '')?.[1];
+		assert.ok(id, 'the created deal\'s id (OData-EntityId)');
+		await post('dynamics', '/__admin/ui/api/data/v9.2/WinOpportunity', { Status: 3, OpportunityClose: { subject: `Won: ${name}`, 'opportunityid@odata.bind': `/opportunities(${id})` } });
+		return;
+	}
+	const requests: Record<Exclude<Crm, 'dynamics'>, [string, unknown]> = {
 		hubspot: ['/__admin/objects/deals', { properties: { dealname: name, amount: String(amount), dealstage: 'closedwon', pipeline: 'default', closedate: '2026-12-31' } }],
 		salesforce: ['/__admin/sobjects/Opportunity', { Name: name, Amount: amount, StageName: 'Closed Won', CloseDate: '2026-12-31' }],
-		dynamics: ['/__admin/ui/api/data/v9.2/opportunities', { name, estimatedvalue: amount, statecode: 1, statuscode: 3, estimatedclosedate: '2026-12-31' }],
 		zoho: ['/__admin/ui/crm/v6/Deals', { data: [{ Deal_Name: name, Amount: amount, Stage: 'Closed Won', Closing_Date: '2026-12-31' }] }],
 		pipedrive: ['/__admin/ui/api/v2/deals', { title: name, value: amount, status: 'won', stage_id: 4, expected_close_date: '2026-12-31' }],
 	};
@@ -116,7 +126,7 @@ test('the template: one expression-free chain for all five CRMs, every CRM read 
 });
 
 for (const source of CRMS) {
-	test(`a won deal created in ${source} appears won, with its amount, in the other four`, async () => {
+	test(`a won deal created in ${source} appears won, with its amount, in the other four${source === 'dynamics' ? ' (created open, then closed as won)' : ''}`, async () => {
 		const name = `Won in ${source}`;
 		await createWonInUi(source, name, 4200);
 		await waitInTargets(source, name, (crm) => named(crm, name).length > 0);
@@ -145,10 +155,10 @@ test("a deal's owner follows by e-mail: a Pipedrive user owns it in Zoho as the 
 });
 
 test("the CRMs' reports of the sync's own writes start no execution (echoes are recognised with the stages and owners)", async () => {
-	// Seven deals were created by people before this test; every other delivery reported one of our writes.
+	// People made eight changes before this test (seven deals, the Dynamics one created, then won); every other delivery reported one of our writes.
 	await new Promise((r) => setTimeout(r, 3_000));
 	const list = await n8n.api<{ data: Array<{ id: string }> }>('GET', `/api/v1/executions?workflowId=${template.id}&limit=100`);
-	assert.equal(list.data.length, 7, await executionReport());
+	assert.equal(list.data.length, 8, await executionReport());
 });
 
 /** Each CRM's id of the live account called `name`. */

@@ -88,7 +88,7 @@ async function subscribeCrm(sandbox: Sandbox, baseUrl: string, node: WorkflowNod
 				const types =
 					entity === 'activity'
 						? ['object.creation', 'object.propertyChange', 'object.associationChange', 'object.deletion']
-						: ['creation', 'propertyChange', 'deletion', ...(HUBSPOT_OBJECT[entity] === 'contact' ? ['privacyDeletion'] : [])].map((t) => `${HUBSPOT_OBJECT[entity]}.${t}`);
+						: ['creation', 'propertyChange', 'deletion', 'merge', ...(HUBSPOT_OBJECT[entity] === 'contact' ? ['privacyDeletion'] : [])].map((t) => `${HUBSPOT_OBJECT[entity]}.${t}`);
 				emulator.addSubscription({ url, clientSecret: secret, types });
 				break;
 			}
