@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { createConnector, type CrmConnector } from '../../../lib/connectors';
+import { defaultMapping } from '../../../lib/mapping';
 import { CRM_NAMES, type CrmName } from '../../../lib/model';
 import { openStateStore, type StateStore } from '../../../lib/state';
 import { syncToCrms, type FanOutJob } from '../../../lib/sync/fan-out';
@@ -144,4 +145,29 @@ test("once the contact and account are synced, each copy is converted into that 
 	const again = await sync('lead', change('salesforce', '00Q000000000001AAA', record, leadUnifiedId));
 	for (const crm of ['zoho', 'dynamics', 'pipedrive', 'hubspot'] as const) assert.equal(again.synced[crm]?.status, 'unchanged', `${crm}: ${JSON.stringify(again.synced[crm])}`);
 	assert.equal(rows('zoho', 'Contacts').filter((r) => r.Email === EMAIL).length, 1, 'Zoho: still one contact');
+});
+
+test('a lead qualified in Dynamics by a person reads as converted, naming the contact and account it became', async () => {
+	const dynamics = await connectorFor('dynamics');
+	const [created] = await dynamics.create('lead', [{ ref: 0, fields: { firstname: 'Ada', lastname: 'Qualified', emailaddress1: 'ada.qualified@example.com', companyname: 'Qualified Engines' } }]);
+	assert.equal(created.status, 'created');
+	const leadId = (created as { id: string }).id;
+	const res = await fetch(`${sandbox.urls.dynamics}/__admin/ui/api/data/v9.2/leads(${leadId})/Microsoft.Dynamics.CRM.QualifyLead`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ CreateAccount: true, CreateContact: true, CreateOpportunity: false, Status: 3 }),
+	});
+	assert.ok(res.ok, await res.text());
+	const contact = rows('dynamics', 'contacts').find((r) => r.emailaddress1 === 'ada.qualified@example.com');
+	const account = rows('dynamics', 'accounts').find((r) => r.name === 'Qualified Engines');
+	assert.ok(contact && account, 'Dynamics made a contact and an account');
+
+	const read = await dynamics.get('lead', leadId);
+	const unified = defaultMapping('toUnified', 'dynamics', 'lead').map(read!.fields).record;
+	assert.equal(unified.converted, true);
+	assert.equal(unified.convertedContactId, contact.contactid);
+	assert.equal(unified.convertedAccountId, account.accountid);
+	const { referencesToUnified } = await import('../../../lib/sync/associations');
+	const [withRefs] = await referencesToUnified(store, [{ source: 'dynamics', record: unified }], 'lead');
+	assert.equal(withRefs.convertedContactUnifiedId, `dynamics:${String(contact.contactid)}`, "the id the contact gets when contact-sync first syncs it");
 });
