@@ -87,6 +87,7 @@ import {
 import { normaliseDomain } from '../../matching/normalise-domain';
 import { domainKeys, nameKeys } from '../../matching/accounts';
 import { normaliseCompany } from '../../matching/normalise-company';
+import { readOnce } from '../../util/read-once';
 
 export interface HubSpotConfig {
 	/** Private app token (pat-...). */
@@ -229,7 +230,7 @@ export class HubSpotConnector implements CrmConnector {
 	/** The credential's token manager (shared per credential in this process). */
 	readonly tokens: TokenManager;
 	/** The portal's currencies (read once per connector, see listCurrencies()). */
-	private currencies?: Promise<CrmCurrencies>;
+	private readonly currencies = readOnce(() => this.readCurrencies());
 
 	constructor(config: HubSpotConfig, runtime: ConnectorRuntime = {}) {
 		this.basePath = (config.baseUrl || 'https://api.hubapi.com').replace(/\/+$/, '');
@@ -632,11 +633,7 @@ export class HubSpotConnector implements CrmConnector {
 	 * API (settings.currencies.read). A deal's currency is its `deal_currency_code`.
 	 */
 	listCurrencies(): Promise<CrmCurrencies> {
-		this.currencies ??= this.readCurrencies().catch((error: unknown) => {
-			this.currencies = undefined;
-			throw error;
-		});
-		return this.currencies;
+		return this.currencies();
 	}
 
 	private async readCurrencies(): Promise<CrmCurrencies> {

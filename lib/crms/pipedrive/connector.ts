@@ -83,6 +83,7 @@ import {
 	type WriteOperation,
 	type WriteOutcome,
 } from '../../connectors/types';
+import { readOnce } from '../../util/read-once';
 
 export interface PipedriveConfig {
 	/** API token (sent as the x-api-token header). Give this or the OAuth fields. */
@@ -212,7 +213,7 @@ export class PipedriveConnector implements CrmConnector {
 	private readonly http: AxiosInstance;
 	private readonly oauth: boolean;
 	/** The company's currencies (read once per connector, see listCurrencies()). */
-	private currencies?: Promise<CrmCurrencies>;
+	private readonly currencies = readOnce(() => this.readCurrencies());
 
 	constructor(
 		private readonly config: PipedriveConfig,
@@ -810,11 +811,7 @@ export class PipedriveConnector implements CrmConnector {
 	 * default currency of the authorized user").
 	 */
 	listCurrencies(): Promise<CrmCurrencies> {
-		this.currencies ??= this.readCurrencies().catch((error: unknown) => {
-			this.currencies = undefined;
-			throw error;
-		});
-		return this.currencies;
+		return this.currencies();
 	}
 
 	private async readCurrencies(): Promise<CrmCurrencies> {

@@ -79,6 +79,7 @@ import {
 	type WriteFailure,
 	type WriteOutcome,
 } from '../../connectors/types';
+import { readOnce } from '../../util/read-once';
 
 export interface SalesforceConfig {
 	/** Where the OAuth token endpoint lives (login.salesforce.com, test.salesforce.com, My Domain, sandbox). */
@@ -179,7 +180,7 @@ export class SalesforceConnector implements CrmConnector {
 	/** The lead status a conversion sets (read once per connector, see convertedStatus()). */
 	private convertedStatusValue?: Promise<string>;
 	/** The org's currencies (read once per connector, see listCurrencies()). */
-	private currencies?: Promise<CrmCurrencies>;
+	private readonly currencies = readOnce(() => this.readCurrencies());
 	/** SOAP getUserInfo (read once per connector, see userInfo()). */
 	private userInfoValue?: Promise<UserInfo>;
 
@@ -628,11 +629,7 @@ export class SalesforceConnector implements CrmConnector {
 	 * left out, as Salesforce refuses them in a record's CurrencyIsoCode.
 	 */
 	listCurrencies(): Promise<CrmCurrencies> {
-		this.currencies ??= this.readCurrencies().catch((error: unknown) => {
-			this.currencies = undefined;
-			throw error;
-		});
-		return this.currencies;
+		return this.currencies();
 	}
 
 	private async readCurrencies(): Promise<CrmCurrencies> {

@@ -79,6 +79,7 @@ import {
 import { normaliseCompany } from '../../matching/normalise-company';
 import { normaliseDomain } from '../../matching/normalise-domain';
 import { domainKeys, nameKeys } from '../../matching/accounts';
+import { readOnce } from '../../util/read-once';
 
 export interface ZohoConfig {
 	/** OAuth access token (optional when a refresh token is given). */
@@ -218,7 +219,7 @@ export class ZohoConnector implements CrmConnector {
 	private readonly transport: Transport;
 	private readonly tokens: TokenManager;
 	/** The org's currencies (read once per connector, see listCurrencies()). */
-	private currencies?: Promise<CrmCurrencies>;
+	private readonly currencies = readOnce(() => this.readCurrencies());
 
 	constructor(
 		private readonly config: ZohoConfig,
@@ -586,11 +587,7 @@ export class ZohoConnector implements CrmConnector {
 	 * A deal's currency is its `Currency` (an ISO code), next to `Exchange_Rate`.
 	 */
 	listCurrencies(): Promise<CrmCurrencies> {
-		this.currencies ??= this.readCurrencies().catch((error: unknown) => {
-			this.currencies = undefined;
-			throw error;
-		});
-		return this.currencies;
+		return this.currencies();
 	}
 
 	private async readCurrencies(): Promise<CrmCurrencies> {
