@@ -27,7 +27,6 @@ export interface EventItem extends InputItem {
 }
 
 const ROUTES: Record<string, WriteOperationName> = { create: 'upsert', update: 'upsert', restore: 'upsert', delete: 'delete', erase: 'erase', merge: 'merge' };
-const UPSERTS = new Set(['create', 'update', 'restore']);
 
 
 export async function writeByOperation(
@@ -41,7 +40,7 @@ export async function writeByOperation(
 	const conversions: EventItem[] = [];
 	for (const item of items) {
 		const operation = String(item.event.operation ?? '');
-		if (UPSERTS.has(operation) && isConvertedLead(job.entity, item.record)) {
+		if (ROUTES[operation] === 'upsert' && isConvertedLead(job.entity, item.record)) {
 			conversions.push(item);
 			continue;
 		}
