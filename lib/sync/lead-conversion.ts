@@ -43,8 +43,8 @@ export async function convertLeadCopies(crm: CrmName, items: InputItem[], connec
 		const outcomes = await connector().convertLeads(requests);
 		for (const outcome of outcomes) {
 			const item = requested[outcome.ref];
-			// Zoho's converted leads leave the Leads module: one converted earlier is not found.
-			if (outcome.status === 'failed' && isNotFound(outcome)) results.push(answer(item, true, { status: 'absent', reason: `the lead is no longer in ${crm} (converted or deleted there)` }));
+			// A lead the target no longer has (deleted there) has nothing left to convert.
+			if (outcome.status === 'failed' && isNotFound(outcome)) results.push(answer(item, true, { status: 'absent', reason: `the lead is no longer in ${crm} (deleted there)` }));
 			else if (outcome.status === 'failed') {
 				const { ref: _ref, status: _status, message, ...rest } = outcome;
 				results.push(answer(item, false, { error: message, ...rest }));
