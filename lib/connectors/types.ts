@@ -15,7 +15,7 @@
 import type { CrmName, EntityType } from '../model';
 import type { StateStore } from '../state/types';
 import type { RateLimitSpec, RetryPolicy, TransportEvent } from '../http';
-import { CrmError, type ErrorCategory } from '../http/errors';
+import { CrmError, UNANSWERED_CODES, type ErrorCategory } from '../http/errors';
 
 export { CrmError, type ErrorCategory };
 
@@ -110,6 +110,11 @@ export function notFound(ref: number, message: string): WriteFailure {
 /** True for a delete outcome that says the record is already gone. */
 export function isNotFound(outcome: WriteOutcome): boolean {
 	return outcome.status === 'failed' && outcome.code === NOT_FOUND;
+}
+
+/** True for a write that got no answer (timed out, connection broke): it may have landed. */
+export function isUnansweredOutcome(outcome: WriteOutcome): boolean {
+	return outcome.status === 'failed' && UNANSWERED_CODES.has(outcome.code);
 }
 
 // ---------------------------------------------------------------- lead conversion

@@ -93,9 +93,12 @@ export function isNetworkError(error: unknown): boolean {
 	return false;
 }
 
-/** A request with no answer (timed out, or the connection broke): it may or may not have taken effect. */
+/** Codes of a request with no answer (timed out, or the connection broke): it may or may not have taken effect. */
+export const UNANSWERED_CODES: ReadonlySet<unknown> = new Set(['TIMEOUT', 'NETWORK']);
+
+/** A request with no answer: it may or may not have taken effect. */
 export function isUnanswered(error: unknown): boolean {
-	return error instanceof CrmError && (error.code === 'TIMEOUT' || error.code === 'NETWORK');
+	return error instanceof CrmError && UNANSWERED_CODES.has(error.code);
 }
 
 /**

@@ -4,7 +4,8 @@
 // StateStore. Framework-free: the Unified CRM Upsert node is a thin shell over it.
 
 import type { CrmConnector, CrmFields, WriteOutcome } from '../connectors';
-import { CrmError, isNotFound, NotImplementedError } from '../connectors';
+import { CrmError, failAll, isNotFound, isUnansweredOutcome, NotImplementedError } from '../connectors';
+import { isUnanswered } from '../http';
 import { defaultMapping, fromUnifiedWithMetadata, METADATA_ENTITIES, toUnifiedWithMetadata, type CrmMetadata, type MapResult } from '../mapping';
 import type { CrmName, EntityType, UnifiedRecord } from '../model';
 import { echoFingerprint, forgetHeld, holdsAll, LockTimeoutError, markHeld, syncIdentity, withLocks, type CrossRefLink, type EchoFingerprint, type Snapshot, type StateStore } from '../state';
@@ -547,7 +548,33 @@ export class UpsertWriter {
 		const found = await findExistingAccounts(job.crm, connector, batch.map((p) => p.unified ?? {}));
 		const existing = batch.flatMap((p, i) => (found[i] ? [{ ref: i + firstRef, id: found[i]!.id, fields: p.fields }] : []));
 		const fresh = batch.flatMap((p, i) => (found[i] ? [] : [{ ref: i + firstRef, fields: p.fields }]));
-		return [...(existing.length ? await connector.update(job.entity, existing) : []), ...(fresh.length ? await connector.create(job.entity, fresh) : [])];
+		const created = fresh.length ? await this.createAccounts(connector, batch, firstRef, fresh) : [];
+		return [...(existing.length ? await connector.update(job.entity, existing) : []), ...created];
+	}
+
+	/**
+	 * Creates accounts. One whose create got no answer may have landed (as the connectors' own
+	 * upserts settle theirs): it is looked up again, and the account found is the one it made. One
+	 * not found stays failed, not created again: a search lagging behind the write would duplicate it.
+	 */
+	private async createAccounts(connector: CrmConnector, batch: Prepared[], firstRef: number, fresh: Array<{ ref: number; fields: CrmFields }>): Promise<WriteOutcome[]> {
+		let outcomes: WriteOutcome[];
+		try {
+			outcomes = await connector.create(this.job.entity, fresh);
+		} catch (error) {
+			if (!isUnanswered(error)) throw error;
+			outcomes = failAll(fresh, error as CrmError);
+		}
+		const unanswered = outcomes.filter(isUnansweredOutcome);
+		if (!unanswered.length) return outcomes;
+		let found: Awaited<ReturnType<typeof findExistingAccounts>>;
+		try {
+			found = await findExistingAccounts(this.job.crm, connector, unanswered.map((o) => batch[o.ref - firstRef].unified ?? {}));
+		} catch {
+			return outcomes; // the lookup failed too: the creates stay reported as unanswered
+		}
+		const settled = new Map(unanswered.flatMap((o, i): Array<[number, WriteOutcome]> => (found[i] ? [[o.ref, { ref: o.ref, status: 'created', id: found[i]!.id }]] : [])));
+		return outcomes.map((o) => settled.get(o.ref) ?? o);
 	}
 
 	// ---- helpers ------------------------------------------------------------------------------------

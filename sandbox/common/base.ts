@@ -311,7 +311,7 @@ export abstract class BaseEmulator implements Emulator {
 		try {
 			if (!isAdmin) {
 				this.requestCount++;
-				const fault = this.faults.forRequest(ctx.path);
+				const fault = this.faults.forRequest(ctx.path, ctx.method);
 				const entry: ApiRequestRecord = { seq: this.requestCount, method: ctx.method, path: ctx.path, at: Date.now(), fault: fault.kind === 'none' ? undefined : fault.kind };
 				res.once('close', () => {
 					if (res.headersSent) entry.status = res.statusCode;

@@ -34,8 +34,8 @@ export class FaultInjector {
 	}
 
 	/** Decides the fault for one API request (one PRNG draw per configured kind). */
-	forRequest(path: string): RequestFault {
-		const fault = this.draw(path);
+	forRequest(path: string, method = 'GET'): RequestFault {
+		const fault = this.opts.method && this.opts.method.toUpperCase() !== method.toUpperCase() ? { kind: 'none' as const, latencyMs: 0 } : this.draw(path);
 		if (fault.kind === 'none') return fault;
 		if (this.opts.maxFaults !== undefined && this.injected >= this.opts.maxFaults) return { kind: 'none', latencyMs: fault.latencyMs };
 		this.injected++;

@@ -67,6 +67,8 @@ export interface FaultOptions {
 	throttleRate?: number;
 	/** Only requests whose path matches this regex source are faulted (default: all API paths). */
 	pathPattern?: string;
+	/** Only requests with this method (e.g. POST) are faulted (default: any). */
+	method?: string;
 	/** Request faults stop after this many (default: no limit); e.g. 1 faults only the first matching request. */
 	maxFaults?: number;
 	/** Share of webhook deliveries sent twice. */

@@ -121,6 +121,8 @@ describe('tokens, rate limits, faults', () => {
 		assert.ok(draw(9).every((f) => f.latencyMs >= 5 && f.latencyMs <= 10));
 		assert.throws(() => new FaultInjector({ errorRate: 1.5 }), /0\.\.1/);
 		assert.equal(new FaultInjector({ errorRate: 1, pathPattern: '^/only' }).forRequest('/other').kind, 'none');
+		const postsOnly = new FaultInjector({ errorRate: 1, method: 'POST' });
+		assert.deepEqual([postsOnly.forRequest('/x', 'GET').kind, postsOnly.forRequest('/x', 'post').kind], ['none', 'error']);
 	});
 });
 

@@ -2,7 +2,7 @@
 // against the five sandbox CRMs through the real connectors: an account already in the CRM is
 // found by its website's domain however the website is written, else by its normalised name, and
 // updated; a company on another domain with the same name, or a new company, is created. Nothing
-// is created twice.
+// is created twice, not even when the CRM made an account but its reply was lost.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -34,13 +34,22 @@ async function existing(crm: CrmName, account: Record<string, unknown>): Promise
 	return (outcome as { id: string }).id;
 }
 
-function writer(crm: CrmName): UpsertWriter {
+function writer(crm: CrmName, through = () => connector(crm)): UpsertWriter {
 	return new UpsertWriter(
 		{ crm, entity: 'account', operation: 'upsert', inputFormat: 'unified', matchKey: ACCOUNT_MATCH_KEY, dryRun: false, unchangedAgainst: 'nothing', recordEchoes: false, continueOnFail: true, recordState: false },
-		() => connector(crm),
+		through,
 		undefined,
 	);
 }
+
+/** Each CRM's account-create requests (POST), not its searches. */
+const CREATE_PATHS: Record<CrmName, string> = {
+	hubspot: '^/crm/v3/objects/companies(/batch/create)?$',
+	pipedrive: '^/api/v2/organizations$',
+	salesforce: '/(sobjects/Account|composite/sobjects)/?$',
+	zoho: '/Accounts$',
+	dynamics: '/(accounts|\\$batch)$',
+};
 
 for (const crm of CRM_NAMES) {
 	describe(`accounts matched by domain, then name: ${crm}`, () => {
@@ -69,6 +78,22 @@ for (const crm of CRM_NAMES) {
 			assert.equal(results[2].json.status, 'created');
 			const matches = await findExistingAccounts(crm, connector(crm), [{ name: `Umbrella ${tag}`, website: `https://umbrella-${tag}.com/` }]);
 			assert.deepEqual(matches, [{ id: results[2].json.id, by: 'domain' }], 'the created account is found next time');
+		});
+
+		test('a create whose reply was lost is found again and reported created, not failed or made twice', async () => {
+			const tag = randomUUID().slice(0, 8);
+			const quick = createConnector(crm, credentials[crm], { timeoutMs: 500, retry: { baseDelayMs: 20 } });
+			sandbox.emulators[crm]!.setFaults({ lostReplyRate: 1, maxFaults: 1, method: 'POST', pathPattern: CREATE_PATHS[crm] });
+			try {
+				const [result] = await writer(crm, () => quick).run([{ index: 0, record: { name: `Hooli ${tag}`, website: `https://hooli-${tag}.com` } }]);
+				const lost = sandbox.emulators[crm]!.requests().filter((r) => r.fault === 'lostReply');
+				assert.equal(lost.length, 1, 'the create lost its reply');
+				assert.equal(result.ok, true, JSON.stringify(result.json));
+				const found = await connector(crm).findAccountsByDomain([`hooli-${tag}.com`]);
+				assert.deepEqual([result.json.status, found.map((r) => r.id)], ['created', [result.json.id]], 'one account, the one reported');
+			} finally {
+				sandbox.emulators[crm]!.setFaults({});
+			}
 		});
 	});
 }
