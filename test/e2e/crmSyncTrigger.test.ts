@@ -69,7 +69,7 @@ const workflow = {
 };
 
 // A Salesforce trigger with an Organization ID allow-list and a webhook credential without a
-// secret: refused at activation (org ids are not secret). Published before n8n starts, like the
+// secret: refused at activation (org ids are not secret). Published by the harness, like the
 // others, and never live.
 const UNSECURED_WORKFLOW = 'crmSyncTriggerUnsecuredE2e';
 const EMPTY_SALESFORCE_CREDENTIAL = webhookCredential('salesforce', { secret: '' }, 'e2eWebhookEmpty');

@@ -78,7 +78,7 @@ after(async () => {
 });
 
 test('activation registers the Pipedrive webhook and the Zoho channel; changes start executions; deactivation removes both', async () => {
-	// The workflow is published before n8n starts: activation happens during startup.
+	// The harness publishes the workflow once n8n is ready, as the editor's Publish button does.
 	await waitFor(async () => {
 		const r = await registered();
 		return r.pipedrive.length > 0 && r.zoho.length > 0;

@@ -3,7 +3,7 @@
 // Used by the e2e tests and by `npm start`. See ../../../shared/docs/n8n-runtime.md for the facts behind it.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -82,7 +82,7 @@ export interface CredentialFixture {
 }
 
 export interface StartOptions {
-	/** Workflow JSON files to import; each is published before n8n starts. */
+	/** Workflow JSON files to import; each is published as soon as n8n is ready. */
 	workflows?: string[];
 	/** Extra workflows as objects (written to files and imported like the others). */
 	workflowObjects?: Array<Record<string, unknown>>;
@@ -126,7 +126,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 	const userFolder = prepareUserFolder(options);
 	const port = options.port ?? (await freePort());
 	const env = await n8nEnv(cli, userFolder, port, options.env);
-	importAndPublish(cli, env, options);
+	const workflowIds = importAll(cli, env, options);
 
 	const logFile = options.log === 'inherit' ? undefined : join(userFolder, 'n8n.log');
 	const main = await spawnN8n(cli, ['start'], env, logFile);
@@ -146,6 +146,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 	try {
 		await waitFor(async () => (await fetch(`${baseUrl}/healthz/readiness`)).ok, 120_000, () => main.child.exitCode !== null);
 		session.cookie = await login(baseUrl);
+		await publishAll(instance.api, workflowIds, logFile);
 	} catch (error) {
 		const log = logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '';
 		await instance.stop();
@@ -191,8 +192,11 @@ async function n8nEnv(cli: string, userFolder: string, port: number, extra?: Rec
 	};
 }
 
-/** Imports credentials and workflows with n8n's CLI and publishes every workflow (before start). */
-function importAndPublish(cli: string, env: NodeJS.ProcessEnv, options: StartOptions, transform = (workflow: Record<string, unknown>) => workflow): void {
+/**
+ * Imports credentials and workflows with n8n's CLI, one call for each (every CLI call boots n8n,
+ * seconds each); the workflow ids, to publish once n8n runs (publishAll).
+ */
+function importAll(cli: string, env: NodeJS.ProcessEnv, options: StartOptions, transform = (workflow: Record<string, unknown>) => workflow): string[] {
 	const runCli = (...args: string[]) =>
 		execFileSync(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 	const importDir = mkdtempSync(join(tmpdir(), 'crm-sync-import-'));
@@ -206,17 +210,33 @@ function importAndPublish(cli: string, env: NodeJS.ProcessEnv, options: StartOpt
 			...(options.workflows ?? []).map((file) => ({ file, workflow: JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> })),
 			...(options.workflowObjects ?? []).map((workflow, index) => ({ file: `workflowObjects[${index}]`, workflow })),
 		];
-		const workflowIds: string[] = [];
-		workflows.forEach(({ file, workflow }, index) => {
-			if (!workflow.id) throw new Error(`${file} has no fixed "id"; templates need one to be published`);
-			const path = join(importDir, `workflow-${index}.json`);
-			writeFileSync(path, JSON.stringify(transform(workflow)));
-			runCli('import:workflow', `--input=${path}`);
-			workflowIds.push(String(workflow.id));
-		});
-		for (const id of workflowIds) runCli('publish:workflow', `--id=${id}`);
+		for (const { file, workflow } of workflows) if (!workflow.id) throw new Error(`${file} has no fixed "id"; templates need one to be published`);
+		if (workflows.length) {
+			const file = join(importDir, 'workflows.json');
+			writeFileSync(file, JSON.stringify(workflows.map(({ workflow }) => transform(workflow))));
+			runCli('import:workflow', `--input=${file}`);
+		}
+		return workflows.map(({ workflow }) => String(workflow.id));
 	} finally {
 		rmSync(importDir, { recursive: true, force: true });
+	}
+}
+
+/**
+ * Publishes the imported workflows through the REST API, as the editor's Publish button does (the
+ * CLI's publish:workflow would boot n8n once per workflow). One that n8n refuses (e.g. a trigger
+ * without its secret) stays unpublished, as it would at start-up, with the reason in the log.
+ */
+async function publishAll(api: N8nInstance['api'], ids: string[], logFile: string | undefined): Promise<void> {
+	for (const id of ids) {
+		const { data } = await api<{ data: { versionId: string } }>('GET', `/rest/workflows/${id}`);
+		try {
+			await api('POST', `/rest/workflows/${id}/activate`, { versionId: data.versionId });
+		} catch (error) {
+			const line = `[harness] workflow ${id} not published: ${(error as Error).message}\n`;
+			if (logFile) appendFileSync(logFile, line);
+			else process.stderr.write(line);
+		}
 	}
 }
 
@@ -502,7 +522,7 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 		const credentials = (options.credentials ?? []).map((c) =>
 			useRedis && c.type === 'crmSyncSettingsApi' ? { ...c, data: { ...c.data, backend: 'redis', host: '127.0.0.1', port: redis.port } } : c,
 		);
-		importAndPublish(cli, env, { ...options, credentials: [...credentials, redisFixture] }, (workflow) => (useRedis ? useRedisStateStore(workflow) : workflow));
+		const workflowIds = importAll(cli, env, { ...options, credentials: [...credentials, redisFixture] }, (workflow) => (useRedis ? useRedisStateStore(workflow) : workflow));
 
 		// Each process has its own ports: HTTP (main, webhook), health (workers) and task broker.
 		// Main starts alone first (it does the most at start-up); the others then start together.
@@ -514,6 +534,9 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 			});
 		processes.push(await spawnN8n(cli, ['start'], env, log('n8n')));
 		await ready('main', mainPort);
+		// Published before the webhook processor and workers start, so they load them as at a restart.
+		const mainUrl = `http://127.0.0.1:${mainPort}`;
+		await publishAll(ownerApi(mainUrl, { cookie: await login(mainUrl) }), workflowIds, log('n8n'));
 		processes.push(await spawnN8n(cli, ['webhook'], { ...env, N8N_PORT: String(webhookPort), N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, log('webhook')));
 		const waits = [ready('webhook', webhookPort)];
 		for (let i = 1; i <= workerCount; i++) {
