@@ -79,9 +79,16 @@ export async function writeByOperation(
 		const madeHere = (item: EventItem) => item.event.source === job.crm && item.event.deleteInSource !== true;
 		const group = all.filter((item) => !madeHere(item));
 		for (const item of all.filter(madeHere)) results.push(result(job, item, true, { status: 'absent', operation, reason: `${operation} made in ${job.crm} itself` }));
-		const { ready, absent } = store ? await withTargetIds(job, group, store) : { ready: group, absent: [] };
-		for (const item of absent) results.push(result(job, item, true, { status: 'absent', operation, reason: `no linked record in ${job.crm}` }));
-		if (ready.length) results.push(...(await run(operation, ready)));
+		// The writer finds each record's id in this CRM by its cross-reference, under the record's write
+		// lock: a create of it still in flight here (a slow or retried call) is waited for and what it
+		// made is deleted. A record linked nowhere here then was never synced to this CRM: absent.
+		if (group.length) {
+			for (const r of await run(operation, group)) {
+				const item = group.find((i) => i.index === r.index)!;
+				const unlinked = store && r.json.code === 'MISSING_ID' && item.unifiedId && !item.record.crmId;
+				results.push(unlinked ? result(job, item, true, { status: 'absent', operation, reason: `no linked record in ${job.crm}` }) : r);
+			}
+		}
 		if (operation === 'erase' && store) await forgetErased(job.entity, all, store);
 	}
 	const allMerges = groups.get('merge') ?? [];
@@ -141,20 +148,6 @@ async function createClaimed(
 		...(await createOnce(store, { run: (items: InputItem[]) => run('create', items) }, `sync to ${job.crm}`, job.crm, job.entity, plan.create)),
 		...(await run('create', group.filter((item) => !item.unifiedId))),
 	];
-}
-
-/** Deletes: the target's record id from the cross-reference; records never synced here are absent (nothing to do). */
-async function withTargetIds(job: Omit<WriteJob, 'operation'>, group: EventItem[], store: StateStore): Promise<{ ready: InputItem[]; absent: EventItem[] }> {
-	const refs = await store.getCrossRefs(job.entity, [...new Set(group.map((i) => i.unifiedId).filter((u): u is string => !!u))]);
-	const ready: InputItem[] = [];
-	const absent: EventItem[] = [];
-	for (const item of group) {
-		const crmId = item.unifiedId ? refs.get(item.unifiedId)?.ids[job.crm] : undefined;
-		if (crmId) ready.push({ index: item.index, unifiedId: item.unifiedId, record: { crmId } });
-		else if (item.record.crmId) ready.push(item);
-		else absent.push(item);
-	}
-	return { ready, absent };
 }
 
 /**

@@ -190,27 +190,36 @@ function suite(name: string, openStore: () => Promise<StateStore>): void {
 			assert.equal(await store.findUnifiedId('contact', 'hubspot', hubspotId), undefined, 'unlinked');
 		});
 
-		test('a delete that arrives while the first write to the CRM is in flight waits for it and deletes what it wrote', async () => {
-			const store = await open();
-			const email = `inflight.${randomUUID().slice(0, 8)}@example.com`;
-			const pipedriveId = randomUUID();
-			const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: pipedriveId, record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
-			sandbox.emulators.hubspot!.setFaults({ latencyMs: 800 });
-			try {
-				const writing = writer(store).run([item(created.unifiedId, email, '+14155550100')]);
-				await new Promise((r) => setTimeout(r, 300));
-				// Deleted in Pipedrive while HubSpot still takes the create: the delete item has no HubSpot id yet.
-				await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: pipedriveId, deleted: true, modifiedAt: new Date() }, LMW);
-				const [deleted] = await deleter(store).run([{ index: 0, unifiedId: created.unifiedId, record: {} }]);
-				const [written] = await writing;
-				assert.equal(written.ok, true, JSON.stringify(written.json));
-				assert.equal(deleted.json.status, 'deleted', JSON.stringify(deleted.json));
-				assert.equal(deleted.json.id, written.json.id, 'the delete found the record the write created');
-			} finally {
-				sandbox.emulators.hubspot!.setFaults({});
-			}
-			assert.equal(hubspotContact(email).length, 0, 'the record created during the delete is gone');
-		});
+		// Directly, and as the templates send it: a delete event routed by its operation (writeByOperation),
+		// which must not take "no link yet" for "never synced here".
+		for (const via of ['the writer', 'the event route'] as const) {
+			test(`a delete that arrives while the first write to the CRM is in flight waits for it and deletes what it wrote (${via})`, async () => {
+				const store = await open();
+				const email = `inflight.${randomUUID().slice(0, 8)}@example.com`;
+				const pipedriveId = randomUUID();
+				const created = await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: pipedriveId, record: { email, firstName: 'Ada', lastName: 'Lovelace', phone: '+14155550100' }, modifiedAt: new Date(Date.now() - 5000) }, LMW);
+				sandbox.emulators.hubspot!.setFaults({ latencyMs: 800 });
+				try {
+					const writing = writer(store).run([item(created.unifiedId, email, '+14155550100')]);
+					await new Promise((r) => setTimeout(r, 300));
+					// Deleted in Pipedrive while HubSpot still takes the create: the delete item has no HubSpot id yet.
+					await resolveAgainstState(store, { entity: 'contact', source: 'pipedrive', recordId: pipedriveId, deleted: true, modifiedAt: new Date() }, LMW);
+					const connector = createConnector('hubspot', { accessToken: 'pat-sandbox', baseUrl: sandbox.urls.hubspot! });
+					const job = { crm: 'hubspot' as const, entity: 'contact' as const, inputFormat: 'crm' as const, matchKey: 'email', dryRun: false, unchangedAgainst: 'snapshot' as const, recordEchoes: true, continueOnFail: false, recordState: true };
+					const [deleted] =
+						via === 'the writer'
+							? await deleter(store).run([{ index: 0, unifiedId: created.unifiedId, record: {} }])
+							: await writeByOperation(job, [{ index: 0, unifiedId: created.unifiedId, record: {}, event: { operation: 'delete', source: 'pipedrive', unifiedId: created.unifiedId } }], () => connector, async () => store);
+					const [written] = await writing;
+					assert.equal(written.ok, true, JSON.stringify(written.json));
+					assert.equal(deleted.json.status, 'deleted', JSON.stringify(deleted.json));
+					assert.equal(deleted.json.id, written.json.id, 'the delete found the record the write created');
+				} finally {
+					sandbox.emulators.hubspot!.setFaults({});
+				}
+				assert.equal(hubspotContact(email).length, 0, 'the record created during the delete is gone');
+			});
+		}
 
 		test('racing writers and a commit: the last write to the CRM carries the newest truth (10 rounds)', async () => {
 			const store = await open();
