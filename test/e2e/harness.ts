@@ -3,7 +3,7 @@
 // Used by the e2e tests and by `npm start`. See ../../../shared/docs/n8n-runtime.md for the facts behind it.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chownSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -155,14 +155,18 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 	return instance;
 }
 
-/** A fresh (or the given persistent) user folder with the packed package in .n8n/nodes. */
+/**
+ * A fresh (or the given persistent) user folder whose .n8n/nodes links to the installed package
+ * (read-only for n8n; a copy of its 200 MB of dependencies took longer than n8n's own start).
+ */
 function prepareUserFolder(options: StartOptions): string {
 	const nodesDir = installPackage();
 	const userFolder = options.userFolder ?? mkdtempSync(join(tmpdir(), 'crm-sync-n8n-'));
 	const dotN8n = join(userFolder, '.n8n');
 	mkdirSync(dotN8n, { recursive: true });
+	// Removes the link (or an older copy), never what a link points to.
 	rmSync(join(dotN8n, 'nodes'), { recursive: true, force: true });
-	cpSync(nodesDir, join(dotN8n, 'nodes'), { recursive: true, verbatimSymlinks: true });
+	symlinkSync(nodesDir, join(dotN8n, 'nodes'), 'dir');
 	return userFolder;
 }
 
