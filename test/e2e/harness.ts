@@ -3,11 +3,11 @@
 // Used by the e2e tests and by `npm start`. See ../../../shared/docs/n8n-runtime.md for the facts behind it.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chownSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
 export const OWNER_EMAIL = 'owner@example.com';
@@ -126,6 +126,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 	const userFolder = prepareUserFolder(options);
 	const port = options.port ?? (await freePort());
 	const env = await n8nEnv(cli, userFolder, port, options.env);
+	copyMigratedDatabase(cli, userFolder);
 	const workflowIds = importAll(cli, env, options);
 
 	const logFile = options.log === 'inherit' ? undefined : join(userFolder, 'n8n.log');
@@ -194,6 +195,30 @@ async function n8nEnv(cli: string, userFolder: string, port: number, extra?: Rec
 		N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL || 'warn',
 		...extra,
 	};
+}
+
+/**
+ * A user folder without a database gets a copy of an empty one that n8n has migrated, made once
+ * per n8n install: the migrations took seconds at every start. SQLite only (queue mode: Postgres).
+ */
+function copyMigratedDatabase(cli: string, userFolder: string): void {
+	const dotN8n = join(userFolder, '.n8n');
+	if (existsSync(join(dotN8n, 'database.sqlite'))) return;
+	const template = join(toolsRoot, 'migrated-databases', basename(resolve(cli, '../../../..')));
+	if (!existsSync(join(template, '.complete'))) {
+		const staging = `${template}.${process.pid}`;
+		rmSync(staging, { recursive: true, force: true });
+		mkdirSync(staging, { recursive: true });
+		// Any command migrates the database first; this one then only lists (no) workflows.
+		execFileSync(process.execPath, [cli, 'list:workflow'], { env: { ...process.env, N8N_USER_FOLDER: staging, N8N_ENCRYPTION_KEY: ENCRYPTION_KEY, N8N_DIAGNOSTICS_ENABLED: 'false' }, stdio: 'ignore' });
+		writeFileSync(join(staging, '.complete'), '');
+		rmSync(template, { recursive: true, force: true });
+		renameSync(staging, template);
+	}
+	// The write-ahead log holds part of what the migrations wrote: copied with the database.
+	for (const file of ['database.sqlite', 'database.sqlite-wal']) {
+		if (existsSync(join(template, '.n8n', file))) copyFileSync(join(template, '.n8n', file), join(dotN8n, file));
+	}
 }
 
 /**
