@@ -349,6 +349,13 @@ export interface CrmConnector {
 	/** Accounts whose name, normalised (normaliseCompany: case, accents, legal forms), equals one of `names`'. */
 	findAccountsByName(names: string[], options?: ReadOptions): Promise<CrmRecord[]>;
 
+	/**
+	 * True where the two account lookups above query the records themselves (SOQL, OData) and see
+	 * a write as soon as it is made, so an account an unanswered create should have made and they
+	 * do not find was not made. Not where they go through a search index that lags behind writes.
+	 */
+	readonly accountLookupsSeeOwnWrites?: boolean;
+
 	/** Resolves when the credentials work; rejects with a CrmError otherwise. */
 	testConnection(): Promise<void>;
 }

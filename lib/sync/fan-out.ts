@@ -3,8 +3,10 @@
 // reference ids are translated through the cross-reference (associations.ts), then it is written
 // by its event operation (route-by-operation.ts; unified input, mapped with the default map). A
 // target whose referenced records are not there yet is tried again later (that target only),
-// written without those ids, or failed, as Missing References says. Framework-free: the node is a
-// thin shell over this.
+// written without those ids, or failed, as Missing References says. With Retry Later, a target
+// that failed for now (timeout, outage, rate limit past the connector's own retries) is tried
+// again later too, and after the retry limit its failure goes to Errors. Framework-free: the
+// node is a thin shell over this.
 
 import { CrmError, type CrmConnector } from '../connectors';
 import { isCrmName, type CrmName } from '../model';
@@ -82,20 +84,27 @@ export async function syncToCrms(
 	const targets = [...byTarget.keys()];
 	const runs = await Promise.allSettled(targets.map((crm) => syncTarget(crm, byTarget.get(crm)!, job, connectorFor, openStore, store)));
 
-	const waiting = new Map<number, Array<{ crm: CrmName; reason: string }>>();
+	/** Per item, the targets to try again: waiting for references, or failed for now (`failed`: its Errors entry after the limit). */
+	const waiting = new Map<number, Array<{ crm: CrmName; reason: string; failed?: Record<string, unknown> }>>();
+	const wait = (index: number, crm: CrmName, reason: string, failed?: Record<string, unknown>) => waiting.set(index, [...(waiting.get(index) ?? []), { crm, reason, failed }]);
 	for (const [t, run] of runs.entries()) {
 		const crm = targets[t];
 		if (run.status === 'rejected') {
+			const { message, code, category } = describeError(run.reason);
+			if (retriesFailures(job, category)) {
+				for (const item of byTarget.get(crm)!) wait(item.index, crm, `${crm}: ${message}`, failure(job, item, crm, message, code, category));
+				continue;
+			}
 			// After every target has settled, so that no write is left running.
 			if (!job.continueOnFail) throw run.reason;
-			const { message, code, category } = describeError(run.reason);
 			for (const item of byTarget.get(crm)!) outcomes.get(item.index)!.errors.push(failure(job, item, crm, message, code, category));
 			continue;
 		}
 		for (const { index, ok, json } of run.value.results) {
 			const outcome = outcomes.get(index)!;
 			if (!ok) {
-				outcome.errors.push(json);
+				if (retriesFailures(job, json.category)) wait(index, crm, `${crm}: ${String(json.error)}`, json);
+				else outcome.errors.push(json);
 				continue;
 			}
 			const { crm: _crm, entity: _entity, unifiedId, ...answer } = json;
@@ -103,7 +112,7 @@ export async function syncToCrms(
 			outcome.synced[crm] = dropped ? { ...answer, dropped } : answer;
 			if (!outcome.unifiedId && typeof unifiedId === 'string') outcome.unifiedId = unifiedId;
 		}
-		for (const { index, reason } of run.value.waiting) waiting.set(index, [...(waiting.get(index) ?? []), { crm, reason }]);
+		for (const { index, reason } of run.value.waiting) wait(index, crm, reason);
 	}
 
 	const itemAt = new Map(items.map((item) => [item.index, item]));
@@ -120,8 +129,10 @@ export async function syncToCrms(
 			outcome.retry = { ...first.decision.state, reason, targets: targetsWaiting.map((w) => w.crm), synced: outcome.synced };
 			continue;
 		}
-		for (const { crm, decision } of decisions) {
-			if (decision.action === 'giveUp') outcome.errors.push({ ...failure(job, item, crm, decision.reason, 'MISSING_REFERENCE', 'validation'), attempts: decision.state.attempts, firstSeenAt: decision.state.firstSeenAt });
+		for (const [i, { crm, decision }] of decisions.entries()) {
+			if (decision.action !== 'giveUp') continue;
+			const failed = targetsWaiting[i].failed;
+			outcome.errors.push({ ...(failed ?? failure(job, item, crm, decision.reason, 'MISSING_REFERENCE', 'validation')), attempts: decision.state.attempts, firstSeenAt: decision.state.firstSeenAt });
 		}
 	}
 	return [...outcomes.values()];
@@ -166,6 +177,11 @@ async function syncTarget(
 	const connector = job.dryRun ? undefined : await connectorFor(crm);
 	run.results.push(...(await writeByOperation({ ...write, crm, inputFormat: 'unified', metadata: metadataByCrm?.[crm] }, ready, () => connector!, openStore)));
 	return run;
+}
+
+/** Failures that may pass (the connector's own retries are spent): tried again later with Retry Later, not in a dry run. */
+function retriesFailures(job: FanOutJob, category: unknown): boolean {
+	return job.missingReferences === 'retry' && !job.dryRun && (category === 'transient' || category === 'rate_limit');
 }
 
 /** The targets of an item, or why it has none. */

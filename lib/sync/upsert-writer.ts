@@ -555,9 +555,10 @@ export class UpsertWriter {
 	/**
 	 * Creates accounts. One whose create got no answer may have landed (as the connectors' own
 	 * upserts settle theirs): it is looked up again, and the account found is the one it made. One
-	 * not found stays failed, not created again: a search lagging behind the write would duplicate it.
+	 * not found is created again where the lookups see their own writes (accountLookupsSeeOwnWrites);
+	 * elsewhere it stays failed, to review: a lagging search would make a duplicate of it.
 	 */
-	private async createAccounts(connector: CrmConnector, batch: Prepared[], firstRef: number, fresh: Array<{ ref: number; fields: CrmFields }>): Promise<WriteOutcome[]> {
+	private async createAccounts(connector: CrmConnector, batch: Prepared[], firstRef: number, fresh: Array<{ ref: number; fields: CrmFields }>, again = true): Promise<WriteOutcome[]> {
 		let outcomes: WriteOutcome[];
 		try {
 			outcomes = await connector.create(this.job.entity, fresh);
@@ -574,6 +575,10 @@ export class UpsertWriter {
 			return outcomes; // the lookup failed too: the creates stay reported as unanswered
 		}
 		const settled = new Map(unanswered.flatMap((o, i): Array<[number, WriteOutcome]> => (found[i] ? [[o.ref, { ref: o.ref, status: 'created', id: found[i]!.id }]] : [])));
+		const notMade = unanswered.filter((o) => !settled.has(o.ref)).map((o) => fresh.find((f) => f.ref === o.ref)!);
+		if (again && connector.accountLookupsSeeOwnWrites && notMade.length) {
+			for (const o of await this.createAccounts(connector, batch, firstRef, notMade, false)) settled.set(o.ref, o);
+		}
 		return outcomes.map((o) => settled.get(o.ref) ?? o);
 	}
 

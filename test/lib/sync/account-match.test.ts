@@ -2,7 +2,8 @@
 // against the five sandbox CRMs through the real connectors: an account already in the CRM is
 // found by its website's domain however the website is written, else by its normalised name, and
 // updated; a company on another domain with the same name, or a new company, is created. Nothing
-// is created twice, not even when the CRM made an account but its reply was lost.
+// is created twice, not even when the CRM made an account but its reply was lost; one that was
+// not made is made again where the CRM's lookups see their own writes.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -91,6 +92,27 @@ for (const crm of CRM_NAMES) {
 				assert.equal(result.ok, true, JSON.stringify(result.json));
 				const found = await connector(crm).findAccountsByDomain([`hooli-${tag}.com`]);
 				assert.deepEqual([result.json.status, found.map((r) => r.id)], ['created', [result.json.id]], 'one account, the one reported');
+			} finally {
+				sandbox.emulators[crm]!.setFaults({});
+			}
+		});
+
+		test('a create that got no answer and never landed is made again where the lookups see their own writes, else reported; never made twice', async () => {
+			const tag = randomUUID().slice(0, 8);
+			const quick = createConnector(crm, credentials[crm], { timeoutMs: 500, retry: { baseDelayMs: 20 } });
+			sandbox.emulators[crm]!.setFaults({ hangRate: 1, maxFaults: 1, method: 'POST', pathPattern: CREATE_PATHS[crm] });
+			try {
+				const [result] = await writer(crm, () => quick).run([{ index: 0, record: { name: `Pied Piper ${tag}`, website: `https://piedpiper-${tag}.com` } }]);
+				assert.equal(sandbox.emulators[crm]!.requests().filter((r) => r.fault === 'hang').length, 1, 'the create hung');
+				const found = await connector(crm).findAccountsByDomain([`piedpiper-${tag}.com`]);
+				const seesOwnWrites = crm === 'salesforce' || crm === 'dynamics'; // SOQL, OData
+				assert.equal(quick.accountLookupsSeeOwnWrites === true, seesOwnWrites);
+				if (seesOwnWrites) {
+					assert.equal(result.ok, true, JSON.stringify(result.json));
+					assert.deepEqual([result.json.status, found.map((r) => r.id)], ['created', [result.json.id]], 'made once, by the second create');
+				} else {
+					assert.deepEqual([result.ok, result.json.code, found.length], [false, 'TIMEOUT', 0], 'reported for review, not guessed');
+				}
 			} finally {
 				sandbox.emulators[crm]!.setFaults({});
 			}

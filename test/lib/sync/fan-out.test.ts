@@ -185,6 +185,47 @@ describe('syncToCrms', () => {
 		assert.equal(rows('salesforce', 'Task').find((t) => t.Subject === 'Note hn-3')!.WhoId ?? null, null);
 	});
 
+	test('with Retry Later, a target that fails for now (an outage past the connector retries) is tried again for that target only; after the limit its own failure goes to Errors', async () => {
+		const quickRetries = async (crm: CrmName): Promise<CrmConnector> => createConnector(crm, credentials[crm], { store, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+		const zoho = sandbox.emulators.zoho!;
+		const erin = (occurredAt = new Date().toISOString()) => change(0, 'hubspot', 'h-erin', { email: 'erin@example.com', firstName: 'Erin', lastName: 'Catto' }, { unifiedId: 'u-erin', occurredAt });
+		zoho.setFaults({ errorRate: 1, method: 'POST', pathPattern: 'Contacts' });
+		let first: FanOutOutcome;
+		try {
+			[first] = await syncToCrms([erin()], job({ crms: ['hubspot', 'salesforce', 'zoho'] }), quickRetries, openStore);
+		} finally {
+			zoho.setFaults({});
+		}
+		assert.deepEqual(first.errors, []);
+		assert.deepEqual(statuses(first), { salesforce: 'created' });
+		assert.deepEqual(first.retry!.targets, ['zoho']);
+		assert.match(first.retry!.reason!, /^zoho: /);
+		const [again] = await syncToCrms([comingBack(erin(), first)], job({ crms: ['hubspot', 'salesforce', 'zoho'] }), quickRetries, openStore);
+		assert.deepEqual([again.errors, again.retry, statuses(again)], [[], undefined, { salesforce: 'created', zoho: 'created' }]);
+		assert.deepEqual(emails('zoho').filter((e) => e === 'erin@example.com'), ['erin@example.com']);
+
+		// A change two minutes old with a one-minute limit: the failure itself goes to Errors, with its code.
+		zoho.setFaults({ errorRate: 1, method: 'POST', pathPattern: 'Contacts' });
+		let late: FanOutOutcome;
+		try {
+			[late] = await syncToCrms([change(0, 'hubspot', 'h-fay', { email: 'fay@example.com', lastName: 'Fay' }, { unifiedId: 'u-fay', occurredAt: new Date(Date.now() - 120_000).toISOString() })], job({ crms: ['hubspot', 'zoho'] }), quickRetries, openStore);
+		} finally {
+			zoho.setFaults({});
+		}
+		assert.equal(late.retry, undefined);
+		assert.deepEqual(late.errors.map((e) => [e.crm, e.category, e.attempts]), [['zoho', 'transient', 1]]);
+		assert.notEqual(late.errors[0].code, 'MISSING_REFERENCE');
+
+		// Without Retry Later the failure goes to Errors at once.
+		zoho.setFaults({ errorRate: 1, method: 'POST', pathPattern: 'Contacts' });
+		try {
+			const [dropped] = await syncToCrms([change(0, 'hubspot', 'h-gus', { email: 'gus@example.com', lastName: 'Gus' }, { unifiedId: 'u-gus' })], job({ crms: ['hubspot', 'zoho'], missingReferences: 'drop' }), quickRetries, openStore);
+			assert.deepEqual([dropped.retry, dropped.errors.map((e) => [e.crm, e.category])], [undefined, [['zoho', 'transient']]]);
+		} finally {
+			zoho.setFaults({});
+		}
+	});
+
 	test('a target that fails as a whole fails only its own items; without continue-on-fail the call fails once every target is done', async () => {
 		const broken = async (crm: CrmName) => (crm === 'zoho' ? Promise.reject(new Error('no zoho credential')) : connectorFor(crm));
 		const dan = () => change(0, 'hubspot', 'h-dan', { email: 'dan@example.com', firstName: 'Dan', lastName: 'Bricklin' }, { unifiedId: 'u-dan' });

@@ -45,7 +45,7 @@ export const properties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
-			{ name: 'Retry Later', value: 'retry', description: 'Send the item to the Retry Later output (loop it back through a Wait node) for the CRMs that lack a referenced record; after the retry limit, to Errors with the reason' },
+			{ name: 'Retry Later', value: 'retry', description: 'Send the item to the Retry Later output (loop it back through a Wait node) for the CRMs that lack a referenced record, or that failed for now (timeout, outage, rate limit); after the retry limit, to Errors with the reason' },
 			{ name: 'Drop the Reference', value: 'drop', description: 'Write the record without the unresolved IDs (its synced entry says which)' },
 			{ name: 'Error', value: 'error', description: 'Send the item to Errors at once for those CRMs, with the reason' },
 		],
@@ -59,7 +59,7 @@ export const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0 },
 		default: 300,
-		description: "Overall time after which an item still missing a reference goes to Errors, counted from the change in the source CRM (the item's occurredAt) or else from the first attempt",
+		description: "Overall time after which an item still missing a reference, or still failing, goes to Errors, counted from the change in the source CRM (the item's occurredAt) or else from the first attempt",
 		displayOptions: { show: { operation: [SYNC_TO_CRMS], missingReferences: ['retry'] } },
 	},
 ];
