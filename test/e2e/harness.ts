@@ -82,8 +82,10 @@ export interface CredentialFixture {
 }
 
 export interface StartOptions {
-	/** Workflow JSON files to import; each is published as soon as n8n is ready. */
+	/** Workflow JSON files to import; each is published as soon as n8n is ready (unless `publish` is false). */
 	workflows?: string[];
+	/** false: import the workflows without publishing them, as a user's import leaves them. */
+	publish?: boolean;
 	/** Extra workflows as objects (written to files and imported like the others). */
 	workflowObjects?: Array<Record<string, unknown>>;
 	credentials?: CredentialFixture[];
@@ -147,7 +149,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 	try {
 		await waitFor(async () => (await fetch(`${baseUrl}/healthz/readiness`)).ok, 120_000, () => main.child.exitCode !== null);
 		session.cookie = await login(baseUrl);
-		await publishAll(instance.api, workflowIds, logFile);
+		if (options.publish !== false) await publishAll(instance.api, workflowIds, logFile);
 	} catch (error) {
 		const log = logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '';
 		await instance.stop();
@@ -565,7 +567,7 @@ async function startQueueMode(options: StartOptions): Promise<N8nInstance> {
 		await ready('main', mainPort);
 		// Published before the webhook processor and workers start, so they load them as at a restart.
 		const mainUrl = `http://127.0.0.1:${mainPort}`;
-		await publishAll(ownerApi(mainUrl, { cookie: await login(mainUrl) }), workflowIds, log('n8n'));
+		if (options.publish !== false) await publishAll(ownerApi(mainUrl, { cookie: await login(mainUrl) }), workflowIds, log('n8n'));
 		processes.push(await spawnN8n(cli, ['webhook'], { ...env, N8N_PORT: String(webhookPort), N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, log('webhook')));
 		const waits = [ready('webhook', webhookPort)];
 		for (let i = 1; i <= workerCount; i++) {

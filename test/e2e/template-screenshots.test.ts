@@ -34,7 +34,8 @@ let knownTypes: Set<string>;
 before(async () => {
 	assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`);
 	const urls = Object.fromEntries(Object.entries(DEFAULT_PORTS).map(([crm, port]) => [crm, `http://127.0.0.1:${port}`]));
-	n8n = await startN8n({ workflows: files.map((file) => join(WORKFLOWS_DIR, file)), credentials: sandboxCredentials(urls) });
+	// Not published: no CRM answers at these URLs, and an imported template starts unpublished.
+	n8n = await startN8n({ workflows: files.map((file) => join(WORKFLOWS_DIR, file)), credentials: sandboxCredentials(urls), publish: false });
 	const login = await fetch(`${n8n.baseUrl}/rest/login`, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
