@@ -83,8 +83,9 @@ export async function writeByOperation(
 		// lock: a create of it still in flight here (a slow or retried call) is waited for and what it
 		// made is deleted. A record linked nowhere here then was never synced to this CRM: absent.
 		if (group.length) {
+			const byIndex = new Map(group.map((item) => [item.index, item]));
 			for (const r of await run(operation, group)) {
-				const item = group.find((i) => i.index === r.index)!;
+				const item = byIndex.get(r.index)!;
 				const unlinked = store && r.json.code === 'MISSING_ID' && item.unifiedId && !item.record.crmId;
 				results.push(unlinked ? result(job, item, true, { status: 'absent', operation, reason: `no linked record in ${job.crm}` }) : r);
 			}

@@ -175,7 +175,7 @@ interface DvCursor {
 
 export class DynamicsConnector implements CrmConnector {
 	readonly crm = 'dynamics' as const;
-	/** SOQL / OData: the account lookups read the records, not a lagging search index. */
+	/** OData $filter: the account lookups read the records, not a lagging search index. */
 	readonly accountLookupsSeeOwnWrites = true;
 	readonly credentialKey: string;
 	private readonly transport: Transport;

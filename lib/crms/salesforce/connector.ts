@@ -172,7 +172,7 @@ interface SalesforceCursor {
 
 export class SalesforceConnector implements CrmConnector {
 	readonly crm = 'salesforce' as const;
-	/** SOQL / OData: the account lookups read the records, not a lagging search index. */
+	/** SOQL: the account lookups read the records, not a lagging search index. */
 	readonly accountLookupsSeeOwnWrites = true;
 	readonly credentialKey: string;
 	readonly transport: Transport;
